@@ -1,0 +1,103 @@
+//! The trait every index strategy implements.
+
+use crate::error::Result;
+use crate::io::ByteSink;
+use crate::metric::Metric;
+use alloc::vec::Vec;
+
+/// Vector ids are u64: in the filesystem they are inode numbers.
+pub type VectorId = u64;
+
+/// One search hit. `distance` follows [`Metric`]: smaller is nearer.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Neighbor {
+    pub id: VectorId,
+    pub distance: f32,
+}
+
+/// The strategies, as stored in a serialised index header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum IndexKind {
+    Flat = 0,
+    Hnsw = 1,
+    IvfFlat = 2,
+    IvfPq = 3,
+    Lsh = 4,
+}
+
+/// Per-query knobs. Fields a strategy does not use are ignored; `None` means
+/// the strategy's configured default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SearchParams {
+    /// Number of neighbours to return.
+    pub k: usize,
+    /// HNSW: size of the dynamic candidate list.
+    pub ef: Option<usize>,
+    /// IVF / IVF-PQ: number of inverted lists probed. LSH: number of probes.
+    pub nprobe: Option<usize>,
+    /// IVF-PQ / LSH: candidates re-ranked with exact distances.
+    pub rerank: Option<usize>,
+}
+
+impl SearchParams {
+    pub const fn k(k: usize) -> Self {
+        Self { k, ef: None, nprobe: None, rerank: None }
+    }
+}
+
+/// Size and shape of an index, for `vexctl stats` and the benchmark.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct IndexStats {
+    /// Live vectors.
+    pub len: usize,
+    /// Removed but not yet reclaimed entries.
+    pub deleted: usize,
+    pub dim: usize,
+    /// Heap bytes held by the index (approximate, excluding allocator slack).
+    pub memory_bytes: usize,
+}
+
+/// A vector index. All strategies share this interface so the filesystem,
+/// `vexctl` and `anns_benchmark` treat them alike.
+pub trait VectorIndex: Send + Sync {
+    fn kind(&self) -> IndexKind;
+    fn metric(&self) -> Metric;
+    fn dim(&self) -> usize;
+    fn len(&self) -> usize;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Learn quantisers / centroids from a row-major sample (`n * dim`
+    /// floats). Strategies that need no training return `Ok(())`.
+    fn train(&mut self, sample: &[f32]) -> Result<()>;
+    /// Whether `add` may be called (trained, or needs no training).
+    fn is_trained(&self) -> bool;
+    /// Insert one vector. Fails on a dimension mismatch or a duplicate id.
+    fn add(&mut self, id: VectorId, vector: &[f32]) -> Result<()>;
+    /// Insert many vectors (row-major). std builds may use all cores; the
+    /// result is deterministic for a fixed seed regardless of thread count.
+    fn add_batch(&mut self, ids: &[VectorId], vectors: &[f32]) -> Result<()> {
+        let dim = self.dim();
+        for (i, id) in ids.iter().enumerate() {
+            let v = vectors
+                .get(i * dim..(i + 1) * dim)
+                .ok_or(crate::error::AnnError::DimensionMismatch { expected: dim * ids.len(), got: vectors.len() })?;
+            self.add(*id, v)?;
+        }
+        Ok(())
+    }
+    /// Remove a vector; `Ok(false)` if the id was not present.
+    fn remove(&mut self, id: VectorId) -> Result<bool>;
+    /// The k nearest neighbours of `query`, nearest first. `filter`, when
+    /// given, must return true for every id that may appear in the result.
+    fn search(
+        &self,
+        query: &[f32],
+        params: &SearchParams,
+        filter: Option<&dyn Fn(VectorId) -> bool>,
+    ) -> Result<Vec<Neighbor>>;
+    fn stats(&self) -> IndexStats;
+    /// Serialise behind the common versioned, checksummed header.
+    fn save(&self, sink: &mut dyn ByteSink) -> Result<()>;
+}
