@@ -1,0 +1,22 @@
+//! Feature flags, ext2-style.
+//!
+//! * `compat`: old code may mount read-write and ignore the feature.
+//! * `ro_compat`: old code may mount read-only only.
+//! * `incompat`: old code must refuse to mount.
+
+/// No compat features are defined yet.
+pub const COMPAT_KNOWN: u64 = 0;
+
+/// Per-directory vector indexes are maintained on disk; code that does not
+/// update them on writes would leave them stale, so it may only read.
+pub const RO_COMPAT_VECTOR_INDEX: u64 = 1 << 0;
+pub const RO_COMPAT_KNOWN: u64 = RO_COMPAT_VECTOR_INDEX;
+
+/// A metadata journal exists and may need replay before the image is
+/// consistent; code without replay must not touch the image at all.
+pub const INCOMPAT_JOURNAL: u64 = 1 << 0;
+pub const INCOMPAT_KNOWN: u64 = INCOMPAT_JOURNAL;
+
+/// Features this implementation can mount read-write.
+pub const RO_COMPAT_SUPPORTED: u64 = 0;
+pub const INCOMPAT_SUPPORTED: u64 = 0;
