@@ -9,7 +9,12 @@ pub type Result<T> = core::result::Result<T, AnnError>;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AnnError {
     /// A vector's length does not match the index dimension.
-    DimensionMismatch { expected: usize, got: usize },
+    DimensionMismatch {
+        /// Length the index needs.
+        expected: usize,
+        /// Length supplied.
+        got: usize,
+    },
     /// A parameter is out of range (zero dimension, k = 0, M < 2, ...).
     InvalidParameter(&'static str),
     /// The id is already present in the index.

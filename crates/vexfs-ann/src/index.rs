@@ -11,7 +11,9 @@ pub type VectorId = u64;
 /// One search hit. `distance` follows [`Metric`]: smaller is nearer.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Neighbor {
+    /// The vector's id.
     pub id: VectorId,
+    /// Distance to the query (see [`Metric`]).
     pub distance: f32,
 }
 
@@ -19,10 +21,15 @@ pub struct Neighbor {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum IndexKind {
+    /// Exact brute force ([`crate::FlatIndex`]).
     Flat = 0,
+    /// Graph index ([`crate::HnswIndex`]).
     Hnsw = 1,
+    /// Inverted lists of raw vectors ([`crate::IvfFlatIndex`]).
     IvfFlat = 2,
+    /// Inverted lists of PQ codes ([`crate::IvfPqIndex`]).
     IvfPq = 3,
+    /// Random-hyperplane hashing ([`crate::LshIndex`]).
     Lsh = 4,
 }
 
@@ -41,6 +48,7 @@ pub struct SearchParams {
 }
 
 impl SearchParams {
+    /// Defaults for everything except `k`.
     pub const fn k(k: usize) -> Self {
         Self { k, ef: None, nprobe: None, rerank: None }
     }
@@ -53,6 +61,7 @@ pub struct IndexStats {
     pub len: usize,
     /// Removed but not yet reclaimed entries.
     pub deleted: usize,
+    /// Vector dimension.
     pub dim: usize,
     /// Heap bytes held by the index (approximate, excluding allocator slack).
     pub memory_bytes: usize,
@@ -61,10 +70,15 @@ pub struct IndexStats {
 /// A vector index. All strategies share this interface so the filesystem,
 /// `vexctl` and `anns_benchmark` treat them alike.
 pub trait VectorIndex: Send + Sync {
+    /// The strategy.
     fn kind(&self) -> IndexKind;
+    /// The metric distances follow.
     fn metric(&self) -> Metric;
+    /// Vector dimension.
     fn dim(&self) -> usize;
+    /// Number of live (not removed) vectors.
     fn len(&self) -> usize;
+    /// True when no live vector is stored.
     fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -97,6 +111,19 @@ pub trait VectorIndex: Send + Sync {
         params: &SearchParams,
         filter: Option<&dyn Fn(VectorId) -> bool>,
     ) -> Result<Vec<Neighbor>>;
+    /// Search many queries (row-major, `n * dim` floats) without a filter.
+    /// std builds spread the queries over [`crate::num_threads`] threads;
+    /// results are in query order and independent of the thread count.
+    fn search_batch(&self, queries: &[f32], params: &SearchParams) -> Result<Vec<Vec<Neighbor>>> {
+        let dim = self.dim();
+        if dim == 0 || queries.len() % dim != 0 {
+            return Err(crate::error::AnnError::DimensionMismatch { expected: dim, got: queries.len() % dim.max(1) });
+        }
+        let n = queries.len() / dim;
+        let f = |i: usize| self.search(&queries[i * dim..(i + 1) * dim], params, None);
+        crate::parallel::par_map(n, &f).into_iter().collect()
+    }
+    /// Size and shape.
     fn stats(&self) -> IndexStats;
     /// Serialise behind the common versioned, checksummed header.
     fn save(&self, sink: &mut dyn ByteSink) -> Result<()>;

@@ -5,16 +5,51 @@
 //! distance kernels. The crate is `no_std` + `alloc` so the same code runs in
 //! userspace tools, the FUSE daemon and the kernel module; the `std` feature
 //! adds runtime SIMD dispatch and multi-threaded build / batch search.
+//!
+//! ```
+//! use vexfs_ann::{FlatIndex, Metric, SearchParams, VectorIndex};
+//! let mut idx = FlatIndex::new(2, Metric::L2).unwrap();
+//! idx.add(7, &[1.0, 0.0]).unwrap();
+//! idx.add(9, &[0.0, 1.0]).unwrap();
+//! let hits = idx.search(&[0.9, 0.1], &SearchParams::k(1), None).unwrap();
+//! assert_eq!(hits[0].id, 7);
+//! let mut bytes = Vec::new();
+//! idx.save(&mut bytes).unwrap();
+//! let back = vexfs_ann::load(&mut &bytes[..]).unwrap();
+//! assert_eq!(back.len(), 2);
+//! ```
 #![cfg_attr(not(feature = "std"), no_std)]
+#![warn(missing_docs)]
 
 extern crate alloc;
 
+mod common;
+pub mod crc;
+pub mod distance;
 pub mod error;
+pub mod factory;
+pub mod flat;
+pub mod hnsw;
 pub mod index;
 pub mod io;
+pub mod ivf;
+pub mod ivfpq;
+pub mod kmeans;
+pub mod lsh;
 pub mod metric;
+pub mod parallel;
+pub mod persist;
+pub mod rng;
 
 pub use error::{AnnError, Result};
+pub use factory::{build_index, parse_kind, parse_metric};
+pub use flat::FlatIndex;
+pub use hnsw::{HnswConfig, HnswIndex};
 pub use index::{IndexKind, IndexStats, Neighbor, SearchParams, VectorId, VectorIndex};
 pub use io::{ByteSink, ByteSource};
+pub use ivf::{IvfConfig, IvfFlatIndex};
+pub use ivfpq::{IvfPqConfig, IvfPqIndex};
+pub use lsh::{LshConfig, LshIndex};
 pub use metric::Metric;
+pub use parallel::{num_threads, set_num_threads};
+pub use persist::load;

@@ -7,8 +7,11 @@
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum Metric {
+    /// Squared Euclidean distance.
     L2 = 0,
+    /// Negated dot product.
     InnerProduct = 1,
+    /// `1 - cosine similarity`.
     Cosine = 2,
 }
 

@@ -1,0 +1,225 @@
+//! Small pieces shared by the strategies: result heaps, id maps, input
+//! checks and a lock-free-enough scratch pool.
+
+use crate::error::{AnnError, Result};
+use crate::index::{Neighbor, SearchParams, VectorId};
+use crate::metric::Metric;
+use alloc::collections::BinaryHeap;
+use alloc::vec::Vec;
+use core::cell::UnsafeCell;
+use core::cmp::Ordering;
+use core::sync::atomic::{AtomicBool, Ordering as AtOrd};
+
+/// A (distance, payload) pair ordered by distance only.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Scored<T> {
+    pub d: f32,
+    pub v: T,
+}
+
+impl<T> PartialEq for Scored<T> {
+    fn eq(&self, o: &Self) -> bool {
+        self.d == o.d
+    }
+}
+impl<T> Eq for Scored<T> {}
+impl<T> PartialOrd for Scored<T> {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl<T> Ord for Scored<T> {
+    #[inline]
+    fn cmp(&self, o: &Self) -> Ordering {
+        // Distances are finite for finite inputs; NaN compares equal so a
+        // bad vector cannot panic a sort or a heap.
+        self.d.partial_cmp(&o.d).unwrap_or(Ordering::Equal)
+    }
+}
+
+/// Same as [`Scored`] but reversed, for min-heaps.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct MinScored<T>(pub Scored<T>);
+impl<T> PartialEq for MinScored<T> {
+    fn eq(&self, o: &Self) -> bool {
+        self.0.d == o.0.d
+    }
+}
+impl<T> Eq for MinScored<T> {}
+impl<T> PartialOrd for MinScored<T> {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl<T> Ord for MinScored<T> {
+    #[inline]
+    fn cmp(&self, o: &Self) -> Ordering {
+        o.0.cmp(&self.0)
+    }
+}
+
+/// Keeps the `k` smallest distances seen (bounded max-heap).
+pub(crate) struct TopK<T> {
+    k: usize,
+    heap: BinaryHeap<Scored<T>>,
+}
+
+impl<T: Copy> TopK<T> {
+    pub fn new(k: usize) -> Self {
+        Self { k, heap: BinaryHeap::with_capacity(k.saturating_add(1).min(1 << 16)) }
+    }
+    /// Current admission threshold: a distance must be below this to enter.
+    #[inline(always)]
+    pub fn worst(&self) -> f32 {
+        if self.heap.len() < self.k {
+            f32::INFINITY
+        } else {
+            self.heap.peek().map_or(f32::INFINITY, |s| s.d)
+        }
+    }
+    #[inline]
+    pub fn push(&mut self, d: f32, v: T) {
+        if self.k == 0 {
+            return;
+        }
+        if self.heap.len() < self.k {
+            self.heap.push(Scored { d, v });
+        } else if let Some(mut top) = self.heap.peek_mut() {
+            if d < top.d {
+                *top = Scored { d, v };
+            }
+        }
+    }
+    /// Sorted ascending.
+    pub fn into_sorted(self) -> Vec<Scored<T>> {
+        self.heap.into_sorted_vec()
+    }
+}
+
+/// Validate the query dimension and `k`.
+pub(crate) fn check_query(dim: usize, q: &[f32], params: &SearchParams) -> Result<()> {
+    if q.len() != dim {
+        return Err(AnnError::DimensionMismatch { expected: dim, got: q.len() });
+    }
+    if params.k == 0 {
+        return Err(AnnError::InvalidParameter("k must be > 0"));
+    }
+    Ok(())
+}
+
+/// Validate a vector to insert.
+pub(crate) fn check_vec(dim: usize, v: &[f32]) -> Result<()> {
+    if v.len() != dim {
+        return Err(AnnError::DimensionMismatch { expected: dim, got: v.len() });
+    }
+    Ok(())
+}
+
+/// Copy `v`, normalised when the metric is cosine.
+pub(crate) fn prepare(metric: Metric, v: &[f32]) -> Result<Vec<f32>> {
+    let mut out = Vec::new();
+    out.try_reserve_exact(v.len()).map_err(|_| AnnError::OutOfMemory)?;
+    out.extend_from_slice(v);
+    if metric == Metric::Cosine {
+        crate::distance::normalize(&mut out);
+    }
+    Ok(out)
+}
+
+/// Turn sorted internal results into reported neighbours.
+pub(crate) fn finish(metric: Metric, v: Vec<Scored<VectorId>>) -> Vec<Neighbor> {
+    v.into_iter()
+        .map(|s| Neighbor { id: s.v, distance: crate::distance::report(metric, s.d) })
+        .collect()
+}
+
+/// Epoch-tagged visited set: clearing is one increment, not a memset.
+pub(crate) struct Visited {
+    tags: Vec<u16>,
+    epoch: u16,
+}
+
+impl Visited {
+    pub fn new() -> Self {
+        Self { tags: Vec::new(), epoch: 0 }
+    }
+    /// Start a new query over `n` slots.
+    pub fn reset(&mut self, n: usize) {
+        if self.tags.len() < n {
+            self.tags.resize(n, 0);
+        }
+        self.epoch = self.epoch.wrapping_add(1);
+        if self.epoch == 0 {
+            self.tags.iter_mut().for_each(|t| *t = 0);
+            self.epoch = 1;
+        }
+    }
+    /// Mark `i`; true if it was not yet visited in this epoch.
+    #[inline(always)]
+    pub fn insert(&mut self, i: usize) -> bool {
+        match self.tags.get_mut(i) {
+            Some(t) if *t != self.epoch => {
+                *t = self.epoch;
+                true
+            }
+            _ => false,
+        }
+    }
+    #[inline(always)]
+    pub fn prefetch(&self, i: usize) {
+        crate::distance::prefetch(self.tags.as_ptr().wrapping_add(i));
+    }
+}
+
+/// A tiny pool of reusable scratch objects guarded by a spin flag. It works
+/// the same in std and `no_std`: when the flag is taken the caller simply
+/// builds a fresh object instead of waiting.
+pub(crate) struct Pool<T> {
+    busy: AtomicBool,
+    items: UnsafeCell<Vec<T>>,
+}
+
+// SAFETY: `items` is only accessed while `busy` is held (acquire/release),
+// so at most one thread touches the Vec at a time; T moves between threads.
+unsafe impl<T: Send> Sync for Pool<T> {}
+// SAFETY: the pool owns its items; sending it sends them.
+unsafe impl<T: Send> Send for Pool<T> {}
+
+impl<T> Pool<T> {
+    pub const fn new() -> Self {
+        Self { busy: AtomicBool::new(false), items: UnsafeCell::new(Vec::new()) }
+    }
+    pub fn take(&self) -> Option<T> {
+        if self.busy.compare_exchange(false, true, AtOrd::Acquire, AtOrd::Relaxed).is_err() {
+            return None;
+        }
+        // SAFETY: we hold `busy`, so no other reference to `items` exists.
+        let it = unsafe { (*self.items.get()).pop() };
+        self.busy.store(false, AtOrd::Release);
+        it
+    }
+    pub fn give(&self, t: T) {
+        if self.busy.compare_exchange(false, true, AtOrd::Acquire, AtOrd::Relaxed).is_err() {
+            return;
+        }
+        // SAFETY: we hold `busy`, so no other reference to `items` exists.
+        unsafe {
+            let v = &mut *self.items.get();
+            if v.len() < 64 {
+                v.push(t);
+            }
+        }
+        self.busy.store(false, AtOrd::Release);
+    }
+}
+
+/// Row `i` of a row-major matrix (empty if out of range).
+#[inline(always)]
+pub(crate) fn row(data: &[f32], dim: usize, i: usize) -> &[f32] {
+    data.get(i * dim..(i + 1) * dim).unwrap_or(&[])
+}
+
+/// `try_reserve` mapped to our error.
+pub(crate) fn reserve<T>(v: &mut Vec<T>, n: usize) -> Result<()> {
+    v.try_reserve(n).map_err(|_| AnnError::OutOfMemory)
+}

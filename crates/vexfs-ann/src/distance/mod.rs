@@ -1,0 +1,269 @@
+//! Distance kernels and their dispatch.
+//!
+//! Every kernel exists as a portable scalar version (`scalar.rs`) and, on
+//! x86-64 std builds, as SSE2, AVX2+FMA and AVX-512 versions. The best
+//! supported set is chosen once, at first use, and cached in a static
+//! [`Kernels`] table; hot loops copy the function pointer they need out of
+//! it. `no_std` builds (the kernel module, soft-float) always use scalar.
+//!
+//! Setting the environment variable `VEXFS_ANN_SIMD` to `scalar`, `sse2`,
+//! `avx2` or `avx512` caps the level chosen (std builds), which the
+//! benchmark uses to compare kernels.
+
+pub mod scalar;
+pub mod sq8;
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+pub(crate) mod x86;
+
+use crate::metric::Metric;
+
+type F32Fn = unsafe fn(&[f32], &[f32]) -> f32;
+type Dot4Fn = unsafe fn([&[f32]; 4], &[f32]) -> [f32; 4];
+type U8Fn = unsafe fn(&[u8], &[u8]) -> u32;
+type I8Fn = unsafe fn(&[i8], &[i8]) -> i32;
+
+/// One complete set of kernels for one instruction-set level.
+///
+/// The fields are private function pointers; a table can only be obtained
+/// from [`kernels`] or [`available`], which construct SIMD tables only after
+/// detecting the CPU features they need. That is what makes the safe
+/// methods below sound.
+#[derive(Clone, Copy)]
+pub struct Kernels {
+    name: &'static str,
+    l2sq: F32Fn,
+    dot: F32Fn,
+    neg_dot: F32Fn,
+    dot4: Dot4Fn,
+    l2sq_u8: U8Fn,
+    dot_i8: I8Fn,
+}
+
+impl core::fmt::Debug for Kernels {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Kernels").field("name", &self.name).finish()
+    }
+}
+
+impl Kernels {
+    /// Instruction-set level name: `scalar`, `sse2`, `avx2` or `avx512`.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+    /// Squared Euclidean distance over the common prefix of `a` and `b`.
+    #[inline(always)]
+    pub fn l2sq(&self, a: &[f32], b: &[f32]) -> f32 {
+        // SAFETY: the table was built only after its CPU features were
+        // detected (see `Kernels` docs); the kernels bound all reads by the
+        // shorter slice.
+        unsafe { (self.l2sq)(a, b) }
+    }
+    /// Dot product.
+    #[inline(always)]
+    pub fn dot(&self, a: &[f32], b: &[f32]) -> f32 {
+        // SAFETY: as in `l2sq`.
+        unsafe { (self.dot)(a, b) }
+    }
+    /// `-dot(a, b)`, the inner-product distance.
+    #[inline(always)]
+    pub fn neg_dot(&self, a: &[f32], b: &[f32]) -> f32 {
+        // SAFETY: as in `l2sq`.
+        unsafe { (self.neg_dot)(a, b) }
+    }
+    /// Dot products of four queries with one row (shares the row loads).
+    #[inline(always)]
+    pub fn dot4(&self, q: [&[f32]; 4], row: &[f32]) -> [f32; 4] {
+        // SAFETY: as in `l2sq`.
+        unsafe { (self.dot4)(q, row) }
+    }
+    /// Squared L2 between u8 codes, exact integer arithmetic.
+    #[inline(always)]
+    pub fn l2sq_u8(&self, a: &[u8], b: &[u8]) -> u32 {
+        // SAFETY: as in `l2sq`.
+        unsafe { (self.l2sq_u8)(a, b) }
+    }
+    /// Dot product of i8 codes, exact integer arithmetic.
+    #[inline(always)]
+    pub fn dot_i8(&self, a: &[i8], b: &[i8]) -> i32 {
+        // SAFETY: as in `l2sq`.
+        unsafe { (self.dot_i8)(a, b) }
+    }
+    /// The raw distance function for `metric` (L2: squared L2; inner
+    /// product and cosine: `-dot`). Indexes copy this pointer into their
+    /// hot loops.
+    #[inline]
+    pub(crate) fn dist_fn(&self, metric: Metric) -> DistFn {
+        DistFn(match metric {
+            Metric::L2 => self.l2sq,
+            Metric::InnerProduct | Metric::Cosine => self.neg_dot,
+        })
+    }
+}
+
+/// A distance function copied out of a [`Kernels`] table.
+#[derive(Clone, Copy)]
+pub(crate) struct DistFn(F32Fn);
+
+impl DistFn {
+    #[inline(always)]
+    pub(crate) fn eval(self, a: &[f32], b: &[f32]) -> f32 {
+        // SAFETY: a `DistFn` only comes from `Kernels::dist_fn`, whose table
+        // was built after feature detection.
+        unsafe { (self.0)(a, b) }
+    }
+}
+
+/// The portable table.
+pub static SCALAR: Kernels = Kernels {
+    name: "scalar",
+    l2sq: scalar::l2sq,
+    dot: scalar::dot,
+    neg_dot: scalar::neg_dot,
+    dot4: scalar::dot4,
+    l2sq_u8: scalar::l2sq_u8,
+    dot_i8: scalar::dot_i8,
+};
+
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+mod detect {
+    use super::*;
+
+    pub(super) fn sse2() -> Kernels {
+        Kernels {
+            name: "sse2",
+            l2sq: x86::sse2::l2sq,
+            dot: x86::sse2::dot,
+            neg_dot: x86::sse2::neg_dot,
+            dot4: x86::sse2::dot4,
+            l2sq_u8: x86::sse2::l2sq_u8,
+            dot_i8: scalar::dot_i8,
+        }
+    }
+
+    pub(super) fn avx2() -> Option<Kernels> {
+        if !(std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")) {
+            return None;
+        }
+        Some(Kernels {
+            name: "avx2",
+            l2sq: x86::avx2::l2sq,
+            dot: x86::avx2::dot,
+            neg_dot: x86::avx2::neg_dot,
+            dot4: x86::avx2::dot4,
+            l2sq_u8: x86::avx2::l2sq_u8,
+            dot_i8: x86::avx2::dot_i8,
+        })
+    }
+
+    pub(super) fn avx512() -> Option<Kernels> {
+        if !std::is_x86_feature_detected!("avx512f") {
+            return None;
+        }
+        let mut k = Kernels {
+            name: "avx512",
+            l2sq: x86::avx512::l2sq,
+            dot: x86::avx512::dot,
+            neg_dot: x86::avx512::neg_dot,
+            dot4: x86::avx512::dot4,
+            l2sq_u8: scalar::l2sq_u8,
+            dot_i8: scalar::dot_i8,
+        };
+        if std::is_x86_feature_detected!("avx512bw") {
+            k.l2sq_u8 = x86::avx512::l2sq_u8;
+            k.dot_i8 = x86::avx512::dot_i8;
+        } else if let Some(a) = avx2() {
+            k.l2sq_u8 = a.l2sq_u8;
+            k.dot_i8 = a.dot_i8;
+        }
+        Some(k)
+    }
+}
+
+/// Every kernel table this CPU supports, best last (scalar first).
+#[cfg(feature = "std")]
+pub fn available() -> std::vec::Vec<Kernels> {
+    #[allow(unused_mut)]
+    let mut v = std::vec![SCALAR];
+    #[cfg(target_arch = "x86_64")]
+    {
+        v.push(detect::sse2());
+        v.extend(detect::avx2());
+        v.extend(detect::avx512());
+    }
+    v
+}
+
+#[cfg(feature = "std")]
+fn choose() -> Kernels {
+    let cap = std::env::var("VEXFS_ANN_SIMD").ok();
+    let all = available();
+    if let Some(cap) = cap {
+        if let Some(k) = all.iter().find(|k| k.name == cap.trim()) {
+            return *k;
+        }
+    }
+    // invariant: `available` always contains at least the scalar table.
+    all.last().copied().unwrap_or(SCALAR)
+}
+
+/// The kernel table chosen for this process (detected once).
+#[cfg(feature = "std")]
+#[inline]
+pub fn kernels() -> &'static Kernels {
+    static K: std::sync::OnceLock<Kernels> = std::sync::OnceLock::new();
+    K.get_or_init(choose)
+}
+
+/// The kernel table: scalar in `no_std` builds.
+#[cfg(not(feature = "std"))]
+#[inline]
+pub fn kernels() -> &'static Kernels {
+    &SCALAR
+}
+
+/// Hint the CPU to pull the cache line at `p` into L1. No-op where
+/// unsupported; never faults (prefetch of any address is allowed).
+#[inline(always)]
+pub(crate) fn prefetch<T>(p: *const T) {
+    #[cfg(all(feature = "std", target_arch = "x86_64"))]
+    // SAFETY: `_mm_prefetch` is SSE (x86-64 baseline) and is only a hint:
+    // it does not dereference in the architectural sense and cannot fault.
+    unsafe {
+        core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(p as *const i8);
+    }
+    #[cfg(not(all(feature = "std", target_arch = "x86_64")))]
+    let _ = p;
+}
+
+/// Distance of `query` to every row of `rows` (row-major, `dim` wide),
+/// written to `out` (which must hold `rows.len() / dim` values).
+pub fn distance_batch(metric: Metric, query: &[f32], rows: &[f32], dim: usize, out: &mut [f32]) {
+    if dim == 0 {
+        return;
+    }
+    let f = kernels().dist_fn(metric);
+    for (o, r) in out.iter_mut().zip(rows.chunks_exact(dim)) {
+        *o = f.eval(query, r);
+    }
+}
+
+/// Scale a vector to unit length in place (zero vectors stay zero).
+pub fn normalize(v: &mut [f32]) {
+    let n = kernels().dot(v, v);
+    if n > 0.0 {
+        let inv = 1.0 / libm::sqrtf(n);
+        for x in v.iter_mut() {
+            *x *= inv;
+        }
+    }
+}
+
+/// Convert an internal distance (squared L2 or `-dot`) to the reported one:
+/// cosine distances are `1 - cos`.
+#[inline]
+pub(crate) fn report(metric: Metric, d: f32) -> f32 {
+    match metric {
+        Metric::Cosine => 1.0 + d,
+        _ => d,
+    }
+}

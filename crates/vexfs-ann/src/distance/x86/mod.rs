@@ -1,0 +1,7 @@
+//! x86-64 SIMD kernels, one file per instruction-set level. Each public
+//! function here is a safe wrapper that is only ever installed in the
+//! dispatch table after the matching CPU feature was detected at run time.
+
+pub mod avx2;
+pub mod avx512;
+pub mod sse2;

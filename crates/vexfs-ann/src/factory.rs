@@ -1,0 +1,147 @@
+//! Build any strategy from text parameters (`vexctl`, the benchmark).
+//!
+//! Parameters are `key=value` pairs separated by commas or whitespace, e.g.
+//! `"m=16,ef_construction=200,ef_search=64"`. Keys per strategy:
+//!
+//! | strategy | keys |
+//! |----------|------|
+//! | flat     | (none) |
+//! | hnsw     | `m`, `ef_construction` (`efc`), `ef_search` (`ef`), `seed`, `max_elements` |
+//! | ivf      | `nlist`, `nprobe`, `seed`, `train_iters` (`iters`) |
+//! | ivfpq    | `nlist`, `m` (`m_subquantizers`, `pq_m`), `nbits`, `nprobe`, `rerank`, `seed`, `train_iters` |
+//! | lsh      | `tables`, `bits`, `probes` (`nprobe`), `rerank`, `seed` |
+//!
+//! Unknown keys and unparsable values are errors.
+
+use crate::error::{AnnError, Result};
+use crate::flat::FlatIndex;
+use crate::hnsw::{HnswConfig, HnswIndex};
+use crate::index::{IndexKind, VectorIndex};
+use crate::ivf::{IvfConfig, IvfFlatIndex};
+use crate::ivfpq::{IvfPqConfig, IvfPqIndex};
+use crate::lsh::{LshConfig, LshIndex};
+use crate::metric::Metric;
+use alloc::boxed::Box;
+
+/// Parse a strategy name: `flat`, `hnsw`, `ivf` / `ivf_flat` / `ivfflat`,
+/// `ivfpq` / `ivf_pq`, `lsh` (case-insensitive).
+pub fn parse_kind(s: &str) -> Option<IndexKind> {
+    let s = s.trim();
+    let eq = |x: &str| s.eq_ignore_ascii_case(x);
+    if eq("flat") || eq("bruteforce") {
+        Some(IndexKind::Flat)
+    } else if eq("hnsw") {
+        Some(IndexKind::Hnsw)
+    } else if eq("ivf") || eq("ivf_flat") || eq("ivfflat") || eq("ivf-flat") {
+        Some(IndexKind::IvfFlat)
+    } else if eq("ivfpq") || eq("ivf_pq") || eq("ivf-pq") {
+        Some(IndexKind::IvfPq)
+    } else if eq("lsh") {
+        Some(IndexKind::Lsh)
+    } else {
+        None
+    }
+}
+
+/// Parse a metric name: `l2` / `euclidean`, `ip` / `dot` /
+/// `inner_product`, `cosine` / `angular` (case-insensitive).
+pub fn parse_metric(s: &str) -> Option<Metric> {
+    let s = s.trim();
+    let eq = |x: &str| s.eq_ignore_ascii_case(x);
+    if eq("l2") || eq("euclidean") {
+        Some(Metric::L2)
+    } else if eq("ip") || eq("dot") || eq("inner_product") || eq("innerproduct") {
+        Some(Metric::InnerProduct)
+    } else if eq("cosine") || eq("angular") {
+        Some(Metric::Cosine)
+    } else {
+        None
+    }
+}
+
+fn pairs(params: &str) -> impl Iterator<Item = Result<(&str, u64)>> {
+    params.split(|c: char| c == ',' || c.is_whitespace()).filter(|s| !s.is_empty()).map(|kv| {
+        let (k, v) = kv.split_once('=').ok_or(AnnError::InvalidParameter("expected key=value"))?;
+        let v = v.trim().parse::<u64>().map_err(|_| AnnError::InvalidParameter("value is not an integer"))?;
+        Ok((k.trim(), v))
+    })
+}
+
+fn us(v: u64) -> usize {
+    usize::try_from(v).unwrap_or(usize::MAX)
+}
+
+/// Create an empty index of `kind` configured from `params`.
+pub fn build_index(kind: IndexKind, dim: usize, metric: Metric, params: &str) -> Result<Box<dyn VectorIndex>> {
+    const UNKNOWN: AnnError = AnnError::InvalidParameter("unknown parameter for this index kind");
+    Ok(match kind {
+        IndexKind::Flat => {
+            if let Some(p) = pairs(params).next() {
+                p?;
+                return Err(UNKNOWN);
+            }
+            Box::new(FlatIndex::new(dim, metric)?)
+        }
+        IndexKind::Hnsw => {
+            let mut c = HnswConfig::default();
+            for p in pairs(params) {
+                let (k, v) = p?;
+                match k {
+                    "m" | "M" => c.m = us(v),
+                    "ef_construction" | "efc" => c.ef_construction = us(v),
+                    "ef_search" | "ef" => c.ef_search = us(v),
+                    "seed" => c.seed = v,
+                    "max_elements" => c.max_elements = us(v),
+                    _ => return Err(UNKNOWN),
+                }
+            }
+            Box::new(HnswIndex::new(dim, metric, c)?)
+        }
+        IndexKind::IvfFlat => {
+            let mut c = IvfConfig::default();
+            for p in pairs(params) {
+                let (k, v) = p?;
+                match k {
+                    "nlist" => c.nlist = us(v),
+                    "nprobe" => c.nprobe = us(v),
+                    "seed" => c.seed = v,
+                    "train_iters" | "iters" => c.train_iters = us(v),
+                    _ => return Err(UNKNOWN),
+                }
+            }
+            Box::new(IvfFlatIndex::new(dim, metric, c)?)
+        }
+        IndexKind::IvfPq => {
+            let mut c = IvfPqConfig::default();
+            for p in pairs(params) {
+                let (k, v) = p?;
+                match k {
+                    "nlist" => c.nlist = us(v),
+                    "m" | "M" | "m_subquantizers" | "pq_m" => c.m_subquantizers = us(v),
+                    "nbits" => c.nbits = us(v),
+                    "nprobe" => c.nprobe = us(v),
+                    "rerank" => c.rerank = us(v),
+                    "seed" => c.seed = v,
+                    "train_iters" | "iters" => c.train_iters = us(v),
+                    _ => return Err(UNKNOWN),
+                }
+            }
+            Box::new(IvfPqIndex::new(dim, metric, c)?)
+        }
+        IndexKind::Lsh => {
+            let mut c = LshConfig::default();
+            for p in pairs(params) {
+                let (k, v) = p?;
+                match k {
+                    "tables" => c.tables = us(v),
+                    "bits" => c.bits = us(v),
+                    "probes" | "nprobe" => c.probes = us(v),
+                    "rerank" => c.rerank = us(v),
+                    "seed" => c.seed = v,
+                    _ => return Err(UNKNOWN),
+                }
+            }
+            Box::new(LshIndex::new(dim, metric, c)?)
+        }
+    })
+}

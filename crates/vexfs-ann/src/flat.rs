@@ -1,0 +1,237 @@
+//! Exact search: every stored vector is compared with the query.
+//!
+//! Vectors are kept row-major in one contiguous buffer. A single query is a
+//! streaming scan with a bounded max-heap; many queries
+//! ([`VectorIndex::search_batch`]) are blocked like FAISS's exhaustive search:
+//! a block of rows that fits in cache is swept by groups of four queries
+//! with a kernel that loads each row once for all four.
+
+use crate::common::{check_query, check_vec, finish, prepare, reserve, row, TopK};
+use crate::distance::kernels;
+use crate::error::{AnnError, Result};
+use crate::index::{IndexKind, IndexStats, Neighbor, SearchParams, VectorId, VectorIndex};
+use crate::io::ByteSink;
+use crate::metric::Metric;
+use crate::persist::{Header, Reader, Writer};
+use alloc::collections::BTreeMap;
+use alloc::vec::Vec;
+
+/// Brute-force exact index.
+pub struct FlatIndex {
+    dim: usize,
+    metric: Metric,
+    data: Vec<f32>,
+    /// Squared norm of each row (for the blocked L2 path).
+    norms: Vec<f32>,
+    ids: Vec<VectorId>,
+    pos: BTreeMap<VectorId, u32>,
+}
+
+impl FlatIndex {
+    /// An empty index of `dim`-dimensional vectors.
+    pub fn new(dim: usize, metric: Metric) -> Result<Self> {
+        if dim == 0 || dim > crate::persist::MAX_DIM {
+            return Err(AnnError::InvalidParameter("dim must be in 1..=65536"));
+        }
+        Ok(Self { dim, metric, data: Vec::new(), norms: Vec::new(), ids: Vec::new(), pos: BTreeMap::new() })
+    }
+
+    /// Stored vector of `id` (normalised for cosine), if present.
+    pub fn get(&self, id: VectorId) -> Option<&[f32]> {
+        self.pos.get(&id).map(|&p| row(&self.data, self.dim, p as usize))
+    }
+
+    /// Reserve room for `n` more vectors.
+    pub fn reserve(&mut self, n: usize) -> Result<()> {
+        reserve(&mut self.data, n.saturating_mul(self.dim))?;
+        reserve(&mut self.norms, n)?;
+        reserve(&mut self.ids, n)
+    }
+
+    fn scan(&self, q: &[f32], k: usize, filter: Option<&dyn Fn(VectorId) -> bool>) -> TopK<VectorId> {
+        let f = kernels().dist_fn(self.metric);
+        let mut top = TopK::new(k);
+        let mut worst = f32::INFINITY;
+        for (r, &id) in self.data.chunks_exact(self.dim).zip(&self.ids) {
+            let d = f.eval(q, r);
+            if d < worst {
+                if let Some(flt) = filter {
+                    if !flt(id) {
+                        continue;
+                    }
+                }
+                top.push(d, id);
+                worst = top.worst();
+            }
+        }
+        top
+    }
+
+    /// Blocked multi-query scan, single thread, for queries `qs`
+    /// (already prepared).
+    fn scan_block(&self, qs: &[f32], k: usize) -> Vec<Vec<Neighbor>> {
+        let dim = self.dim;
+        let nq = qs.len() / dim;
+        let kern = kernels();
+        let mut tops: Vec<TopK<VectorId>> = (0..nq).map(|_| TopK::new(k)).collect();
+        let qnorm: Vec<f32> = qs.chunks_exact(dim).map(|q| kern.dot(q, q)).collect();
+        let l2 = self.metric == Metric::L2;
+        // About 256 KiB of rows per block keeps them in L2 while all query
+        // groups sweep them.
+        let block = ((256 * 1024) / (dim * 4)).max(16);
+        let n = self.ids.len();
+        let mut start = 0;
+        while start < n {
+            let end = (start + block).min(n);
+            let mut qi = 0;
+            while qi < nq {
+                let g = (nq - qi).min(4);
+                let q = |j: usize| row(qs, dim, qi + j.min(g - 1));
+                let qv = [q(0), q(1), q(2), q(3)];
+                for r in start..end {
+                    let x = row(&self.data, dim, r);
+                    let dots = kern.dot4(qv, x);
+                    for j in 0..g {
+                        let d = if l2 { qnorm[qi + j] + self.norms[r] - 2.0 * dots[j] } else { -dots[j] };
+                        let t = &mut tops[qi + j];
+                        if d < t.worst() {
+                            t.push(d, self.ids[r]);
+                        }
+                    }
+                }
+                qi += g;
+            }
+            start = end;
+        }
+        tops.into_iter()
+            .map(|t| {
+                let mut v = t.into_sorted();
+                if l2 {
+                    // The expansion can go slightly negative by rounding.
+                    v.iter_mut().for_each(|s| s.d = s.d.max(0.0));
+                }
+                finish(self.metric, v)
+            })
+            .collect()
+    }
+
+    pub(crate) fn write_payload(&self, w: &mut Writer) {
+        w.u64s(&self.ids);
+        w.f32s(&self.data);
+    }
+
+    pub(crate) fn read_payload(h: &Header, r: &mut Reader<'_>) -> Result<Self> {
+        let mut me = Self::new(h.dim, h.metric)?;
+        let ids = r.u64s()?;
+        let data = r.f32s()?;
+        if data.len() != ids.len().checked_mul(h.dim).ok_or(AnnError::Corrupt("size overflow"))? {
+            return Err(AnnError::Corrupt("flat: data size does not match id count"));
+        }
+        let kern = kernels();
+        for (i, &id) in ids.iter().enumerate() {
+            if me.pos.insert(id, i as u32).is_some() {
+                return Err(AnnError::Corrupt("flat: duplicate id"));
+            }
+            let x = row(&data, h.dim, i);
+            me.norms.push(kern.dot(x, x));
+        }
+        me.ids = ids;
+        me.data = data;
+        Ok(me)
+    }
+
+    crate::persist::typed_load!(FlatIndex, IndexKind::Flat);
+}
+
+impl VectorIndex for FlatIndex {
+    fn kind(&self) -> IndexKind {
+        IndexKind::Flat
+    }
+    fn metric(&self) -> Metric {
+        self.metric
+    }
+    fn dim(&self) -> usize {
+        self.dim
+    }
+    fn len(&self) -> usize {
+        self.ids.len()
+    }
+    fn train(&mut self, _sample: &[f32]) -> Result<()> {
+        Ok(())
+    }
+    fn is_trained(&self) -> bool {
+        true
+    }
+    fn add(&mut self, id: VectorId, vector: &[f32]) -> Result<()> {
+        check_vec(self.dim, vector)?;
+        if self.pos.contains_key(&id) {
+            return Err(AnnError::DuplicateId(id));
+        }
+        if self.ids.len() >= u32::MAX as usize {
+            return Err(AnnError::InvalidParameter("index full"));
+        }
+        let v = prepare(self.metric, vector)?;
+        self.reserve(1)?;
+        self.data.extend_from_slice(&v);
+        self.norms.push(kernels().dot(&v, &v));
+        self.pos.insert(id, self.ids.len() as u32);
+        self.ids.push(id);
+        Ok(())
+    }
+    fn remove(&mut self, id: VectorId) -> Result<bool> {
+        let Some(p) = self.pos.remove(&id) else { return Ok(false) };
+        let p = p as usize;
+        let last = self.ids.len() - 1;
+        if p != last {
+            let moved = self.ids[last];
+            self.data.copy_within(last * self.dim..(last + 1) * self.dim, p * self.dim);
+            self.norms[p] = self.norms[last];
+            self.ids[p] = moved;
+            self.pos.insert(moved, p as u32);
+        }
+        self.ids.truncate(last);
+        self.norms.truncate(last);
+        self.data.truncate(last * self.dim);
+        Ok(true)
+    }
+    fn search(
+        &self,
+        query: &[f32],
+        params: &SearchParams,
+        filter: Option<&dyn Fn(VectorId) -> bool>,
+    ) -> Result<Vec<Neighbor>> {
+        check_query(self.dim, query, params)?;
+        let q = prepare(self.metric, query)?;
+        Ok(finish(self.metric, self.scan(&q, params.k, filter).into_sorted()))
+    }
+    fn search_batch(&self, queries: &[f32], params: &SearchParams) -> Result<Vec<Vec<Neighbor>>> {
+        if queries.len() % self.dim != 0 {
+            return Err(AnnError::DimensionMismatch { expected: self.dim, got: queries.len() % self.dim });
+        }
+        if params.k == 0 {
+            return Err(AnnError::InvalidParameter("k must be > 0"));
+        }
+        let mut qs = Vec::new();
+        reserve(&mut qs, queries.len())?;
+        qs.extend_from_slice(queries);
+        if self.metric == Metric::Cosine {
+            qs.chunks_exact_mut(self.dim).for_each(crate::distance::normalize);
+        }
+        let k = params.k;
+        let per = |chunk: &[f32]| self.scan_block(chunk, k);
+        Ok(crate::parallel::map_chunks(&qs, self.dim, 4, &per))
+    }
+    fn stats(&self) -> IndexStats {
+        IndexStats {
+            len: self.ids.len(),
+            deleted: 0,
+            dim: self.dim,
+            memory_bytes: self.data.capacity() * 4 + self.norms.capacity() * 4 + self.ids.capacity() * 8 + self.pos.len() * 24,
+        }
+    }
+    fn save(&self, sink: &mut dyn ByteSink) -> Result<()> {
+        let mut w = Writer::new();
+        self.write_payload(&mut w);
+        w.finish(sink, IndexKind::Flat, self.metric, self.dim, self.len(), [0; 4])
+    }
+}

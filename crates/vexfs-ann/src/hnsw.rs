@@ -1,0 +1,769 @@
+//! Hierarchical Navigable Small World graph (Malkov & Yashunin), laid out
+//! like hnswlib: one flat arena of fixed-size node records holding the
+//! level-0 link list and the vector together (cache-line aligned), upper
+//! layers in separate small per-node arrays, labels and flags alongside.
+//!
+//! Insertion works in *waves*: a wave of new nodes first searches the graph
+//! as it was before the wave (read-only, so the searches run in parallel),
+//! then candidate lists are completed with the other members of the wave,
+//! neighbours are chosen with the paper's heuristic, and reverse links are
+//! merged per target node. Every step is a pure function of the graph
+//! before the wave and of the wave in order, so the graph is the same for
+//! any thread count. A single [`VectorIndex::add`] is a wave of one, which
+//! is exactly the classic sequential insertion. Waves grow with the graph
+//! (up to 64 nodes) so that nodes of one wave rarely need each other.
+//!
+//! Deletion marks a node: it is still traversed (keeping the graph
+//! connected) but never returned. Filtered-out nodes are treated the same.
+
+use crate::common::{check_query, check_vec, finish, prepare, MinScored, Pool, Scored, Visited};
+use crate::distance::{kernels, prefetch, DistFn};
+use crate::error::{AnnError, Result};
+use crate::index::{IndexKind, IndexStats, Neighbor, SearchParams, VectorId, VectorIndex};
+use crate::io::ByteSink;
+use crate::metric::Metric;
+use crate::persist::{Header, Reader, Writer};
+use crate::rng::Rng;
+use alloc::collections::{BTreeMap, BinaryHeap};
+use alloc::vec;
+use alloc::vec::Vec;
+
+/// HNSW parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HnswConfig {
+    /// Links per node on upper layers; level 0 keeps `2 * m`.
+    pub m: usize,
+    /// Candidate list size while inserting.
+    pub ef_construction: usize,
+    /// Default candidate list size while searching (overridable per query).
+    pub ef_search: usize,
+    /// Seed of the level generator.
+    pub seed: u64,
+    /// Expected number of vectors (pre-allocation hint; 0 = none).
+    pub max_elements: usize,
+}
+
+impl Default for HnswConfig {
+    fn default() -> Self {
+        Self { m: 16, ef_construction: 200, ef_search: 64, seed: 42, max_elements: 0 }
+    }
+}
+
+/// One 64-byte arena line; the arena is a Vec of these so node records
+/// (and the vectors inside them) start on cache-line boundaries.
+#[derive(Clone, Copy)]
+#[repr(C, align(64))]
+struct Line([u32; 16]);
+const _: () = assert!(core::mem::size_of::<Line>() == 64);
+
+const NONE: u32 = u32::MAX;
+const MAX_LEVEL: usize = 31;
+const MAX_M: usize = 1024;
+
+/// Per-search reusable state.
+struct Scratch {
+    visited: Visited,
+    cand: BinaryHeap<MinScored<u32>>,
+    top: BinaryHeap<Scored<u32>>,
+}
+
+impl Scratch {
+    fn new() -> Self {
+        Self { visited: Visited::new(), cand: BinaryHeap::new(), top: BinaryHeap::new() }
+    }
+}
+
+/// HNSW index.
+pub struct HnswIndex {
+    dim: usize,
+    metric: Metric,
+    cfg: HnswConfig,
+    m0: usize,
+    /// u32 words per node record (multiple of 16).
+    rec_words: usize,
+    /// Word offset of the vector inside a record (multiple of 16).
+    vec_off: usize,
+    arena: Vec<Line>,
+    /// Upper layers: node -> `level * (1 + m)` words, level l at
+    /// `(l - 1) * (1 + m)`: a count followed by `m` link slots.
+    upper: Vec<Vec<u32>>,
+    levels: Vec<u8>,
+    labels: Vec<VectorId>,
+    deleted: Vec<bool>,
+    n_deleted: usize,
+    map: BTreeMap<VectorId, u32>,
+    entry: u32,
+    max_level: usize,
+    rng: Rng,
+    mult: f64,
+    dist: DistFn,
+    pool: Pool<Scratch>,
+}
+
+fn layout(m: usize, dim: usize) -> (usize, usize) {
+    let vec_off = (1 + 2 * m).div_ceil(16) * 16;
+    let rec_words = (vec_off + dim).div_ceil(16) * 16;
+    (vec_off, rec_words)
+}
+
+impl HnswIndex {
+    /// An empty HNSW index.
+    pub fn new(dim: usize, metric: Metric, cfg: HnswConfig) -> Result<Self> {
+        if dim == 0 || dim > crate::persist::MAX_DIM {
+            return Err(AnnError::InvalidParameter("dim must be in 1..=65536"));
+        }
+        if cfg.m < 2 || cfg.m > MAX_M {
+            return Err(AnnError::InvalidParameter("M must be in 2..=1024"));
+        }
+        if cfg.ef_construction == 0 || cfg.ef_search == 0 {
+            return Err(AnnError::InvalidParameter("ef must be > 0"));
+        }
+        let (vec_off, rec_words) = layout(cfg.m, dim);
+        let mut me = Self {
+            dim,
+            metric,
+            cfg,
+            m0: 2 * cfg.m,
+            rec_words,
+            vec_off,
+            arena: Vec::new(),
+            upper: Vec::new(),
+            levels: Vec::new(),
+            labels: Vec::new(),
+            deleted: Vec::new(),
+            n_deleted: 0,
+            map: BTreeMap::new(),
+            entry: NONE,
+            max_level: 0,
+            rng: Rng::new(cfg.seed),
+            mult: 1.0 / libm::log(cfg.m as f64),
+            dist: kernels().dist_fn(metric),
+            pool: Pool::new(),
+        };
+        if cfg.max_elements > 0 {
+            let lines = cfg.max_elements.saturating_mul(rec_words / 16);
+            let _ = me.arena.try_reserve(lines);
+        }
+        Ok(me)
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &HnswConfig {
+        &self.cfg
+    }
+
+    /// Change the default `ef` used by searches without `params.ef`.
+    pub fn set_ef_search(&mut self, ef: usize) {
+        self.cfg.ef_search = ef.max(1);
+    }
+
+    #[inline(always)]
+    fn n(&self) -> usize {
+        self.labels.len()
+    }
+
+    #[inline(always)]
+    fn words(&self) -> &[u32] {
+        // SAFETY: `Line` is `repr(C)` around `[u32; 16]` with no padding
+        // (size asserted to 64), so the arena is exactly `16 * len` u32s.
+        unsafe { core::slice::from_raw_parts(self.arena.as_ptr() as *const u32, self.arena.len() * 16) }
+    }
+
+    #[inline(always)]
+    fn words_mut(&mut self) -> &mut [u32] {
+        // SAFETY: as in `words`; the unique borrow of `self.arena` makes
+        // the returned slice the only access.
+        unsafe { core::slice::from_raw_parts_mut(self.arena.as_mut_ptr() as *mut u32, self.arena.len() * 16) }
+    }
+
+    #[inline(always)]
+    fn vector(&self, i: u32) -> &[f32] {
+        let o = i as usize * self.rec_words + self.vec_off;
+        let w = self.words().get(o..o + self.dim).unwrap_or(&[]);
+        // SAFETY: u32 and f32 have the same size and alignment and every bit
+        // pattern is a valid f32.
+        unsafe { core::slice::from_raw_parts(w.as_ptr() as *const f32, w.len()) }
+    }
+
+    #[inline(always)]
+    fn prefetch_node(&self, i: u32) {
+        let o = i as usize * self.rec_words;
+        let p = self.words().as_ptr().wrapping_add(o);
+        prefetch(p);
+        prefetch(p.wrapping_add(self.vec_off));
+        prefetch(p.wrapping_add(self.vec_off + 16));
+    }
+
+    #[inline(always)]
+    fn links(&self, i: u32, level: usize) -> &[u32] {
+        if level == 0 {
+            let o = i as usize * self.rec_words;
+            let w = self.words();
+            let c = w.get(o).copied().unwrap_or(0) as usize;
+            w.get(o + 1..o + 1 + c.min(self.m0)).unwrap_or(&[])
+        } else {
+            let u = match self.upper.get(i as usize) {
+                Some(u) => u,
+                None => return &[],
+            };
+            let o = (level - 1) * (1 + self.cfg.m);
+            let c = u.get(o).copied().unwrap_or(0) as usize;
+            u.get(o + 1..o + 1 + c.min(self.cfg.m)).unwrap_or(&[])
+        }
+    }
+
+    fn set_links(&mut self, i: u32, level: usize, l: &[u32]) {
+        if level == 0 {
+            let n = l.len().min(self.m0);
+            let o = i as usize * self.rec_words;
+            let w = self.words_mut();
+            if let Some(dst) = w.get_mut(o..o + 1 + n) {
+                dst[0] = n as u32;
+                dst[1..].copy_from_slice(&l[..n]);
+            }
+        } else {
+            let m = self.cfg.m;
+            let n = l.len().min(m);
+            if let Some(u) = self.upper.get_mut(i as usize) {
+                let o = (level - 1) * (1 + m);
+                if let Some(dst) = u.get_mut(o..o + 1 + n) {
+                    dst[0] = n as u32;
+                    dst[1..].copy_from_slice(&l[..n]);
+                }
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn d(&self, q: &[f32], i: u32) -> f32 {
+        self.dist.eval(q, self.vector(i))
+    }
+
+    fn random_level(&mut self) -> usize {
+        let u = 1.0 - self.rng.next_f64(); // (0, 1]
+        let l = -libm::log(u) * self.mult;
+        if l >= MAX_LEVEL as f64 {
+            MAX_LEVEL
+        } else {
+            l as usize
+        }
+    }
+
+    /// Greedy descent on one upper layer.
+    fn greedy(&self, q: &[f32], mut cur: u32, mut cd: f32, level: usize) -> (u32, f32) {
+        loop {
+            let mut changed = false;
+            for &nb in self.links(cur, level) {
+                let d = self.d(q, nb);
+                if d < cd {
+                    cd = d;
+                    cur = nb;
+                    changed = true;
+                }
+            }
+            if !changed {
+                return (cur, cd);
+            }
+        }
+    }
+
+    /// Best-first search of one layer; results (at most `ef`) in `s.top`.
+    /// Nodes for which `allowed` is false are traversed but not collected.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn search_layer<F: Fn(u32) -> bool>(
+        &self,
+        q: &[f32],
+        ep: u32,
+        ep_d: f32,
+        ef: usize,
+        level: usize,
+        s: &mut Scratch,
+        allowed: F,
+        filtered: bool,
+    ) {
+        s.visited.reset(self.n());
+        s.cand.clear();
+        s.top.clear();
+        s.visited.insert(ep as usize);
+        let mut lower = f32::INFINITY;
+        if allowed(ep) {
+            s.top.push(Scored { d: ep_d, v: ep });
+            lower = ep_d;
+        }
+        s.cand.push(MinScored(Scored { d: ep_d, v: ep }));
+        while let Some(MinScored(c)) = s.cand.pop() {
+            if c.d > lower && (s.top.len() >= ef || !filtered) {
+                break;
+            }
+            let links = self.links(c.v, level);
+            if let Some(&first) = links.first() {
+                s.visited.prefetch(first as usize);
+                self.prefetch_node(first);
+            }
+            for (j, &nb) in links.iter().enumerate() {
+                if let Some(&nx) = links.get(j + 1) {
+                    s.visited.prefetch(nx as usize);
+                    self.prefetch_node(nx);
+                }
+                if !s.visited.insert(nb as usize) {
+                    continue;
+                }
+                let d = self.d(q, nb);
+                if s.top.len() < ef || d < lower {
+                    s.cand.push(MinScored(Scored { d, v: nb }));
+                    if let Some(MinScored(p)) = s.cand.peek() {
+                        self.prefetch_node(p.v);
+                    }
+                    if allowed(nb) {
+                        s.top.push(Scored { d, v: nb });
+                        if s.top.len() > ef {
+                            s.top.pop();
+                        }
+                        if let Some(t) = s.top.peek() {
+                            lower = t.d;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn scratch(&self) -> Scratch {
+        self.pool.take().unwrap_or_else(Scratch::new)
+    }
+
+    /// The paper's neighbour-selection heuristic over candidates sorted by
+    /// distance to the base point: keep a candidate only if it is nearer to
+    /// the base than to every already kept one.
+    fn heuristic(&self, cands: &[Scored<u32>], m: usize) -> Vec<Scored<u32>> {
+        if cands.len() <= m {
+            return cands.to_vec();
+        }
+        let mut sel: Vec<Scored<u32>> = Vec::with_capacity(m);
+        for c in cands {
+            if sel.len() >= m {
+                break;
+            }
+            let vc = self.vector(c.v);
+            if sel.iter().all(|s| self.dist.eval(vc, self.vector(s.v)) >= c.d) {
+                sel.push(*c);
+            }
+        }
+        sel
+    }
+
+    fn cap(&self, level: usize) -> usize {
+        if level == 0 {
+            self.m0
+        } else {
+            self.cfg.m
+        }
+    }
+
+    /// Phase 1 for one new node: search the frozen graph on every level
+    /// the node lives on. Returns candidate lists indexed by level.
+    fn wave_search(&self, node: u32, frozen_entry: u32, frozen_max: usize) -> Vec<Vec<Scored<u32>>> {
+        let level = self.levels[node as usize] as usize;
+        let mut out: Vec<Vec<Scored<u32>>> = vec![Vec::new(); level + 1];
+        if frozen_entry == NONE {
+            return out;
+        }
+        let q = self.vector(node);
+        let mut ep = frozen_entry;
+        let mut ed = self.d(q, ep);
+        let mut lev = frozen_max;
+        while lev > level {
+            (ep, ed) = self.greedy(q, ep, ed, lev);
+            lev -= 1;
+        }
+        let mut s = self.scratch();
+        for lev in (0..=level.min(frozen_max)).rev() {
+            self.search_layer(q, ep, ed, self.cfg.ef_construction, lev, &mut s, |_| true, false);
+            let mut c: Vec<Scored<u32>> = s.top.drain().collect();
+            c.sort();
+            if let Some(b) = c.first() {
+                ep = b.v;
+                ed = b.d;
+            }
+            out[lev] = c;
+        }
+        self.pool.give(s);
+        out
+    }
+
+    /// Insert the already-allocated nodes `first..first + count` as one wave.
+    fn insert_wave(&mut self, first: u32, count: u32) {
+        let frozen_entry = self.entry;
+        let frozen_max = self.max_level;
+        let nodes: Vec<u32> = (first..first + count).collect();
+        // Phase 1 + 2 (read-only, parallel): search, add wave peers, select.
+        let selected: Vec<Vec<Vec<Scored<u32>>>> = {
+            let me = &*self;
+            let f = |wi: usize| {
+                let node = nodes[wi];
+                let mut lists = me.wave_search(node, frozen_entry, frozen_max);
+                let q = me.vector(node);
+                for (lev, list) in lists.iter_mut().enumerate() {
+                    for &p in &nodes {
+                        if p != node && me.levels[p as usize] as usize >= lev {
+                            list.push(Scored { d: me.d(q, p), v: p });
+                        }
+                    }
+                    list.sort();
+                    *list = me.heuristic(list, me.cfg.m);
+                }
+                lists
+            };
+            crate::parallel::par_map(nodes.len(), &f)
+        };
+        // Phase 3: forward links.
+        for (wi, lists) in selected.iter().enumerate() {
+            for (lev, l) in lists.iter().enumerate() {
+                let ids: Vec<u32> = l.iter().map(|s| s.v).collect();
+                self.set_links(nodes[wi], lev, &ids);
+            }
+        }
+        // Phase 4: reverse links, grouped per (target, level) in wave order.
+        let mut incoming: BTreeMap<(u32, usize), Vec<Scored<u32>>> = BTreeMap::new();
+        for (wi, lists) in selected.iter().enumerate() {
+            for (lev, l) in lists.iter().enumerate() {
+                for s in l {
+                    incoming.entry((s.v, lev)).or_default().push(Scored { d: s.d, v: nodes[wi] });
+                }
+            }
+        }
+        let targets: Vec<((u32, usize), Vec<Scored<u32>>)> = incoming.into_iter().collect();
+        let updates: Vec<Option<Vec<u32>>> = {
+            let me = &*self;
+            let f = |ti: usize| {
+                let ((t, lev), inc) = &targets[ti];
+                me.merge_links(*t, *lev, inc)
+            };
+            crate::parallel::par_map(targets.len(), &f)
+        };
+        for (((t, lev), _), up) in targets.iter().zip(updates) {
+            if let Some(l) = up {
+                self.set_links(*t, *lev, &l);
+            }
+        }
+        // Phase 5: entry point.
+        for &node in &nodes {
+            let l = self.levels[node as usize] as usize;
+            if self.entry == NONE || l > self.max_level {
+                self.entry = node;
+                self.max_level = l;
+            }
+        }
+    }
+
+    /// New link list of `t` on `lev` after adding `inc`, or None if
+    /// unchanged.
+    fn merge_links(&self, t: u32, lev: usize, inc: &[Scored<u32>]) -> Option<Vec<u32>> {
+        let cap = self.cap(lev);
+        let cur = self.links(t, lev);
+        let mut all: Vec<u32> = cur.to_vec();
+        for s in inc {
+            if s.v != t && !all.contains(&s.v) {
+                all.push(s.v);
+            }
+        }
+        if all.len() == cur.len() {
+            return None;
+        }
+        if all.len() <= cap {
+            return Some(all);
+        }
+        let vt = self.vector(t);
+        let mut sc: Vec<Scored<u32>> = all.iter().map(|&x| Scored { d: self.dist.eval(vt, self.vector(x)), v: x }).collect();
+        sc.sort();
+        Some(self.heuristic(&sc, cap).iter().map(|s| s.v).collect())
+    }
+
+    /// Allocate a node record for a prepared vector.
+    fn alloc_node(&mut self, id: VectorId, v: &[f32]) -> Result<u32> {
+        if self.n() >= (u32::MAX - 1) as usize {
+            return Err(AnnError::InvalidParameter("index full"));
+        }
+        let level = self.random_level();
+        let node = self.n() as u32;
+        let lines = self.rec_words / 16;
+        self.arena.try_reserve(lines).map_err(|_| AnnError::OutOfMemory)?;
+        self.arena.resize(self.arena.len() + lines, Line([0; 16]));
+        let o = node as usize * self.rec_words + self.vec_off;
+        let dim = self.dim;
+        if let Some(dst) = self.words_mut().get_mut(o..o + dim) {
+            for (d, x) in dst.iter_mut().zip(v) {
+                *d = x.to_bits();
+            }
+        }
+        self.upper.push(if level > 0 { vec![0u32; level * (1 + self.cfg.m)] } else { Vec::new() });
+        self.levels.push(level as u8);
+        self.labels.push(id);
+        self.deleted.push(false);
+        self.map.insert(id, node);
+        Ok(node)
+    }
+
+    fn validate_batch(&self, ids: &[VectorId], vectors: &[f32]) -> Result<()> {
+        if vectors.len() != ids.len() * self.dim {
+            return Err(AnnError::DimensionMismatch { expected: ids.len() * self.dim, got: vectors.len() });
+        }
+        let mut seen = BTreeMap::new();
+        for &id in ids {
+            if self.map.contains_key(&id) || seen.insert(id, ()).is_some() {
+                return Err(AnnError::DuplicateId(id));
+            }
+        }
+        Ok(())
+    }
+
+    fn wave_size(&self) -> usize {
+        (self.n() / 32).clamp(1, 64)
+    }
+
+    fn do_search<F: Fn(u32) -> bool>(&self, q: &[f32], k: usize, ef: usize, allowed: F, filtered: bool) -> Vec<Scored<VectorId>> {
+        if self.entry == NONE {
+            return Vec::new();
+        }
+        let mut ep = self.entry;
+        let mut ed = self.d(q, ep);
+        for lev in (1..=self.max_level).rev() {
+            (ep, ed) = self.greedy(q, ep, ed, lev);
+        }
+        let mut s = self.scratch();
+        self.search_layer(q, ep, ed, ef.max(k), 0, &mut s, allowed, filtered);
+        while s.top.len() > k {
+            s.top.pop();
+        }
+        let mut out: Vec<Scored<VectorId>> =
+            s.top.drain().map(|x| Scored { d: x.d, v: self.labels[x.v as usize] }).collect();
+        out.sort();
+        self.pool.give(s);
+        out
+    }
+
+    pub(crate) fn write_payload(&self, w: &mut Writer) {
+        w.usize(self.cfg.m);
+        w.usize(self.cfg.ef_construction);
+        w.usize(self.cfg.ef_search);
+        w.u64(self.cfg.seed);
+        w.usize(self.cfg.max_elements);
+        for s in self.rng.state() {
+            w.u64(s);
+        }
+        w.u32(self.entry);
+        w.u32(self.max_level as u32);
+        w.u64s(&self.labels);
+        w.bytes(&self.levels);
+        let del: Vec<u8> = self.deleted.iter().map(|&d| d as u8).collect();
+        w.bytes(&del);
+        w.u32s(self.words());
+        let flat: Vec<u32> = self.upper.iter().flatten().copied().collect();
+        w.u32s(&flat);
+    }
+
+    pub(crate) fn read_payload(h: &Header, r: &mut Reader<'_>) -> Result<Self> {
+        let bad = |s: &'static str| AnnError::Corrupt(s);
+        let cfg = HnswConfig {
+            m: r.usize_max(MAX_M)?,
+            ef_construction: r.usize_max(1 << 24)?,
+            ef_search: r.usize_max(1 << 24)?,
+            seed: r.u64()?,
+            max_elements: 0,
+        };
+        let _hint = r.u64()?;
+        let mut me = Self::new(h.dim, h.metric, cfg).map_err(|_| bad("hnsw: invalid parameters"))?;
+        let st = [r.u64()?, r.u64()?, r.u64()?, r.u64()?];
+        me.rng = Rng::from_state(st);
+        let entry = r.u32()?;
+        let max_level = r.u32()? as usize;
+        let labels = r.u64s()?;
+        let levels = r.bytes()?;
+        let del = r.bytes()?;
+        let words = r.u32s()?;
+        let flat = r.u32s()?;
+        let n = labels.len();
+        if levels.len() != n || del.len() != n || n >= u32::MAX as usize {
+            return Err(bad("hnsw: per-node arrays differ in length"));
+        }
+        if words.len() != n.checked_mul(me.rec_words).ok_or(bad("hnsw: size overflow"))? {
+            return Err(bad("hnsw: arena size does not match node count"));
+        }
+        let m = me.cfg.m;
+        let mut need = 0usize;
+        for &l in &levels {
+            if l as usize > MAX_LEVEL {
+                return Err(bad("hnsw: level out of range"));
+            }
+            need += l as usize * (1 + m);
+        }
+        if flat.len() != need {
+            return Err(bad("hnsw: upper layer size mismatch"));
+        }
+        if n == 0 {
+            if entry != NONE {
+                return Err(bad("hnsw: entry point in empty graph"));
+            }
+        } else if entry as usize >= n || levels[entry as usize] as usize != max_level {
+            return Err(bad("hnsw: bad entry point"));
+        }
+        // Level 0 links.
+        for i in 0..n {
+            let o = i * me.rec_words;
+            let c = words[o] as usize;
+            if c > me.m0 || words[o + 1..o + 1 + c].iter().any(|&x| x as usize >= n) {
+                return Err(bad("hnsw: bad level-0 link list"));
+            }
+        }
+        let mut upper = Vec::with_capacity(n);
+        let mut off = 0;
+        for &l in &levels {
+            let len = l as usize * (1 + m);
+            let u = flat[off..off + len].to_vec();
+            off += len;
+            for lev in 0..l as usize {
+                let o = lev * (1 + m);
+                let c = u[o] as usize;
+                if c > m || u[o + 1..o + 1 + c].iter().any(|&x| x as usize >= n) {
+                    return Err(bad("hnsw: bad upper link list"));
+                }
+            }
+            upper.push(u);
+        }
+        let mut arena = Vec::new();
+        crate::common::reserve(&mut arena, words.len() / 16)?;
+        arena.extend(words.chunks_exact(16).map(|c| {
+            let mut l = Line([0; 16]);
+            l.0.copy_from_slice(c);
+            l
+        }));
+        let mut map = BTreeMap::new();
+        let mut n_deleted = 0;
+        let mut deleted = Vec::with_capacity(n);
+        for (i, (&id, &d)) in labels.iter().zip(&del).enumerate() {
+            match d {
+                0 => {
+                    if map.insert(id, i as u32).is_some() {
+                        return Err(bad("hnsw: duplicate id"));
+                    }
+                    deleted.push(false);
+                }
+                1 => {
+                    n_deleted += 1;
+                    deleted.push(true);
+                }
+                _ => return Err(bad("hnsw: bad deleted flag")),
+            }
+        }
+        me.arena = arena;
+        me.upper = upper;
+        me.levels = levels;
+        me.labels = labels;
+        me.deleted = deleted;
+        me.n_deleted = n_deleted;
+        me.map = map;
+        me.entry = entry;
+        me.max_level = max_level;
+        Ok(me)
+    }
+
+    crate::persist::typed_load!(HnswIndex, IndexKind::Hnsw);
+}
+
+impl VectorIndex for HnswIndex {
+    fn kind(&self) -> IndexKind {
+        IndexKind::Hnsw
+    }
+    fn metric(&self) -> Metric {
+        self.metric
+    }
+    fn dim(&self) -> usize {
+        self.dim
+    }
+    fn len(&self) -> usize {
+        self.map.len()
+    }
+    fn train(&mut self, _sample: &[f32]) -> Result<()> {
+        Ok(())
+    }
+    fn is_trained(&self) -> bool {
+        true
+    }
+    fn add(&mut self, id: VectorId, vector: &[f32]) -> Result<()> {
+        check_vec(self.dim, vector)?;
+        if self.map.contains_key(&id) {
+            return Err(AnnError::DuplicateId(id));
+        }
+        let v = prepare(self.metric, vector)?;
+        let node = self.alloc_node(id, &v)?;
+        self.insert_wave(node, 1);
+        Ok(())
+    }
+    fn add_batch(&mut self, ids: &[VectorId], vectors: &[f32]) -> Result<()> {
+        self.validate_batch(ids, vectors)?;
+        let mut i = 0;
+        while i < ids.len() {
+            let w = self.wave_size().min(ids.len() - i);
+            let first = self.n() as u32;
+            for j in i..i + w {
+                let v = prepare(self.metric, &vectors[j * self.dim..(j + 1) * self.dim])?;
+                self.alloc_node(ids[j], &v)?;
+            }
+            self.insert_wave(first, w as u32);
+            i += w;
+        }
+        Ok(())
+    }
+    fn remove(&mut self, id: VectorId) -> Result<bool> {
+        let Some(node) = self.map.remove(&id) else { return Ok(false) };
+        if let Some(d) = self.deleted.get_mut(node as usize) {
+            *d = true;
+            self.n_deleted += 1;
+        }
+        Ok(true)
+    }
+    fn search(
+        &self,
+        query: &[f32],
+        params: &SearchParams,
+        filter: Option<&dyn Fn(VectorId) -> bool>,
+    ) -> Result<Vec<Neighbor>> {
+        check_query(self.dim, query, params)?;
+        let q = prepare(self.metric, query)?;
+        let ef = params.ef.unwrap_or(self.cfg.ef_search);
+        let k = params.k;
+        let res = match filter {
+            None if self.n_deleted == 0 => self.do_search(&q, k, ef, |_| true, false),
+            None => self.do_search(&q, k, ef, |i| !self.deleted[i as usize], true),
+            Some(f) => self.do_search(&q, k, ef, |i| !self.deleted[i as usize] && f(self.labels[i as usize]), true),
+        };
+        Ok(finish(self.metric, res))
+    }
+    fn stats(&self) -> IndexStats {
+        IndexStats {
+            len: self.len(),
+            deleted: self.n_deleted,
+            dim: self.dim,
+            memory_bytes: self.arena.capacity() * 64
+                + self.upper.iter().map(|u| u.capacity() * 4 + 24).sum::<usize>()
+                + self.labels.capacity() * 8
+                + self.levels.capacity()
+                + self.deleted.capacity()
+                + self.map.len() * 24,
+        }
+    }
+    fn save(&self, sink: &mut dyn ByteSink) -> Result<()> {
+        let mut w = Writer::new();
+        self.write_payload(&mut w);
+        let c = &self.cfg;
+        w.finish(
+            sink,
+            IndexKind::Hnsw,
+            self.metric,
+            self.dim,
+            self.len(),
+            [c.m as u32, c.ef_construction as u32, c.ef_search as u32, 0],
+        )
+    }
+}

@@ -1,0 +1,285 @@
+//! IVF-Flat: a k-means coarse quantiser partitions the vectors into
+//! `nlist` inverted lists of raw vectors; a query scans the `nprobe` lists
+//! whose centroids are nearest.
+
+use crate::common::{check_query, check_vec, finish, prepare, reserve, row, Scored, TopK};
+use crate::distance::kernels;
+use crate::error::{AnnError, Result};
+use crate::index::{IndexKind, IndexStats, Neighbor, SearchParams, VectorId, VectorIndex};
+use crate::io::ByteSink;
+use crate::metric::Metric;
+use crate::persist::{Header, Reader, Writer};
+use alloc::collections::BTreeMap;
+use alloc::vec::Vec;
+
+/// IVF-Flat parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IvfConfig {
+    /// Number of inverted lists (k-means centroids).
+    pub nlist: usize,
+    /// Lists probed per query by default.
+    pub nprobe: usize,
+    /// k-means seed.
+    pub seed: u64,
+    /// Lloyd iterations.
+    pub train_iters: usize,
+}
+
+impl Default for IvfConfig {
+    fn default() -> Self {
+        Self { nlist: 256, nprobe: 16, seed: 42, train_iters: 20 }
+    }
+}
+
+/// One inverted list: ids and row-major vectors.
+#[derive(Default, Clone)]
+pub(crate) struct InvList {
+    pub ids: Vec<VectorId>,
+    pub data: Vec<f32>,
+}
+
+/// The `nprobe` centroids nearest to `q` (by squared L2), nearest first.
+pub(crate) fn probe_lists(centroids: &[f32], dim: usize, q: &[f32], nprobe: usize) -> Vec<Scored<u32>> {
+    let k = kernels();
+    let mut top = TopK::new(nprobe);
+    for (i, c) in centroids.chunks_exact(dim).enumerate() {
+        let d = k.l2sq(q, c);
+        if d < top.worst() {
+            top.push(d, i as u32);
+        }
+    }
+    top.into_sorted()
+}
+
+/// IVF-Flat index.
+pub struct IvfFlatIndex {
+    dim: usize,
+    metric: Metric,
+    cfg: IvfConfig,
+    centroids: Vec<f32>,
+    lists: Vec<InvList>,
+    map: BTreeMap<VectorId, (u32, u32)>,
+}
+
+impl IvfFlatIndex {
+    /// An untrained IVF-Flat index.
+    pub fn new(dim: usize, metric: Metric, cfg: IvfConfig) -> Result<Self> {
+        if dim == 0 || dim > crate::persist::MAX_DIM {
+            return Err(AnnError::InvalidParameter("dim must be in 1..=65536"));
+        }
+        if cfg.nlist == 0 || cfg.nlist > 1 << 20 || cfg.nprobe == 0 {
+            return Err(AnnError::InvalidParameter("nlist and nprobe must be > 0"));
+        }
+        Ok(Self { dim, metric, cfg, centroids: Vec::new(), lists: Vec::new(), map: BTreeMap::new() })
+    }
+
+    /// The configuration (`nlist` reflects the trained list count).
+    pub fn config(&self) -> &IvfConfig {
+        &self.cfg
+    }
+
+    /// Change the default number of probed lists.
+    pub fn set_nprobe(&mut self, nprobe: usize) {
+        self.cfg.nprobe = nprobe.max(1);
+    }
+
+    fn push(&mut self, list: usize, id: VectorId, v: &[f32]) -> Result<()> {
+        let l = &mut self.lists[list];
+        reserve(&mut l.data, v.len())?;
+        reserve(&mut l.ids, 1)?;
+        l.data.extend_from_slice(v);
+        self.map.insert(id, (list as u32, l.ids.len() as u32));
+        l.ids.push(id);
+        Ok(())
+    }
+
+    pub(crate) fn write_payload(&self, w: &mut Writer) {
+        w.usize(self.cfg.nlist);
+        w.usize(self.cfg.nprobe);
+        w.u64(self.cfg.seed);
+        w.usize(self.cfg.train_iters);
+        w.f32s(&self.centroids);
+        for l in &self.lists {
+            w.u64s(&l.ids);
+            w.f32s(&l.data);
+        }
+    }
+
+    pub(crate) fn read_payload(h: &Header, r: &mut Reader<'_>) -> Result<Self> {
+        let bad = AnnError::Corrupt;
+        let cfg = IvfConfig {
+            nlist: r.usize_max(1 << 20)?,
+            nprobe: r.usize_max(1 << 20)?,
+            seed: r.u64()?,
+            train_iters: r.usize_max(1 << 20)?,
+        };
+        let mut me = Self::new(h.dim, h.metric, cfg).map_err(|_| bad("ivf: invalid parameters"))?;
+        let cent = r.f32s()?;
+        if !cent.is_empty() && cent.len() != cfg.nlist * h.dim {
+            return Err(bad("ivf: centroid table size"));
+        }
+        let nl = cent.len() / h.dim;
+        me.centroids = cent;
+        for li in 0..nl {
+            let ids = r.u64s()?;
+            let data = r.f32s()?;
+            if data.len() != ids.len() * h.dim {
+                return Err(bad("ivf: list data size"));
+            }
+            for (p, &id) in ids.iter().enumerate() {
+                if me.map.insert(id, (li as u32, p as u32)).is_some() {
+                    return Err(bad("ivf: duplicate id"));
+                }
+            }
+            me.lists.push(InvList { ids, data });
+        }
+        Ok(me)
+    }
+
+    crate::persist::typed_load!(IvfFlatIndex, IndexKind::IvfFlat);
+}
+
+impl VectorIndex for IvfFlatIndex {
+    fn kind(&self) -> IndexKind {
+        IndexKind::IvfFlat
+    }
+    fn metric(&self) -> Metric {
+        self.metric
+    }
+    fn dim(&self) -> usize {
+        self.dim
+    }
+    fn len(&self) -> usize {
+        self.map.len()
+    }
+    fn train(&mut self, sample: &[f32]) -> Result<()> {
+        let mut s = Vec::new();
+        reserve(&mut s, sample.len())?;
+        s.extend_from_slice(sample);
+        if self.metric == Metric::Cosine && sample.len() % self.dim == 0 {
+            s.chunks_exact_mut(self.dim).for_each(crate::distance::normalize);
+        }
+        let cent = crate::kmeans::kmeans(&s, self.dim, self.cfg.nlist, self.cfg.train_iters, self.cfg.seed)?;
+        let nl = cent.len() / self.dim;
+        // Re-assign anything already stored.
+        let old = core::mem::take(&mut self.lists);
+        self.map.clear();
+        self.centroids = cent;
+        self.cfg.nlist = nl;
+        self.lists = (0..nl).map(|_| InvList::default()).collect();
+        for l in old {
+            for (i, &id) in l.ids.iter().enumerate() {
+                let v = row(&l.data, self.dim, i);
+                let c = crate::kmeans::nearest(&self.centroids, self.dim, v).0;
+                self.push(c, id, v)?;
+            }
+        }
+        Ok(())
+    }
+    fn is_trained(&self) -> bool {
+        !self.centroids.is_empty()
+    }
+    fn add(&mut self, id: VectorId, vector: &[f32]) -> Result<()> {
+        check_vec(self.dim, vector)?;
+        if !self.is_trained() {
+            return Err(AnnError::NotTrained);
+        }
+        if self.map.contains_key(&id) {
+            return Err(AnnError::DuplicateId(id));
+        }
+        let v = prepare(self.metric, vector)?;
+        let c = crate::kmeans::nearest(&self.centroids, self.dim, &v).0;
+        self.push(c, id, &v)
+    }
+    fn add_batch(&mut self, ids: &[VectorId], vectors: &[f32]) -> Result<()> {
+        if vectors.len() != ids.len() * self.dim {
+            return Err(AnnError::DimensionMismatch { expected: ids.len() * self.dim, got: vectors.len() });
+        }
+        if !self.is_trained() {
+            return Err(AnnError::NotTrained);
+        }
+        let mut seen = BTreeMap::new();
+        for &id in ids {
+            if self.map.contains_key(&id) || seen.insert(id, ()).is_some() {
+                return Err(AnnError::DuplicateId(id));
+            }
+        }
+        let mut vs = Vec::new();
+        reserve(&mut vs, vectors.len())?;
+        vs.extend_from_slice(vectors);
+        if self.metric == Metric::Cosine {
+            vs.chunks_exact_mut(self.dim).for_each(crate::distance::normalize);
+        }
+        // Assignment is the expensive part and runs in parallel; the
+        // appends then happen in input order.
+        let a = crate::kmeans::assign_all(&self.centroids, self.dim, &vs);
+        for (i, (&id, &c)) in ids.iter().zip(&a).enumerate() {
+            self.push(c as usize, id, row(&vs, self.dim, i))?;
+        }
+        Ok(())
+    }
+    fn remove(&mut self, id: VectorId) -> Result<bool> {
+        let Some((li, p)) = self.map.remove(&id) else { return Ok(false) };
+        let dim = self.dim;
+        let l = &mut self.lists[li as usize];
+        let p = p as usize;
+        let last = l.ids.len() - 1;
+        if p != last {
+            let moved = l.ids[last];
+            l.ids[p] = moved;
+            l.data.copy_within(last * dim..(last + 1) * dim, p * dim);
+            self.map.insert(moved, (li, p as u32));
+        }
+        l.ids.truncate(last);
+        l.data.truncate(last * dim);
+        Ok(true)
+    }
+    fn search(
+        &self,
+        query: &[f32],
+        params: &SearchParams,
+        filter: Option<&dyn Fn(VectorId) -> bool>,
+    ) -> Result<Vec<Neighbor>> {
+        check_query(self.dim, query, params)?;
+        if !self.is_trained() {
+            return Ok(Vec::new());
+        }
+        let q = prepare(self.metric, query)?;
+        let nprobe = params.nprobe.unwrap_or(self.cfg.nprobe).max(1);
+        let f = kernels().dist_fn(self.metric);
+        let mut top = TopK::new(params.k);
+        let mut worst = f32::INFINITY;
+        for pl in probe_lists(&self.centroids, self.dim, &q, nprobe) {
+            let l = &self.lists[pl.v as usize];
+            for (r, &id) in l.data.chunks_exact(self.dim).zip(&l.ids) {
+                let d = f.eval(&q, r);
+                if d < worst {
+                    if let Some(flt) = filter {
+                        if !flt(id) {
+                            continue;
+                        }
+                    }
+                    top.push(d, id);
+                    worst = top.worst();
+                }
+            }
+        }
+        Ok(finish(self.metric, top.into_sorted()))
+    }
+    fn stats(&self) -> IndexStats {
+        IndexStats {
+            len: self.len(),
+            deleted: 0,
+            dim: self.dim,
+            memory_bytes: self.centroids.capacity() * 4
+                + self.lists.iter().map(|l| l.ids.capacity() * 8 + l.data.capacity() * 4 + 48).sum::<usize>()
+                + self.map.len() * 32,
+        }
+    }
+    fn save(&self, sink: &mut dyn ByteSink) -> Result<()> {
+        let mut w = Writer::new();
+        self.write_payload(&mut w);
+        let c = &self.cfg;
+        w.finish(sink, IndexKind::IvfFlat, self.metric, self.dim, self.len(), [c.nlist as u32, c.nprobe as u32, 0, 0])
+    }
+}

@@ -1,0 +1,453 @@
+//! IVF-PQ: a coarse k-means quantiser plus product quantisation of the
+//! residuals (vector minus its list centroid) with 8-bit codes. Queries
+//! build an asymmetric-distance lookup table per probed list, scan the
+//! codes, and re-rank the best `rerank` candidates with exact distances
+//! against the raw vectors, which are kept for that purpose.
+
+use crate::common::{check_query, check_vec, finish, prepare, reserve, row, TopK};
+use crate::distance::kernels;
+use crate::error::{AnnError, Result};
+use crate::index::{IndexKind, IndexStats, Neighbor, SearchParams, VectorId, VectorIndex};
+use crate::io::ByteSink;
+use crate::ivf::probe_lists;
+use crate::metric::Metric;
+use crate::persist::{Header, Reader, Writer};
+use alloc::collections::BTreeMap;
+use alloc::vec;
+use alloc::vec::Vec;
+
+const KSUB: usize = 256;
+
+/// IVF-PQ parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IvfPqConfig {
+    /// Number of inverted lists.
+    pub nlist: usize,
+    /// Number of PQ sub-quantisers; must divide the dimension.
+    pub m_subquantizers: usize,
+    /// Bits per code; only 8 is supported.
+    pub nbits: usize,
+    /// Lists probed per query by default.
+    pub nprobe: usize,
+    /// Candidates re-ranked with exact distances by default (0 = none:
+    /// report approximate distances).
+    pub rerank: usize,
+    /// k-means seed.
+    pub seed: u64,
+    /// Lloyd iterations (coarse and PQ).
+    pub train_iters: usize,
+}
+
+impl Default for IvfPqConfig {
+    fn default() -> Self {
+        Self { nlist: 256, m_subquantizers: 16, nbits: 8, nprobe: 16, rerank: 100, seed: 42, train_iters: 20 }
+    }
+}
+
+#[derive(Default, Clone)]
+struct PqList {
+    ids: Vec<VectorId>,
+    codes: Vec<u8>,
+    raw: Vec<f32>,
+}
+
+/// IVF-PQ index.
+pub struct IvfPqIndex {
+    dim: usize,
+    metric: Metric,
+    cfg: IvfPqConfig,
+    dsub: usize,
+    /// Codewords per sub-quantiser actually trained (<= 256).
+    ksub: usize,
+    centroids: Vec<f32>,
+    /// `m * 256 * dsub` floats; sub-quantiser j, codeword c at
+    /// `(j * 256 + c) * dsub` (unused codewords stay at a far value).
+    codebooks: Vec<f32>,
+    lists: Vec<PqList>,
+    map: BTreeMap<VectorId, (u32, u32)>,
+}
+
+impl IvfPqIndex {
+    /// An untrained IVF-PQ index.
+    pub fn new(dim: usize, metric: Metric, cfg: IvfPqConfig) -> Result<Self> {
+        if dim == 0 || dim > crate::persist::MAX_DIM {
+            return Err(AnnError::InvalidParameter("dim must be in 1..=65536"));
+        }
+        if cfg.nlist == 0 || cfg.nlist > 1 << 20 || cfg.nprobe == 0 {
+            return Err(AnnError::InvalidParameter("nlist and nprobe must be > 0"));
+        }
+        if cfg.m_subquantizers == 0 || dim % cfg.m_subquantizers != 0 {
+            return Err(AnnError::InvalidParameter("m_subquantizers must divide the dimension"));
+        }
+        if cfg.nbits != 8 {
+            return Err(AnnError::InvalidParameter("only 8-bit PQ codes are supported"));
+        }
+        Ok(Self {
+            dim,
+            metric,
+            cfg,
+            dsub: dim / cfg.m_subquantizers,
+            ksub: 0,
+            centroids: Vec::new(),
+            codebooks: Vec::new(),
+            lists: Vec::new(),
+            map: BTreeMap::new(),
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &IvfPqConfig {
+        &self.cfg
+    }
+
+    /// Change the default probes / re-rank depth.
+    pub fn set_search_defaults(&mut self, nprobe: usize, rerank: usize) {
+        self.cfg.nprobe = nprobe.max(1);
+        self.cfg.rerank = rerank;
+    }
+
+    fn m(&self) -> usize {
+        self.cfg.m_subquantizers
+    }
+
+    fn encode(&self, v: &[f32], list: usize, code: &mut [u8], resid: &mut [f32]) {
+        let c = row(&self.centroids, self.dim, list);
+        for ((r, &x), &y) in resid.iter_mut().zip(v).zip(c) {
+            *r = x - y;
+        }
+        let k = kernels();
+        for (j, cj) in code.iter_mut().enumerate() {
+            let sub = &resid[j * self.dsub..(j + 1) * self.dsub];
+            let mut best = (0usize, f32::INFINITY);
+            for w in 0..self.ksub {
+                let cw = &self.codebooks[(j * KSUB + w) * self.dsub..(j * KSUB + w + 1) * self.dsub];
+                let d = k.l2sq(sub, cw);
+                if d < best.1 {
+                    best = (w, d);
+                }
+            }
+            *cj = best.0 as u8;
+        }
+    }
+
+    fn push(&mut self, list: usize, id: VectorId, v: &[f32]) -> Result<()> {
+        let mut code = vec![0u8; self.m()];
+        let mut resid = vec![0f32; self.dim];
+        self.encode(v, list, &mut code, &mut resid);
+        self.push_code(list, id, v, &code)
+    }
+
+    fn push_code(&mut self, list: usize, id: VectorId, v: &[f32], code: &[u8]) -> Result<()> {
+        let l = &mut self.lists[list];
+        reserve(&mut l.raw, v.len())?;
+        reserve(&mut l.codes, code.len())?;
+        reserve(&mut l.ids, 1)?;
+        l.raw.extend_from_slice(v);
+        l.codes.extend_from_slice(code);
+        self.map.insert(id, (list as u32, l.ids.len() as u32));
+        l.ids.push(id);
+        Ok(())
+    }
+
+    pub(crate) fn write_payload(&self, w: &mut Writer) {
+        let c = &self.cfg;
+        w.usize(c.nlist);
+        w.usize(c.m_subquantizers);
+        w.usize(c.nbits);
+        w.usize(c.nprobe);
+        w.usize(c.rerank);
+        w.u64(c.seed);
+        w.usize(c.train_iters);
+        w.usize(self.ksub);
+        w.f32s(&self.centroids);
+        w.f32s(&self.codebooks);
+        for l in &self.lists {
+            w.u64s(&l.ids);
+            w.bytes(&l.codes);
+            w.f32s(&l.raw);
+        }
+    }
+
+    pub(crate) fn read_payload(h: &Header, r: &mut Reader<'_>) -> Result<Self> {
+        let bad = AnnError::Corrupt;
+        let cfg = IvfPqConfig {
+            nlist: r.usize_max(1 << 20)?,
+            m_subquantizers: r.usize_max(crate::persist::MAX_DIM)?,
+            nbits: r.usize_max(64)?,
+            nprobe: r.usize_max(1 << 20)?,
+            rerank: r.usize_max(1 << 30)?,
+            seed: r.u64()?,
+            train_iters: r.usize_max(1 << 20)?,
+        };
+        let mut me = Self::new(h.dim, h.metric, cfg).map_err(|_| bad("ivfpq: invalid parameters"))?;
+        me.ksub = r.usize_max(KSUB)?;
+        let cent = r.f32s()?;
+        let cb = r.f32s()?;
+        if cent.is_empty() {
+            if !cb.is_empty() || me.ksub != 0 {
+                return Err(bad("ivfpq: codebooks without centroids"));
+            }
+        } else if cent.len() != cfg.nlist * h.dim || cb.len() != cfg.m_subquantizers * KSUB * me.dsub || me.ksub == 0 {
+            return Err(bad("ivfpq: quantiser table size"));
+        }
+        let nl = cent.len() / h.dim;
+        me.centroids = cent;
+        me.codebooks = cb;
+        let m = me.m();
+        for li in 0..nl {
+            let ids = r.u64s()?;
+            let codes = r.bytes()?;
+            let raw = r.f32s()?;
+            if raw.len() != ids.len() * h.dim || codes.len() != ids.len() * m {
+                return Err(bad("ivfpq: list data size"));
+            }
+            if codes.iter().any(|&c| c as usize >= me.ksub) {
+                return Err(bad("ivfpq: code out of range"));
+            }
+            for (p, &id) in ids.iter().enumerate() {
+                if me.map.insert(id, (li as u32, p as u32)).is_some() {
+                    return Err(bad("ivfpq: duplicate id"));
+                }
+            }
+            me.lists.push(PqList { ids, codes, raw });
+        }
+        Ok(me)
+    }
+
+    crate::persist::typed_load!(IvfPqIndex, IndexKind::IvfPq);
+}
+
+impl VectorIndex for IvfPqIndex {
+    fn kind(&self) -> IndexKind {
+        IndexKind::IvfPq
+    }
+    fn metric(&self) -> Metric {
+        self.metric
+    }
+    fn dim(&self) -> usize {
+        self.dim
+    }
+    fn len(&self) -> usize {
+        self.map.len()
+    }
+    fn train(&mut self, sample: &[f32]) -> Result<()> {
+        let dim = self.dim;
+        if sample.len() % dim != 0 || sample.is_empty() {
+            return Err(AnnError::DimensionMismatch { expected: dim, got: sample.len() % dim });
+        }
+        let mut s = Vec::new();
+        reserve(&mut s, sample.len())?;
+        s.extend_from_slice(sample);
+        if self.metric == Metric::Cosine {
+            s.chunks_exact_mut(dim).for_each(crate::distance::normalize);
+        }
+        let cent = crate::kmeans::kmeans(&s, dim, self.cfg.nlist, self.cfg.train_iters, self.cfg.seed)?;
+        let assign = crate::kmeans::assign_all(&cent, dim, &s);
+        // Residuals, then one k-means per sub-space.
+        let n = s.len() / dim;
+        let (m, dsub) = (self.m(), self.dsub);
+        let mut cb = vec![1.0e18f32; m * KSUB * dsub];
+        let mut sub = vec![0f32; n * dsub];
+        let mut ksub = KSUB;
+        for j in 0..m {
+            for i in 0..n {
+                let x = row(&s, dim, i);
+                let c = row(&cent, dim, assign[i] as usize);
+                for d in 0..dsub {
+                    sub[i * dsub + d] = x[j * dsub + d] - c[j * dsub + d];
+                }
+            }
+            let seed = self.cfg.seed.wrapping_add(1 + j as u64);
+            let w = crate::kmeans::kmeans(&sub, dsub, KSUB, self.cfg.train_iters, seed)?;
+            ksub = ksub.min(w.len() / dsub);
+            cb[j * KSUB * dsub..j * KSUB * dsub + w.len()].copy_from_slice(&w);
+        }
+        let old = core::mem::take(&mut self.lists);
+        self.map.clear();
+        self.cfg.nlist = cent.len() / dim;
+        self.centroids = cent;
+        self.codebooks = cb;
+        self.ksub = ksub;
+        self.lists = (0..self.cfg.nlist).map(|_| PqList::default()).collect();
+        for l in old {
+            for (i, &id) in l.ids.iter().enumerate() {
+                let v = row(&l.raw, dim, i).to_vec();
+                let c = crate::kmeans::nearest(&self.centroids, dim, &v).0;
+                self.push(c, id, &v)?;
+            }
+        }
+        Ok(())
+    }
+    fn is_trained(&self) -> bool {
+        !self.centroids.is_empty()
+    }
+    fn add(&mut self, id: VectorId, vector: &[f32]) -> Result<()> {
+        check_vec(self.dim, vector)?;
+        if !self.is_trained() {
+            return Err(AnnError::NotTrained);
+        }
+        if self.map.contains_key(&id) {
+            return Err(AnnError::DuplicateId(id));
+        }
+        let v = prepare(self.metric, vector)?;
+        let c = crate::kmeans::nearest(&self.centroids, self.dim, &v).0;
+        self.push(c, id, &v)
+    }
+    fn add_batch(&mut self, ids: &[VectorId], vectors: &[f32]) -> Result<()> {
+        if vectors.len() != ids.len() * self.dim {
+            return Err(AnnError::DimensionMismatch { expected: ids.len() * self.dim, got: vectors.len() });
+        }
+        if !self.is_trained() {
+            return Err(AnnError::NotTrained);
+        }
+        let mut seen = BTreeMap::new();
+        for &id in ids {
+            if self.map.contains_key(&id) || seen.insert(id, ()).is_some() {
+                return Err(AnnError::DuplicateId(id));
+            }
+        }
+        let mut vs = Vec::new();
+        reserve(&mut vs, vectors.len())?;
+        vs.extend_from_slice(vectors);
+        if self.metric == Metric::Cosine {
+            vs.chunks_exact_mut(self.dim).for_each(crate::distance::normalize);
+        }
+        // Assignment and encoding in parallel, appends in input order.
+        let encoded: Vec<(u32, Vec<u8>)> = {
+            let me = &*self;
+            let vs = &vs;
+            let f = |i: usize| {
+                let v = row(vs, me.dim, i);
+                let c = crate::kmeans::nearest(&me.centroids, me.dim, v).0;
+                let mut code = vec![0u8; me.m()];
+                let mut resid = vec![0f32; me.dim];
+                me.encode(v, c, &mut code, &mut resid);
+                (c as u32, code)
+            };
+            crate::parallel::par_map(ids.len(), &f)
+        };
+        for (i, (&id, (c, code))) in ids.iter().zip(encoded).enumerate() {
+            let v = row(&vs, self.dim, i).to_vec();
+            self.push_code(c as usize, id, &v, &code)?;
+        }
+        Ok(())
+    }
+    fn remove(&mut self, id: VectorId) -> Result<bool> {
+        let Some((li, p)) = self.map.remove(&id) else { return Ok(false) };
+        let (dim, m) = (self.dim, self.m());
+        let l = &mut self.lists[li as usize];
+        let p = p as usize;
+        let last = l.ids.len() - 1;
+        if p != last {
+            let moved = l.ids[last];
+            l.ids[p] = moved;
+            l.raw.copy_within(last * dim..(last + 1) * dim, p * dim);
+            l.codes.copy_within(last * m..(last + 1) * m, p * m);
+            self.map.insert(moved, (li, p as u32));
+        }
+        l.ids.truncate(last);
+        l.raw.truncate(last * dim);
+        l.codes.truncate(last * m);
+        Ok(true)
+    }
+    fn search(
+        &self,
+        query: &[f32],
+        params: &SearchParams,
+        filter: Option<&dyn Fn(VectorId) -> bool>,
+    ) -> Result<Vec<Neighbor>> {
+        check_query(self.dim, query, params)?;
+        if !self.is_trained() {
+            return Ok(Vec::new());
+        }
+        let q = prepare(self.metric, query)?;
+        let (dim, m, dsub) = (self.dim, self.m(), self.dsub);
+        let nprobe = params.nprobe.unwrap_or(self.cfg.nprobe).max(1);
+        let rerank = params.rerank.unwrap_or(self.cfg.rerank);
+        let depth = if rerank > 0 { rerank.max(params.k) } else { params.k };
+        let kern = kernels();
+        let l2 = self.metric == Metric::L2;
+        let mut lut: Vec<[f32; KSUB]> = vec![[0.0; KSUB]; m];
+        if !l2 {
+            // Inner product: the table does not depend on the list.
+            for (j, t) in lut.iter_mut().enumerate() {
+                let qs = &q[j * dsub..(j + 1) * dsub];
+                for (w, e) in t.iter_mut().enumerate().take(self.ksub) {
+                    *e = -kern.dot(qs, &self.codebooks[(j * KSUB + w) * dsub..(j * KSUB + w + 1) * dsub]);
+                }
+            }
+        }
+        let mut resid = vec![0f32; dim];
+        let mut top: TopK<(u32, u32)> = TopK::new(depth);
+        for pl in probe_lists(&self.centroids, dim, &q, nprobe) {
+            let li = pl.v as usize;
+            let c = row(&self.centroids, dim, li);
+            let base = if l2 {
+                for ((r, &x), &y) in resid.iter_mut().zip(&q).zip(c) {
+                    *r = x - y;
+                }
+                for (j, t) in lut.iter_mut().enumerate() {
+                    let rs = &resid[j * dsub..(j + 1) * dsub];
+                    for (w, e) in t.iter_mut().enumerate().take(self.ksub) {
+                        *e = kern.l2sq(rs, &self.codebooks[(j * KSUB + w) * dsub..(j * KSUB + w + 1) * dsub]);
+                    }
+                }
+                0.0
+            } else {
+                -kern.dot(&q, c)
+            };
+            let l = &self.lists[li];
+            let mut worst = top.worst();
+            for (p, (code, &id)) in l.codes.chunks_exact(m).zip(&l.ids).enumerate() {
+                let mut d = base;
+                for (t, &cj) in lut.iter().zip(code) {
+                    d += t[cj as usize];
+                }
+                if d < worst {
+                    if let Some(flt) = filter {
+                        if !flt(id) {
+                            continue;
+                        }
+                    }
+                    top.push(d, (li as u32, p as u32));
+                    worst = top.worst();
+                }
+            }
+        }
+        let cands = top.into_sorted();
+        let f = kern.dist_fn(self.metric);
+        let mut out = TopK::new(params.k);
+        for s in cands {
+            let (li, p) = s.v;
+            let l = &self.lists[li as usize];
+            let id = l.ids[p as usize];
+            let d = if rerank > 0 { f.eval(&q, row(&l.raw, dim, p as usize)) } else { s.d };
+            out.push(d, id);
+        }
+        Ok(finish(self.metric, out.into_sorted()))
+    }
+    fn stats(&self) -> IndexStats {
+        IndexStats {
+            len: self.len(),
+            deleted: 0,
+            dim: self.dim,
+            memory_bytes: self.centroids.capacity() * 4
+                + self.codebooks.capacity() * 4
+                + self.lists.iter().map(|l| l.ids.capacity() * 8 + l.codes.capacity() + l.raw.capacity() * 4 + 72).sum::<usize>()
+                + self.map.len() * 32,
+        }
+    }
+    fn save(&self, sink: &mut dyn ByteSink) -> Result<()> {
+        let mut w = Writer::new();
+        self.write_payload(&mut w);
+        let c = &self.cfg;
+        w.finish(
+            sink,
+            IndexKind::IvfPq,
+            self.metric,
+            self.dim,
+            self.len(),
+            [c.nlist as u32, c.m_subquantizers as u32, c.nprobe as u32, c.rerank as u32],
+        )
+    }
+}

@@ -1,0 +1,399 @@
+//! Random-hyperplane (sign) LSH with several tables, multi-probe and exact
+//! re-ranking.
+//!
+//! Each table hashes a vector to `bits` sign bits of projections on random
+//! Gaussian hyperplanes (after subtracting the training mean, which makes
+//! sign hashing useful for L2 data that is not centred). A query probes,
+//! per table, its own bucket and then the buckets reached by flipping the
+//! bits whose projections were closest to zero (the least certain ones),
+//! in order of the summed squared margins. Candidates get exact distances.
+
+use crate::common::{check_query, check_vec, finish, prepare, reserve, row, Pool, TopK, Visited};
+use crate::distance::kernels;
+use crate::error::{AnnError, Result};
+use crate::index::{IndexKind, IndexStats, Neighbor, SearchParams, VectorId, VectorIndex};
+use crate::io::ByteSink;
+use crate::metric::Metric;
+use crate::persist::{Header, Reader, Writer};
+use crate::rng::Rng;
+use alloc::collections::BTreeMap;
+use alloc::vec;
+use alloc::vec::Vec;
+
+/// LSH parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LshConfig {
+    /// Number of hash tables.
+    pub tables: usize,
+    /// Hash bits per table (1..=64).
+    pub bits: usize,
+    /// Buckets probed per table by default (1 = exact bucket only).
+    pub probes: usize,
+    /// Most candidates evaluated exactly by default (0 = all found).
+    pub rerank: usize,
+    /// Hyperplane seed.
+    pub seed: u64,
+}
+
+impl Default for LshConfig {
+    fn default() -> Self {
+        Self { tables: 8, bits: 16, probes: 8, rerank: 0, seed: 42 }
+    }
+}
+
+/// LSH index.
+pub struct LshIndex {
+    dim: usize,
+    metric: Metric,
+    cfg: LshConfig,
+    /// `tables * bits` hyperplanes of `dim` floats.
+    planes: Vec<f32>,
+    center: Vec<f32>,
+    data: Vec<f32>,
+    ids: Vec<VectorId>,
+    pos: BTreeMap<VectorId, u32>,
+    /// Per-slot keys, `tables` per slot.
+    keys: Vec<u64>,
+    buckets: Vec<BTreeMap<u64, Vec<u32>>>,
+    pool: Pool<Visited>,
+}
+
+impl LshIndex {
+    /// An empty LSH index (usable without training; `train` centres the
+    /// hash on the sample mean).
+    pub fn new(dim: usize, metric: Metric, cfg: LshConfig) -> Result<Self> {
+        if dim == 0 || dim > crate::persist::MAX_DIM {
+            return Err(AnnError::InvalidParameter("dim must be in 1..=65536"));
+        }
+        if cfg.tables == 0 || cfg.tables > 1024 || cfg.bits == 0 || cfg.bits > 64 || cfg.probes == 0 {
+            return Err(AnnError::InvalidParameter("tables in 1..=1024, bits in 1..=64, probes > 0"));
+        }
+        let mut rng = Rng::new(cfg.seed);
+        let np = cfg.tables * cfg.bits * dim;
+        let mut planes = Vec::new();
+        reserve(&mut planes, np)?;
+        planes.extend((0..np).map(|_| rng.normal()));
+        Ok(Self {
+            dim,
+            metric,
+            cfg,
+            planes,
+            center: vec![0.0; dim],
+            data: Vec::new(),
+            ids: Vec::new(),
+            pos: BTreeMap::new(),
+            keys: Vec::new(),
+            buckets: (0..cfg.tables).map(|_| BTreeMap::new()).collect(),
+            pool: Pool::new(),
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &LshConfig {
+        &self.cfg
+    }
+
+    /// Change the default probes / re-rank limit.
+    pub fn set_search_defaults(&mut self, probes: usize, rerank: usize) {
+        self.cfg.probes = probes.max(1);
+        self.cfg.rerank = rerank;
+    }
+
+    /// Projections of `v - center` on every hyperplane (tables * bits).
+    fn project(&self, v: &[f32], out: &mut Vec<f32>) {
+        let k = kernels();
+        let mut c = Vec::with_capacity(self.dim);
+        c.extend(v.iter().zip(&self.center).map(|(x, m)| x - m));
+        out.clear();
+        out.extend(self.planes.chunks_exact(self.dim).map(|p| k.dot(&c, p)));
+    }
+
+    fn keys_of(&self, proj: &[f32], out: &mut Vec<u64>) {
+        out.clear();
+        for t in proj.chunks_exact(self.cfg.bits) {
+            let mut key = 0u64;
+            for (b, &p) in t.iter().enumerate() {
+                if p >= 0.0 {
+                    key |= 1 << b;
+                }
+            }
+            out.push(key);
+        }
+    }
+
+    fn insert_slot(&mut self, slot: u32, keys: &[u64]) {
+        for (t, &key) in keys.iter().enumerate() {
+            self.buckets[t].entry(key).or_default().push(slot);
+        }
+    }
+
+    fn rehash_all(&mut self) {
+        let n = self.ids.len();
+        self.buckets = (0..self.cfg.tables).map(|_| BTreeMap::new()).collect();
+        self.keys.clear();
+        let mut proj = Vec::new();
+        let mut keys = Vec::new();
+        for i in 0..n {
+            self.project(row(&self.data, self.dim, i), &mut proj);
+            self.keys_of(&proj, &mut keys);
+            self.keys.extend_from_slice(&keys);
+            self.insert_slot(i as u32, &keys);
+        }
+    }
+
+    /// Probe masks for one table: the empty mask, then subsets of the
+    /// least certain bits by increasing summed squared margin.
+    fn probe_masks(&self, proj: &[f32], probes: usize, out: &mut Vec<u64>) {
+        out.clear();
+        out.push(0);
+        if probes <= 1 {
+            return;
+        }
+        let bits = proj.len();
+        let l = (usize::BITS - (probes - 1).leading_zeros()) as usize + 2;
+        let l = l.min(bits).min(12);
+        let mut order: Vec<(f32, usize)> = proj.iter().enumerate().map(|(b, &p)| (p * p, b)).collect();
+        order.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap_or(core::cmp::Ordering::Equal));
+        let low = &order[..l];
+        let mut subsets: Vec<(f32, u64)> = (1u32..(1 << l))
+            .map(|s| {
+                let mut score = 0.0;
+                let mut mask = 0u64;
+                for (i, &(m2, b)) in low.iter().enumerate() {
+                    if s & (1 << i) != 0 {
+                        score += m2;
+                        mask |= 1 << b;
+                    }
+                }
+                (score, mask)
+            })
+            .collect();
+        subsets.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap_or(core::cmp::Ordering::Equal));
+        out.extend(subsets.iter().take(probes - 1).map(|s| s.1));
+    }
+
+    pub(crate) fn write_payload(&self, w: &mut Writer) {
+        let c = &self.cfg;
+        w.usize(c.tables);
+        w.usize(c.bits);
+        w.usize(c.probes);
+        w.usize(c.rerank);
+        w.u64(c.seed);
+        w.f32s(&self.center);
+        w.u64s(&self.ids);
+        w.f32s(&self.data);
+    }
+
+    pub(crate) fn read_payload(h: &Header, r: &mut Reader<'_>) -> Result<Self> {
+        let bad = AnnError::Corrupt;
+        let cfg = LshConfig {
+            tables: r.usize_max(1024)?,
+            bits: r.usize_max(64)?,
+            probes: r.usize_max(1 << 20)?,
+            rerank: r.usize_max(1 << 30)?,
+            seed: r.u64()?,
+        };
+        // Bound the hyperplane allocation by what the payload could hold:
+        // a damaged table count must not make us generate gigabytes.
+        if cfg.tables.saturating_mul(cfg.bits).saturating_mul(h.dim) > (1 << 26) {
+            return Err(bad("lsh: hyperplane table too large"));
+        }
+        let mut me = Self::new(h.dim, h.metric, cfg).map_err(|_| bad("lsh: invalid parameters"))?;
+        let center = r.f32s()?;
+        let ids = r.u64s()?;
+        let data = r.f32s()?;
+        if center.len() != h.dim || data.len() != ids.len() * h.dim {
+            return Err(bad("lsh: data size"));
+        }
+        for (i, &id) in ids.iter().enumerate() {
+            if me.pos.insert(id, i as u32).is_some() {
+                return Err(bad("lsh: duplicate id"));
+            }
+        }
+        me.center = center;
+        me.ids = ids;
+        me.data = data;
+        me.rehash_all();
+        Ok(me)
+    }
+
+    crate::persist::typed_load!(LshIndex, IndexKind::Lsh);
+}
+
+impl VectorIndex for LshIndex {
+    fn kind(&self) -> IndexKind {
+        IndexKind::Lsh
+    }
+    fn metric(&self) -> Metric {
+        self.metric
+    }
+    fn dim(&self) -> usize {
+        self.dim
+    }
+    fn len(&self) -> usize {
+        self.ids.len()
+    }
+    fn train(&mut self, sample: &[f32]) -> Result<()> {
+        let dim = self.dim;
+        if sample.is_empty() || sample.len() % dim != 0 {
+            return Err(AnnError::DimensionMismatch { expected: dim, got: sample.len() % dim });
+        }
+        let mut mean = vec![0.0f64; dim];
+        let mut tmp = vec![0.0f32; dim];
+        let n = sample.len() / dim;
+        for x in sample.chunks_exact(dim) {
+            tmp.copy_from_slice(x);
+            if self.metric == Metric::Cosine {
+                crate::distance::normalize(&mut tmp);
+            }
+            for (m, &v) in mean.iter_mut().zip(&tmp) {
+                *m += v as f64;
+            }
+        }
+        self.center = mean.iter().map(|&m| (m / n as f64) as f32).collect();
+        self.rehash_all();
+        Ok(())
+    }
+    fn is_trained(&self) -> bool {
+        true
+    }
+    fn add(&mut self, id: VectorId, vector: &[f32]) -> Result<()> {
+        check_vec(self.dim, vector)?;
+        if self.pos.contains_key(&id) {
+            return Err(AnnError::DuplicateId(id));
+        }
+        if self.ids.len() >= u32::MAX as usize {
+            return Err(AnnError::InvalidParameter("index full"));
+        }
+        let v = prepare(self.metric, vector)?;
+        let mut proj = Vec::new();
+        let mut keys = Vec::new();
+        self.project(&v, &mut proj);
+        self.keys_of(&proj, &mut keys);
+        reserve(&mut self.data, self.dim)?;
+        let slot = self.ids.len() as u32;
+        self.data.extend_from_slice(&v);
+        self.ids.push(id);
+        self.pos.insert(id, slot);
+        self.keys.extend_from_slice(&keys);
+        self.insert_slot(slot, &keys);
+        Ok(())
+    }
+    fn remove(&mut self, id: VectorId) -> Result<bool> {
+        let Some(p) = self.pos.remove(&id) else { return Ok(false) };
+        let t = self.cfg.tables;
+        let p = p as usize;
+        let last = self.ids.len() - 1;
+        for ti in 0..t {
+            let key = self.keys[p * t + ti];
+            if let Some(b) = self.buckets[ti].get_mut(&key) {
+                b.retain(|&s| s as usize != p);
+                if b.is_empty() {
+                    self.buckets[ti].remove(&key);
+                }
+            }
+        }
+        if p != last {
+            for ti in 0..t {
+                let key = self.keys[last * t + ti];
+                if let Some(b) = self.buckets[ti].get_mut(&key) {
+                    for s in b.iter_mut() {
+                        if *s as usize == last {
+                            *s = p as u32;
+                        }
+                    }
+                }
+                self.keys[p * t + ti] = key;
+            }
+            let moved = self.ids[last];
+            self.ids[p] = moved;
+            self.data.copy_within(last * self.dim..(last + 1) * self.dim, p * self.dim);
+            self.pos.insert(moved, p as u32);
+        }
+        self.ids.truncate(last);
+        self.data.truncate(last * self.dim);
+        self.keys.truncate(last * t);
+        Ok(true)
+    }
+    fn search(
+        &self,
+        query: &[f32],
+        params: &SearchParams,
+        filter: Option<&dyn Fn(VectorId) -> bool>,
+    ) -> Result<Vec<Neighbor>> {
+        check_query(self.dim, query, params)?;
+        let q = prepare(self.metric, query)?;
+        let probes = params.nprobe.unwrap_or(self.cfg.probes).max(1);
+        let limit = match params.rerank.unwrap_or(self.cfg.rerank) {
+            0 => usize::MAX,
+            r => r.max(params.k),
+        };
+        let mut proj = Vec::new();
+        self.project(&q, &mut proj);
+        let mut keys = Vec::new();
+        self.keys_of(&proj, &mut keys);
+        let mut masks: Vec<Vec<u64>> = Vec::with_capacity(self.cfg.tables);
+        for t in proj.chunks_exact(self.cfg.bits) {
+            let mut m = Vec::new();
+            self.probe_masks(t, probes, &mut m);
+            masks.push(m);
+        }
+        let mut vis = self.pool.take().unwrap_or_else(Visited::new);
+        vis.reset(self.ids.len());
+        let f = kernels().dist_fn(self.metric);
+        let mut top = TopK::new(params.k);
+        let mut evaluated = 0usize;
+        'outer: for rank in 0..probes {
+            for (t, m) in masks.iter().enumerate() {
+                let Some(&mask) = m.get(rank) else { continue };
+                let Some(b) = self.buckets[t].get(&(keys[t] ^ mask)) else { continue };
+                for &s in b {
+                    if !vis.insert(s as usize) {
+                        continue;
+                    }
+                    let id = self.ids[s as usize];
+                    if let Some(flt) = filter {
+                        if !flt(id) {
+                            continue;
+                        }
+                    }
+                    let d = f.eval(&q, row(&self.data, self.dim, s as usize));
+                    top.push(d, id);
+                    evaluated += 1;
+                    if evaluated >= limit {
+                        break 'outer;
+                    }
+                }
+            }
+        }
+        self.pool.give(vis);
+        Ok(finish(self.metric, top.into_sorted()))
+    }
+    fn stats(&self) -> IndexStats {
+        IndexStats {
+            len: self.len(),
+            deleted: 0,
+            dim: self.dim,
+            memory_bytes: self.planes.capacity() * 4
+                + self.data.capacity() * 4
+                + self.ids.capacity() * 8
+                + self.keys.capacity() * 8
+                + self.buckets.iter().map(|b| b.len() * 48).sum::<usize>()
+                + self.ids.len() * self.cfg.tables * 4
+                + self.pos.len() * 24,
+        }
+    }
+    fn save(&self, sink: &mut dyn ByteSink) -> Result<()> {
+        let mut w = Writer::new();
+        self.write_payload(&mut w);
+        let c = &self.cfg;
+        w.finish(
+            sink,
+            IndexKind::Lsh,
+            self.metric,
+            self.dim,
+            self.len(),
+            [c.tables as u32, c.bits as u32, c.probes as u32, c.rerank as u32],
+        )
+    }
+}

@@ -1,0 +1,74 @@
+//! Thread control and the small parallel helpers used by training, batch
+//! insertion and batch search. In `no_std` builds everything runs on the
+//! calling thread. Work is always split into contiguous, ordered chunks and
+//! results are concatenated in order, so the output never depends on the
+//! thread count.
+
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicUsize, Ordering};
+
+static THREADS: AtomicUsize = AtomicUsize::new(0);
+
+/// Set the number of worker threads used by `search_batch`, `add_batch`
+/// and training. `0` (the default) means all available cores; `1` runs
+/// everything on the calling thread.
+pub fn set_num_threads(n: usize) {
+    THREADS.store(n, Ordering::Relaxed);
+}
+
+/// The effective number of worker threads (always >= 1).
+pub fn num_threads() -> usize {
+    let n = THREADS.load(Ordering::Relaxed);
+    if n > 0 {
+        return n;
+    }
+    #[cfg(feature = "std")]
+    {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    }
+    #[cfg(not(feature = "std"))]
+    {
+        1
+    }
+}
+
+/// Map `f` over `0..n`, in parallel when allowed; output in index order.
+pub fn par_map<R: Send>(n: usize, f: &(dyn Fn(usize) -> R + Sync)) -> Vec<R> {
+    let t = num_threads().min(n.max(1));
+    #[cfg(feature = "std")]
+    if t > 1 {
+        let per = n.div_ceil(t);
+        let mut parts: Vec<Vec<R>> = Vec::new();
+        std::thread::scope(|s| {
+            let hs: Vec<_> = (0..t)
+                .map(|ti| {
+                    let lo = (ti * per).min(n);
+                    let hi = ((ti + 1) * per).min(n);
+                    s.spawn(move || (lo..hi).map(f).collect::<Vec<R>>())
+                })
+                .collect();
+            for h in hs {
+                match h.join() {
+                    Ok(v) => parts.push(v),
+                    Err(e) => std::panic::resume_unwind(e),
+                }
+            }
+        });
+        return parts.into_iter().flatten().collect();
+    }
+    let _ = t;
+    (0..n).map(f).collect()
+}
+
+/// Split row-major `rows` (`dim` wide) into per-thread chunks of at least
+/// `min_rows` rows, apply `f` to each chunk and concatenate the outputs.
+pub fn map_chunks<R: Send>(rows: &[f32], dim: usize, min_rows: usize, f: &(dyn Fn(&[f32]) -> Vec<R> + Sync)) -> Vec<R> {
+    let n = if dim == 0 { 0 } else { rows.len() / dim };
+    let t = num_threads().min(n / min_rows.max(1)).max(1);
+    if t <= 1 {
+        return f(rows);
+    }
+    let per = n.div_ceil(t);
+    let chunks: Vec<&[f32]> = rows.chunks(per * dim).collect();
+    par_map(chunks.len(), &|i| f(chunks[i])).into_iter().flatten().collect()
+}
