@@ -25,7 +25,7 @@
 //! | 104 | 4    | xattr_blocks | contiguous blocks of the blob                  |
 //! | 108 | 4    | xattr_len    | bytes used in the blob                         |
 //! | 112 | 8    | orphan_next  | next inode on the orphan list, 0 at its end    |
-//! | 120 | 8    | reserved     | zero                                           |
+//! | 120 | 8    | parent       | directories: the parent directory's inode      |
 //! | 128 | 112  | data         | tree root node, or inline symlink target       |
 //! | 240 | 12   | reserved     | zero                                           |
 //! | 252 | 4    | crc32c       | over the 256 bytes with this field as zero, seeded with the inode number |
@@ -155,6 +155,8 @@ pub struct Inode {
     pub xattr_blocks: u32,
     pub xattr_len: u32,
     pub orphan_next: u64,
+    /// Directories: the parent directory (".."); 0 for other types.
+    pub parent: u64,
     pub data: [u8; DATA_SIZE],
 }
 
@@ -179,6 +181,7 @@ impl Inode {
             xattr_blocks: 0,
             xattr_len: 0,
             orphan_next: 0,
+            parent: 0,
             data: [0; DATA_SIZE],
         }
     }
@@ -242,6 +245,7 @@ impl Inode {
             xattr_blocks: get_u32(raw, 104)?,
             xattr_len: get_u32(raw, 108)?,
             orphan_next: get_u64(raw, 112)?,
+            parent: get_u64(raw, 120)?,
             data,
         };
         if inode.file_type().is_none() {
@@ -284,6 +288,7 @@ impl Inode {
         put_u32(raw, 104, self.xattr_blocks)?;
         put_u32(raw, 108, self.xattr_len)?;
         put_u64(raw, 112, self.orphan_next)?;
+        put_u64(raw, 120, self.parent)?;
         put_bytes(raw, DATA_OFFSET, &self.data)?;
         let crc = Self::checksum(raw, ino);
         put_u32(raw, CRC_OFFSET, crc)

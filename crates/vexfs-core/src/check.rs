@@ -1,0 +1,1 @@
+//! Consistency checking (fsck).

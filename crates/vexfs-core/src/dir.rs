@@ -1,0 +1,113 @@
+//! Directories: a B+tree of entries keyed by name hash.
+
+use crate::device::BlockDevice;
+use crate::error::{corrupt, FsError, Result};
+use crate::fs::{DirEntryOut, Fs};
+use alloc::vec::Vec;
+use vexfs_format::dirent::{key_range, valid_name, DirEntry};
+use vexfs_format::inode::{FileType, Inode};
+use vexfs_format::NAME_MAX;
+
+/// Check a name for storage, mapping to the errno users expect.
+pub(crate) fn check_name(name: &[u8]) -> Result<()> {
+    if name.len() > NAME_MAX {
+        return Err(FsError::NameTooLong);
+    }
+    if !valid_name(name) {
+        return Err(FsError::Invalid);
+    }
+    Ok(())
+}
+
+impl<D: BlockDevice> Fs<D> {
+    /// Find `name` in directory `dir`: (key, ino, type).
+    pub(crate) fn dir_find(&mut self, dir: u64, dinode: &Inode, name: &[u8]) -> Result<Option<(u64, u64, FileType)>> {
+        let (lo, hi) = key_range(name);
+        let mut k = lo;
+        while let Some((key, v)) = self.tree_ceil(dir, dinode, k)? {
+            if key > hi {
+                break;
+            }
+            let e = DirEntry::decode(&v)?;
+            if e.name == name {
+                return Ok(Some((key, e.ino, e.file_type)));
+            }
+            k = key + 1;
+        }
+        Ok(None)
+    }
+
+    /// Add an entry; `Exists` if the name is taken.
+    pub(crate) fn dir_add(&mut self, dir: u64, dinode: &mut Inode, name: &[u8], ino: u64, ft: FileType) -> Result<()> {
+        check_name(name)?;
+        let (lo, hi) = key_range(name);
+        // Pick the first free collision slot for this hash.
+        let mut free = lo;
+        let mut k = lo;
+        while let Some((key, v)) = self.tree_ceil(dir, dinode, k)? {
+            if key > hi {
+                break;
+            }
+            if DirEntry::decode(&v)?.name == name {
+                return Err(FsError::Exists);
+            }
+            if key == free {
+                free += 1;
+            }
+            k = key + 1;
+        }
+        if free > hi {
+            return Err(FsError::NoSpace);
+        }
+        let e = DirEntry { ino, file_type: ft, name };
+        let mut buf = alloc::vec![0u8; e.encoded_len()];
+        e.encode(&mut buf)?;
+        self.tree_insert(dir, dinode, free, &buf)?;
+        dinode.size += 1;
+        Ok(())
+    }
+
+    /// Remove the entry `name`; returns the inode it named.
+    pub(crate) fn dir_remove(&mut self, dir: u64, dinode: &mut Inode, name: &[u8]) -> Result<(u64, FileType)> {
+        let (key, ino, ft) = self.dir_find(dir, dinode, name)?.ok_or(FsError::NotFound)?;
+        if !self.tree_remove(dir, dinode, key)? {
+            return Err(corrupt("directory entry vanished during removal"));
+        }
+        dinode.size = dinode.size.saturating_sub(1);
+        Ok((ino, ft))
+    }
+
+    /// Point an existing entry at another inode (rename over a target).
+    pub(crate) fn dir_retarget(&mut self, dir: u64, dinode: &mut Inode, name: &[u8], ino: u64, ft: FileType) -> Result<()> {
+        let (key, _, _) = self.dir_find(dir, dinode, name)?.ok_or(FsError::NotFound)?;
+        let e = DirEntry { ino, file_type: ft, name };
+        let mut buf = alloc::vec![0u8; e.encoded_len()];
+        e.encode(&mut buf)?;
+        self.tree_update(dir, dinode, key, &buf)
+    }
+
+    /// Entries after readdir offset `offset` (0 = start; 1 and 2 are "."
+    /// and ".."; entry offsets are `key + 3`), at most `max`.
+    pub fn readdir(&mut self, dir: u64, offset: u64, max: usize) -> Result<Vec<DirEntryOut>> {
+        let dinode = self.read_inode(dir)?;
+        if !dinode.is_dir() {
+            return Err(FsError::NotDir);
+        }
+        let mut out = Vec::new();
+        if offset < 1 && out.len() < max {
+            out.push(DirEntryOut { ino: dir, file_type: FileType::Directory, name: b".".to_vec(), offset: 1 });
+        }
+        if offset < 2 && out.len() < max {
+            let parent = if dinode.parent == 0 { dir } else { dinode.parent };
+            out.push(DirEntryOut { ino: parent, file_type: FileType::Directory, name: b"..".to_vec(), offset: 2 });
+        }
+        let mut k = offset.saturating_sub(2);
+        while out.len() < max {
+            let Some((key, v)) = self.tree_ceil(dir, &dinode, k)? else { break };
+            let e = DirEntry::decode(&v)?;
+            out.push(DirEntryOut { ino: e.ino, file_type: e.file_type, name: e.name.to_vec(), offset: key + 3 });
+            k = key + 1;
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,302 @@
+//! Regular file data: read, write, truncate, fallocate.
+//!
+//! Invariant: inside allocated blocks, every byte past `size` is zero. Writes
+//! zero-fill the unwritten parts of new blocks and truncation zeroes the tail
+//! of the last partial block, so extending a file never exposes old data.
+
+use crate::device::BlockDevice;
+use crate::error::{FsError, Result};
+use crate::extents::Mapping;
+use crate::fs::{FallocMode, Fs};
+use alloc::vec::Vec;
+use vexfs_format::extent::{Extent, MAX_EXTENT_LEN};
+use vexfs_format::inode::{Inode, Timestamp};
+
+/// Largest file: 16 TiB.
+pub const MAX_FILE_SIZE: u64 = 1 << 44;
+/// Blocks allocated per extent step (bounds the zero-filled buffer).
+const MAX_RUN: u64 = 1024;
+
+impl<D: BlockDevice> Fs<D> {
+    fn regular(&mut self, ino: u64) -> Result<Inode> {
+        let inode = self.read_inode(ino)?;
+        if inode.is_dir() {
+            return Err(FsError::IsDir);
+        }
+        if !inode.is_reg() {
+            return Err(FsError::Invalid);
+        }
+        Ok(inode)
+    }
+
+    /// Read up to `len` bytes at `offset`; short at end of file.
+    pub fn read(&mut self, ino: u64, offset: u64, len: usize) -> Result<Vec<u8>> {
+        let inode = self.regular(ino)?;
+        self.read_inode_data(ino, &inode, offset, len)
+    }
+
+    pub(crate) fn read_inode_data(&mut self, ino: u64, inode: &Inode, offset: u64, len: usize) -> Result<Vec<u8>> {
+        if offset >= inode.size {
+            return Ok(Vec::new());
+        }
+        let end = inode.size.min(offset.saturating_add(len as u64));
+        let bs = self.bs as u64;
+        let mut out = alloc::vec![0u8; (end - offset) as usize];
+        let mut pos = offset;
+        while pos < end {
+            let lblk = pos / bs;
+            let blocks_left = (end - 1) / bs - lblk + 1;
+            match self.map_block(ino, inode, lblk)? {
+                Mapping::Mapped { physical, run, unwritten } => {
+                    let n = run.min(blocks_left).min(MAX_RUN);
+                    let span_end = end.min((lblk + n) * bs);
+                    let dst_lo = (pos - offset) as usize;
+                    let dst_hi = (span_end - offset) as usize;
+                    if !unwritten {
+                        let mut tmp = alloc::vec![0u8; (n * bs) as usize];
+                        self.read_data(physical, &mut tmp)?;
+                        let src_lo = (pos - lblk * bs) as usize;
+                        let src = tmp.get(src_lo..src_lo + (dst_hi - dst_lo)).ok_or(FsError::Invalid)?;
+                        out.get_mut(dst_lo..dst_hi).ok_or(FsError::Invalid)?.copy_from_slice(src);
+                    }
+                    pos = span_end;
+                }
+                Mapping::Hole { run } => {
+                    let n = run.min(blocks_left);
+                    pos = end.min((lblk + n) * bs);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Overwrite `[pos, hi)` inside a mapped run starting at logical block
+    /// `lblk` / physical `physical`, read-modify-writing partial blocks.
+    fn write_mapped(&mut self, physical: u64, lblk: u64, pos: u64, hi: u64, data: &[u8]) -> Result<()> {
+        let bs = self.bs as u64;
+        let first = pos / bs;
+        let last = (hi - 1) / bs;
+        let nblocks = last - first + 1;
+        let phys0 = physical + (first - lblk);
+        let mut buf = alloc::vec![0u8; (nblocks * bs) as usize];
+        let head_partial = pos % bs != 0;
+        let tail_partial = hi % bs != 0;
+        if head_partial {
+            self.read_data(phys0, buf.get_mut(..bs as usize).ok_or(FsError::Invalid)?)?;
+        }
+        if tail_partial && (nblocks > 1 || !head_partial) {
+            let off = ((nblocks - 1) * bs) as usize;
+            self.read_data(phys0 + nblocks - 1, buf.get_mut(off..).ok_or(FsError::Invalid)?)?;
+        }
+        let lo = (pos - first * bs) as usize;
+        buf.get_mut(lo..lo + data.len()).ok_or(FsError::Invalid)?.copy_from_slice(data);
+        self.write_data(phys0, &buf)
+    }
+
+    /// Allocate blocks for the hole at `lblk` (at most `want`), fill them
+    /// with `data` placed at byte `pos` and zeros elsewhere, and map them.
+    /// Returns the number of blocks mapped.
+    fn fill_hole(&mut self, ino: u64, inode: &mut Inode, lblk: u64, want: u64, pos: u64, data: &[u8]) -> Result<u64> {
+        let bs = self.bs as u64;
+        let goal = match lblk.checked_sub(1) {
+            Some(prev) => match self.map_block(ino, inode, prev)? {
+                Mapping::Mapped { physical, .. } => physical + 1,
+                Mapping::Hole { .. } => self.block_hint,
+            },
+            None => self.block_hint,
+        };
+        let want = want.min(MAX_RUN).min(u64::from(MAX_EXTENT_LEN));
+        let (phys, got) = self.alloc_blocks(goal, want)?;
+        let mut buf = alloc::vec![0u8; (got * bs) as usize];
+        let lo = (pos - lblk * bs) as usize;
+        let take = data.len().min(buf.len().saturating_sub(lo));
+        buf.get_mut(lo..lo + take).ok_or(FsError::Invalid)?.copy_from_slice(data.get(..take).ok_or(FsError::Invalid)?);
+        self.write_data(phys, &buf)?;
+        self.extent_insert(ino, inode, Extent { logical: lblk, physical: phys, len: got as u32, flags: 0 })?;
+        inode.blocks += got;
+        Ok(got)
+    }
+
+    /// Write `data` at `offset`, allocating as needed.
+    pub fn write(&mut self, ino: u64, offset: u64, data: &[u8], now: Timestamp) -> Result<usize> {
+        let end = offset.checked_add(data.len() as u64).ok_or(FsError::FileTooBig)?;
+        if end > MAX_FILE_SIZE {
+            return Err(FsError::FileTooBig);
+        }
+        self.transact(|fs| {
+            let mut inode = fs.regular(ino)?;
+            fs.write_range(ino, &mut inode, offset, data)?;
+            if end > inode.size {
+                inode.size = end;
+            }
+            inode.mtime = now;
+            inode.ctime = now;
+            fs.write_inode(ino, &inode)?;
+            Ok(data.len())
+        })
+    }
+
+    pub(crate) fn write_range(&mut self, ino: u64, inode: &mut Inode, offset: u64, data: &[u8]) -> Result<()> {
+        let bs = self.bs as u64;
+        let end = offset + data.len() as u64;
+        let mut pos = offset;
+        while pos < end {
+            let lblk = pos / bs;
+            let blocks_left = (end - 1) / bs - lblk + 1;
+            let d = data.get((pos - offset) as usize..).ok_or(FsError::Invalid)?;
+            match self.map_block(ino, inode, lblk)? {
+                Mapping::Mapped { physical, run, .. } => {
+                    let n = run.min(blocks_left).min(MAX_RUN);
+                    let hi = end.min((lblk + n) * bs);
+                    let chunk = d.get(..(hi - pos) as usize).ok_or(FsError::Invalid)?;
+                    self.write_mapped(physical, lblk, pos, hi, chunk)?;
+                    pos = hi;
+                }
+                Mapping::Hole { run } => {
+                    let got = self.fill_hole(ino, inode, lblk, run.min(blocks_left), pos, d)?;
+                    pos = end.min((lblk + got) * bs);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Zero bytes `[from, to)` that lie inside one block, if it is mapped.
+    fn zero_within_block(&mut self, ino: u64, inode: &Inode, from: u64, to: u64) -> Result<()> {
+        let bs = self.bs as u64;
+        let lblk = from / bs;
+        if let Mapping::Mapped { physical, .. } = self.map_block(ino, inode, lblk)? {
+            let mut b = alloc::vec![0u8; self.bs];
+            self.read_data(physical, &mut b)?;
+            let lo = (from - lblk * bs) as usize;
+            let hi = (to - lblk * bs) as usize;
+            b.get_mut(lo..hi).ok_or(FsError::Invalid)?.fill(0);
+            self.write_data(physical, &b)?;
+        }
+        Ok(())
+    }
+
+    /// Unmap whole blocks `[first, last)` and free them.
+    fn release_blocks(&mut self, ino: u64, inode: &mut Inode, first: u64, last: u64) -> Result<()> {
+        let runs = self.extent_remove_range(ino, inode, first, last)?;
+        for (p, n) in runs {
+            self.free_blocks(p, n)?;
+            inode.blocks = inode.blocks.saturating_sub(n);
+        }
+        Ok(())
+    }
+
+    /// Drop blocks beyond `new_size` and zero the tail of the last block.
+    pub(crate) fn truncate_blocks(&mut self, ino: u64, inode: &mut Inode, new_size: u64) -> Result<()> {
+        let bs = self.bs as u64;
+        self.release_blocks(ino, inode, new_size.div_ceil(bs), u64::MAX)?;
+        if new_size % bs != 0 && new_size < inode.size {
+            let block_end = (new_size / bs + 1) * bs;
+            self.zero_within_block(ino, inode, new_size, block_end)?;
+        }
+        Ok(())
+    }
+
+    /// Set the size of a regular file (inside a transaction).
+    pub(crate) fn set_size(&mut self, ino: u64, inode: &mut Inode, size: u64) -> Result<()> {
+        if size > MAX_FILE_SIZE {
+            return Err(FsError::FileTooBig);
+        }
+        if size < inode.size {
+            self.truncate_blocks(ino, inode, size)?;
+        }
+        inode.size = size;
+        Ok(())
+    }
+
+    /// Make `[offset, end)` read as zeros without deallocating.
+    fn zero_range_alloc(&mut self, ino: u64, inode: &mut Inode, offset: u64, end: u64) -> Result<()> {
+        // Write zeros in bounded chunks: allocation fills holes, mapped
+        // blocks are overwritten.
+        let mut pos = offset;
+        let chunk = MAX_RUN * self.bs as u64;
+        while pos < end {
+            let hi = end.min(pos + chunk);
+            let zeros = alloc::vec![0u8; (hi - pos) as usize];
+            self.write_range(ino, inode, pos, &zeros)?;
+            pos = hi;
+        }
+        Ok(())
+    }
+
+    /// Allocate only the holes in `[offset, end)`, zero-filled.
+    fn allocate_holes(&mut self, ino: u64, inode: &mut Inode, offset: u64, end: u64) -> Result<()> {
+        let bs = self.bs as u64;
+        let mut lblk = offset / bs;
+        let last = end.div_ceil(bs);
+        while lblk < last {
+            match self.map_block(ino, inode, lblk)? {
+                Mapping::Mapped { run, .. } => lblk += run.min(last - lblk),
+                Mapping::Hole { run } => {
+                    let got = self.fill_hole(ino, inode, lblk, run.min(last - lblk), lblk * bs, &[])?;
+                    lblk += got;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// `fallocate(2)`.
+    pub fn fallocate(&mut self, ino: u64, offset: u64, len: u64, mode: FallocMode, now: Timestamp) -> Result<()> {
+        let end = offset.checked_add(len).ok_or(FsError::FileTooBig)?;
+        if len == 0 {
+            return Err(FsError::Invalid);
+        }
+        if end > MAX_FILE_SIZE {
+            return Err(FsError::FileTooBig);
+        }
+        self.transact(|fs| {
+            let mut inode = fs.regular(ino)?;
+            let bs = fs.bs as u64;
+            match mode {
+                FallocMode::Allocate { keep_size } => {
+                    fs.allocate_holes(ino, &mut inode, offset, end)?;
+                    if !keep_size && end > inode.size {
+                        inode.size = end;
+                    }
+                }
+                FallocMode::PunchHole => {
+                    let stop = end.min(inode.size.max(end));
+                    let first_full = offset.div_ceil(bs);
+                    let last_full = stop / bs;
+                    if first_full < last_full {
+                        fs.release_blocks(ino, &mut inode, first_full, last_full)?;
+                        if offset % bs != 0 {
+                            fs.zero_within_block(ino, &inode, offset, first_full * bs)?;
+                        }
+                        if stop % bs != 0 {
+                            fs.zero_within_block(ino, &inode, last_full * bs, stop)?;
+                        }
+                    } else {
+                        // Within one or two partial blocks: zero in place.
+                        let mut p = offset;
+                        while p < stop {
+                            let be = ((p / bs) + 1) * bs;
+                            fs.zero_within_block(ino, &inode, p, be.min(stop))?;
+                            p = be.min(stop);
+                        }
+                    }
+                }
+                FallocMode::ZeroRange { keep_size } => {
+                    let limit = if keep_size { end.min(inode.size) } else { end };
+                    if offset < limit {
+                        fs.zero_range_alloc(ino, &mut inode, offset, limit)?;
+                    }
+                    if keep_size {
+                        fs.allocate_holes(ino, &mut inode, offset, end)?;
+                    } else if end > inode.size {
+                        inode.size = end;
+                    }
+                }
+            }
+            inode.mtime = now;
+            inode.ctime = now;
+            fs.write_inode(ino, &inode)
+        })
+    }
+}

@@ -1,0 +1,269 @@
+//! The mounted filesystem handle and its public types.
+
+use crate::device::BlockDevice;
+use crate::error::{FsError, Result};
+use crate::tx::Seal;
+use alloc::collections::BTreeMap;
+use alloc::vec::Vec;
+use vexfs_format::features::{INCOMPAT_SUPPORTED, RO_COMPAT_SUPPORTED};
+use vexfs_format::inode::{FileType, Inode, Timestamp};
+use vexfs_format::superblock::{Superblock, STATE_CLEAN, STATE_DIRTY, SUPERBLOCK_SIZE};
+
+/// How to mount.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MountOptions {
+    pub read_only: bool,
+    /// Metadata blocks kept in memory before the clean cache is dropped.
+    pub cache_blocks: usize,
+}
+
+impl Default for MountOptions {
+    fn default() -> Self {
+        Self { read_only: false, cache_blocks: 65536 }
+    }
+}
+
+/// A mounted VexFS. All methods are single-threaded; front ends serialise
+/// access (a mutex in FUSE, inode locks in the kernel).
+pub struct Fs<D: BlockDevice> {
+    pub(crate) dev: D,
+    pub(crate) sb: Superblock,
+    pub(crate) bs: usize,
+    pub(crate) read_only: bool,
+    pub(crate) cache: BTreeMap<u64, Vec<u8>>,
+    pub(crate) cache_limit: usize,
+    pub(crate) dirty: BTreeMap<u64, Seal>,
+    pub(crate) undo: BTreeMap<u64, Option<Vec<u8>>>,
+    pub(crate) sb_before: Option<Superblock>,
+    pub(crate) tx_depth: u32,
+    pub(crate) block_hint: u64,
+    pub(crate) ino_hint: u64,
+    /// Open handles per inode, so unlinked-but-open files live on.
+    pub(crate) open_counts: BTreeMap<u64, u32>,
+}
+
+/// Attributes as reported by stat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stat {
+    pub ino: u64,
+    pub mode: u16,
+    pub file_type: FileType,
+    pub nlink: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub rdev: u32,
+    pub size: u64,
+    /// 512-byte sectors allocated.
+    pub blocks_512: u64,
+    pub atime: Timestamp,
+    pub mtime: Timestamp,
+    pub ctime: Timestamp,
+    pub crtime: Timestamp,
+    pub generation: u32,
+    pub block_size: u32,
+}
+
+/// Attribute changes; `None` leaves a field alone.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SetAttr {
+    pub mode: Option<u16>,
+    pub uid: Option<u32>,
+    pub gid: Option<u32>,
+    pub size: Option<u64>,
+    pub atime: Option<Timestamp>,
+    pub mtime: Option<Timestamp>,
+    pub ctime: Option<Timestamp>,
+}
+
+/// Filesystem-wide counters (statfs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatFs {
+    pub block_size: u32,
+    pub blocks: u64,
+    pub blocks_free: u64,
+    pub inodes: u64,
+    pub inodes_free: u64,
+    pub name_max: u32,
+}
+
+/// One directory entry returned by `readdir`; `offset` resumes after it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirEntryOut {
+    pub ino: u64,
+    pub file_type: FileType,
+    pub name: Vec<u8>,
+    pub offset: u64,
+}
+
+/// `renameat2` flags.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RenameFlags {
+    pub noreplace: bool,
+    pub exchange: bool,
+}
+
+/// `fallocate` modes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FallocMode {
+    /// Allocate, and extend the size unless `keep_size`.
+    Allocate { keep_size: bool },
+    /// Deallocate the range (size unchanged); reads give zeros.
+    PunchHole,
+    /// Make the range read as zeros, allocated; extend unless `keep_size`.
+    ZeroRange { keep_size: bool },
+}
+
+impl<D: BlockDevice> Fs<D> {
+    /// Mount: read and validate the superblock, refuse unknown features,
+    /// finish deleting orphans left by a crash.
+    pub fn mount(mut dev: D, opts: MountOptions, now: Timestamp) -> Result<Self> {
+        let mut buf = alloc::vec![0u8; SUPERBLOCK_SIZE];
+        if dev.size() < SUPERBLOCK_SIZE as u64 {
+            return Err(FsError::Incompatible("device smaller than a superblock"));
+        }
+        dev.read_at(0, &mut buf)?;
+        let sb = Superblock::decode(&buf)?;
+        let size_blocks = dev.size() / u64::from(sb.block_size);
+        if size_blocks < sb.block_count {
+            return Err(FsError::Incompatible("device is smaller than the filesystem (truncated image?)"));
+        }
+        if sb.feature_incompat & !INCOMPAT_SUPPORTED != 0 {
+            return Err(FsError::Incompatible("image needs an incompatible feature this version lacks"));
+        }
+        let read_only = opts.read_only || sb.feature_ro_compat & !RO_COMPAT_SUPPORTED != 0;
+        let bs = sb.block_size as usize;
+        let mut fs = Fs {
+            dev,
+            bs,
+            read_only,
+            cache: BTreeMap::new(),
+            cache_limit: opts.cache_blocks.max(64),
+            dirty: BTreeMap::new(),
+            undo: BTreeMap::new(),
+            sb_before: None,
+            tx_depth: 0,
+            block_hint: sb.data_start,
+            ino_hint: sb.first_user_ino,
+            open_counts: BTreeMap::new(),
+            sb,
+        };
+        // The root must decode, or nothing else will work.
+        let root = fs.read_inode(fs.sb.root_ino)?;
+        if !root.is_dir() {
+            return Err(crate::error::corrupt("root inode is not a directory"));
+        }
+        if !fs.read_only {
+            fs.transact(|fs| {
+                fs.sb.state = STATE_DIRTY;
+                fs.sb.mount_count = fs.sb.mount_count.wrapping_add(1);
+                fs.sb.mount_time = now.sec;
+                fs.reap_orphans()
+            })?;
+            fs.dev.flush()?;
+        }
+        Ok(fs)
+    }
+
+    /// Write everything out, mark the filesystem clean and return the device.
+    pub fn unmount(mut self, now: Timestamp) -> Result<D> {
+        if !self.read_only {
+            // Files still open at unmount were unlinked: free them now.
+            let open: Vec<u64> = self.open_counts.keys().copied().collect();
+            for ino in open {
+                self.open_counts.remove(&ino);
+                self.transact(|fs| fs.maybe_free_unlinked(ino))?;
+            }
+            self.transact(|fs| {
+                fs.sb.state = STATE_CLEAN;
+                fs.sb.write_time = now.sec;
+                Ok(())
+            })?;
+            self.write_superblock()?;
+            self.dev.flush()?;
+        }
+        Ok(self.dev)
+    }
+
+    /// Make all committed changes durable.
+    pub fn sync(&mut self) -> Result<()> {
+        self.dev.flush()?;
+        Ok(())
+    }
+
+    pub fn superblock(&self) -> &Superblock {
+        &self.sb
+    }
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+    pub fn device(&mut self) -> &mut D {
+        &mut self.dev
+    }
+    pub fn block_size(&self) -> u32 {
+        self.sb.block_size
+    }
+
+    pub fn statfs(&self) -> StatFs {
+        StatFs {
+            block_size: self.sb.block_size,
+            blocks: self.sb.block_count - self.sb.data_start,
+            blocks_free: self.sb.free_blocks,
+            inodes: self.sb.inode_count - self.sb.first_user_ino + 1,
+            inodes_free: self.sb.free_inodes,
+            name_max: vexfs_format::NAME_MAX as u32,
+        }
+    }
+
+    pub(crate) fn stat_of(&self, ino: u64, i: &Inode) -> Result<Stat> {
+        Ok(Stat {
+            ino,
+            mode: i.mode,
+            file_type: i.file_type().ok_or(crate::error::corrupt("inode file type"))?,
+            nlink: i.nlink,
+            uid: i.uid,
+            gid: i.gid,
+            rdev: i.rdev,
+            size: i.size,
+            blocks_512: i.blocks * (u64::from(self.sb.block_size) / 512),
+            atime: i.atime,
+            mtime: i.mtime,
+            ctime: i.ctime,
+            crtime: i.crtime,
+            generation: i.generation,
+            block_size: self.sb.block_size,
+        })
+    }
+
+    /// Attributes of `ino`.
+    pub fn getattr(&mut self, ino: u64) -> Result<Stat> {
+        let i = self.read_inode(ino)?;
+        self.stat_of(ino, &i)
+    }
+
+    /// Note an open handle on `ino`.
+    pub fn open(&mut self, ino: u64) -> Result<()> {
+        self.read_inode(ino)?;
+        *self.open_counts.entry(ino).or_insert(0) += 1;
+        Ok(())
+    }
+
+    /// Drop an open handle; frees the inode if it was the last reference to
+    /// an unlinked file.
+    pub fn release(&mut self, ino: u64) -> Result<()> {
+        let last = match self.open_counts.get_mut(&ino) {
+            Some(c) if *c > 1 => {
+                *c -= 1;
+                false
+            }
+            Some(_) => {
+                self.open_counts.remove(&ino);
+                true
+            }
+            None => false,
+        };
+        if last && !self.read_only {
+            self.transact(|fs| fs.maybe_free_unlinked(ino))?;
+        }
+        Ok(())
+    }
+}

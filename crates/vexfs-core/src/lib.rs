@@ -1,0 +1,34 @@
+//! The VexFS filesystem: allocation, inodes, directories, file mapping,
+//! extended attributes and the transaction layer, over one [`BlockDevice`]
+//! trait.
+//!
+//! `no_std` + `alloc`: the same code runs in `mkfs.vexfs`, `fsck.vexfs`, the
+//! FUSE daemon and the kernel module. It never touches files, threads or
+//! clocks: time and caller identity are arguments.
+#![cfg_attr(not(feature = "std"), no_std)]
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+extern crate alloc;
+
+mod alloc_bitmap;
+mod btree;
+pub mod check;
+mod device;
+mod dir;
+mod error;
+mod extents;
+mod file;
+mod fs;
+mod inode;
+pub mod mkfs;
+mod namespace;
+mod tx;
+mod xattr;
+
+pub use device::{BlockDevice, DeviceError, MemDevice};
+pub use error::{FsError, Result};
+pub use fs::{DirEntryOut, FallocMode, Fs, MountOptions, RenameFlags, SetAttr, Stat, StatFs};
+pub use xattr::XattrFlags;
+pub use file::MAX_FILE_SIZE;
+pub use vexfs_format as format;
+pub use vexfs_format::inode::{FileType, Inode, Timestamp};

@@ -1,0 +1,18 @@
+//! Helpers shared by the core's integration tests.
+#![allow(dead_code)]
+
+use vexfs_core::mkfs::{format, MkfsOptions};
+use vexfs_core::{Fs, MemDevice, MountOptions, Timestamp};
+
+pub const T0: Timestamp = Timestamp::new(1_700_000_000, 0);
+
+pub fn fresh(bytes: usize, block_size: u32) -> Fs<MemDevice> {
+    let opts = MkfsOptions { block_size, ..Default::default() };
+    let dev = format(MemDevice::new(bytes), &opts, T0, &mut |_, _| {}).expect("mkfs");
+    Fs::mount(dev, MountOptions::default(), T0).expect("mount")
+}
+
+pub fn remount(fs: Fs<MemDevice>) -> Fs<MemDevice> {
+    let dev = fs.unmount(T0).expect("unmount");
+    Fs::mount(dev, MountOptions::default(), T0).expect("remount")
+}
