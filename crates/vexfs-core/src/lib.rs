@@ -18,6 +18,8 @@ mod dir;
 mod error;
 mod extents;
 mod file;
+#[cfg(feature = "std")]
+mod file_device;
 mod fs;
 mod inode;
 pub mod mkfs;
@@ -26,6 +28,8 @@ mod tx;
 mod xattr;
 
 pub use device::{BlockDevice, DeviceError, MemDevice};
+#[cfg(feature = "std")]
+pub use file_device::FileDevice;
 pub use error::{FsError, Result};
 pub use fs::{DirEntryOut, FallocMode, Fs, MountOptions, RenameFlags, SetAttr, Stat, StatFs};
 pub use xattr::XattrFlags;
