@@ -195,7 +195,7 @@ impl LshIndex {
         };
         // Bound the hyperplane allocation by what the payload could hold:
         // a damaged table count must not make us generate gigabytes.
-        if cfg.tables.saturating_mul(cfg.bits).saturating_mul(h.dim) > (1 << 26) {
+        if cfg.tables.saturating_mul(cfg.bits).saturating_mul(h.dim) > (1 << 24) {
             return Err(bad("lsh: hyperplane table too large"));
         }
         let mut me = Self::new(h.dim, h.metric, cfg).map_err(|_| bad("lsh: invalid parameters"))?;

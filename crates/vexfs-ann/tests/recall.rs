@@ -1,0 +1,79 @@
+//! Recall@10 of every strategy against brute force, with stated floors.
+//!
+//! Data: 5000 x 32 clustered vectors, 100 queries. Parameters and floors
+//! are in `common::build_all`: HNSW (M=16, efC=100, ef=64) >= 0.95, IVF
+//! (nlist=64, nprobe=8) >= 0.90, IVF-PQ (nlist=64, m=8, nprobe=8,
+//! rerank=100) >= 0.85, LSH (10 tables x 12 bits, 8 probes) >= 0.80.
+
+mod common;
+use common::*;
+use vexfs_ann::*;
+
+fn check_metric(metric: Metric) {
+    let (data, queries) = dataset();
+    let ids = ids_for(5000);
+    let truth = ground_truth(&data, &ids, &queries, 32, metric, 10, &|_| true);
+    for (name, idx, floor) in build_all(&data, 32, metric) {
+        assert_eq!(idx.len(), 5000);
+        let res: Vec<Vec<Neighbor>> =
+            queries.chunks_exact(32).map(|q| idx.search(q, &SearchParams::k(10), None).unwrap()).collect();
+        for r in &res {
+            assert_eq!(r.len(), 10, "{name}: short result");
+            assert!(r.windows(2).all(|w| w[0].distance <= w[1].distance), "{name}: not sorted");
+        }
+        let rc = recall(&res, &truth);
+        eprintln!("{metric:?} {name}: recall@10 = {rc:.3} (floor {floor})");
+        assert!(rc >= floor, "{metric:?} {name}: recall {rc} below {floor}");
+        // Batch search gives the same ids.
+        let batch = idx.search_batch(&queries, &SearchParams::k(10)).unwrap();
+        let rb = recall(&batch, &truth);
+        assert!((rb - rc).abs() < 0.02, "{name}: batch recall {rb} vs {rc}");
+    }
+}
+
+#[test]
+fn recall_l2() {
+    check_metric(Metric::L2);
+}
+
+#[test]
+fn recall_cosine() {
+    check_metric(Metric::Cosine);
+}
+
+#[test]
+fn recall_inner_product() {
+    check_metric(Metric::InnerProduct);
+}
+
+#[test]
+fn cosine_distances_are_one_minus_cos() {
+    let mut f = FlatIndex::new(2, Metric::Cosine).unwrap();
+    f.add(1, &[3.0, 0.0]).unwrap();
+    f.add(2, &[0.0, 5.0]).unwrap();
+    let r = f.search(&[1.0, 1.0], &SearchParams::k(2), None).unwrap();
+    let expect = 1.0 - std::f32::consts::FRAC_1_SQRT_2;
+    assert!((r[0].distance - expect).abs() < 1e-5);
+    let mut ip = FlatIndex::new(2, Metric::InnerProduct).unwrap();
+    ip.add(1, &[3.0, 0.0]).unwrap();
+    let r = ip.search(&[2.0, 1.0], &SearchParams::k(1), None).unwrap();
+    assert_eq!(r[0].distance, -6.0);
+}
+
+#[test]
+fn errors_on_bad_input() {
+    for (_, mut idx, _) in build_all(&clustered(300, 8, 4, 9), 8, Metric::L2) {
+        assert!(matches!(idx.add(1, &[0.0; 8]), Err(AnnError::DuplicateId(1))));
+        assert!(matches!(idx.add(99_999, &[0.0; 7]), Err(AnnError::DimensionMismatch { .. })));
+        assert!(idx.search(&[0.0; 9], &SearchParams::k(1), None).is_err());
+        assert!(idx.search(&[0.0; 8], &SearchParams::k(0), None).is_err());
+    }
+    let mut ivf = IvfFlatIndex::new(4, Metric::L2, IvfConfig::default()).unwrap();
+    assert_eq!(ivf.add(1, &[0.0; 4]), Err(AnnError::NotTrained));
+    assert!(HnswIndex::new(4, Metric::L2, HnswConfig { m: 1, ..Default::default() }).is_err());
+    assert!(IvfPqIndex::new(10, Metric::L2, IvfPqConfig { m_subquantizers: 3, ..Default::default() }).is_err());
+    assert!(build_index(IndexKind::Hnsw, 4, Metric::L2, "bogus=1").is_err());
+    assert!(build_index(IndexKind::Hnsw, 4, Metric::L2, "m").is_err());
+    assert_eq!(parse_kind("IVF_PQ"), Some(IndexKind::IvfPq));
+    assert_eq!(parse_metric("angular"), Some(Metric::Cosine));
+}
