@@ -205,7 +205,7 @@ impl VectorIndex for FlatIndex {
         Ok(finish(self.metric, self.scan(&q, params.k, filter).into_sorted()))
     }
     fn search_batch(&self, queries: &[f32], params: &SearchParams) -> Result<Vec<Vec<Neighbor>>> {
-        if queries.len() % self.dim != 0 {
+        if !queries.len().is_multiple_of(self.dim) {
             return Err(AnnError::DimensionMismatch { expected: self.dim, got: queries.len() % self.dim });
         }
         if params.k == 0 {

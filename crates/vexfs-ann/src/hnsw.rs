@@ -433,6 +433,7 @@ impl HnswIndex {
                 }
             }
         }
+        #[allow(clippy::type_complexity)]
         let targets: Vec<((u32, usize), Vec<Scored<u32>>)> = incoming.into_iter().collect();
         let updates: Vec<Option<Vec<u32>>> = {
             let me = &*self;

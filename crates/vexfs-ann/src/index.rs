@@ -116,7 +116,7 @@ pub trait VectorIndex: Send + Sync {
     /// results are in query order and independent of the thread count.
     fn search_batch(&self, queries: &[f32], params: &SearchParams) -> Result<Vec<Vec<Neighbor>>> {
         let dim = self.dim();
-        if dim == 0 || queries.len() % dim != 0 {
+        if dim == 0 || !queries.len().is_multiple_of(dim) {
             return Err(crate::error::AnnError::DimensionMismatch { expected: dim, got: queries.len() % dim.max(1) });
         }
         let n = queries.len() / dim;

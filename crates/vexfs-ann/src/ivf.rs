@@ -156,7 +156,7 @@ impl VectorIndex for IvfFlatIndex {
         let mut s = Vec::new();
         reserve(&mut s, sample.len())?;
         s.extend_from_slice(sample);
-        if self.metric == Metric::Cosine && sample.len() % self.dim == 0 {
+        if self.metric == Metric::Cosine && sample.len().is_multiple_of(self.dim) {
             s.chunks_exact_mut(self.dim).for_each(crate::distance::normalize);
         }
         let cent = crate::kmeans::kmeans(&s, self.dim, self.cfg.nlist, self.cfg.train_iters, self.cfg.seed)?;

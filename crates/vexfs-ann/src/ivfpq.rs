@@ -76,7 +76,7 @@ impl IvfPqIndex {
         if cfg.nlist == 0 || cfg.nlist > 1 << 20 || cfg.nprobe == 0 {
             return Err(AnnError::InvalidParameter("nlist and nprobe must be > 0"));
         }
-        if cfg.m_subquantizers == 0 || dim % cfg.m_subquantizers != 0 {
+        if cfg.m_subquantizers == 0 || !dim.is_multiple_of(cfg.m_subquantizers) {
             return Err(AnnError::InvalidParameter("m_subquantizers must divide the dimension"));
         }
         if cfg.nbits != 8 {
@@ -232,7 +232,7 @@ impl VectorIndex for IvfPqIndex {
     }
     fn train(&mut self, sample: &[f32]) -> Result<()> {
         let dim = self.dim;
-        if sample.len() % dim != 0 || sample.is_empty() {
+        if !sample.len().is_multiple_of(dim) || sample.is_empty() {
             return Err(AnnError::DimensionMismatch { expected: dim, got: sample.len() % dim });
         }
         let mut s = Vec::new();

@@ -42,7 +42,7 @@ pub fn kmeans(data: &[f32], dim: usize, k: usize, iters: usize, seed: u64) -> Re
     if dim == 0 || k == 0 {
         return Err(AnnError::InvalidParameter("k-means needs dim > 0 and k > 0"));
     }
-    if data.len() % dim != 0 {
+    if !data.len().is_multiple_of(dim) {
         return Err(AnnError::DimensionMismatch { expected: dim, got: data.len() % dim });
     }
     let n = data.len() / dim;

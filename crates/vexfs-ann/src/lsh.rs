@@ -235,7 +235,7 @@ impl VectorIndex for LshIndex {
     }
     fn train(&mut self, sample: &[f32]) -> Result<()> {
         let dim = self.dim;
-        if sample.is_empty() || sample.len() % dim != 0 {
+        if sample.is_empty() || !sample.len().is_multiple_of(dim) {
             return Err(AnnError::DimensionMismatch { expected: dim, got: sample.len() % dim });
         }
         let mut mean = vec![0.0f64; dim];

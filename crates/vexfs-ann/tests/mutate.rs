@@ -49,7 +49,7 @@ fn remove_20_percent_keeps_recall_and_never_returns_removed() {
 fn filters_are_honoured() {
     let (data, queries) = dataset();
     let ids = ids_for(5000);
-    let even = |id: u64| id % 2 == 0;
+    let even = |id: u64| id.is_multiple_of(2);
     let truth = ground_truth(&data, &ids, &queries, 32, Metric::L2, 10, &even);
     for (name, idx, floor) in build_all(&data, 32, Metric::L2) {
         let res: Vec<Vec<Neighbor>> =

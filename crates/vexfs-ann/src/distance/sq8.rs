@@ -36,7 +36,7 @@ impl Sq8 {
         if dim == 0 {
             return Err(AnnError::InvalidParameter("dim must be > 0"));
         }
-        if sample.is_empty() || sample.len() % dim != 0 {
+        if sample.is_empty() || !sample.len().is_multiple_of(dim) {
             return Err(AnnError::DimensionMismatch { expected: dim, got: sample.len() % dim });
         }
         let mut lo = vec![f32::INFINITY; dim];
