@@ -15,5 +15,5 @@ pub mod truth;
 
 /// The distance kernel set vexfs-ann dispatched to at run time.
 pub fn vexfs_kernels() -> String {
-    "not reported by vexfs-ann".into()
+    vexfs_ann::distance::kernels().name().to_string()
 }

@@ -180,9 +180,28 @@ pub fn svg_plot(d: &DatasetResult, mode: Mode) -> String {
         mt + ph / 2.0
     );
     for (i, (c, front)) in curves.iter().enumerate() {
-        let color = PALETTE[i % PALETTE.len()];
-        let dash = if c.is_vexfs() { "" } else { r#" stroke-dasharray="6,4""# };
-        let width = if c.is_vexfs() { 2.5 } else { 1.6 };
+        // One colour per strategy, so an index and its peers read as a
+        // family; the line style tells the libraries apart.
+        // HNSW has three peers, so they get shades of their own.
+        let color = match (c.strategy.as_str(), c.library.as_str()) {
+            ("hnsw", "vexfs") if c.algo.contains("-M") => "#7f0000",
+            ("hnsw", "vexfs") => "#d62728",
+            ("hnsw", "faiss") => "#ff7f0e",
+            ("hnsw", "hnswlib") => "#8c564b",
+            ("hnsw", _) => "#e377c2",
+            ("ivf", _) => "#1f77b4",
+            ("ivfpq", _) => "#2ca02c",
+            ("lsh", _) => "#9467bd",
+            ("flat", _) => "#555555",
+            _ => PALETTE[i % PALETTE.len()],
+        };
+        let dash = match c.library.as_str() {
+            "vexfs" => "",
+            "faiss" => r#" stroke-dasharray="7,4""#,
+            "hnswlib" => r#" stroke-dasharray="2,3""#,
+            _ => r#" stroke-dasharray="10,3,2,3""#,
+        };
+        let width = if c.is_vexfs() { 2.5 } else { 1.8 };
         let pts: Vec<String> = front.iter().map(|(r, q)| format!("{:.1},{:.1}", x(*r), y(*q))).collect();
         let _ = writeln!(
             s,
@@ -190,7 +209,16 @@ pub fn svg_plot(d: &DatasetResult, mode: Mode) -> String {
             pts.join(" ")
         );
         for (r, q) in front {
-            let _ = writeln!(s, r#"<circle cx="{:.1}" cy="{:.1}" r="3" fill="{color}"/>"#, x(*r), y(*q));
+            if c.is_vexfs() {
+                let _ = writeln!(s, r#"<circle cx="{:.1}" cy="{:.1}" r="3.5" fill="{color}"/>"#, x(*r), y(*q));
+            } else {
+                let _ = writeln!(
+                    s,
+                    r#"<rect x="{:.1}" y="{:.1}" width="6" height="6" fill="white" stroke="{color}"/>"#,
+                    x(*r) - 3.0,
+                    y(*q) - 3.0
+                );
+            }
         }
         let ly = mt + 10.0 + i as f64 * 20.0;
         let lx = ml + pw + 15.0;

@@ -109,11 +109,37 @@ pub fn algo_name(spec: &BuildSpec, sweep: &Sweep) -> String {
     }
 }
 
-/// Create an empty index for `spec`. Strategies not (yet) provided by
-/// vexfs-ann are reported as unavailable rather than failing the run.
-pub fn make_index(spec: &BuildSpec, dim: usize, metric: Metric) -> Result<Box<dyn VectorIndex>> {
-    let _ = (dim, metric);
-    Err(anyhow!("strategy {} is not available in vexfs-ann yet", spec.strategy()))
+/// Create an empty index for `spec`, seeded so that recall at a given
+/// point is reproducible run to run.
+pub fn make_index(spec: &BuildSpec, dim: usize, metric: Metric, expected_rows: usize) -> Result<Box<dyn VectorIndex>> {
+    use vexfs_ann::{FlatIndex, HnswConfig, HnswIndex, IvfConfig, IvfFlatIndex, IvfPqConfig, IvfPqIndex, LshConfig, LshIndex};
+    let err = |e: vexfs_ann::AnnError| anyhow!("creating {} index: {e}", spec.strategy());
+    Ok(match *spec {
+        BuildSpec::Flat => Box::new(FlatIndex::new(dim, metric).map_err(err)?),
+        BuildSpec::Hnsw { m, ef_construction } => Box::new(
+            HnswIndex::new(
+                dim,
+                metric,
+                HnswConfig { m, ef_construction, ef_search: 64, seed: BUILD_SEED, max_elements: expected_rows },
+            )
+            .map_err(err)?,
+        ),
+        BuildSpec::Ivf { nlist } => Box::new(
+            IvfFlatIndex::new(dim, metric, IvfConfig { nlist, seed: BUILD_SEED, ..IvfConfig::default() }).map_err(err)?,
+        ),
+        BuildSpec::IvfPq { nlist, m, nbits } => Box::new(
+            IvfPqIndex::new(
+                dim,
+                metric,
+                IvfPqConfig { nlist, m_subquantizers: m, nbits, seed: BUILD_SEED, ..IvfPqConfig::default() },
+            )
+            .map_err(err)?,
+        ),
+        BuildSpec::Lsh { tables, bits } => Box::new(
+            LshIndex::new(dim, metric, LshConfig { tables, bits, seed: BUILD_SEED, ..LshConfig::default() })
+                .map_err(err)?,
+        ),
+    })
 }
 
 /// Counts serialised bytes without keeping them.
@@ -155,7 +181,7 @@ pub fn build(
 ) -> Result<Built> {
     let rss0 = rss_bytes();
     let t0 = Instant::now();
-    let mut index = make_index(spec, base.dim, metric)?;
+    let mut index = make_index(spec, base.dim, metric, base.rows)?;
     if !index.is_trained() {
         index.train(&train.data).map_err(|e| anyhow!("training {} failed: {e}", spec.strategy()))?;
     }
@@ -195,9 +221,24 @@ fn ids(res: Vec<vexfs_ann::Neighbor>) -> Vec<u64> {
     res.into_iter().map(|n| n.id).collect()
 }
 
-/// Search every query, spread over `threads` threads; results in query
+/// Search every query with the engine's batch search; results in query
 /// order.
 pub fn search_all(
+    index: &dyn VectorIndex,
+    queries: &Matrix,
+    params: &SearchParams,
+    threads: usize,
+) -> Result<Vec<Vec<u64>>> {
+    if threads == vexfs_ann::num_threads() {
+        let res = index.search_batch(&queries.data, params).map_err(|e| anyhow!("batch search failed: {e}"))?;
+        return Ok(res.into_iter().map(ids).collect());
+    }
+    search_threads(index, queries, params, threads)
+}
+
+/// Fallback batch search on our own threads (when the engine's thread
+/// count differs from the one asked for).
+pub fn search_threads(
     index: &dyn VectorIndex,
     queries: &Matrix,
     params: &SearchParams,

@@ -193,6 +193,26 @@ fn resolve_peers(cli: &Cli, venv: &Path, script: &Path, scratch: &Path) -> Resul
     Ok((explicit, info))
 }
 
+/// PNG copies of the plots when the venv has cairosvg; SVG stays the
+/// reference format, so a missing renderer is only a note.
+fn render_png(venv: &Path, out: &Path, plots: &[(String, Vec<String>)]) {
+    let script = peers::repo_root().join("bench/peers/svg2png.py");
+    let files: Vec<PathBuf> = plots.iter().flat_map(|(_, f)| f.iter().map(|f| out.join(f))).collect();
+    if files.is_empty() || !peers::python(venv).exists() {
+        return;
+    }
+    let ok = std::process::Command::new(peers::python(venv))
+        .arg(&script)
+        .args(&files)
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        eprintln!("note: PNG plots skipped (pip install cairosvg into {} to get them)", venv.display());
+    }
+}
+
 fn main() {
     if let Err(e) = real_main() {
         eprintln!("anns_benchmark: error: {e:#}");
@@ -205,6 +225,8 @@ fn real_main() -> Result<()> {
     let started = Instant::now();
     let ui = Ui::new(cli.no_progress);
     let threads = cli.threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    // Builds (add_batch, training) and search_batch use this many threads.
+    vexfs_ann::set_num_threads(threads);
     let venv = cli.venv.clone().unwrap_or_else(peers::default_venv);
     let cache = cli.cache_dir.clone().unwrap_or_else(|| peers::repo_root().join("bench-out/cache"));
     let script = peers::default_script();
@@ -364,6 +386,7 @@ fn real_main() -> Result<()> {
         report::write_json(&cli.out.join("results.json"), &report)?;
     }
 
+    render_png(&venv, &cli.out, &plots);
     report::write_json(&cli.out.join("results.json"), &report)?;
     report::write_csv(&cli.out.join("results.csv"), &report)?;
     std::fs::write(cli.out.join("summary.md"), report::summary_markdown(&report, &plots))?;
