@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The whole test suite: unit, property and integration tests, the no_std
+# build of the shared crates, lints, the FUSE suites (pjdfstest, fsx,
+# xattrs, big directories) and the ANN recall check. Installs what it needs.
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+ensure_rust
+ensure_packages build-essential pkg-config fuse3 libfuse3-dev attr git python3-venv
+rustup component add clippy rustfmt >/dev/null 2>&1 || true
+rustup target add x86_64-unknown-none >/dev/null 2>&1
+
+log "cargo build (release)"
+cargo build --release --workspace --all-targets
+
+log "unit, property and integration tests"
+cargo test --release --workspace
+
+log "no_std build of the shared crates (kernel target)"
+cargo build --release --target x86_64-unknown-none -p vexfs-format
+cargo build --release --target x86_64-unknown-none -p vexfs-core
+cargo build --release --target x86_64-unknown-none -p vexfs-ann --no-default-features
+
+log "clippy"
+cargo clippy --release --workspace --all-targets -- -D warnings
+
+if [ -x scripts/fuse-suites.sh ]; then
+    log "FUSE suites"
+    bash scripts/fuse-suites.sh
+fi
+
+log "ANN recall regression check"
+cargo run --release -q -p vexfs-anns-bench --bin anns_benchmark -- \
+    --profile ci --peers none --check-recall bench/recall-floor-ci.json --out target/bench-ci
+
+log "all tests passed"
