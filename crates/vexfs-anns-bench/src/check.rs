@@ -57,25 +57,21 @@ pub fn read(path: &Path) -> Result<FloorFile> {
     serde_json::from_slice(&bytes).with_context(|| format!("{} is not a recall-floor file", path.display()))
 }
 
-/// Floors for every VexFS index at its CI point: the highest-recall point
-/// whose recall is below 0.999 (so the floor has room to detect a drop),
-/// minus `margin`.
+/// Floors for every VexFS index at its CI point: the point whose recall
+/// is nearest 0.90, mid-curve where a search or build regression shows
+/// most, minus `margin`. Flat is exact and gets a tight floor.
 pub fn derive(report: &RunReport, margin: f64) -> FloorFile {
     let mut floors = Vec::new();
     for d in &report.datasets {
         for c in d.curves.iter().filter(|c| c.is_vexfs()) {
-            let pick = c
-                .points
-                .iter()
-                .filter(|p| p.recall < 0.999)
-                .max_by(|a, b| a.recall.total_cmp(&b.recall))
-                .or_else(|| c.points.last());
+            let pick = c.points.iter().min_by(|a, b| (a.recall - 0.9).abs().total_cmp(&(b.recall - 0.9).abs()));
             if let Some(p) = pick {
+                let m = if c.strategy == "flat" { 0.001 } else { margin };
                 floors.push(Floor {
                     dataset: d.name.clone(),
                     algo: c.algo.clone(),
                     params: p.params.clone(),
-                    min_recall: ((p.recall - margin) * 1000.0 + 1e-6).floor() / 1000.0,
+                    min_recall: ((p.recall - m) * 1000.0 + 1e-6).floor() / 1000.0,
                     measured: Some((p.recall * 10000.0).round() / 10000.0),
                 });
             }

@@ -59,7 +59,8 @@ pub struct LshSweep {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Profile {
-    /// Small synthetic set, a few points per strategy: < 3 min on 2 cores.
+    /// Two small synthetic sets, a few points per strategy: well under
+    /// 3 min on 2 cores.
     Ci,
     /// GloVe-50 and synthetic 100k x 128, 1k queries, a medium sweep.
     Quick,
@@ -79,7 +80,7 @@ impl Profile {
     /// Datasets run when `--dataset` is not given.
     pub fn datasets(self) -> Vec<&'static str> {
         match self {
-            Profile::Ci => vec!["synthetic:20000x32"],
+            Profile::Ci => vec!["synthetic:20000x32", "synthetic:20000x128"],
             Profile::Quick | Profile::Full => vec!["glove50", "synthetic:100000x128"],
         }
     }
@@ -132,7 +133,7 @@ impl Profile {
                 lsh: LshSweep {
                     tables: 8,
                     bits: lsh_bits,
-                    probes: vec![1, 8],
+                    probes: vec![1, 8, 32],
                     rerank: vec![100, 400],
                     faiss_nbits: vec![dim * 4],
                 },
