@@ -1,0 +1,152 @@
+//! Quick single-thread performance probe on synthetic data.
+//!
+//! `cargo run --release -p vexfs-ann --example perf -- [n] [dim] [kind]`
+//! writes `data.f32` / `queries.f32` into `$VEXFS_PERF_DIR` (if set) so
+//! other libraries can be measured on the same vectors.
+
+use std::time::Instant;
+use vexfs_ann::rng::Rng;
+use vexfs_ann::*;
+
+/// CPU time of this thread in seconds (robust against other load on a
+/// shared machine), falling back to wall time.
+struct Clock(f64, Instant);
+fn cpu() -> Option<f64> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    Some(s.split_whitespace().next()?.parse::<f64>().ok()? * 1e-9)
+}
+impl Clock {
+    fn now() -> Self {
+        Clock(cpu().unwrap_or(0.0), Instant::now())
+    }
+    fn secs(&self) -> f64 {
+        match cpu() {
+            Some(c) if self.0 > 0.0 => c - self.0,
+            _ => self.1.elapsed().as_secs_f64(),
+        }
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let n: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(100_000);
+    let dim: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(128);
+    let kinds = args.get(3).cloned().unwrap_or_else(|| "flat,hnsw,ivf,ivfpq,lsh".into());
+    let nq = 1000;
+    let mut rng = Rng::new(7);
+    let clusters = 100;
+    let centres: Vec<f32> = (0..clusters * dim).map(|_| rng.normal()).collect();
+    let mut gen = |m: usize| -> Vec<f32> {
+        let mut v = Vec::with_capacity(m * dim);
+        for _ in 0..m {
+            let c = rng.below(clusters);
+            for d in 0..dim {
+                v.push(centres[c * dim + d] + rng.normal() * 0.7);
+            }
+        }
+        v
+    };
+    let data = gen(n);
+    let queries = gen(nq);
+    if let Ok(dir) = std::env::var("VEXFS_PERF_DIR") {
+        let w = |name: &str, v: &[f32]| {
+            let b: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
+            std::fs::write(format!("{dir}/{name}"), b).unwrap();
+        };
+        w("data.f32", &data);
+        w("queries.f32", &queries);
+    }
+    let ids: Vec<u64> = (0..n as u64).collect();
+    eprintln!("kernels: {}, threads: {}", distance::kernels().name(), num_threads());
+    let mut flat = FlatIndex::new(dim, Metric::L2).unwrap();
+    flat.add_batch(&ids, &data).unwrap();
+    let t = Instant::now();
+    let truth = flat.search_batch(&queries, &SearchParams::k(10)).unwrap();
+    let tb = t.elapsed().as_secs_f64();
+    let recall = |res: &[Vec<Neighbor>]| {
+        let mut h = 0;
+        for (r, t) in res.iter().zip(&truth) {
+            h += r.iter().filter(|x| t.iter().any(|y| y.id == x.id)).count();
+        }
+        h as f64 / (10 * nq) as f64
+    };
+    let one_thread = |idx: &dyn VectorIndex, p: SearchParams| {
+        let t = Clock::now();
+        let res: Vec<Vec<Neighbor>> = queries.chunks_exact(dim).map(|q| idx.search(q, &p, None).unwrap()).collect();
+        let qps = nq as f64 / t.secs();
+        (recall(&res), qps)
+    };
+    for kind in kinds.split(',') {
+        match kind {
+            "flat" => {
+                set_num_threads(1);
+                let t = Instant::now();
+                let _ = flat.search_batch(&queries, &SearchParams::k(10)).unwrap();
+                let b1 = nq as f64 / t.elapsed().as_secs_f64();
+                set_num_threads(0);
+                let (r, q) = one_thread(&flat, SearchParams::k(10));
+                println!("flat: batch(all threads) {:.0} qps, batch(1 thread) {b1:.0} qps, single {q:.0} qps recall {r:.3}", nq as f64 / tb);
+            }
+            "hnsw" => {
+                for threads in [1usize] {
+                    set_num_threads(threads);
+                    let cache = std::env::var("VEXFS_PERF_DIR").ok().map(|d| format!("{d}/hnsw-{n}-{dim}.idx"));
+                    let h = match cache.as_ref().and_then(|c| std::fs::read(c).ok()) {
+                        Some(b) => HnswIndex::load(&mut &b[..]).unwrap(),
+                        None => {
+                            let mut h = HnswIndex::new(dim, Metric::L2, HnswConfig { m: 16, ef_construction: 200, ef_search: 64, seed: 1, max_elements: n }).unwrap();
+                            let t = Instant::now();
+                            h.add_batch(&ids, &data).unwrap();
+                            println!("hnsw build ({threads} threads): {:.2}s", t.elapsed().as_secs_f64());
+                            if let Some(c) = &cache {
+                                let mut b = Vec::new();
+                                h.save(&mut b).unwrap();
+                                std::fs::write(c, b).unwrap();
+                            }
+                            h
+                        }
+                    };
+                    for ef in [10, 20, 40, 80, 160] {
+                        let (r, q) = one_thread(&h, SearchParams { ef: Some(ef), ..SearchParams::k(10) });
+                        println!("hnsw ef={ef}: recall {r:.4} qps {q:.0}");
+                    }
+                }
+                set_num_threads(0);
+            }
+            "ivf" => {
+                let mut x = IvfFlatIndex::new(dim, Metric::L2, IvfConfig { nlist: 1024, nprobe: 8, seed: 1, train_iters: 10 }).unwrap();
+                let t = Instant::now();
+                x.train(&data).unwrap();
+                x.add_batch(&ids, &data).unwrap();
+                println!("ivf build {:.2}s", t.elapsed().as_secs_f64());
+                for np in [1, 4, 8, 16, 32] {
+                    let (r, q) = one_thread(&x, SearchParams { nprobe: Some(np), ..SearchParams::k(10) });
+                    println!("ivf nprobe={np}: recall {r:.4} qps {q:.0}");
+                }
+            }
+            "ivfpq" => {
+                let mut x = IvfPqIndex::new(dim, Metric::L2, IvfPqConfig { nlist: 1024, m_subquantizers: 16, nbits: 8, nprobe: 8, rerank: 100, seed: 1, train_iters: 10 }).unwrap();
+                let t = Instant::now();
+                x.train(&data).unwrap();
+                x.add_batch(&ids, &data).unwrap();
+                println!("ivfpq build {:.2}s", t.elapsed().as_secs_f64());
+                for np in [4, 8, 16, 32] {
+                    let (r, q) = one_thread(&x, SearchParams { nprobe: Some(np), rerank: Some(100), ..SearchParams::k(10) });
+                    println!("ivfpq nprobe={np} rerank=100: recall {r:.4} qps {q:.0}");
+                }
+            }
+            "lsh" => {
+                let mut x = LshIndex::new(dim, Metric::L2, LshConfig { tables: 16, bits: 14, probes: 8, rerank: 0, seed: 1 }).unwrap();
+                let t = Instant::now();
+                x.train(&data).unwrap();
+                x.add_batch(&ids, &data).unwrap();
+                println!("lsh build {:.2}s", t.elapsed().as_secs_f64());
+                for pr in [1, 4, 16, 32] {
+                    let (r, q) = one_thread(&x, SearchParams { nprobe: Some(pr), ..SearchParams::k(10) });
+                    println!("lsh probes={pr}: recall {r:.4} qps {q:.0}");
+                }
+            }
+            _ => eprintln!("unknown kind {kind}"),
+        }
+    }
+}
