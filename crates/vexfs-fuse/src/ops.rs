@@ -1,0 +1,649 @@
+//! The FUSE request handlers: each one locks the core, calls it with the
+//! current time and the caller's identity, and maps `FsError` to an errno.
+//!
+//! Permission checks are left to the kernel (`default_permissions` is always
+//! set): the core does not check permissions, and the kernel knows the
+//! caller's supplementary groups, which FUSE requests do not carry. The
+//! kernel also clears setuid/setgid on write and chown (we do not ask for
+//! FUSE_HANDLE_KILLPRIV), so the daemon only has to follow the setgid
+//! directory rules on create.
+
+use fuser::{
+    AccessFlags, Errno, FileAttr, FileHandle, Filesystem, FopenFlags, Generation, INodeNo, InitFlags, KernelConfig, LockOwner,
+    OpenFlags, RenameFlags, ReplyAttr, ReplyCreate, ReplyData, ReplyDirectory, ReplyDirectoryPlus, ReplyEmpty, ReplyEntry,
+    ReplyLseek, ReplyOpen, ReplyStatfs, ReplyWrite, ReplyXattr, Request, TimeOrNow, WriteFlags,
+};
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use vexfs_core::{FallocMode, FileDevice, FileType, Fs, FsError, SetAttr, Stat, Timestamp, XattrFlags};
+
+const S_ISGID: u16 = 0o2000;
+/// Largest write the kernel may send (it caps at 256 pages = 1 MiB by default).
+pub const MAX_WRITE: u32 = 1 << 20;
+/// Directory entries fetched from the core per batch while filling a reply.
+const READDIR_BATCH: usize = 256;
+
+/// Cache lifetimes handed to the kernel.
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    pub attr: Duration,
+    pub entry: Duration,
+}
+
+/// The mounted filesystem as seen by the FUSE session.
+pub struct VexFuse {
+    fs: Mutex<Option<Fs<FileDevice>>>,
+    timeouts: Timeouts,
+    /// Where `destroy` reports a failed final flush.
+    unmount_error: std::sync::Arc<Mutex<Option<String>>>,
+}
+
+impl std::fmt::Debug for VexFuse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VexFuse").field("timeouts", &self.timeouts).finish_non_exhaustive()
+    }
+}
+
+/// The current time as the core's timestamp.
+pub fn now() -> Timestamp {
+    to_ts(SystemTime::now())
+}
+
+fn to_ts(t: SystemTime) -> Timestamp {
+    match t.duration_since(UNIX_EPOCH) {
+        Ok(d) => Timestamp::new(d.as_secs() as i64, d.subsec_nanos()),
+        Err(e) => {
+            // Before 1970: floor to whole seconds, nanoseconds count forward.
+            let d = e.duration();
+            let (s, n) = (d.as_secs() as i64, d.subsec_nanos());
+            if n == 0 {
+                Timestamp::new(-s, 0)
+            } else {
+                Timestamp::new(-s - 1, 1_000_000_000 - n)
+            }
+        }
+    }
+}
+
+fn to_system(t: Timestamp) -> SystemTime {
+    let nsec = t.nsec.min(999_999_999);
+    if t.sec >= 0 {
+        UNIX_EPOCH + Duration::new(t.sec as u64, nsec)
+    } else {
+        UNIX_EPOCH - Duration::from_secs(t.sec.unsigned_abs()) + Duration::from_nanos(u64::from(nsec))
+    }
+}
+
+fn kind(ft: FileType) -> fuser::FileType {
+    match ft {
+        FileType::Regular => fuser::FileType::RegularFile,
+        FileType::Directory => fuser::FileType::Directory,
+        FileType::Symlink => fuser::FileType::Symlink,
+        FileType::CharDevice => fuser::FileType::CharDevice,
+        FileType::BlockDevice => fuser::FileType::BlockDevice,
+        FileType::Fifo => fuser::FileType::NamedPipe,
+        FileType::Socket => fuser::FileType::Socket,
+    }
+}
+
+fn attr(s: &Stat) -> FileAttr {
+    FileAttr {
+        ino: INodeNo(s.ino),
+        size: s.size,
+        blocks: s.blocks_512,
+        atime: to_system(s.atime),
+        mtime: to_system(s.mtime),
+        ctime: to_system(s.ctime),
+        crtime: to_system(s.crtime),
+        kind: kind(s.file_type),
+        perm: s.mode & 0o7777,
+        nlink: s.nlink,
+        uid: s.uid,
+        gid: s.gid,
+        rdev: s.rdev,
+        blksize: s.block_size,
+        flags: 0,
+    }
+}
+
+fn errno(e: FsError) -> Errno {
+    Errno::from_i32(e.errno())
+}
+
+fn time_or_now(t: Option<TimeOrNow>, now: Timestamp) -> Option<Timestamp> {
+    t.map(|t| match t {
+        TimeOrNow::Now => now,
+        TimeOrNow::SpecificTime(s) => to_ts(s),
+    })
+}
+
+type R<T> = Result<T, Errno>;
+
+impl VexFuse {
+    pub fn new(fs: Fs<FileDevice>, timeouts: Timeouts, unmount_error: std::sync::Arc<Mutex<Option<String>>>) -> Self {
+        Self { fs: Mutex::new(Some(fs)), timeouts, unmount_error }
+    }
+
+    /// Lock the core. A poisoned lock means a handler panicked mid-update:
+    /// refuse further requests rather than work on a half-changed state.
+    fn lock(&self) -> R<MutexGuard<'_, Option<Fs<FileDevice>>>> {
+        self.fs.lock().map_err(|_| Errno::EIO)
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut Fs<FileDevice>) -> Result<T, FsError>) -> R<T> {
+        let mut g = self.lock()?;
+        let fs = g.as_mut().ok_or(Errno::EIO)?;
+        f(fs).map_err(errno)
+    }
+
+    /// uid/gid for a new node in `parent`, and whether it inherits setgid
+    /// (directories in a setgid directory do).
+    fn owner_for_new(fs: &mut Fs<FileDevice>, req: &Request, parent: u64) -> Result<(u32, u32, bool), FsError> {
+        let p = fs.getattr(parent)?;
+        if p.mode & S_ISGID != 0 {
+            Ok((req.uid(), p.gid, true))
+        } else {
+            Ok((req.uid(), req.gid(), false))
+        }
+    }
+
+    /// Flush and unmount the core once (from `destroy`, or on drop when the
+    /// FUSE mount itself failed after the core was mounted).
+    fn finish(&mut self) {
+        let taken = match self.fs.get_mut() {
+            Ok(slot) => slot.take(),
+            Err(p) => p.into_inner().take(),
+        };
+        if let Some(fs) = taken {
+            if let Err(e) = fs.unmount(now()) {
+                let msg = format!("flushing the filesystem at unmount failed: {e}");
+                eprintln!("vexfs-fuse: {msg}");
+                if let Ok(mut slot) = self.unmount_error.lock() {
+                    *slot = Some(msg);
+                }
+            }
+        }
+    }
+
+    fn entry(&self, reply: ReplyEntry, r: R<Stat>) {
+        match r {
+            Ok(s) => reply.entry(&self.timeouts.entry, &attr(&s), Generation(u64::from(s.generation))),
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn empty(reply: ReplyEmpty, r: R<()>) {
+        match r {
+            Ok(()) => reply.ok(),
+            Err(e) => reply.error(e),
+        }
+    }
+}
+
+impl Drop for VexFuse {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
+impl Filesystem for VexFuse {
+    fn init(&mut self, _req: &Request, config: &mut KernelConfig) -> std::io::Result<()> {
+        // Large writes: the kernel's default page limit allows 1 MiB.
+        if let Err(max) = config.set_max_write(MAX_WRITE) {
+            let _ = config.set_max_write(max);
+        }
+        if let Err(max) = config.set_max_readahead(MAX_WRITE) {
+            let _ = config.set_max_readahead(max);
+        }
+        // Optional capabilities: ignore the ones an old kernel lacks.
+        for cap in [
+            InitFlags::FUSE_MAX_PAGES,
+            InitFlags::FUSE_DO_READDIRPLUS,
+            InitFlags::FUSE_READDIRPLUS_AUTO,
+            InitFlags::FUSE_PARALLEL_DIROPS,
+            InitFlags::FUSE_CACHE_SYMLINKS,
+            InitFlags::FUSE_ATOMIC_O_TRUNC,
+        ] {
+            let _ = config.add_capabilities(cap);
+        }
+        Ok(())
+    }
+
+    fn destroy(&mut self) {
+        self.finish();
+    }
+
+    fn lookup(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEntry) {
+        let r = self.with(|fs| fs.lookup(parent.0, name.as_bytes()));
+        self.entry(reply, r);
+    }
+
+    fn forget(&self, _req: &Request, _ino: INodeNo, _nlookup: u64) {
+        // The core keeps no per-lookup state; open handles are counted by
+        // open/release instead.
+    }
+
+    fn getattr(&self, _req: &Request, ino: INodeNo, _fh: Option<FileHandle>, reply: ReplyAttr) {
+        match self.with(|fs| fs.getattr(ino.0)) {
+            Ok(s) => reply.attr(&self.timeouts.attr, &attr(&s)),
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn setattr(
+        &self,
+        _req: &Request,
+        ino: INodeNo,
+        mode: Option<u32>,
+        uid: Option<u32>,
+        gid: Option<u32>,
+        size: Option<u64>,
+        atime: Option<TimeOrNow>,
+        mtime: Option<TimeOrNow>,
+        ctime: Option<SystemTime>,
+        _fh: Option<FileHandle>,
+        _crtime: Option<SystemTime>,
+        _chgtime: Option<SystemTime>,
+        _bkuptime: Option<SystemTime>,
+        _flags: Option<fuser::BsdFileFlags>,
+        reply: ReplyAttr,
+    ) {
+        let t = now();
+        let a = SetAttr {
+            mode: mode.map(|m| (m & 0o7777) as u16),
+            uid,
+            gid,
+            size,
+            atime: time_or_now(atime, t),
+            mtime: time_or_now(mtime, t),
+            ctime: ctime.map(to_ts),
+        };
+        match self.with(|fs| fs.setattr(ino.0, &a, t)) {
+            Ok(s) => reply.attr(&self.timeouts.attr, &attr(&s)),
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn readlink(&self, _req: &Request, ino: INodeNo, reply: ReplyData) {
+        match self.with(|fs| fs.readlink(ino.0)) {
+            Ok(v) => reply.data(&v),
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn mknod(&self, req: &Request, parent: INodeNo, name: &OsStr, mode: u32, _umask: u32, rdev: u32, reply: ReplyEntry) {
+        let r = self.with(|fs| {
+            let (uid, gid, _) = Self::owner_for_new(fs, req, parent.0)?;
+            let mode = u16::try_from(mode).map_err(|_| FsError::Invalid)?;
+            fs.mknod(parent.0, name.as_bytes(), mode, rdev, uid, gid, now())
+        });
+        self.entry(reply, r);
+    }
+
+    fn mkdir(&self, req: &Request, parent: INodeNo, name: &OsStr, mode: u32, _umask: u32, reply: ReplyEntry) {
+        let r = self.with(|fs| {
+            let (uid, gid, sgid) = Self::owner_for_new(fs, req, parent.0)?;
+            let mut perm = (mode & 0o7777) as u16;
+            if sgid {
+                perm |= S_ISGID;
+            }
+            fs.mkdir(parent.0, name.as_bytes(), perm, uid, gid, now())
+        });
+        self.entry(reply, r);
+    }
+
+    fn unlink(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
+        Self::empty(reply, self.with(|fs| fs.unlink(parent.0, name.as_bytes(), now())));
+    }
+
+    fn rmdir(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
+        Self::empty(reply, self.with(|fs| fs.rmdir(parent.0, name.as_bytes(), now())));
+    }
+
+    fn symlink(&self, req: &Request, parent: INodeNo, link_name: &OsStr, target: &Path, reply: ReplyEntry) {
+        let r = self.with(|fs| {
+            let (uid, gid, _) = Self::owner_for_new(fs, req, parent.0)?;
+            fs.symlink(parent.0, link_name.as_bytes(), target.as_os_str().as_bytes(), uid, gid, now())
+        });
+        self.entry(reply, r);
+    }
+
+    fn rename(
+        &self,
+        _req: &Request,
+        parent: INodeNo,
+        name: &OsStr,
+        newparent: INodeNo,
+        newname: &OsStr,
+        flags: RenameFlags,
+        reply: ReplyEmpty,
+    ) {
+        let known = RenameFlags::RENAME_NOREPLACE | RenameFlags::RENAME_EXCHANGE;
+        if !(flags - known).is_empty() {
+            // RENAME_WHITEOUT (overlayfs) and anything newer.
+            return reply.error(Errno::EINVAL);
+        }
+        let f = vexfs_core::RenameFlags {
+            noreplace: flags.contains(RenameFlags::RENAME_NOREPLACE),
+            exchange: flags.contains(RenameFlags::RENAME_EXCHANGE),
+        };
+        Self::empty(reply, self.with(|fs| fs.rename(parent.0, name.as_bytes(), newparent.0, newname.as_bytes(), f, now())));
+    }
+
+    fn link(&self, _req: &Request, ino: INodeNo, newparent: INodeNo, newname: &OsStr, reply: ReplyEntry) {
+        let r = self.with(|fs| fs.link(ino.0, newparent.0, newname.as_bytes(), now()));
+        self.entry(reply, r);
+    }
+
+    fn open(&self, _req: &Request, ino: INodeNo, flags: OpenFlags, reply: ReplyOpen) {
+        // Only this daemon changes the image, and every change goes through
+        // the kernel's page cache first, so cached pages stay valid across
+        // opens.
+        match self.with(|fs| {
+            // FUSE_ATOMIC_O_TRUNC: the kernel leaves O_TRUNC to us and
+            // assumes the file is empty afterwards.
+            if flags.0 & libc::O_TRUNC != 0 {
+                let t = now();
+                let a = SetAttr { size: Some(0), mtime: Some(t), ..SetAttr::default() };
+                fs.setattr(ino.0, &a, t)?;
+            }
+            fs.open(ino.0)
+        }) {
+            Ok(()) => reply.opened(FileHandle(0), FopenFlags::FOPEN_KEEP_CACHE),
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn read(
+        &self,
+        _req: &Request,
+        ino: INodeNo,
+        _fh: FileHandle,
+        offset: u64,
+        size: u32,
+        _flags: OpenFlags,
+        _lock_owner: Option<LockOwner>,
+        reply: ReplyData,
+    ) {
+        match self.with(|fs| fs.read(ino.0, offset, size as usize)) {
+            Ok(v) => reply.data(&v),
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn write(
+        &self,
+        _req: &Request,
+        ino: INodeNo,
+        _fh: FileHandle,
+        offset: u64,
+        data: &[u8],
+        _write_flags: WriteFlags,
+        _flags: OpenFlags,
+        _lock_owner: Option<LockOwner>,
+        reply: ReplyWrite,
+    ) {
+        match self.with(|fs| fs.write(ino.0, offset, data, now())) {
+            Ok(n) => reply.written(n as u32),
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn flush(&self, _req: &Request, _ino: INodeNo, _fh: FileHandle, _lock_owner: LockOwner, reply: ReplyEmpty) {
+        // Writes reach the core synchronously; durability is fsync's job.
+        reply.ok();
+    }
+
+    fn release(
+        &self,
+        _req: &Request,
+        ino: INodeNo,
+        _fh: FileHandle,
+        _flags: OpenFlags,
+        _lock_owner: Option<LockOwner>,
+        _flush: bool,
+        reply: ReplyEmpty,
+    ) {
+        Self::empty(reply, self.with(|fs| fs.release(ino.0)));
+    }
+
+    fn fsync(&self, _req: &Request, _ino: INodeNo, _fh: FileHandle, _datasync: bool, reply: ReplyEmpty) {
+        Self::empty(reply, self.with(|fs| fs.sync()));
+    }
+
+    fn opendir(&self, _req: &Request, ino: INodeNo, _flags: OpenFlags, reply: ReplyOpen) {
+        // Counted like files so a removed-but-open directory stays readable.
+        match self.with(|fs| {
+            if fs.getattr(ino.0)?.file_type != FileType::Directory {
+                return Err(FsError::NotDir);
+            }
+            fs.open(ino.0)
+        }) {
+            Ok(()) => reply.opened(FileHandle(0), FopenFlags::empty()),
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn readdir(&self, _req: &Request, ino: INodeNo, _fh: FileHandle, offset: u64, mut reply: ReplyDirectory) {
+        let mut g = match self.lock() {
+            Ok(g) => g,
+            Err(e) => return reply.error(e),
+        };
+        let Some(fs) = g.as_mut() else { return reply.error(Errno::EIO) };
+        let mut off = offset;
+        loop {
+            let batch = match fs.readdir(ino.0, off, READDIR_BATCH) {
+                Ok(b) => b,
+                Err(e) => return reply.error(errno(e)),
+            };
+            let done = batch.len() < READDIR_BATCH;
+            for e in &batch {
+                if reply.add(INodeNo(e.ino), e.offset, kind(e.file_type), OsStr::from_bytes(&e.name)) {
+                    return reply.ok();
+                }
+                off = e.offset;
+            }
+            if done {
+                return reply.ok();
+            }
+        }
+    }
+
+    fn readdirplus(&self, _req: &Request, ino: INodeNo, _fh: FileHandle, offset: u64, mut reply: ReplyDirectoryPlus) {
+        let mut g = match self.lock() {
+            Ok(g) => g,
+            Err(e) => return reply.error(e),
+        };
+        let Some(fs) = g.as_mut() else { return reply.error(Errno::EIO) };
+        let mut off = offset;
+        loop {
+            let batch = match fs.readdir(ino.0, off, READDIR_BATCH) {
+                Ok(b) => b,
+                Err(e) => return reply.error(errno(e)),
+            };
+            let done = batch.len() < READDIR_BATCH;
+            for e in &batch {
+                let st = match fs.getattr(e.ino) {
+                    Ok(s) => s,
+                    Err(err) => return reply.error(errno(err)),
+                };
+                let full = reply.add(
+                    INodeNo(e.ino),
+                    e.offset,
+                    OsStr::from_bytes(&e.name),
+                    &self.timeouts.entry,
+                    &attr(&st),
+                    Generation(u64::from(st.generation)),
+                );
+                if full {
+                    return reply.ok();
+                }
+                off = e.offset;
+            }
+            if done {
+                return reply.ok();
+            }
+        }
+    }
+
+    fn releasedir(&self, _req: &Request, ino: INodeNo, _fh: FileHandle, _flags: OpenFlags, reply: ReplyEmpty) {
+        Self::empty(reply, self.with(|fs| fs.release(ino.0)));
+    }
+
+    fn fsyncdir(&self, _req: &Request, _ino: INodeNo, _fh: FileHandle, _datasync: bool, reply: ReplyEmpty) {
+        Self::empty(reply, self.with(|fs| fs.sync()));
+    }
+
+    fn statfs(&self, _req: &Request, _ino: INodeNo, reply: ReplyStatfs) {
+        match self.with(|fs| Ok(fs.statfs())) {
+            Ok(s) => reply.statfs(
+                s.blocks,
+                s.blocks_free,
+                s.blocks_free,
+                s.inodes,
+                s.inodes_free,
+                s.block_size,
+                s.name_max,
+                s.block_size,
+            ),
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn setxattr(&self, _req: &Request, ino: INodeNo, name: &OsStr, value: &[u8], flags: i32, _position: u32, reply: ReplyEmpty) {
+        let known = libc::XATTR_CREATE | libc::XATTR_REPLACE;
+        if flags & !known != 0 {
+            return reply.error(Errno::EINVAL);
+        }
+        let f = XattrFlags { create: flags & libc::XATTR_CREATE != 0, replace: flags & libc::XATTR_REPLACE != 0 };
+        Self::empty(reply, self.with(|fs| fs.setxattr(ino.0, name.as_bytes(), value, f, now())));
+    }
+
+    fn getxattr(&self, _req: &Request, ino: INodeNo, name: &OsStr, size: u32, reply: ReplyXattr) {
+        match self.with(|fs| fs.getxattr(ino.0, name.as_bytes())) {
+            Ok(v) => xattr_reply(reply, &v, size),
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn listxattr(&self, _req: &Request, ino: INodeNo, size: u32, reply: ReplyXattr) {
+        match self.with(|fs| fs.listxattr(ino.0)) {
+            Ok(v) => xattr_reply(reply, &v, size),
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn removexattr(&self, _req: &Request, ino: INodeNo, name: &OsStr, reply: ReplyEmpty) {
+        Self::empty(reply, self.with(|fs| fs.removexattr(ino.0, name.as_bytes(), now())));
+    }
+
+    fn access(&self, req: &Request, ino: INodeNo, mask: AccessFlags, reply: ReplyEmpty) {
+        // Normally not called: with default_permissions the kernel decides.
+        // Answer from the mode bits anyway (without supplementary groups).
+        let r = self.with(|fs| fs.getattr(ino.0)).and_then(|s| {
+            let want = mask.bits() & 0o7;
+            let x = libc::X_OK;
+            if req.uid() == 0 {
+                // Root may do anything but execute a file nobody may execute.
+                let exec_denied = want & x != 0 && s.file_type != FileType::Directory && s.mode & 0o111 == 0;
+                return if exec_denied { Err(Errno::EACCES) } else { Ok(()) };
+            }
+            let bits = if req.uid() == s.uid {
+                (s.mode >> 6) & 7
+            } else if req.gid() == s.gid {
+                (s.mode >> 3) & 7
+            } else {
+                s.mode & 7
+            };
+            if (i32::from(bits) & want) == want {
+                Ok(())
+            } else {
+                Err(Errno::EACCES)
+            }
+        });
+        Self::empty(reply, r);
+    }
+
+    fn create(&self, req: &Request, parent: INodeNo, name: &OsStr, mode: u32, _umask: u32, _flags: i32, reply: ReplyCreate) {
+        let r = self.with(|fs| {
+            let (uid, gid, _) = Self::owner_for_new(fs, req, parent.0)?;
+            let st = fs.create(parent.0, name.as_bytes(), (mode & 0o7777) as u16, uid, gid, now())?;
+            fs.open(st.ino)?;
+            Ok(st)
+        });
+        match r {
+            Ok(s) => reply.created(
+                &self.timeouts.entry,
+                &attr(&s),
+                Generation(u64::from(s.generation)),
+                FileHandle(0),
+                FopenFlags::FOPEN_KEEP_CACHE,
+            ),
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn fallocate(&self, _req: &Request, ino: INodeNo, _fh: FileHandle, offset: u64, length: u64, mode: i32, reply: ReplyEmpty) {
+        const KEEP: i32 = libc::FALLOC_FL_KEEP_SIZE;
+        const PUNCH: i32 = libc::FALLOC_FL_PUNCH_HOLE;
+        const ZERO: i32 = libc::FALLOC_FL_ZERO_RANGE;
+        let m = match mode {
+            0 => FallocMode::Allocate { keep_size: false },
+            KEEP => FallocMode::Allocate { keep_size: true },
+            m if m == PUNCH | KEEP => FallocMode::PunchHole,
+            ZERO => FallocMode::ZeroRange { keep_size: false },
+            m if m == ZERO | KEEP => FallocMode::ZeroRange { keep_size: true },
+            _ => return reply.error(Errno::EOPNOTSUPP),
+        };
+        Self::empty(reply, self.with(|fs| fs.fallocate(ino.0, offset, length, m, now())));
+    }
+
+    fn lseek(&self, _req: &Request, ino: INodeNo, _fh: FileHandle, offset: i64, whence: i32, reply: ReplyLseek) {
+        // SEEK_DATA / SEEK_HOLE treating the whole file as data, which
+        // POSIX allows; the kernel handles SEEK_SET/CUR/END itself.
+        let r = self.with(|fs| fs.getattr(ino.0)).and_then(|s| {
+            let size = i64::try_from(s.size).map_err(|_| Errno::EOVERFLOW)?;
+            if offset < 0 {
+                return Err(Errno::EINVAL);
+            }
+            if offset >= size {
+                return Err(Errno::ENXIO);
+            }
+            match whence {
+                libc::SEEK_DATA => Ok(offset),
+                libc::SEEK_HOLE => Ok(size),
+                _ => Err(Errno::EINVAL),
+            }
+        });
+        match r {
+            Ok(o) => reply.offset(o),
+            Err(e) => reply.error(e),
+        }
+    }
+}
+
+/// Size-probe semantics of getxattr/listxattr: size 0 asks for the length.
+fn xattr_reply(reply: ReplyXattr, v: &[u8], size: u32) {
+    if size == 0 {
+        reply.size(v.len() as u32);
+    } else if (size as usize) < v.len() {
+        reply.error(Errno::ERANGE);
+    } else {
+        reply.data(v);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_round_trip() {
+        for ts in [Timestamp::new(0, 0), Timestamp::new(1_700_000_000, 123), Timestamp::new(-1, 500_000_000), Timestamp::new(-100, 0)] {
+            assert_eq!(to_ts(to_system(ts)), ts);
+        }
+    }
+}
