@@ -1,0 +1,331 @@
+//! The writing half of the checker: apply a [`Model`]'s plan through the
+//! transaction API.
+//!
+//! Order matters. Releasing inodes only zeroes their slots; the bitmaps are
+//! then rewritten from the plan, which already leaves out what the released
+//! inodes owned. Only after that do steps run that may allocate (a
+//! directory tree growing when an entry is added to lost+found), so the
+//! allocator never hands out a block that is still in use.
+
+use super::scan::{Action, Model};
+use super::{CheckOptions, Pass, Problem, ProblemKind, Severity};
+use crate::device::BlockDevice;
+use crate::error::{FsError, Result};
+use crate::fs::Fs;
+use crate::tx::Seal;
+use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+use vexfs_format::dirent::DirEntry;
+use vexfs_format::header::{BITMAP_MAGIC, HEADER_SIZE};
+use vexfs_format::inode::{Inode, FLAG_ORPHAN, INODE_SIZE, S_IFDIR};
+use vexfs_format::superblock::bits_per_bitmap_block;
+use vexfs_format::{LOST_FOUND_INO, ROOT_INO};
+
+/// Errors that mean the device itself failed stop the check; anything else
+/// a repair step hits is reported and the check goes on.
+fn operational(e: &FsError) -> bool {
+    matches!(e, FsError::Io(_))
+}
+
+struct Log {
+    repairs: Vec<String>,
+    failures: Vec<Problem>,
+}
+
+impl Log {
+    fn outcome(&mut self, r: Result<()>, what: &str, ino: u64) -> Result<bool> {
+        match r {
+            Ok(()) => Ok(true),
+            Err(e) if operational(&e) => Err(e),
+            Err(e) => {
+                self.failures.push(Problem {
+                    kind: ProblemKind::Superblock,
+                    severity: Severity::Unfixable,
+                    ino,
+                    block: 0,
+                    text: format!("could not {what}: {e}"),
+                    fixed: false,
+                });
+                Ok(false)
+            }
+        }
+    }
+}
+
+fn zero_slot<D: BlockDevice>(fs: &mut Fs<D>, ino: u64) -> Result<()> {
+    let (blk, off) = fs.sb.inode_location(ino).ok_or(FsError::Invalid)?;
+    fs.modify_block(blk, Seal::Raw, |b| {
+        b.get_mut(off..off + INODE_SIZE).ok_or(FsError::Invalid)?.fill(0);
+        Ok(())
+    })
+}
+
+fn bitmap_block(bs: usize, want: &super::bits::Bits, k: u64, bits: u64) -> Vec<u8> {
+    let mut b = alloc::vec![0u8; bs];
+    let base = k * bits / 8;
+    for (j, byte) in b.iter_mut().skip(HEADER_SIZE).enumerate() {
+        *byte = want.byte(base + j as u64);
+    }
+    b
+}
+
+/// Apply the plan. Returns the model's problems marked as fixed, the
+/// repair log (with failures appended as unfixed problems) and whether the
+/// caller cancelled.
+pub(crate) fn apply<D: BlockDevice>(
+    fs: &mut Fs<D>,
+    m: Model,
+    opts: &CheckOptions,
+    progress: &mut dyn FnMut(Pass, u64, u64) -> bool,
+) -> Result<(Vec<Problem>, Vec<String>, bool)> {
+    // The scan read the device directly; start repairs from it too.
+    fs.cache.clear();
+    let mut log = Log { repairs: Vec::new(), failures: Vec::new() };
+    const STEPS: u64 = 6;
+    let mut step = 0u64;
+    let mut next = |step: &mut u64| {
+        *step += 1;
+        progress(Pass::Repair, *step, STEPS)
+    };
+    let mut cancelled = false;
+
+    // 1. Release inodes: zero their slots (their blocks are already left
+    //    out of the planned bitmaps).
+    if !m.release.is_empty() {
+        let release = m.release.clone();
+        let r = fs.transact(|fs| release.iter().try_for_each(|&ino| zero_slot(fs, ino)));
+        if log.outcome(r, "clear inodes", 0)? {
+            for ino in &m.release {
+                log.repairs.push(format!("cleared inode {ino}"));
+            }
+        }
+    }
+    if !next(&mut step) {
+        cancelled = true;
+    }
+
+    // 2. Bitmaps, free counts, orphan list head.
+    if !cancelled {
+        let bits = bits_per_bitmap_block(fs.sb.block_size);
+        let bs = fs.bs;
+        let r = fs.transact(|fs| {
+            for &k in &m.rewrite_block_bitmap {
+                let b = bitmap_block(bs, &m.block_bitmap, k, bits);
+                fs.put_block(fs.sb.block_bitmap_start + k, b, Seal::Meta { magic: BITMAP_MAGIC, owner: 0 })?;
+            }
+            for &k in &m.rewrite_inode_bitmap {
+                let b = bitmap_block(bs, &m.inode_bitmap, k, bits);
+                fs.put_block(fs.sb.inode_bitmap_start + k, b, Seal::Meta { magic: BITMAP_MAGIC, owner: 0 })?;
+            }
+            fs.sb.free_blocks = m.free_blocks;
+            fs.sb.free_inodes = m.free_inodes;
+            if m.reset_orphan_head {
+                fs.sb.orphan_head = 0;
+            }
+            Ok(())
+        });
+        if log.outcome(r, "rewrite the bitmaps", 0)? {
+            if !m.rewrite_block_bitmap.is_empty() {
+                log.repairs.push(format!("rewrote {} block bitmap block(s)", m.rewrite_block_bitmap.len()));
+            }
+            if !m.rewrite_inode_bitmap.is_empty() {
+                log.repairs.push(format!("rewrote {} inode bitmap block(s)", m.rewrite_inode_bitmap.len()));
+            }
+            if m.reset_orphan_head {
+                log.repairs.push(String::from("emptied the orphan list"));
+            }
+        }
+        if !next(&mut step) {
+            cancelled = true;
+        }
+    }
+
+    // 3. A fresh lost+found when the old one is gone.
+    if !cancelled && m.recreate_lost_found {
+        let now = opts.now;
+        let r = fs.transact(|fs| {
+            let mut lf = Inode::new(S_IFDIR | 0o700, 0, 0, now);
+            lf.nlink = 2;
+            lf.parent = ROOT_INO;
+            lf.generation = fs.sb.next_generation as u32;
+            fs.sb.next_generation = fs.sb.next_generation.wrapping_add(1);
+            crate::btree::init_root(&mut lf.data)?;
+            fs.write_inode(LOST_FOUND_INO, &lf)
+        });
+        if log.outcome(r, "recreate lost+found", LOST_FOUND_INO)? {
+            log.repairs.push(String::from("recreated lost+found"));
+        }
+    }
+    if !cancelled && !next(&mut step) {
+        cancelled = true;
+    }
+
+    // 4. Entry removals and rewrites, one transaction per directory.
+    let mut touched: BTreeSet<u64> = BTreeSet::new();
+    if !cancelled {
+        let mut by_dir: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
+        for (i, a) in m.actions.iter().enumerate() {
+            if *a != Action::Keep {
+                if let Some(e) = m.entries.get(i) {
+                    if m.nodes.contains_key(&e.dir) {
+                        by_dir.entry(e.dir).or_default().push(i);
+                    }
+                }
+            }
+        }
+        for (dir, list) in by_dir {
+            touched.insert(dir);
+            let r = fs.transact(|fs| {
+                let mut d = fs.read_inode(dir)?;
+                for &i in &list {
+                    let (Some(e), Some(a)) = (m.entries.get(i), m.actions.get(i)) else { continue };
+                    match *a {
+                        Action::Keep => {}
+                        Action::Remove => {
+                            fs.tree_remove(dir, &mut d, e.key)?;
+                        }
+                        Action::Retype(ft) => {
+                            let de = DirEntry { ino: e.ino, file_type: ft, name: &e.name };
+                            let mut buf = alloc::vec![0u8; de.encoded_len()];
+                            de.encode(&mut buf)?;
+                            fs.tree_update(dir, &mut d, e.key, &buf)?;
+                        }
+                        Action::Rekey => {
+                            let ft = m.nodes.get(&e.ino).map(|n| n.ft).or(e.ft).ok_or(FsError::Invalid)?;
+                            fs.tree_remove(dir, &mut d, e.key)?;
+                            fs.dir_add(dir, &mut d, &e.name, e.ino, ft)?;
+                        }
+                    }
+                }
+                fs.write_inode(dir, &d)
+            });
+            if log.outcome(r, &format!("fix the entries of directory {dir}"), dir)? {
+                for &i in &list {
+                    let (Some(e), Some(a)) = (m.entries.get(i), m.actions.get(i)) else { continue };
+                    let name = String::from_utf8_lossy(&e.name);
+                    log.repairs.push(match a {
+                        Action::Remove => format!("removed entry '{name}' (key {:#x}) from directory {dir}", e.key),
+                        Action::Retype(ft) => format!("set the type of '{name}' in directory {dir} to {ft:?}"),
+                        Action::Rekey => format!("re-inserted '{name}' in directory {dir} under its hash"),
+                        Action::Keep => continue,
+                    });
+                }
+            }
+        }
+        if !next(&mut step) {
+            cancelled = true;
+        }
+    }
+
+    // 5. Reconnections.
+    if !cancelled {
+        for a in &m.added {
+            touched.insert(a.dir);
+            let mut name = a.name.clone();
+            let mut done = false;
+            for attempt in 0..8u32 {
+                if attempt > 0 {
+                    name = format!("{}.{attempt}", String::from_utf8_lossy(&a.name)).into_bytes();
+                }
+                let r = fs.transact(|fs| {
+                    let mut d = fs.read_inode(a.dir)?;
+                    fs.dir_add(a.dir, &mut d, &name, a.ino, a.ft)?;
+                    fs.write_inode(a.dir, &d)
+                });
+                match r {
+                    Err(FsError::Exists) => continue,
+                    r => {
+                        done = log.outcome(r, &format!("connect inode {} to directory {}", a.ino, a.dir), a.ino)?;
+                        break;
+                    }
+                }
+            }
+            if done {
+                let where_ = if a.dir == LOST_FOUND_INO { String::from("lost+found") } else { format!("directory {}", a.dir) };
+                log.repairs.push(format!("connected inode {} to {where_} as '{}'", a.ino, String::from_utf8_lossy(&name)));
+            }
+        }
+        if !next(&mut step) {
+            cancelled = true;
+        }
+    }
+
+    // 6. Inode fields, set to absolute values computed for the planned
+    //    structure. A tree edited above keeps its own block count up to
+    //    date; if it was wrong before, the verifying scan catches it.
+    if !cancelled {
+        for (&ino, fix) in &m.fixes {
+            let edited = touched.contains(&ino);
+            let r = fs.transact(|fs| {
+                let mut i = fs.read_inode(ino)?;
+                if let Some(n) = fix.nlink {
+                    i.nlink = n;
+                }
+                if let Some(s) = fix.size {
+                    i.size = s;
+                }
+                if let Some(p) = fix.parent {
+                    i.parent = p;
+                }
+                if fix.drop_xattr {
+                    i.xattr_block = 0;
+                    i.xattr_blocks = 0;
+                    i.xattr_len = 0;
+                }
+                if let Some(l) = fix.xattr_len {
+                    i.xattr_len = l;
+                }
+                if fix.clear_orphan {
+                    i.flags &= !FLAG_ORPHAN;
+                    i.orphan_next = 0;
+                }
+                if let Some(b) = fix.blocks {
+                    if !edited {
+                        i.blocks = b;
+                    }
+                }
+                fs.write_inode(ino, &i)
+            });
+            if log.outcome(r, &format!("update inode {ino}"), ino)? {
+                let mut what: Vec<&str> = Vec::new();
+                if fix.nlink.is_some() {
+                    what.push("link count");
+                }
+                if fix.size.is_some() {
+                    what.push("size");
+                }
+                if fix.parent.is_some() {
+                    what.push("parent");
+                }
+                if fix.blocks.is_some() && !edited {
+                    what.push("block count");
+                }
+                if fix.drop_xattr {
+                    what.push("dropped extended attributes");
+                }
+                if fix.xattr_len.is_some() {
+                    what.push("attribute length");
+                }
+                if fix.clear_orphan {
+                    what.push("orphan mark");
+                }
+                if !what.is_empty() {
+                    log.repairs.push(format!("inode {ino}: fixed {}", what.join(", ")));
+                }
+            }
+        }
+        if !next(&mut step) {
+            cancelled = true;
+        }
+    }
+
+    let ok = log.failures.is_empty() && !cancelled;
+    let mut problems = m.problems;
+    for p in &mut problems {
+        p.fixed = ok && p.severity != Severity::Unfixable;
+    }
+    problems.extend(log.failures);
+    Ok((problems, log.repairs, cancelled))
+}

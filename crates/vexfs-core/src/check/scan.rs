@@ -1,0 +1,893 @@
+//! The read-only half of the checker: scan the image into a model and plan
+//! what the repaired filesystem should look like.
+//!
+//! Everything is read straight from the device (not through the metadata
+//! cache) and verified here, so a damaged structure becomes a [`Problem`]
+//! about one inode instead of an error that stops the whole check.
+
+use super::bits::Bits;
+use super::{Pass, Problem, ProblemKind, Severity};
+use crate::device::BlockDevice;
+use crate::error::Result;
+use crate::fs::Fs;
+use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+use vexfs_format::dirent::{key_range, DirEntry};
+use vexfs_format::extent::Extent;
+use vexfs_format::header::{self, BITMAP_MAGIC, HEADER_SIZE, NODE_MAGIC, XATTR_MAGIC};
+use vexfs_format::inode::{FileType, Inode, FLAG_INLINE_SYMLINK, FLAG_ORPHAN, INODE_SIZE};
+use vexfs_format::node;
+use vexfs_format::superblock::{bits_per_bitmap_block, Superblock};
+use vexfs_format::xattr::{XattrIter, MAX_BLOB};
+use vexfs_format::{LOST_FOUND_INO, ROOT_INO, SYMLINK_MAX};
+
+/// A sound inode and what it owns.
+pub(crate) struct Node {
+    pub inode: Inode,
+    pub ft: FileType,
+    /// Tree node blocks and extents, as (first, count) runs.
+    pub runs: Vec<(u64, u64)>,
+    /// The attribute blob, when it verified.
+    pub xattr_run: Option<(u64, u64)>,
+    /// The blob is damaged: drop it.
+    pub drop_xattr: bool,
+    /// Bytes used by a sound blob.
+    pub xattr_used: Option<u32>,
+}
+
+impl Node {
+    /// Blocks the inode should be charged for.
+    pub fn owned(&self) -> u64 {
+        let runs: u64 = self.runs.iter().map(|r| r.1).sum();
+        runs.saturating_add(self.xattr_run.map_or(0, |r| r.1))
+    }
+}
+
+/// One directory entry as found.
+pub(crate) struct Entry {
+    pub dir: u64,
+    pub key: u64,
+    /// 0 when the entry does not decode.
+    pub ino: u64,
+    pub ft: Option<FileType>,
+    pub name: Vec<u8>,
+    /// The key lies in the name's hash range.
+    pub key_ok: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Action {
+    Keep,
+    Remove,
+    Retype(FileType),
+    Rekey,
+}
+
+/// Field values an inode must be given.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Fix {
+    pub nlink: Option<u32>,
+    pub size: Option<u64>,
+    pub parent: Option<u64>,
+    pub blocks: Option<u64>,
+    pub xattr_len: Option<u32>,
+    pub drop_xattr: bool,
+    pub clear_orphan: bool,
+}
+
+impl Fix {
+    fn is_empty(&self) -> bool {
+        *self == Fix::default()
+    }
+}
+
+/// An entry the repair adds (reconnection, a recreated lost+found).
+pub(crate) struct Added {
+    pub dir: u64,
+    pub name: Vec<u8>,
+    pub ino: u64,
+    pub ft: FileType,
+}
+
+/// Everything the repair step needs.
+pub(crate) struct Model {
+    pub sb: Superblock,
+    pub nodes: BTreeMap<u64, Node>,
+    /// Inodes whose slots are to be zeroed.
+    pub release: BTreeSet<u64>,
+    pub entries: Vec<Entry>,
+    pub actions: Vec<Action>,
+    pub added: Vec<Added>,
+    pub recreate_lost_found: bool,
+    pub fixes: BTreeMap<u64, Fix>,
+    /// Expected bitmaps, padding bits included.
+    pub block_bitmap: Bits,
+    pub inode_bitmap: Bits,
+    /// Bitmap blocks (index within each bitmap) to rewrite.
+    pub rewrite_block_bitmap: Vec<u64>,
+    pub rewrite_inode_bitmap: Vec<u64>,
+    pub free_blocks: u64,
+    pub free_inodes: u64,
+    pub reset_orphan_head: bool,
+    pub problems: Vec<Problem>,
+    pub files: u64,
+    pub directories: u64,
+}
+
+fn problem(kind: ProblemKind, severity: Severity, ino: u64, block: u64, text: String) -> Problem {
+    Problem { kind, severity, ino, block, text, fixed: false }
+}
+
+fn read_block<D: BlockDevice>(fs: &mut Fs<D>, nr: u64, buf: &mut [u8]) -> Result<()> {
+    let off = fs.block_offset(nr)?;
+    fs.dev.read_at(off, buf)?;
+    Ok(())
+}
+
+/// Why a tree is unusable.
+type TreeResult = core::result::Result<(), String>;
+
+struct TreeWalk<'a> {
+    ino: u64,
+    data_start: u64,
+    block_count: u64,
+    bs: usize,
+    seen: BTreeSet<u64>,
+    items: &'a mut Vec<(u64, Vec<u8>)>,
+}
+
+impl TreeWalk<'_> {
+    /// Walk one node: verify its structure and key bounds, collect leaf
+    /// items, descend into children. `lo..hi` bounds the keys the parent
+    /// routes here. Depth is bounded by the format's maximum level and
+    /// every block is visited at most once, so a damaged tree cannot make
+    /// this loop or blow up.
+    fn node<D: BlockDevice>(&mut self, fs: &mut Fs<D>, body: &[u8], want_level: Option<u16>, lo: u64, hi: Option<u64>, depth: u16) -> Result<TreeResult> {
+        if depth > node::MAX_LEVEL {
+            return Ok(Err(String::from("tree deeper than the format allows")));
+        }
+        let h = match node::validate(body) {
+            Ok(h) => h,
+            Err(e) => return Ok(Err(format!("tree node: {e}"))),
+        };
+        if want_level.is_some_and(|l| l != h.level) {
+            return Ok(Err(String::from("tree node at the wrong level")));
+        }
+        for i in 0..h.nitems {
+            let k = match node::key(body, i) {
+                Ok(k) => k,
+                Err(e) => return Ok(Err(format!("tree node: {e}"))),
+            };
+            let in_bounds = (h.level > 0 && i == 0) || (k >= lo && hi.is_none_or(|h| k < h));
+            if !in_bounds {
+                return Ok(Err(format!("tree key {k} outside the range its parent gives")));
+            }
+            if h.level == 0 {
+                match node::value(body, i) {
+                    Ok(v) => self.items.push((k, v.to_vec())),
+                    Err(e) => return Ok(Err(format!("tree node: {e}"))),
+                }
+                continue;
+            }
+            let c = match node::child(body, i) {
+                Ok(c) => c,
+                Err(e) => return Ok(Err(format!("tree node: {e}"))),
+            };
+            if c < self.data_start || c >= self.block_count {
+                return Ok(Err(format!("tree child pointer {c} outside the data area")));
+            }
+            if !self.seen.insert(c) {
+                return Ok(Err(format!("tree block {c} referenced twice")));
+            }
+            let mut blk = alloc::vec![0u8; self.bs];
+            read_block(fs, c, &mut blk)?;
+            match header::verify(&blk, NODE_MAGIC, c, "tree node") {
+                Ok(owner) if owner == self.ino => {}
+                Ok(owner) => return Ok(Err(format!("tree block {c} belongs to inode {owner}"))),
+                Err(e) => return Ok(Err(format!("tree block {c}: {e}"))),
+            }
+            let child_lo = if i == 0 { lo } else { k };
+            let child_hi = if i + 1 < h.nitems {
+                match node::key(body, i + 1) {
+                    Ok(k) => Some(k),
+                    Err(e) => return Ok(Err(format!("tree node: {e}"))),
+                }
+            } else {
+                hi
+            };
+            let sub = blk.get(HEADER_SIZE..).unwrap_or(&[]);
+            if let Err(e) = self.node(fs, sub, Some(h.level - 1), child_lo, child_hi, depth + 1)? {
+                return Ok(Err(e));
+            }
+        }
+        Ok(Ok(()))
+    }
+}
+
+/// What one inode's walk found.
+struct Walked {
+    runs: Vec<(u64, u64)>,
+    entries: Vec<Entry>,
+}
+
+/// Walk the tree of a sound-looking inode; `Err(reason)` when it is damaged.
+fn walk_inode<D: BlockDevice>(fs: &mut Fs<D>, ino: u64, inode: &Inode, ft: FileType) -> Result<core::result::Result<Walked, String>> {
+    let mut out = Walked { runs: Vec::new(), entries: Vec::new() };
+    if inode.flags & FLAG_INLINE_SYMLINK != 0 {
+        if inode.size == 0 {
+            return Ok(Err(String::from("empty symlink target")));
+        }
+        return Ok(Ok(out));
+    }
+    let sb = &fs.sb;
+    let mut items = Vec::new();
+    let mut walk = TreeWalk { ino, data_start: sb.data_start, block_count: sb.block_count, bs: fs.bs, seen: BTreeSet::new(), items: &mut items };
+    if let Err(e) = walk.node(fs, &inode.data, None, 0, None, 0)? {
+        return Ok(Err(e));
+    }
+    let seen = core::mem::take(&mut walk.seen);
+    out.runs.extend(seen.into_iter().map(|b| (b, 1)));
+    match ft {
+        FileType::Directory => {
+            for (key, v) in items {
+                out.entries.push(match DirEntry::decode(&v) {
+                    Ok(e) => {
+                        let (lo, hi) = key_range(e.name);
+                        Entry { dir: ino, key, ino: e.ino, ft: Some(e.file_type), name: e.name.to_vec(), key_ok: (lo..=hi).contains(&key) }
+                    }
+                    Err(_) => Entry { dir: ino, key, ino: 0, ft: None, name: Vec::new(), key_ok: true },
+                });
+            }
+        }
+        FileType::Regular | FileType::Symlink => {
+            if ft == FileType::Symlink && (inode.size == 0 || inode.size > SYMLINK_MAX as u64) {
+                return Ok(Err(format!("symlink length {}", inode.size)));
+            }
+            let mut prev_end = 0u64;
+            for (key, v) in items {
+                let e = match Extent::decode_value(key, &v, fs.sb.block_count) {
+                    Ok(e) => e,
+                    Err(err) => return Ok(Err(format!("extent at block {key}: {err}"))),
+                };
+                if e.physical < fs.sb.data_start {
+                    return Ok(Err(format!("extent at block {key} points into the metadata area")));
+                }
+                if key < prev_end {
+                    return Ok(Err(format!("extents overlap at logical block {key}")));
+                }
+                prev_end = e.logical_end();
+                out.runs.push((e.physical, u64::from(e.len)));
+            }
+        }
+        _ => {
+            if !items.is_empty() {
+                return Ok(Err(String::from("special file has a block map")));
+            }
+        }
+    }
+    Ok(Ok(out))
+}
+
+/// Verify an inode's attribute blob; `Ok(Some(used))` when sound.
+fn check_xattr<D: BlockDevice>(fs: &mut Fs<D>, ino: u64, inode: &Inode) -> Result<core::result::Result<u32, String>> {
+    let first = inode.xattr_block;
+    let n = u64::from(inode.xattr_blocks);
+    let bs = fs.bs as u64;
+    if n == 0 || n.saturating_mul(bs) > MAX_BLOB as u64 + bs {
+        return Ok(Err(format!("attribute blob of {n} blocks")));
+    }
+    if first < fs.sb.data_start || first.checked_add(n).is_none_or(|e| e > fs.sb.block_count) {
+        return Ok(Err(format!("attribute blob at block {first} outside the data area")));
+    }
+    let mut blob = alloc::vec![0u8; (n * bs) as usize];
+    for (i, chunk) in blob.chunks_mut(fs.bs).enumerate() {
+        read_block(fs, first + i as u64, chunk)?;
+    }
+    match header::verify(&blob, XATTR_MAGIC, first, "xattr blob") {
+        Ok(owner) if owner == ino => {}
+        Ok(owner) => return Ok(Err(format!("attribute blob belongs to inode {owner}"))),
+        Err(e) => return Ok(Err(format!("attribute blob: {e}"))),
+    }
+    let iter = match XattrIter::new(&blob) {
+        Ok(it) => it,
+        Err(e) => return Ok(Err(format!("attribute blob: {e}"))),
+    };
+    for e in iter {
+        if let Err(e) = e {
+            return Ok(Err(format!("attribute blob: {e}")));
+        }
+    }
+    let used = vexfs_format::xattr::blob_bounds(&blob).map(|(_, u)| u as u32).unwrap_or(0);
+    Ok(Ok(used))
+}
+
+/// Read a bitmap as it is on disk; returns the bits and the indexes of
+/// blocks whose header does not verify.
+fn read_bitmap<D: BlockDevice>(fs: &mut Fs<D>, start: u64, nblocks: u64) -> Result<(Bits, Vec<u64>)> {
+    let bits = bits_per_bitmap_block(fs.sb.block_size);
+    let mut out = Bits::new(nblocks.saturating_mul(bits));
+    let mut bad = Vec::new();
+    let mut buf = alloc::vec![0u8; fs.bs];
+    for k in 0..nblocks {
+        read_block(fs, start + k, &mut buf)?;
+        if header::verify(&buf, BITMAP_MAGIC, start + k, "bitmap block").ok() != Some(0) {
+            bad.push(k);
+            continue;
+        }
+        for (j, byte) in buf.iter().skip(HEADER_SIZE).enumerate() {
+            if *byte == 0 {
+                continue;
+            }
+            for b in 0..8u64 {
+                if byte & (1 << b) != 0 {
+                    out.set(k * bits + j as u64 * 8 + b, true);
+                }
+            }
+        }
+    }
+    Ok((out, bad))
+}
+
+/// Scan the whole filesystem and plan its repair. `Ok(None)` if cancelled.
+pub(crate) fn scan<D: BlockDevice>(fs: &mut Fs<D>, progress: &mut dyn FnMut(Pass, u64, u64) -> bool) -> Result<Option<Model>> {
+    let sb = fs.sb.clone();
+    let mut problems = Vec::new();
+    let mut nodes: BTreeMap<u64, Node> = BTreeMap::new();
+    let mut release: BTreeSet<u64> = BTreeSet::new();
+    let mut entries: Vec<Entry> = Vec::new();
+    let mut claimed = Bits::new(sb.block_count);
+    claimed.set_range(0, sb.data_start);
+
+    // Pass 1: every inode, its tree, extents and attribute blob.
+    let per = sb.inodes_per_block();
+    let mut itb = alloc::vec![0u8; fs.bs];
+    for t in 0..sb.inode_table_blocks {
+        if !progress(Pass::Inodes, t, sb.inode_table_blocks) {
+            return Ok(None);
+        }
+        let first_ino = t * per + 1;
+        if first_ino > sb.inode_count {
+            break;
+        }
+        read_block(fs, sb.inode_table_start + t, &mut itb)?;
+        for j in 0..per {
+            let ino = first_ino + j;
+            if ino > sb.inode_count {
+                break;
+            }
+            // Reserved slots other than the root and lost+found belong to
+            // features not written yet; leave them alone.
+            if ino != ROOT_INO && ino != LOST_FOUND_INO && ino < sb.first_user_ino {
+                continue;
+            }
+            let off = (j as usize) * INODE_SIZE;
+            let Some(raw) = itb.get(off..off + INODE_SIZE) else { break };
+            if Inode::is_zeroed(raw) {
+                continue;
+            }
+            let inode = match Inode::decode(raw, ino) {
+                Ok(i) => i,
+                Err(e) => {
+                    let sev = if ino == ROOT_INO { Severity::Unfixable } else { Severity::Unsafe };
+                    problems.push(problem(ProblemKind::Inode, sev, ino, sb.inode_table_start + t, format!("inode {ino} is damaged ({e}); clear it")));
+                    release.insert(ino);
+                    continue;
+                }
+            };
+            let Some(ft) = inode.file_type() else { continue };
+            let walked = match walk_inode(fs, ino, &inode, ft)? {
+                Ok(w) => w,
+                Err(why) => {
+                    let sev = if ino == ROOT_INO { Severity::Unfixable } else { Severity::Unsafe };
+                    problems.push(problem(ProblemKind::Tree, sev, ino, 0, format!("inode {ino} has a damaged block map ({why}); clear it")));
+                    release.insert(ino);
+                    continue;
+                }
+            };
+            let mut n = Node { inode, ft, runs: walked.runs, xattr_run: None, drop_xattr: false, xattr_used: None };
+            if n.inode.xattr_block != 0 {
+                match check_xattr(fs, ino, &n.inode)? {
+                    Ok(used) => {
+                        n.xattr_run = Some((n.inode.xattr_block, u64::from(n.inode.xattr_blocks)));
+                        n.xattr_used = Some(used);
+                    }
+                    Err(why) => {
+                        problems.push(problem(ProblemKind::Xattr, Severity::Unsafe, ino, n.inode.xattr_block, format!("inode {ino}: {why}; drop its extended attributes")));
+                        n.drop_xattr = true;
+                    }
+                }
+            }
+            // Claims: within the inode first, then against everything
+            // claimed so far; only a fully sound inode commits its claims.
+            let mut all: Vec<(u64, u64)> = n.runs.clone();
+            all.extend(n.xattr_run);
+            all.sort_unstable();
+            let mut clash = None;
+            let mut prev_end = 0u64;
+            for &(s, len) in &all {
+                if s < prev_end {
+                    clash = Some(s);
+                    break;
+                }
+                prev_end = s.saturating_add(len);
+                if let Some(b) = claimed.any_in(s, len) {
+                    clash = Some(b);
+                    break;
+                }
+            }
+            if let Some(b) = clash {
+                let what = if b < sb.data_start { "the metadata area" } else { "another inode" };
+                problems.push(problem(ProblemKind::DuplicateBlock, Severity::Unsafe, ino, b, format!("inode {ino} claims block {b}, already used by {what}; clear it")));
+                release.insert(ino);
+                continue;
+            }
+            for &(s, len) in &all {
+                claimed.set_range(s, len);
+            }
+            entries.extend(walked.entries);
+            nodes.insert(ino, n);
+        }
+    }
+
+    let mut model = Model {
+        sb,
+        nodes,
+        release,
+        actions: Vec::new(),
+        entries,
+        added: Vec::new(),
+        recreate_lost_found: false,
+        fixes: BTreeMap::new(),
+        block_bitmap: Bits::new(0),
+        inode_bitmap: Bits::new(0),
+        rewrite_block_bitmap: Vec::new(),
+        rewrite_inode_bitmap: Vec::new(),
+        free_blocks: 0,
+        free_inodes: 0,
+        reset_orphan_head: false,
+        problems,
+        files: 0,
+        directories: 0,
+    };
+    if !progress(Pass::Directories, 0, 1) {
+        return Ok(None);
+    }
+    plan_entries(&mut model);
+    if !progress(Pass::Connectivity, 0, 1) {
+        return Ok(None);
+    }
+    plan_orphans(&mut model);
+    plan_connectivity(&mut model);
+    if !progress(Pass::Counts, 0, 1) {
+        return Ok(None);
+    }
+    plan_counts(&mut model);
+    if !progress(Pass::Bitmaps, 0, 1) {
+        return Ok(None);
+    }
+    plan_bitmaps(fs, &mut model)?;
+    model.files = model.nodes.values().filter(|n| n.ft != FileType::Directory).count() as u64;
+    model.directories = model.nodes.values().filter(|n| n.ft == FileType::Directory).count() as u64;
+    Ok(Some(model))
+}
+
+/// Pass 2: every entry must name a sound inode of the type it says.
+fn plan_entries(m: &mut Model) {
+    m.actions = alloc::vec![Action::Keep; m.entries.len()];
+    for (e, a) in m.entries.iter().zip(m.actions.iter_mut()) {
+        let shown = String::from_utf8_lossy(&e.name);
+        let bad = |text: String| problem(ProblemKind::DirEntry, Severity::Unsafe, e.dir, 0, text);
+        let Some(ft) = e.ft else {
+            m.problems.push(bad(format!("directory {}: damaged entry at key {:#x}; remove it", e.dir, e.key)));
+            *a = Action::Remove;
+            continue;
+        };
+        let target = m.nodes.get(&e.ino);
+        if e.ino == ROOT_INO || e.ino == e.dir {
+            m.problems.push(bad(format!("directory {}: entry '{shown}' names inode {} (the root or itself); remove it", e.dir, e.ino)));
+            *a = Action::Remove;
+            continue;
+        }
+        let Some(t) = target else {
+            let why = if m.release.contains(&e.ino) { "a damaged" } else { "an unused" };
+            m.problems.push(bad(format!("directory {}: entry '{shown}' names {why} inode {}; remove it", e.dir, e.ino)));
+            *a = Action::Remove;
+            continue;
+        };
+        if t.ft != ft {
+            m.problems.push(problem(
+                ProblemKind::DirEntry,
+                Severity::Safe,
+                e.dir,
+                0,
+                format!("directory {}: entry '{shown}' has type {:?}, inode {} is {:?}; fix the entry", e.dir, ft, e.ino, t.ft),
+            ));
+            *a = Action::Retype(t.ft);
+        }
+        if !e.key_ok {
+            m.problems.push(problem(ProblemKind::DirEntry, Severity::Safe, e.dir, 0, format!("directory {}: entry '{shown}' is stored under the wrong hash; re-insert it", e.dir)));
+            *a = Action::Rekey;
+        }
+    }
+}
+
+/// Entries that stay (kept, retyped or re-keyed) in directories that stay.
+fn live(m: &Model, i: usize) -> bool {
+    let Some(e) = m.entries.get(i) else { return false };
+    m.actions.get(i).is_some_and(|a| *a != Action::Remove) && m.nodes.contains_key(&e.dir)
+}
+
+fn ref_counts(m: &Model) -> BTreeMap<u64, u32> {
+    let mut refs: BTreeMap<u64, u32> = BTreeMap::new();
+    for (i, e) in m.entries.iter().enumerate() {
+        if live(m, i) {
+            let r = refs.entry(e.ino).or_insert(0);
+            *r = r.saturating_add(1);
+        }
+    }
+    refs
+}
+
+/// Orphans: unlinked inodes are released; the list itself is checked.
+fn plan_orphans(m: &mut Model) {
+    // Walk the on-disk list, bounded by the inode count.
+    let mut on_list = BTreeSet::new();
+    let mut cur = m.sb.orphan_head;
+    let mut steps = 0u64;
+    while cur != 0 {
+        steps += 1;
+        if steps > m.sb.inode_count || !on_list.insert(cur) {
+            m.problems.push(problem(ProblemKind::Orphan, Severity::Safe, cur, 0, String::from("orphan list loops; rebuild it")));
+            break;
+        }
+        let Some(n) = m.nodes.get(&cur) else {
+            if !m.release.contains(&cur) {
+                m.problems.push(problem(ProblemKind::Orphan, Severity::Safe, cur, 0, format!("orphan list names unused inode {cur}; rebuild it")));
+            }
+            break;
+        };
+        cur = n.inode.orphan_next;
+    }
+    if m.sb.orphan_head != 0 {
+        m.reset_orphan_head = true;
+    }
+    // Release unreferenced unlinked inodes until nothing changes (a
+    // released directory drops its entries' references). Bounded: each
+    // round releases at least one inode.
+    for _ in 0..=m.nodes.len() {
+        let refs = ref_counts(m);
+        let mut newly = Vec::new();
+        for (&ino, n) in &m.nodes {
+            if ino == ROOT_INO || n.inode.nlink != 0 || refs.contains_key(&ino) {
+                continue;
+            }
+            let orphan = on_list.contains(&ino) || n.inode.flags & FLAG_ORPHAN != 0;
+            if orphan || n.ft == FileType::Directory || n.inode.size == 0 {
+                newly.push((ino, orphan));
+            }
+        }
+        if newly.is_empty() {
+            break;
+        }
+        for (ino, orphan) in newly {
+            let text = if orphan { format!("orphan inode {ino} was not freed; free it") } else { format!("unattached inode {ino} with no links; free it") };
+            m.problems.push(problem(ProblemKind::Orphan, Severity::Safe, ino, 0, text));
+            m.nodes.remove(&ino);
+            m.release.insert(ino);
+        }
+    }
+    // Survivors must not carry orphan state.
+    for (&ino, n) in &m.nodes {
+        if n.inode.flags & FLAG_ORPHAN != 0 || n.inode.orphan_next != 0 {
+            m.problems.push(problem(ProblemKind::Orphan, Severity::Safe, ino, 0, format!("inode {ino} is marked orphan but in use; clear the mark")));
+            m.fixes.entry(ino).or_default().clear_orphan = true;
+        }
+    }
+}
+
+/// Pass 3: each directory reachable from the root through exactly one
+/// entry; anything unreachable goes to lost+found.
+fn plan_connectivity(m: &mut Model) {
+    let root_ok = m.nodes.get(&ROOT_INO).is_some_and(|n| n.ft == FileType::Directory);
+    if !root_ok {
+        if !m.release.contains(&ROOT_INO) {
+            m.problems.push(problem(ProblemKind::Connectivity, Severity::Unfixable, ROOT_INO, 0, String::from("root inode is missing or not a directory")));
+        }
+        return;
+    }
+    // Every directory's referring entries; keep one.
+    let mut refs: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
+    for (i, e) in m.entries.iter().enumerate() {
+        if live(m, i) && m.nodes.get(&e.ino).is_some_and(|n| n.ft == FileType::Directory) {
+            refs.entry(e.ino).or_default().push(i);
+        }
+    }
+    let mut chosen: BTreeMap<u64, usize> = BTreeMap::new();
+    for (&d, list) in &refs {
+        let parent = m.nodes.get(&d).map_or(0, |n| n.inode.parent);
+        let keep = list.iter().copied().find(|&i| m.entries.get(i).is_some_and(|e| e.dir == parent)).or(list.first().copied());
+        for &i in list {
+            if Some(i) == keep {
+                continue;
+            }
+            if let (Some(e), Some(a)) = (m.entries.get(i), m.actions.get_mut(i)) {
+                m.problems.push(problem(
+                    ProblemKind::Connectivity,
+                    Severity::Unsafe,
+                    d,
+                    0,
+                    format!("directory {d} has a second link '{}' in directory {}; remove it", String::from_utf8_lossy(&e.name), e.dir),
+                ));
+                *a = Action::Remove;
+            }
+        }
+        if let Some(k) = keep {
+            chosen.insert(d, k);
+        }
+    }
+    // Children along the chosen links.
+    let mut children: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
+    for (&d, &i) in &chosen {
+        if let Some(e) = m.entries.get(i) {
+            children.entry(e.dir).or_default().push(d);
+        }
+    }
+    let mut reached = BTreeSet::new();
+    let visit = |start: u64, reached: &mut BTreeSet<u64>, children: &BTreeMap<u64, Vec<u64>>| {
+        let mut stack = alloc::vec![start];
+        while let Some(d) = stack.pop() {
+            if reached.insert(d) {
+                if let Some(c) = children.get(&d) {
+                    stack.extend(c.iter().copied());
+                }
+            }
+        }
+    };
+    visit(ROOT_INO, &mut reached, &children);
+
+    let lf_ok = m.nodes.get(&LOST_FOUND_INO).is_some_and(|n| n.ft == FileType::Directory);
+    let dirs: Vec<u64> = m.nodes.iter().filter(|(_, n)| n.ft == FileType::Directory).map(|(&i, _)| i).collect();
+    // Unreachable directories: first the tops of detached subtrees, then
+    // one member of each cycle (its link inside the cycle is cut).
+    for cycle_pass in [false, true] {
+        for &d in &dirs {
+            if reached.contains(&d) {
+                continue;
+            }
+            let has_link = chosen.contains_key(&d);
+            if has_link && !cycle_pass {
+                continue;
+            }
+            if let Some(&i) = chosen.get(&d) {
+                if let Some(a) = m.actions.get_mut(i) {
+                    *a = Action::Remove;
+                }
+            }
+            let text = if has_link { format!("directory {d} is part of a directory cycle; move it to lost+found") } else { format!("unconnected directory {d}; move it to lost+found") };
+            let sev = if d == LOST_FOUND_INO { Severity::Safe } else { Severity::Unsafe };
+            m.problems.push(problem(ProblemKind::Connectivity, sev, d, 0, text));
+            reconnect(m, d, FileType::Directory, lf_ok);
+            visit(d, &mut reached, &children);
+        }
+    }
+    // Non-directories nobody names but still linked, or unlinked with data
+    // and not on the orphan list: keep them, in lost+found.
+    let refs = ref_counts(m);
+    let loose: Vec<(u64, FileType)> = m.nodes.iter().filter(|(i, n)| n.ft != FileType::Directory && !refs.contains_key(i)).map(|(&i, n)| (i, n.ft)).collect();
+    for (ino, ft) in loose {
+        m.problems.push(problem(ProblemKind::Connectivity, Severity::Unsafe, ino, 0, format!("unattached inode {ino}; connect it to lost+found")));
+        reconnect(m, ino, ft, lf_ok);
+    }
+}
+
+/// Plan an entry for `ino` in lost+found (lost+found itself goes back
+/// into the root), recreating lost+found if needed.
+fn reconnect(m: &mut Model, ino: u64, ft: FileType, lf_ok: bool) {
+    if ino == LOST_FOUND_INO {
+        m.added.push(Added { dir: ROOT_INO, name: b"lost+found".to_vec(), ino, ft });
+        return;
+    }
+    if !lf_ok {
+        if m.nodes.contains_key(&LOST_FOUND_INO) {
+            // Inode 2 is in use by something that is not a directory.
+            if !m.problems.iter().any(|p| p.severity == Severity::Unfixable && p.ino == LOST_FOUND_INO) {
+                m.problems.push(problem(ProblemKind::Connectivity, Severity::Unfixable, LOST_FOUND_INO, 0, String::from("lost+found is not a directory; cannot reconnect")));
+            }
+            return;
+        }
+        if !m.recreate_lost_found {
+            m.problems.push(problem(ProblemKind::Connectivity, Severity::Unsafe, LOST_FOUND_INO, 0, String::from("lost+found is missing; recreate it")));
+            m.recreate_lost_found = true;
+            m.added.push(Added { dir: ROOT_INO, name: b"lost+found".to_vec(), ino: LOST_FOUND_INO, ft: FileType::Directory });
+        }
+    }
+    m.added.push(Added { dir: LOST_FOUND_INO, name: format!("#{ino}").into_bytes(), ino, ft });
+}
+
+/// Pass 4: link counts, directory sizes and parents, block counts, as they
+/// will be once the planned entry changes are made.
+fn plan_counts(m: &mut Model) {
+    let mut size: BTreeMap<u64, u64> = BTreeMap::new();
+    let mut subdirs: BTreeMap<u64, u32> = BTreeMap::new();
+    let mut links: BTreeMap<u64, u32> = BTreeMap::new();
+    let mut parent: BTreeMap<u64, u64> = BTreeMap::new();
+    let mut count = |dir: u64, ino: u64, is_dir: bool| {
+        *size.entry(dir).or_insert(0) += 1;
+        if is_dir {
+            let s = subdirs.entry(dir).or_insert(0);
+            *s = s.saturating_add(1);
+            parent.insert(ino, dir);
+        } else {
+            let l = links.entry(ino).or_insert(0);
+            *l = l.saturating_add(1);
+        }
+    };
+    for (i, e) in m.entries.iter().enumerate() {
+        if live(m, i) {
+            if let Some(n) = m.nodes.get(&e.ino) {
+                count(e.dir, e.ino, n.ft == FileType::Directory);
+            }
+        }
+    }
+    for a in &m.added {
+        count(a.dir, a.ino, a.ft == FileType::Directory);
+    }
+    parent.insert(ROOT_INO, ROOT_INO);
+    for (&ino, n) in &m.nodes {
+        let mut fix = m.fixes.remove(&ino).unwrap_or_default();
+        let is_dir = n.ft == FileType::Directory;
+        let want_nlink = if is_dir { subdirs.get(&ino).copied().unwrap_or(0).saturating_add(2) } else { links.get(&ino).copied().unwrap_or(0) };
+        if n.inode.nlink != want_nlink {
+            m.problems.push(problem(ProblemKind::LinkCount, Severity::Safe, ino, 0, format!("inode {ino} link count is {}, should be {want_nlink}; fix it", n.inode.nlink)));
+            fix.nlink = Some(want_nlink);
+        }
+        if is_dir {
+            let want = size.get(&ino).copied().unwrap_or(0);
+            if n.inode.size != want {
+                m.problems.push(problem(ProblemKind::InodeField, Severity::Safe, ino, 0, format!("directory {ino} size is {}, should be {want} entries; fix it", n.inode.size)));
+                fix.size = Some(want);
+            }
+            if let Some(&p) = parent.get(&ino) {
+                if n.inode.parent != p {
+                    m.problems.push(problem(ProblemKind::Connectivity, Severity::Safe, ino, 0, format!("directory {ino} '..' is {}, should be {p}; fix it", n.inode.parent)));
+                    fix.parent = Some(p);
+                }
+            }
+        }
+        let want_blocks = n.owned();
+        if n.inode.blocks != want_blocks {
+            m.problems.push(problem(ProblemKind::InodeField, Severity::Safe, ino, 0, format!("inode {ino} block count is {}, should be {want_blocks}; fix it", n.inode.blocks)));
+            fix.blocks = Some(want_blocks);
+        }
+        if n.drop_xattr {
+            fix.drop_xattr = true;
+            fix.blocks = Some(want_blocks);
+        } else if let Some(u) = n.xattr_used {
+            if n.inode.xattr_len != u {
+                m.problems.push(problem(ProblemKind::Xattr, Severity::Safe, ino, 0, format!("inode {ino} attribute length is {}, should be {u}; fix it", n.inode.xattr_len)));
+                fix.xattr_len = Some(u);
+            }
+        }
+        if !fix.is_empty() {
+            m.fixes.insert(ino, fix);
+        }
+    }
+    if m.recreate_lost_found {
+        // The fresh lost+found's fields are set from these when it is made.
+        let fix = Fix {
+            nlink: Some(subdirs.get(&LOST_FOUND_INO).copied().unwrap_or(0).saturating_add(2)),
+            size: Some(size.get(&LOST_FOUND_INO).copied().unwrap_or(0)),
+            parent: Some(ROOT_INO),
+            ..Fix::default()
+        };
+        m.fixes.insert(LOST_FOUND_INO, fix);
+    }
+}
+
+/// Describe up to a few differing bit positions.
+fn sample(list: &[u64], total: u64) -> String {
+    let mut s = String::new();
+    for (i, b) in list.iter().enumerate() {
+        if i > 0 {
+            s.push(' ');
+        }
+        s.push_str(&format!("{b}"));
+    }
+    if total > list.len() as u64 {
+        s.push_str(" ...");
+    }
+    s
+}
+
+/// Compare one bitmap with its expected contents; record problems and the
+/// blocks to rewrite.
+fn compare_bitmap(problems: &mut Vec<Problem>, what: &str, disk: &Bits, bad: &[u64], want: &Bits, bits_per: u64, first_nr: u64) -> Vec<u64> {
+    let mut rewrite: Vec<u64> = bad.to_vec();
+    for &k in bad {
+        problems.push(problem(ProblemKind::Bitmap, Severity::Safe, 0, first_nr + k, format!("{what} bitmap block {} is damaged; rewrite it", first_nr + k)));
+    }
+    let nblocks = want.len() / bits_per.max(1);
+    let (mut missing, mut extra) = (Vec::new(), Vec::new());
+    let (mut n_missing, mut n_extra) = (0u64, 0u64);
+    for k in 0..nblocks {
+        if bad.contains(&k) {
+            continue;
+        }
+        let mut differs = false;
+        let base_byte = k * bits_per / 8;
+        for j in 0..bits_per / 8 {
+            let (d, w) = (disk.byte(base_byte + j), want.byte(base_byte + j));
+            if d == w {
+                continue;
+            }
+            differs = true;
+            for b in 0..8u64 {
+                let idx = (base_byte + j) * 8 + b;
+                let (dbit, wbit) = (d & (1 << b) != 0, w & (1 << b) != 0);
+                if wbit && !dbit {
+                    n_missing += 1;
+                    if missing.len() < 8 {
+                        missing.push(idx);
+                    }
+                } else if dbit && !wbit {
+                    n_extra += 1;
+                    if extra.len() < 8 {
+                        extra.push(idx);
+                    }
+                }
+            }
+        }
+        if differs {
+            rewrite.push(k);
+        }
+    }
+    if n_missing > 0 {
+        problems.push(problem(ProblemKind::Bitmap, Severity::Safe, 0, 0, format!("{what} bitmap: {n_missing} in use but marked free: {}; fix it", sample(&missing, n_missing))));
+    }
+    if n_extra > 0 {
+        problems.push(problem(ProblemKind::Bitmap, Severity::Safe, 0, 0, format!("{what} bitmap: {n_extra} marked in use but free: {}; fix it", sample(&extra, n_extra))));
+    }
+    rewrite.sort_unstable();
+    rewrite.dedup();
+    rewrite
+}
+
+/// Pass 5: bitmaps and free counts against what the plan keeps.
+fn plan_bitmaps<D: BlockDevice>(fs: &mut Fs<D>, m: &mut Model) -> Result<()> {
+    let sb = m.sb.clone();
+    let bits = bits_per_bitmap_block(sb.block_size);
+    let mut bb = Bits::new(sb.block_bitmap_blocks.saturating_mul(bits));
+    bb.set_range(0, sb.data_start);
+    bb.set_range(sb.block_count, bb.len());
+    for n in m.nodes.values() {
+        for &(s, len) in &n.runs {
+            bb.set_range(s, len);
+        }
+        if let Some((s, len)) = n.xattr_run {
+            bb.set_range(s, len);
+        }
+    }
+    let mut ib = Bits::new(sb.inode_bitmap_blocks.saturating_mul(bits));
+    ib.set_range(0, sb.first_user_ino.saturating_sub(1));
+    ib.set_range(sb.inode_count, ib.len());
+    for &ino in m.nodes.keys() {
+        ib.set(ino - 1, true);
+    }
+    let (disk_bb, bad_bb) = read_bitmap(fs, sb.block_bitmap_start, sb.block_bitmap_blocks)?;
+    let (disk_ib, bad_ib) = read_bitmap(fs, sb.inode_bitmap_start, sb.inode_bitmap_blocks)?;
+    m.rewrite_block_bitmap = compare_bitmap(&mut m.problems, "block", &disk_bb, &bad_bb, &bb, bits, sb.block_bitmap_start);
+    m.rewrite_inode_bitmap = compare_bitmap(&mut m.problems, "inode", &disk_ib, &bad_ib, &ib, bits, sb.inode_bitmap_start);
+    m.free_blocks = bb.zeros_below(sb.block_count);
+    m.free_inodes = ib.zeros_below(sb.inode_count);
+    if sb.free_blocks != m.free_blocks {
+        m.problems.push(problem(ProblemKind::FreeCount, Severity::Safe, 0, 0, format!("free block count is {}, should be {}; fix it", sb.free_blocks, m.free_blocks)));
+    }
+    if sb.free_inodes != m.free_inodes {
+        m.problems.push(problem(ProblemKind::FreeCount, Severity::Safe, 0, 0, format!("free inode count is {}, should be {}; fix it", sb.free_inodes, m.free_inodes)));
+    }
+    m.block_bitmap = bb;
+    m.inode_bitmap = ib;
+    Ok(())
+}

@@ -1,0 +1,362 @@
+//! The consistency checker: clean images check clean, targeted damage is
+//! found and repaired, random damage never panics.
+
+mod common;
+use common::*;
+use vexfs_core::check::{check, CheckOptions, CheckReport, ProblemKind, RepairMode};
+use vexfs_core::format::header::{seal, BITMAP_MAGIC, HEADER_SIZE, NODE_MAGIC};
+use vexfs_core::format::inode::{Inode, INODE_SIZE};
+use vexfs_core::format::superblock::Superblock;
+use vexfs_core::format::{node, LOST_FOUND_INO, ROOT_INO};
+use vexfs_core::{Fs, MemDevice, MountOptions, XattrFlags};
+
+fn run(dev: MemDevice, mode: RepairMode) -> (CheckReport, MemDevice) {
+    let opts = CheckOptions { mode, force: true, now: T0 };
+    check(dev, &opts, &mut |_, _, _| true).expect("check")
+}
+
+fn assert_clean(dev: MemDevice) -> MemDevice {
+    let (r, dev) = run(dev, RepairMode::No);
+    assert!(r.problems.is_empty(), "expected clean, got {:#?}", r.problems);
+    dev
+}
+
+/// Check read-only (must find something), repair with -y, check again.
+fn find_and_fix(dev: MemDevice, kind: ProblemKind) -> (CheckReport, MemDevice) {
+    let (r, dev) = run(dev, RepairMode::No);
+    assert!(r.problems.iter().any(|p| p.kind == kind), "expected a {kind:?} problem, got {:#?}", r.problems);
+    assert!(r.problems.iter().all(|p| !p.fixed));
+    let (fixed, dev) = run(dev, RepairMode::Yes);
+    assert_eq!(fixed.uncorrected(), 0, "left uncorrected: {:#?}", fixed.problems);
+    assert!(fixed.corrected());
+    let dev = assert_clean(dev);
+    // The repaired image mounts.
+    let fs = Fs::mount(dev, MountOptions::default(), T0).expect("mount after repair");
+    (fixed, fs.unmount(T0).expect("unmount"))
+}
+
+fn sb_of(dev: &MemDevice) -> Superblock {
+    Superblock::decode(&dev.data[..512]).unwrap()
+}
+
+/// A filesystem with a bit of everything. Returns the device and a few
+/// inode numbers the tests damage.
+struct Used {
+    dev: MemDevice,
+    file: u64,
+    big_dir: u64,
+    sub: u64,
+}
+
+fn heavily_used() -> Used {
+    let mut fs = fresh(16 << 20, 1024);
+    let file = fs.create(ROOT_INO, b"file", 0o644, 1, 1, T0).unwrap().ino;
+    fs.write(file, 0, &vec![7u8; 50_000], T0).unwrap();
+    fs.link(file, ROOT_INO, b"hardlink", T0).unwrap();
+    let sparse = fs.create(ROOT_INO, b"sparse", 0o644, 0, 0, T0).unwrap().ino;
+    fs.write(sparse, 1 << 30, b"end", T0).unwrap();
+    fs.write(sparse, 0, b"start", T0).unwrap();
+    let d = fs.mkdir(ROOT_INO, b"dir", 0o755, 0, 0, T0).unwrap().ino;
+    let sub = fs.mkdir(d, b"sub", 0o755, 0, 0, T0).unwrap().ino;
+    fs.create(sub, b"deep", 0o600, 0, 0, T0).unwrap();
+    fs.symlink(d, b"short", b"../file", 0, 0, T0).unwrap();
+    fs.symlink(d, b"long", &[b'x'; 300], 0, 0, T0).unwrap();
+    fs.mknod(d, b"fifo", vexfs_core::format::inode::S_IFIFO | 0o644, 0, 0, 0, T0).unwrap();
+    fs.setxattr(file, b"user.small", b"v", XattrFlags::default(), T0).unwrap();
+    fs.setxattr(d, b"user.big", &vec![3u8; 5000], XattrFlags::default(), T0).unwrap();
+    let big_dir = fs.mkdir(ROOT_INO, b"big", 0o755, 0, 0, T0).unwrap().ino;
+    for i in 0..300 {
+        fs.create(big_dir, format!("entry-{i:04}").as_bytes(), 0o644, 0, 0, T0).unwrap();
+    }
+    for i in (0..300).step_by(3) {
+        fs.unlink(big_dir, format!("entry-{i:04}").as_bytes(), T0).unwrap();
+    }
+    fs.rename(ROOT_INO, b"sparse", d, b"sparse-moved", Default::default(), T0).unwrap();
+    Used { dev: fs.unmount(T0).unwrap(), file, big_dir, sub }
+}
+
+fn inode_slot(dev: &MemDevice, ino: u64) -> usize {
+    let sb = sb_of(dev);
+    let (blk, off) = sb.inode_location(ino).unwrap();
+    blk as usize * sb.block_size as usize + off
+}
+
+fn edit_inode(dev: &mut MemDevice, ino: u64, f: impl FnOnce(&mut Inode)) {
+    let at = inode_slot(dev, ino);
+    let mut i = Inode::decode(&dev.data[at..at + INODE_SIZE], ino).unwrap();
+    f(&mut i);
+    i.encode(&mut dev.data[at..at + INODE_SIZE], ino).unwrap();
+}
+
+/// The first tree node block owned by `ino`.
+fn tree_block(dev: &MemDevice, ino: u64) -> usize {
+    let sb = sb_of(dev);
+    let bs = sb.block_size as usize;
+    (sb.data_start..sb.block_count)
+        .find(|&b| {
+            let blk = &dev.data[b as usize * bs..(b as usize + 1) * bs];
+            vexfs_core::format::header::verify(blk, NODE_MAGIC, b, "node").ok() == Some(ino)
+        })
+        .expect("tree block") as usize
+}
+
+#[test]
+fn fresh_image_checks_clean() {
+    for bs in [1024, 4096] {
+        let fs = fresh(8 << 20, bs);
+        let dev = fs.unmount(T0).unwrap();
+        let (r, dev) = run(dev, RepairMode::No);
+        assert!(r.problems.is_empty(), "{:#?}", r.problems);
+        assert_eq!(r.inodes_used, r.inode_count - sb_of(&dev).free_inodes);
+        // Clean state without force: skipped.
+        let opts = CheckOptions { mode: RepairMode::Preen, force: false, now: T0 };
+        let (r, _) = check(dev, &opts, &mut |_, _, _| true).unwrap();
+        assert!(r.skipped_clean);
+    }
+}
+
+#[test]
+fn heavily_used_image_checks_clean() {
+    let u = heavily_used();
+    let (r, dev) = run(u.dev, RepairMode::Yes);
+    assert!(r.problems.is_empty(), "{:#?}", r.problems);
+    assert!(!r.corrected());
+    assert!(r.directories >= 5 && r.files >= 200);
+    assert_clean(dev);
+}
+
+#[test]
+fn flipped_inode_bit_is_cleared_and_entries_removed() {
+    let mut u = heavily_used();
+    let at = inode_slot(&u.dev, u.file);
+    u.dev.data[at + 40] ^= 0x10;
+    let (r, dev) = find_and_fix(u.dev, ProblemKind::Inode);
+    assert!(r.repairs.iter().any(|l| l.contains(&format!("cleared inode {}", u.file))));
+    let mut fs = Fs::mount(dev, MountOptions::default(), T0).unwrap();
+    assert!(fs.lookup(ROOT_INO, b"file").is_err());
+    assert!(fs.lookup(ROOT_INO, b"hardlink").is_err());
+}
+
+#[test]
+fn preen_refuses_unsafe_fixes() {
+    let mut u = heavily_used();
+    let at = inode_slot(&u.dev, u.file);
+    u.dev.data[at + 3] ^= 1;
+    let before = u.dev.data.clone();
+    let (r, dev) = run(u.dev, RepairMode::Preen);
+    assert!(r.uncorrected() > 0 && !r.corrected());
+    // Only the superblock changes: it is marked as having errors, as
+    // e2fsck does when preening stops.
+    let bs = sb_of(&dev).block_size as usize;
+    assert!(dev.data[bs..] == before[bs..], "preen must not repair what it cannot fix safely");
+    assert_eq!(sb_of(&dev).state, vexfs_core::format::superblock::STATE_ERRORS);
+}
+
+#[test]
+fn damaged_tree_node_clears_dir_and_reconnects_children() {
+    let mut u = heavily_used();
+    let b = tree_block(&u.dev, u.big_dir);
+    let bs = sb_of(&u.dev).block_size as usize;
+    u.dev.data[b * bs + HEADER_SIZE + 20] ^= 0x40;
+    let (r, dev) = find_and_fix(u.dev, ProblemKind::Tree);
+    assert!(r.repairs.iter().any(|l| l.contains("lost+found")), "{:#?}", r.repairs);
+    let mut fs = Fs::mount(dev, MountOptions::default(), T0).unwrap();
+    assert!(fs.lookup(ROOT_INO, b"big").is_err());
+    let lf = fs.readdir(LOST_FOUND_INO, 0, 1000).unwrap();
+    assert_eq!(lf.len(), 2 + 200, "the 200 surviving files are reconnected");
+}
+
+#[test]
+fn damaged_bitmap_block_is_rewritten() {
+    let mut u = heavily_used();
+    let sb = sb_of(&u.dev);
+    let bs = sb.block_size as usize;
+    u.dev.data[sb.block_bitmap_start as usize * bs + HEADER_SIZE + 5] ^= 0x04;
+    find_and_fix(u.dev, ProblemKind::Bitmap);
+}
+
+#[test]
+fn cleared_bitmap_bit_of_used_block_is_restored() {
+    let mut u = heavily_used();
+    let sb = sb_of(&u.dev);
+    let bs = sb.block_size as usize;
+    // The big directory's tree block is in use; mark it free.
+    let b = tree_block(&u.dev, u.big_dir) as u64;
+    let bits = (bs as u64 - HEADER_SIZE as u64) * 8;
+    let (k, j) = (b / bits, b % bits);
+    let blk = (sb.block_bitmap_start + k) as usize;
+    let block = &mut u.dev.data[blk * bs..(blk + 1) * bs];
+    block[HEADER_SIZE + (j / 8) as usize] &= !(1 << (j % 8));
+    seal(block, BITMAP_MAGIC, blk as u64, 0).unwrap();
+    let (r, _) = find_and_fix(u.dev, ProblemKind::Bitmap);
+    assert!(r.problems.iter().any(|p| p.text.contains("in use but marked free")));
+}
+
+#[test]
+fn bumped_link_count_is_fixed_by_preen() {
+    let mut u = heavily_used();
+    edit_inode(&mut u.dev, u.file, |i| i.nlink += 3);
+    edit_inode(&mut u.dev, u.sub, |i| i.nlink = 7);
+    let (r, dev) = run(u.dev, RepairMode::Preen);
+    assert_eq!(r.uncorrected(), 0, "{:#?}", r.problems);
+    assert_eq!(r.problems.iter().filter(|p| p.kind == ProblemKind::LinkCount).count(), 2);
+    let dev = assert_clean(dev);
+    let mut fs = Fs::mount(dev, MountOptions::default(), T0).unwrap();
+    assert_eq!(fs.getattr(u.file).unwrap().nlink, 2);
+    assert_eq!(fs.getattr(u.sub).unwrap().nlink, 2);
+}
+
+#[test]
+fn orphan_left_by_a_crash_is_freed() {
+    let u = heavily_used();
+    let mut fs = Fs::mount(u.dev, MountOptions::default(), T0).unwrap();
+    let st = fs.lookup(ROOT_INO, b"file").unwrap();
+    fs.open(st.ino).unwrap();
+    fs.unlink(ROOT_INO, b"file", T0).unwrap();
+    fs.unlink(ROOT_INO, b"hardlink", T0).unwrap();
+    // Crash: take the device as it is, open file and all.
+    let crashed = fs.device().clone();
+    assert_ne!(sb_of(&crashed).orphan_head, 0);
+    let (r, dev) = run(crashed, RepairMode::Preen);
+    assert!(r.problems.iter().any(|p| p.kind == ProblemKind::Orphan), "{:#?}", r.problems);
+    assert_eq!(r.uncorrected(), 0, "{:#?}", r.problems);
+    let dev = assert_clean(dev);
+    assert_eq!(sb_of(&dev).orphan_head, 0);
+}
+
+#[test]
+fn zero_link_inode_off_the_list_is_found() {
+    // An empty file whose entry vanished and whose count was dropped.
+    let mut fs = fresh(8 << 20, 4096);
+    let ino = fs.create(ROOT_INO, b"empty", 0o644, 0, 0, T0).unwrap().ino;
+    let mut dev = fs.unmount(T0).unwrap();
+    remove_root_entry(&mut dev, b"empty");
+    edit_inode(&mut dev, ino, |i| i.nlink = 0);
+    find_and_fix(dev, ProblemKind::Orphan);
+}
+
+/// Drop `name` from the root directory's in-inode tree, as a lost write.
+fn remove_root_entry(dev: &mut MemDevice, name: &[u8]) {
+    edit_inode(dev, ROOT_INO, |i| {
+        assert_eq!(node::header(&i.data).unwrap().level, 0, "root tree must be inline for this test");
+        let (lo, hi) = vexfs_core::format::dirent::key_range(name);
+        let n = node::header(&i.data).unwrap().nitems;
+        let slot = (0..n).find(|&s| (lo..=hi).contains(&node::key(&i.data, s).unwrap())).expect("entry");
+        node::remove_at(&mut i.data, slot).unwrap();
+        i.size -= 1;
+    });
+}
+
+#[test]
+fn disconnected_directory_goes_to_lost_and_found() {
+    let mut fs = fresh(8 << 20, 4096);
+    let a = fs.mkdir(ROOT_INO, b"a", 0o755, 0, 0, T0).unwrap().ino;
+    let b = fs.mkdir(a, b"b", 0o755, 0, 0, T0).unwrap().ino;
+    fs.create(b, b"f", 0o644, 0, 0, T0).unwrap();
+    let mut dev = fs.unmount(T0).unwrap();
+    remove_root_entry(&mut dev, b"a");
+    let (r, dev) = find_and_fix(dev, ProblemKind::Connectivity);
+    assert!(r.repairs.iter().any(|l| l.contains(&format!("connected inode {a} to lost+found"))), "{:#?}", r.repairs);
+    let mut fs = Fs::mount(dev, MountOptions::default(), T0).unwrap();
+    let st = fs.lookup(LOST_FOUND_INO, format!("#{a}").as_bytes()).unwrap();
+    assert_eq!(st.ino, a);
+    assert_eq!(fs.lookup(a, b"..").unwrap().ino, LOST_FOUND_INO);
+    assert_eq!(fs.lookup(b, b"f").unwrap().nlink, 1);
+    assert_eq!(fs.getattr(ROOT_INO).unwrap().nlink, 3);
+    assert_eq!(fs.getattr(LOST_FOUND_INO).unwrap().nlink, 3);
+}
+
+#[test]
+fn wrong_parent_and_block_count_are_fixed() {
+    let mut u = heavily_used();
+    edit_inode(&mut u.dev, u.sub, |i| i.parent = u.big_dir);
+    edit_inode(&mut u.dev, u.big_dir, |i| i.blocks += 5);
+    let (r, _) = find_and_fix(u.dev, ProblemKind::Connectivity);
+    assert!(r.problems.iter().any(|p| p.kind == ProblemKind::InodeField));
+}
+
+#[test]
+fn entry_naming_free_inode_is_removed() {
+    let mut u = heavily_used();
+    let at = inode_slot(&u.dev, u.sub);
+    // Zero the subdirectory's slot but leave its entry and bitmap bit.
+    u.dev.data[at..at + INODE_SIZE].fill(0);
+    let (r, _) = find_and_fix(u.dev, ProblemKind::DirEntry);
+    // Its file is unreachable now and is reconnected.
+    assert!(r.repairs.iter().any(|l| l.contains("lost+found")), "{:#?}", r.repairs);
+}
+
+#[test]
+fn lost_and_found_is_recreated_when_needed() {
+    let mut u = heavily_used();
+    let at = inode_slot(&u.dev, LOST_FOUND_INO);
+    u.dev.data[at + 7] ^= 0xff;
+    let at = inode_slot(&u.dev, u.sub);
+    u.dev.data[at + 7] ^= 0xff;
+    let (r, dev) = find_and_fix(u.dev, ProblemKind::Inode);
+    assert!(r.repairs.iter().any(|l| l == "recreated lost+found"), "{:#?}", r.repairs);
+    let mut fs = Fs::mount(dev, MountOptions::default(), T0).unwrap();
+    assert_eq!(fs.lookup(ROOT_INO, b"lost+found").unwrap().ino, LOST_FOUND_INO);
+}
+
+#[test]
+fn not_vexfs_is_an_operational_error() {
+    let opts = CheckOptions::default();
+    assert!(check(MemDevice::new(1 << 20), &opts, &mut |_, _, _| true).is_err());
+    let fs = fresh(8 << 20, 4096);
+    let mut dev = fs.unmount(T0).unwrap();
+    dev.data.truncate(4 << 20);
+    assert!(check(dev, &opts, &mut |_, _, _| true).is_err());
+}
+
+#[test]
+fn cancel_stops_early() {
+    let u = heavily_used();
+    let opts = CheckOptions { mode: RepairMode::Yes, force: true, now: T0 };
+    let (r, _) = check(u.dev, &opts, &mut |_, _, _| false).unwrap();
+    assert!(r.cancelled);
+}
+
+mod random {
+    use super::*;
+    use proptest::prelude::*;
+    use std::sync::OnceLock;
+
+    fn small_image() -> &'static MemDevice {
+        static IMG: OnceLock<MemDevice> = OnceLock::new();
+        IMG.get_or_init(|| {
+            let mut fs = fresh(256 << 10, 1024);
+            let d = fs.mkdir(ROOT_INO, b"d", 0o755, 0, 0, T0).unwrap().ino;
+            for i in 0..40 {
+                let f = fs.create(d, format!("f{i}").as_bytes(), 0o644, 0, 0, T0).unwrap().ino;
+                fs.write(f, 0, &[i as u8; 1500], T0).unwrap();
+            }
+            fs.setxattr(d, b"user.x", &[1u8; 2000], XattrFlags::default(), T0).unwrap();
+            fs.symlink(ROOT_INO, b"l", &[b'y'; 200], 0, 0, T0).unwrap();
+            fs.link(d + 1, ROOT_INO, b"hl", T0).unwrap();
+            fs.unmount(T0).unwrap()
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+        #[test]
+        fn random_metadata_damage_never_panics(flips in proptest::collection::vec((0usize..64, 0usize..1024, 1u8..=255), 1..12)) {
+            let mut dev = small_image().clone();
+            let sb = sb_of(&dev);
+            let bs = sb.block_size as usize;
+            // Metadata lives in the first blocks: superblock excluded, so
+            // the check gets past decoding and into the structures.
+            let span = (sb.data_start as usize + 40).min(sb.block_count as usize) - 1;
+            for (blk, off, x) in flips {
+                let b = 1 + blk % span;
+                dev.data[b * bs + off % bs] ^= x;
+            }
+            let (_, dev) = run(dev, RepairMode::No);
+            let opts = CheckOptions { mode: RepairMode::Yes, force: true, now: T0 };
+            if let Ok((_, dev)) = check(dev, &opts, &mut |_, _, _| true) {
+                let _ = check(dev, &opts, &mut |_, _, _| true);
+            }
+        }
+    }
+}
