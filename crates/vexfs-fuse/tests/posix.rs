@@ -1,0 +1,219 @@
+//! Everyday POSIX use through a real FUSE mount, checked again after a
+//! remount.
+
+mod common;
+use common::*;
+use std::fs;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::Path;
+
+const REPO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+
+/// A real tree to copy: the workspace's sources (no build output).
+fn source_tree() -> std::path::PathBuf {
+    Path::new(REPO).join("crates").canonicalize().expect("crates dir")
+}
+
+/// Real trees to copy: the workspace's sources, and the system's
+/// documentation (thousands of files, symlinks, odd names) where present.
+fn trees() -> Vec<std::path::PathBuf> {
+    let mut v = vec![source_tree()];
+    let doc = Path::new("/usr/share/doc");
+    if doc.is_dir() {
+        v.push(doc.to_path_buf());
+    }
+    v
+}
+
+#[test]
+fn copy_tree_diff_tar_and_remount() {
+    if !fuse_available() {
+        return;
+    }
+    let s = Scratch::new(1 << 30);
+    let m = s.mount(&[]);
+    let mnt = s.mnt.display().to_string();
+    let tmp = s.dir.path().display().to_string();
+    for (i, src) in trees().iter().enumerate() {
+        let src = src.display();
+        sh(&format!("mkdir {mnt}/t{i} && cp -a {src}/. {mnt}/t{i}/ && diff -r --no-dereference {src} {mnt}/t{i}"));
+        // tar out of the mount and back in, with owners and modes.
+        sh(&format!("tar -C {mnt}/t{i} -cf {tmp}/t.tar . && mkdir {mnt}/u{i} && tar -C {mnt}/u{i} -xpf {tmp}/t.tar && rm {tmp}/t.tar"));
+        sh(&format!("diff -r --no-dereference {src} {mnt}/u{i}"));
+    }
+    assert!(m.unmount().success());
+
+    let m = s.mount(&[]);
+    for (i, src) in trees().iter().enumerate() {
+        sh(&format!("diff -r --no-dereference {} {mnt}/t{i}", src.display()));
+        sh(&format!("diff -r --no-dereference {mnt}/t{i} {mnt}/u{i}"));
+        sh(&format!("rm -rf {mnt}/t{i} {mnt}/u{i}"));
+    }
+    let left: Vec<_> = fs::read_dir(&s.mnt).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(left, ["lost+found"]);
+    assert!(m.unmount().success());
+}
+
+#[test]
+fn git_clone_onto_mount() {
+    if !fuse_available() {
+        return;
+    }
+    if which("git").is_none() || !Path::new(REPO).join(".git").exists() {
+        eprintln!("SKIP: git or the repository's .git is not available");
+        return;
+    }
+    let s = Scratch::new(512 << 20);
+    let m = s.mount(&[]);
+    let mnt = s.mnt.display().to_string();
+    sh(&format!("git clone -q --no-hardlinks {REPO} {mnt}/clone"));
+    sh(&format!("cd {mnt}/clone && git fsck --no-progress && git status --porcelain | wc -l"));
+    assert!(m.unmount().success());
+    let m = s.mount(&[]);
+    sh(&format!("cd {mnt}/clone && git fsck --no-progress && test -z \"$(git status --porcelain)\""));
+    assert!(m.unmount().success());
+}
+
+#[test]
+fn links_renames_modes_truncate() {
+    if !fuse_available() {
+        return;
+    }
+    let s = Scratch::new(64 << 20);
+    let m = s.mount(&[]);
+    let p = |n: &str| s.mnt.join(n);
+
+    fs::write(p("a"), b"hello world").unwrap();
+    fs::hard_link(p("a"), p("b")).unwrap();
+    assert_eq!(fs::metadata(p("a")).unwrap().nlink(), 2);
+    std::os::unix::fs::symlink("a", p("s")).unwrap();
+    assert_eq!(fs::read_link(p("s")).unwrap(), Path::new("a"));
+    assert_eq!(fs::read(p("s")).unwrap(), b"hello world");
+    let long_target = "x/".repeat(1000);
+    std::os::unix::fs::symlink(&long_target, p("long")).unwrap();
+    assert_eq!(fs::read_link(p("long")).unwrap(), Path::new(&long_target));
+
+    fs::create_dir_all(p("d1/d2")).unwrap();
+    fs::rename(p("b"), p("d1/d2/b2")).unwrap();
+    fs::rename(p("d1/d2"), p("d3")).unwrap();
+    assert_eq!(fs::read(p("d3/b2")).unwrap(), b"hello world");
+    assert_eq!(fs::metadata(p("d1")).unwrap().nlink(), 2);
+    fs::write(p("c"), b"other").unwrap();
+    fs::rename(p("c"), p("a")).unwrap(); // replace
+    assert_eq!(fs::read(p("a")).unwrap(), b"other");
+    assert_eq!(fs::metadata(p("d3/b2")).unwrap().nlink(), 1);
+
+    fs::set_permissions(p("a"), fs::Permissions::from_mode(0o4751)).unwrap();
+    assert_eq!(fs::metadata(p("a")).unwrap().mode() & 0o7777, 0o4751);
+    std::os::unix::fs::chown(p("a"), Some(1234), Some(5678)).unwrap();
+    let md = fs::metadata(p("a")).unwrap();
+    assert_eq!((md.uid(), md.gid()), (1234, 5678));
+    assert_eq!(md.mode() & 0o4000, 0, "chown clears setuid");
+
+    // Truncate down and up; the tail must read as zeros.
+    let mut f = fs::OpenOptions::new().read(true).write(true).create(true).truncate(true).open(p("t")).unwrap();
+    f.write_all(&vec![0xabu8; 100_000]).unwrap();
+    f.set_len(5000).unwrap();
+    f.set_len(20_000).unwrap();
+    let mut buf = Vec::new();
+    f.seek(SeekFrom::Start(0)).unwrap();
+    f.read_to_end(&mut buf).unwrap();
+    assert_eq!(buf.len(), 20_000);
+    assert!(buf[..5000].iter().all(|&b| b == 0xab));
+    assert!(buf[5000..].iter().all(|&b| b == 0));
+    drop(f);
+
+    // An unlinked file stays readable while open.
+    let mut f = fs::OpenOptions::new().read(true).write(true).create(true).truncate(true).open(p("ghost")).unwrap();
+    f.write_all(b"still here").unwrap();
+    fs::remove_file(p("ghost")).unwrap();
+    let mut got = String::new();
+    f.seek(SeekFrom::Start(0)).unwrap();
+    f.read_to_string(&mut got).unwrap();
+    assert_eq!(got, "still here");
+    let free_with_ghost = statvfs_free(&s.mnt);
+    drop(f);
+
+    // setgid directories pass on their group, and to subdirectories the bit.
+    fs::create_dir(p("sg")).unwrap();
+    std::os::unix::fs::chown(p("sg"), None, Some(4242)).unwrap();
+    fs::set_permissions(p("sg"), fs::Permissions::from_mode(0o2775)).unwrap();
+    fs::write(p("sg/f"), b"").unwrap();
+    fs::create_dir(p("sg/sub")).unwrap();
+    assert_eq!(fs::metadata(p("sg/f")).unwrap().gid(), 4242);
+    let sub = fs::metadata(p("sg/sub")).unwrap();
+    assert_eq!(sub.gid(), 4242);
+    assert_ne!(sub.mode() & 0o2000, 0);
+
+    assert!(m.unmount().success());
+    let m = s.mount(&[]);
+    assert!(statvfs_free(&s.mnt) > free_with_ghost, "the unlinked file's blocks were freed");
+    assert_eq!(fs::read(p("a")).unwrap(), b"other");
+    assert_eq!(fs::read(p("d3/b2")).unwrap(), b"hello world");
+    assert_eq!(fs::read_link(p("long")).unwrap(), Path::new(&long_target));
+    assert_eq!(fs::metadata(p("t")).unwrap().len(), 20_000);
+    assert!(!p("ghost").exists());
+    assert!(m.unmount().success());
+}
+
+fn statvfs_free(p: &Path) -> u64 {
+    let out = sh(&format!("stat -f -c %f {}", p.display()));
+    out.trim().parse().unwrap()
+}
+
+#[test]
+fn read_only_mount_refuses_writes() {
+    if !fuse_available() {
+        return;
+    }
+    let s = Scratch::new(32 << 20);
+    let m = s.mount(&[]);
+    fs::write(s.mnt.join("keep"), b"x").unwrap();
+    assert!(m.unmount().success());
+    let m = s.mount(&["ro"]);
+    assert_eq!(fs::read(s.mnt.join("keep")).unwrap(), b"x");
+    let e = fs::write(s.mnt.join("new"), b"y").unwrap_err();
+    assert_eq!(e.raw_os_error(), Some(libc::EROFS));
+    assert!(m.unmount().success());
+}
+
+#[test]
+fn daemon_mode_detaches_after_mounting() {
+    if !fuse_available() {
+        return;
+    }
+    let s = Scratch::new(32 << 20);
+    let st = std::process::Command::new(BIN).arg(&s.image).arg(&s.mnt).status().unwrap();
+    assert!(st.success());
+    // The parent returns only once the mount is live.
+    assert!(is_mounted(&s.mnt));
+    fs::write(s.mnt.join("f"), b"daemon").unwrap();
+    sh(&format!("fusermount3 -u {}", s.mnt.display()));
+    // The daemon may still be flushing: a new mount waits for its lock.
+    let m = s.mount(&[]);
+    assert_eq!(fs::read(s.mnt.join("f")).unwrap(), b"daemon");
+    assert!(m.unmount().success());
+}
+
+#[test]
+fn sigterm_unmounts_and_flushes() {
+    if !fuse_available() {
+        return;
+    }
+    let s = Scratch::new(32 << 20);
+    let mut child = std::process::Command::new(BIN).arg("-f").arg(&s.image).arg(&s.mnt).spawn().unwrap();
+    let t = std::time::Instant::now();
+    while !is_mounted(&s.mnt) && t.elapsed().as_secs() < 20 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    fs::write(s.mnt.join("f"), b"signal").unwrap();
+    // SAFETY: plain kill(2) on our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let st = child.wait().unwrap();
+    assert!(st.success(), "{st}");
+    assert!(!is_mounted(&s.mnt));
+    let m = s.mount(&[]);
+    assert_eq!(fs::read(s.mnt.join("f")).unwrap(), b"signal");
+    assert!(m.unmount().success());
+}
