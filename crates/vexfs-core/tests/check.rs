@@ -360,3 +360,18 @@ mod random {
         }
     }
 }
+
+#[test]
+fn damaged_root_is_recreated_and_its_children_reconnected() {
+    let mut u = heavily_used();
+    let at = inode_slot(&u.dev, ROOT_INO);
+    u.dev.data[at + 9] ^= 0x01;
+    let (r, dev) = find_and_fix(u.dev, ProblemKind::Inode);
+    assert!(r.repairs.iter().any(|l| l == "recreated the root directory"), "{:#?}", r.repairs);
+    let mut fs = Fs::mount(dev, MountOptions::default(), T0).unwrap();
+    assert_eq!(fs.lookup(ROOT_INO, b"lost+found").unwrap().ino, LOST_FOUND_INO);
+    let st = fs.lookup(LOST_FOUND_INO, format!("#{}", u.big_dir).as_bytes()).unwrap();
+    assert_eq!(st.nlink, 2);
+    // Both of its names were in the root: it comes back once.
+    assert_eq!(fs.lookup(LOST_FOUND_INO, format!("#{}", u.file).as_bytes()).unwrap().nlink, 1);
+}

@@ -142,20 +142,23 @@ pub(crate) fn apply<D: BlockDevice>(
         }
     }
 
-    // 3. A fresh lost+found when the old one is gone.
-    if !cancelled && m.recreate_lost_found {
+    // 3. A fresh root and lost+found when the old ones are gone.
+    for (wanted, ino, perm, name) in [(m.recreate_root, ROOT_INO, 0o755, "the root directory"), (m.recreate_lost_found, LOST_FOUND_INO, 0o700, "lost+found")] {
+        if cancelled || !wanted {
+            continue;
+        }
         let now = opts.now;
         let r = fs.transact(|fs| {
-            let mut lf = Inode::new(S_IFDIR | 0o700, 0, 0, now);
-            lf.nlink = 2;
-            lf.parent = ROOT_INO;
-            lf.generation = fs.sb.next_generation as u32;
+            let mut d = Inode::new(S_IFDIR | perm, 0, 0, now);
+            d.nlink = 2;
+            d.parent = ROOT_INO;
+            d.generation = fs.sb.next_generation as u32;
             fs.sb.next_generation = fs.sb.next_generation.wrapping_add(1);
-            crate::btree::init_root(&mut lf.data)?;
-            fs.write_inode(LOST_FOUND_INO, &lf)
+            crate::btree::init_root(&mut d.data)?;
+            fs.write_inode(ino, &d)
         });
-        if log.outcome(r, "recreate lost+found", LOST_FOUND_INO)? {
-            log.repairs.push(String::from("recreated lost+found"));
+        if log.outcome(r, &format!("recreate {name}"), ino)? {
+            log.repairs.push(format!("recreated {name}"));
         }
     }
     if !cancelled && !next(&mut step) {

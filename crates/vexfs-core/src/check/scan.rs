@@ -101,6 +101,7 @@ pub(crate) struct Model {
     pub actions: Vec<Action>,
     pub added: Vec<Added>,
     pub recreate_lost_found: bool,
+    pub recreate_root: bool,
     pub fixes: BTreeMap<u64, Fix>,
     /// Expected bitmaps, padding bits included.
     pub block_bitmap: Bits,
@@ -370,18 +371,23 @@ pub(crate) fn scan<D: BlockDevice>(fs: &mut Fs<D>, progress: &mut dyn FnMut(Pass
             let inode = match Inode::decode(raw, ino) {
                 Ok(i) => i,
                 Err(e) => {
-                    let sev = if ino == ROOT_INO { Severity::Unfixable } else { Severity::Unsafe };
-                    problems.push(problem(ProblemKind::Inode, sev, ino, sb.inode_table_start + t, format!("inode {ino} is damaged ({e}); clear it")));
+                    let text = if ino == ROOT_INO { format!("root directory inode is damaged ({e}); recreate it") } else { format!("inode {ino} is damaged ({e}); clear it") };
+                    problems.push(problem(ProblemKind::Inode, Severity::Unsafe, ino, sb.inode_table_start + t, text));
                     release.insert(ino);
                     continue;
                 }
             };
             let Some(ft) = inode.file_type() else { continue };
+            if ino == ROOT_INO && ft != FileType::Directory {
+                problems.push(problem(ProblemKind::Inode, Severity::Unsafe, ino, 0, String::from("root inode is not a directory; recreate it")));
+                release.insert(ino);
+                continue;
+            }
             let walked = match walk_inode(fs, ino, &inode, ft)? {
                 Ok(w) => w,
                 Err(why) => {
-                    let sev = if ino == ROOT_INO { Severity::Unfixable } else { Severity::Unsafe };
-                    problems.push(problem(ProblemKind::Tree, sev, ino, 0, format!("inode {ino} has a damaged block map ({why}); clear it")));
+                    let text = if ino == ROOT_INO { format!("root directory has a damaged block map ({why}); recreate it") } else { format!("inode {ino} has a damaged block map ({why}); clear it") };
+                    problems.push(problem(ProblemKind::Tree, Severity::Unsafe, ino, 0, text));
                     release.insert(ino);
                     continue;
                 }
@@ -439,6 +445,7 @@ pub(crate) fn scan<D: BlockDevice>(fs: &mut Fs<D>, progress: &mut dyn FnMut(Pass
         entries,
         added: Vec::new(),
         recreate_lost_found: false,
+        recreate_root: false,
         fixes: BTreeMap::new(),
         block_bitmap: Bits::new(0),
         inode_bitmap: Bits::new(0),
@@ -590,12 +597,14 @@ fn plan_orphans(m: &mut Model) {
 /// Pass 3: each directory reachable from the root through exactly one
 /// entry; anything unreachable goes to lost+found.
 fn plan_connectivity(m: &mut Model) {
-    let root_ok = m.nodes.get(&ROOT_INO).is_some_and(|n| n.ft == FileType::Directory);
-    if !root_ok {
+    // A lost root is recreated empty; everything under it then shows up
+    // as unconnected and goes to lost+found (lost+found back into the
+    // new root).
+    if !m.nodes.contains_key(&ROOT_INO) {
         if !m.release.contains(&ROOT_INO) {
-            m.problems.push(problem(ProblemKind::Connectivity, Severity::Unfixable, ROOT_INO, 0, String::from("root inode is missing or not a directory")));
+            m.problems.push(problem(ProblemKind::Inode, Severity::Unsafe, ROOT_INO, 0, String::from("root directory is missing; recreate it")));
         }
-        return;
+        m.recreate_root = true;
     }
     // Every directory's referring entries; keep one.
     let mut refs: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
@@ -773,6 +782,15 @@ fn plan_counts(m: &mut Model) {
         if !fix.is_empty() {
             m.fixes.insert(ino, fix);
         }
+    }
+    if m.recreate_root {
+        let fix = Fix {
+            nlink: Some(subdirs.get(&ROOT_INO).copied().unwrap_or(0).saturating_add(2)),
+            size: Some(size.get(&ROOT_INO).copied().unwrap_or(0)),
+            parent: Some(ROOT_INO),
+            ..Fix::default()
+        };
+        m.fixes.insert(ROOT_INO, fix);
     }
     if m.recreate_lost_found {
         // The fresh lost+found's fields are set from these when it is made.
