@@ -378,8 +378,11 @@ pub(crate) fn scan<D: BlockDevice>(fs: &mut Fs<D>, progress: &mut dyn FnMut(Pass
                 }
             };
             let Some(ft) = inode.file_type() else { continue };
-            if ino == ROOT_INO && ft != FileType::Directory {
-                problems.push(problem(ProblemKind::Inode, Severity::Unsafe, ino, 0, String::from("root inode is not a directory; recreate it")));
+            // Inodes 1 and 2 are the root and lost+found by definition; as
+            // anything else they are damage, replaced by fresh directories.
+            if (ino == ROOT_INO || ino == LOST_FOUND_INO) && ft != FileType::Directory {
+                let what = if ino == ROOT_INO { "root" } else { "lost+found" };
+                problems.push(problem(ProblemKind::Inode, Severity::Unsafe, ino, 0, format!("{what} inode is not a directory; recreate it")));
                 release.insert(ino);
                 continue;
             }
@@ -699,13 +702,8 @@ fn reconnect(m: &mut Model, ino: u64, ft: FileType, lf_ok: bool) {
         return;
     }
     if !lf_ok {
-        if m.nodes.contains_key(&LOST_FOUND_INO) {
-            // Inode 2 is in use by something that is not a directory.
-            if !m.problems.iter().any(|p| p.severity == Severity::Unfixable && p.ino == LOST_FOUND_INO) {
-                m.problems.push(problem(ProblemKind::Connectivity, Severity::Unfixable, LOST_FOUND_INO, 0, String::from("lost+found is not a directory; cannot reconnect")));
-            }
-            return;
-        }
+        // Inode 2 is never kept as anything but a directory (see the
+        // scan), so it is free here and can be made afresh.
         if !m.recreate_lost_found {
             m.problems.push(problem(ProblemKind::Connectivity, Severity::Unsafe, LOST_FOUND_INO, 0, String::from("lost+found is missing; recreate it")));
             m.recreate_lost_found = true;
@@ -748,7 +746,9 @@ fn plan_counts(m: &mut Model) {
         let mut fix = m.fixes.remove(&ino).unwrap_or_default();
         let is_dir = n.ft == FileType::Directory;
         let want_nlink = if is_dir { subdirs.get(&ino).copied().unwrap_or(0).saturating_add(2) } else { links.get(&ino).copied().unwrap_or(0) };
-        if n.inode.nlink != want_nlink {
+        // A kept inode that no entry will name is a planning gap, not a
+        // reason to zero its count (which would get it freed later).
+        if n.inode.nlink != want_nlink && want_nlink > 0 {
             m.problems.push(problem(ProblemKind::LinkCount, Severity::Safe, ino, 0, format!("inode {ino} link count is {}, should be {want_nlink}; fix it", n.inode.nlink)));
             fix.nlink = Some(want_nlink);
         }
