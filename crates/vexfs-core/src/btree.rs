@@ -202,6 +202,37 @@ impl<D: BlockDevice> Fs<D> {
         Ok(None)
     }
 
+    /// Up to `max` items with keys `>= key`, in order, taken from the leaf
+    /// that holds the first of them (so a scan costs one descent per leaf,
+    /// not per item). An empty result means there are no more items.
+    pub(crate) fn tree_range(&mut self, ino: u64, inode: &Inode, key: u64, max: usize) -> Result<Vec<Item>> {
+        let mut loc = Loc::Root;
+        for _ in 0..=node::MAX_LEVEL {
+            let n = self.node_load(ino, inode, loc)?;
+            let h = node::header(n.body())?;
+            if h.level == 0 {
+                let first = match node::search(n.body(), key)? {
+                    Ok(i) | Err(i) => i,
+                };
+                let mut out = Vec::new();
+                for i in first..h.nitems.min(first.saturating_add(max)) {
+                    out.push((node::key(n.body(), i)?, node::value(n.body(), i)?.to_vec()));
+                }
+                if out.is_empty() {
+                    // The ceiling lies in a later subtree: fall back to the
+                    // general search, which backtracks across leaves.
+                    return Ok(self.tree_ceil(ino, inode, key)?.into_iter().collect());
+                }
+                return Ok(out);
+            }
+            if h.nitems == 0 {
+                return Ok(Vec::new());
+            }
+            loc = Loc::Block(Self::route(n.body(), key)?.1);
+        }
+        Err(corrupt("tree deeper than allowed"))
+    }
+
     /// The item with the greatest key `<= key`.
     pub(crate) fn tree_floor(&mut self, ino: u64, inode: &Inode, key: u64) -> Result<Option<Item>> {
         self.floor_in(ino, inode, Loc::Root, key, 0)

@@ -103,10 +103,13 @@ impl<D: BlockDevice> Fs<D> {
         }
         let mut k = offset.saturating_sub(2);
         while out.len() < max {
-            let Some((key, v)) = self.tree_ceil(dir, &dinode, k)? else { break };
-            let e = DirEntry::decode(&v)?;
-            out.push(DirEntryOut { ino: e.ino, file_type: e.file_type, name: e.name.to_vec(), offset: key + 3 });
-            k = key + 1;
+            let batch = self.tree_range(dir, &dinode, k, max - out.len())?;
+            let Some(&(last, _)) = batch.last() else { break };
+            for (key, v) in batch {
+                let e = DirEntry::decode(&v)?;
+                out.push(DirEntryOut { ino: e.ino, file_type: e.file_type, name: e.name.to_vec(), offset: key + 3 });
+            }
+            k = last + 1;
         }
         Ok(out)
     }
