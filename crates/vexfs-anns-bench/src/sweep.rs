@@ -49,7 +49,9 @@ pub struct LshSweep {
     pub bits: usize,
     /// VexFS: multi-probe count.
     pub probes: Vec<usize>,
-    /// Candidates re-ranked with exact distances (both sides).
+    /// Candidates re-ranked with exact distances (both sides). 0 means
+    /// every candidate found for VexFS and no re-ranking (Hamming order)
+    /// for FAISS.
     pub rerank: Vec<usize>,
     /// FAISS IndexLSH code lengths (it has no tables or probes: it scans
     /// every code, so its knob is the code length).
@@ -154,31 +156,34 @@ impl Profile {
                     tables: 16,
                     bits: lsh_bits,
                     probes: vec![1, 4, 16],
-                    rerank: vec![100, 1000],
+                    rerank: vec![0, 100, 1000],
                     faiss_nbits: vec![dim * 4],
                 },
                 single_queries: 1000,
                 train_rows,
             },
             Profile::Full => Sweep {
+                // One degree (M=16) keeps a full run of both datasets with
+                // all peers near an hour on 2 cores; add 32 here for a
+                // second build point when time allows.
                 hnsw: HnswSweep {
-                    m: vec![16, 32],
+                    m: vec![16],
                     ef_construction: 200,
-                    ef: vec![10, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512],
+                    ef: vec![10, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768],
                 },
-                ivf: IvfSweep { nlist, nprobe: capped(vec![1, 2, 4, 8, 12, 16, 24, 32, 48, 64, 96, 128, 256]) },
+                ivf: IvfSweep { nlist, nprobe: capped(vec![1, 2, 4, 8, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512]) },
                 ivfpq: IvfPqSweep {
                     nlist,
                     m: Self::pq_m(dim),
                     nbits: 8,
-                    nprobe: capped(vec![4, 8, 16, 32, 64, 128]),
-                    rerank: vec![10, 50, 100, 200, 500],
+                    nprobe: capped(vec![8, 16, 32, 64, 128, 256]),
+                    rerank: vec![10, 100, 300, 1000],
                 },
                 lsh: LshSweep {
                     tables: 16,
                     bits: lsh_bits,
                     probes: vec![1, 2, 4, 8, 16, 32],
-                    rerank: vec![100, 300, 1000, 3000],
+                    rerank: vec![0, 100, 1000, 3000],
                     faiss_nbits: vec![dim * 4, dim * 8],
                 },
                 single_queries: 2000,
