@@ -6,6 +6,7 @@ mod common;
 use common::*;
 use proptest::prelude::*;
 use std::collections::BTreeMap;
+use vexfs_core::check::{check, CheckOptions};
 use vexfs_core::format::ROOT_INO;
 use vexfs_core::{FallocMode, FileType, Fs, FsError, MemDevice, RenameFlags, SetAttr, XattrFlags};
 
@@ -242,6 +243,11 @@ fn run(ops: &[Op], block_size: u32) {
     }
     let mut fs = remount(fs);
     compare(&mut fs, &m);
+    // The checker must agree that the image is consistent.
+    let dev = fs.unmount(T0).unwrap();
+    let (report, dev) = check(dev, &CheckOptions::default(), &mut |_, _, _| true).unwrap();
+    assert_eq!(report.problems, vec![], "fsck found problems");
+    let mut fs = Fs::mount(dev, Default::default(), T0).unwrap();
     // Delete everything: all space must come back.
     for p in m.paths.keys() {
         let (d, n) = p.rsplit_once('/').map_or((ROOT_INO, p.as_str()), |(d, n)| (fs.lookup(ROOT_INO, d.as_bytes()).unwrap().ino, n));
