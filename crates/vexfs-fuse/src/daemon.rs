@@ -151,3 +151,44 @@ pub fn spawn_signal_unmounter(mountpoint: PathBuf) -> io::Result<()> {
     })?;
     Ok(())
 }
+
+/// Change the flags of the existing mount at `o.mountpoint` (read-only or
+/// read-write, nosuid, ...). The daemon serving it is not involved: the VFS
+/// refuses writes on a read-only mount before they reach it.
+pub fn remount(o: &crate::options::Options) -> io::Result<()> {
+    let target = CString::new(o.mountpoint.as_os_str().as_bytes())?;
+    let mut flags = libc::MS_REMOUNT;
+    if o.read_only {
+        flags |= libc::MS_RDONLY;
+    }
+    for f in &o.kernel_flags {
+        flags |= match f.as_str() {
+            "nosuid" => libc::MS_NOSUID,
+            "nodev" => libc::MS_NODEV,
+            "noexec" => libc::MS_NOEXEC,
+            "noatime" => libc::MS_NOATIME,
+            "sync" => libc::MS_SYNCHRONOUS,
+            "dirsync" => libc::MS_DIRSYNC,
+            _ => 0,
+        };
+    }
+    // Going read-only fails with EBUSY while the kernel still has files
+    // open for writing or unlinked inodes pending; FUSE releases are
+    // asynchronous, so a file closed just before may still count. Retry
+    // briefly.
+    let mut tries = 0;
+    loop {
+        // SAFETY: `target` is a valid C string; source, type and data may
+        // be null for a remount.
+        let r = unsafe { libc::mount(std::ptr::null(), target.as_ptr(), std::ptr::null(), flags, std::ptr::null()) };
+        if r == 0 {
+            return Ok(());
+        }
+        let e = last_err();
+        tries += 1;
+        if e.raw_os_error() != Some(libc::EBUSY) || tries >= 40 {
+            return Err(e);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}

@@ -46,6 +46,15 @@ pub fn cli_main() -> i32 {
 
 fn run(o: &Options) -> i32 {
     logger::init(o.debug);
+    if o.remount {
+        return match daemon::remount(o) {
+            Ok(()) => 0,
+            Err(e) => {
+                eprintln!("vexfs-fuse: remount {}: {e}", o.mountpoint.display());
+                1
+            }
+        };
+    }
     // Detach first (while single-threaded) but report back: the parent
     // waits until the child has mounted or failed, so `mount` and scripts
     // see errors as a non-zero exit.

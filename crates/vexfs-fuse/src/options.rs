@@ -25,6 +25,9 @@ pub struct Options {
     pub attr_timeout: Duration,
     pub entry_timeout: Duration,
     pub cache_blocks: Option<usize>,
+    /// `mount -o remount,...` through mount.fuse3: change the flags of an
+    /// existing mount instead of starting a daemon.
+    pub remount: bool,
 }
 
 /// What the command line asked for.
@@ -79,6 +82,7 @@ fn apply_opt(o: &mut Options, opt: &str) -> Result<(), String> {
         ("allow_other", None) => o.allow_other = true,
         ("allow_root", None) => o.allow_root = true,
         ("default_permissions", None) => {}
+        ("remount", None) => o.remount = true,
         ("auto_unmount", None) => o.auto_unmount = true,
         ("fsname", Some(v)) => o.fsname = Some(v.to_string()),
         // We always set our own subtype.
@@ -102,7 +106,9 @@ fn apply_opt(o: &mut Options, opt: &str) -> Result<(), String> {
         ("cache_blocks", Some(v)) => {
             o.cache_blocks = Some(v.parse().map_err(|_| format!("cache_blocks: not a number: {v:?}"))?);
         }
-        (k, _) if k.starts_with("x-") || k == "comment" || k == "context" || k == "max_read" => {}
+        // Kernel options the helper repeats on remount; we set our own.
+        ("user_id" | "group_id" | "rootmode" | "fd" | "blksize" | "max_read", Some(_)) => {}
+        (k, _) if k.starts_with("x-") || k == "comment" || k == "context" => {}
         _ => return Err(format!("unknown mount option: {opt:?}")),
     }
     Ok(())
@@ -125,6 +131,7 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command, String>
         attr_timeout: Duration::from_secs(1),
         entry_timeout: Duration::from_secs(1),
         cache_blocks: None,
+        remount: false,
     };
     let mut positional = Vec::new();
     let mut it = args.into_iter();
@@ -191,8 +198,14 @@ mod tests {
         let o = opts("/dev/sdb /mnt/v -o rw,nosuid,nodev,noatime,allow_other,default_permissions,x-systemd.automount,_netdev");
         assert_eq!(o.source, PathBuf::from("/dev/sdb"));
         assert_eq!(o.mountpoint, PathBuf::from("/mnt/v"));
-        assert!(o.allow_other && !o.read_only && !o.foreground);
+        assert!(o.allow_other && !o.read_only && !o.foreground && !o.remount);
         assert_eq!(o.kernel_flags, ["nosuid", "nodev", "noatime"]);
+    }
+
+    #[test]
+    fn remount_as_mount_fuse3_sends_it() {
+        let o = opts("/img /mnt -o ro,relatime,remount,user_id=0,group_id=0,default_permissions,allow_other,dev,suid");
+        assert!(o.remount && o.read_only);
     }
 
     #[test]
