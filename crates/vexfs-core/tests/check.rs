@@ -317,87 +317,165 @@ fn cancel_stops_early() {
     assert!(r.cancelled);
 }
 
-/// Damage with valid checksums (fields, tree bodies, bitmaps resealed)
-/// as well as raw flips: every repair must leave an image that checks
-/// clean and mounts.
-#[test]
-fn any_damage_is_repaired_to_a_clean_mountable_image() {
-    let mut fs = fresh(256 << 10, 1024);
-    let d = fs.mkdir(ROOT_INO, b"d", 0o755, 0, 0, T0).unwrap().ino;
-    for i in 0..40 {
-        let f = fs.create(d, format!("f{i}").as_bytes(), 0o644, 0, 0, T0).unwrap().ino;
-        fs.write(f, 0, &[i as u8; 1500], T0).unwrap();
-    }
-    let e = fs.mkdir(d, b"e", 0o755, 0, 0, T0).unwrap().ino;
-    fs.mkdir(e, b"g", 0o755, 0, 0, T0).unwrap();
-    fs.setxattr(d, b"user.x", &[1u8; 2000], XattrFlags::default(), T0).unwrap();
-    fs.symlink(ROOT_INO, b"l", &[b'y'; 200], 0, 0, T0).unwrap();
-    fs.link(d + 1, ROOT_INO, b"hl", T0).unwrap();
-    let img = fs.unmount(T0).unwrap();
-    let sb = Superblock::decode(&img.data[..512]).unwrap();
+/// Blocks worth damaging: inode table blocks holding inodes, and every
+/// block with a verified metadata header (bitmaps, tree nodes, xattr
+/// blobs).
+fn metadata_blocks(img: &MemDevice) -> Vec<usize> {
+    use vexfs_core::format::header::{verify, XATTR_MAGIC};
+    let sb = sb_of(img);
     let bs = sb.block_size as usize;
-    let span = (sb.data_start as usize + 40).min(sb.block_count as usize) - 1;
-    let n: u64 = std::env::var("VEXFS_CHECK_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(400);
-    let mut x: u64 = std::env::var("VEXFS_CHECK_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(7);
-    let mut rnd = || { x ^= x << 13; x ^= x >> 7; x ^= x << 17; x };
-    let (mut unclean, mut unmountable, mut errs) = (0, 0, 0);
-    let opts = CheckOptions { mode: RepairMode::Yes, force: true, now: T0 };
-    for case in 0..n {
-        let mut dev = img.clone();
-        let flips = 1 + rnd() % 4;
-        for _ in 0..flips {
-            let kind = rnd() % 3;
-            if kind == 0 {
-                let b = 1 + (rnd() as usize) % span;
+    let mut out: Vec<usize> = (sb.inode_table_start..sb.inode_table_start + 4).map(|b| b as usize).collect();
+    for b in 1..sb.block_count as usize {
+        let blk = &img.data[b * bs..(b + 1) * bs];
+        if [BITMAP_MAGIC, NODE_MAGIC].iter().any(|&m| verify(blk, m, b as u64, "").is_ok()) || blk[..4] == XATTR_MAGIC.to_le_bytes() {
+            out.push(b);
+        }
+    }
+    out
+}
+
+/// Apply random damage: raw flips, field changes under a valid inode
+/// checksum, and body changes in resealed metadata blocks.
+fn damage(dev: &mut MemDevice, meta: &[usize], rnd: &mut dyn FnMut() -> u64) {
+    let sb = sb_of(dev);
+    let bs = sb.block_size as usize;
+    let flips = 1 + rnd() % 4;
+    for _ in 0..flips {
+        match rnd() % 3 {
+            0 => {
+                let b = meta[(rnd() as usize) % meta.len()];
                 let off = (rnd() as usize) % bs;
                 dev.data[b * bs + off] ^= (rnd() as u8) | 1;
-            } else if kind == 1 {
-                // Semantic inode damage with a valid checksum.
-                let ino = 1 + rnd() % 60;
-                let (blk, off) = sb.inode_location(ino).unwrap();
+            }
+            1 => {
+                let ino = [1, 2, 16 + rnd() % 64][(rnd() % 3) as usize];
+                let Some((blk, off)) = sb.inode_location(ino) else { continue };
                 let at = blk as usize * bs + off;
-                let Ok(mut i) = vexfs_core::format::inode::Inode::decode(&dev.data[at..at + 256], ino) else { continue };
+                let Ok(mut i) = Inode::decode(&dev.data[at..at + INODE_SIZE], ino) else { continue };
                 match rnd() % 9 {
                     0 => i.nlink = (rnd() % 5) as u32,
                     1 => i.parent = rnd() % 60,
                     2 => i.size = rnd() % 100,
                     3 => i.blocks = rnd() % 10,
-                    4 => i.flags ^= 2,
+                    4 => i.flags ^= vexfs_core::format::inode::FLAG_ORPHAN,
                     5 => i.orphan_next = rnd() % 60,
-                    6 => { let k = (rnd() as usize) % 112; i.data[k] ^= (rnd() as u8) | 1; }
-                    7 => { i.xattr_len = (rnd() % 3000) as u32; }
+                    6 => {
+                        let k = (rnd() as usize) % i.data.len();
+                        i.data[k] ^= (rnd() as u8) | 1;
+                    }
+                    7 => i.xattr_len = (rnd() % 3000) as u32,
                     _ => i.mode = (i.mode & 0o7777) | [0o100000u16, 0o040000, 0o120000, 0o010000][(rnd() % 4) as usize],
                 }
-                let _ = i.encode(&mut dev.data[at..at + 256], ino);
-            } else {
-                // Semantic tree/bitmap/xattr damage, resealed.
-                let b = sb.block_bitmap_start as usize + (rnd() as usize) % (span - 1);
+                i.encode(&mut dev.data[at..at + INODE_SIZE], ino).unwrap();
+            }
+            _ => {
+                let b = meta[(rnd() as usize) % meta.len()];
                 let blk = &mut dev.data[b * bs..(b + 1) * bs];
                 let magic = u32::from_le_bytes(blk[0..4].try_into().unwrap());
                 let owner = u64::from_le_bytes(blk[16..24].try_into().unwrap());
-                if [vexfs_core::format::header::NODE_MAGIC, vexfs_core::format::header::BITMAP_MAGIC].contains(&magic) {
-                    let off = 32 + (rnd() as usize) % 200;
+                if [NODE_MAGIC, BITMAP_MAGIC].contains(&magic) {
+                    let off = HEADER_SIZE + (rnd() as usize) % 256;
                     blk[off] ^= (rnd() as u8) | 1;
-                    vexfs_core::format::header::seal(blk, magic, b as u64, owner).unwrap();
-                }
-            }
-        }
-        match check(dev, &opts, &mut |_, _, _| true) {
-            Err(_) => errs += 1,
-            Ok((r, dev)) => {
-                let (r2, dev) = check(dev, &CheckOptions { mode: RepairMode::No, force: true, now: T0 }, &mut |_, _, _| true).unwrap();
-                if !r2.problems.is_empty() {
-                    unclean += 1;
-                    if unclean <= 3 {
-                        eprintln!("case {case}: first {:?}\n  after: {:?}\n  repairs {:?}", r.problems.iter().map(|p| &p.text).collect::<Vec<_>>(), r2.problems.iter().map(|p| &p.text).collect::<Vec<_>>(), r.repairs);
-                    }
-                } else if Fs::mount(dev, MountOptions::default(), T0).is_err() {
-                    unmountable += 1;
+                    seal(blk, magic, b as u64, owner).unwrap();
                 }
             }
         }
     }
-    assert_eq!((errs, unclean, unmountable), (0, 0, 0), "of {n} cases: operational errors, unclean after repair, unmountable");
+}
+
+fn stress(img: &MemDevice, cases: u64, seed: u64) {
+    let meta = metadata_blocks(img);
+    let mut x = seed.max(1);
+    let mut rnd = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let (mut unclean, mut unmountable, mut errs) = (0, 0, 0);
+    let yes = CheckOptions { mode: RepairMode::Yes, force: true, now: T0 };
+    let no = CheckOptions { mode: RepairMode::No, force: true, now: T0 };
+    for case in 0..cases {
+        let mut dev = img.clone();
+        damage(&mut dev, &meta, &mut rnd);
+        match check(dev, &yes, &mut |_, _, _| true) {
+            Err(_) => errs += 1,
+            Ok((r, dev)) => {
+                let (r2, dev) = check(dev, &no, &mut |_, _, _| true).unwrap();
+                if !r2.problems.is_empty() {
+                    unclean += 1;
+                    if unclean <= 3 {
+                        let texts = |r: &CheckReport| r.problems.iter().map(|p| p.text.clone()).collect::<Vec<_>>();
+                        eprintln!("case {case}: found {:?}\n  repairs {:?}\n  left {:?}", texts(&r), r.repairs, texts(&r2));
+                        eprintln!("  failures {:?}", r.problems.iter().filter(|p| p.text.starts_with("could not")).map(|p| &p.text).collect::<Vec<_>>());
+                    }
+                } else {
+                    match exercise(dev) {
+                        Ok(dev) => {
+                            let (r3, _) = check(dev, &no, &mut |_, _, _| true).unwrap();
+                            if !r3.problems.is_empty() {
+                                eprintln!("case {case}: unclean after use: {:?}", r3.problems.iter().map(|p| &p.text).collect::<Vec<_>>());
+                                unmountable += 1;
+                            }
+                        }
+                        Err(e) => {
+                            eprintln!("case {case}: repaired image unusable: {e}; repairs {:?}", r.repairs);
+                            unmountable += 1;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert_eq!((errs, unclean, unmountable), (0, 0, 0), "of {cases} cases: operational errors, unclean after repair, unusable after repair");
+}
+
+/// Use a repaired filesystem: add a file with data and an attribute,
+/// then delete everything, as a user cleaning up would. A repair that
+/// leaves something the checker accepts but the filesystem cannot handle
+/// shows up here.
+fn exercise(dev: MemDevice) -> Result<MemDevice, String> {
+    let mut fs = Fs::mount(dev, MountOptions::default(), T0).map_err(|e| format!("mount: {e}"))?;
+    let f = fs.create(ROOT_INO, b"after-repair", 0o644, 0, 0, T0).map_err(|e| format!("create: {e}"))?.ino;
+    fs.write(f, 0, &[5u8; 10_000], T0).map_err(|e| format!("write: {e}"))?;
+    fs.setxattr(f, b"user.k", b"v", XattrFlags::default(), T0).map_err(|e| format!("setxattr: {e}"))?;
+    fn empty(fs: &mut Fs<MemDevice>, dir: u64, depth: u32) -> Result<(), String> {
+        if depth > 64 {
+            return Err(String::from("directory nesting too deep"));
+        }
+        let entries = fs.readdir(dir, 0, usize::MAX).map_err(|e| format!("readdir {dir}: {e}"))?;
+        for e in entries.into_iter().skip(2) {
+            if e.ino == LOST_FOUND_INO {
+                empty(fs, e.ino, depth + 1)?;
+                continue;
+            }
+            if e.file_type == vexfs_core::FileType::Directory {
+                empty(fs, e.ino, depth + 1)?;
+                fs.rmdir(dir, &e.name, T0).map_err(|err| format!("rmdir {}: {err}", String::from_utf8_lossy(&e.name)))?;
+            } else {
+                if e.file_type == vexfs_core::FileType::Regular {
+                    fs.read(e.ino, 0, 1 << 20).map_err(|err| format!("read {}: {err}", e.ino))?;
+                }
+                fs.unlink(dir, &e.name, T0).map_err(|err| format!("unlink {}: {err}", String::from_utf8_lossy(&e.name)))?;
+            }
+        }
+        Ok(())
+    }
+    empty(&mut fs, ROOT_INO, 0)?;
+    fs.unmount(T0).map_err(|e| format!("unmount: {e}"))
+}
+
+fn env_u64(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|s| s.parse().ok()).unwrap_or(default)
+}
+
+/// Every repair must leave an image that checks clean and mounts.
+/// `VEXFS_CHECK_CASES` / `VEXFS_CHECK_SEED` widen the search locally.
+#[test]
+fn any_damage_is_repaired_to_a_clean_mountable_image() {
+    let seed = env_u64("VEXFS_CHECK_SEED", 7);
+    stress(random::small_image(), env_u64("VEXFS_CHECK_CASES", 300), seed);
+    stress(&heavily_used().dev, env_u64("VEXFS_CHECK_CASES", 300) / 6, seed);
 }
 
 mod random {
@@ -405,7 +483,7 @@ mod random {
     use proptest::prelude::*;
     use std::sync::OnceLock;
 
-    fn small_image() -> &'static MemDevice {
+    pub(super) fn small_image() -> &'static MemDevice {
         static IMG: OnceLock<MemDevice> = OnceLock::new();
         IMG.get_or_init(|| {
             let mut fs = fresh(256 << 10, 1024);

@@ -156,6 +156,11 @@ impl TreeWalk<'_> {
         if want_level.is_some_and(|l| l != h.level) {
             return Ok(Err(String::from("tree node at the wrong level")));
         }
+        // The tree code frees an internal node's last child together with
+        // the node; an empty one would make every insert fail.
+        if h.level > 0 && h.nitems == 0 {
+            return Ok(Err(String::from("internal tree node without children")));
+        }
         for i in 0..h.nitems {
             let k = match node::key(body, i) {
                 Ok(k) => k,
@@ -465,6 +470,7 @@ pub(crate) fn scan<D: BlockDevice>(fs: &mut Fs<D>, progress: &mut dyn FnMut(Pass
         return Ok(None);
     }
     plan_entries(&mut model);
+    plan_duplicate_names(&mut model);
     if !progress(Pass::Connectivity, 0, 1) {
         return Ok(None);
     }
@@ -519,6 +525,36 @@ fn plan_entries(m: &mut Model) {
         if !e.key_ok {
             m.problems.push(problem(ProblemKind::DirEntry, Severity::Safe, e.dir, 0, format!("directory {}: entry '{shown}' is stored under the wrong hash; re-insert it", e.dir)));
             *a = Action::Rekey;
+        }
+    }
+}
+
+/// A name may appear once per directory: later copies (correctly hashed
+/// ones win over misplaced ones) are removed.
+fn plan_duplicate_names(m: &mut Model) {
+    let mut seen: BTreeSet<(u64, &[u8])> = BTreeSet::new();
+    let mut dups = Vec::new();
+    for rekeyed in [false, true] {
+        for (i, e) in m.entries.iter().enumerate() {
+            let a = m.actions.get(i).copied().unwrap_or(Action::Remove);
+            if a == Action::Remove || (a == Action::Rekey) != rekeyed {
+                continue;
+            }
+            if !seen.insert((e.dir, &e.name)) {
+                dups.push(i);
+            }
+        }
+    }
+    for i in dups {
+        if let (Some(e), Some(a)) = (m.entries.get(i), m.actions.get_mut(i)) {
+            m.problems.push(problem(
+                ProblemKind::DirEntry,
+                Severity::Unsafe,
+                e.dir,
+                0,
+                format!("directory {}: second entry named '{}' (inode {}); remove it", e.dir, String::from_utf8_lossy(&e.name), e.ino),
+            ));
+            *a = Action::Remove;
         }
     }
 }
