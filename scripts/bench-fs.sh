@@ -42,7 +42,7 @@ mount "$LOOPDEV" "$OUT/ext4"
 
 log "VexFS over FUSE"
 truncate -s "$IMG_SIZE" "$OUT/vexfs.img"
-target/release/mkfs.vexfs -q "$OUT/vexfs.img"
+target/release/mkfs-vexfs -q "$OUT/vexfs.img"
 target/release/vexfs-fuse "$OUT/vexfs.img" "$OUT/vexfs"
 
 fio_iops() { # dir name rw bs -> prints "read_iops write_iops read_MBps write_MBps"

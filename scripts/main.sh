@@ -13,7 +13,7 @@ IMG="$WORK/vexfs.img"
 MNT="$WORK/mnt"
 SRC="${VEXFS_SOURCE_TREE:-/usr/share}"
 REPORT="$ROOT/target/main-report.md"
-BIN="$ROOT/target/release"
+BIN="$ROOT/target/sbin"
 mkdir -p "$WORK" "$MNT"
 
 step() { printf '[%s] %-40s %s\n' "$(date +%H:%M:%S)" "$1" "$2" | tee -a "$REPORT.steps"; }
@@ -23,6 +23,10 @@ rm -f "$REPORT.steps"
 
 log "building release binaries"
 cargo build --release -q -p vexfs-tools -p vexfs-fuse -p vexfs-anns-bench
+bash scripts/install.sh --no-build --prefix "$ROOT/target/inst" >/dev/null 2>&1
+mkdir -p "$BIN"
+for b in sbin/mkfs.vexfs sbin/fsck.vexfs bin/vexfs-fuse; do ln -sf "$ROOT/target/inst/$b" "$BIN/"; done
+ln -sf "$ROOT/target/release/anns_benchmark" "$BIN/"
 
 log "mkfs.vexfs on a 2 GiB image"
 rm -f "$IMG"
@@ -38,7 +42,8 @@ step "mount (FUSE)" "ok"
 log "copy $SRC into the filesystem"
 TREE_FILES=$(find "$SRC" -xdev -type f 2>/dev/null | wc -l)
 t0=$(date +%s.%N)
-cp -a "$SRC/." "$MNT/tree/" 2>/dev/null || cp -a "$SRC/." "$MNT/tree/"
+mkdir "$MNT/tree"
+cp -a "$SRC/." "$MNT/tree/"
 t1=$(date +%s.%N)
 step "cp -a $SRC ($TREE_FILES files)" "$(python3 -c "print(f'{$t1-$t0:.1f} s')")"
 
