@@ -14,6 +14,7 @@ use crate::io::ByteSink;
 use crate::metric::Metric;
 use crate::persist::{Header, Reader, Writer};
 use alloc::collections::BTreeMap;
+use alloc::vec;
 use alloc::vec::Vec;
 
 /// Brute-force exact index.
@@ -76,10 +77,13 @@ impl FlatIndex {
         let mut tops: Vec<TopK<VectorId>> = (0..nq).map(|_| TopK::new(k)).collect();
         let qnorm: Vec<f32> = qs.chunks_exact(dim).map(|q| kern.dot(q, q)).collect();
         let l2 = self.metric == Metric::L2;
+        let n = self.ids.len();
+        if kern.has_panel() {
+            self.scan_panels(qs, &qnorm, &mut tops);
+        } else {
         // About 256 KiB of rows per block keeps them in L2 while all query
         // groups sweep them.
         let block = ((256 * 1024) / (dim * 4)).max(16);
-        let n = self.ids.len();
         let mut start = 0;
         while start < n {
             let end = (start + block).min(n);
@@ -103,6 +107,7 @@ impl FlatIndex {
             }
             start = end;
         }
+        }
         tops.into_iter()
             .map(|t| {
                 let mut v = t.into_sorted();
@@ -113,6 +118,72 @@ impl FlatIndex {
                 finish(self.metric, v)
             })
             .collect()
+    }
+
+    /// GEMM-style sweep: a block of rows is packed once into 32-row panels
+    /// (element-major), then every group of 8 queries multiplies against
+    /// each panel with a register-blocked kernel, FAISS/BLAS style.
+    fn scan_panels(&self, qs: &[f32], qnorm: &[f32], tops: &mut [TopK<VectorId>]) {
+        use crate::distance::{PANEL_QUERIES as PQ, PANEL_ROWS as PR};
+        let dim = self.dim;
+        let nq = qs.len() / dim;
+        let n = self.ids.len();
+        let kern = kernels();
+        let l2 = self.metric == Metric::L2;
+        let block = (((256 * 1024) / (dim * 4)) / PR).max(1) * PR;
+        let mut packed = vec![0f32; block * dim];
+        let mut out = [0f32; PR * PQ];
+        let mut start = 0;
+        while start < n {
+            let end = (start + block).min(n);
+            let panels = (end - start).div_ceil(PR);
+            for p in 0..panels {
+                let pan = &mut packed[p * PR * dim..(p + 1) * PR * dim];
+                for j in 0..PR {
+                    let r = start + p * PR + j;
+                    if r < end {
+                        for (kk, &x) in row(&self.data, dim, r).iter().enumerate() {
+                            pan[kk * PR + j] = x;
+                        }
+                    } else {
+                        for kk in 0..dim {
+                            pan[kk * PR + j] = 0.0;
+                        }
+                    }
+                }
+            }
+            let mut qi = 0;
+            while qi < nq {
+                let g = (nq - qi).min(PQ);
+                let q = |j: usize| row(qs, dim, qi + j.min(g - 1));
+                let qv = [q(0), q(1), q(2), q(3), q(4), q(5), q(6), q(7)];
+                for p in 0..panels {
+                    let pan = &packed[p * PR * dim..(p + 1) * PR * dim];
+                    if !kern.panel_dots(qv, pan, dim, &mut out) {
+                        return;
+                    }
+                    let base = start + p * PR;
+                    let rows = PR.min(end - base);
+                    let norms = &self.norms[base..base + rows];
+                    let ids = &self.ids[base..base + rows];
+                    for j in 0..g {
+                        let t = &mut tops[qi + j];
+                        let mut worst = t.worst();
+                        let qn = qnorm[qi + j];
+                        let dots = &out[j * PR..j * PR + rows];
+                        for ((&dt, &rn), &id) in dots.iter().zip(norms).zip(ids) {
+                            let d = if l2 { qn + rn - 2.0 * dt } else { -dt };
+                            if d < worst {
+                                t.push(d, id);
+                                worst = t.worst();
+                            }
+                        }
+                    }
+                }
+                qi += g;
+            }
+            start = end;
+        }
     }
 
     pub(crate) fn write_payload(&self, w: &mut Writer) {

@@ -21,6 +21,12 @@ type F32Fn = unsafe fn(&[f32], &[f32]) -> f32;
 type Dot4Fn = unsafe fn([&[f32]; 4], &[f32]) -> [f32; 4];
 type U8Fn = unsafe fn(&[u8], &[u8]) -> u32;
 type I8Fn = unsafe fn(&[i8], &[i8]) -> i32;
+type PanelFn = unsafe fn([&[f32]; 8], &[f32], usize, &mut [f32; 256]);
+
+/// Rows in one packed panel for [`Kernels::panel_dots`].
+pub const PANEL_ROWS: usize = 32;
+/// Queries handled by one [`Kernels::panel_dots`] call.
+pub const PANEL_QUERIES: usize = 8;
 
 /// One complete set of kernels for one instruction-set level.
 ///
@@ -37,6 +43,7 @@ pub struct Kernels {
     dot4: Dot4Fn,
     l2sq_u8: U8Fn,
     dot_i8: I8Fn,
+    panel: Option<PanelFn>,
 }
 
 impl core::fmt::Debug for Kernels {
@@ -88,6 +95,25 @@ impl Kernels {
         // SAFETY: as in `l2sq`.
         unsafe { (self.dot_i8)(a, b) }
     }
+    /// Whether [`Kernels::panel_dots`] is available (AVX-512 builds).
+    pub fn has_panel(&self) -> bool {
+        self.panel.is_some()
+    }
+    /// Dot products of 8 queries with a packed panel of 32 rows (row j's
+    /// element k at `panel[k * 32 + j]`) into `out[i * 32 + j]`. Returns
+    /// false (and leaves `out` alone) when unsupported or when a slice is
+    /// shorter than `dim` requires.
+    #[inline]
+    pub fn panel_dots(&self, q: [&[f32]; 8], panel: &[f32], dim: usize, out: &mut [f32; 256]) -> bool {
+        let Some(f) = self.panel else { return false };
+        if panel.len() < dim.saturating_mul(PANEL_ROWS) || q.iter().any(|x| x.len() < dim) {
+            return false;
+        }
+        // SAFETY: lengths checked above; the table only holds `panel` after
+        // AVX-512F detection.
+        unsafe { f(q, panel, dim, out) };
+        true
+    }
     /// The raw distance function for `metric` (L2: squared L2; inner
     /// product and cosine: `-dot`). Indexes copy this pointer into their
     /// hot loops.
@@ -122,6 +148,7 @@ pub static SCALAR: Kernels = Kernels {
     dot4: scalar::dot4,
     l2sq_u8: scalar::l2sq_u8,
     dot_i8: scalar::dot_i8,
+    panel: None,
 };
 
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
@@ -137,6 +164,7 @@ mod detect {
             dot4: x86::sse2::dot4,
             l2sq_u8: x86::sse2::l2sq_u8,
             dot_i8: scalar::dot_i8,
+            panel: None,
         }
     }
 
@@ -152,6 +180,7 @@ mod detect {
             dot4: x86::avx2::dot4,
             l2sq_u8: x86::avx2::l2sq_u8,
             dot_i8: x86::avx2::dot_i8,
+            panel: None,
         })
     }
 
@@ -167,6 +196,7 @@ mod detect {
             dot4: x86::avx512::dot4,
             l2sq_u8: scalar::l2sq_u8,
             dot_i8: scalar::dot_i8,
+            panel: Some(x86::avx512::panel_8x32),
         };
         if std::is_x86_feature_detected!("avx512bw") {
             k.l2sq_u8 = x86::avx512::l2sq_u8;

@@ -162,3 +162,68 @@ pub(crate) unsafe fn neg_dot(a: &[f32], b: &[f32]) -> f32 {
     // SAFETY: same contract as `dot`, which the caller upholds.
     -unsafe { dot(a, b) }
 }
+
+/// Register-blocked product of 8 queries with a packed panel of 32 rows:
+/// `out[i * 32 + j] = dot(q[i][..dim], row_j)`, where the panel stores
+/// row j's element k at `panel[k * 32 + j]`. No horizontal reductions are
+/// needed, which is what makes exhaustive batch search fast.
+///
+/// Callers guarantee `panel.len() >= dim * 32`, every `q[i].len() >= dim`
+/// and the `avx512f` feature.
+#[target_feature(enable = "avx512f")]
+pub(crate) unsafe fn panel_8x32(q: [&[f32]; 8], panel: &[f32], dim: usize, out: &mut [f32; 256]) {
+    let pp = panel.as_ptr();
+    let qp = [
+        q[0].as_ptr(),
+        q[1].as_ptr(),
+        q[2].as_ptr(),
+        q[3].as_ptr(),
+        q[4].as_ptr(),
+        q[5].as_ptr(),
+        q[6].as_ptr(),
+        q[7].as_ptr(),
+    ];
+    let z = _mm512_setzero_ps();
+    let (mut a0, mut a1, mut a2, mut a3, mut a4, mut a5, mut a6, mut a7) = (z, z, z, z, z, z, z, z);
+    let (mut b0, mut b1, mut b2, mut b3, mut b4, mut b5, mut b6, mut b7) = (z, z, z, z, z, z, z, z);
+    // SAFETY: k < dim, so panel reads [k*32, k*32+32) lie below dim*32 <=
+    // panel.len(), and query reads at k lie below dim <= q[i].len().
+    unsafe {
+        for k in 0..dim {
+            let p0 = _mm512_loadu_ps(pp.add(k * 32));
+            let p1 = _mm512_loadu_ps(pp.add(k * 32 + 16));
+            let s = _mm512_set1_ps(*qp[0].add(k));
+            a0 = _mm512_fmadd_ps(s, p0, a0);
+            b0 = _mm512_fmadd_ps(s, p1, b0);
+            let s = _mm512_set1_ps(*qp[1].add(k));
+            a1 = _mm512_fmadd_ps(s, p0, a1);
+            b1 = _mm512_fmadd_ps(s, p1, b1);
+            let s = _mm512_set1_ps(*qp[2].add(k));
+            a2 = _mm512_fmadd_ps(s, p0, a2);
+            b2 = _mm512_fmadd_ps(s, p1, b2);
+            let s = _mm512_set1_ps(*qp[3].add(k));
+            a3 = _mm512_fmadd_ps(s, p0, a3);
+            b3 = _mm512_fmadd_ps(s, p1, b3);
+            let s = _mm512_set1_ps(*qp[4].add(k));
+            a4 = _mm512_fmadd_ps(s, p0, a4);
+            b4 = _mm512_fmadd_ps(s, p1, b4);
+            let s = _mm512_set1_ps(*qp[5].add(k));
+            a5 = _mm512_fmadd_ps(s, p0, a5);
+            b5 = _mm512_fmadd_ps(s, p1, b5);
+            let s = _mm512_set1_ps(*qp[6].add(k));
+            a6 = _mm512_fmadd_ps(s, p0, a6);
+            b6 = _mm512_fmadd_ps(s, p1, b6);
+            let s = _mm512_set1_ps(*qp[7].add(k));
+            a7 = _mm512_fmadd_ps(s, p0, a7);
+            b7 = _mm512_fmadd_ps(s, p1, b7);
+        }
+        let o = out.as_mut_ptr();
+        for (i, (a, b)) in [(a0, b0), (a1, b1), (a2, b2), (a3, b3), (a4, b4), (a5, b5), (a6, b6), (a7, b7)]
+            .into_iter()
+            .enumerate()
+        {
+            _mm512_storeu_ps(o.add(i * 32), a);
+            _mm512_storeu_ps(o.add(i * 32 + 16), b);
+        }
+    }
+}
