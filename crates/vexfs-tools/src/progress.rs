@@ -9,9 +9,15 @@ pub fn wanted(quiet: bool) -> bool {
     !quiet && std::io::stderr().is_terminal()
 }
 
-/// A bar for one step; hidden (draws nothing) unless `show`.
+/// Steps below which a bar is not worth drawing: small filesystems finish
+/// before a bar could say anything.
+pub const MIN_STEPS: u64 = 2048;
+
+/// A bar for one step of `total` units; hidden (draws nothing) unless
+/// `show` and the step is long enough to watch.
 pub fn bar(show: bool, message: &str, total: u64) -> ProgressBar {
-    let pb = ProgressBar::with_draw_target(Some(total), if show { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() });
+    let visible = show && total >= MIN_STEPS;
+    let pb = ProgressBar::with_draw_target(Some(total), if visible { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() });
     if let Ok(style) = ProgressStyle::with_template("{msg:40} [{bar:30}] {percent:>3}%") {
         pb.set_style(style.progress_chars("=> "));
     }

@@ -106,13 +106,13 @@ fn run(prog: &str, a: &Args) -> u8 {
         print_problems(&dev_name, &report, false);
         if confirm(&format!("{} problem(s) found. Fix them?", report.uncorrected())) {
             return match run_check(prog, a, RepairMode::Yes, true) {
-                Ok(r) => finish(&dev_name, &r, a.verbose, false),
+                Ok(r) => finish(&dev_name, &r, a.verbose, false, true),
                 Err(code) => code,
             };
         }
-        return finish(&dev_name, &report, a.verbose, false) | EXIT_UNCORRECTED;
+        return finish(&dev_name, &report, a.verbose, false, false);
     }
-    finish(&dev_name, &report, a.verbose, preen)
+    finish(&dev_name, &report, a.verbose, preen, true)
 }
 
 fn confirm(question: &str) -> bool {
@@ -180,12 +180,16 @@ fn print_problems(dev: &str, r: &CheckReport, preen: bool) {
     }
 }
 
-fn finish(dev: &str, r: &CheckReport, verbose: bool, preen: bool) -> u8 {
+/// Print the outcome (the problems too unless already shown) and return
+/// the exit code.
+fn finish(dev: &str, r: &CheckReport, verbose: bool, preen: bool, show_problems: bool) -> u8 {
     if r.skipped_clean {
         println!("{dev}: clean, {}/{} files, {}/{} blocks", r.inodes_used, r.inode_count, r.blocks_used, r.block_count);
         return EXIT_OK;
     }
-    print_problems(dev, r, preen);
+    if show_problems {
+        print_problems(dev, r, preen);
+    }
     if verbose {
         for l in &r.repairs {
             println!("{dev}: {l}");
