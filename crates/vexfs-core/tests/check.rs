@@ -478,6 +478,29 @@ fn any_damage_is_repaired_to_a_clean_mountable_image() {
     stress(&heavily_used().dev, env_u64("VEXFS_CHECK_CASES", 300) / 6, seed);
 }
 
+/// Multi-level directory and extent trees under the same damage. Slow in
+/// debug builds: run with `cargo test --release -- --ignored`.
+#[test]
+#[ignore]
+fn deep_trees_survive_damage() {
+    let mut fs = fresh(64 << 20, 1024);
+    let d = fs.mkdir(ROOT_INO, b"many", 0o755, 0, 0, T0).unwrap().ino;
+    for i in 0..3000 {
+        fs.create(d, format!("a-rather-long-file-name-{i:06}").as_bytes(), 0o644, 0, 0, T0).unwrap();
+    }
+    // Two files written alternately: many small extents each.
+    let a = fs.create(ROOT_INO, b"frag-a", 0o644, 0, 0, T0).unwrap().ino;
+    let b = fs.create(ROOT_INO, b"frag-b", 0o644, 0, 0, T0).unwrap().ino;
+    for i in 0..600u64 {
+        fs.write(a, i * 2048, &[1u8; 1024], T0).unwrap();
+        fs.write(b, i * 2048, &[2u8; 1024], T0).unwrap();
+    }
+    fs.setxattr(a, b"user.emb", &[9u8; 16384], XattrFlags::default(), T0).unwrap();
+    let img = fs.unmount(T0).unwrap();
+    assert_clean(img.clone());
+    stress(&img, env_u64("VEXFS_CHECK_CASES", 200), env_u64("VEXFS_CHECK_SEED", 7));
+}
+
 mod random {
     use super::*;
     use proptest::prelude::*;

@@ -27,9 +27,15 @@ impl Device {
     /// Open `path`. Block devices opened for writing use `O_EXCL`, which
     /// the kernel refuses while the device is mounted or otherwise claimed.
     pub fn open(path: &Path, write: bool) -> std::io::Result<Self> {
+        Self::open_with(path, write, true)
+    }
+
+    /// As [`Device::open`]; `exclusive: false` skips `O_EXCL` (what
+    /// `mkfs -F -F` asks for on a device in use).
+    pub fn open_with(path: &Path, write: bool, exclusive: bool) -> std::io::Result<Self> {
         let mut opts = OpenOptions::new();
         opts.read(true).write(write);
-        if write && is_block_device(path) {
+        if write && exclusive && is_block_device(path) {
             opts.custom_flags(libc::O_EXCL);
         }
         let mut file = opts.open(path)?;

@@ -34,11 +34,6 @@ pub fn now() -> Timestamp {
     }
 }
 
-/// The tools' version line, as `mke2fs -V` prints it.
-pub fn version_line(tool: &str) -> String {
-    format!("{tool} {} (VexFS format {})", env!("CARGO_PKG_VERSION"), vexfs_core::format::FORMAT_VERSION)
-}
-
 /// The name this program was started as (`mkfs.vexfs` when installed
 /// under that name), for messages; `default` if unknown.
 pub fn program_name(default: &str) -> String {

@@ -256,3 +256,60 @@ fn fsck_repairs_random_inode_table_damage_without_panicking() {
         assert!([0, 4].contains(&code(&o)), "round {round}: {}", text(&o));
     }
 }
+
+/// Undoes a loop attachment and mount, even when the test fails.
+struct LoopMount {
+    dev: String,
+    mnt: Option<PathBuf>,
+}
+
+impl Drop for LoopMount {
+    fn drop(&mut self) {
+        if let Some(m) = &self.mnt {
+            let _ = Command::new("umount").arg(m).status();
+        }
+        let _ = Command::new("losetup").args(["-d", &self.dev]).status();
+    }
+}
+
+fn ok(cmd: &mut Command) -> Option<String> {
+    let o = cmd.stderr(Stdio::null()).output().ok()?;
+    o.status.success().then(|| String::from_utf8_lossy(&o.stdout).trim().to_string())
+}
+
+/// Mounted devices and images are refused. Needs root, loop devices,
+/// mkfs.ext2 and mount; skipped where any is missing.
+#[test]
+fn mounted_devices_and_their_images_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = dir.path().join("loop.img");
+    std::fs::write(&img, vec![0u8; 8 << 20]).unwrap();
+    if ok(Command::new("mkfs.ext2").args(["-q", "-F", p(&img)])).is_none() {
+        eprintln!("skipped: no mkfs.ext2");
+        return;
+    }
+    let Some(dev) = ok(Command::new("losetup").args(["-f", "--show", p(&img)])) else {
+        eprintln!("skipped: cannot attach a loop device");
+        return;
+    };
+    let mut guard = LoopMount { dev: dev.clone(), mnt: None };
+    let mnt = dir.path().join("mnt");
+    std::fs::create_dir(&mnt).unwrap();
+    if ok(Command::new("mount").args([dev.as_str(), p(&mnt)])).is_none() {
+        eprintln!("skipped: cannot mount");
+        return;
+    }
+    guard.mnt = Some(mnt);
+    for target in [dev.as_str(), p(&img)] {
+        let o = run(MKFS, &["-q", "-F", target]);
+        assert_eq!(code(&o), 1, "{}", text(&o));
+        assert!(text(&o).contains("mounted on"), "{}", text(&o));
+        let o = run(FSCK, &["-fy", target]);
+        assert_eq!(code(&o), 8, "{}", text(&o));
+        assert!(text(&o).contains("mounted"), "{}", text(&o));
+    }
+    drop(guard);
+    // Unmounted and detached, the image may be formatted again.
+    let o = run(MKFS, &["-q", "-F", p(&img)]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+}

@@ -182,7 +182,7 @@ fn run(a: &Args) -> Result<()> {
         let f = std::fs::OpenOptions::new().create(true).write(true).truncate(false).open(path).with_context(|| format!("cannot create {}", path.display()))?;
         f.set_len(fs_bytes).with_context(|| format!("cannot extend {} to {fs_bytes} bytes", path.display()))?;
     }
-    let dev = Device::open(path, true).with_context(|| format!("cannot open {} for writing", path.display()))?.limit(fs_bytes);
+    let dev = Device::open_with(path, true, a.force < 2).with_context(|| format!("cannot open {} for writing", path.display()))?.limit(fs_bytes);
     if !a.quiet {
         for l in describe(&sb, &uuid) {
             println!("{l}");
