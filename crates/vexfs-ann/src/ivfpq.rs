@@ -65,6 +65,25 @@ pub struct IvfPqIndex {
     codebooks: Vec<f32>,
     lists: Vec<PqList>,
     map: BTreeMap<VectorId, (u32, u32)>,
+    /// L2 only: per (list, sub-quantiser, codeword) the query-independent
+    /// part of the residual distance, `|r|^2 + 2<c, r>` (FAISS's
+    /// "precomputed tables"). Rebuilt after training and loading, never
+    /// stored; empty when too large or for other metrics.
+    pre: Vec<f32>,
+}
+
+/// Most floats spent on precomputed tables (64 MiB).
+const MAX_PRECOMPUTED: usize = 1 << 24;
+
+/// Sum of table entries selected by one code, unrolled for common `m`.
+#[inline(always)]
+fn adc<const M: usize>(lut: &[[f32; KSUB]], code: &[u8]) -> f32 {
+    let mut d = [0.0f32; 4];
+    let (lut, code) = (&lut[..M], &code[..M]);
+    for j in 0..M {
+        d[j & 3] += lut[j][code[j] as usize];
+    }
+    (d[0] + d[1]) + (d[2] + d[3])
 }
 
 impl IvfPqIndex {
@@ -92,7 +111,29 @@ impl IvfPqIndex {
             codebooks: Vec::new(),
             lists: Vec::new(),
             map: BTreeMap::new(),
+            pre: Vec::new(),
         })
+    }
+
+    fn build_precomputed(&mut self) {
+        self.pre = Vec::new();
+        let (m, dsub, dim) = (self.m(), self.dsub, self.dim);
+        let nl = self.centroids.len() / dim;
+        let size = nl.saturating_mul(m).saturating_mul(KSUB);
+        if self.metric != Metric::L2 || nl == 0 || size > MAX_PRECOMPUTED || self.pre.try_reserve_exact(size).is_err() {
+            return;
+        }
+        let k = kernels();
+        for l in 0..nl {
+            let c = row(&self.centroids, dim, l);
+            for j in 0..m {
+                let cj = &c[j * dsub..(j + 1) * dsub];
+                for w in 0..KSUB {
+                    let cw = &self.codebooks[(j * KSUB + w) * dsub..(j * KSUB + w + 1) * dsub];
+                    self.pre.push(if w < self.ksub { k.dot(cw, cw) + 2.0 * k.dot(cj, cw) } else { 0.0 });
+                }
+            }
+        }
     }
 
     /// The configuration.
@@ -211,6 +252,7 @@ impl IvfPqIndex {
             }
             me.lists.push(PqList { ids, codes, raw });
         }
+        me.build_precomputed();
         Ok(me)
     }
 
@@ -268,6 +310,7 @@ impl VectorIndex for IvfPqIndex {
         self.centroids = cent;
         self.codebooks = cb;
         self.ksub = ksub;
+        self.build_precomputed();
         self.lists = (0..self.cfg.nlist).map(|_| PqList::default()).collect();
         for l in old {
             for (i, &id) in l.ids.iter().enumerate() {
@@ -368,21 +411,41 @@ impl VectorIndex for IvfPqIndex {
         let kern = kernels();
         let l2 = self.metric == Metric::L2;
         let mut lut: Vec<[f32; KSUB]> = vec![[0.0; KSUB]; m];
-        if !l2 {
-            // Inner product: the table does not depend on the list.
-            for (j, t) in lut.iter_mut().enumerate() {
+        // Query-only table: -<q_j, r_jc> (inner product) or -2<q_j, r_jc>
+        // (L2 with precomputed tables); the same for every list.
+        let pre = l2 && !self.pre.is_empty();
+        let mut qt: Vec<[f32; KSUB]> = Vec::new();
+        if !l2 || pre {
+            let f = if l2 { -2.0 } else { -1.0 };
+            qt = vec![[0.0; KSUB]; m];
+            for (j, t) in qt.iter_mut().enumerate() {
                 let qs = &q[j * dsub..(j + 1) * dsub];
                 for (w, e) in t.iter_mut().enumerate().take(self.ksub) {
-                    *e = -kern.dot(qs, &self.codebooks[(j * KSUB + w) * dsub..(j * KSUB + w + 1) * dsub]);
+                    *e = f * kern.dot(qs, &self.codebooks[(j * KSUB + w) * dsub..(j * KSUB + w + 1) * dsub]);
                 }
+            }
+            if !l2 {
+                lut.copy_from_slice(&qt);
             }
         }
         let mut resid = vec![0f32; dim];
         let mut top: TopK<(u32, u32)> = TopK::new(depth);
         for pl in probe_lists(&self.centroids, dim, &q, nprobe) {
             let li = pl.v as usize;
+            let l = &self.lists[li];
+            if l.ids.is_empty() {
+                continue;
+            }
             let c = row(&self.centroids, dim, li);
-            let base = if l2 {
+            let base = if pre {
+                let tab = &self.pre[li * m * KSUB..(li + 1) * m * KSUB];
+                for ((t, qj), pj) in lut.iter_mut().zip(&qt).zip(tab.chunks_exact(KSUB)) {
+                    for ((e, &a), &b) in t.iter_mut().zip(qj.iter()).zip(pj) {
+                        *e = a + b;
+                    }
+                }
+                pl.d
+            } else if l2 {
                 for ((r, &x), &y) in resid.iter_mut().zip(&q).zip(c) {
                     *r = x - y;
                 }
@@ -396,13 +459,23 @@ impl VectorIndex for IvfPqIndex {
             } else {
                 -kern.dot(&q, c)
             };
-            let l = &self.lists[li];
             let mut worst = top.worst();
-            for (p, (code, &id)) in l.codes.chunks_exact(m).zip(&l.ids).enumerate() {
-                let mut d = base;
-                for (t, &cj) in lut.iter().zip(code) {
-                    d += t[cj as usize];
+            let score = |code: &[u8]| -> f32 {
+                match m {
+                    8 => adc::<8>(&lut, code),
+                    16 => adc::<16>(&lut, code),
+                    32 => adc::<32>(&lut, code),
+                    _ => {
+                        let mut d = 0.0;
+                        for (t, &cj) in lut.iter().zip(code) {
+                            d += t[cj as usize];
+                        }
+                        d
+                    }
                 }
+            };
+            for (p, (code, &id)) in l.codes.chunks_exact(m).zip(&l.ids).enumerate() {
+                let d = base + score(code);
                 if d < worst {
                     if let Some(flt) = filter {
                         if !flt(id) {
@@ -433,6 +506,7 @@ impl VectorIndex for IvfPqIndex {
             dim: self.dim,
             memory_bytes: self.centroids.capacity() * 4
                 + self.codebooks.capacity() * 4
+                + self.pre.capacity() * 4
                 + self.lists.iter().map(|l| l.ids.capacity() * 8 + l.codes.capacity() + l.raw.capacity() * 4 + 72).sum::<usize>()
                 + self.map.len() * 32,
         }

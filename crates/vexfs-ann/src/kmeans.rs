@@ -32,8 +32,27 @@ pub fn nearest(centroids: &[f32], dim: usize, x: &[f32]) -> (usize, f32) {
 /// Nearest centroid of every row of `data`, in parallel where allowed.
 pub fn assign_all(centroids: &[f32], dim: usize, data: &[f32]) -> Vec<u32> {
     let n = data.len() / dim.max(1);
+    let k = centroids.len() / dim.max(1);
+    if n >= 64 && k >= 16 {
+        // Large problems go through the exhaustive batch search, which uses
+        // the blocked GEMM-style kernels.
+        if let Some(a) = assign_blocked(centroids, dim, data) {
+            return a;
+        }
+    }
     let f = |i: usize| nearest(centroids, dim, row(data, dim, i)).0 as u32;
     crate::parallel::par_map(n, &f)
+}
+
+fn assign_blocked(centroids: &[f32], dim: usize, data: &[f32]) -> Option<Vec<u32>> {
+    use crate::index::{SearchParams, VectorIndex};
+    let mut f = crate::flat::FlatIndex::new(dim, crate::metric::Metric::L2).ok()?;
+    f.reserve(centroids.len() / dim).ok()?;
+    for (i, c) in centroids.chunks_exact(dim).enumerate() {
+        f.add(i as u64, c).ok()?;
+    }
+    let res = f.search_batch(data, &SearchParams::k(1)).ok()?;
+    Some(res.iter().map(|r| r.first().map_or(0, |x| x.id as u32)).collect())
 }
 
 /// Train `k` centroids on `data` (`n * dim` floats). Returns `min(k, n)`

@@ -77,3 +77,44 @@ fn errors_on_bad_input() {
     assert_eq!(parse_kind("IVF_PQ"), Some(IndexKind::IvfPq));
     assert_eq!(parse_metric("angular"), Some(Metric::Cosine));
 }
+
+#[test]
+fn ivfpq_adc_without_rerank_is_sane() {
+    // With rerank = 0 the reported distances are the PQ approximations;
+    // they must track the exact ones, which checks the lookup tables.
+    let (data, queries) = dataset();
+    for metric in [Metric::L2, Metric::InnerProduct] {
+        let mut idx = IvfPqIndex::new(
+            32,
+            metric,
+            IvfPqConfig { nlist: 16, m_subquantizers: 16, nprobe: 4, rerank: 0, ..Default::default() },
+        )
+        .unwrap();
+        idx.train(&data).unwrap();
+        idx.add_batch(&ids_for(5000), &data).unwrap();
+        let ids = ids_for(5000);
+        let truth = ground_truth(&data, &ids, &queries, 32, metric, 10, &|_| true);
+        let res: Vec<Vec<Neighbor>> =
+            queries.chunks_exact(32).map(|q| idx.search(q, &SearchParams::k(10), None).unwrap()).collect();
+        let rc = recall(&res, &truth);
+        eprintln!("{metric:?} ivfpq adc-only recall {rc:.3}");
+        assert!(rc >= 0.5, "{metric:?}: adc recall {rc}");
+        let mut rel = 0.0f64;
+        let mut cnt = 0;
+        for (q, r) in queries.chunks_exact(32).zip(&res) {
+            for nb in r {
+                let i = ((nb.id - 1) / 3) as usize;
+                let x = &data[i * 32..(i + 1) * 32];
+                let exact: f32 = match metric {
+                    Metric::L2 => q.iter().zip(x).map(|(a, b)| (a - b) * (a - b)).sum(),
+                    _ => -q.iter().zip(x).map(|(a, b)| a * b).sum::<f32>(),
+                };
+                rel += ((nb.distance - exact).abs() / exact.abs().max(1.0)) as f64;
+                cnt += 1;
+            }
+        }
+        let rel = rel / cnt as f64;
+        eprintln!("{metric:?} ivfpq mean relative ADC error {rel:.3}");
+        assert!(rel < 0.2, "{metric:?}: ADC error {rel}");
+    }
+}
