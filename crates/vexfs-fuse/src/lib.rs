@@ -96,8 +96,11 @@ fn mount_and_serve(o: &Options, notify: Option<daemon::Notifier>) -> Result<(), 
     }
 
     let unmount_error = Arc::new(Mutex::new(None));
-    let timeouts = ops::Timeouts { attr: o.attr_timeout, entry: o.entry_timeout };
-    let vfs = ops::VexFuse::new(fs, timeouts, unmount_error.clone());
+    let cache = ops::CacheMode {
+        timeouts: ops::Timeouts { attr: o.attr_timeout, entry: o.entry_timeout },
+        writeback: o.writeback_cache && !read_only,
+    };
+    let vfs = ops::VexFuse::new(fs, cache, unmount_error.clone());
     let config = session_config(o, src, read_only)?;
     let session = fuser::Session::new(vfs, &mountpoint, &config).map_err(|e| format!("cannot mount on {}: {e}", mountpoint.display()))?;
 

@@ -33,10 +33,18 @@ pub struct Timeouts {
     pub entry: Duration,
 }
 
+/// Kernel cache behaviour asked for at init.
+#[derive(Debug, Clone, Copy)]
+pub struct CacheMode {
+    pub timeouts: Timeouts,
+    pub writeback: bool,
+}
+
 /// The mounted filesystem as seen by the FUSE session.
 pub struct VexFuse {
     fs: Mutex<Option<Fs<FileDevice>>>,
     timeouts: Timeouts,
+    writeback: bool,
     /// Where `destroy` reports a failed final flush.
     unmount_error: std::sync::Arc<Mutex<Option<String>>>,
 }
@@ -123,8 +131,8 @@ fn time_or_now(t: Option<TimeOrNow>, now: Timestamp) -> Option<Timestamp> {
 type R<T> = Result<T, Errno>;
 
 impl VexFuse {
-    pub fn new(fs: Fs<FileDevice>, timeouts: Timeouts, unmount_error: std::sync::Arc<Mutex<Option<String>>>) -> Self {
-        Self { fs: Mutex::new(Some(fs)), timeouts, unmount_error }
+    pub fn new(fs: Fs<FileDevice>, cache: CacheMode, unmount_error: std::sync::Arc<Mutex<Option<String>>>) -> Self {
+        Self { fs: Mutex::new(Some(fs)), timeouts: cache.timeouts, writeback: cache.writeback, unmount_error }
     }
 
     /// Lock the core. A poisoned lock means a handler panicked mid-update:
@@ -208,6 +216,9 @@ impl Filesystem for VexFuse {
             InitFlags::FUSE_ATOMIC_O_TRUNC,
         ] {
             let _ = config.add_capabilities(cap);
+        }
+        if self.writeback && config.add_capabilities(InitFlags::FUSE_WRITEBACK_CACHE).is_err() {
+            eprintln!("vexfs-fuse: the kernel does not offer writeback caching; writing through");
         }
         Ok(())
     }

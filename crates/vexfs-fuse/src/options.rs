@@ -28,6 +28,8 @@ pub struct Options {
     /// `mount -o remount,...` through mount.fuse3: change the flags of an
     /// existing mount instead of starting a daemon.
     pub remount: bool,
+    /// Let the kernel cache writes (FUSE writeback cache).
+    pub writeback_cache: bool,
 }
 
 /// What the command line asked for.
@@ -58,13 +60,16 @@ Mounts a VexFS image or block device with FUSE.
        attr_timeout=SECS       kernel attribute cache time (default 1)
        entry_timeout=SECS      kernel name cache time (default 1)
        cache_blocks=N          metadata blocks cached in memory
+       no_writeback_cache      write through to the daemon on every write
+                               (default: the kernel caches writes and
+                               flushes them at close, fsync and unmount)
   -h, --help    this text
   -V, --version version
 ";
 
 fn parse_secs(v: &str, what: &str) -> Result<Duration, String> {
     let s: f64 = v.parse().map_err(|_| format!("{what}: not a number: {v:?}"))?;
-    if !s.is_finite() || s < 0.0 || s > 1.0e6 {
+    if !s.is_finite() || !(0.0..=1.0e6).contains(&s) {
         return Err(format!("{what}: out of range: {v:?}"));
     }
     Ok(Duration::from_secs_f64(s))
@@ -83,6 +88,8 @@ fn apply_opt(o: &mut Options, opt: &str) -> Result<(), String> {
         ("allow_root", None) => o.allow_root = true,
         ("default_permissions", None) => {}
         ("remount", None) => o.remount = true,
+        ("writeback_cache", None) => o.writeback_cache = true,
+        ("no_writeback_cache", None) => o.writeback_cache = false,
         ("auto_unmount", None) => o.auto_unmount = true,
         ("fsname", Some(v)) => o.fsname = Some(v.to_string()),
         // We always set our own subtype.
@@ -132,6 +139,7 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command, String>
         entry_timeout: Duration::from_secs(1),
         cache_blocks: None,
         remount: false,
+        writeback_cache: true,
     };
     let mut positional = Vec::new();
     let mut it = args.into_iter();
@@ -198,7 +206,7 @@ mod tests {
         let o = opts("/dev/sdb /mnt/v -o rw,nosuid,nodev,noatime,allow_other,default_permissions,x-systemd.automount,_netdev");
         assert_eq!(o.source, PathBuf::from("/dev/sdb"));
         assert_eq!(o.mountpoint, PathBuf::from("/mnt/v"));
-        assert!(o.allow_other && !o.read_only && !o.foreground && !o.remount);
+        assert!(o.allow_other && !o.read_only && !o.foreground && !o.remount && o.writeback_cache);
         assert_eq!(o.kernel_flags, ["nosuid", "nodev", "noatime"]);
     }
 
@@ -210,7 +218,8 @@ mod tests {
 
     #[test]
     fn flags_and_joined_o() {
-        let o = opts("-f img mnt -oro,threads=1,attr_timeout=0.5");
+        let o = opts("-f img mnt -oro,threads=1,attr_timeout=0.5,no_writeback_cache");
+        assert!(!o.writeback_cache);
         assert!(o.foreground && o.read_only);
         assert_eq!(o.threads, 1);
         assert_eq!(o.attr_timeout, Duration::from_millis(500));

@@ -82,20 +82,15 @@ fn pjdfstest_full() {
     assert!(ok && ok_erofs, "pjdfstest failed; see the logs above");
 }
 
-#[test]
-#[ignore = "needs fsx; run by tests/fuse/run-suites.sh"]
-fn fsx_random_io() {
-    if !fuse_available() {
-        return;
-    }
+/// fsx on a fresh mount with `opts`; returns after checking the result
+/// survives a remount.
+fn run_fsx(opts: &[&str], ops: u64, seed: u64, label: &str) {
     let fsx = tool("fsx");
-    let ops: u64 = std::env::var("FSX_OPS").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
-    let seed: u64 = std::env::var("FSX_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or(20_260_101);
     let s = Scratch::new(256 << 20);
-    let m = s.mount(&[]);
+    let m = s.mount(opts);
     let art = s.dir.path().join("fsx-artifacts");
     std::fs::create_dir(&art).unwrap();
-    let log = std::env::temp_dir().join("vexfs-fsx.log");
+    let log = std::env::temp_dir().join(format!("vexfs-fsx-{label}.log"));
     let ok = run_logged(
         Command::new(fsx)
             .arg("-N")
@@ -111,16 +106,34 @@ fn fsx_random_io() {
     );
     if !ok {
         // Keep fsx's good/bad copies for the report before the tempdir goes.
-        let keep = std::env::temp_dir().join("vexfs-fsx-artifacts");
+        let keep = std::env::temp_dir().join(format!("vexfs-fsx-{label}-artifacts"));
         let _ = std::fs::remove_dir_all(&keep);
         let _ = Command::new("cp").arg("-a").arg(&art).arg(&keep).status();
     }
-    let size = std::fs::metadata(s.mnt.join("fsx.bin")).map(|m| m.len()).ok();
+    let data = std::fs::read(s.mnt.join("fsx.bin")).ok();
     assert!(m.unmount().success(), "daemon failed at unmount");
-    assert!(ok, "fsx failed after at most {ops} operations (seed {seed}); see {}", log.display());
-    // What fsx left behind survives a remount.
+    assert!(ok, "fsx ({label}) failed within {ops} operations (seed {seed}); see {}", log.display());
+    // What fsx left behind survives a remount, byte for byte.
     let m = s.mount(&[]);
-    assert_eq!(std::fs::metadata(s.mnt.join("fsx.bin")).map(|m| m.len()).ok(), size);
+    assert!(std::fs::read(s.mnt.join("fsx.bin")).ok() == data, "fsx file changed across remount");
     assert!(m.unmount().success());
-    println!("fsx: {ops} operations, seed {seed}, no miscompare");
+    println!("fsx ({label}): {ops} operations, seed {seed}, no miscompare");
+}
+
+fn env_u64(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+#[test]
+#[ignore = "needs fsx; run by tests/fuse/run-suites.sh"]
+fn fsx_random_io() {
+    if !fuse_available() {
+        return;
+    }
+    let ops = env_u64("FSX_OPS", 100_000);
+    let seed = env_u64("FSX_SEED", 20_260_101);
+    // The default mount (kernel writeback cache) gets the full run; the
+    // write-through mode a shorter one with another seed.
+    run_fsx(&[], ops, seed, "writeback");
+    run_fsx(&["no_writeback_cache"], ops.div_ceil(4), seed + 1, "write-through");
 }
