@@ -123,7 +123,6 @@ pub enum Severity {
 /// Which structure a problem concerns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProblemKind {
-    Superblock,
     /// An inode record does not decode (checksum, type, flags).
     Inode,
     /// A file or directory tree node is damaged or misplaced.
@@ -147,6 +146,8 @@ pub enum ProblemKind {
     Bitmap,
     /// A superblock free count is wrong.
     FreeCount,
+    /// A planned repair could not be applied; the text says why.
+    RepairFailed,
 }
 
 /// One inconsistency found.

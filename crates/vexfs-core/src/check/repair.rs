@@ -41,7 +41,7 @@ impl Log {
             Err(e) if operational(&e) => Err(e),
             Err(e) => {
                 self.failures.push(Problem {
-                    kind: ProblemKind::Superblock,
+                    kind: ProblemKind::RepairFailed,
                     severity: Severity::Unfixable,
                     ino,
                     block: 0,
