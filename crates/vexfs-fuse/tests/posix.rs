@@ -217,3 +217,25 @@ fn sigterm_unmounts_and_flushes() {
     assert_eq!(fs::read(s.mnt.join("f")).unwrap(), b"signal");
     assert!(m.unmount().success());
 }
+
+#[test]
+fn setid_bits_cleared_on_write_by_another_user() {
+    if !fuse_available() {
+        return;
+    }
+    if which("su").is_none() || sh("id -u").trim() != "0" || !sh("getent passwd nobody || true").contains("nobody") {
+        eprintln!("SKIP: needs root, su and the user nobody");
+        return;
+    }
+    for opts in [&["allow_other"][..], &["allow_other", "no_writeback_cache"][..]] {
+        let s = Scratch::new(32 << 20);
+        let m = s.mount(opts);
+        fs::set_permissions(&s.mnt, fs::Permissions::from_mode(0o755)).unwrap();
+        let f = s.mnt.join("prog");
+        fs::write(&f, b"#!/bin/sh\n").unwrap();
+        fs::set_permissions(&f, fs::Permissions::from_mode(0o6777)).unwrap();
+        sh(&format!("su -s /bin/sh nobody -c 'echo x >> {}'", f.display()));
+        assert_eq!(fs::metadata(&f).unwrap().mode() & 0o7777, 0o777, "{opts:?}");
+        assert!(m.unmount().success());
+    }
+}
