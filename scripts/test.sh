@@ -23,10 +23,8 @@ cargo build --release --target x86_64-unknown-none -p vexfs-ann --no-default-fea
 log "clippy"
 cargo clippy --release --workspace --all-targets -- -D warnings
 
-if [ -x scripts/fuse-suites.sh ]; then
-    log "FUSE suites"
-    bash scripts/fuse-suites.sh
-fi
+log "FUSE suites: pjdfstest, fsx"
+bash tests/fuse/run-suites.sh
 
 log "ANN recall regression check"
 cargo run --release -q -p vexfs-anns-bench --bin anns_benchmark -- \
