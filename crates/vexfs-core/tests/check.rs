@@ -8,7 +8,7 @@ use vexfs_core::format::header::{seal, BITMAP_MAGIC, HEADER_SIZE, NODE_MAGIC};
 use vexfs_core::format::inode::{Inode, INODE_SIZE};
 use vexfs_core::format::superblock::Superblock;
 use vexfs_core::format::{node, LOST_FOUND_INO, ROOT_INO};
-use vexfs_core::{Fs, MemDevice, MountOptions, XattrFlags};
+use vexfs_core::{FallocMode, Fs, MemDevice, MountOptions, RenameFlags, SetAttr, XattrFlags};
 
 fn run(dev: MemDevice, mode: RepairMode) -> (CheckReport, MemDevice) {
     let opts = CheckOptions { mode, force: true, now: T0 };
@@ -72,6 +72,23 @@ fn heavily_used() -> Used {
         fs.unlink(big_dir, format!("entry-{i:04}").as_bytes(), T0).unwrap();
     }
     fs.rename(ROOT_INO, b"sparse", d, b"sparse-moved", Default::default(), T0).unwrap();
+    // Allocation edge cases: preallocation past EOF, holes punched,
+    // zeroed ranges, truncation both ways, exchanged directories.
+    let pre = fs.create(ROOT_INO, b"prealloc", 0o644, 0, 0, T0).unwrap().ino;
+    fs.write(pre, 0, &[1u8; 9000], T0).unwrap();
+    fs.fallocate(pre, 0, 40_000, FallocMode::Allocate { keep_size: true }, T0).unwrap();
+    fs.fallocate(pre, 2048, 4096, FallocMode::PunchHole, T0).unwrap();
+    fs.fallocate(pre, 20_000, 5000, FallocMode::ZeroRange { keep_size: false }, T0).unwrap();
+    fs.setattr(pre, &SetAttr { size: Some(3000), ..Default::default() }, T0).unwrap();
+    fs.setattr(pre, &SetAttr { size: Some(1 << 20), ..Default::default() }, T0).unwrap();
+    let x = fs.mkdir(ROOT_INO, b"x", 0o755, 0, 0, T0).unwrap().ino;
+    fs.mkdir(x, b"inner", 0o755, 0, 0, T0).unwrap();
+    fs.rename(ROOT_INO, b"x", d, b"sub", RenameFlags { exchange: true, ..Default::default() }, T0).unwrap();
+    fs.mkdir(ROOT_INO, b"gone", 0o755, 0, 0, T0).unwrap();
+    fs.rmdir(ROOT_INO, b"gone", T0).unwrap();
+    fs.setxattr(d, b"user.big", b"now small", XattrFlags::default(), T0).unwrap();
+    fs.setxattr(d, b"user.other", b"v", XattrFlags::default(), T0).unwrap();
+    fs.removexattr(d, b"user.other", T0).unwrap();
     Used { dev: fs.unmount(T0).unwrap(), file, big_dir, sub }
 }
 
