@@ -313,3 +313,15 @@ fn mounted_devices_and_their_images_are_refused() {
     let o = run(MKFS, &["-q", "-F", p(&img)]);
     assert_eq!(code(&o), 0, "{}", text(&o));
 }
+
+#[test]
+fn fsck_machine_progress_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = image(&dir, "c.img", "8M");
+    let o = run(FSCK, &["-fn", "-C", "1", p(&img)]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    let lines: Vec<&str> = out.lines().filter(|l| l.ends_with(p(&img)) && l.split(' ').count() == 4).collect();
+    assert!(lines.iter().any(|l| l.starts_with("1 ")), "{out}");
+    assert!(lines.iter().any(|l| l.starts_with("5 ")), "{out}");
+}

@@ -37,8 +37,9 @@ struct Args {
     /// Verbose: list every repair made.
     #[arg(short = 'v')]
     verbose: bool,
-    /// Progress to a file descriptor (accepted for fsck(8); progress goes
-    /// to stderr when it is a terminal).
+    /// Progress: 0 draws bars on the terminal; a positive descriptor gets
+    /// e2fsck's machine-readable lines ("pass done total device"), as
+    /// systemd-fsck and fsck(8) expect.
     #[arg(short = 'C', value_name = "FD")]
     progress_fd: Option<i32>,
     /// Print the version and exit.
@@ -135,7 +136,8 @@ fn run_check(prog: &str, a: &Args, mode: RepairMode, quiet_passes: bool) -> Resu
         }
     };
     let opts = CheckOptions { mode, force: a.force, now: vexfs_tools::now() };
-    let show = progress::wanted(false) || a.progress_fd.is_some() && std::io::stderr().is_terminal();
+    let show = progress::wanted(false);
+    let mut machine = a.progress_fd.filter(|&fd| fd > 0).and_then(|fd| progress::MachineProgress::open(fd, &a.device.display().to_string()));
     let mut last_pass: Option<Pass> = None;
     let mut announced: Option<Pass> = None;
     let mut bar = progress::bar(false, "", 1);
@@ -153,6 +155,9 @@ fn run_check(prog: &str, a: &Args, mode: RepairMode, quiet_passes: bool) -> Resu
         }
         bar.set_length(total.max(1));
         bar.set_position(done);
+        if let Some(m) = machine.as_mut() {
+            m.update(pass.number(), done, total);
+        }
         !signals::interrupted()
     };
     let r = check(dev, &opts, &mut cb);
