@@ -46,8 +46,24 @@ fn main() {
         }
         v
     };
-    let data = gen(n);
-    let queries = gen(nq);
+    let (data, queries, n) = match std::env::var("VEXFS_PERF_LOAD") {
+        Ok(dir) => {
+            let r = |name: &str| -> Vec<f32> {
+                let b = std::fs::read(format!("{dir}/{name}")).unwrap();
+                b.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
+            };
+            let d = r("data.f32");
+            let q = r("queries.f32");
+            let n = d.len() / dim;
+            (d, q[..nq * dim].to_vec(), n)
+        }
+        Err(_) => (gen(n), gen(nq), n),
+    };
+    let metric = match std::env::var("VEXFS_PERF_METRIC").as_deref() {
+        Ok("cosine") => Metric::Cosine,
+        Ok("ip") => Metric::InnerProduct,
+        _ => Metric::L2,
+    };
     if let Ok(dir) = std::env::var("VEXFS_PERF_DIR") {
         let w = |name: &str, v: &[f32]| {
             let b: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
@@ -58,7 +74,7 @@ fn main() {
     }
     let ids: Vec<u64> = (0..n as u64).collect();
     eprintln!("kernels: {}, threads: {}", distance::kernels().name(), num_threads());
-    let mut flat = FlatIndex::new(dim, Metric::L2).unwrap();
+    let mut flat = FlatIndex::new(dim, metric).unwrap();
     flat.add_batch(&ids, &data).unwrap();
     let t = Instant::now();
     let truth = flat.search_batch(&queries, &SearchParams::k(10)).unwrap();
@@ -93,11 +109,11 @@ fn main() {
             "hnsw" => {
                 for threads in [1usize] {
                     set_num_threads(threads);
-                    let cache = std::env::var("VEXFS_PERF_DIR").ok().map(|d| format!("{d}/hnsw-{n}-{dim}.idx"));
+                    let cache = std::env::var("VEXFS_PERF_DIR").ok().map(|d| format!("{d}/hnsw-{n}-{dim}-{metric:?}.idx"));
                     let h = match cache.as_ref().and_then(|c| std::fs::read(c).ok()) {
                         Some(b) => HnswIndex::load(&mut &b[..]).unwrap(),
                         None => {
-                            let mut h = HnswIndex::new(dim, Metric::L2, HnswConfig { m: 16, ef_construction: 200, ef_search: 64, seed: 1, max_elements: n }).unwrap();
+                            let mut h = HnswIndex::new(dim, metric, HnswConfig { m: 16, ef_construction: 200, ef_search: 64, seed: 1, max_elements: n }).unwrap();
                             let t = Clock::now();
                             let w = Instant::now();
                             h.add_batch(&ids, &data).unwrap();
@@ -146,7 +162,7 @@ fn main() {
                 set_num_threads(0);
             }
             "ivf" => {
-                let mut x = IvfFlatIndex::new(dim, Metric::L2, IvfConfig { nlist: 1024, nprobe: 8, seed: 1, train_iters: 10 }).unwrap();
+                let mut x = IvfFlatIndex::new(dim, metric, IvfConfig { nlist: 1024, nprobe: 8, seed: 1, train_iters: 10 }).unwrap();
                 let t = Instant::now();
                 x.train(&data).unwrap();
                 x.add_batch(&ids, &data).unwrap();
@@ -157,7 +173,7 @@ fn main() {
                 }
             }
             "ivfpq" => {
-                let mut x = IvfPqIndex::new(dim, Metric::L2, IvfPqConfig { nlist: 1024, m_subquantizers: 16, nbits: 8, nprobe: 8, rerank: 100, seed: 1, train_iters: 10 }).unwrap();
+                let mut x = IvfPqIndex::new(dim, metric, IvfPqConfig { nlist: 1024, m_subquantizers: 16, nbits: 8, nprobe: 8, rerank: 100, seed: 1, train_iters: 10 }).unwrap();
                 let t = Instant::now();
                 x.train(&data).unwrap();
                 x.add_batch(&ids, &data).unwrap();
@@ -168,14 +184,18 @@ fn main() {
                 }
             }
             "lsh" => {
-                let mut x = LshIndex::new(dim, Metric::L2, LshConfig { tables: 16, bits: 14, probes: 8, rerank: 0, seed: 1 }).unwrap();
+                let env = |k: &str, d: usize| std::env::var(k).ok().and_then(|s| s.parse().ok()).unwrap_or(d);
+                let (tables, bits) = (env("LSH_TABLES", 16), env("LSH_BITS", 14));
+                let mut x = LshIndex::new(dim, metric, LshConfig { tables, bits, probes: 8, rerank: 0, seed: 1 }).unwrap();
                 let t = Instant::now();
                 x.train(&data).unwrap();
                 x.add_batch(&ids, &data).unwrap();
-                println!("lsh build {:.2}s", t.elapsed().as_secs_f64());
+                println!("lsh {tables}x{bits} build {:.2}s", t.elapsed().as_secs_f64());
                 for pr in [1, 4, 16, 32] {
-                    let (r, q) = one_thread(&x, SearchParams { nprobe: Some(pr), ..SearchParams::k(10) });
-                    println!("lsh probes={pr}: recall {r:.4} qps {q:.0}");
+                    for rr in [100, 1000, 0] {
+                        let (r, q) = one_thread(&x, SearchParams { nprobe: Some(pr), rerank: Some(rr), ..SearchParams::k(10) });
+                        println!("lsh probes={pr} rerank={rr}: recall {r:.4} qps {q:.0}");
+                    }
                 }
             }
             _ => eprintln!("unknown kind {kind}"),

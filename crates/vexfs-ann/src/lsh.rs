@@ -6,7 +6,9 @@
 //! sign hashing useful for L2 data that is not centred). A query probes,
 //! per table, its own bucket and then the buckets reached by flipping the
 //! bits whose projections were closest to zero (the least certain ones),
-//! in order of the summed squared margins. Candidates get exact distances.
+//! in order of the summed squared margins. Candidates are ranked by the
+//! Hamming distance of their full signature and the best `rerank` of them
+//! get exact distances (or all of them when `rerank` is 0).
 
 use crate::common::{check_query, check_vec, finish, prepare, reserve, row, Pool, TopK, Visited};
 use crate::distance::kernels;
@@ -29,7 +31,9 @@ pub struct LshConfig {
     pub bits: usize,
     /// Buckets probed per table by default (1 = exact bucket only).
     pub probes: usize,
-    /// Most candidates evaluated exactly by default (0 = all found).
+    /// Candidates re-ranked with exact distances by default, chosen by
+    /// the Hamming distance of their signatures (0 = every candidate found
+    /// gets an exact distance).
     pub rerank: usize,
     /// Hyperplane seed.
     pub seed: u64,
@@ -55,8 +59,27 @@ pub struct LshIndex {
     /// Per-slot keys, `tables` per slot.
     keys: Vec<u64>,
     buckets: Vec<BTreeMap<u64, Vec<u32>>>,
-    pool: Pool<Visited>,
+    pool: Pool<LshScratch>,
+    /// Whether `center` was learnt (by `train` or the first batch).
+    centered: bool,
 }
+
+/// Per-search reusable state.
+struct LshScratch {
+    vis: Visited,
+    /// Per-slot collision counts (valid for slots visited this search).
+    hits: Vec<u8>,
+    cand: Vec<u32>,
+}
+
+impl LshScratch {
+    fn new() -> Self {
+        Self { vis: Visited::new(), hits: Vec::new(), cand: Vec::new() }
+    }
+}
+
+/// Smallest first batch used to centre an untrained index.
+const AUTO_CENTER_MIN: usize = 256;
 
 impl LshIndex {
     /// An empty LSH index (usable without training; `train` centres the
@@ -85,6 +108,7 @@ impl LshIndex {
             keys: Vec::new(),
             buckets: (0..cfg.tables).map(|_| BTreeMap::new()).collect(),
             pool: Pool::new(),
+            centered: false,
         })
     }
 
@@ -210,6 +234,7 @@ impl LshIndex {
                 return Err(bad("lsh: duplicate id"));
             }
         }
+        me.centered = center.iter().any(|&c| c != 0.0);
         me.center = center;
         me.ids = ids;
         me.data = data;
@@ -251,11 +276,27 @@ impl VectorIndex for LshIndex {
             }
         }
         self.center = mean.iter().map(|&m| (m / n as f64) as f32).collect();
+        self.centered = true;
         self.rehash_all();
         Ok(())
     }
     fn is_trained(&self) -> bool {
         true
+    }
+    fn add_batch(&mut self, ids: &[VectorId], vectors: &[f32]) -> Result<()> {
+        if vectors.len() != ids.len() * self.dim {
+            return Err(AnnError::DimensionMismatch { expected: ids.len() * self.dim, got: vectors.len() });
+        }
+        // An index that was never trained centres its hyperplanes on the
+        // first sizeable batch: sign hashing of uncentred data puts most
+        // vectors into a few buckets.
+        if !self.centered && self.ids.is_empty() && ids.len() >= AUTO_CENTER_MIN {
+            self.train(vectors)?;
+        }
+        for (i, &id) in ids.iter().enumerate() {
+            self.add(id, &vectors[i * self.dim..(i + 1) * self.dim])?;
+        }
+        Ok(())
     }
     fn add(&mut self, id: VectorId, vector: &[f32]) -> Result<()> {
         check_vec(self.dim, vector)?;
@@ -324,10 +365,7 @@ impl VectorIndex for LshIndex {
         check_query(self.dim, query, params)?;
         let q = prepare(self.metric, query)?;
         let probes = params.nprobe.unwrap_or(self.cfg.probes).max(1);
-        let limit = match params.rerank.unwrap_or(self.cfg.rerank) {
-            0 => usize::MAX,
-            r => r.max(params.k),
-        };
+        let rerank = params.rerank.unwrap_or(self.cfg.rerank);
         let mut proj = Vec::new();
         self.project(&q, &mut proj);
         let mut keys = Vec::new();
@@ -338,35 +376,58 @@ impl VectorIndex for LshIndex {
             self.probe_masks(t, probes, &mut m);
             masks.push(m);
         }
-        let mut vis = self.pool.take().unwrap_or_else(Visited::new);
-        vis.reset(self.ids.len());
+        let mut sc = self.pool.take().unwrap_or_else(LshScratch::new);
+        let n = self.ids.len();
+        sc.vis.reset(n);
+        if sc.hits.len() < n {
+            sc.hits.resize(n, 0);
+        }
+        sc.cand.clear();
         let f = kernels().dist_fn(self.metric);
         let mut top = TopK::new(params.k);
-        let mut evaluated = 0usize;
-        'outer: for rank in 0..probes {
-            for (t, m) in masks.iter().enumerate() {
+        // With a re-rank budget, candidates are ranked by how many probed
+        // buckets they were found in (closer vectors collide more often);
+        // counting touches only a small per-slot array, not the vectors.
+        let budget = rerank.max(params.k);
+        for rank in 0..probes {
+            for (ti, m) in masks.iter().enumerate() {
                 let Some(&mask) = m.get(rank) else { continue };
-                let Some(b) = self.buckets[t].get(&(keys[t] ^ mask)) else { continue };
+                let Some(b) = self.buckets[ti].get(&(keys[ti] ^ mask)) else { continue };
                 for &s in b {
-                    if !vis.insert(s as usize) {
+                    let su = s as usize;
+                    if !sc.vis.insert(su) {
+                        if let Some(h) = sc.hits.get_mut(su) {
+                            *h = h.saturating_add(1);
+                        }
                         continue;
                     }
-                    let id = self.ids[s as usize];
+                    let id = self.ids[su];
                     if let Some(flt) = filter {
                         if !flt(id) {
                             continue;
                         }
                     }
-                    let d = f.eval(&q, row(&self.data, self.dim, s as usize));
-                    top.push(d, id);
-                    evaluated += 1;
-                    if evaluated >= limit {
-                        break 'outer;
+                    if rerank == 0 {
+                        top.push(f.eval(&q, row(&self.data, self.dim, su)), id);
+                    } else {
+                        sc.hits[su] = 1;
+                        sc.cand.push(s);
                     }
                 }
             }
         }
-        self.pool.give(vis);
+        if rerank > 0 {
+            let LshScratch { cand, hits, .. } = &mut sc;
+            if cand.len() > budget {
+                cand.select_nth_unstable_by_key(budget, |&s| core::cmp::Reverse(hits[s as usize]));
+                cand.truncate(budget);
+            }
+            for &s in cand.iter() {
+                let d = f.eval(&q, row(&self.data, self.dim, s as usize));
+                top.push(d, self.ids[s as usize]);
+            }
+        }
+        self.pool.give(sc);
         Ok(finish(self.metric, top.into_sorted()))
     }
     fn stats(&self) -> IndexStats {

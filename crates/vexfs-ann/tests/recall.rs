@@ -118,3 +118,24 @@ fn ivfpq_adc_without_rerank_is_sane() {
         assert!(rel < 0.2, "{metric:?}: ADC error {rel}");
     }
 }
+
+#[test]
+fn lsh_rerank_budget() {
+    // Candidates ranked by bucket collisions, the best `rerank` re-ranked.
+    let (data, queries) = dataset();
+    let ids = ids_for(5000);
+    let truth = ground_truth(&data, &ids, &queries, 32, Metric::L2, 10, &|_| true);
+    let mut idx = LshIndex::new(32, Metric::L2, LshConfig { tables: 10, bits: 12, probes: 8, rerank: 500, seed: 1 }).unwrap();
+    // No explicit training: the first batch centres the hash.
+    idx.add_batch(&ids, &data).unwrap();
+    let res: Vec<Vec<Neighbor>> =
+        queries.chunks_exact(32).map(|q| idx.search(q, &SearchParams::k(10), None).unwrap()).collect();
+    let rc = recall(&res, &truth);
+    eprintln!("lsh rerank=500 recall {rc:.3}");
+    assert!(rc >= 0.7, "lsh rerank recall {rc}");
+    let even = |id: u64| id % 2 == 0;
+    for q in queries.chunks_exact(32).take(10) {
+        let r = idx.search(q, &SearchParams::k(10), Some(&even)).unwrap();
+        assert!(r.iter().all(|n| even(n.id)));
+    }
+}
