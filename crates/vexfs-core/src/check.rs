@@ -8,9 +8,10 @@
 //!    sound, what each owns, every directory entry. Damage is recorded as a
 //!    [`Problem`], not returned as an error; only I/O failures and an
 //!    unusable superblock end the check early.
-//! 2. **Plan**: decide, from the model alone, what the filesystem should
-//!    look like: inodes to release, entries to drop, directories to
-//!    reconnect, the link counts, sizes and bitmaps that follow.
+//! 2. **Plan** ([`plan`], then the bitmap comparison in [`scan`]): decide,
+//!    from the model alone, what the filesystem should look like: inodes to
+//!    release, entries to drop, directories to reconnect, the link counts,
+//!    sizes and bitmaps that follow. The model's types are in [`model`].
 //! 3. **Repair** ([`repair`]): apply the plan through the normal
 //!    transaction API. Releases and bitmaps come first, so every later step
 //!    (which may allocate tree blocks) runs against a correct allocator.
@@ -25,6 +26,8 @@
 //! panic.
 
 mod bits;
+mod model;
+mod plan;
 mod repair;
 mod scan;
 

@@ -7,7 +7,7 @@
 //! directory tree growing when an entry is added to lost+found), so the
 //! allocator never hands out a block that is still in use.
 
-use super::scan::{Action, Model};
+use super::model::{Action, Model};
 use super::{CheckOptions, Pass, Problem, ProblemKind, Severity};
 use crate::device::BlockDevice;
 use crate::error::{FsError, Result};
