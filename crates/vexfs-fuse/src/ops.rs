@@ -16,6 +16,7 @@ use fuser::{
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use vexfs_core::{FallocMode, FileDevice, FileType, Fs, FsError, SetAttr, Stat, Timestamp, XattrFlags};
@@ -24,7 +25,8 @@ const S_ISGID: u16 = 0o2000;
 /// Largest write the kernel may send (it caps at 256 pages = 1 MiB by default).
 pub const MAX_WRITE: u32 = 1 << 20;
 /// Directory entries fetched from the core per batch while filling a reply.
-const READDIR_BATCH: usize = 256;
+const READDIR_BATCH: usize = 128;
+const READDIRPLUS_BATCH: usize = 24;
 
 /// Cache lifetimes handed to the kernel.
 #[derive(Debug, Clone, Copy)]
@@ -45,6 +47,8 @@ pub struct VexFuse {
     fs: Mutex<Option<Fs<FileDevice>>>,
     timeouts: Timeouts,
     writeback: bool,
+    /// Set when a handler panicked: the core's state is suspect.
+    failed: AtomicBool,
     /// Where `destroy` reports a failed final flush.
     unmount_error: std::sync::Arc<Mutex<Option<String>>>,
 }
@@ -132,19 +136,32 @@ type R<T> = Result<T, Errno>;
 
 impl VexFuse {
     pub fn new(fs: Fs<FileDevice>, cache: CacheMode, unmount_error: std::sync::Arc<Mutex<Option<String>>>) -> Self {
-        Self { fs: Mutex::new(Some(fs)), timeouts: cache.timeouts, writeback: cache.writeback, unmount_error }
+        Self { fs: Mutex::new(Some(fs)), timeouts: cache.timeouts, writeback: cache.writeback, failed: AtomicBool::new(false), unmount_error }
     }
 
     /// Lock the core. A poisoned lock means a handler panicked mid-update:
     /// refuse further requests rather than work on a half-changed state.
     fn lock(&self) -> R<MutexGuard<'_, Option<Fs<FileDevice>>>> {
+        if self.failed.load(Ordering::Relaxed) {
+            return Err(Errno::EIO);
+        }
         self.fs.lock().map_err(|_| Errno::EIO)
     }
 
+    /// Run `f` on the core under the lock. A panic (a bug) is contained:
+    /// the request fails with EIO and so does every later one, and the
+    /// image is not marked clean at unmount, so fsck will look at it.
     fn with<T>(&self, f: impl FnOnce(&mut Fs<FileDevice>) -> Result<T, FsError>) -> R<T> {
         let mut g = self.lock()?;
         let fs = g.as_mut().ok_or(Errno::EIO)?;
-        f(fs).map_err(errno)
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(fs))) {
+            Ok(r) => r.map_err(errno),
+            Err(_) => {
+                self.failed.store(true, Ordering::Relaxed);
+                eprintln!("vexfs-fuse: internal error; refusing further requests, run fsck after unmounting");
+                Err(Errno::EIO)
+            }
+        }
     }
 
     /// uid/gid for a new node in `parent`, and whether it inherits setgid
@@ -165,6 +182,13 @@ impl VexFuse {
             Ok(slot) => slot.take(),
             Err(p) => p.into_inner().take(),
         };
+        if self.failed.load(Ordering::Relaxed) {
+            // Leave the image marked dirty: its in-memory state is suspect.
+            if let Ok(mut slot) = self.unmount_error.lock() {
+                *slot = Some("an internal error stopped the filesystem; run fsck".to_string());
+            }
+            return;
+        }
         if let Some(fs) = taken {
             if let Err(e) = fs.unmount(now()) {
                 let msg = format!("flushing the filesystem at unmount failed: {e}");
@@ -439,62 +463,50 @@ impl Filesystem for VexFuse {
     }
 
     fn readdir(&self, _req: &Request, ino: INodeNo, _fh: FileHandle, offset: u64, mut reply: ReplyDirectory) {
-        let mut g = match self.lock() {
-            Ok(g) => g,
-            Err(e) => return reply.error(e),
-        };
-        let Some(fs) = g.as_mut() else { return reply.error(Errno::EIO) };
         let mut off = offset;
         loop {
-            let batch = match fs.readdir(ino.0, off, READDIR_BATCH) {
+            let batch = match self.with(|fs| fs.readdir(ino.0, off, READDIR_BATCH)) {
                 Ok(b) => b,
-                Err(e) => return reply.error(errno(e)),
+                Err(e) => return reply.error(e),
             };
-            let done = batch.len() < READDIR_BATCH;
             for e in &batch {
                 if reply.add(INodeNo(e.ino), e.offset, kind(e.file_type), OsStr::from_bytes(&e.name)) {
                     return reply.ok();
                 }
                 off = e.offset;
             }
-            if done {
+            if batch.len() < READDIR_BATCH {
                 return reply.ok();
             }
         }
     }
 
     fn readdirplus(&self, _req: &Request, ino: INodeNo, _fh: FileHandle, offset: u64, mut reply: ReplyDirectoryPlus) {
-        let mut g = match self.lock() {
-            Ok(g) => g,
-            Err(e) => return reply.error(e),
-        };
-        let Some(fs) = g.as_mut() else { return reply.error(Errno::EIO) };
         let mut off = offset;
         loop {
-            let batch = match fs.readdir(ino.0, off, READDIR_BATCH) {
+            // Entries with attributes are ~10x larger: fetch fewer at a time
+            // so a full reply buffer wastes little work.
+            let batch = self.with(|fs| {
+                let entries = fs.readdir(ino.0, off, READDIRPLUS_BATCH)?;
+                let mut out = Vec::with_capacity(entries.len());
+                for e in entries {
+                    let st = fs.getattr(e.ino)?;
+                    out.push((e, st));
+                }
+                Ok(out)
+            });
+            let batch = match batch {
                 Ok(b) => b,
-                Err(e) => return reply.error(errno(e)),
+                Err(e) => return reply.error(e),
             };
-            let done = batch.len() < READDIR_BATCH;
-            for e in &batch {
-                let st = match fs.getattr(e.ino) {
-                    Ok(s) => s,
-                    Err(err) => return reply.error(errno(err)),
-                };
-                let full = reply.add(
-                    INodeNo(e.ino),
-                    e.offset,
-                    OsStr::from_bytes(&e.name),
-                    &self.timeouts.entry,
-                    &attr(&st),
-                    Generation(u64::from(st.generation)),
-                );
-                if full {
+            for (e, st) in &batch {
+                let gen = Generation(u64::from(st.generation));
+                if reply.add(INodeNo(e.ino), e.offset, OsStr::from_bytes(&e.name), &self.timeouts.entry, &attr(st), gen) {
                     return reply.ok();
                 }
                 off = e.offset;
             }
-            if done {
+            if batch.len() < READDIRPLUS_BATCH {
                 return reply.ok();
             }
         }

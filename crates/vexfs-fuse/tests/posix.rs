@@ -35,7 +35,18 @@ fn copy_tree_diff_tar_and_remount() {
     let m = s.mount(&[]);
     let mnt = s.mnt.display().to_string();
     let tmp = s.dir.path().display().to_string();
-    for (i, src) in trees().iter().enumerate() {
+    // Snapshots on the host filesystem are the reference: the originals
+    // may change while the test runs.
+    let refs: Vec<_> = trees()
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let r = s.dir.path().join(format!("ref{i}"));
+            sh(&format!("cp -a {} {}", t.display(), r.display()));
+            r
+        })
+        .collect();
+    for (i, src) in refs.iter().enumerate() {
         let src = src.display();
         sh(&format!("mkdir {mnt}/t{i} && cp -a {src}/. {mnt}/t{i}/ && diff -r --no-dereference {src} {mnt}/t{i}"));
         // tar out of the mount and back in, with owners and modes.
@@ -45,7 +56,7 @@ fn copy_tree_diff_tar_and_remount() {
     assert!(m.unmount().success());
 
     let m = s.mount(&[]);
-    for (i, src) in trees().iter().enumerate() {
+    for (i, src) in refs.iter().enumerate() {
         sh(&format!("diff -r --no-dereference {} {mnt}/t{i}", src.display()));
         sh(&format!("diff -r --no-dereference {mnt}/t{i} {mnt}/u{i}"));
         sh(&format!("rm -rf {mnt}/t{i} {mnt}/u{i}"));
