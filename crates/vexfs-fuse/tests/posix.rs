@@ -250,3 +250,82 @@ fn setid_bits_cleared_on_write_by_another_user() {
         assert!(m.unmount().success());
     }
 }
+
+fn c(p: &Path) -> std::ffi::CString {
+    use std::os::unix::ffi::OsStrExt;
+    std::ffi::CString::new(p.as_os_str().as_bytes()).unwrap()
+}
+
+fn renameat2(a: &Path, b: &Path, flags: u32) -> Result<(), i32> {
+    let (a, b) = (c(a), c(b));
+    // SAFETY: valid C strings; AT_FDCWD with absolute paths.
+    let r = unsafe { libc::renameat2(libc::AT_FDCWD, a.as_ptr(), libc::AT_FDCWD, b.as_ptr(), flags) };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error().raw_os_error().unwrap_or(0))
+    }
+}
+
+fn fallocate(f: &fs::File, mode: i32, off: i64, len: i64) -> Result<(), i32> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: plain syscall on an open descriptor.
+    let r = unsafe { libc::fallocate(f.as_raw_fd(), mode, off, len) };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error().raw_os_error().unwrap_or(0))
+    }
+}
+
+#[test]
+fn renameat2_flags_and_fallocate_modes() {
+    if !fuse_available() {
+        return;
+    }
+    let s = Scratch::new(64 << 20);
+    let m = s.mount(&[]);
+    let p = |n: &str| s.mnt.join(n);
+    fs::create_dir_all(p("a/sub")).unwrap();
+    fs::create_dir(p("b")).unwrap();
+    fs::write(p("b/file"), b"f").unwrap();
+    fs::write(p("x"), b"x").unwrap();
+
+    assert_eq!(renameat2(&p("x"), &p("b/file"), libc::RENAME_NOREPLACE), Err(libc::EEXIST));
+    assert_eq!(renameat2(&p("x"), &p("y"), libc::RENAME_WHITEOUT), Err(libc::EINVAL));
+    assert_eq!(renameat2(&p("x"), &p("nope"), libc::RENAME_EXCHANGE), Err(libc::ENOENT));
+    renameat2(&p("x"), &p("y"), libc::RENAME_NOREPLACE).unwrap();
+    // Exchange a directory and a file across parents: link counts follow.
+    renameat2(&p("a/sub"), &p("b/file"), libc::RENAME_EXCHANGE).unwrap();
+    assert!(p("a/sub").is_file() && p("b/file").is_dir());
+    assert_eq!(fs::metadata(p("a")).unwrap().nlink(), 2);
+    assert_eq!(fs::metadata(p("b")).unwrap().nlink(), 3);
+    assert_eq!(fs::metadata(p("b/file/..")).unwrap().ino(), fs::metadata(p("b")).unwrap().ino());
+
+    let mut f = fs::OpenOptions::new().read(true).write(true).create(true).truncate(true).open(p("fa")).unwrap();
+    f.write_all(&vec![7u8; 5 * 4096]).unwrap();
+    // Punch needs KEEP_SIZE; then the range reads as zeros.
+    assert_eq!(fallocate(&f, libc::FALLOC_FL_PUNCH_HOLE, 0, 4096), Err(libc::EOPNOTSUPP));
+    fallocate(&f, libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE, 1000, 6000).unwrap();
+    fallocate(&f, libc::FALLOC_FL_ZERO_RANGE, 16000, 100).unwrap();
+    fallocate(&f, libc::FALLOC_FL_KEEP_SIZE, 0, 1 << 20).unwrap();
+    assert_eq!(f.metadata().unwrap().len(), 5 * 4096);
+    fallocate(&f, 0, 0, 30_000).unwrap();
+    assert_eq!(f.metadata().unwrap().len(), 30_000);
+    fallocate(&f, libc::FALLOC_FL_ZERO_RANGE | libc::FALLOC_FL_KEEP_SIZE, 29_000, 10_000).unwrap();
+    assert_eq!(f.metadata().unwrap().len(), 30_000);
+    assert_eq!(fallocate(&f, libc::FALLOC_FL_COLLAPSE_RANGE, 0, 4096), Err(libc::EOPNOTSUPP));
+    let mut want = vec![7u8; 5 * 4096];
+    want[1000..7000].fill(0);
+    want[16000..16100].fill(0);
+    want.resize(30_000, 0);
+    let mut got = Vec::new();
+    f.seek(SeekFrom::Start(0)).unwrap();
+    f.read_to_end(&mut got).unwrap();
+    assert!(got == want, "contents after fallocate");
+    drop(f);
+    assert!(m.unmount().success());
+    let m = s.mount(&[]);
+    assert!(fs::read(p("fa")).unwrap() == want, "contents after remount");
+    assert!(m.unmount().success());
+}
