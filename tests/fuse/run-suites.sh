@@ -6,7 +6,8 @@
 # user pjdfstest switches to, and the `vexfs` mount helper that
 # `mount -t fuse.vexfs` / `mount -o remount` run.
 #
-# Usage: tests/fuse/run-suites.sh            (from anywhere; needs root)
+# Usage: tests/fuse/run-suites.sh          the suites (needs root)
+#        tests/fuse/run-suites.sh --all    also every other vexfs-fuse test
 # Env:   FSX_OPS=N FSX_SEED=N CARGO_TARGET_DIR=...
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -48,6 +49,11 @@ cargo build --release -p vexfs-fuse --bins --tests --quiet
 target="${CARGO_TARGET_DIR:-target}"
 # mount.fuse3 runs the helper named after the subtype from the system PATH.
 install -m 755 "$target/release/vexfs" /usr/local/sbin/vexfs
+
+if [ "${1:-}" = "--all" ]; then
+    log "vexfs-fuse unit and integration tests"
+    cargo test --release -p vexfs-fuse
+fi
 
 log "pjdfstest and fsx (${FSX_OPS:-100000} operations)"
 cargo test --release -p vexfs-fuse --test suites -- --ignored --nocapture --test-threads=1
