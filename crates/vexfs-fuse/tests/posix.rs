@@ -329,3 +329,35 @@ fn renameat2_flags_and_fallocate_modes() {
     assert!(fs::read(p("fa")).unwrap() == want, "contents after remount");
     assert!(m.unmount().success());
 }
+
+#[test]
+fn block_device_source() {
+    if !fuse_available() {
+        return;
+    }
+    let s = Scratch::new(64 << 20);
+    let Ok(out) = std::process::Command::new("losetup").args(["-f", "--show"]).arg(&s.image).output() else {
+        eprintln!("SKIP: losetup not available");
+        return;
+    };
+    let dev = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    if !out.status.success() || dev.is_empty() {
+        eprintln!("SKIP: no loop device: {}", String::from_utf8_lossy(&out.stderr));
+        return;
+    }
+    struct Detach(String);
+    impl Drop for Detach {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("losetup").arg("-d").arg(&self.0).status();
+        }
+    }
+    let _loop = Detach(dev.clone());
+    let m = Mounted::start(Path::new(&dev), &s.mnt, &[]).unwrap();
+    fs::write(s.mnt.join("on-blockdev"), b"block").unwrap();
+    let total = sh(&format!("stat -f -c %b {}", s.mnt.display()));
+    assert!(total.trim().parse::<u64>().unwrap() > 0);
+    assert!(m.unmount().success());
+    let m = Mounted::start(Path::new(&dev), &s.mnt, &["ro"]).unwrap();
+    assert_eq!(fs::read(s.mnt.join("on-blockdev")).unwrap(), b"block");
+    assert!(m.unmount().success());
+}
