@@ -18,11 +18,15 @@ pub(crate) enum Bitmap {
     Inodes,
 }
 
-const META: Seal = Seal::Meta { magic: BITMAP_MAGIC, owner: 0 };
+const META: Seal = Seal::Meta {
+    magic: BITMAP_MAGIC,
+    owner: 0,
+};
 
 #[inline]
 fn get_bit(buf: &[u8], i: u64) -> bool {
-    buf.get(HEADER_SIZE + (i / 8) as usize).is_some_and(|b| b & (1 << (i % 8)) != 0)
+    buf.get(HEADER_SIZE + (i / 8) as usize)
+        .is_some_and(|b| b & (1 << (i % 8)) != 0)
 }
 
 #[inline]
@@ -39,21 +43,22 @@ fn set_bit(buf: &mut [u8], i: u64, v: bool) {
 impl<D: BlockDevice> Fs<D> {
     fn bitmap_geometry(&self, which: Bitmap) -> (u64, u64, u64) {
         match which {
-            Bitmap::Blocks => (self.sb.block_bitmap_start, self.sb.block_bitmap_blocks, self.sb.block_count),
-            Bitmap::Inodes => (self.sb.inode_bitmap_start, self.sb.inode_bitmap_blocks, self.sb.inode_count),
+            Bitmap::Blocks => (
+                self.sb.block_bitmap_start,
+                self.sb.block_bitmap_blocks,
+                self.sb.block_count,
+            ),
+            Bitmap::Inodes => (
+                self.sb.inode_bitmap_start,
+                self.sb.inode_bitmap_blocks,
+                self.sb.inode_count,
+            ),
         }
     }
 
     fn bitmap_block(&mut self, which: Bitmap, k: u64) -> Result<alloc::vec::Vec<u8>> {
         let (start, _, _) = self.bitmap_geometry(which);
         self.meta_block(start + k, BITMAP_MAGIC, Some(0), "bitmap block")
-    }
-
-    /// Whether bit `i` is set.
-    pub(crate) fn bit_is_set(&mut self, which: Bitmap, i: u64) -> Result<bool> {
-        let bits = bits_per_bitmap_block(self.sb.block_size);
-        let b = self.bitmap_block(which, i / bits)?;
-        Ok(get_bit(&b, i % bits))
     }
 
     fn set_bits(&mut self, which: Bitmap, first: u64, count: u64, v: bool) -> Result<()> {
@@ -72,7 +77,11 @@ impl<D: BlockDevice> Fs<D> {
             self.modify_block(start + k, META, |buf| {
                 for j in from..to {
                     if get_bit(buf, j) == v {
-                        return Err(corrupt(if v { "allocating a bit already set" } else { "freeing a bit already clear" }));
+                        return Err(corrupt(if v {
+                            "allocating a bit already set"
+                        } else {
+                            "freeing a bit already clear"
+                        }));
                     }
                     set_bit(buf, j, v);
                 }
@@ -100,7 +109,10 @@ impl<D: BlockDevice> Fs<D> {
             while j < limit {
                 if j % 64 == 0 && j + 64 <= limit {
                     let w = (j / 8) as usize + HEADER_SIZE;
-                    if buf.get(w..w + 8).is_some_and(|s| s.iter().all(|&b| b == 0xFF)) {
+                    if buf
+                        .get(w..w + 8)
+                        .is_some_and(|s| s.iter().all(|&b| b == 0xFF))
+                    {
                         j += 64;
                         continue;
                     }
@@ -124,7 +136,11 @@ impl<D: BlockDevice> Fs<D> {
         if self.sb.free_blocks == 0 {
             return Err(FsError::NoSpace);
         }
-        let goal = if goal < self.sb.data_start { self.block_hint.max(self.sb.data_start) } else { goal };
+        let goal = if goal < self.sb.data_start {
+            self.block_hint.max(self.sb.data_start)
+        } else {
+            goal
+        };
         let (first, n) = self.claim_run(Bitmap::Blocks, goal, want.max(1))?;
         if first < self.sb.data_start {
             return Err(corrupt("block bitmap hands out a reserved block"));

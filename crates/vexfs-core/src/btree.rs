@@ -41,11 +41,19 @@ struct NodeBuf {
 
 impl NodeBuf {
     fn body(&self) -> &[u8] {
-        let off = if self.loc == Loc::Root { 0 } else { HEADER_SIZE };
+        let off = if self.loc == Loc::Root {
+            0
+        } else {
+            HEADER_SIZE
+        };
         self.buf.get(off..).unwrap_or(&[])
     }
     fn body_mut(&mut self) -> &mut [u8] {
-        let off = if self.loc == Loc::Root { 0 } else { HEADER_SIZE };
+        let off = if self.loc == Loc::Root {
+            0
+        } else {
+            HEADER_SIZE
+        };
         self.buf.get_mut(off..).unwrap_or(&mut [])
     }
 }
@@ -72,10 +80,19 @@ impl<D: BlockDevice> Fs<D> {
         match n.loc {
             Loc::Root => {
                 let len = inode.data.len();
-                inode.data.copy_from_slice(n.buf.get(..len).ok_or(FsError::Invalid)?);
+                inode
+                    .data
+                    .copy_from_slice(n.buf.get(..len).ok_or(FsError::Invalid)?);
                 Ok(())
             }
-            Loc::Block(nr) => self.put_block(nr, n.buf, Seal::Meta { magic: NODE_MAGIC, owner: ino }),
+            Loc::Block(nr) => self.put_block(
+                nr,
+                n.buf,
+                Seal::Meta {
+                    magic: NODE_MAGIC,
+                    owner: ino,
+                },
+            ),
         }
     }
 
@@ -110,24 +127,14 @@ impl<D: BlockDevice> Fs<D> {
         Ok((i, node::child(body, i)?))
     }
 
-    /// Exact lookup.
-    pub(crate) fn tree_get(&mut self, ino: u64, inode: &Inode, key: u64) -> Result<Option<Vec<u8>>> {
-        let mut n = self.node_load(ino, inode, Loc::Root)?;
-        for _ in 0..=node::MAX_LEVEL {
-            let h = node::header(n.body())?;
-            if h.level == 0 {
-                return Ok(match node::search(n.body(), key)? {
-                    Ok(i) => Some(node::value(n.body(), i)?.to_vec()),
-                    Err(_) => None,
-                });
-            }
-            let (_, c) = Self::route(n.body(), key)?;
-            n = self.node_load(ino, inode, Loc::Block(c))?;
-        }
-        Err(corrupt("tree deeper than allowed"))
-    }
-
-    fn edge_in(&mut self, ino: u64, inode: &Inode, loc: Loc, last: bool, depth: u16) -> Result<Option<Item>> {
+    fn edge_in(
+        &mut self,
+        ino: u64,
+        inode: &Inode,
+        loc: Loc,
+        last: bool,
+        depth: u16,
+    ) -> Result<Option<Item>> {
         if depth > node::MAX_LEVEL {
             return Err(corrupt("tree deeper than allowed"));
         }
@@ -138,13 +145,23 @@ impl<D: BlockDevice> Fs<D> {
         }
         let i = if last { h.nitems - 1 } else { 0 };
         if h.level == 0 {
-            return Ok(Some((node::key(n.body(), i)?, node::value(n.body(), i)?.to_vec())));
+            return Ok(Some((
+                node::key(n.body(), i)?,
+                node::value(n.body(), i)?.to_vec(),
+            )));
         }
         let c = node::child(n.body(), i)?;
         self.edge_in(ino, inode, Loc::Block(c), last, depth + 1)
     }
 
-    fn floor_in(&mut self, ino: u64, inode: &Inode, loc: Loc, key: u64, depth: u16) -> Result<Option<Item>> {
+    fn floor_in(
+        &mut self,
+        ino: u64,
+        inode: &Inode,
+        loc: Loc,
+        key: u64,
+        depth: u16,
+    ) -> Result<Option<Item>> {
         if depth > node::MAX_LEVEL {
             return Err(corrupt("tree deeper than allowed"));
         }
@@ -173,7 +190,14 @@ impl<D: BlockDevice> Fs<D> {
         Ok(None)
     }
 
-    fn ceil_in(&mut self, ino: u64, inode: &Inode, loc: Loc, key: u64, depth: u16) -> Result<Option<Item>> {
+    fn ceil_in(
+        &mut self,
+        ino: u64,
+        inode: &Inode,
+        loc: Loc,
+        key: u64,
+        depth: u16,
+    ) -> Result<Option<Item>> {
         if depth > node::MAX_LEVEL {
             return Err(corrupt("tree deeper than allowed"));
         }
@@ -183,7 +207,11 @@ impl<D: BlockDevice> Fs<D> {
             let i = match node::search(n.body(), key)? {
                 Ok(i) | Err(i) => i,
             };
-            return Ok(if i < h.nitems { Some((node::key(n.body(), i)?, node::value(n.body(), i)?.to_vec())) } else { None });
+            return Ok(if i < h.nitems {
+                Some((node::key(n.body(), i)?, node::value(n.body(), i)?.to_vec()))
+            } else {
+                None
+            });
         }
         if h.nitems == 0 {
             return Ok(None);
@@ -205,7 +233,13 @@ impl<D: BlockDevice> Fs<D> {
     /// Up to `max` items with keys `>= key`, in order, taken from the leaf
     /// that holds the first of them (so a scan costs one descent per leaf,
     /// not per item). An empty result means there are no more items.
-    pub(crate) fn tree_range(&mut self, ino: u64, inode: &Inode, key: u64, max: usize) -> Result<Vec<Item>> {
+    pub(crate) fn tree_range(
+        &mut self,
+        ino: u64,
+        inode: &Inode,
+        key: u64,
+        max: usize,
+    ) -> Result<Vec<Item>> {
         let mut loc = Loc::Root;
         for _ in 0..=node::MAX_LEVEL {
             let n = self.node_load(ino, inode, loc)?;
@@ -259,17 +293,30 @@ impl<D: BlockDevice> Fs<D> {
         let items = Self::items_of(root.body())?;
         let nr = self.new_node_block(inode, self.block_hint)?;
         let mut scratch = alloc::vec![0u8; self.bs];
-        let mut blk = NodeBuf { loc: Loc::Block(nr), buf: alloc::vec![0u8; self.bs] };
+        let mut blk = NodeBuf {
+            loc: Loc::Block(nr),
+            buf: alloc::vec![0u8; self.bs],
+        };
         Self::fill_body(blk.body_mut(), h.level, &items, &mut scratch)?;
         self.node_store(ino, inode, blk)?;
-        let mut r = NodeBuf { loc: Loc::Root, buf: alloc::vec![0u8; inode.data.len()] };
-        Self::fill_body(r.body_mut(), h.level + 1, &[(0, nr.to_le_bytes().to_vec())], &mut scratch)?;
+        let mut r = NodeBuf {
+            loc: Loc::Root,
+            buf: alloc::vec![0u8; inode.data.len()],
+        };
+        Self::fill_body(
+            r.body_mut(),
+            h.level + 1,
+            &[(0, nr.to_le_bytes().to_vec())],
+            &mut scratch,
+        )?;
         self.node_store(ino, inode, r)
     }
 
     /// Split a full block node in two by bytes; returns (separator, right).
     fn split(&mut self, ino: u64, inode: &mut Inode, n: &NodeBuf) -> Result<(u64, u64)> {
-        let Loc::Block(left_nr) = n.loc else { return Err(FsError::Invalid) };
+        let Loc::Block(left_nr) = n.loc else {
+            return Err(FsError::Invalid);
+        };
         let h = node::header(n.body())?;
         let items = Self::items_of(n.body())?;
         if items.len() < 2 {
@@ -284,12 +331,21 @@ impl<D: BlockDevice> Fs<D> {
         }
         let m = m.max(1);
         let (left_items, right_items) = items.split_at(m);
-        let sep = right_items.first().map(|(k, _)| *k).ok_or(FsError::Invalid)?;
+        let sep = right_items
+            .first()
+            .map(|(k, _)| *k)
+            .ok_or(FsError::Invalid)?;
         let right_nr = self.new_node_block(inode, left_nr + 1)?;
         let mut scratch = alloc::vec![0u8; self.bs];
-        let mut l = NodeBuf { loc: Loc::Block(left_nr), buf: alloc::vec![0u8; self.bs] };
+        let mut l = NodeBuf {
+            loc: Loc::Block(left_nr),
+            buf: alloc::vec![0u8; self.bs],
+        };
         Self::fill_body(l.body_mut(), h.level, left_items, &mut scratch)?;
-        let mut r = NodeBuf { loc: Loc::Block(right_nr), buf: alloc::vec![0u8; self.bs] };
+        let mut r = NodeBuf {
+            loc: Loc::Block(right_nr),
+            buf: alloc::vec![0u8; self.bs],
+        };
         Self::fill_body(r.body_mut(), h.level, right_items, &mut scratch)?;
         self.node_store(ino, inode, l)?;
         self.node_store(ino, inode, r)?;
@@ -298,7 +354,15 @@ impl<D: BlockDevice> Fs<D> {
 
     /// Insert into the subtree at `loc`; returns a (separator, new block)
     /// pair for the parent when the node split.
-    fn insert_rec(&mut self, ino: u64, inode: &mut Inode, loc: Loc, key: u64, val: &[u8], depth: u16) -> Result<Option<(u64, u64)>> {
+    fn insert_rec(
+        &mut self,
+        ino: u64,
+        inode: &mut Inode,
+        loc: Loc,
+        key: u64,
+        val: &[u8],
+        depth: u16,
+    ) -> Result<Option<(u64, u64)>> {
         if depth > node::MAX_LEVEL {
             return Err(corrupt("tree deeper than allowed"));
         }
@@ -334,7 +398,11 @@ impl<D: BlockDevice> Fs<D> {
             return Err(FsError::NoSpace);
         }
         let (sep, right) = self.split(ino, inode, &n)?;
-        let target = if item_key >= sep { Loc::Block(right) } else { loc };
+        let target = if item_key >= sep {
+            Loc::Block(right)
+        } else {
+            loc
+        };
         let mut t = self.node_load(ino, inode, target)?;
         let pos = match node::search(t.body(), item_key)? {
             Ok(_) => return Err(corrupt("duplicate key after split")),
@@ -349,7 +417,13 @@ impl<D: BlockDevice> Fs<D> {
 
     /// Insert a new key; `Exists` if it is already present. The caller
     /// writes `inode` back (its root and block count change).
-    pub(crate) fn tree_insert(&mut self, ino: u64, inode: &mut Inode, key: u64, val: &[u8]) -> Result<()> {
+    pub(crate) fn tree_insert(
+        &mut self,
+        ino: u64,
+        inode: &mut Inode,
+        key: u64,
+        val: &[u8],
+    ) -> Result<()> {
         if val.len() + node::SLOT_SIZE + node::NODE_HEADER > (self.bs - HEADER_SIZE) / 2 {
             return Err(FsError::Invalid);
         }
@@ -359,11 +433,18 @@ impl<D: BlockDevice> Fs<D> {
         if !node::fits(root.body(), need)? {
             self.grow_root(ino, inode)?;
         }
-        self.insert_rec(ino, inode, Loc::Root, key, val, 0).map(|_| ())
+        self.insert_rec(ino, inode, Loc::Root, key, val, 0)
+            .map(|_| ())
     }
 
     /// Replace the value under an existing key.
-    pub(crate) fn tree_update(&mut self, ino: u64, inode: &mut Inode, key: u64, val: &[u8]) -> Result<()> {
+    pub(crate) fn tree_update(
+        &mut self,
+        ino: u64,
+        inode: &mut Inode,
+        key: u64,
+        val: &[u8],
+    ) -> Result<()> {
         let mut loc = Loc::Root;
         for _ in 0..=node::MAX_LEVEL {
             let mut n = self.node_load(ino, inode, loc)?;
@@ -383,7 +464,14 @@ impl<D: BlockDevice> Fs<D> {
     }
 
     /// Remove from the subtree; returns (found, node now empty).
-    fn remove_rec(&mut self, ino: u64, inode: &mut Inode, loc: Loc, key: u64, depth: u16) -> Result<(bool, bool)> {
+    fn remove_rec(
+        &mut self,
+        ino: u64,
+        inode: &mut Inode,
+        loc: Loc,
+        key: u64,
+        depth: u16,
+    ) -> Result<(bool, bool)> {
         if depth > node::MAX_LEVEL {
             return Err(corrupt("tree deeper than allowed"));
         }
@@ -440,13 +528,18 @@ impl<D: BlockDevice> Fs<D> {
             let c = node::child(root.body(), 0)?;
             let child = self.node_load(ino, inode, Loc::Block(c))?;
             let ch = node::header(child.body())?;
-            let need = node::NODE_HEADER + ch.nitems * node::SLOT_SIZE + node::live_value_bytes(child.body())?;
+            let need = node::NODE_HEADER
+                + ch.nitems * node::SLOT_SIZE
+                + node::live_value_bytes(child.body())?;
             if need > inode.data.len() {
                 return Ok(());
             }
             let items = Self::items_of(child.body())?;
             let mut scratch = alloc::vec![0u8; self.bs];
-            let mut r = NodeBuf { loc: Loc::Root, buf: alloc::vec![0u8; inode.data.len()] };
+            let mut r = NodeBuf {
+                loc: Loc::Root,
+                buf: alloc::vec![0u8; inode.data.len()],
+            };
             Self::fill_body(r.body_mut(), ch.level, &items, &mut scratch)?;
             self.node_store(ino, inode, r)?;
             self.free_blocks(c, 1)?;
@@ -478,32 +571,5 @@ impl<D: BlockDevice> Fs<D> {
     pub(crate) fn tree_free_all(&mut self, ino: u64, inode: &mut Inode) -> Result<()> {
         self.free_rec(ino, inode, Loc::Root, 0)?;
         init_root(&mut inode.data)
-    }
-
-    /// Visit every node block of the tree (fsck): `f(block, level)`.
-    pub(crate) fn tree_walk_blocks(&mut self, ino: u64, inode: &Inode, f: &mut dyn FnMut(u64, u16)) -> Result<()> {
-        self.walk_rec(ino, inode, Loc::Root, 0, f)
-    }
-
-    fn walk_rec(&mut self, ino: u64, inode: &Inode, loc: Loc, depth: u16, f: &mut dyn FnMut(u64, u16)) -> Result<()> {
-        if depth > node::MAX_LEVEL {
-            return Err(corrupt("tree deeper than allowed"));
-        }
-        let n = self.node_load(ino, inode, loc)?;
-        let h = node::validate(n.body())?;
-        if let Loc::Block(nr) = loc {
-            f(nr, h.level);
-        }
-        if h.level > 0 {
-            for i in 0..h.nitems {
-                let c = node::child(n.body(), i)?;
-                let child = self.node_load(ino, inode, Loc::Block(c))?;
-                if node::header(child.body())?.level + 1 != h.level {
-                    return Err(corrupt("tree child level"));
-                }
-                self.walk_rec(ino, inode, Loc::Block(c), depth + 1, f)?;
-            }
-        }
-        Ok(())
     }
 }

@@ -34,13 +34,11 @@ mod scan;
 use crate::device::BlockDevice;
 use crate::error::{FsError, Result};
 use crate::fs::Fs;
-use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
-use vexfs_format::features::{INCOMPAT_SUPPORTED, RO_COMPAT_SUPPORTED};
 use vexfs_format::inode::Timestamp;
-use vexfs_format::superblock::{Superblock, STATE_CLEAN, STATE_DIRTY, STATE_ERRORS, SUPERBLOCK_SIZE};
+use vexfs_format::superblock::{STATE_CLEAN, STATE_DIRTY, STATE_ERRORS};
 
 /// How far the checker may go in changing the image.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,7 +64,11 @@ pub struct CheckOptions {
 
 impl Default for CheckOptions {
     fn default() -> Self {
-        Self { mode: RepairMode::No, force: true, now: Timestamp::default() }
+        Self {
+            mode: RepairMode::No,
+            force: true,
+            now: Timestamp::default(),
+        }
     }
 }
 
@@ -214,39 +216,14 @@ const MAX_ROUNDS: usize = 4;
 
 /// Open without the mount-time side effects: no orphan reaping, no state
 /// change. The checker decides what to do with orphans itself.
-fn open_for_check<D: BlockDevice>(mut dev: D, read_only: bool) -> Result<Fs<D>> {
-    if dev.size() < SUPERBLOCK_SIZE as u64 {
-        return Err(FsError::Incompatible("device smaller than a superblock"));
+fn open_for_check<D: BlockDevice>(dev: D, read_only: bool) -> Result<Fs<D>> {
+    let fs = Fs::open_image(dev, read_only, 4096)?;
+    if fs.read_only != read_only {
+        return Err(FsError::Incompatible(
+            "filesystem has read-only-compatible features this checker cannot write; check with -n",
+        ));
     }
-    let mut buf = alloc::vec![0u8; SUPERBLOCK_SIZE];
-    dev.read_at(0, &mut buf)?;
-    let sb = Superblock::decode(&buf)?;
-    let size_blocks = dev.size() / u64::from(sb.block_size);
-    if size_blocks < sb.block_count {
-        return Err(FsError::Incompatible("device is smaller than the filesystem (truncated image?)"));
-    }
-    if sb.feature_incompat & !INCOMPAT_SUPPORTED != 0 {
-        return Err(FsError::Incompatible("filesystem needs an incompatible feature this checker lacks"));
-    }
-    if !read_only && sb.feature_ro_compat & !RO_COMPAT_SUPPORTED != 0 {
-        return Err(FsError::Incompatible("filesystem has read-only-compatible features this checker cannot write; check with -n"));
-    }
-    let bs = sb.block_size as usize;
-    Ok(Fs {
-        dev,
-        bs,
-        read_only,
-        cache: BTreeMap::new(),
-        cache_limit: 4096,
-        dirty: BTreeMap::new(),
-        undo: BTreeMap::new(),
-        sb_before: None,
-        tx_depth: 0,
-        block_hint: sb.data_start,
-        ino_hint: sb.first_user_ino,
-        open_counts: BTreeMap::new(),
-        sb,
-    })
+    Ok(fs)
 }
 
 fn fill_stats<D: BlockDevice>(report: &mut CheckReport, fs: &Fs<D>) {
@@ -266,14 +243,20 @@ fn fill_stats<D: BlockDevice>(report: &mut CheckReport, fs: &Fs<D>) {
 /// image needs features this code does not have. Everything wrong *inside*
 /// the filesystem is in the report. `progress(pass, done, total)` is called
 /// as work proceeds; returning `false` cancels between steps.
-pub fn check<D: BlockDevice>(dev: D, opts: &CheckOptions, progress: &mut dyn FnMut(Pass, u64, u64) -> bool) -> CheckResult<D> {
+pub fn check<D: BlockDevice>(
+    dev: D,
+    opts: &CheckOptions,
+    progress: &mut dyn FnMut(Pass, u64, u64) -> bool,
+) -> CheckResult<D> {
     let read_only = opts.mode == RepairMode::No;
     let mut fs = open_for_check(dev, read_only)?;
     let mut report = CheckReport::default();
     fill_stats(&mut report, &fs);
 
     let state = fs.sb.state;
-    let clean = state & STATE_CLEAN != 0 && state & (STATE_DIRTY | STATE_ERRORS) == 0 && fs.sb.orphan_head == 0;
+    let clean = state & STATE_CLEAN != 0
+        && state & (STATE_DIRTY | STATE_ERRORS) == 0
+        && fs.sb.orphan_head == 0;
     if clean && !opts.force {
         report.skipped_clean = true;
         return Ok((report, fs.dev));
@@ -291,7 +274,10 @@ pub fn check<D: BlockDevice>(dev: D, opts: &CheckOptions, progress: &mut dyn FnM
             finished_clean = true;
             break;
         }
-        let fixable = model.problems.iter().any(|p| p.severity != Severity::Unfixable);
+        let fixable = model
+            .problems
+            .iter()
+            .any(|p| p.severity != Severity::Unfixable);
         let allowed = match opts.mode {
             RepairMode::No => false,
             RepairMode::Preen => model.problems.iter().all(|p| p.severity == Severity::Safe),
@@ -314,7 +300,11 @@ pub fn check<D: BlockDevice>(dev: D, opts: &CheckOptions, progress: &mut dyn FnM
 
     if !read_only {
         let uncorrected = report.uncorrected() > 0 || !finished_clean;
-        let want = if uncorrected { STATE_ERRORS } else { STATE_CLEAN };
+        let want = if uncorrected {
+            STATE_ERRORS
+        } else {
+            STATE_CLEAN
+        };
         if fs.sb.state != want {
             fs.transact(|fs| {
                 fs.sb.state = want;
@@ -332,7 +322,10 @@ pub fn check<D: BlockDevice>(dev: D, opts: &CheckOptions, progress: &mut dyn FnM
 /// problem is seen again by every scan).
 fn push_new(report: &mut CheckReport, problems: Vec<Problem>) {
     for p in problems {
-        let seen = report.problems.iter().any(|q| q.kind == p.kind && q.ino == p.ino && q.text == p.text && q.fixed == p.fixed);
+        let seen = report
+            .problems
+            .iter()
+            .any(|q| q.kind == p.kind && q.ino == p.ino && q.text == p.text && q.fixed == p.fixed);
         if !seen {
             report.problems.push(p);
         }

@@ -33,7 +33,9 @@ pub struct MemDevice {
 
 impl MemDevice {
     pub fn new(size: usize) -> Self {
-        Self { data: alloc::vec![0; size] }
+        Self {
+            data: alloc::vec![0; size],
+        }
     }
 }
 
@@ -43,14 +45,21 @@ impl BlockDevice for MemDevice {
     }
     fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> Result<(), DeviceError> {
         let start = usize::try_from(offset).map_err(|_| DeviceError::OutOfRange)?;
-        let end = start.checked_add(buf.len()).ok_or(DeviceError::OutOfRange)?;
+        let end = start
+            .checked_add(buf.len())
+            .ok_or(DeviceError::OutOfRange)?;
         buf.copy_from_slice(self.data.get(start..end).ok_or(DeviceError::OutOfRange)?);
         Ok(())
     }
     fn write_at(&mut self, offset: u64, buf: &[u8]) -> Result<(), DeviceError> {
         let start = usize::try_from(offset).map_err(|_| DeviceError::OutOfRange)?;
-        let end = start.checked_add(buf.len()).ok_or(DeviceError::OutOfRange)?;
-        self.data.get_mut(start..end).ok_or(DeviceError::OutOfRange)?.copy_from_slice(buf);
+        let end = start
+            .checked_add(buf.len())
+            .ok_or(DeviceError::OutOfRange)?;
+        self.data
+            .get_mut(start..end)
+            .ok_or(DeviceError::OutOfRange)?
+            .copy_from_slice(buf);
         Ok(())
     }
     fn flush(&mut self) -> Result<(), DeviceError> {

@@ -21,7 +21,12 @@ pub(crate) fn check_name(name: &[u8]) -> Result<()> {
 
 impl<D: BlockDevice> Fs<D> {
     /// Find `name` in directory `dir`: (key, ino, type).
-    pub(crate) fn dir_find(&mut self, dir: u64, dinode: &Inode, name: &[u8]) -> Result<Option<(u64, u64, FileType)>> {
+    pub(crate) fn dir_find(
+        &mut self,
+        dir: u64,
+        dinode: &Inode,
+        name: &[u8],
+    ) -> Result<Option<(u64, u64, FileType)>> {
         let (lo, hi) = key_range(name);
         let mut k = lo;
         while let Some((key, v)) = self.tree_ceil(dir, dinode, k)? {
@@ -38,7 +43,14 @@ impl<D: BlockDevice> Fs<D> {
     }
 
     /// Add an entry; `Exists` if the name is taken.
-    pub(crate) fn dir_add(&mut self, dir: u64, dinode: &mut Inode, name: &[u8], ino: u64, ft: FileType) -> Result<()> {
+    pub(crate) fn dir_add(
+        &mut self,
+        dir: u64,
+        dinode: &mut Inode,
+        name: &[u8],
+        ino: u64,
+        ft: FileType,
+    ) -> Result<()> {
         check_name(name)?;
         let (lo, hi) = key_range(name);
         // Pick the first free collision slot for this hash.
@@ -59,7 +71,11 @@ impl<D: BlockDevice> Fs<D> {
         if free > hi {
             return Err(FsError::NoSpace);
         }
-        let e = DirEntry { ino, file_type: ft, name };
+        let e = DirEntry {
+            ino,
+            file_type: ft,
+            name,
+        };
         let mut buf = alloc::vec![0u8; e.encoded_len()];
         e.encode(&mut buf)?;
         self.tree_insert(dir, dinode, free, &buf)?;
@@ -68,7 +84,12 @@ impl<D: BlockDevice> Fs<D> {
     }
 
     /// Remove the entry `name`; returns the inode it named.
-    pub(crate) fn dir_remove(&mut self, dir: u64, dinode: &mut Inode, name: &[u8]) -> Result<(u64, FileType)> {
+    pub(crate) fn dir_remove(
+        &mut self,
+        dir: u64,
+        dinode: &mut Inode,
+        name: &[u8],
+    ) -> Result<(u64, FileType)> {
         let (key, ino, ft) = self.dir_find(dir, dinode, name)?.ok_or(FsError::NotFound)?;
         if !self.tree_remove(dir, dinode, key)? {
             return Err(corrupt("directory entry vanished during removal"));
@@ -78,9 +99,20 @@ impl<D: BlockDevice> Fs<D> {
     }
 
     /// Point an existing entry at another inode (rename over a target).
-    pub(crate) fn dir_retarget(&mut self, dir: u64, dinode: &mut Inode, name: &[u8], ino: u64, ft: FileType) -> Result<()> {
+    pub(crate) fn dir_retarget(
+        &mut self,
+        dir: u64,
+        dinode: &mut Inode,
+        name: &[u8],
+        ino: u64,
+        ft: FileType,
+    ) -> Result<()> {
         let (key, _, _) = self.dir_find(dir, dinode, name)?.ok_or(FsError::NotFound)?;
-        let e = DirEntry { ino, file_type: ft, name };
+        let e = DirEntry {
+            ino,
+            file_type: ft,
+            name,
+        };
         let mut buf = alloc::vec![0u8; e.encoded_len()];
         e.encode(&mut buf)?;
         self.tree_update(dir, dinode, key, &buf)
@@ -95,19 +127,40 @@ impl<D: BlockDevice> Fs<D> {
         }
         let mut out = Vec::new();
         if offset < 1 && out.len() < max {
-            out.push(DirEntryOut { ino: dir, file_type: FileType::Directory, name: b".".to_vec(), offset: 1 });
+            out.push(DirEntryOut {
+                ino: dir,
+                file_type: FileType::Directory,
+                name: b".".to_vec(),
+                offset: 1,
+            });
         }
         if offset < 2 && out.len() < max {
-            let parent = if dinode.parent == 0 { dir } else { dinode.parent };
-            out.push(DirEntryOut { ino: parent, file_type: FileType::Directory, name: b"..".to_vec(), offset: 2 });
+            let parent = if dinode.parent == 0 {
+                dir
+            } else {
+                dinode.parent
+            };
+            out.push(DirEntryOut {
+                ino: parent,
+                file_type: FileType::Directory,
+                name: b"..".to_vec(),
+                offset: 2,
+            });
         }
         let mut k = offset.saturating_sub(2);
         while out.len() < max {
             let batch = self.tree_range(dir, &dinode, k, max - out.len())?;
-            let Some(&(last, _)) = batch.last() else { break };
+            let Some(&(last, _)) = batch.last() else {
+                break;
+            };
             for (key, v) in batch {
                 let e = DirEntry::decode(&v)?;
-                out.push(DirEntryOut { ino: e.ino, file_type: e.file_type, name: e.name.to_vec(), offset: key + 3 });
+                out.push(DirEntryOut {
+                    ino: e.ino,
+                    file_type: e.file_type,
+                    name: e.name.to_vec(),
+                    offset: key + 3,
+                });
             }
             k = last + 1;
         }

@@ -92,7 +92,9 @@ impl fmt::Display for FsError {
             Self::NoSpace => f.write_str("no space left on device"),
             Self::NameTooLong => f.write_str("file name too long"),
             Self::Invalid => f.write_str("invalid argument"),
-            Self::Io(DeviceError::OutOfRange) => f.write_str("I/O error: access beyond end of device"),
+            Self::Io(DeviceError::OutOfRange) => {
+                f.write_str("I/O error: access beyond end of device")
+            }
             Self::Io(DeviceError::Io(e)) => write!(f, "I/O error (errno {e})"),
             Self::Corrupt(e) => write!(f, "filesystem corrupt: {e}"),
             Self::ReadOnly => f.write_str("read-only filesystem"),

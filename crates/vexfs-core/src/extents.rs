@@ -11,7 +11,11 @@ use vexfs_format::inode::Inode;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Mapping {
     /// Mapped: physical block and how many following blocks stay contiguous.
-    Mapped { physical: u64, run: u64, unwritten: bool },
+    Mapped {
+        physical: u64,
+        run: u64,
+        unwritten: bool,
+    },
     /// A hole of `run` blocks (u64::MAX: to the end of the file's map).
     Hole { run: u64 },
 }
@@ -26,7 +30,12 @@ impl<D: BlockDevice> Fs<D> {
     }
 
     /// The extent covering `lblk`, if any.
-    pub(crate) fn extent_at(&mut self, ino: u64, inode: &Inode, lblk: u64) -> Result<Option<Extent>> {
+    pub(crate) fn extent_at(
+        &mut self,
+        ino: u64,
+        inode: &Inode,
+        lblk: u64,
+    ) -> Result<Option<Extent>> {
         if let Some((k, v)) = self.tree_floor(ino, inode, lblk)? {
             let e = self.decode_extent(k, &v)?;
             if lblk < e.logical_end() {
@@ -65,7 +74,10 @@ impl<D: BlockDevice> Fs<D> {
                 && prev.flags == e.flags
                 && u64::from(prev.len) + u64::from(e.len) <= u64::from(MAX_EXTENT_LEN)
             {
-                let merged = Extent { len: prev.len + e.len, ..prev };
+                let merged = Extent {
+                    len: prev.len + e.len,
+                    ..prev
+                };
                 return self.tree_update(ino, inode, prev.logical, &merged.encode_value());
             }
         }
@@ -74,7 +86,13 @@ impl<D: BlockDevice> Fs<D> {
 
     /// Unmap `[start, end)`; returns the physical runs released (the caller
     /// frees them).
-    pub(crate) fn extent_remove_range(&mut self, ino: u64, inode: &mut Inode, start: u64, end: u64) -> Result<Vec<(u64, u64)>> {
+    pub(crate) fn extent_remove_range(
+        &mut self,
+        ino: u64,
+        inode: &mut Inode,
+        start: u64,
+        end: u64,
+    ) -> Result<Vec<(u64, u64)>> {
         let mut freed = Vec::new();
         if start >= end {
             return Ok(freed);
@@ -94,7 +112,10 @@ impl<D: BlockDevice> Fs<D> {
             freed.push((e.physical + (cut_lo - e.logical), cut_hi - cut_lo));
             // Keep the head before the cut and the tail after it.
             if cut_lo > e.logical {
-                let head = Extent { len: (cut_lo - e.logical) as u32, ..e };
+                let head = Extent {
+                    len: (cut_lo - e.logical) as u32,
+                    ..e
+                };
                 self.tree_update(ino, inode, e.logical, &head.encode_value())?;
             } else {
                 self.tree_remove(ino, inode, e.logical)?;
@@ -112,16 +133,5 @@ impl<D: BlockDevice> Fs<D> {
             cursor = e.logical_end();
         }
         Ok(freed)
-    }
-
-    /// Visit every extent in logical order (fsck, fiemap-like listing).
-    pub(crate) fn extents_for_each(&mut self, ino: u64, inode: &Inode, f: &mut dyn FnMut(&Extent) -> Result<()>) -> Result<()> {
-        let mut k = 0u64;
-        while let Some((key, v)) = self.tree_ceil(ino, inode, k)? {
-            let e = self.decode_extent(key, &v)?;
-            f(&e)?;
-            k = e.logical_end();
-        }
-        Ok(())
     }
 }

@@ -35,7 +35,13 @@ impl<D: BlockDevice> Fs<D> {
         self.read_inode_data(ino, &inode, offset, len)
     }
 
-    pub(crate) fn read_inode_data(&mut self, ino: u64, inode: &Inode, offset: u64, len: usize) -> Result<Vec<u8>> {
+    pub(crate) fn read_inode_data(
+        &mut self,
+        ino: u64,
+        inode: &Inode,
+        offset: u64,
+        len: usize,
+    ) -> Result<Vec<u8>> {
         if offset >= inode.size {
             return Ok(Vec::new());
         }
@@ -47,7 +53,11 @@ impl<D: BlockDevice> Fs<D> {
             let lblk = pos / bs;
             let blocks_left = (end - 1) / bs - lblk + 1;
             match self.map_block(ino, inode, lblk)? {
-                Mapping::Mapped { physical, run, unwritten } => {
+                Mapping::Mapped {
+                    physical,
+                    run,
+                    unwritten,
+                } => {
                     let n = run.min(blocks_left).min(MAX_RUN);
                     let span_end = end.min((lblk + n) * bs);
                     let dst_lo = (pos - offset) as usize;
@@ -56,8 +66,12 @@ impl<D: BlockDevice> Fs<D> {
                         let mut tmp = alloc::vec![0u8; (n * bs) as usize];
                         self.read_data(physical, &mut tmp)?;
                         let src_lo = (pos - lblk * bs) as usize;
-                        let src = tmp.get(src_lo..src_lo + (dst_hi - dst_lo)).ok_or(FsError::Invalid)?;
-                        out.get_mut(dst_lo..dst_hi).ok_or(FsError::Invalid)?.copy_from_slice(src);
+                        let src = tmp
+                            .get(src_lo..src_lo + (dst_hi - dst_lo))
+                            .ok_or(FsError::Invalid)?;
+                        out.get_mut(dst_lo..dst_hi)
+                            .ok_or(FsError::Invalid)?
+                            .copy_from_slice(src);
                     }
                     pos = span_end;
                 }
@@ -72,7 +86,14 @@ impl<D: BlockDevice> Fs<D> {
 
     /// Overwrite `[pos, hi)` inside a mapped run starting at logical block
     /// `lblk` / physical `physical`, read-modify-writing partial blocks.
-    fn write_mapped(&mut self, physical: u64, lblk: u64, pos: u64, hi: u64, data: &[u8]) -> Result<()> {
+    fn write_mapped(
+        &mut self,
+        physical: u64,
+        lblk: u64,
+        pos: u64,
+        hi: u64,
+        data: &[u8],
+    ) -> Result<()> {
         let bs = self.bs as u64;
         let first = pos / bs;
         let last = (hi - 1) / bs;
@@ -86,17 +107,30 @@ impl<D: BlockDevice> Fs<D> {
         }
         if tail_partial && (nblocks > 1 || !head_partial) {
             let off = ((nblocks - 1) * bs) as usize;
-            self.read_data(phys0 + nblocks - 1, buf.get_mut(off..).ok_or(FsError::Invalid)?)?;
+            self.read_data(
+                phys0 + nblocks - 1,
+                buf.get_mut(off..).ok_or(FsError::Invalid)?,
+            )?;
         }
         let lo = (pos - first * bs) as usize;
-        buf.get_mut(lo..lo + data.len()).ok_or(FsError::Invalid)?.copy_from_slice(data);
+        buf.get_mut(lo..lo + data.len())
+            .ok_or(FsError::Invalid)?
+            .copy_from_slice(data);
         self.write_data(phys0, &buf)
     }
 
     /// Allocate blocks for the hole at `lblk` (at most `want`), fill them
     /// with `data` placed at byte `pos` and zeros elsewhere, and map them.
     /// Returns the number of blocks mapped.
-    fn fill_hole(&mut self, ino: u64, inode: &mut Inode, lblk: u64, want: u64, pos: u64, data: &[u8]) -> Result<u64> {
+    fn fill_hole(
+        &mut self,
+        ino: u64,
+        inode: &mut Inode,
+        lblk: u64,
+        want: u64,
+        pos: u64,
+        data: &[u8],
+    ) -> Result<u64> {
         let bs = self.bs as u64;
         let goal = match lblk.checked_sub(1) {
             Some(prev) => match self.map_block(ino, inode, prev)? {
@@ -110,16 +144,29 @@ impl<D: BlockDevice> Fs<D> {
         let mut buf = alloc::vec![0u8; (got * bs) as usize];
         let lo = (pos - lblk * bs) as usize;
         let take = data.len().min(buf.len().saturating_sub(lo));
-        buf.get_mut(lo..lo + take).ok_or(FsError::Invalid)?.copy_from_slice(data.get(..take).ok_or(FsError::Invalid)?);
+        buf.get_mut(lo..lo + take)
+            .ok_or(FsError::Invalid)?
+            .copy_from_slice(data.get(..take).ok_or(FsError::Invalid)?);
         self.write_data(phys, &buf)?;
-        self.extent_insert(ino, inode, Extent { logical: lblk, physical: phys, len: got as u32, flags: 0 })?;
+        self.extent_insert(
+            ino,
+            inode,
+            Extent {
+                logical: lblk,
+                physical: phys,
+                len: got as u32,
+                flags: 0,
+            },
+        )?;
         inode.blocks += got;
         Ok(got)
     }
 
     /// Write `data` at `offset`, allocating as needed.
     pub fn write(&mut self, ino: u64, offset: u64, data: &[u8], now: Timestamp) -> Result<usize> {
-        let end = offset.checked_add(data.len() as u64).ok_or(FsError::FileTooBig)?;
+        let end = offset
+            .checked_add(data.len() as u64)
+            .ok_or(FsError::FileTooBig)?;
         if end > MAX_FILE_SIZE {
             return Err(FsError::FileTooBig);
         }
@@ -136,14 +183,22 @@ impl<D: BlockDevice> Fs<D> {
         })
     }
 
-    pub(crate) fn write_range(&mut self, ino: u64, inode: &mut Inode, offset: u64, data: &[u8]) -> Result<()> {
+    pub(crate) fn write_range(
+        &mut self,
+        ino: u64,
+        inode: &mut Inode,
+        offset: u64,
+        data: &[u8],
+    ) -> Result<()> {
         let bs = self.bs as u64;
         let end = offset + data.len() as u64;
         let mut pos = offset;
         while pos < end {
             let lblk = pos / bs;
             let blocks_left = (end - 1) / bs - lblk + 1;
-            let d = data.get((pos - offset) as usize..).ok_or(FsError::Invalid)?;
+            let d = data
+                .get((pos - offset) as usize..)
+                .ok_or(FsError::Invalid)?;
             match self.map_block(ino, inode, lblk)? {
                 Mapping::Mapped { physical, run, .. } => {
                     let n = run.min(blocks_left).min(MAX_RUN);
@@ -187,7 +242,12 @@ impl<D: BlockDevice> Fs<D> {
     }
 
     /// Drop blocks beyond `new_size` and zero the tail of the last block.
-    pub(crate) fn truncate_blocks(&mut self, ino: u64, inode: &mut Inode, new_size: u64) -> Result<()> {
+    pub(crate) fn truncate_blocks(
+        &mut self,
+        ino: u64,
+        inode: &mut Inode,
+        new_size: u64,
+    ) -> Result<()> {
         let bs = self.bs as u64;
         self.release_blocks(ino, inode, new_size.div_ceil(bs), u64::MAX)?;
         if new_size % bs != 0 && new_size < inode.size {
@@ -210,7 +270,13 @@ impl<D: BlockDevice> Fs<D> {
     }
 
     /// Make `[offset, end)` read as zeros without deallocating.
-    fn zero_range_alloc(&mut self, ino: u64, inode: &mut Inode, offset: u64, end: u64) -> Result<()> {
+    fn zero_range_alloc(
+        &mut self,
+        ino: u64,
+        inode: &mut Inode,
+        offset: u64,
+        end: u64,
+    ) -> Result<()> {
         // Write zeros in bounded chunks: allocation fills holes, mapped
         // blocks are overwritten.
         let mut pos = offset;
@@ -233,7 +299,8 @@ impl<D: BlockDevice> Fs<D> {
             match self.map_block(ino, inode, lblk)? {
                 Mapping::Mapped { run, .. } => lblk += run.min(last - lblk),
                 Mapping::Hole { run } => {
-                    let got = self.fill_hole(ino, inode, lblk, run.min(last - lblk), lblk * bs, &[])?;
+                    let got =
+                        self.fill_hole(ino, inode, lblk, run.min(last - lblk), lblk * bs, &[])?;
                     lblk += got;
                 }
             }
@@ -242,7 +309,14 @@ impl<D: BlockDevice> Fs<D> {
     }
 
     /// `fallocate(2)`.
-    pub fn fallocate(&mut self, ino: u64, offset: u64, len: u64, mode: FallocMode, now: Timestamp) -> Result<()> {
+    pub fn fallocate(
+        &mut self,
+        ino: u64,
+        offset: u64,
+        len: u64,
+        mode: FallocMode,
+        now: Timestamp,
+    ) -> Result<()> {
         let end = offset.checked_add(len).ok_or(FsError::FileTooBig)?;
         if len == 0 {
             return Err(FsError::Invalid);

@@ -2,7 +2,7 @@
 
 use crate::device::{BlockDevice, DeviceError};
 use std::fs::{File, OpenOptions};
-use std::os::unix::fs::FileExt;
+use std::os::unix::fs::{FileExt, FileTypeExt, OpenOptionsExt};
 use std::path::Path;
 
 /// An image file or `/dev/...` node, accessed with positioned I/O.
@@ -13,20 +13,46 @@ pub struct FileDevice {
 }
 
 fn os_err(e: std::io::Error) -> DeviceError {
-    DeviceError::Io(e.raw_os_error().unwrap_or(5))
+    DeviceError::Io(e.raw_os_error().unwrap_or(libc::EIO))
+}
+
+/// Whether `path` names a block device node.
+pub fn is_block_device(path: &Path) -> bool {
+    std::fs::metadata(path)
+        .map(|m| m.file_type().is_block_device())
+        .unwrap_or(false)
 }
 
 impl FileDevice {
-    /// Open read-write (or read-only) and learn the size; works for regular
-    /// files and block devices (whose metadata length is 0, so seek to end).
+    /// Open `path` (an image file or a block device) and learn its size.
+    /// Block devices opened for writing use `O_EXCL`, which the kernel
+    /// refuses while the device is mounted or otherwise claimed.
     pub fn open(path: &Path, read_only: bool) -> std::io::Result<Self> {
-        let file = OpenOptions::new().read(true).write(!read_only).open(path)?;
+        Self::open_with(path, !read_only, true)
+    }
+
+    /// As [`FileDevice::open`]; `exclusive: false` skips `O_EXCL` (what
+    /// `mkfs -F -F` asks for on a device in use).
+    pub fn open_with(path: &Path, write: bool, exclusive: bool) -> std::io::Result<Self> {
+        let mut opts = OpenOptions::new();
+        opts.read(true).write(write);
+        if write && exclusive && is_block_device(path) {
+            opts.custom_flags(libc::O_EXCL);
+        }
+        let file = opts.open(path)?;
+        // Block devices report a zero metadata length: seek to the end.
         let size = {
             use std::io::{Seek, SeekFrom};
             let mut f = &file;
             f.seek(SeekFrom::End(0))?
         };
         Ok(Self { file, size })
+    }
+
+    /// Use only the first `size` bytes (at most the real size).
+    pub fn limit(mut self, size: u64) -> Self {
+        self.size = self.size.min(size);
+        self
     }
 
     pub fn file(&self) -> &File {
@@ -39,13 +65,19 @@ impl BlockDevice for FileDevice {
         self.size
     }
     fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> Result<(), DeviceError> {
-        if offset.checked_add(buf.len() as u64).is_none_or(|e| e > self.size) {
+        if offset
+            .checked_add(buf.len() as u64)
+            .is_none_or(|e| e > self.size)
+        {
             return Err(DeviceError::OutOfRange);
         }
         self.file.read_exact_at(buf, offset).map_err(os_err)
     }
     fn write_at(&mut self, offset: u64, buf: &[u8]) -> Result<(), DeviceError> {
-        if offset.checked_add(buf.len() as u64).is_none_or(|e| e > self.size) {
+        if offset
+            .checked_add(buf.len() as u64)
+            .is_none_or(|e| e > self.size)
+        {
             return Err(DeviceError::OutOfRange);
         }
         self.file.write_all_at(buf, offset).map_err(os_err)

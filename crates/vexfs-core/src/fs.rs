@@ -19,7 +19,10 @@ pub struct MountOptions {
 
 impl Default for MountOptions {
     fn default() -> Self {
-        Self { read_only: false, cache_blocks: 65536 }
+        Self {
+            read_only: false,
+            cache_blocks: 65536,
+        }
     }
 }
 
@@ -114,30 +117,35 @@ pub enum FallocMode {
 }
 
 impl<D: BlockDevice> Fs<D> {
-    /// Mount: read and validate the superblock, refuse unknown features,
-    /// finish deleting orphans left by a crash.
-    pub fn mount(mut dev: D, opts: MountOptions, now: Timestamp) -> Result<Self> {
-        let mut buf = alloc::vec![0u8; SUPERBLOCK_SIZE];
+    /// Open an image without mount-time side effects: validate the
+    /// superblock and the device size, refuse unknown incompatible
+    /// features, and fall back to read-only for unknown read-only-compatible
+    /// ones. Used by [`Fs::mount`] and by the checker.
+    pub(crate) fn open_image(mut dev: D, read_only: bool, cache_blocks: usize) -> Result<Self> {
         if dev.size() < SUPERBLOCK_SIZE as u64 {
             return Err(FsError::Incompatible("device smaller than a superblock"));
         }
+        let mut buf = alloc::vec![0u8; SUPERBLOCK_SIZE];
         dev.read_at(0, &mut buf)?;
         let sb = Superblock::decode(&buf)?;
         let size_blocks = dev.size() / u64::from(sb.block_size);
         if size_blocks < sb.block_count {
-            return Err(FsError::Incompatible("device is smaller than the filesystem (truncated image?)"));
+            return Err(FsError::Incompatible(
+                "device is smaller than the filesystem (truncated image?)",
+            ));
         }
         if sb.feature_incompat & !INCOMPAT_SUPPORTED != 0 {
-            return Err(FsError::Incompatible("image needs an incompatible feature this version lacks"));
+            return Err(FsError::Incompatible(
+                "image needs an incompatible feature this version lacks",
+            ));
         }
-        let read_only = opts.read_only || sb.feature_ro_compat & !RO_COMPAT_SUPPORTED != 0;
-        let bs = sb.block_size as usize;
-        let mut fs = Fs {
+        let read_only = read_only || sb.feature_ro_compat & !RO_COMPAT_SUPPORTED != 0;
+        Ok(Fs {
             dev,
-            bs,
+            bs: sb.block_size as usize,
             read_only,
             cache: BTreeMap::new(),
-            cache_limit: opts.cache_blocks.max(64),
+            cache_limit: cache_blocks.max(64),
             dirty: BTreeMap::new(),
             undo: BTreeMap::new(),
             sb_before: None,
@@ -146,7 +154,13 @@ impl<D: BlockDevice> Fs<D> {
             ino_hint: sb.first_user_ino,
             open_counts: BTreeMap::new(),
             sb,
-        };
+        })
+    }
+
+    /// Mount: open the image, check the root, and (read-write) mark the
+    /// filesystem in use and finish deleting orphans left by a crash.
+    pub fn mount(dev: D, opts: MountOptions, now: Timestamp) -> Result<Self> {
+        let mut fs = Self::open_image(dev, opts.read_only, opts.cache_blocks)?;
         // The root must decode, or nothing else will work.
         let root = fs.read_inode(fs.sb.root_ino)?;
         if !root.is_dir() {
@@ -218,7 +232,9 @@ impl<D: BlockDevice> Fs<D> {
         Ok(Stat {
             ino,
             mode: i.mode,
-            file_type: i.file_type().ok_or(crate::error::corrupt("inode file type"))?,
+            file_type: i
+                .file_type()
+                .ok_or(crate::error::corrupt("inode file type"))?,
             nlink: i.nlink,
             uid: i.uid,
             gid: i.gid,

@@ -31,13 +31,21 @@ impl<D: BlockDevice> Fs<D> {
     fn zero_inode(&mut self, ino: u64) -> Result<()> {
         let (blk, off) = self.sb.inode_location(ino).ok_or(FsError::Invalid)?;
         self.modify_block(blk, Seal::Raw, |b| {
-            b.get_mut(off..off + INODE_SIZE).ok_or(FsError::Invalid)?.fill(0);
+            b.get_mut(off..off + INODE_SIZE)
+                .ok_or(FsError::Invalid)?
+                .fill(0);
             Ok(())
         })
     }
 
     /// Allocate and write a new inode (caller links it into a directory).
-    pub(crate) fn create_inode(&mut self, mode: u16, uid: u32, gid: u32, now: Timestamp) -> Result<(u64, Inode)> {
+    pub(crate) fn create_inode(
+        &mut self,
+        mode: u16,
+        uid: u32,
+        gid: u32,
+        now: Timestamp,
+    ) -> Result<(u64, Inode)> {
         let ino = self.alloc_ino()?;
         let mut inode = Inode::new(mode, uid, gid, now);
         inode.generation = self.sb.next_generation as u32;

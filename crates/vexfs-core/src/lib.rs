@@ -6,7 +6,10 @@
 //! FUSE daemon and the kernel module. It never touches files, threads or
 //! clocks: time and caller identity are arguments.
 #![cfg_attr(not(feature = "std"), no_std)]
-#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 extern crate alloc;
 
@@ -28,11 +31,11 @@ mod tx;
 mod xattr;
 
 pub use device::{BlockDevice, DeviceError, MemDevice};
-#[cfg(feature = "std")]
-pub use file_device::FileDevice;
 pub use error::{FsError, Result};
-pub use fs::{DirEntryOut, FallocMode, Fs, MountOptions, RenameFlags, SetAttr, Stat, StatFs};
-pub use xattr::XattrFlags;
 pub use file::MAX_FILE_SIZE;
+#[cfg(feature = "std")]
+pub use file_device::{is_block_device, FileDevice};
+pub use fs::{DirEntryOut, FallocMode, Fs, MountOptions, RenameFlags, SetAttr, Stat, StatFs};
 pub use vexfs_format as format;
 pub use vexfs_format::inode::{FileType, Inode, Timestamp};
+pub use xattr::XattrFlags;

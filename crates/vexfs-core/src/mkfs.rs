@@ -39,7 +39,9 @@ impl Default for MkfsOptions {
 /// Compute the layout mkfs would write, without writing anything.
 pub fn plan(device_bytes: u64, opts: &MkfsOptions) -> Result<Superblock> {
     let bs = opts.block_size;
-    if !bs.is_power_of_two() || !(vexfs_format::MIN_BLOCK_SIZE..=vexfs_format::MAX_BLOCK_SIZE).contains(&bs) {
+    if !bs.is_power_of_two()
+        || !(vexfs_format::MIN_BLOCK_SIZE..=vexfs_format::MAX_BLOCK_SIZE).contains(&bs)
+    {
         return Err(FsError::Invalid);
     }
     let blocks = device_bytes / u64::from(bs);
@@ -53,7 +55,13 @@ pub fn plan(device_bytes: u64, opts: &MkfsOptions) -> Result<Superblock> {
     Ok(sb)
 }
 
-fn bitmap_block(bs: usize, k: u64, first_used_end: u64, total: u64, bits: u64) -> alloc::vec::Vec<u8> {
+fn bitmap_block(
+    bs: usize,
+    k: u64,
+    first_used_end: u64,
+    total: u64,
+    bits: u64,
+) -> alloc::vec::Vec<u8> {
     let mut b = alloc::vec![0u8; bs];
     let base = k * bits;
     for j in 0..bits {
@@ -69,7 +77,12 @@ fn bitmap_block(bs: usize, k: u64, first_used_end: u64, total: u64, bits: u64) -
 
 /// Write a fresh filesystem. `progress(done, total)` is called as the
 /// inode table is zeroed (the long part on big devices).
-pub fn format<D: BlockDevice>(mut dev: D, opts: &MkfsOptions, now: Timestamp, progress: &mut dyn FnMut(u64, u64)) -> Result<D> {
+pub fn format<D: BlockDevice>(
+    mut dev: D,
+    opts: &MkfsOptions,
+    now: Timestamp,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<D> {
     let mut sb = plan(dev.size(), opts)?;
     sb.mkfs_time = now.sec;
     sb.write_time = now.sec;
@@ -130,7 +143,13 @@ pub fn format<D: BlockDevice>(mut dev: D, opts: &MkfsOptions, now: Timestamp, pr
     let mut fs = Fs::mount(dev, MountOptions::default(), now)?;
     fs.transact(|fs| {
         let mut r = fs.read_inode(ROOT_INO)?;
-        fs.dir_add(ROOT_INO, &mut r, b"lost+found", LOST_FOUND_INO, vexfs_format::inode::FileType::Directory)?;
+        fs.dir_add(
+            ROOT_INO,
+            &mut r,
+            b"lost+found",
+            LOST_FOUND_INO,
+            vexfs_format::inode::FileType::Directory,
+        )?;
         fs.write_inode(ROOT_INO, &r)
     })?;
     fs.unmount(now)

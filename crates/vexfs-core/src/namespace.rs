@@ -48,24 +48,65 @@ impl<D: BlockDevice> Fs<D> {
     }
 
     /// Create a non-directory node (regular, device, fifo, socket).
-    pub fn mknod(&mut self, parent: u64, name: &[u8], mode: u16, rdev: u32, uid: u32, gid: u32, now: Timestamp) -> Result<Stat> {
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "mirrors mknod(2) plus the caller identity and time the core takes as arguments"
+    )]
+    pub fn mknod(
+        &mut self,
+        parent: u64,
+        name: &[u8],
+        mode: u16,
+        rdev: u32,
+        uid: u32,
+        gid: u32,
+        now: Timestamp,
+    ) -> Result<Stat> {
         let ft = FileType::from_mode(mode).ok_or(FsError::Invalid)?;
         if matches!(ft, FileType::Directory | FileType::Symlink) {
             return Err(FsError::Invalid);
         }
         self.create_node(parent, name, mode, uid, gid, now, |_, i| {
-            i.rdev = if matches!(ft, FileType::CharDevice | FileType::BlockDevice) { rdev } else { 0 };
+            i.rdev = if matches!(ft, FileType::CharDevice | FileType::BlockDevice) {
+                rdev
+            } else {
+                0
+            };
             Ok(())
         })
     }
 
     /// Create a regular file.
-    pub fn create(&mut self, parent: u64, name: &[u8], perm: u16, uid: u32, gid: u32, now: Timestamp) -> Result<Stat> {
-        self.mknod(parent, name, vexfs_format::inode::S_IFREG | (perm & !S_IFMT), 0, uid, gid, now)
+    pub fn create(
+        &mut self,
+        parent: u64,
+        name: &[u8],
+        perm: u16,
+        uid: u32,
+        gid: u32,
+        now: Timestamp,
+    ) -> Result<Stat> {
+        self.mknod(
+            parent,
+            name,
+            vexfs_format::inode::S_IFREG | (perm & !S_IFMT),
+            0,
+            uid,
+            gid,
+            now,
+        )
     }
 
     /// Create a directory.
-    pub fn mkdir(&mut self, parent: u64, name: &[u8], perm: u16, uid: u32, gid: u32, now: Timestamp) -> Result<Stat> {
+    pub fn mkdir(
+        &mut self,
+        parent: u64,
+        name: &[u8],
+        perm: u16,
+        uid: u32,
+        gid: u32,
+        now: Timestamp,
+    ) -> Result<Stat> {
         let mode = vexfs_format::inode::S_IFDIR | (perm & !S_IFMT);
         self.create_node(parent, name, mode, uid, gid, now, |_, i| {
             i.nlink = 2;
@@ -75,7 +116,15 @@ impl<D: BlockDevice> Fs<D> {
     }
 
     /// Create a symbolic link.
-    pub fn symlink(&mut self, parent: u64, name: &[u8], target: &[u8], uid: u32, gid: u32, now: Timestamp) -> Result<Stat> {
+    pub fn symlink(
+        &mut self,
+        parent: u64,
+        name: &[u8],
+        target: &[u8],
+        uid: u32,
+        gid: u32,
+        now: Timestamp,
+    ) -> Result<Stat> {
         if target.is_empty() {
             return Err(FsError::NotFound);
         }
@@ -87,7 +136,10 @@ impl<D: BlockDevice> Fs<D> {
             let (fs, ino) = fs_ino;
             if target.len() <= DATA_SIZE {
                 i.data.fill(0);
-                i.data.get_mut(..target.len()).ok_or(FsError::Invalid)?.copy_from_slice(target);
+                i.data
+                    .get_mut(..target.len())
+                    .ok_or(FsError::Invalid)?
+                    .copy_from_slice(target);
                 i.flags |= FLAG_INLINE_SYMLINK;
             } else {
                 fs.write_range(ino, i, 0, target)?;
@@ -104,7 +156,11 @@ impl<D: BlockDevice> Fs<D> {
             return Err(FsError::Invalid);
         }
         if i.flags & FLAG_INLINE_SYMLINK != 0 {
-            return Ok(i.data.get(..i.size as usize).ok_or(corrupt("inline symlink length"))?.to_vec());
+            return Ok(i
+                .data
+                .get(..i.size as usize)
+                .ok_or(corrupt("inline symlink length"))?
+                .to_vec());
         }
         if i.size > SYMLINK_MAX as u64 {
             return Err(corrupt("symlink length"));
@@ -152,7 +208,13 @@ impl<D: BlockDevice> Fs<D> {
     }
 
     /// Add a hard link `newparent/newname` to `ino`.
-    pub fn link(&mut self, ino: u64, newparent: u64, newname: &[u8], now: Timestamp) -> Result<Stat> {
+    pub fn link(
+        &mut self,
+        ino: u64,
+        newparent: u64,
+        newname: &[u8],
+        now: Timestamp,
+    ) -> Result<Stat> {
         check_name(newname)?;
         self.transact(|fs| {
             let mut i = fs.read_inode(ino)?;
@@ -256,14 +318,24 @@ impl<D: BlockDevice> Fs<D> {
     }
 
     /// `renameat2(2)`.
-    pub fn rename(&mut self, oldparent: u64, oldname: &[u8], newparent: u64, newname: &[u8], flags: RenameFlags, now: Timestamp) -> Result<()> {
+    pub fn rename(
+        &mut self,
+        oldparent: u64,
+        oldname: &[u8],
+        newparent: u64,
+        newname: &[u8],
+        flags: RenameFlags,
+        now: Timestamp,
+    ) -> Result<()> {
         if flags.noreplace && flags.exchange {
             return Err(FsError::Invalid);
         }
         check_name(newname)?;
         self.transact(|fs| {
             let mut od = fs.dir_inode(oldparent)?;
-            let (_, src, sft) = fs.dir_find(oldparent, &od, oldname)?.ok_or(FsError::NotFound)?;
+            let (_, src, sft) = fs
+                .dir_find(oldparent, &od, oldname)?
+                .ok_or(FsError::NotFound)?;
             let nd0 = fs.dir_inode(newparent)?;
             let dst = fs.dir_find(newparent, &nd0, newname)?;
             let src_is_dir = sft == FileType::Directory;
@@ -276,7 +348,9 @@ impl<D: BlockDevice> Fs<D> {
                 if dst_is_dir && oldparent != newparent && fs.is_ancestor(dino, oldparent)? {
                     return Err(FsError::Invalid);
                 }
-                return fs.exchange(oldparent, oldname, src, sft, newparent, newname, dino, dft, now);
+                return fs.exchange(
+                    oldparent, oldname, src, sft, newparent, newname, dino, dft, now,
+                );
             }
             if let Some((_, dino, dft)) = dst {
                 if flags.noreplace {
@@ -340,7 +414,18 @@ impl<D: BlockDevice> Fs<D> {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn exchange(&mut self, op: u64, oname: &[u8], src: u64, sft: FileType, np: u64, nname: &[u8], dst: u64, dft: FileType, now: Timestamp) -> Result<()> {
+    fn exchange(
+        &mut self,
+        op: u64,
+        oname: &[u8],
+        src: u64,
+        sft: FileType,
+        np: u64,
+        nname: &[u8],
+        dst: u64,
+        dft: FileType,
+        now: Timestamp,
+    ) -> Result<()> {
         let mut od = self.dir_inode(op)?;
         self.dir_retarget(op, &mut od, oname, dst, dft)?;
         od.mtime = now;
@@ -361,7 +446,11 @@ impl<D: BlockDevice> Fs<D> {
         }
         if op != np && (sft == FileType::Directory) != (dft == FileType::Directory) {
             // A directory moved one way and a non-directory the other.
-            let (gain, lose) = if sft == FileType::Directory { (np, op) } else { (op, np) };
+            let (gain, lose) = if sft == FileType::Directory {
+                (np, op)
+            } else {
+                (op, np)
+            };
             let mut g = self.read_inode(gain)?;
             g.nlink += 1;
             self.write_inode(gain, &g)?;

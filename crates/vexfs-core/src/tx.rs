@@ -75,7 +75,13 @@ impl<D: BlockDevice> Fs<D> {
 
     /// A copy of a metadata block with a common header, verified (magic,
     /// checksum, self-reference and, if given, owner) when first read.
-    pub(crate) fn meta_block(&mut self, nr: u64, magic: u32, owner: Option<u64>, what: &'static str) -> Result<Vec<u8>> {
+    pub(crate) fn meta_block(
+        &mut self,
+        nr: u64,
+        magic: u32,
+        owner: Option<u64>,
+        what: &'static str,
+    ) -> Result<Vec<u8>> {
         if let Some(b) = self.cache.get(&nr) {
             return Ok(b.clone());
         }
@@ -84,7 +90,9 @@ impl<D: BlockDevice> Fs<D> {
         self.dev.read_at(off, &mut buf)?;
         let got_owner = header::verify(&buf, magic, nr, what)?;
         if owner.is_some_and(|o| o != got_owner) {
-            return Err(crate::error::corrupt("metadata block owned by another inode"));
+            return Err(crate::error::corrupt(
+                "metadata block owned by another inode",
+            ));
         }
         self.cache.insert(nr, buf.clone());
         Ok(buf)
@@ -92,7 +100,11 @@ impl<D: BlockDevice> Fs<D> {
 
     /// Borrow a block read-only through the cache, without verification
     /// (inode table blocks: each record carries its own checksum).
-    pub(crate) fn with_raw_block<T>(&mut self, nr: u64, f: impl FnOnce(&[u8]) -> Result<T>) -> Result<T> {
+    pub(crate) fn with_raw_block<T>(
+        &mut self,
+        nr: u64,
+        f: impl FnOnce(&[u8]) -> Result<T>,
+    ) -> Result<T> {
         self.load_into_cache(nr)?;
         let b = self.cache.get(&nr).ok_or(FsError::Invalid)?;
         f(b)
@@ -107,7 +119,12 @@ impl<D: BlockDevice> Fs<D> {
 
     /// Change a cached block in place. The block must have been read (or
     /// verified) already when it is a metadata block with a header.
-    pub(crate) fn modify_block<T>(&mut self, nr: u64, seal: Seal, f: impl FnOnce(&mut [u8]) -> Result<T>) -> Result<T> {
+    pub(crate) fn modify_block<T>(
+        &mut self,
+        nr: u64,
+        seal: Seal,
+        f: impl FnOnce(&mut [u8]) -> Result<T>,
+    ) -> Result<T> {
         debug_assert!(self.tx_depth > 0, "metadata change outside a transaction");
         self.load_into_cache(nr)?;
         self.save_undo(nr);
@@ -148,7 +165,9 @@ impl<D: BlockDevice> Fs<D> {
         let mut run_start = 0u64;
         let mut run_next = u64::MAX;
         for (nr, seal) in dirty {
-            let Some(buf) = self.cache.get_mut(&nr) else { continue };
+            let Some(buf) = self.cache.get_mut(&nr) else {
+                continue;
+            };
             if let Seal::Meta { magic, owner } = seal {
                 header::seal(buf, magic, nr, owner)?;
             }

@@ -12,7 +12,9 @@ use crate::tx::Seal;
 use alloc::vec::Vec;
 use vexfs_format::header::{self, XATTR_MAGIC};
 use vexfs_format::inode::{Inode, Timestamp};
-use vexfs_format::xattr::{put_bounds, put_entry, Namespace, XattrEntry, XattrIter, BLOB_HEADER, MAX_BLOB, MAX_VALUE};
+use vexfs_format::xattr::{
+    put_bounds, put_entry, Namespace, XattrEntry, XattrIter, BLOB_HEADER, MAX_BLOB, MAX_VALUE,
+};
 
 /// `setxattr(2)` flags.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -45,7 +47,9 @@ impl<D: BlockDevice> Fs<D> {
             return Err(corrupt("xattr blob size"));
         }
         let first = inode.xattr_block;
-        if first < self.sb.data_start || first.checked_add(n).is_none_or(|e| e > self.sb.block_count) {
+        if first < self.sb.data_start
+            || first.checked_add(n).is_none_or(|e| e > self.sb.block_count)
+        {
             return Err(corrupt("xattr blob location"));
         }
         let mut blob = Vec::with_capacity((n as usize) * self.bs);
@@ -72,7 +76,17 @@ impl<D: BlockDevice> Fs<D> {
             return self.xattr_free_blob(inode);
         }
         let used: usize = BLOB_HEADER
-            + attrs.iter().map(|(_, n, v)| XattrEntry { namespace: Namespace::User, name: n, value: v }.encoded_len()).sum::<usize>();
+            + attrs
+                .iter()
+                .map(|(_, n, v)| {
+                    XattrEntry {
+                        namespace: Namespace::User,
+                        name: n,
+                        value: v,
+                    }
+                    .encoded_len()
+                })
+                .sum::<usize>();
         if used > MAX_BLOB {
             return Err(FsError::NoSpace);
         }
@@ -80,7 +94,15 @@ impl<D: BlockDevice> Fs<D> {
         let mut blob = alloc::vec![0u8; nblocks * self.bs];
         let mut pos = BLOB_HEADER;
         for (ns, n, v) in attrs {
-            pos = put_entry(&mut blob, pos, &XattrEntry { namespace: *ns, name: n, value: v })?;
+            pos = put_entry(
+                &mut blob,
+                pos,
+                &XattrEntry {
+                    namespace: *ns,
+                    name: n,
+                    value: v,
+                },
+            )?;
         }
         put_bounds(&mut blob, attrs.len(), used)?;
         let first = if inode.xattr_block != 0 && inode.xattr_blocks as usize == nblocks {
@@ -138,7 +160,14 @@ impl<D: BlockDevice> Fs<D> {
     }
 
     /// `setxattr(2)`.
-    pub fn setxattr(&mut self, ino: u64, name: &[u8], value: &[u8], flags: XattrFlags, now: Timestamp) -> Result<()> {
+    pub fn setxattr(
+        &mut self,
+        ino: u64,
+        name: &[u8],
+        value: &[u8],
+        flags: XattrFlags,
+        now: Timestamp,
+    ) -> Result<()> {
         let (ns, short) = parse_name(name)?;
         if value.len() > MAX_VALUE {
             return Err(FsError::TooBig);
@@ -172,7 +201,10 @@ impl<D: BlockDevice> Fs<D> {
         self.transact(|fs| {
             let mut inode = fs.read_inode(ino)?;
             let mut attrs = fs.xattr_load(ino, &inode)?;
-            let i = attrs.iter().position(|(n, s, _)| *n == ns && s == short).ok_or(FsError::NoData)?;
+            let i = attrs
+                .iter()
+                .position(|(n, s, _)| *n == ns && s == short)
+                .ok_or(FsError::NoData)?;
             attrs.remove(i);
             fs.xattr_store(ino, &mut inode, &attrs)?;
             inode.ctime = now;

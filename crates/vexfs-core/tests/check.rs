@@ -11,23 +11,40 @@ use vexfs_core::format::{node, LOST_FOUND_INO, ROOT_INO};
 use vexfs_core::{FallocMode, Fs, MemDevice, MountOptions, RenameFlags, SetAttr, XattrFlags};
 
 fn run(dev: MemDevice, mode: RepairMode) -> (CheckReport, MemDevice) {
-    let opts = CheckOptions { mode, force: true, now: T0 };
+    let opts = CheckOptions {
+        mode,
+        force: true,
+        now: T0,
+    };
     check(dev, &opts, &mut |_, _, _| true).expect("check")
 }
 
 fn assert_clean(dev: MemDevice) -> MemDevice {
     let (r, dev) = run(dev, RepairMode::No);
-    assert!(r.problems.is_empty(), "expected clean, got {:#?}", r.problems);
+    assert!(
+        r.problems.is_empty(),
+        "expected clean, got {:#?}",
+        r.problems
+    );
     dev
 }
 
 /// Check read-only (must find something), repair with -y, check again.
 fn find_and_fix(dev: MemDevice, kind: ProblemKind) -> (CheckReport, MemDevice) {
     let (r, dev) = run(dev, RepairMode::No);
-    assert!(r.problems.iter().any(|p| p.kind == kind), "expected a {kind:?} problem, got {:#?}", r.problems);
+    assert!(
+        r.problems.iter().any(|p| p.kind == kind),
+        "expected a {kind:?} problem, got {:#?}",
+        r.problems
+    );
     assert!(r.problems.iter().all(|p| !p.fixed));
     let (fixed, dev) = run(dev, RepairMode::Yes);
-    assert_eq!(fixed.uncorrected(), 0, "left uncorrected: {:#?}", fixed.problems);
+    assert_eq!(
+        fixed.uncorrected(),
+        0,
+        "left uncorrected: {:#?}",
+        fixed.problems
+    );
     assert!(fixed.corrected());
     let dev = assert_clean(dev);
     // The repaired image mounts.
@@ -61,35 +78,102 @@ fn heavily_used() -> Used {
     fs.create(sub, b"deep", 0o600, 0, 0, T0).unwrap();
     fs.symlink(d, b"short", b"../file", 0, 0, T0).unwrap();
     fs.symlink(d, b"long", &[b'x'; 300], 0, 0, T0).unwrap();
-    fs.mknod(d, b"fifo", vexfs_core::format::inode::S_IFIFO | 0o644, 0, 0, 0, T0).unwrap();
-    fs.setxattr(file, b"user.small", b"v", XattrFlags::default(), T0).unwrap();
-    fs.setxattr(d, b"user.big", &vec![3u8; 5000], XattrFlags::default(), T0).unwrap();
+    fs.mknod(
+        d,
+        b"fifo",
+        vexfs_core::format::inode::S_IFIFO | 0o644,
+        0,
+        0,
+        0,
+        T0,
+    )
+    .unwrap();
+    fs.setxattr(file, b"user.small", b"v", XattrFlags::default(), T0)
+        .unwrap();
+    fs.setxattr(d, b"user.big", &vec![3u8; 5000], XattrFlags::default(), T0)
+        .unwrap();
     let big_dir = fs.mkdir(ROOT_INO, b"big", 0o755, 0, 0, T0).unwrap().ino;
     for i in 0..300 {
-        fs.create(big_dir, format!("entry-{i:04}").as_bytes(), 0o644, 0, 0, T0).unwrap();
+        fs.create(big_dir, format!("entry-{i:04}").as_bytes(), 0o644, 0, 0, T0)
+            .unwrap();
     }
     for i in (0..300).step_by(3) {
-        fs.unlink(big_dir, format!("entry-{i:04}").as_bytes(), T0).unwrap();
+        fs.unlink(big_dir, format!("entry-{i:04}").as_bytes(), T0)
+            .unwrap();
     }
-    fs.rename(ROOT_INO, b"sparse", d, b"sparse-moved", Default::default(), T0).unwrap();
+    fs.rename(
+        ROOT_INO,
+        b"sparse",
+        d,
+        b"sparse-moved",
+        Default::default(),
+        T0,
+    )
+    .unwrap();
     // Allocation edge cases: preallocation past EOF, holes punched,
     // zeroed ranges, truncation both ways, exchanged directories.
-    let pre = fs.create(ROOT_INO, b"prealloc", 0o644, 0, 0, T0).unwrap().ino;
+    let pre = fs
+        .create(ROOT_INO, b"prealloc", 0o644, 0, 0, T0)
+        .unwrap()
+        .ino;
     fs.write(pre, 0, &[1u8; 9000], T0).unwrap();
-    fs.fallocate(pre, 0, 40_000, FallocMode::Allocate { keep_size: true }, T0).unwrap();
-    fs.fallocate(pre, 2048, 4096, FallocMode::PunchHole, T0).unwrap();
-    fs.fallocate(pre, 20_000, 5000, FallocMode::ZeroRange { keep_size: false }, T0).unwrap();
-    fs.setattr(pre, &SetAttr { size: Some(3000), ..Default::default() }, T0).unwrap();
-    fs.setattr(pre, &SetAttr { size: Some(1 << 20), ..Default::default() }, T0).unwrap();
+    fs.fallocate(pre, 0, 40_000, FallocMode::Allocate { keep_size: true }, T0)
+        .unwrap();
+    fs.fallocate(pre, 2048, 4096, FallocMode::PunchHole, T0)
+        .unwrap();
+    fs.fallocate(
+        pre,
+        20_000,
+        5000,
+        FallocMode::ZeroRange { keep_size: false },
+        T0,
+    )
+    .unwrap();
+    fs.setattr(
+        pre,
+        &SetAttr {
+            size: Some(3000),
+            ..Default::default()
+        },
+        T0,
+    )
+    .unwrap();
+    fs.setattr(
+        pre,
+        &SetAttr {
+            size: Some(1 << 20),
+            ..Default::default()
+        },
+        T0,
+    )
+    .unwrap();
     let x = fs.mkdir(ROOT_INO, b"x", 0o755, 0, 0, T0).unwrap().ino;
     fs.mkdir(x, b"inner", 0o755, 0, 0, T0).unwrap();
-    fs.rename(ROOT_INO, b"x", d, b"sub", RenameFlags { exchange: true, ..Default::default() }, T0).unwrap();
+    fs.rename(
+        ROOT_INO,
+        b"x",
+        d,
+        b"sub",
+        RenameFlags {
+            exchange: true,
+            ..Default::default()
+        },
+        T0,
+    )
+    .unwrap();
     fs.mkdir(ROOT_INO, b"gone", 0o755, 0, 0, T0).unwrap();
     fs.rmdir(ROOT_INO, b"gone", T0).unwrap();
-    fs.setxattr(d, b"user.big", b"now small", XattrFlags::default(), T0).unwrap();
-    fs.setxattr(d, b"user.other", b"v", XattrFlags::default(), T0).unwrap();
+    fs.setxattr(d, b"user.big", b"now small", XattrFlags::default(), T0)
+        .unwrap();
+    fs.setxattr(d, b"user.other", b"v", XattrFlags::default(), T0)
+        .unwrap();
     fs.removexattr(d, b"user.other", T0).unwrap();
-    Used { dev: fs.unmount(T0).unwrap(), file, big_dir, sub }
+    Used {
+        dev: fs.unmount(T0).unwrap(),
+        file,
+        big_dir,
+        sub,
+    }
 }
 
 fn inode_slot(dev: &MemDevice, ino: u64) -> usize {
@@ -126,7 +210,11 @@ fn fresh_image_checks_clean() {
         assert!(r.problems.is_empty(), "{:#?}", r.problems);
         assert_eq!(r.inodes_used, r.inode_count - sb_of(&dev).free_inodes);
         // Clean state without force: skipped.
-        let opts = CheckOptions { mode: RepairMode::Preen, force: false, now: T0 };
+        let opts = CheckOptions {
+            mode: RepairMode::Preen,
+            force: false,
+            now: T0,
+        };
         let (r, _) = check(dev, &opts, &mut |_, _, _| true).unwrap();
         assert!(r.skipped_clean);
     }
@@ -148,7 +236,10 @@ fn flipped_inode_bit_is_cleared_and_entries_removed() {
     let at = inode_slot(&u.dev, u.file);
     u.dev.data[at + 40] ^= 0x10;
     let (r, dev) = find_and_fix(u.dev, ProblemKind::Inode);
-    assert!(r.repairs.iter().any(|l| l.contains(&format!("cleared inode {}", u.file))));
+    assert!(r
+        .repairs
+        .iter()
+        .any(|l| l.contains(&format!("cleared inode {}", u.file))));
     let mut fs = Fs::mount(dev, MountOptions::default(), T0).unwrap();
     assert!(fs.lookup(ROOT_INO, b"file").is_err());
     assert!(fs.lookup(ROOT_INO, b"hardlink").is_err());
@@ -165,8 +256,14 @@ fn preen_refuses_unsafe_fixes() {
     // Only the superblock changes: it is marked as having errors, as
     // e2fsck does when preening stops.
     let bs = sb_of(&dev).block_size as usize;
-    assert!(dev.data[bs..] == before[bs..], "preen must not repair what it cannot fix safely");
-    assert_eq!(sb_of(&dev).state, vexfs_core::format::superblock::STATE_ERRORS);
+    assert!(
+        dev.data[bs..] == before[bs..],
+        "preen must not repair what it cannot fix safely"
+    );
+    assert_eq!(
+        sb_of(&dev).state,
+        vexfs_core::format::superblock::STATE_ERRORS
+    );
 }
 
 #[test]
@@ -176,7 +273,11 @@ fn damaged_tree_node_clears_dir_and_reconnects_children() {
     let bs = sb_of(&u.dev).block_size as usize;
     u.dev.data[b * bs + HEADER_SIZE + 20] ^= 0x40;
     let (r, dev) = find_and_fix(u.dev, ProblemKind::Tree);
-    assert!(r.repairs.iter().any(|l| l.contains("lost+found")), "{:#?}", r.repairs);
+    assert!(
+        r.repairs.iter().any(|l| l.contains("lost+found")),
+        "{:#?}",
+        r.repairs
+    );
     let mut fs = Fs::mount(dev, MountOptions::default(), T0).unwrap();
     assert!(fs.lookup(ROOT_INO, b"big").is_err());
     let lf = fs.readdir(LOST_FOUND_INO, 0, 1000).unwrap();
@@ -206,7 +307,10 @@ fn cleared_bitmap_bit_of_used_block_is_restored() {
     block[HEADER_SIZE + (j / 8) as usize] &= !(1 << (j % 8));
     seal(block, BITMAP_MAGIC, blk as u64, 0).unwrap();
     let (r, _) = find_and_fix(u.dev, ProblemKind::Bitmap);
-    assert!(r.problems.iter().any(|p| p.text.contains("in use but marked free")));
+    assert!(r
+        .problems
+        .iter()
+        .any(|p| p.text.contains("in use but marked free")));
 }
 
 #[test]
@@ -216,7 +320,13 @@ fn bumped_link_count_is_fixed_by_preen() {
     edit_inode(&mut u.dev, u.sub, |i| i.nlink = 7);
     let (r, dev) = run(u.dev, RepairMode::Preen);
     assert_eq!(r.uncorrected(), 0, "{:#?}", r.problems);
-    assert_eq!(r.problems.iter().filter(|p| p.kind == ProblemKind::LinkCount).count(), 2);
+    assert_eq!(
+        r.problems
+            .iter()
+            .filter(|p| p.kind == ProblemKind::LinkCount)
+            .count(),
+        2
+    );
     let dev = assert_clean(dev);
     let mut fs = Fs::mount(dev, MountOptions::default(), T0).unwrap();
     assert_eq!(fs.getattr(u.file).unwrap().nlink, 2);
@@ -235,7 +345,11 @@ fn orphan_left_by_a_crash_is_freed() {
     let crashed = fs.device().clone();
     assert_ne!(sb_of(&crashed).orphan_head, 0);
     let (r, dev) = run(crashed, RepairMode::Preen);
-    assert!(r.problems.iter().any(|p| p.kind == ProblemKind::Orphan), "{:#?}", r.problems);
+    assert!(
+        r.problems.iter().any(|p| p.kind == ProblemKind::Orphan),
+        "{:#?}",
+        r.problems
+    );
     assert_eq!(r.uncorrected(), 0, "{:#?}", r.problems);
     let dev = assert_clean(dev);
     assert_eq!(sb_of(&dev).orphan_head, 0);
@@ -255,10 +369,16 @@ fn zero_link_inode_off_the_list_is_found() {
 /// Drop `name` from the root directory's in-inode tree, as a lost write.
 fn remove_root_entry(dev: &mut MemDevice, name: &[u8]) {
     edit_inode(dev, ROOT_INO, |i| {
-        assert_eq!(node::header(&i.data).unwrap().level, 0, "root tree must be inline for this test");
+        assert_eq!(
+            node::header(&i.data).unwrap().level,
+            0,
+            "root tree must be inline for this test"
+        );
         let (lo, hi) = vexfs_core::format::dirent::key_range(name);
         let n = node::header(&i.data).unwrap().nitems;
-        let slot = (0..n).find(|&s| (lo..=hi).contains(&node::key(&i.data, s).unwrap())).expect("entry");
+        let slot = (0..n)
+            .find(|&s| (lo..=hi).contains(&node::key(&i.data, s).unwrap()))
+            .expect("entry");
         node::remove_at(&mut i.data, slot).unwrap();
         i.size -= 1;
     });
@@ -273,9 +393,17 @@ fn disconnected_directory_goes_to_lost_and_found() {
     let mut dev = fs.unmount(T0).unwrap();
     remove_root_entry(&mut dev, b"a");
     let (r, dev) = find_and_fix(dev, ProblemKind::Connectivity);
-    assert!(r.repairs.iter().any(|l| l.contains(&format!("connected inode {a} to lost+found"))), "{:#?}", r.repairs);
+    assert!(
+        r.repairs
+            .iter()
+            .any(|l| l.contains(&format!("connected inode {a} to lost+found"))),
+        "{:#?}",
+        r.repairs
+    );
     let mut fs = Fs::mount(dev, MountOptions::default(), T0).unwrap();
-    let st = fs.lookup(LOST_FOUND_INO, format!("#{a}").as_bytes()).unwrap();
+    let st = fs
+        .lookup(LOST_FOUND_INO, format!("#{a}").as_bytes())
+        .unwrap();
     assert_eq!(st.ino, a);
     assert_eq!(fs.lookup(a, b"..").unwrap().ino, LOST_FOUND_INO);
     assert_eq!(fs.lookup(b, b"f").unwrap().nlink, 1);
@@ -300,7 +428,11 @@ fn entry_naming_free_inode_is_removed() {
     u.dev.data[at..at + INODE_SIZE].fill(0);
     let (r, _) = find_and_fix(u.dev, ProblemKind::DirEntry);
     // Its file is unreachable now and is reconnected.
-    assert!(r.repairs.iter().any(|l| l.contains("lost+found")), "{:#?}", r.repairs);
+    assert!(
+        r.repairs.iter().any(|l| l.contains("lost+found")),
+        "{:#?}",
+        r.repairs
+    );
 }
 
 #[test]
@@ -311,9 +443,16 @@ fn lost_and_found_is_recreated_when_needed() {
     let at = inode_slot(&u.dev, u.sub);
     u.dev.data[at + 7] ^= 0xff;
     let (r, dev) = find_and_fix(u.dev, ProblemKind::Inode);
-    assert!(r.repairs.iter().any(|l| l == "recreated lost+found"), "{:#?}", r.repairs);
+    assert!(
+        r.repairs.iter().any(|l| l == "recreated lost+found"),
+        "{:#?}",
+        r.repairs
+    );
     let mut fs = Fs::mount(dev, MountOptions::default(), T0).unwrap();
-    assert_eq!(fs.lookup(ROOT_INO, b"lost+found").unwrap().ino, LOST_FOUND_INO);
+    assert_eq!(
+        fs.lookup(ROOT_INO, b"lost+found").unwrap().ino,
+        LOST_FOUND_INO
+    );
 }
 
 #[test]
@@ -329,7 +468,11 @@ fn not_vexfs_is_an_operational_error() {
 #[test]
 fn cancel_stops_early() {
     let u = heavily_used();
-    let opts = CheckOptions { mode: RepairMode::Yes, force: true, now: T0 };
+    let opts = CheckOptions {
+        mode: RepairMode::Yes,
+        force: true,
+        now: T0,
+    };
     let (r, _) = check(u.dev, &opts, &mut |_, _, _| false).unwrap();
     assert!(r.cancelled);
 }
@@ -341,10 +484,16 @@ fn metadata_blocks(img: &MemDevice) -> Vec<usize> {
     use vexfs_core::format::header::{verify, XATTR_MAGIC};
     let sb = sb_of(img);
     let bs = sb.block_size as usize;
-    let mut out: Vec<usize> = (sb.inode_table_start..sb.inode_table_start + 4).map(|b| b as usize).collect();
+    let mut out: Vec<usize> = (sb.inode_table_start..sb.inode_table_start + 4)
+        .map(|b| b as usize)
+        .collect();
     for b in 1..sb.block_count as usize {
         let blk = &img.data[b * bs..(b + 1) * bs];
-        if [BITMAP_MAGIC, NODE_MAGIC].iter().any(|&m| verify(blk, m, b as u64, "").is_ok()) || blk[..4] == XATTR_MAGIC.to_le_bytes() {
+        if [BITMAP_MAGIC, NODE_MAGIC]
+            .iter()
+            .any(|&m| verify(blk, m, b as u64, "").is_ok())
+            || blk[..4] == XATTR_MAGIC.to_le_bytes()
+        {
             out.push(b);
         }
     }
@@ -366,9 +515,13 @@ fn damage(dev: &mut MemDevice, meta: &[usize], rnd: &mut dyn FnMut() -> u64) {
             }
             1 => {
                 let ino = [1, 2, 16 + rnd() % 64][(rnd() % 3) as usize];
-                let Some((blk, off)) = sb.inode_location(ino) else { continue };
+                let Some((blk, off)) = sb.inode_location(ino) else {
+                    continue;
+                };
                 let at = blk as usize * bs + off;
-                let Ok(mut i) = Inode::decode(&dev.data[at..at + INODE_SIZE], ino) else { continue };
+                let Ok(mut i) = Inode::decode(&dev.data[at..at + INODE_SIZE], ino) else {
+                    continue;
+                };
                 match rnd() % 9 {
                     0 => i.nlink = (rnd() % 5) as u32,
                     1 => i.parent = rnd() % 60,
@@ -381,7 +534,10 @@ fn damage(dev: &mut MemDevice, meta: &[usize], rnd: &mut dyn FnMut() -> u64) {
                         i.data[k] ^= (rnd() as u8) | 1;
                     }
                     7 => i.xattr_len = (rnd() % 3000) as u32,
-                    _ => i.mode = (i.mode & 0o7777) | [0o100000u16, 0o040000, 0o120000, 0o010000][(rnd() % 4) as usize],
+                    _ => {
+                        i.mode = (i.mode & 0o7777)
+                            | [0o100000u16, 0o040000, 0o120000, 0o010000][(rnd() % 4) as usize]
+                    }
                 }
                 i.encode(&mut dev.data[at..at + INODE_SIZE], ino).unwrap();
             }
@@ -410,8 +566,16 @@ fn stress(img: &MemDevice, cases: u64, seed: u64) {
         x
     };
     let (mut unclean, mut unmountable, mut errs) = (0, 0, 0);
-    let yes = CheckOptions { mode: RepairMode::Yes, force: true, now: T0 };
-    let no = CheckOptions { mode: RepairMode::No, force: true, now: T0 };
+    let yes = CheckOptions {
+        mode: RepairMode::Yes,
+        force: true,
+        now: T0,
+    };
+    let no = CheckOptions {
+        mode: RepairMode::No,
+        force: true,
+        now: T0,
+    };
     for case in 0..cases {
         let mut dev = img.clone();
         damage(&mut dev, &meta, &mut rnd);
@@ -422,21 +586,44 @@ fn stress(img: &MemDevice, cases: u64, seed: u64) {
                 if !r2.problems.is_empty() {
                     unclean += 1;
                     if unclean <= 3 {
-                        let texts = |r: &CheckReport| r.problems.iter().map(|p| p.text.clone()).collect::<Vec<_>>();
-                        eprintln!("case {case}: found {:?}\n  repairs {:?}\n  left {:?}", texts(&r), r.repairs, texts(&r2));
-                        eprintln!("  failures {:?}", r.problems.iter().filter(|p| p.text.starts_with("could not")).map(|p| &p.text).collect::<Vec<_>>());
+                        let texts = |r: &CheckReport| {
+                            r.problems
+                                .iter()
+                                .map(|p| p.text.clone())
+                                .collect::<Vec<_>>()
+                        };
+                        eprintln!(
+                            "case {case}: found {:?}\n  repairs {:?}\n  left {:?}",
+                            texts(&r),
+                            r.repairs,
+                            texts(&r2)
+                        );
+                        eprintln!(
+                            "  failures {:?}",
+                            r.problems
+                                .iter()
+                                .filter(|p| p.text.starts_with("could not"))
+                                .map(|p| &p.text)
+                                .collect::<Vec<_>>()
+                        );
                     }
                 } else {
                     match exercise(dev) {
                         Ok(dev) => {
                             let (r3, _) = check(dev, &no, &mut |_, _, _| true).unwrap();
                             if !r3.problems.is_empty() {
-                                eprintln!("case {case}: unclean after use: {:?}", r3.problems.iter().map(|p| &p.text).collect::<Vec<_>>());
+                                eprintln!(
+                                    "case {case}: unclean after use: {:?}",
+                                    r3.problems.iter().map(|p| &p.text).collect::<Vec<_>>()
+                                );
                                 unmountable += 1;
                             }
                         }
                         Err(e) => {
-                            eprintln!("case {case}: repaired image unusable: {e}; repairs {:?}", r.repairs);
+                            eprintln!(
+                                "case {case}: repaired image unusable: {e}; repairs {:?}",
+                                r.repairs
+                            );
                             unmountable += 1;
                         }
                     }
@@ -444,7 +631,11 @@ fn stress(img: &MemDevice, cases: u64, seed: u64) {
             }
         }
     }
-    assert_eq!((errs, unclean, unmountable), (0, 0, 0), "of {cases} cases: operational errors, unclean after repair, unusable after repair");
+    assert_eq!(
+        (errs, unclean, unmountable),
+        (0, 0, 0),
+        "of {cases} cases: operational errors, unclean after repair, unusable after repair"
+    );
 }
 
 /// Use a repaired filesystem: add a file with data and an attribute,
@@ -453,14 +644,21 @@ fn stress(img: &MemDevice, cases: u64, seed: u64) {
 /// shows up here.
 fn exercise(dev: MemDevice) -> Result<MemDevice, String> {
     let mut fs = Fs::mount(dev, MountOptions::default(), T0).map_err(|e| format!("mount: {e}"))?;
-    let f = fs.create(ROOT_INO, b"after-repair", 0o644, 0, 0, T0).map_err(|e| format!("create: {e}"))?.ino;
-    fs.write(f, 0, &[5u8; 10_000], T0).map_err(|e| format!("write: {e}"))?;
-    fs.setxattr(f, b"user.k", b"v", XattrFlags::default(), T0).map_err(|e| format!("setxattr: {e}"))?;
+    let f = fs
+        .create(ROOT_INO, b"after-repair", 0o644, 0, 0, T0)
+        .map_err(|e| format!("create: {e}"))?
+        .ino;
+    fs.write(f, 0, &[5u8; 10_000], T0)
+        .map_err(|e| format!("write: {e}"))?;
+    fs.setxattr(f, b"user.k", b"v", XattrFlags::default(), T0)
+        .map_err(|e| format!("setxattr: {e}"))?;
     fn empty(fs: &mut Fs<MemDevice>, dir: u64, depth: u32) -> Result<(), String> {
         if depth > 64 {
             return Err(String::from("directory nesting too deep"));
         }
-        let entries = fs.readdir(dir, 0, usize::MAX).map_err(|e| format!("readdir {dir}: {e}"))?;
+        let entries = fs
+            .readdir(dir, 0, usize::MAX)
+            .map_err(|e| format!("readdir {dir}: {e}"))?;
         for e in entries.into_iter().skip(2) {
             if e.ino == LOST_FOUND_INO {
                 empty(fs, e.ino, depth + 1)?;
@@ -468,12 +666,15 @@ fn exercise(dev: MemDevice) -> Result<MemDevice, String> {
             }
             if e.file_type == vexfs_core::FileType::Directory {
                 empty(fs, e.ino, depth + 1)?;
-                fs.rmdir(dir, &e.name, T0).map_err(|err| format!("rmdir {}: {err}", String::from_utf8_lossy(&e.name)))?;
+                fs.rmdir(dir, &e.name, T0)
+                    .map_err(|err| format!("rmdir {}: {err}", String::from_utf8_lossy(&e.name)))?;
             } else {
                 if e.file_type == vexfs_core::FileType::Regular {
-                    fs.read(e.ino, 0, 1 << 20).map_err(|err| format!("read {}: {err}", e.ino))?;
+                    fs.read(e.ino, 0, 1 << 20)
+                        .map_err(|err| format!("read {}: {err}", e.ino))?;
                 }
-                fs.unlink(dir, &e.name, T0).map_err(|err| format!("unlink {}: {err}", String::from_utf8_lossy(&e.name)))?;
+                fs.unlink(dir, &e.name, T0)
+                    .map_err(|err| format!("unlink {}: {err}", String::from_utf8_lossy(&e.name)))?;
             }
         }
         Ok(())
@@ -483,7 +684,10 @@ fn exercise(dev: MemDevice) -> Result<MemDevice, String> {
 }
 
 fn env_u64(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|s| s.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
 }
 
 /// Every repair must leave an image that checks clean and mounts.
@@ -491,8 +695,16 @@ fn env_u64(name: &str, default: u64) -> u64 {
 #[test]
 fn any_damage_is_repaired_to_a_clean_mountable_image() {
     let seed = env_u64("VEXFS_CHECK_SEED", 7);
-    stress(random::small_image(), env_u64("VEXFS_CHECK_CASES", 300), seed);
-    stress(&heavily_used().dev, env_u64("VEXFS_CHECK_CASES", 300) / 6, seed);
+    stress(
+        random::small_image(),
+        env_u64("VEXFS_CHECK_CASES", 300),
+        seed,
+    );
+    stress(
+        &heavily_used().dev,
+        env_u64("VEXFS_CHECK_CASES", 300) / 6,
+        seed,
+    );
 }
 
 /// Multi-level directory and extent trees under the same damage. Slow in
@@ -503,7 +715,15 @@ fn deep_trees_survive_damage() {
     let mut fs = fresh(64 << 20, 1024);
     let d = fs.mkdir(ROOT_INO, b"many", 0o755, 0, 0, T0).unwrap().ino;
     for i in 0..3000 {
-        fs.create(d, format!("a-rather-long-file-name-{i:06}").as_bytes(), 0o644, 0, 0, T0).unwrap();
+        fs.create(
+            d,
+            format!("a-rather-long-file-name-{i:06}").as_bytes(),
+            0o644,
+            0,
+            0,
+            T0,
+        )
+        .unwrap();
     }
     // Two files written alternately: many small extents each.
     let a = fs.create(ROOT_INO, b"frag-a", 0o644, 0, 0, T0).unwrap().ino;
@@ -512,10 +732,15 @@ fn deep_trees_survive_damage() {
         fs.write(a, i * 2048, &[1u8; 1024], T0).unwrap();
         fs.write(b, i * 2048, &[2u8; 1024], T0).unwrap();
     }
-    fs.setxattr(a, b"user.emb", &[9u8; 16384], XattrFlags::default(), T0).unwrap();
+    fs.setxattr(a, b"user.emb", &[9u8; 16384], XattrFlags::default(), T0)
+        .unwrap();
     let img = fs.unmount(T0).unwrap();
     assert_clean(img.clone());
-    stress(&img, env_u64("VEXFS_CHECK_CASES", 200), env_u64("VEXFS_CHECK_SEED", 7));
+    stress(
+        &img,
+        env_u64("VEXFS_CHECK_CASES", 200),
+        env_u64("VEXFS_CHECK_SEED", 7),
+    );
 }
 
 mod random {
@@ -529,10 +754,14 @@ mod random {
             let mut fs = fresh(256 << 10, 1024);
             let d = fs.mkdir(ROOT_INO, b"d", 0o755, 0, 0, T0).unwrap().ino;
             for i in 0..40 {
-                let f = fs.create(d, format!("f{i}").as_bytes(), 0o644, 0, 0, T0).unwrap().ino;
+                let f = fs
+                    .create(d, format!("f{i}").as_bytes(), 0o644, 0, 0, T0)
+                    .unwrap()
+                    .ino;
                 fs.write(f, 0, &[i as u8; 1500], T0).unwrap();
             }
-            fs.setxattr(d, b"user.x", &[1u8; 2000], XattrFlags::default(), T0).unwrap();
+            fs.setxattr(d, b"user.x", &[1u8; 2000], XattrFlags::default(), T0)
+                .unwrap();
             fs.symlink(ROOT_INO, b"l", &[b'y'; 200], 0, 0, T0).unwrap();
             fs.link(d + 1, ROOT_INO, b"hl", T0).unwrap();
             fs.unmount(T0).unwrap()
@@ -568,11 +797,27 @@ fn damaged_root_is_recreated_and_its_children_reconnected() {
     let at = inode_slot(&u.dev, ROOT_INO);
     u.dev.data[at + 9] ^= 0x01;
     let (r, dev) = find_and_fix(u.dev, ProblemKind::Inode);
-    assert!(r.repairs.iter().any(|l| l == "recreated the root directory"), "{:#?}", r.repairs);
+    assert!(
+        r.repairs
+            .iter()
+            .any(|l| l == "recreated the root directory"),
+        "{:#?}",
+        r.repairs
+    );
     let mut fs = Fs::mount(dev, MountOptions::default(), T0).unwrap();
-    assert_eq!(fs.lookup(ROOT_INO, b"lost+found").unwrap().ino, LOST_FOUND_INO);
-    let st = fs.lookup(LOST_FOUND_INO, format!("#{}", u.big_dir).as_bytes()).unwrap();
+    assert_eq!(
+        fs.lookup(ROOT_INO, b"lost+found").unwrap().ino,
+        LOST_FOUND_INO
+    );
+    let st = fs
+        .lookup(LOST_FOUND_INO, format!("#{}", u.big_dir).as_bytes())
+        .unwrap();
     assert_eq!(st.nlink, 2);
     // Both of its names were in the root: it comes back once.
-    assert_eq!(fs.lookup(LOST_FOUND_INO, format!("#{}", u.file).as_bytes()).unwrap().nlink, 1);
+    assert_eq!(
+        fs.lookup(LOST_FOUND_INO, format!("#{}", u.file).as_bytes())
+            .unwrap()
+            .nlink,
+        1
+    );
 }

@@ -10,11 +10,11 @@ use vexfs_core::check::{check, CheckOptions};
 use vexfs_core::format::ROOT_INO;
 use vexfs_core::{FallocMode, FileType, Fs, FsError, MemDevice, RenameFlags, SetAttr, XattrFlags};
 
-/// Model inode: regular file contents and xattrs, or a directory marker.
+/// Model inode: a regular file's contents and xattrs.
 #[derive(Debug, Clone, PartialEq)]
-enum Node {
-    File { data: Vec<u8>, xattrs: BTreeMap<Vec<u8>, Vec<u8>> },
-    Dir,
+struct Node {
+    data: Vec<u8>,
+    xattrs: BTreeMap<Vec<u8>, Vec<u8>>,
 }
 
 #[derive(Debug, Default)]
@@ -25,12 +25,22 @@ struct Model {
 }
 
 const DIRS: [&str; 3] = ["", "d0", "d1"];
-const NAMES: [&str; 5] = ["a", "b", "c", "long-name-with-more-bytes-than-the-inline-root-holds-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", "e"];
+const NAMES: [&str; 5] = [
+    "a",
+    "b",
+    "c",
+    "long-name-with-more-bytes-than-the-inline-root-holds-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+    "e",
+];
 
 fn path(dir: usize, name: usize) -> String {
     let d = DIRS[dir % DIRS.len()];
     let n = NAMES[name % NAMES.len()];
-    if d.is_empty() { n.to_string() } else { format!("{d}/{n}") }
+    if d.is_empty() {
+        n.to_string()
+    } else {
+        format!("{d}/{n}")
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -66,7 +76,11 @@ fn op() -> impl Strategy<Value = Op> {
 
 fn dir_ino(fs: &mut Fs<MemDevice>, dir: usize) -> u64 {
     let d = DIRS[dir % DIRS.len()];
-    if d.is_empty() { ROOT_INO } else { fs.lookup(ROOT_INO, d.as_bytes()).unwrap().ino }
+    if d.is_empty() {
+        ROOT_INO
+    } else {
+        fs.lookup(ROOT_INO, d.as_bytes()).unwrap().ino
+    }
 }
 
 fn name_of(n: usize) -> &'static [u8] {
@@ -84,16 +98,22 @@ fn apply(fs: &mut Fs<MemDevice>, m: &mut Model, op: &Op) {
                 assert_eq!(r.unwrap_err(), FsError::Exists);
             } else {
                 r.unwrap();
-                m.nodes.push(Node::File { data: vec![], xattrs: BTreeMap::new() });
+                m.nodes.push(Node {
+                    data: vec![],
+                    xattrs: BTreeMap::new(),
+                });
                 m.paths.insert(p, m.nodes.len() - 1);
             }
         }
         Op::Write(d, n, off, v) => {
-            let Some(&id) = m.paths.get(&path(*d, *n)) else { return };
+            let Some(&id) = m.paths.get(&path(*d, *n)) else {
+                return;
+            };
             let di = dir_ino(fs, *d);
             let ino = fs.lookup(di, name_of(*n)).unwrap().ino;
             fs.write(ino, u64::from(*off), v, t).unwrap();
-            if let Node::File { data, .. } = &mut m.nodes[id] {
+            {
+                let data = &mut m.nodes[id].data;
                 let end = *off as usize + v.len();
                 if data.len() < end {
                     data.resize(end, 0);
@@ -102,20 +122,35 @@ fn apply(fs: &mut Fs<MemDevice>, m: &mut Model, op: &Op) {
             }
         }
         Op::Truncate(d, n, s) => {
-            let Some(&id) = m.paths.get(&path(*d, *n)) else { return };
+            let Some(&id) = m.paths.get(&path(*d, *n)) else {
+                return;
+            };
             let di = dir_ino(fs, *d);
             let ino = fs.lookup(di, name_of(*n)).unwrap().ino;
-            fs.setattr(ino, &SetAttr { size: Some(u64::from(*s)), ..Default::default() }, t).unwrap();
-            if let Node::File { data, .. } = &mut m.nodes[id] {
+            fs.setattr(
+                ino,
+                &SetAttr {
+                    size: Some(u64::from(*s)),
+                    ..Default::default()
+                },
+                t,
+            )
+            .unwrap();
+            {
+                let data = &mut m.nodes[id].data;
                 data.resize(*s as usize, 0);
             }
         }
         Op::Punch(d, n, o, l) => {
-            let Some(&id) = m.paths.get(&path(*d, *n)) else { return };
+            let Some(&id) = m.paths.get(&path(*d, *n)) else {
+                return;
+            };
             let di = dir_ino(fs, *d);
             let ino = fs.lookup(di, name_of(*n)).unwrap().ino;
-            fs.fallocate(ino, u64::from(*o), u64::from(*l), FallocMode::PunchHole, t).unwrap();
-            if let Node::File { data, .. } = &mut m.nodes[id] {
+            fs.fallocate(ino, u64::from(*o), u64::from(*l), FallocMode::PunchHole, t)
+                .unwrap();
+            {
+                let data = &mut m.nodes[id].data;
                 let lo = (*o as usize).min(data.len());
                 let hi = (*o as usize + *l as usize).min(data.len());
                 data[lo..hi].fill(0);
@@ -125,7 +160,11 @@ fn apply(fs: &mut Fs<MemDevice>, m: &mut Model, op: &Op) {
             let p = path(*d, *n);
             let di = dir_ino(fs, *d);
             let r = fs.unlink(di, name_of(*n), t);
-            if m.paths.remove(&p).is_some() { r.unwrap() } else { assert_eq!(r.unwrap_err(), FsError::NotFound) }
+            if m.paths.remove(&p).is_some() {
+                r.unwrap()
+            } else {
+                assert_eq!(r.unwrap_err(), FsError::NotFound)
+            }
         }
         Op::Link(a, b, c, d) => {
             let (src, dst) = (path(*a, *b), path(*c, *d));
@@ -134,18 +173,28 @@ fn apply(fs: &mut Fs<MemDevice>, m: &mut Model, op: &Op) {
             let ino = fs.lookup(sdi, name_of(*b)).unwrap().ino;
             let ddi = dir_ino(fs, *c);
             let r = fs.link(ino, ddi, name_of(*d), t);
-            if m.paths.contains_key(&dst) {
-                assert_eq!(r.unwrap_err(), FsError::Exists);
-            } else {
-                r.unwrap();
-                m.paths.insert(dst, id);
+            match m.paths.entry(dst) {
+                std::collections::btree_map::Entry::Occupied(_) => {
+                    assert_eq!(r.unwrap_err(), FsError::Exists)
+                }
+                std::collections::btree_map::Entry::Vacant(v) => {
+                    r.unwrap();
+                    v.insert(id);
+                }
             }
         }
         Op::Rename(a, b, c, d) => {
             let (src, dst) = (path(*a, *b), path(*c, *d));
             let sdi = dir_ino(fs, *a);
             let ddi = dir_ino(fs, *c);
-            let r = fs.rename(sdi, name_of(*b), ddi, name_of(*d), RenameFlags::default(), t);
+            let r = fs.rename(
+                sdi,
+                name_of(*b),
+                ddi,
+                name_of(*d),
+                RenameFlags::default(),
+                t,
+            );
             match m.paths.get(&src).copied() {
                 None => assert_eq!(r.unwrap_err(), FsError::NotFound),
                 Some(id) => {
@@ -158,24 +207,35 @@ fn apply(fs: &mut Fs<MemDevice>, m: &mut Model, op: &Op) {
             }
         }
         Op::SetXattr(d, n, k, len) => {
-            let Some(&id) = m.paths.get(&path(*d, *n)) else { return };
+            let Some(&id) = m.paths.get(&path(*d, *n)) else {
+                return;
+            };
             let di = dir_ino(fs, *d);
             let ino = fs.lookup(di, name_of(*n)).unwrap().ino;
             let name = format!("user.k{k}").into_bytes();
             let val: Vec<u8> = (0..*len).map(|i| (i * 31 + *k as usize) as u8).collect();
-            fs.setxattr(ino, &name, &val, XattrFlags::default(), t).unwrap();
-            if let Node::File { xattrs, .. } = &mut m.nodes[id] {
+            fs.setxattr(ino, &name, &val, XattrFlags::default(), t)
+                .unwrap();
+            {
+                let xattrs = &mut m.nodes[id].xattrs;
                 xattrs.insert(name, val);
             }
         }
         Op::RemoveXattr(d, n, k) => {
-            let Some(&id) = m.paths.get(&path(*d, *n)) else { return };
+            let Some(&id) = m.paths.get(&path(*d, *n)) else {
+                return;
+            };
             let di = dir_ino(fs, *d);
             let ino = fs.lookup(di, name_of(*n)).unwrap().ino;
             let name = format!("user.k{k}").into_bytes();
             let r = fs.removexattr(ino, &name, t);
-            if let Node::File { xattrs, .. } = &mut m.nodes[id] {
-                if xattrs.remove(&name).is_some() { r.unwrap() } else { assert_eq!(r.unwrap_err(), FsError::NoData) }
+            {
+                let xattrs = &mut m.nodes[id].xattrs;
+                if xattrs.remove(&name).is_some() {
+                    r.unwrap()
+                } else {
+                    assert_eq!(r.unwrap_err(), FsError::NoData)
+                }
             }
         }
         Op::Remount => {}
@@ -197,7 +257,11 @@ fn compare(fs: &mut Fs<MemDevice>, m: &Model) {
                 if name == "." || name == ".." || name == "lost+found" {
                     continue;
                 }
-                let p = if prefix.is_empty() { name.clone() } else { format!("{prefix}/{name}") };
+                let p = if prefix.is_empty() {
+                    name.clone()
+                } else {
+                    format!("{prefix}/{name}")
+                };
                 if e.file_type == FileType::Directory {
                     stack.push((p, e.ino));
                 } else {
@@ -214,7 +278,8 @@ fn compare(fs: &mut Fs<MemDevice>, m: &Model) {
         let st = fs.getattr(ino).unwrap();
         let links = m.paths.values().filter(|&&v| v == *id).count() as u32;
         assert_eq!(st.nlink, links, "{p}: link count");
-        if let Node::File { data, xattrs } = &m.nodes[*id] {
+        {
+            let Node { data, xattrs } = &m.nodes[*id];
             assert_eq!(st.size, data.len() as u64, "{p}: size");
             let got = fs.read(ino, 0, data.len() + 10).unwrap();
             assert!(got == *data, "{p}: contents differ");
@@ -222,7 +287,10 @@ fn compare(fs: &mut Fs<MemDevice>, m: &Model) {
                 assert_eq!(&fs.getxattr(ino, k).unwrap(), v, "{p}: xattr");
             }
             let list = fs.listxattr(ino).unwrap();
-            assert_eq!(list.split(|&b| b == 0).filter(|s| !s.is_empty()).count(), xattrs.len());
+            assert_eq!(
+                list.split(|&b| b == 0).filter(|s| !s.is_empty()).count(),
+                xattrs.len()
+            );
         }
     }
 }
@@ -250,7 +318,9 @@ fn run(ops: &[Op], block_size: u32) {
     let mut fs = Fs::mount(dev, Default::default(), T0).unwrap();
     // Delete everything: all space must come back.
     for p in m.paths.keys() {
-        let (d, n) = p.rsplit_once('/').map_or((ROOT_INO, p.as_str()), |(d, n)| (fs.lookup(ROOT_INO, d.as_bytes()).unwrap().ino, n));
+        let (d, n) = p.rsplit_once('/').map_or((ROOT_INO, p.as_str()), |(d, n)| {
+            (fs.lookup(ROOT_INO, d.as_bytes()).unwrap().ino, n)
+        });
         fs.unlink(d, n.as_bytes(), T0).unwrap();
     }
     let fs = remount(fs);

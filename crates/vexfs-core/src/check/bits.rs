@@ -13,7 +13,10 @@ pub(crate) struct Bits {
 impl Bits {
     pub(crate) fn new(len: u64) -> Self {
         let words = usize::try_from(len.div_ceil(64)).unwrap_or(0);
-        Self { words: alloc::vec![0; words], len }
+        Self {
+            words: alloc::vec![0; words],
+            len,
+        }
     }
 
     pub(crate) fn len(&self) -> u64 {
@@ -24,7 +27,9 @@ impl Bits {
         if i >= self.len {
             return false;
         }
-        self.words.get((i / 64) as usize).is_some_and(|w| w & (1 << (i % 64)) != 0)
+        self.words
+            .get((i / 64) as usize)
+            .is_some_and(|w| w & (1 << (i % 64)) != 0)
     }
 
     pub(crate) fn set(&mut self, i: u64, v: bool) {
@@ -62,7 +67,10 @@ impl Bits {
         let end = first.saturating_add(count).min(self.len);
         let mut i = first;
         while i < end {
-            if i % 64 == 0 && i + 64 <= end && self.words.get((i / 64) as usize).is_some_and(|w| *w == 0) {
+            if i % 64 == 0
+                && i + 64 <= end
+                && self.words.get((i / 64) as usize).is_some_and(|w| *w == 0)
+            {
                 i += 64;
                 continue;
             }
@@ -77,14 +85,21 @@ impl Bits {
     /// Byte `i` of the on-disk bitmap encoding (bit `j` of byte `i` is
     /// bit `8i + j`), matching the allocator's layout.
     pub(crate) fn byte(&self, i: u64) -> u8 {
-        self.words.get((i / 8) as usize).map_or(0, |w| (w >> (8 * (i % 8))) as u8)
+        self.words
+            .get((i / 8) as usize)
+            .map_or(0, |w| (w >> (8 * (i % 8))) as u8)
     }
 
     /// Number of clear bits below `limit`.
     pub(crate) fn zeros_below(&self, limit: u64) -> u64 {
         let limit = limit.min(self.len);
         let full = limit / 64;
-        let mut ones: u64 = self.words.iter().take(full as usize).map(|w| u64::from(w.count_ones())).sum();
+        let mut ones: u64 = self
+            .words
+            .iter()
+            .take(full as usize)
+            .map(|w| u64::from(w.count_ones()))
+            .sum();
         for i in full * 64..limit {
             if self.get(i) {
                 ones += 1;

@@ -101,4 +101,3 @@ pub(crate) struct Model {
     pub files: u64,
     pub directories: u64,
 }
-

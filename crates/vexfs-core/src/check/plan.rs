@@ -20,19 +20,32 @@ pub(super) fn plan_entries(m: &mut Model) {
         let shown = String::from_utf8_lossy(&e.name);
         let bad = |text: String| problem(ProblemKind::DirEntry, Severity::Unsafe, e.dir, 0, text);
         let Some(ft) = e.ft else {
-            m.problems.push(bad(format!("directory {}: damaged entry at key {:#x}; remove it", e.dir, e.key)));
+            m.problems.push(bad(format!(
+                "directory {}: damaged entry at key {:#x}; remove it",
+                e.dir, e.key
+            )));
             *a = Action::Remove;
             continue;
         };
         let target = m.nodes.get(&e.ino);
         if e.ino == ROOT_INO || e.ino == e.dir {
-            m.problems.push(bad(format!("directory {}: entry '{shown}' names inode {} (the root or itself); remove it", e.dir, e.ino)));
+            m.problems.push(bad(format!(
+                "directory {}: entry '{shown}' names inode {} (the root or itself); remove it",
+                e.dir, e.ino
+            )));
             *a = Action::Remove;
             continue;
         }
         let Some(t) = target else {
-            let why = if m.release.contains(&e.ino) { "a damaged" } else { "an unused" };
-            m.problems.push(bad(format!("directory {}: entry '{shown}' names {why} inode {}; remove it", e.dir, e.ino)));
+            let why = if m.release.contains(&e.ino) {
+                "a damaged"
+            } else {
+                "an unused"
+            };
+            m.problems.push(bad(format!(
+                "directory {}: entry '{shown}' names {why} inode {}; remove it",
+                e.dir, e.ino
+            )));
             *a = Action::Remove;
             continue;
         };
@@ -42,12 +55,24 @@ pub(super) fn plan_entries(m: &mut Model) {
                 Severity::Safe,
                 e.dir,
                 0,
-                format!("directory {}: entry '{shown}' has type {:?}, inode {} is {:?}; fix the entry", e.dir, ft, e.ino, t.ft),
+                format!(
+                    "directory {}: entry '{shown}' has type {:?}, inode {} is {:?}; fix the entry",
+                    e.dir, ft, e.ino, t.ft
+                ),
             ));
             *a = Action::Retype(t.ft);
         }
         if !e.key_ok {
-            m.problems.push(problem(ProblemKind::DirEntry, Severity::Safe, e.dir, 0, format!("directory {}: entry '{shown}' is stored under the wrong hash; re-insert it", e.dir)));
+            m.problems.push(problem(
+                ProblemKind::DirEntry,
+                Severity::Safe,
+                e.dir,
+                0,
+                format!(
+                    "directory {}: entry '{shown}' is stored under the wrong hash; re-insert it",
+                    e.dir
+                ),
+            ));
             *a = Action::Rekey;
         }
     }
@@ -76,7 +101,12 @@ pub(super) fn plan_duplicate_names(m: &mut Model) {
                 Severity::Unsafe,
                 e.dir,
                 0,
-                format!("directory {}: second entry named '{}' (inode {}); remove it", e.dir, String::from_utf8_lossy(&e.name), e.ino),
+                format!(
+                    "directory {}: second entry named '{}' (inode {}); remove it",
+                    e.dir,
+                    String::from_utf8_lossy(&e.name),
+                    e.ino
+                ),
             ));
             *a = Action::Remove;
         }
@@ -85,7 +115,9 @@ pub(super) fn plan_duplicate_names(m: &mut Model) {
 
 /// Entries that stay (kept, retyped or re-keyed) in directories that stay.
 fn live(m: &Model, i: usize) -> bool {
-    let Some(e) = m.entries.get(i) else { return false };
+    let Some(e) = m.entries.get(i) else {
+        return false;
+    };
     m.actions.get(i).is_some_and(|a| *a != Action::Remove) && m.nodes.contains_key(&e.dir)
 }
 
@@ -109,12 +141,24 @@ pub(super) fn plan_orphans(m: &mut Model) {
     while cur != 0 {
         steps += 1;
         if steps > m.sb.inode_count || !on_list.insert(cur) {
-            m.problems.push(problem(ProblemKind::Orphan, Severity::Safe, cur, 0, String::from("orphan list loops; rebuild it")));
+            m.problems.push(problem(
+                ProblemKind::Orphan,
+                Severity::Safe,
+                cur,
+                0,
+                String::from("orphan list loops; rebuild it"),
+            ));
             break;
         }
         let Some(n) = m.nodes.get(&cur) else {
             if !m.release.contains(&cur) {
-                m.problems.push(problem(ProblemKind::Orphan, Severity::Safe, cur, 0, format!("orphan list names unused inode {cur}; rebuild it")));
+                m.problems.push(problem(
+                    ProblemKind::Orphan,
+                    Severity::Safe,
+                    cur,
+                    0,
+                    format!("orphan list names unused inode {cur}; rebuild it"),
+                ));
             }
             break;
         };
@@ -142,8 +186,13 @@ pub(super) fn plan_orphans(m: &mut Model) {
             break;
         }
         for (ino, orphan) in newly {
-            let text = if orphan { format!("orphan inode {ino} was not freed; free it") } else { format!("unattached inode {ino} with no links; free it") };
-            m.problems.push(problem(ProblemKind::Orphan, Severity::Safe, ino, 0, text));
+            let text = if orphan {
+                format!("orphan inode {ino} was not freed; free it")
+            } else {
+                format!("unattached inode {ino} with no links; free it")
+            };
+            m.problems
+                .push(problem(ProblemKind::Orphan, Severity::Safe, ino, 0, text));
             m.nodes.remove(&ino);
             m.release.insert(ino);
         }
@@ -151,7 +200,13 @@ pub(super) fn plan_orphans(m: &mut Model) {
     // Survivors must not carry orphan state.
     for (&ino, n) in &m.nodes {
         if n.inode.flags & FLAG_ORPHAN != 0 || n.inode.orphan_next != 0 {
-            m.problems.push(problem(ProblemKind::Orphan, Severity::Safe, ino, 0, format!("inode {ino} is marked orphan but in use; clear the mark")));
+            m.problems.push(problem(
+                ProblemKind::Orphan,
+                Severity::Safe,
+                ino,
+                0,
+                format!("inode {ino} is marked orphan but in use; clear the mark"),
+            ));
             m.fixes.entry(ino).or_default().clear_orphan = true;
         }
     }
@@ -165,21 +220,35 @@ pub(super) fn plan_connectivity(m: &mut Model) {
     // new root).
     if !m.nodes.contains_key(&ROOT_INO) {
         if !m.release.contains(&ROOT_INO) {
-            m.problems.push(problem(ProblemKind::Inode, Severity::Unsafe, ROOT_INO, 0, String::from("root directory is missing; recreate it")));
+            m.problems.push(problem(
+                ProblemKind::Inode,
+                Severity::Unsafe,
+                ROOT_INO,
+                0,
+                String::from("root directory is missing; recreate it"),
+            ));
         }
         m.recreate_root = true;
     }
     // Every directory's referring entries; keep one.
     let mut refs: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
     for (i, e) in m.entries.iter().enumerate() {
-        if live(m, i) && m.nodes.get(&e.ino).is_some_and(|n| n.ft == FileType::Directory) {
+        if live(m, i)
+            && m.nodes
+                .get(&e.ino)
+                .is_some_and(|n| n.ft == FileType::Directory)
+        {
             refs.entry(e.ino).or_default().push(i);
         }
     }
     let mut chosen: BTreeMap<u64, usize> = BTreeMap::new();
     for (&d, list) in &refs {
         let parent = m.nodes.get(&d).map_or(0, |n| n.inode.parent);
-        let keep = list.iter().copied().find(|&i| m.entries.get(i).is_some_and(|e| e.dir == parent)).or(list.first().copied());
+        let keep = list
+            .iter()
+            .copied()
+            .find(|&i| m.entries.get(i).is_some_and(|e| e.dir == parent))
+            .or(list.first().copied());
         for &i in list {
             if Some(i) == keep {
                 continue;
@@ -190,7 +259,11 @@ pub(super) fn plan_connectivity(m: &mut Model) {
                     Severity::Unsafe,
                     d,
                     0,
-                    format!("directory {d} has a second link '{}' in directory {}; remove it", String::from_utf8_lossy(&e.name), e.dir),
+                    format!(
+                        "directory {d} has a second link '{}' in directory {}; remove it",
+                        String::from_utf8_lossy(&e.name),
+                        e.dir
+                    ),
                 ));
                 *a = Action::Remove;
             }
@@ -219,8 +292,16 @@ pub(super) fn plan_connectivity(m: &mut Model) {
     };
     visit(ROOT_INO, &mut reached, &children);
 
-    let lf_ok = m.nodes.get(&LOST_FOUND_INO).is_some_and(|n| n.ft == FileType::Directory);
-    let dirs: Vec<u64> = m.nodes.iter().filter(|(_, n)| n.ft == FileType::Directory).map(|(&i, _)| i).collect();
+    let lf_ok = m
+        .nodes
+        .get(&LOST_FOUND_INO)
+        .is_some_and(|n| n.ft == FileType::Directory);
+    let dirs: Vec<u64> = m
+        .nodes
+        .iter()
+        .filter(|(_, n)| n.ft == FileType::Directory)
+        .map(|(&i, _)| i)
+        .collect();
     // Unreachable directories: first the tops of detached subtrees, then
     // one member of each cycle (its link inside the cycle is cut).
     for cycle_pass in [false, true] {
@@ -237,9 +318,18 @@ pub(super) fn plan_connectivity(m: &mut Model) {
                     *a = Action::Remove;
                 }
             }
-            let text = if has_link { format!("directory {d} is part of a directory cycle; move it to lost+found") } else { format!("unconnected directory {d}; move it to lost+found") };
-            let sev = if d == LOST_FOUND_INO { Severity::Safe } else { Severity::Unsafe };
-            m.problems.push(problem(ProblemKind::Connectivity, sev, d, 0, text));
+            let text = if has_link {
+                format!("directory {d} is part of a directory cycle; move it to lost+found")
+            } else {
+                format!("unconnected directory {d}; move it to lost+found")
+            };
+            let sev = if d == LOST_FOUND_INO {
+                Severity::Safe
+            } else {
+                Severity::Unsafe
+            };
+            m.problems
+                .push(problem(ProblemKind::Connectivity, sev, d, 0, text));
             reconnect(m, d, FileType::Directory, lf_ok);
             visit(d, &mut reached, &children);
         }
@@ -247,9 +337,20 @@ pub(super) fn plan_connectivity(m: &mut Model) {
     // Non-directories nobody names but still linked, or unlinked with data
     // and not on the orphan list: keep them, in lost+found.
     let refs = ref_counts(m);
-    let loose: Vec<(u64, FileType)> = m.nodes.iter().filter(|(i, n)| n.ft != FileType::Directory && !refs.contains_key(i)).map(|(&i, n)| (i, n.ft)).collect();
+    let loose: Vec<(u64, FileType)> = m
+        .nodes
+        .iter()
+        .filter(|(i, n)| n.ft != FileType::Directory && !refs.contains_key(i))
+        .map(|(&i, n)| (i, n.ft))
+        .collect();
     for (ino, ft) in loose {
-        m.problems.push(problem(ProblemKind::Connectivity, Severity::Unsafe, ino, 0, format!("unattached inode {ino}; connect it to lost+found")));
+        m.problems.push(problem(
+            ProblemKind::Connectivity,
+            Severity::Unsafe,
+            ino,
+            0,
+            format!("unattached inode {ino}; connect it to lost+found"),
+        ));
         reconnect(m, ino, ft, lf_ok);
     }
 }
@@ -258,19 +359,40 @@ pub(super) fn plan_connectivity(m: &mut Model) {
 /// into the root), recreating lost+found if needed.
 fn reconnect(m: &mut Model, ino: u64, ft: FileType, lf_ok: bool) {
     if ino == LOST_FOUND_INO {
-        m.added.push(Added { dir: ROOT_INO, name: b"lost+found".to_vec(), ino, ft });
+        m.added.push(Added {
+            dir: ROOT_INO,
+            name: b"lost+found".to_vec(),
+            ino,
+            ft,
+        });
         return;
     }
     if !lf_ok {
         // Inode 2 is never kept as anything but a directory (see the
         // scan), so it is free here and can be made afresh.
         if !m.recreate_lost_found {
-            m.problems.push(problem(ProblemKind::Connectivity, Severity::Unsafe, LOST_FOUND_INO, 0, String::from("lost+found is missing; recreate it")));
+            m.problems.push(problem(
+                ProblemKind::Connectivity,
+                Severity::Unsafe,
+                LOST_FOUND_INO,
+                0,
+                String::from("lost+found is missing; recreate it"),
+            ));
             m.recreate_lost_found = true;
-            m.added.push(Added { dir: ROOT_INO, name: b"lost+found".to_vec(), ino: LOST_FOUND_INO, ft: FileType::Directory });
+            m.added.push(Added {
+                dir: ROOT_INO,
+                name: b"lost+found".to_vec(),
+                ino: LOST_FOUND_INO,
+                ft: FileType::Directory,
+            });
         }
     }
-    m.added.push(Added { dir: LOST_FOUND_INO, name: format!("#{ino}").into_bytes(), ino, ft });
+    m.added.push(Added {
+        dir: LOST_FOUND_INO,
+        name: format!("#{ino}").into_bytes(),
+        ino,
+        ft,
+    });
 }
 
 /// Pass 4: link counts, directory sizes and parents, block counts, as they
@@ -305,29 +427,69 @@ pub(super) fn plan_counts(m: &mut Model) {
     for (&ino, n) in &m.nodes {
         let mut fix = m.fixes.remove(&ino).unwrap_or_default();
         let is_dir = n.ft == FileType::Directory;
-        let want_nlink = if is_dir { subdirs.get(&ino).copied().unwrap_or(0).saturating_add(2) } else { links.get(&ino).copied().unwrap_or(0) };
+        let want_nlink = if is_dir {
+            subdirs.get(&ino).copied().unwrap_or(0).saturating_add(2)
+        } else {
+            links.get(&ino).copied().unwrap_or(0)
+        };
         // A kept inode that no entry will name is a planning gap, not a
         // reason to zero its count (which would get it freed later).
         if n.inode.nlink != want_nlink && want_nlink > 0 {
-            m.problems.push(problem(ProblemKind::LinkCount, Severity::Safe, ino, 0, format!("inode {ino} link count is {}, should be {want_nlink}; fix it", n.inode.nlink)));
+            m.problems.push(problem(
+                ProblemKind::LinkCount,
+                Severity::Safe,
+                ino,
+                0,
+                format!(
+                    "inode {ino} link count is {}, should be {want_nlink}; fix it",
+                    n.inode.nlink
+                ),
+            ));
             fix.nlink = Some(want_nlink);
         }
         if is_dir {
             let want = size.get(&ino).copied().unwrap_or(0);
             if n.inode.size != want {
-                m.problems.push(problem(ProblemKind::InodeField, Severity::Safe, ino, 0, format!("directory {ino} size is {}, should be {want} entries; fix it", n.inode.size)));
+                m.problems.push(problem(
+                    ProblemKind::InodeField,
+                    Severity::Safe,
+                    ino,
+                    0,
+                    format!(
+                        "directory {ino} size is {}, should be {want} entries; fix it",
+                        n.inode.size
+                    ),
+                ));
                 fix.size = Some(want);
             }
             if let Some(&p) = parent.get(&ino) {
                 if n.inode.parent != p {
-                    m.problems.push(problem(ProblemKind::Connectivity, Severity::Safe, ino, 0, format!("directory {ino} '..' is {}, should be {p}; fix it", n.inode.parent)));
+                    m.problems.push(problem(
+                        ProblemKind::Connectivity,
+                        Severity::Safe,
+                        ino,
+                        0,
+                        format!(
+                            "directory {ino} '..' is {}, should be {p}; fix it",
+                            n.inode.parent
+                        ),
+                    ));
                     fix.parent = Some(p);
                 }
             }
         }
         let want_blocks = n.owned();
         if n.inode.blocks != want_blocks {
-            m.problems.push(problem(ProblemKind::InodeField, Severity::Safe, ino, 0, format!("inode {ino} block count is {}, should be {want_blocks}; fix it", n.inode.blocks)));
+            m.problems.push(problem(
+                ProblemKind::InodeField,
+                Severity::Safe,
+                ino,
+                0,
+                format!(
+                    "inode {ino} block count is {}, should be {want_blocks}; fix it",
+                    n.inode.blocks
+                ),
+            ));
             fix.blocks = Some(want_blocks);
         }
         if n.drop_xattr {
@@ -335,7 +497,16 @@ pub(super) fn plan_counts(m: &mut Model) {
             fix.blocks = Some(want_blocks);
         } else if let Some(u) = n.xattr_used {
             if n.inode.xattr_len != u {
-                m.problems.push(problem(ProblemKind::Xattr, Severity::Safe, ino, 0, format!("inode {ino} attribute length is {}, should be {u}; fix it", n.inode.xattr_len)));
+                m.problems.push(problem(
+                    ProblemKind::Xattr,
+                    Severity::Safe,
+                    ino,
+                    0,
+                    format!(
+                        "inode {ino} attribute length is {}, should be {u}; fix it",
+                        n.inode.xattr_len
+                    ),
+                ));
                 fix.xattr_len = Some(u);
             }
         }
@@ -345,7 +516,13 @@ pub(super) fn plan_counts(m: &mut Model) {
     }
     if m.recreate_root {
         let fix = Fix {
-            nlink: Some(subdirs.get(&ROOT_INO).copied().unwrap_or(0).saturating_add(2)),
+            nlink: Some(
+                subdirs
+                    .get(&ROOT_INO)
+                    .copied()
+                    .unwrap_or(0)
+                    .saturating_add(2),
+            ),
             size: Some(size.get(&ROOT_INO).copied().unwrap_or(0)),
             parent: Some(ROOT_INO),
             ..Fix::default()
@@ -355,7 +532,13 @@ pub(super) fn plan_counts(m: &mut Model) {
     if m.recreate_lost_found {
         // The fresh lost+found's fields are set from these when it is made.
         let fix = Fix {
-            nlink: Some(subdirs.get(&LOST_FOUND_INO).copied().unwrap_or(0).saturating_add(2)),
+            nlink: Some(
+                subdirs
+                    .get(&LOST_FOUND_INO)
+                    .copied()
+                    .unwrap_or(0)
+                    .saturating_add(2),
+            ),
             size: Some(size.get(&LOST_FOUND_INO).copied().unwrap_or(0)),
             parent: Some(ROOT_INO),
             ..Fix::default()
@@ -363,4 +546,3 @@ pub(super) fn plan_counts(m: &mut Model) {
         m.fixes.insert(LOST_FOUND_INO, fix);
     }
 }
-

@@ -57,7 +57,9 @@ impl Log {
 fn zero_slot<D: BlockDevice>(fs: &mut Fs<D>, ino: u64) -> Result<()> {
     let (blk, off) = fs.sb.inode_location(ino).ok_or(FsError::Invalid)?;
     fs.modify_block(blk, Seal::Raw, |b| {
-        b.get_mut(off..off + INODE_SIZE).ok_or(FsError::Invalid)?.fill(0);
+        b.get_mut(off..off + INODE_SIZE)
+            .ok_or(FsError::Invalid)?
+            .fill(0);
         Ok(())
     })
 }
@@ -82,7 +84,10 @@ pub(crate) fn apply<D: BlockDevice>(
 ) -> Result<(Vec<Problem>, Vec<String>, bool)> {
     // The scan read the device directly; start repairs from it too.
     fs.cache.clear();
-    let mut log = Log { repairs: Vec::new(), failures: Vec::new() };
+    let mut log = Log {
+        repairs: Vec::new(),
+        failures: Vec::new(),
+    };
     const STEPS: u64 = 6;
     let mut step = 0u64;
     let mut next = |step: &mut u64| {
@@ -113,11 +118,25 @@ pub(crate) fn apply<D: BlockDevice>(
         let r = fs.transact(|fs| {
             for &k in &m.rewrite_block_bitmap {
                 let b = bitmap_block(bs, &m.block_bitmap, k, bits);
-                fs.put_block(fs.sb.block_bitmap_start + k, b, Seal::Meta { magic: BITMAP_MAGIC, owner: 0 })?;
+                fs.put_block(
+                    fs.sb.block_bitmap_start + k,
+                    b,
+                    Seal::Meta {
+                        magic: BITMAP_MAGIC,
+                        owner: 0,
+                    },
+                )?;
             }
             for &k in &m.rewrite_inode_bitmap {
                 let b = bitmap_block(bs, &m.inode_bitmap, k, bits);
-                fs.put_block(fs.sb.inode_bitmap_start + k, b, Seal::Meta { magic: BITMAP_MAGIC, owner: 0 })?;
+                fs.put_block(
+                    fs.sb.inode_bitmap_start + k,
+                    b,
+                    Seal::Meta {
+                        magic: BITMAP_MAGIC,
+                        owner: 0,
+                    },
+                )?;
             }
             fs.sb.free_blocks = m.free_blocks;
             fs.sb.free_inodes = m.free_inodes;
@@ -128,10 +147,16 @@ pub(crate) fn apply<D: BlockDevice>(
         });
         if log.outcome(r, "rewrite the bitmaps", 0)? {
             if !m.rewrite_block_bitmap.is_empty() {
-                log.repairs.push(format!("rewrote {} block bitmap block(s)", m.rewrite_block_bitmap.len()));
+                log.repairs.push(format!(
+                    "rewrote {} block bitmap block(s)",
+                    m.rewrite_block_bitmap.len()
+                ));
             }
             if !m.rewrite_inode_bitmap.is_empty() {
-                log.repairs.push(format!("rewrote {} inode bitmap block(s)", m.rewrite_inode_bitmap.len()));
+                log.repairs.push(format!(
+                    "rewrote {} inode bitmap block(s)",
+                    m.rewrite_inode_bitmap.len()
+                ));
             }
             if m.reset_orphan_head {
                 log.repairs.push(String::from("emptied the orphan list"));
@@ -143,7 +168,10 @@ pub(crate) fn apply<D: BlockDevice>(
     }
 
     // 3. A fresh root and lost+found when the old ones are gone.
-    for (wanted, ino, perm, name) in [(m.recreate_root, ROOT_INO, 0o755, "the root directory"), (m.recreate_lost_found, LOST_FOUND_INO, 0o700, "lost+found")] {
+    for (wanted, ino, perm, name) in [
+        (m.recreate_root, ROOT_INO, 0o755, "the root directory"),
+        (m.recreate_lost_found, LOST_FOUND_INO, 0o700, "lost+found"),
+    ] {
         if cancelled || !wanted {
             continue;
         }
@@ -183,20 +211,31 @@ pub(crate) fn apply<D: BlockDevice>(
             let r = fs.transact(|fs| {
                 let mut d = fs.read_inode(dir)?;
                 for &i in &list {
-                    let (Some(e), Some(a)) = (m.entries.get(i), m.actions.get(i)) else { continue };
+                    let (Some(e), Some(a)) = (m.entries.get(i), m.actions.get(i)) else {
+                        continue;
+                    };
                     match *a {
                         Action::Keep => {}
                         Action::Remove => {
                             fs.tree_remove(dir, &mut d, e.key)?;
                         }
                         Action::Retype(ft) => {
-                            let de = DirEntry { ino: e.ino, file_type: ft, name: &e.name };
+                            let de = DirEntry {
+                                ino: e.ino,
+                                file_type: ft,
+                                name: &e.name,
+                            };
                             let mut buf = alloc::vec![0u8; de.encoded_len()];
                             de.encode(&mut buf)?;
                             fs.tree_update(dir, &mut d, e.key, &buf)?;
                         }
                         Action::Rekey => {
-                            let ft = m.nodes.get(&e.ino).map(|n| n.ft).or(e.ft).ok_or(FsError::Invalid)?;
+                            let ft = m
+                                .nodes
+                                .get(&e.ino)
+                                .map(|n| n.ft)
+                                .or(e.ft)
+                                .ok_or(FsError::Invalid)?;
                             fs.tree_remove(dir, &mut d, e.key)?;
                             fs.dir_add(dir, &mut d, &e.name, e.ino, ft)?;
                         }
@@ -206,12 +245,21 @@ pub(crate) fn apply<D: BlockDevice>(
             });
             if log.outcome(r, &format!("fix the entries of directory {dir}"), dir)? {
                 for &i in &list {
-                    let (Some(e), Some(a)) = (m.entries.get(i), m.actions.get(i)) else { continue };
+                    let (Some(e), Some(a)) = (m.entries.get(i), m.actions.get(i)) else {
+                        continue;
+                    };
                     let name = String::from_utf8_lossy(&e.name);
                     log.repairs.push(match a {
-                        Action::Remove => format!("removed entry '{name}' (key {:#x}) from directory {dir}", e.key),
-                        Action::Retype(ft) => format!("set the type of '{name}' in directory {dir} to {ft:?}"),
-                        Action::Rekey => format!("re-inserted '{name}' in directory {dir} under its hash"),
+                        Action::Remove => format!(
+                            "removed entry '{name}' (key {:#x}) from directory {dir}",
+                            e.key
+                        ),
+                        Action::Retype(ft) => {
+                            format!("set the type of '{name}' in directory {dir} to {ft:?}")
+                        }
+                        Action::Rekey => {
+                            format!("re-inserted '{name}' in directory {dir} under its hash")
+                        }
                         Action::Keep => continue,
                     });
                 }
@@ -240,14 +288,26 @@ pub(crate) fn apply<D: BlockDevice>(
                 match r {
                     Err(FsError::Exists) => continue,
                     r => {
-                        done = log.outcome(r, &format!("connect inode {} to directory {}", a.ino, a.dir), a.ino)?;
+                        done = log.outcome(
+                            r,
+                            &format!("connect inode {} to directory {}", a.ino, a.dir),
+                            a.ino,
+                        )?;
                         break;
                     }
                 }
             }
             if done {
-                let where_ = if a.dir == LOST_FOUND_INO { String::from("lost+found") } else { format!("directory {}", a.dir) };
-                log.repairs.push(format!("connected inode {} to {where_} as '{}'", a.ino, String::from_utf8_lossy(&name)));
+                let where_ = if a.dir == LOST_FOUND_INO {
+                    String::from("lost+found")
+                } else {
+                    format!("directory {}", a.dir)
+                };
+                log.repairs.push(format!(
+                    "connected inode {} to {where_} as '{}'",
+                    a.ino,
+                    String::from_utf8_lossy(&name)
+                ));
             }
         }
         if !next(&mut step) {
@@ -315,7 +375,8 @@ pub(crate) fn apply<D: BlockDevice>(
                     what.push("orphan mark");
                 }
                 if !what.is_empty() {
-                    log.repairs.push(format!("inode {ino}: fixed {}", what.join(", ")));
+                    log.repairs
+                        .push(format!("inode {ino}: fixed {}", what.join(", ")));
                 }
             }
         }

@@ -7,7 +7,9 @@
 
 use super::bits::Bits;
 use super::model::{Entry, Model, Node};
-use super::plan::{plan_connectivity, plan_counts, plan_duplicate_names, plan_entries, plan_orphans};
+use super::plan::{
+    plan_connectivity, plan_counts, plan_duplicate_names, plan_entries, plan_orphans,
+};
 use super::{Pass, Problem, ProblemKind, Severity};
 use crate::device::BlockDevice;
 use crate::error::Result;
@@ -25,8 +27,21 @@ use vexfs_format::superblock::bits_per_bitmap_block;
 use vexfs_format::xattr::{XattrIter, MAX_BLOB};
 use vexfs_format::{LOST_FOUND_INO, ROOT_INO, SYMLINK_MAX};
 
-pub(super) fn problem(kind: ProblemKind, severity: Severity, ino: u64, block: u64, text: String) -> Problem {
-    Problem { kind, severity, ino, block, text, fixed: false }
+pub(super) fn problem(
+    kind: ProblemKind,
+    severity: Severity,
+    ino: u64,
+    block: u64,
+    text: String,
+) -> Problem {
+    Problem {
+        kind,
+        severity,
+        ino,
+        block,
+        text,
+        fixed: false,
+    }
 }
 
 fn read_block<D: BlockDevice>(fs: &mut Fs<D>, nr: u64, buf: &mut [u8]) -> Result<()> {
@@ -53,7 +68,15 @@ impl TreeWalk<'_> {
     /// routes here. Depth is bounded by the format's maximum level and
     /// every block is visited at most once, so a damaged tree cannot make
     /// this loop or blow up.
-    fn node<D: BlockDevice>(&mut self, fs: &mut Fs<D>, body: &[u8], want_level: Option<u16>, lo: u64, hi: Option<u64>, depth: u16) -> Result<TreeResult> {
+    fn node<D: BlockDevice>(
+        &mut self,
+        fs: &mut Fs<D>,
+        body: &[u8],
+        want_level: Option<u16>,
+        lo: u64,
+        hi: Option<u64>,
+        depth: u16,
+    ) -> Result<TreeResult> {
         if depth > node::MAX_LEVEL {
             return Ok(Err(String::from("tree deeper than the format allows")));
         }
@@ -76,7 +99,9 @@ impl TreeWalk<'_> {
             };
             let in_bounds = (h.level > 0 && i == 0) || (k >= lo && hi.is_none_or(|h| k < h));
             if !in_bounds {
-                return Ok(Err(format!("tree key {k} outside the range its parent gives")));
+                return Ok(Err(format!(
+                    "tree key {k} outside the range its parent gives"
+                )));
             }
             if h.level == 0 {
                 match node::value(body, i) {
@@ -127,8 +152,16 @@ struct Walked {
 }
 
 /// Walk the tree of a sound-looking inode; `Err(reason)` when it is damaged.
-fn walk_inode<D: BlockDevice>(fs: &mut Fs<D>, ino: u64, inode: &Inode, ft: FileType) -> Result<core::result::Result<Walked, String>> {
-    let mut out = Walked { runs: Vec::new(), entries: Vec::new() };
+fn walk_inode<D: BlockDevice>(
+    fs: &mut Fs<D>,
+    ino: u64,
+    inode: &Inode,
+    ft: FileType,
+) -> Result<core::result::Result<Walked, String>> {
+    let mut out = Walked {
+        runs: Vec::new(),
+        entries: Vec::new(),
+    };
     if inode.flags & FLAG_INLINE_SYMLINK != 0 {
         if inode.size == 0 {
             return Ok(Err(String::from("empty symlink target")));
@@ -137,7 +170,14 @@ fn walk_inode<D: BlockDevice>(fs: &mut Fs<D>, ino: u64, inode: &Inode, ft: FileT
     }
     let sb = &fs.sb;
     let mut items = Vec::new();
-    let mut walk = TreeWalk { ino, data_start: sb.data_start, block_count: sb.block_count, bs: fs.bs, seen: BTreeSet::new(), items: &mut items };
+    let mut walk = TreeWalk {
+        ino,
+        data_start: sb.data_start,
+        block_count: sb.block_count,
+        bs: fs.bs,
+        seen: BTreeSet::new(),
+        items: &mut items,
+    };
     if let Err(e) = walk.node(fs, &inode.data, None, 0, None, 0)? {
         return Ok(Err(e));
     }
@@ -149,9 +189,23 @@ fn walk_inode<D: BlockDevice>(fs: &mut Fs<D>, ino: u64, inode: &Inode, ft: FileT
                 out.entries.push(match DirEntry::decode(&v) {
                     Ok(e) => {
                         let (lo, hi) = key_range(e.name);
-                        Entry { dir: ino, key, ino: e.ino, ft: Some(e.file_type), name: e.name.to_vec(), key_ok: (lo..=hi).contains(&key) }
+                        Entry {
+                            dir: ino,
+                            key,
+                            ino: e.ino,
+                            ft: Some(e.file_type),
+                            name: e.name.to_vec(),
+                            key_ok: (lo..=hi).contains(&key),
+                        }
                     }
-                    Err(_) => Entry { dir: ino, key, ino: 0, ft: None, name: Vec::new(), key_ok: true },
+                    Err(_) => Entry {
+                        dir: ino,
+                        key,
+                        ino: 0,
+                        ft: None,
+                        name: Vec::new(),
+                        key_ok: true,
+                    },
                 });
             }
         }
@@ -166,7 +220,9 @@ fn walk_inode<D: BlockDevice>(fs: &mut Fs<D>, ino: u64, inode: &Inode, ft: FileT
                     Err(err) => return Ok(Err(format!("extent at block {key}: {err}"))),
                 };
                 if e.physical < fs.sb.data_start {
-                    return Ok(Err(format!("extent at block {key} points into the metadata area")));
+                    return Ok(Err(format!(
+                        "extent at block {key} points into the metadata area"
+                    )));
                 }
                 if key < prev_end {
                     return Ok(Err(format!("extents overlap at logical block {key}")));
@@ -185,7 +241,11 @@ fn walk_inode<D: BlockDevice>(fs: &mut Fs<D>, ino: u64, inode: &Inode, ft: FileT
 }
 
 /// Verify an inode's attribute blob; `Ok(Some(used))` when sound.
-fn check_xattr<D: BlockDevice>(fs: &mut Fs<D>, ino: u64, inode: &Inode) -> Result<core::result::Result<u32, String>> {
+fn check_xattr<D: BlockDevice>(
+    fs: &mut Fs<D>,
+    ino: u64,
+    inode: &Inode,
+) -> Result<core::result::Result<u32, String>> {
     let first = inode.xattr_block;
     let n = u64::from(inode.xattr_blocks);
     let bs = fs.bs as u64;
@@ -193,7 +253,9 @@ fn check_xattr<D: BlockDevice>(fs: &mut Fs<D>, ino: u64, inode: &Inode) -> Resul
         return Ok(Err(format!("attribute blob of {n} blocks")));
     }
     if first < fs.sb.data_start || first.checked_add(n).is_none_or(|e| e > fs.sb.block_count) {
-        return Ok(Err(format!("attribute blob at block {first} outside the data area")));
+        return Ok(Err(format!(
+            "attribute blob at block {first} outside the data area"
+        )));
     }
     let mut blob = alloc::vec![0u8; (n * bs) as usize];
     for (i, chunk) in blob.chunks_mut(fs.bs).enumerate() {
@@ -213,13 +275,19 @@ fn check_xattr<D: BlockDevice>(fs: &mut Fs<D>, ino: u64, inode: &Inode) -> Resul
             return Ok(Err(format!("attribute blob: {e}")));
         }
     }
-    let used = vexfs_format::xattr::blob_bounds(&blob).map(|(_, u)| u as u32).unwrap_or(0);
+    let used = vexfs_format::xattr::blob_bounds(&blob)
+        .map(|(_, u)| u as u32)
+        .unwrap_or(0);
     Ok(Ok(used))
 }
 
 /// Read a bitmap as it is on disk; returns the bits and the indexes of
 /// blocks whose header does not verify.
-fn read_bitmap<D: BlockDevice>(fs: &mut Fs<D>, start: u64, nblocks: u64) -> Result<(Bits, Vec<u64>)> {
+fn read_bitmap<D: BlockDevice>(
+    fs: &mut Fs<D>,
+    start: u64,
+    nblocks: u64,
+) -> Result<(Bits, Vec<u64>)> {
     let bits = bits_per_bitmap_block(fs.sb.block_size);
     let mut out = Bits::new(nblocks.saturating_mul(bits));
     let mut bad = Vec::new();
@@ -245,7 +313,10 @@ fn read_bitmap<D: BlockDevice>(fs: &mut Fs<D>, start: u64, nblocks: u64) -> Resu
 }
 
 /// Scan the whole filesystem and plan its repair. `Ok(None)` if cancelled.
-pub(crate) fn scan<D: BlockDevice>(fs: &mut Fs<D>, progress: &mut dyn FnMut(Pass, u64, u64) -> bool) -> Result<Option<Model>> {
+pub(crate) fn scan<D: BlockDevice>(
+    fs: &mut Fs<D>,
+    progress: &mut dyn FnMut(Pass, u64, u64) -> bool,
+) -> Result<Option<Model>> {
     let sb = fs.sb.clone();
     let mut problems = Vec::new();
     let mut nodes: BTreeMap<u64, Node> = BTreeMap::new();
@@ -277,38 +348,73 @@ pub(crate) fn scan<D: BlockDevice>(fs: &mut Fs<D>, progress: &mut dyn FnMut(Pass
                 continue;
             }
             let off = (j as usize) * INODE_SIZE;
-            let Some(raw) = itb.get(off..off + INODE_SIZE) else { break };
+            let Some(raw) = itb.get(off..off + INODE_SIZE) else {
+                break;
+            };
             if Inode::is_zeroed(raw) {
                 continue;
             }
             let inode = match Inode::decode(raw, ino) {
                 Ok(i) => i,
                 Err(e) => {
-                    let text = if ino == ROOT_INO { format!("root directory inode is damaged ({e}); recreate it") } else { format!("inode {ino} is damaged ({e}); clear it") };
-                    problems.push(problem(ProblemKind::Inode, Severity::Unsafe, ino, sb.inode_table_start + t, text));
+                    let text = if ino == ROOT_INO {
+                        format!("root directory inode is damaged ({e}); recreate it")
+                    } else {
+                        format!("inode {ino} is damaged ({e}); clear it")
+                    };
+                    problems.push(problem(
+                        ProblemKind::Inode,
+                        Severity::Unsafe,
+                        ino,
+                        sb.inode_table_start + t,
+                        text,
+                    ));
                     release.insert(ino);
                     continue;
                 }
             };
-            let Some(ft) = inode.file_type() else { continue };
+            let Some(ft) = inode.file_type() else {
+                continue;
+            };
             // Inodes 1 and 2 are the root and lost+found by definition; as
             // anything else they are damage, replaced by fresh directories.
             if (ino == ROOT_INO || ino == LOST_FOUND_INO) && ft != FileType::Directory {
-                let what = if ino == ROOT_INO { "root" } else { "lost+found" };
-                problems.push(problem(ProblemKind::Inode, Severity::Unsafe, ino, 0, format!("{what} inode is not a directory; recreate it")));
+                let what = if ino == ROOT_INO {
+                    "root"
+                } else {
+                    "lost+found"
+                };
+                problems.push(problem(
+                    ProblemKind::Inode,
+                    Severity::Unsafe,
+                    ino,
+                    0,
+                    format!("{what} inode is not a directory; recreate it"),
+                ));
                 release.insert(ino);
                 continue;
             }
             let walked = match walk_inode(fs, ino, &inode, ft)? {
                 Ok(w) => w,
                 Err(why) => {
-                    let text = if ino == ROOT_INO { format!("root directory has a damaged block map ({why}); recreate it") } else { format!("inode {ino} has a damaged block map ({why}); clear it") };
+                    let text = if ino == ROOT_INO {
+                        format!("root directory has a damaged block map ({why}); recreate it")
+                    } else {
+                        format!("inode {ino} has a damaged block map ({why}); clear it")
+                    };
                     problems.push(problem(ProblemKind::Tree, Severity::Unsafe, ino, 0, text));
                     release.insert(ino);
                     continue;
                 }
             };
-            let mut n = Node { inode, ft, runs: walked.runs, xattr_run: None, drop_xattr: false, xattr_used: None };
+            let mut n = Node {
+                inode,
+                ft,
+                runs: walked.runs,
+                xattr_run: None,
+                drop_xattr: false,
+                xattr_used: None,
+            };
             if n.inode.xattr_block != 0 {
                 match check_xattr(fs, ino, &n.inode)? {
                     Ok(used) => {
@@ -316,7 +422,13 @@ pub(crate) fn scan<D: BlockDevice>(fs: &mut Fs<D>, progress: &mut dyn FnMut(Pass
                         n.xattr_used = Some(used);
                     }
                     Err(why) => {
-                        problems.push(problem(ProblemKind::Xattr, Severity::Unsafe, ino, n.inode.xattr_block, format!("inode {ino}: {why}; drop its extended attributes")));
+                        problems.push(problem(
+                            ProblemKind::Xattr,
+                            Severity::Unsafe,
+                            ino,
+                            n.inode.xattr_block,
+                            format!("inode {ino}: {why}; drop its extended attributes"),
+                        ));
                         n.drop_xattr = true;
                     }
                 }
@@ -340,8 +452,18 @@ pub(crate) fn scan<D: BlockDevice>(fs: &mut Fs<D>, progress: &mut dyn FnMut(Pass
                 }
             }
             if let Some(b) = clash {
-                let what = if b < sb.data_start { "the metadata area" } else { "another inode" };
-                problems.push(problem(ProblemKind::DuplicateBlock, Severity::Unsafe, ino, b, format!("inode {ino} claims block {b}, already used by {what}; clear it")));
+                let what = if b < sb.data_start {
+                    "the metadata area"
+                } else {
+                    "another inode"
+                };
+                problems.push(problem(
+                    ProblemKind::DuplicateBlock,
+                    Severity::Unsafe,
+                    ino,
+                    b,
+                    format!("inode {ino} claims block {b}, already used by {what}; clear it"),
+                ));
                 release.insert(ino);
                 continue;
             }
@@ -392,8 +514,16 @@ pub(crate) fn scan<D: BlockDevice>(fs: &mut Fs<D>, progress: &mut dyn FnMut(Pass
         return Ok(None);
     }
     plan_bitmaps(fs, &mut model)?;
-    model.files = model.nodes.values().filter(|n| n.ft != FileType::Directory).count() as u64;
-    model.directories = model.nodes.values().filter(|n| n.ft == FileType::Directory).count() as u64;
+    model.files = model
+        .nodes
+        .values()
+        .filter(|n| n.ft != FileType::Directory)
+        .count() as u64;
+    model.directories = model
+        .nodes
+        .values()
+        .filter(|n| n.ft == FileType::Directory)
+        .count() as u64;
     Ok(Some(model))
 }
 
@@ -414,10 +544,27 @@ fn sample(list: &[u64], total: u64) -> String {
 
 /// Compare one bitmap with its expected contents; record problems and the
 /// blocks to rewrite.
-fn compare_bitmap(problems: &mut Vec<Problem>, what: &str, disk: &Bits, bad: &[u64], want: &Bits, bits_per: u64, first_nr: u64) -> Vec<u64> {
+fn compare_bitmap(
+    problems: &mut Vec<Problem>,
+    what: &str,
+    disk: &Bits,
+    bad: &[u64],
+    want: &Bits,
+    bits_per: u64,
+    first_nr: u64,
+) -> Vec<u64> {
     let mut rewrite: Vec<u64> = bad.to_vec();
     for &k in bad {
-        problems.push(problem(ProblemKind::Bitmap, Severity::Safe, 0, first_nr + k, format!("{what} bitmap block {} is damaged; rewrite it", first_nr + k)));
+        problems.push(problem(
+            ProblemKind::Bitmap,
+            Severity::Safe,
+            0,
+            first_nr + k,
+            format!(
+                "{what} bitmap block {} is damaged; rewrite it",
+                first_nr + k
+            ),
+        ));
     }
     let nblocks = want.len() / bits_per.max(1);
     let (mut missing, mut extra) = (Vec::new(), Vec::new());
@@ -455,10 +602,28 @@ fn compare_bitmap(problems: &mut Vec<Problem>, what: &str, disk: &Bits, bad: &[u
         }
     }
     if n_missing > 0 {
-        problems.push(problem(ProblemKind::Bitmap, Severity::Safe, 0, 0, format!("{what} bitmap: {n_missing} in use but marked free: {}; fix it", sample(&missing, n_missing))));
+        problems.push(problem(
+            ProblemKind::Bitmap,
+            Severity::Safe,
+            0,
+            0,
+            format!(
+                "{what} bitmap: {n_missing} in use but marked free: {}; fix it",
+                sample(&missing, n_missing)
+            ),
+        ));
     }
     if n_extra > 0 {
-        problems.push(problem(ProblemKind::Bitmap, Severity::Safe, 0, 0, format!("{what} bitmap: {n_extra} marked in use but free: {}; fix it", sample(&extra, n_extra))));
+        problems.push(problem(
+            ProblemKind::Bitmap,
+            Severity::Safe,
+            0,
+            0,
+            format!(
+                "{what} bitmap: {n_extra} marked in use but free: {}; fix it",
+                sample(&extra, n_extra)
+            ),
+        ));
     }
     rewrite.sort_unstable();
     rewrite.dedup();
@@ -488,15 +653,49 @@ fn plan_bitmaps<D: BlockDevice>(fs: &mut Fs<D>, m: &mut Model) -> Result<()> {
     }
     let (disk_bb, bad_bb) = read_bitmap(fs, sb.block_bitmap_start, sb.block_bitmap_blocks)?;
     let (disk_ib, bad_ib) = read_bitmap(fs, sb.inode_bitmap_start, sb.inode_bitmap_blocks)?;
-    m.rewrite_block_bitmap = compare_bitmap(&mut m.problems, "block", &disk_bb, &bad_bb, &bb, bits, sb.block_bitmap_start);
-    m.rewrite_inode_bitmap = compare_bitmap(&mut m.problems, "inode", &disk_ib, &bad_ib, &ib, bits, sb.inode_bitmap_start);
+    m.rewrite_block_bitmap = compare_bitmap(
+        &mut m.problems,
+        "block",
+        &disk_bb,
+        &bad_bb,
+        &bb,
+        bits,
+        sb.block_bitmap_start,
+    );
+    m.rewrite_inode_bitmap = compare_bitmap(
+        &mut m.problems,
+        "inode",
+        &disk_ib,
+        &bad_ib,
+        &ib,
+        bits,
+        sb.inode_bitmap_start,
+    );
     m.free_blocks = bb.zeros_below(sb.block_count);
     m.free_inodes = ib.zeros_below(sb.inode_count);
     if sb.free_blocks != m.free_blocks {
-        m.problems.push(problem(ProblemKind::FreeCount, Severity::Safe, 0, 0, format!("free block count is {}, should be {}; fix it", sb.free_blocks, m.free_blocks)));
+        m.problems.push(problem(
+            ProblemKind::FreeCount,
+            Severity::Safe,
+            0,
+            0,
+            format!(
+                "free block count is {}, should be {}; fix it",
+                sb.free_blocks, m.free_blocks
+            ),
+        ));
     }
     if sb.free_inodes != m.free_inodes {
-        m.problems.push(problem(ProblemKind::FreeCount, Severity::Safe, 0, 0, format!("free inode count is {}, should be {}; fix it", sb.free_inodes, m.free_inodes)));
+        m.problems.push(problem(
+            ProblemKind::FreeCount,
+            Severity::Safe,
+            0,
+            0,
+            format!(
+                "free inode count is {}, should be {}; fix it",
+                sb.free_inodes, m.free_inodes
+            ),
+        ));
     }
     m.block_bitmap = bb;
     m.inode_bitmap = ib;

@@ -7,7 +7,10 @@ use vexfs_core::{Fs, MemDevice, MountOptions, Timestamp};
 pub const T0: Timestamp = Timestamp::new(1_700_000_000, 0);
 
 pub fn fresh(bytes: usize, block_size: u32) -> Fs<MemDevice> {
-    let opts = MkfsOptions { block_size, ..Default::default() };
+    let opts = MkfsOptions {
+        block_size,
+        ..Default::default()
+    };
     let dev = format(MemDevice::new(bytes), &opts, T0, &mut |_, _| {}).expect("mkfs");
     Fs::mount(dev, MountOptions::default(), T0).expect("mount")
 }

@@ -128,7 +128,7 @@ fn confirm(question: &str) -> bool {
 
 fn run_check(prog: &str, a: &Args, mode: RepairMode, quiet_passes: bool) -> Result<CheckReport, u8> {
     let path: &Path = &a.device;
-    let dev = match Device::open(path, mode != RepairMode::No) {
+    let dev = match Device::open(path, mode == RepairMode::No) {
         Ok(d) => d,
         Err(e) => {
             eprintln!("{prog}: cannot open {}: {e}", path.display());

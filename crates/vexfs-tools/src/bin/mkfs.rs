@@ -142,7 +142,7 @@ fn run(a: &Args) -> Result<()> {
                 eprintln!("warning: {}; formatting anyway (-F -F)", uses.join("; "));
             }
         }
-        let probe = Device::open(path, false).with_context(|| format!("cannot open {}", path.display()))?;
+        let probe = Device::open(path, true).with_context(|| format!("cannot open {}", path.display()))?;
         current = vexfs_core::BlockDevice::size(&probe);
         let head = read_prefix(probe.file(), signatures::PROBE_LEN).with_context(|| format!("cannot read {}", path.display()))?;
         let found = signatures::detect(&head);
