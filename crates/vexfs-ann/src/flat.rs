@@ -50,19 +50,26 @@ impl FlatIndex {
     }
 
     fn scan(&self, q: &[f32], k: usize, filter: Option<&dyn Fn(VectorId) -> bool>) -> TopK<VectorId> {
-        let f = kernels().dist_fn(self.metric);
+        let kern = kernels();
+        let l2 = self.metric == Metric::L2;
         let mut top = TopK::new(k);
         let mut worst = f32::INFINITY;
-        for (r, &id) in self.data.chunks_exact(self.dim).zip(&self.ids) {
-            let d = f.eval(q, r);
-            if d < worst {
-                if let Some(flt) = filter {
-                    if !flt(id) {
-                        continue;
+        // Distances for a chunk of rows at a time (one kernel call per
+        // chunk), then the cheap threshold test.
+        const CHUNK: usize = 64;
+        let mut buf = [0f32; CHUNK];
+        for (rows, ids) in self.data.chunks(CHUNK * self.dim).zip(self.ids.chunks(CHUNK)) {
+            kern.dist_rows(q, rows, self.dim, &mut buf, l2);
+            for (&d, &id) in buf.iter().zip(ids) {
+                if d < worst {
+                    if let Some(flt) = filter {
+                        if !flt(id) {
+                            continue;
+                        }
                     }
+                    top.push(d, id);
+                    worst = top.worst();
                 }
-                top.push(d, id);
-                worst = top.worst();
             }
         }
         top

@@ -42,10 +42,14 @@ pub(crate) struct InvList {
 pub(crate) fn probe_lists(centroids: &[f32], dim: usize, q: &[f32], nprobe: usize) -> Vec<Scored<u32>> {
     let k = kernels();
     let mut top = TopK::new(nprobe);
-    for (i, c) in centroids.chunks_exact(dim).enumerate() {
-        let d = k.l2sq(q, c);
-        if d < top.worst() {
-            top.push(d, i as u32);
+    const CHUNK: usize = 64;
+    let mut buf = [0f32; CHUNK];
+    for (ci, cs) in centroids.chunks(CHUNK * dim).enumerate() {
+        k.dist_rows(q, cs, dim, &mut buf, true);
+        for (j, &d) in buf.iter().take(cs.len() / dim).enumerate() {
+            if d < top.worst() {
+                top.push(d, (ci * CHUNK + j) as u32);
+            }
         }
     }
     top.into_sorted()
@@ -246,21 +250,26 @@ impl VectorIndex for IvfFlatIndex {
         }
         let q = prepare(self.metric, query)?;
         let nprobe = params.nprobe.unwrap_or(self.cfg.nprobe).max(1);
-        let f = kernels().dist_fn(self.metric);
+        let kern = kernels();
+        let l2 = self.metric == Metric::L2;
         let mut top = TopK::new(params.k);
         let mut worst = f32::INFINITY;
+        const CHUNK: usize = 64;
+        let mut buf = [0f32; CHUNK];
         for pl in probe_lists(&self.centroids, self.dim, &q, nprobe) {
             let l = &self.lists[pl.v as usize];
-            for (r, &id) in l.data.chunks_exact(self.dim).zip(&l.ids) {
-                let d = f.eval(&q, r);
-                if d < worst {
-                    if let Some(flt) = filter {
-                        if !flt(id) {
-                            continue;
+            for (rows, ids) in l.data.chunks(CHUNK * self.dim).zip(l.ids.chunks(CHUNK)) {
+                kern.dist_rows(&q, rows, self.dim, &mut buf, l2);
+                for (&d, &id) in buf.iter().zip(ids) {
+                    if d < worst {
+                        if let Some(flt) = filter {
+                            if !flt(id) {
+                                continue;
+                            }
                         }
+                        top.push(d, id);
+                        worst = top.worst();
                     }
-                    top.push(d, id);
-                    worst = top.worst();
                 }
             }
         }

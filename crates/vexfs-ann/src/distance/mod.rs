@@ -21,6 +21,7 @@ type F32Fn = unsafe fn(&[f32], &[f32]) -> f32;
 type Dot4Fn = unsafe fn([&[f32]; 4], &[f32]) -> [f32; 4];
 type U8Fn = unsafe fn(&[u8], &[u8]) -> u32;
 type I8Fn = unsafe fn(&[i8], &[i8]) -> i32;
+type RowsFn = unsafe fn(&[f32], &[f32], usize, &mut [f32], bool);
 type PanelFn = unsafe fn([&[f32]; 8], &[f32], usize, &mut [f32; 256]);
 
 /// Rows in one packed panel for [`Kernels::panel_dots`].
@@ -44,6 +45,7 @@ pub struct Kernels {
     l2sq_u8: U8Fn,
     dot_i8: I8Fn,
     panel: Option<PanelFn>,
+    rows: RowsFn,
 }
 
 impl core::fmt::Debug for Kernels {
@@ -94,6 +96,16 @@ impl Kernels {
     pub fn dot_i8(&self, a: &[i8], b: &[i8]) -> i32 {
         // SAFETY: as in `l2sq`.
         unsafe { (self.dot_i8)(a, b) }
+    }
+    /// Distances (squared L2 when `l2`, else `-dot`) from `q` to each
+    /// `dim`-wide row of `rows`, written to `out` (as many as fit).
+    #[inline(always)]
+    pub fn dist_rows(&self, q: &[f32], rows: &[f32], dim: usize, out: &mut [f32], l2: bool) {
+        if dim == 0 || q.len() < dim {
+            return;
+        }
+        // SAFETY: as in `l2sq`; `q` holds at least `dim` values.
+        unsafe { (self.rows)(q, rows, dim, out, l2) }
     }
     /// Whether [`Kernels::panel_dots`] is available (AVX-512 builds).
     pub fn has_panel(&self) -> bool {
@@ -149,11 +161,32 @@ pub static SCALAR: Kernels = Kernels {
     l2sq_u8: scalar::l2sq_u8,
     dot_i8: scalar::dot_i8,
     panel: None,
+    rows: scalar_rows,
 };
+
+fn scalar_rows(q: &[f32], rows: &[f32], dim: usize, out: &mut [f32], l2: bool) {
+    for (o, r) in out.iter_mut().zip(rows.chunks_exact(dim.max(1))) {
+        *o = if l2 { scalar::l2sq(q, r) } else { -scalar::dot(q, r) };
+    }
+}
 
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 mod detect {
     use super::*;
+
+    fn sse2_rows(q: &[f32], rows: &[f32], dim: usize, out: &mut [f32], l2: bool) {
+        for (o, r) in out.iter_mut().zip(rows.chunks_exact(dim.max(1))) {
+            *o = if l2 { x86::sse2::l2sq(q, r) } else { x86::sse2::neg_dot(q, r) };
+        }
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn avx2_rows(q: &[f32], rows: &[f32], dim: usize, out: &mut [f32], l2: bool) {
+        for (o, r) in out.iter_mut().zip(rows.chunks_exact(dim.max(1))) {
+            // SAFETY: the caller detected avx2+fma (same contract).
+            *o = unsafe { if l2 { x86::avx2::l2sq(q, r) } else { x86::avx2::neg_dot(q, r) } };
+        }
+    }
 
     pub(super) fn sse2() -> Kernels {
         Kernels {
@@ -165,6 +198,7 @@ mod detect {
             l2sq_u8: x86::sse2::l2sq_u8,
             dot_i8: scalar::dot_i8,
             panel: None,
+            rows: sse2_rows,
         }
     }
 
@@ -181,6 +215,7 @@ mod detect {
             l2sq_u8: x86::avx2::l2sq_u8,
             dot_i8: x86::avx2::dot_i8,
             panel: None,
+            rows: avx2_rows,
         })
     }
 
@@ -197,6 +232,7 @@ mod detect {
             l2sq_u8: scalar::l2sq_u8,
             dot_i8: scalar::dot_i8,
             panel: Some(x86::avx512::panel_8x32),
+            rows: x86::avx512::dist_rows,
         };
         if std::is_x86_feature_detected!("avx512bw") {
             k.l2sq_u8 = x86::avx512::l2sq_u8;
