@@ -77,7 +77,7 @@ impl FlatIndex {
 
     /// Blocked multi-query scan, single thread, for queries `qs`
     /// (already prepared).
-    fn scan_block(&self, qs: &[f32], k: usize) -> Vec<Vec<Neighbor>> {
+    fn scan_block(&self, qs: &[f32], k: usize, use_panel: bool) -> Vec<Vec<Neighbor>> {
         let dim = self.dim;
         let nq = qs.len() / dim;
         let kern = kernels();
@@ -85,7 +85,7 @@ impl FlatIndex {
         let qnorm: Vec<f32> = qs.chunks_exact(dim).map(|q| kern.dot(q, q)).collect();
         let l2 = self.metric == Metric::L2;
         let n = self.ids.len();
-        if kern.has_panel() {
+        if use_panel && kern.has_panel() {
             self.scan_panels(qs, &qnorm, &mut tops);
         } else {
         // About 256 KiB of rows per block keeps them in L2 while all query
@@ -296,7 +296,7 @@ impl VectorIndex for FlatIndex {
             qs.chunks_exact_mut(self.dim).for_each(crate::distance::normalize);
         }
         let k = params.k;
-        let per = |chunk: &[f32]| self.scan_block(chunk, k);
+        let per = |chunk: &[f32]| self.scan_block(chunk, k, true);
         Ok(crate::parallel::map_chunks(&qs, self.dim, 4, &per))
     }
     fn stats(&self) -> IndexStats {
@@ -311,5 +311,35 @@ impl VectorIndex for FlatIndex {
         let mut w = Writer::new();
         self.write_payload(&mut w);
         w.finish(sink, IndexKind::Flat, self.metric, self.dim, self.len(), [0; 4])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Rng;
+
+    #[test]
+    fn blocked_paths_agree() {
+        let mut rng = Rng::new(3);
+        for (dim, metric) in [(7usize, Metric::L2), (32, Metric::InnerProduct), (50, Metric::L2)] {
+            let mut f = FlatIndex::new(dim, metric).unwrap();
+            for i in 0..300u64 {
+                let v: Vec<f32> = (0..dim).map(|_| rng.normal()).collect();
+                f.add(i, &v).unwrap();
+            }
+            let qs: Vec<f32> = (0..13 * dim).map(|_| rng.normal()).collect();
+            let a = f.scan_block(&qs, 5, true);
+            let b = f.scan_block(&qs, 5, false);
+            for (qi, (x, y)) in a.iter().zip(&b).enumerate() {
+                let single = f.search(&qs[qi * dim..(qi + 1) * dim], &SearchParams::k(5), None).unwrap();
+                let ids = |v: &[Neighbor]| v.iter().map(|n| n.id).collect::<Vec<_>>();
+                assert_eq!(ids(x), ids(&single));
+                assert_eq!(ids(y), ids(&single));
+                for (n, m) in x.iter().zip(&single) {
+                    assert!((n.distance - m.distance).abs() < 1e-3 * (1.0 + m.distance.abs()));
+                }
+            }
+        }
     }
 }

@@ -78,3 +78,42 @@ fn sq8_global_integer_distance_ranks_like_decoded() {
     sq8::quantize_i8(&[1.0, -0.5, 0.0], 1.0, &mut c);
     assert_eq!(c, [127, -64, 0]);
 }
+
+#[test]
+fn row_and_panel_kernels_match_scalar() {
+    let mut rng = Rng::new(17);
+    for dim in [1usize, 3, 16, 17, 50, 64, 100, 128, 129, 300] {
+        let rows: Vec<f32> = (0..70 * dim).map(|_| rng.normal()).collect();
+        let q: Vec<f32> = (0..8 * dim).map(|_| rng.normal()).collect();
+        for k in available() {
+            for l2 in [true, false] {
+                let mut out = vec![0f32; 70];
+                k.dist_rows(&q[..dim], &rows, dim, &mut out, l2);
+                for (i, &o) in out.iter().enumerate() {
+                    let r = &rows[i * dim..(i + 1) * dim];
+                    let e = if l2 { SCALAR.l2sq(&q[..dim], r) } else { -SCALAR.dot(&q[..dim], r) };
+                    assert!(close(o, e), "{} dist_rows dim {dim} row {i}: {o} vs {e}", k.name());
+                }
+            }
+            if k.has_panel() {
+                // Pack the first 32 rows element-major.
+                let mut panel = vec![0f32; dim * 32];
+                for j in 0..32 {
+                    for e in 0..dim {
+                        panel[e * 32 + j] = rows[j * dim + e];
+                    }
+                }
+                let qs: [&[f32]; 8] = std::array::from_fn(|i| &q[i * dim..(i + 1) * dim]);
+                let mut out = [0f32; 256];
+                assert!(k.panel_dots(qs, &panel, dim, &mut out));
+                for i in 0..8 {
+                    for j in 0..32 {
+                        let e = SCALAR.dot(qs[i], &rows[j * dim..(j + 1) * dim]);
+                        assert!(close(out[i * 32 + j], e), "{} panel dim {dim}", k.name());
+                    }
+                }
+                assert!(!k.panel_dots(qs, &panel[..dim * 32 - 1], dim, &mut out), "short panel accepted");
+            }
+        }
+    }
+}

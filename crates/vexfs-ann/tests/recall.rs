@@ -133,7 +133,7 @@ fn lsh_rerank_budget() {
     let rc = recall(&res, &truth);
     eprintln!("lsh rerank=500 recall {rc:.3}");
     assert!(rc >= 0.7, "lsh rerank recall {rc}");
-    let even = |id: u64| id % 2 == 0;
+    let even = |id: u64| id.is_multiple_of(2);
     for q in queries.chunks_exact(32).take(10) {
         let r = idx.search(q, &SearchParams::k(10), Some(&even)).unwrap();
         assert!(r.iter().all(|n| even(n.id)));
