@@ -79,10 +79,25 @@ pub fn is_mounted(mnt: &Path) -> bool {
         .unwrap_or(false)
 }
 
+/// Check an unmounted image with the core's checker (fsck -n): it must be
+/// marked clean and have no problems.
+pub fn assert_fsck_clean(image: &Path) {
+    use vexfs_core::check::{check, CheckOptions};
+    let dev = FileDevice::open(image, true).expect("open image for fsck");
+    let opts = CheckOptions { force: true, ..CheckOptions::default() };
+    let (report, _) = check(dev, &opts, &mut |_, _, _| true).unwrap_or_else(|e| panic!("fsck could not run: {e}"));
+    let problems: Vec<String> = report.problems.iter().map(|p| p.to_string()).collect();
+    assert!(problems.is_empty(), "fsck found problems in {}:\n{}", image.display(), problems.join("\n"));
+    let buf = std::fs::read(image).expect("read image");
+    let sb = vexfs_core::format::superblock::Superblock::decode(&buf).expect("superblock");
+    assert_eq!(sb.state, vexfs_core::format::superblock::STATE_CLEAN, "not marked clean at unmount");
+}
+
 /// A running `vexfs-fuse -f`; unmounted on drop.
 pub struct Mounted {
     child: Option<Child>,
     pub mnt: PathBuf,
+    image: PathBuf,
 }
 
 impl Mounted {
@@ -96,7 +111,7 @@ impl Mounted {
         let start = Instant::now();
         while start.elapsed() < Duration::from_secs(20) {
             if is_mounted(mnt) {
-                return Ok(Mounted { child: Some(child), mnt: mnt.to_path_buf() });
+                return Ok(Mounted { child: Some(child), mnt: mnt.to_path_buf(), image: image.to_path_buf() });
             }
             if let Ok(Some(st)) = child.try_wait() {
                 let mut err = String::new();
@@ -112,9 +127,14 @@ impl Mounted {
         Err("mount did not appear within 20 s".to_string())
     }
 
-    /// Unmount and wait for the daemon; returns its exit status.
+    /// Unmount and wait for the daemon; returns its exit status. The image
+    /// must then pass fsck.
     pub fn unmount(mut self) -> ExitStatus {
-        self.teardown().expect("daemon exit status")
+        let st = self.teardown().expect("daemon exit status");
+        if st.success() {
+            assert_fsck_clean(&self.image);
+        }
+        st
     }
 
     fn teardown(&mut self) -> Option<ExitStatus> {
