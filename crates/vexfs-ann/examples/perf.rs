@@ -107,7 +107,8 @@ fn main() {
                 println!("flat: batch(all threads) {:.0} qps, batch(1 thread) {b1:.0} qps, single {q:.0} qps recall {r:.3}", nq as f64 / tb);
             }
             "hnsw" => {
-                for threads in [1usize] {
+                let bt: usize = std::env::var("PERF_BUILD_THREADS").ok().and_then(|s| s.parse().ok()).unwrap_or(1);
+                for threads in [bt] {
                     set_num_threads(threads);
                     let cache = std::env::var("VEXFS_PERF_DIR").ok().map(|d| format!("{d}/hnsw-{n}-{dim}-{metric:?}.idx"));
                     let h = match cache.as_ref().and_then(|c| std::fs::read(c).ok()) {

@@ -59,6 +59,10 @@ const _: () = assert!(core::mem::size_of::<Line>() == 64);
 const NONE: u32 = u32::MAX;
 const MAX_LEVEL: usize = 31;
 const MAX_M: usize = 1024;
+/// Largest insertion wave. Bigger waves mean fewer synchronisation points
+/// in parallel builds; wave peers are linked through exact peer distances,
+/// so graph quality does not depend on it much.
+const MAX_WAVE: usize = 256;
 
 /// Per-search reusable state.
 struct Scratch {
@@ -582,7 +586,7 @@ impl HnswIndex {
     }
 
     fn wave_size(&self) -> usize {
-        (self.n() / 32).clamp(1, 64)
+        (self.n() / 32).clamp(1, MAX_WAVE)
     }
 
     fn do_search<F: Fn(u32) -> bool>(&self, q: &[f32], k: usize, ef: usize, allowed: F, filtered: bool) -> Vec<Scored<VectorId>> {

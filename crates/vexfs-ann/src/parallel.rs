@@ -33,28 +33,43 @@ pub fn num_threads() -> usize {
 }
 
 /// Map `f` over `0..n`, in parallel when allowed; output in index order.
+///
+/// Workers take small chunks of indices from a shared counter, so a worker
+/// that the OS deschedules (the machine may be shared) delays only its
+/// current chunk, not a fixed half of the work. Results are reassembled by
+/// index, so the output never depends on which worker ran what.
 pub fn par_map<R: Send>(n: usize, f: &(dyn Fn(usize) -> R + Sync)) -> Vec<R> {
     let t = num_threads().min(n.max(1));
     #[cfg(feature = "std")]
     if t > 1 {
-        let per = n.div_ceil(t);
-        let mut parts: Vec<Vec<R>> = Vec::new();
+        use core::sync::atomic::AtomicUsize;
+        let next = AtomicUsize::new(0);
+        let grain = (n / (t * 16)).max(1);
+        let mut parts: Vec<(usize, Vec<R>)> = Vec::new();
         std::thread::scope(|s| {
-            let hs: Vec<_> = (0..t)
-                .map(|ti| {
-                    let lo = (ti * per).min(n);
-                    let hi = ((ti + 1) * per).min(n);
-                    s.spawn(move || (lo..hi).map(f).collect::<Vec<R>>())
-                })
-                .collect();
+            let worker = || {
+                let mut mine: Vec<(usize, Vec<R>)> = Vec::new();
+                loop {
+                    let lo = next.fetch_add(grain, Ordering::Relaxed);
+                    if lo >= n {
+                        break;
+                    }
+                    let hi = (lo + grain).min(n);
+                    mine.push((lo, (lo..hi).map(f).collect()));
+                }
+                mine
+            };
+            let hs: Vec<_> = (1..t).map(|_| s.spawn(worker)).collect();
+            parts.extend(worker());
             for h in hs {
                 match h.join() {
-                    Ok(v) => parts.push(v),
+                    Ok(v) => parts.extend(v),
                     Err(e) => std::panic::resume_unwind(e),
                 }
             }
         });
-        return parts.into_iter().flatten().collect();
+        parts.sort_unstable_by_key(|p| p.0);
+        return parts.into_iter().flat_map(|p| p.1).collect();
     }
     let _ = t;
     (0..n).map(f).collect()
