@@ -90,6 +90,7 @@ impl Notifier {
                 unsafe { libc::dup2(null.as_raw_fd(), fd) };
             }
         }
+        crate::logger::set_detached();
         let _ = self.pipe.write_all(&[0]);
     }
 }

@@ -73,7 +73,7 @@ fn run(o: &Options) -> i32 {
     match mount_and_serve(o, notify) {
         Ok(()) => 0,
         Err(msg) => {
-            eprintln!("vexfs-fuse: {msg}");
+            logger::report(&msg);
             1
         }
     }

@@ -158,7 +158,7 @@ impl VexFuse {
             Ok(r) => r.map_err(errno),
             Err(_) => {
                 self.failed.store(true, Ordering::Relaxed);
-                eprintln!("vexfs-fuse: internal error; refusing further requests, run fsck after unmounting");
+                crate::logger::report("internal error; refusing further requests, run fsck after unmounting");
                 Err(Errno::EIO)
             }
         }
@@ -192,7 +192,7 @@ impl VexFuse {
         if let Some(fs) = taken {
             if let Err(e) = fs.unmount(now()) {
                 let msg = format!("flushing the filesystem at unmount failed: {e}");
-                eprintln!("vexfs-fuse: {msg}");
+                crate::logger::report(&msg);
                 if let Ok(mut slot) = self.unmount_error.lock() {
                     *slot = Some(msg);
                 }
@@ -242,7 +242,7 @@ impl Filesystem for VexFuse {
             let _ = config.add_capabilities(cap);
         }
         if self.writeback && config.add_capabilities(InitFlags::FUSE_WRITEBACK_CACHE).is_err() {
-            eprintln!("vexfs-fuse: the kernel does not offer writeback caching; writing through");
+            crate::logger::report("the kernel does not offer writeback caching; writing through");
         }
         Ok(())
     }
