@@ -336,8 +336,9 @@ pub fn ratio_table(rows: &[Ratio]) -> String {
         let (status, ratio) = match r.ratio() {
             Some(x) if x >= r.goal => ("ok", format!("{x:.2}x")),
             Some(x) => ("behind", format!("{x:.2}x")),
-            None if r.vexfs.is_none() && r.peer.is_some() => ("not reached", "—".into()),
-            None => ("no peer", "—".into()),
+            None if r.vexfs.is_none() && r.peer.is_some() => ("VexFS does not reach it", "—".into()),
+            None if r.vexfs.is_some() => ("no peer reaches it", "—".into()),
+            None => ("neither reaches it", "—".into()),
         };
         let _ = writeln!(
             s,

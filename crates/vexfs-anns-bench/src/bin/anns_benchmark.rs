@@ -76,6 +76,10 @@ struct Cli {
     /// Never draw progress bars.
     #[arg(long)]
     no_progress: bool,
+    /// Re-create plots, CSV, summary and the ratio table from an earlier
+    /// results.json into --out, without measuring anything.
+    #[arg(long)]
+    replot: Option<PathBuf>,
 }
 
 struct Ui {
@@ -244,7 +248,11 @@ fn real_main() -> Result<()> {
     if cli.ground_truth.is_some() && names.len() != 1 {
         bail!("--ground-truth needs exactly one --dataset");
     }
-    let (peer_list, peer_info) = resolve_peers(&cli, &venv, &script, &cli.out)?;
+    let (peer_list, peer_info) = if cli.replot.is_some() {
+        (Vec::new(), serde_json::json!({}))
+    } else {
+        resolve_peers(&cli, &venv, &script, &cli.out)?
+    };
 
     let mut report = RunReport {
         started_utc: utc_now(),
@@ -257,6 +265,14 @@ fn real_main() -> Result<()> {
     };
     eprintln!("anns_benchmark: profile {}, {threads} threads, {}", report.profile, report.vexfs_simd);
     let mut plots = Vec::new();
+    if let Some(path) = &cli.replot {
+        let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        report = serde_json::from_slice(&bytes).with_context(|| format!("{} is not a results.json", path.display()))?;
+        names.clear();
+        for d in &report.datasets {
+            plots.push((d.name.clone(), report::write_plots(&cli.out, d)?));
+        }
+    }
 
     for name in &names {
         let spec = DatasetSpec::parse(name)?;
