@@ -167,6 +167,31 @@ impl HnswIndex {
         &self.cfg
     }
 
+    /// Rebuild the graph from the live vectors only, reclaiming the space
+    /// of removed ones (which are otherwise kept as traversable
+    /// tombstones). Ids are kept; the level generator restarts from the
+    /// configured seed, so the result is deterministic.
+    pub fn compact(&mut self) -> Result<()> {
+        if self.n_deleted == 0 {
+            return Ok(());
+        }
+        let mut fresh = Self::new(self.dim, self.metric, self.cfg)?;
+        let live = self.n() - self.n_deleted;
+        let mut ids = Vec::new();
+        let mut vecs = Vec::new();
+        crate::common::reserve(&mut ids, live)?;
+        crate::common::reserve(&mut vecs, live.saturating_mul(self.dim))?;
+        for i in 0..self.n() {
+            if !self.deleted[i] {
+                ids.push(self.labels[i]);
+                vecs.extend_from_slice(self.vector(i as u32));
+            }
+        }
+        fresh.add_batch(&ids, &vecs)?;
+        *self = fresh;
+        Ok(())
+    }
+
     /// Change the default `ef` used by searches without `params.ef`.
     pub fn set_ef_search(&mut self, ef: usize) {
         self.cfg.ef_search = ef.max(1);

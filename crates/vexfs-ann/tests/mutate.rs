@@ -131,3 +131,27 @@ fn empty_indexes_search_empty() {
         assert!(idx.is_empty());
     }
 }
+
+#[test]
+fn hnsw_compact_reclaims_tombstones() {
+    let (data, queries) = dataset();
+    let ids = ids_for(5000);
+    let mut h = HnswIndex::new(32, Metric::L2, HnswConfig { m: 16, ef_construction: 100, ef_search: 64, seed: 1, max_elements: 0 }).unwrap();
+    h.add_batch(&ids, &data).unwrap();
+    let removed: BTreeSet<u64> = ids.iter().copied().step_by(3).collect();
+    for &id in &removed {
+        h.remove(id).unwrap();
+    }
+    assert_eq!(h.stats().deleted, removed.len());
+    let before = h.stats().memory_bytes;
+    h.compact().unwrap();
+    assert_eq!(h.stats().deleted, 0);
+    assert_eq!(h.len(), 5000 - removed.len());
+    assert!(h.stats().memory_bytes < before);
+    let truth = ground_truth(&data, &ids, &queries, 32, Metric::L2, 10, &|id| !removed.contains(&id));
+    let res: Vec<Vec<Neighbor>> =
+        queries.chunks_exact(32).map(|q| h.search(q, &SearchParams::k(10), None).unwrap()).collect();
+    assert!(recall(&res, &truth) >= 0.95);
+    // Removed ids can be added again after compaction.
+    h.add(*removed.iter().next().unwrap(), &data[..32]).unwrap();
+}
