@@ -22,6 +22,21 @@ struct Model {
     /// path -> model inode id
     paths: BTreeMap<String, usize>,
     nodes: Vec<Node>,
+    /// Extra (always empty) directories, moved around to exercise
+    /// parent pointers and directory link counts.
+    dirs: std::collections::BTreeSet<String>,
+}
+
+const SUBDIRS: [&str; 2] = ["x", "y"];
+
+fn dir_path(dir: usize, name: usize) -> String {
+    let d = DIRS[dir % DIRS.len()];
+    let n = SUBDIRS[name % SUBDIRS.len()];
+    if d.is_empty() {
+        n.to_string()
+    } else {
+        format!("{d}/{n}")
+    }
 }
 
 const DIRS: [&str; 3] = ["", "d0", "d1"];
@@ -54,6 +69,9 @@ enum Op {
     Rename(usize, usize, usize, usize),
     SetXattr(usize, usize, u8, usize),
     RemoveXattr(usize, usize, u8),
+    Mkdir(usize, usize),
+    Rmdir(usize, usize),
+    RenameDir(usize, usize, usize, usize),
     Remount,
 }
 
@@ -70,6 +88,9 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (loc.clone(), loc.clone()).prop_map(|((a, b), (c, d))| Op::Rename(a, b, c, d)),
         1 => (loc.clone(), 0u8..3, 0usize..20000).prop_map(|((d, n), k, len)| Op::SetXattr(d, n, k, len)),
         1 => (loc, 0u8..3).prop_map(|((d, n), k)| Op::RemoveXattr(d, n, k)),
+        1 => (0usize..3, 0usize..2).prop_map(|(d, n)| Op::Mkdir(d, n)),
+        1 => (0usize..3, 0usize..2).prop_map(|(d, n)| Op::Rmdir(d, n)),
+        1 => (0usize..3, 0usize..2, 0usize..3, 0usize..2).prop_map(|(a, b, c, d)| Op::RenameDir(a, b, c, d)),
         1 => Just(Op::Remount),
     ]
 }
@@ -238,6 +259,46 @@ fn apply(fs: &mut Fs<MemDevice>, m: &mut Model, op: &Op) {
                 }
             }
         }
+        Op::Mkdir(d, n) => {
+            let p = dir_path(*d, *n);
+            let di = dir_ino(fs, *d);
+            let r = fs.mkdir(di, SUBDIRS[*n].as_bytes(), 0o755, 0, 0, t);
+            if m.dirs.insert(p) {
+                r.unwrap();
+            } else {
+                assert_eq!(r.unwrap_err(), FsError::Exists)
+            }
+        }
+        Op::Rmdir(d, n) => {
+            let p = dir_path(*d, *n);
+            let di = dir_ino(fs, *d);
+            let r = fs.rmdir(di, SUBDIRS[*n].as_bytes(), t);
+            if m.dirs.remove(&p) {
+                r.unwrap()
+            } else {
+                assert_eq!(r.unwrap_err(), FsError::NotFound)
+            }
+        }
+        Op::RenameDir(a, b, c, d) => {
+            let (src, dst) = (dir_path(*a, *b), dir_path(*c, *d));
+            let sdi = dir_ino(fs, *a);
+            let ddi = dir_ino(fs, *c);
+            let r = fs.rename(
+                sdi,
+                SUBDIRS[*b].as_bytes(),
+                ddi,
+                SUBDIRS[*d].as_bytes(),
+                RenameFlags::default(),
+                t,
+            );
+            if m.dirs.contains(&src) {
+                r.unwrap();
+                m.dirs.remove(&src);
+                m.dirs.insert(dst);
+            } else {
+                assert_eq!(r.unwrap_err(), FsError::NotFound);
+            }
+        }
         Op::Remount => {}
     }
 }
@@ -245,8 +306,10 @@ fn apply(fs: &mut Fs<MemDevice>, m: &mut Model, op: &Op) {
 /// Read the whole tree back and compare it with the model.
 fn compare(fs: &mut Fs<MemDevice>, m: &Model) {
     let mut seen: BTreeMap<String, u64> = BTreeMap::new();
+    let mut dirs_seen = std::collections::BTreeSet::new();
     let mut stack = vec![(String::new(), ROOT_INO)];
     while let Some((prefix, dino)) = stack.pop() {
+        let mut subdirs = 0u32;
         let mut off = 0;
         loop {
             let batch = fs.readdir(dino, off, 7).unwrap();
@@ -263,13 +326,25 @@ fn compare(fs: &mut Fs<MemDevice>, m: &Model) {
                     format!("{prefix}/{name}")
                 };
                 if e.file_type == FileType::Directory {
+                    subdirs += 1;
+                    assert_eq!(fs.lookup(e.ino, b"..").unwrap().ino, dino, "{p}: parent");
+                    if !DIRS.contains(&p.as_str()) {
+                        dirs_seen.insert(p.clone());
+                    }
                     stack.push((p, e.ino));
                 } else {
                     seen.insert(p, e.ino);
                 }
             }
         }
+        let lost_found = u32::from(dino == ROOT_INO);
+        assert_eq!(
+            fs.getattr(dino).unwrap().nlink,
+            2 + subdirs + lost_found,
+            "{prefix}: directory link count"
+        );
     }
+    assert_eq!(dirs_seen, m.dirs, "directories differ");
     let expected: Vec<&String> = m.paths.keys().collect();
     let got: Vec<&String> = seen.keys().collect();
     assert_eq!(got, expected, "namespace differs");
@@ -317,6 +392,12 @@ fn run(ops: &[Op], block_size: u32) {
     assert_eq!(report.problems, vec![], "fsck found problems");
     let mut fs = Fs::mount(dev, Default::default(), T0).unwrap();
     // Delete everything: all space must come back.
+    for p in m.dirs.iter().rev() {
+        let (d, n) = p.rsplit_once('/').map_or((ROOT_INO, p.as_str()), |(d, n)| {
+            (fs.lookup(ROOT_INO, d.as_bytes()).unwrap().ino, n)
+        });
+        fs.rmdir(d, n.as_bytes(), T0).unwrap();
+    }
     for p in m.paths.keys() {
         let (d, n) = p.rsplit_once('/').map_or((ROOT_INO, p.as_str()), |(d, n)| {
             (fs.lookup(ROOT_INO, d.as_bytes()).unwrap().ino, n)
