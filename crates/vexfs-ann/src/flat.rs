@@ -171,15 +171,31 @@ impl FlatIndex {
                     }
                     let base = start + p * PR;
                     let rows = PR.min(end - base);
-                    let norms = &self.norms[base..base + rows];
+                    // Padding rows get +inf so they never qualify.
+                    let mut rn = [f32::INFINITY; PR];
+                    if l2 {
+                        rn[..rows].copy_from_slice(&self.norms[base..base + rows]);
+                    } else {
+                        rn[..rows].iter_mut().for_each(|x| *x = 0.0);
+                    }
                     let ids = &self.ids[base..base + rows];
+                    let mut ds = [0f32; PR];
                     for j in 0..g {
                         let t = &mut tops[qi + j];
                         let mut worst = t.worst();
-                        let qn = qnorm[qi + j];
-                        let dots = &out[j * PR..j * PR + rows];
-                        for ((&dt, &rn), &id) in dots.iter().zip(norms).zip(ids) {
-                            let d = if l2 { qn + rn - 2.0 * dt } else { -dt };
+                        let qn = if l2 { qnorm[qi + j] } else { 0.0 };
+                        let f = if l2 { 2.0 } else { 1.0 };
+                        let dots = &out[j * PR..(j + 1) * PR];
+                        // Branch-free pass (vectorised), then the rare pushes.
+                        let mut any = false;
+                        for ((d, &dt), &r) in ds.iter_mut().zip(dots).zip(&rn) {
+                            *d = qn + r - f * dt;
+                            any |= *d < worst;
+                        }
+                        if !any {
+                            continue;
+                        }
+                        for (&d, &id) in ds.iter().zip(ids) {
                             if d < worst {
                                 t.push(d, id);
                                 worst = t.worst();

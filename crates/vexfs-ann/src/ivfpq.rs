@@ -157,12 +157,13 @@ impl IvfPqIndex {
             *r = x - y;
         }
         let k = kernels();
+        let mut dists = [0f32; KSUB];
         for (j, cj) in code.iter_mut().enumerate() {
             let sub = &resid[j * self.dsub..(j + 1) * self.dsub];
+            let book = &self.codebooks[j * KSUB * self.dsub..(j * KSUB + self.ksub) * self.dsub];
+            k.dist_rows(sub, book, self.dsub, &mut dists, true);
             let mut best = (0usize, f32::INFINITY);
-            for w in 0..self.ksub {
-                let cw = &self.codebooks[(j * KSUB + w) * self.dsub..(j * KSUB + w + 1) * self.dsub];
-                let d = k.l2sq(sub, cw);
+            for (w, &d) in dists.iter().take(self.ksub).enumerate() {
                 if d < best.1 {
                     best = (w, d);
                 }
@@ -420,8 +421,11 @@ impl VectorIndex for IvfPqIndex {
             qt = vec![[0.0; KSUB]; m];
             for (j, t) in qt.iter_mut().enumerate() {
                 let qs = &q[j * dsub..(j + 1) * dsub];
-                for (w, e) in t.iter_mut().enumerate().take(self.ksub) {
-                    *e = f * kern.dot(qs, &self.codebooks[(j * KSUB + w) * dsub..(j * KSUB + w + 1) * dsub]);
+                let book = &self.codebooks[j * KSUB * dsub..(j * KSUB + self.ksub) * dsub];
+                // -dot for every codeword in one call, scaled to -f*dot.
+                kern.dist_rows(qs, book, dsub, t, false);
+                if f != -1.0 {
+                    t.iter_mut().for_each(|e| *e *= -f);
                 }
             }
             if !l2 {
@@ -451,9 +455,8 @@ impl VectorIndex for IvfPqIndex {
                 }
                 for (j, t) in lut.iter_mut().enumerate() {
                     let rs = &resid[j * dsub..(j + 1) * dsub];
-                    for (w, e) in t.iter_mut().enumerate().take(self.ksub) {
-                        *e = kern.l2sq(rs, &self.codebooks[(j * KSUB + w) * dsub..(j * KSUB + w + 1) * dsub]);
-                    }
+                    let book = &self.codebooks[j * KSUB * dsub..(j * KSUB + self.ksub) * dsub];
+                    kern.dist_rows(rs, book, dsub, t, true);
                 }
                 0.0
             } else {
