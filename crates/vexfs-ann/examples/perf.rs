@@ -163,12 +163,12 @@ fn main() {
                 set_num_threads(0);
             }
             "ivf" => {
-                let mut x = IvfFlatIndex::new(dim, metric, IvfConfig { nlist: 1024, nprobe: 8, seed: 1, train_iters: 10 }).unwrap();
+                let mut x = IvfFlatIndex::new(dim, metric, IvfConfig { nlist: std::env::var("IVF_NLIST").ok().and_then(|s| s.parse().ok()).unwrap_or(1024), nprobe: 8, seed: 1, train_iters: 10 }).unwrap();
                 let t = Instant::now();
                 x.train(&data).unwrap();
                 x.add_batch(&ids, &data).unwrap();
                 println!("ivf build {:.2}s", t.elapsed().as_secs_f64());
-                for np in [1, 4, 8, 16, 32] {
+                for np in [1, 4, 8, 16, 32, 64] {
                     let (r, q) = one_thread(&x, SearchParams { nprobe: Some(np), ..SearchParams::k(10) });
                     println!("ivf nprobe={np}: recall {r:.4} qps {q:.0}");
                 }
