@@ -78,6 +78,10 @@ impl LshScratch {
     }
 }
 
+/// Hyperplane floats allowed (64 MiB); also bounds what a damaged saved
+/// index can make the loader generate.
+const MAX_PLANE_FLOATS: usize = 1 << 24;
+
 /// Smallest first batch used to centre an untrained index.
 const AUTO_CENTER_MIN: usize = 256;
 
@@ -90,6 +94,9 @@ impl LshIndex {
         }
         if cfg.tables == 0 || cfg.tables > 1024 || cfg.bits == 0 || cfg.bits > 64 || cfg.probes == 0 {
             return Err(AnnError::InvalidParameter("tables in 1..=1024, bits in 1..=64, probes > 0"));
+        }
+        if cfg.tables * cfg.bits * dim > MAX_PLANE_FLOATS {
+            return Err(AnnError::InvalidParameter("tables * bits * dim exceeds 2^24 hyperplane floats"));
         }
         let mut rng = Rng::new(cfg.seed);
         let np = cfg.tables * cfg.bits * dim;
@@ -217,11 +224,6 @@ impl LshIndex {
             rerank: r.usize_max(1 << 30)?,
             seed: r.u64()?,
         };
-        // Bound the hyperplane allocation by what the payload could hold:
-        // a damaged table count must not make us generate gigabytes.
-        if cfg.tables.saturating_mul(cfg.bits).saturating_mul(h.dim) > (1 << 24) {
-            return Err(bad("lsh: hyperplane table too large"));
-        }
         let mut me = Self::new(h.dim, h.metric, cfg).map_err(|_| bad("lsh: invalid parameters"))?;
         let center = r.f32s()?;
         let ids = r.u64s()?;
