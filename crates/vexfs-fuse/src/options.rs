@@ -57,8 +57,8 @@ Mounts a VexFS image or block device with FUSE.
        fsname=NAME             source name shown in /proc/mounts
        nodev,nosuid,noexec,noatime,sync,dirsync,...   kernel flags
        threads=N               request loop threads (default 2)
-       attr_timeout=SECS       kernel attribute cache time (default 1)
-       entry_timeout=SECS      kernel name cache time (default 1)
+       attr_timeout=SECS       kernel attribute cache time (default 86400)
+       entry_timeout=SECS      kernel name cache time (default 86400)
        cache_blocks=N          metadata blocks cached in memory
        no_writeback_cache      write through to the daemon on every write
                                (default: the kernel caches writes and
@@ -135,8 +135,8 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command, String>
         kernel_flags: Vec::new(),
         fsname: None,
         threads: 2,
-        attr_timeout: Duration::from_secs(1),
-        entry_timeout: Duration::from_secs(1),
+        attr_timeout: Duration::from_secs(86400),
+        entry_timeout: Duration::from_secs(86400),
         cache_blocks: None,
         remount: false,
         writeback_cache: true,
