@@ -139,7 +139,8 @@ fn main() {
                             let mut best = vec![0.0f64; modes.len()];
                             for _ in 0..reps {
                                 for (mi, &(w, b)) in modes.iter().enumerate() {
-                                    h.set_prefetch(w, b);
+                                    h.set_prefetch(w % 10000, b);
+                                    h.set_gather(w < 10000);
                                     let (_, q) = one_thread(&h, SearchParams { ef: Some(ef), ..SearchParams::k(10) });
                                     best[mi] = best[mi].max(q);
                                 }

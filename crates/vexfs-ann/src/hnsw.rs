@@ -71,11 +71,13 @@ struct Scratch {
     top: BinaryHeap<Scored<u32>>,
     /// Unvisited neighbours of the node being expanded.
     fresh: Vec<u32>,
+    /// Their distances to the query.
+    fdist: Vec<f32>,
 }
 
 impl Scratch {
     fn new() -> Self {
-        Self { visited: Visited::new(), cand: BinaryHeap::new(), top: BinaryHeap::new(), fresh: Vec::new() }
+        Self { visited: Visited::new(), cand: BinaryHeap::new(), top: BinaryHeap::new(), fresh: Vec::new(), fdist: Vec::new() }
     }
 }
 
@@ -93,6 +95,9 @@ pub struct HnswIndex {
     pf_words: usize,
     /// Prefetch all unvisited neighbours before computing distances.
     pf_batch: bool,
+    /// Compute a node's neighbour distances with one gather-kernel call.
+    gather: bool,
+    kern: &'static crate::distance::Kernels,
     arena: Vec<Line>,
     /// Upper layers: node -> `level * (1 + m)` words, level l at
     /// `(l - 1) * (1 + m)`: a count followed by `m` link slots.
@@ -141,6 +146,8 @@ impl HnswIndex {
             // than prefetching only the next neighbour.
             pf_words: dim.div_ceil(16).min(16) * 16,
             pf_batch: true,
+            gather: true,
+            kern: kernels(),
             arena: Vec::new(),
             upper: Vec::new(),
             levels: Vec::new(),
@@ -244,6 +251,13 @@ impl HnswIndex {
             prefetch(p.wrapping_add(w));
             w += 16;
         }
+    }
+
+    /// Tuning hook for the benchmark: compute neighbour distances with
+    /// the gather kernel (default) or one call per neighbour.
+    #[doc(hidden)]
+    pub fn set_gather(&mut self, on: bool) {
+        self.gather = on;
     }
 
     /// Tuning hook for the benchmark: words of each neighbour vector to
@@ -367,8 +381,18 @@ impl HnswIndex {
                         s.fresh.push(nb);
                     }
                 }
-                for &nb in &s.fresh {
-                    let d = self.d(q, nb);
+                let nf = s.fresh.len();
+                if s.fdist.len() < nf {
+                    s.fdist.resize(nf, 0.0);
+                }
+                if self.gather {
+                    self.kern.gather(q, self.words(), self.rec_words, self.vec_off, &s.fresh, &mut s.fdist, self.metric == Metric::L2);
+                } else {
+                    for (o, &nb) in s.fdist.iter_mut().zip(&s.fresh) {
+                        *o = self.d(q, nb);
+                    }
+                }
+                for (&nb, &d) in s.fresh.iter().zip(&s.fdist) {
                     if s.top.len() < ef || d < lower {
                         s.cand.push(MinScored(Scored { d, v: nb }));
                         if allowed(nb) {

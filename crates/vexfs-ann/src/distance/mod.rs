@@ -22,6 +22,7 @@ type Dot4Fn = unsafe fn([&[f32]; 4], &[f32]) -> [f32; 4];
 type U8Fn = unsafe fn(&[u8], &[u8]) -> u32;
 type I8Fn = unsafe fn(&[i8], &[i8]) -> i32;
 type RowsFn = unsafe fn(&[f32], &[f32], usize, &mut [f32], bool);
+type GatherFn = unsafe fn(&[f32], &[u32], usize, usize, &[u32], &mut [f32], bool);
 type PanelFn = unsafe fn([&[f32]; 8], &[f32], usize, &mut [f32; 256]);
 
 /// Rows in one packed panel for [`Kernels::panel_dots`].
@@ -46,6 +47,7 @@ pub struct Kernels {
     dot_i8: I8Fn,
     panel: Option<PanelFn>,
     rows: RowsFn,
+    gather: GatherFn,
 }
 
 impl core::fmt::Debug for Kernels {
@@ -107,6 +109,13 @@ impl Kernels {
         // SAFETY: as in `l2sq`; `q` holds at least `dim` values.
         unsafe { (self.rows)(q, rows, dim, out, l2) }
     }
+    /// Distances from `q` to the vectors of `ids` in a node-record arena
+    /// (`rec` words per node, vector at word `off`, stored as f32 bits).
+    #[inline(always)]
+    pub(crate) fn gather(&self, q: &[f32], words: &[u32], rec: usize, off: usize, ids: &[u32], out: &mut [f32], l2: bool) {
+        // SAFETY: as in `l2sq`; the gather kernels bound-check every slice.
+        unsafe { (self.gather)(q, words, rec, off, ids, out, l2) }
+    }
     /// Whether [`Kernels::panel_dots`] is available (AVX-512 builds).
     pub fn has_panel(&self) -> bool {
         self.panel.is_some()
@@ -162,7 +171,22 @@ pub static SCALAR: Kernels = Kernels {
     dot_i8: scalar::dot_i8,
     panel: None,
     rows: scalar_rows,
+    gather: generic_gather,
 };
+
+/// Gather through the process-wide table's single-pair kernels.
+fn generic_gather(q: &[f32], words: &[u32], rec: usize, off: usize, ids: &[u32], out: &mut [f32], l2: bool) {
+    let k = kernels();
+    let dim = q.len();
+    for (o, &id) in out.iter_mut().zip(ids) {
+        let s = id as usize * rec + off;
+        let w = words.get(s..s + dim).unwrap_or(&[]);
+        // SAFETY: u32 and f32 have the same size and alignment and every
+        // bit pattern is a valid f32.
+        let v = unsafe { core::slice::from_raw_parts(w.as_ptr() as *const f32, w.len()) };
+        *o = if l2 { k.l2sq(q, v) } else { k.neg_dot(q, v) };
+    }
+}
 
 fn scalar_rows(q: &[f32], rows: &[f32], dim: usize, out: &mut [f32], l2: bool) {
     for (o, r) in out.iter_mut().zip(rows.chunks_exact(dim.max(1))) {
@@ -199,6 +223,7 @@ mod detect {
             dot_i8: scalar::dot_i8,
             panel: None,
             rows: sse2_rows,
+            gather: generic_gather,
         }
     }
 
@@ -216,6 +241,7 @@ mod detect {
             dot_i8: x86::avx2::dot_i8,
             panel: None,
             rows: avx2_rows,
+            gather: generic_gather,
         })
     }
 
@@ -233,6 +259,7 @@ mod detect {
             dot_i8: scalar::dot_i8,
             panel: Some(x86::avx512::panel_8x32),
             rows: x86::avx512::dist_rows,
+            gather: x86::avx512::gather,
         };
         if std::is_x86_feature_detected!("avx512bw") {
             k.l2sq_u8 = x86::avx512::l2sq_u8;
