@@ -112,6 +112,7 @@ impl Kernels {
     /// Distances from `q` to the vectors of `ids` in a node-record arena
     /// (`rec` words per node, vector at word `off`, stored as f32 bits).
     #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn gather(&self, q: &[f32], words: &[u32], rec: usize, off: usize, ids: &[u32], out: &mut [f32], l2: bool) {
         // SAFETY: as in `l2sq`; the gather kernels bound-check every slice.
         unsafe { (self.gather)(q, words, rec, off, ids, out, l2) }
