@@ -277,10 +277,11 @@ fn goal_for(strategy: &str) -> f64 {
     }
 }
 
-/// Primary curves only: extra build configurations (e.g. `-M32`) are
-/// plotted but not part of the like-for-like ratio.
+/// Primary curves only: extra HNSW degrees (e.g. `-M32`) are plotted but
+/// not part of the like-for-like ratio. Every FAISS LSH code length is a
+/// peer: its code length is its only speed/recall knob besides re-ranking.
 fn primary(c: &Curve) -> bool {
-    !c.algo.contains("-M") && !c.algo.starts_with("faiss-lsh-")
+    !c.algo.contains("-M")
 }
 
 pub fn ratios(d: &DatasetResult) -> Vec<Ratio> {
