@@ -31,7 +31,10 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let n: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(100_000);
     let dim: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(128);
-    let kinds = args.get(3).cloned().unwrap_or_else(|| "flat,hnsw,ivf,ivfpq,lsh".into());
+    let kinds = args
+        .get(3)
+        .cloned()
+        .unwrap_or_else(|| "flat,hnsw,ivf,ivfpq,lsh".into());
     let nq = 1000;
     let mut rng = Rng::new(7);
     let clusters = 100;
@@ -50,7 +53,9 @@ fn main() {
         Ok(dir) => {
             let r = |name: &str| -> Vec<f32> {
                 let b = std::fs::read(format!("{dir}/{name}")).unwrap();
-                b.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
+                b.chunks_exact(4)
+                    .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                    .collect()
             };
             let d = r("data.f32");
             let q = r("queries.f32");
@@ -73,7 +78,11 @@ fn main() {
         w("queries.f32", &queries);
     }
     let ids: Vec<u64> = (0..n as u64).collect();
-    eprintln!("kernels: {}, threads: {}", distance::kernels().name(), num_threads());
+    eprintln!(
+        "kernels: {}, threads: {}",
+        distance::kernels().name(),
+        num_threads()
+    );
     let mut flat = FlatIndex::new(dim, metric).unwrap();
     flat.add_batch(&ids, &data).unwrap();
     let t = Instant::now();
@@ -88,7 +97,10 @@ fn main() {
     };
     let one_thread = |idx: &dyn VectorIndex, p: SearchParams| {
         let t = Clock::now();
-        let res: Vec<Vec<Neighbor>> = queries.chunks_exact(dim).map(|q| idx.search(q, &p, None).unwrap()).collect();
+        let res: Vec<Vec<Neighbor>> = queries
+            .chunks_exact(dim)
+            .map(|q| idx.search(q, &p, None).unwrap())
+            .collect();
         let qps = nq as f64 / t.secs();
         (recall(&res), qps)
     };
@@ -107,18 +119,38 @@ fn main() {
                 println!("flat: batch(all threads) {:.0} qps, batch(1 thread) {b1:.0} qps, single {q:.0} qps recall {r:.3}", nq as f64 / tb);
             }
             "hnsw" => {
-                let bt: usize = std::env::var("PERF_BUILD_THREADS").ok().and_then(|s| s.parse().ok()).unwrap_or(1);
+                let bt: usize = std::env::var("PERF_BUILD_THREADS")
+                    .ok()
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(1);
                 for threads in [bt] {
                     set_num_threads(threads);
-                    let cache = std::env::var("VEXFS_PERF_DIR").ok().map(|d| format!("{d}/hnsw-{n}-{dim}-{metric:?}.idx"));
+                    let cache = std::env::var("VEXFS_PERF_DIR")
+                        .ok()
+                        .map(|d| format!("{d}/hnsw-{n}-{dim}-{metric:?}.idx"));
                     let h = match cache.as_ref().and_then(|c| std::fs::read(c).ok()) {
                         Some(b) => HnswIndex::load(&mut &b[..]).unwrap(),
                         None => {
-                            let mut h = HnswIndex::new(dim, metric, HnswConfig { m: 16, ef_construction: 200, ef_search: 64, seed: 1, max_elements: n }).unwrap();
+                            let mut h = HnswIndex::new(
+                                dim,
+                                metric,
+                                HnswConfig {
+                                    m: 16,
+                                    ef_construction: 200,
+                                    ef_search: 64,
+                                    seed: 1,
+                                    max_elements: n,
+                                },
+                            )
+                            .unwrap();
                             let t = Clock::now();
                             let w = Instant::now();
                             h.add_batch(&ids, &data).unwrap();
-                            println!("hnsw build ({threads} threads): {:.2}s cpu, {:.2}s wall", t.secs(), w.elapsed().as_secs_f64());
+                            println!(
+                                "hnsw build ({threads} threads): {:.2}s cpu, {:.2}s wall",
+                                t.secs(),
+                                w.elapsed().as_secs_f64()
+                            );
                             if let Some(c) = &cache {
                                 let mut b = Vec::new();
                                 h.save(&mut b).unwrap();
@@ -127,7 +159,10 @@ fn main() {
                             h
                         }
                     };
-                    let reps: usize = std::env::var("VEXFS_PERF_REPS").ok().and_then(|s| s.parse().ok()).unwrap_or(1);
+                    let reps: usize = std::env::var("VEXFS_PERF_REPS")
+                        .ok()
+                        .and_then(|s| s.parse().ok())
+                        .unwrap_or(1);
                     let mut h = h;
                     if let Ok(modes) = std::env::var("VEXFS_PERF_PF") {
                         // A/B prefetch settings, interleaved so machine load hits all alike.
@@ -141,7 +176,13 @@ fn main() {
                                 for (mi, &(w, b)) in modes.iter().enumerate() {
                                     h.set_prefetch(w % 10000, b);
                                     h.set_gather(w < 10000);
-                                    let (_, q) = one_thread(&h, SearchParams { ef: Some(ef), ..SearchParams::k(10) });
+                                    let (_, q) = one_thread(
+                                        &h,
+                                        SearchParams {
+                                            ef: Some(ef),
+                                            ..SearchParams::k(10)
+                                        },
+                                    );
                                     best[mi] = best[mi].max(q);
                                 }
                             }
@@ -153,7 +194,13 @@ fn main() {
                     for ef in [10, 20, 40, 80, 160] {
                         let mut best = (0.0, 0.0);
                         for _ in 0..reps {
-                            let (r, q) = one_thread(&h, SearchParams { ef: Some(ef), ..SearchParams::k(10) });
+                            let (r, q) = one_thread(
+                                &h,
+                                SearchParams {
+                                    ef: Some(ef),
+                                    ..SearchParams::k(10)
+                                },
+                            );
                             if q > best.1 {
                                 best = (r, q);
                             }
@@ -164,38 +211,103 @@ fn main() {
                 set_num_threads(0);
             }
             "ivf" => {
-                let mut x = IvfFlatIndex::new(dim, metric, IvfConfig { nlist: std::env::var("IVF_NLIST").ok().and_then(|s| s.parse().ok()).unwrap_or(1024), nprobe: 8, seed: 1, train_iters: 10 }).unwrap();
+                let mut x = IvfFlatIndex::new(
+                    dim,
+                    metric,
+                    IvfConfig {
+                        nlist: std::env::var("IVF_NLIST")
+                            .ok()
+                            .and_then(|s| s.parse().ok())
+                            .unwrap_or(1024),
+                        nprobe: 8,
+                        seed: 1,
+                        train_iters: 10,
+                    },
+                )
+                .unwrap();
                 let t = Instant::now();
                 x.train(&data).unwrap();
                 x.add_batch(&ids, &data).unwrap();
                 println!("ivf build {:.2}s", t.elapsed().as_secs_f64());
                 for np in [1, 4, 8, 16, 32, 64] {
-                    let (r, q) = one_thread(&x, SearchParams { nprobe: Some(np), ..SearchParams::k(10) });
+                    let (r, q) = one_thread(
+                        &x,
+                        SearchParams {
+                            nprobe: Some(np),
+                            ..SearchParams::k(10)
+                        },
+                    );
                     println!("ivf nprobe={np}: recall {r:.4} qps {q:.0}");
                 }
             }
             "ivfpq" => {
-                let mut x = IvfPqIndex::new(dim, metric, IvfPqConfig { nlist: 1024, m_subquantizers: 16, nbits: 8, nprobe: 8, rerank: 100, seed: 1, train_iters: 10 }).unwrap();
+                let mut x = IvfPqIndex::new(
+                    dim,
+                    metric,
+                    IvfPqConfig {
+                        nlist: 1024,
+                        m_subquantizers: 16,
+                        nbits: 8,
+                        nprobe: 8,
+                        rerank: 100,
+                        seed: 1,
+                        train_iters: 10,
+                    },
+                )
+                .unwrap();
                 let t = Instant::now();
                 x.train(&data).unwrap();
                 x.add_batch(&ids, &data).unwrap();
                 println!("ivfpq build {:.2}s", t.elapsed().as_secs_f64());
                 for np in [4, 8, 16, 32] {
-                    let (r, q) = one_thread(&x, SearchParams { nprobe: Some(np), rerank: Some(100), ..SearchParams::k(10) });
+                    let (r, q) = one_thread(
+                        &x,
+                        SearchParams {
+                            nprobe: Some(np),
+                            rerank: Some(100),
+                            ..SearchParams::k(10)
+                        },
+                    );
                     println!("ivfpq nprobe={np} rerank=100: recall {r:.4} qps {q:.0}");
                 }
             }
             "lsh" => {
-                let env = |k: &str, d: usize| std::env::var(k).ok().and_then(|s| s.parse().ok()).unwrap_or(d);
+                let env = |k: &str, d: usize| {
+                    std::env::var(k)
+                        .ok()
+                        .and_then(|s| s.parse().ok())
+                        .unwrap_or(d)
+                };
                 let (tables, bits) = (env("LSH_TABLES", 16), env("LSH_BITS", 14));
-                let mut x = LshIndex::new(dim, metric, LshConfig { tables, bits, probes: 8, rerank: 0, seed: 1 }).unwrap();
+                let mut x = LshIndex::new(
+                    dim,
+                    metric,
+                    LshConfig {
+                        tables,
+                        bits,
+                        probes: 8,
+                        rerank: 0,
+                        seed: 1,
+                    },
+                )
+                .unwrap();
                 let t = Instant::now();
                 x.train(&data).unwrap();
                 x.add_batch(&ids, &data).unwrap();
-                println!("lsh {tables}x{bits} build {:.2}s", t.elapsed().as_secs_f64());
+                println!(
+                    "lsh {tables}x{bits} build {:.2}s",
+                    t.elapsed().as_secs_f64()
+                );
                 for pr in [1, 4, 16, 32] {
                     for rr in [100, 1000, 0] {
-                        let (r, q) = one_thread(&x, SearchParams { nprobe: Some(pr), rerank: Some(rr), ..SearchParams::k(10) });
+                        let (r, q) = one_thread(
+                            &x,
+                            SearchParams {
+                                nprobe: Some(pr),
+                                rerank: Some(rr),
+                                ..SearchParams::k(10)
+                            },
+                        );
                         println!("lsh probes={pr} rerank={rr}: recall {r:.4} qps {q:.0}");
                     }
                 }

@@ -66,7 +66,10 @@ pub(crate) struct TopK<T> {
 
 impl<T: Copy> TopK<T> {
     pub fn new(k: usize) -> Self {
-        Self { k, heap: BinaryHeap::with_capacity(k.saturating_add(1).min(1 << 16)) }
+        Self {
+            k,
+            heap: BinaryHeap::with_capacity(k.saturating_add(1).min(1 << 16)),
+        }
     }
     /// Current admission threshold: a distance must be below this to enter.
     #[inline(always)]
@@ -99,7 +102,10 @@ impl<T: Copy> TopK<T> {
 /// Validate the query dimension and `k`.
 pub(crate) fn check_query(dim: usize, q: &[f32], params: &SearchParams) -> Result<()> {
     if q.len() != dim {
-        return Err(AnnError::DimensionMismatch { expected: dim, got: q.len() });
+        return Err(AnnError::DimensionMismatch {
+            expected: dim,
+            got: q.len(),
+        });
     }
     if params.k == 0 {
         return Err(AnnError::InvalidParameter("k must be > 0"));
@@ -110,7 +116,10 @@ pub(crate) fn check_query(dim: usize, q: &[f32], params: &SearchParams) -> Resul
 /// Validate a vector to insert.
 pub(crate) fn check_vec(dim: usize, v: &[f32]) -> Result<()> {
     if v.len() != dim {
-        return Err(AnnError::DimensionMismatch { expected: dim, got: v.len() });
+        return Err(AnnError::DimensionMismatch {
+            expected: dim,
+            got: v.len(),
+        });
     }
     Ok(())
 }
@@ -118,7 +127,8 @@ pub(crate) fn check_vec(dim: usize, v: &[f32]) -> Result<()> {
 /// Copy `v`, normalised when the metric is cosine.
 pub(crate) fn prepare(metric: Metric, v: &[f32]) -> Result<Vec<f32>> {
     let mut out = Vec::new();
-    out.try_reserve_exact(v.len()).map_err(|_| AnnError::OutOfMemory)?;
+    out.try_reserve_exact(v.len())
+        .map_err(|_| AnnError::OutOfMemory)?;
     out.extend_from_slice(v);
     if metric == Metric::Cosine {
         crate::distance::normalize(&mut out);
@@ -129,7 +139,10 @@ pub(crate) fn prepare(metric: Metric, v: &[f32]) -> Result<Vec<f32>> {
 /// Turn sorted internal results into reported neighbours.
 pub(crate) fn finish(metric: Metric, v: Vec<Scored<VectorId>>) -> Vec<Neighbor> {
     v.into_iter()
-        .map(|s| Neighbor { id: s.v, distance: crate::distance::report(metric, s.d) })
+        .map(|s| Neighbor {
+            id: s.v,
+            distance: crate::distance::report(metric, s.d),
+        })
         .collect()
 }
 
@@ -141,7 +154,10 @@ pub(crate) struct Visited {
 
 impl Visited {
     pub fn new() -> Self {
-        Self { tags: Vec::new(), epoch: 0 }
+        Self {
+            tags: Vec::new(),
+            epoch: 0,
+        }
     }
     /// Start a new query over `n` slots.
     pub fn reset(&mut self, n: usize) {
@@ -187,10 +203,17 @@ unsafe impl<T: Send> Send for Pool<T> {}
 
 impl<T> Pool<T> {
     pub const fn new() -> Self {
-        Self { busy: AtomicBool::new(false), items: UnsafeCell::new(Vec::new()) }
+        Self {
+            busy: AtomicBool::new(false),
+            items: UnsafeCell::new(Vec::new()),
+        }
     }
     pub fn take(&self) -> Option<T> {
-        if self.busy.compare_exchange(false, true, AtOrd::Acquire, AtOrd::Relaxed).is_err() {
+        if self
+            .busy
+            .compare_exchange(false, true, AtOrd::Acquire, AtOrd::Relaxed)
+            .is_err()
+        {
             return None;
         }
         // SAFETY: we hold `busy`, so no other reference to `items` exists.
@@ -199,7 +222,11 @@ impl<T> Pool<T> {
         it
     }
     pub fn give(&self, t: T) {
-        if self.busy.compare_exchange(false, true, AtOrd::Acquire, AtOrd::Relaxed).is_err() {
+        if self
+            .busy
+            .compare_exchange(false, true, AtOrd::Acquire, AtOrd::Relaxed)
+            .is_err()
+        {
             return;
         }
         // SAFETY: we hold `busy`, so no other reference to `items` exists.

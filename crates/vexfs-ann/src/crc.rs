@@ -67,6 +67,9 @@ mod tests {
         assert_eq!(crc32c(&[0u8; 32]), 0x8A91_36AA);
         assert_eq!(crc32c(&[0xFFu8; 32]), 0x62A8_AB43);
         let data: alloc::vec::Vec<u8> = (0..200u8).collect();
-        assert_eq!(crc32c_append(crc32c(&data[..77]), &data[77..]), crc32c(&data));
+        assert_eq!(
+            crc32c_append(crc32c(&data[..77]), &data[77..]),
+            crc32c(&data)
+        );
     }
 }

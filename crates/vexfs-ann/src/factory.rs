@@ -60,11 +60,19 @@ pub fn parse_metric(s: &str) -> Option<Metric> {
 }
 
 fn pairs(params: &str) -> impl Iterator<Item = Result<(&str, u64)>> {
-    params.split(|c: char| c == ',' || c.is_whitespace()).filter(|s| !s.is_empty()).map(|kv| {
-        let (k, v) = kv.split_once('=').ok_or(AnnError::InvalidParameter("expected key=value"))?;
-        let v = v.trim().parse::<u64>().map_err(|_| AnnError::InvalidParameter("value is not an integer"))?;
-        Ok((k.trim(), v))
-    })
+    params
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|s| !s.is_empty())
+        .map(|kv| {
+            let (k, v) = kv
+                .split_once('=')
+                .ok_or(AnnError::InvalidParameter("expected key=value"))?;
+            let v = v
+                .trim()
+                .parse::<u64>()
+                .map_err(|_| AnnError::InvalidParameter("value is not an integer"))?;
+            Ok((k.trim(), v))
+        })
 }
 
 fn us(v: u64) -> usize {
@@ -72,7 +80,12 @@ fn us(v: u64) -> usize {
 }
 
 /// Create an empty index of `kind` configured from `params`.
-pub fn build_index(kind: IndexKind, dim: usize, metric: Metric, params: &str) -> Result<Box<dyn VectorIndex>> {
+pub fn build_index(
+    kind: IndexKind,
+    dim: usize,
+    metric: Metric,
+    params: &str,
+) -> Result<Box<dyn VectorIndex>> {
     const UNKNOWN: AnnError = AnnError::InvalidParameter("unknown parameter for this index kind");
     Ok(match kind {
         IndexKind::Flat => {

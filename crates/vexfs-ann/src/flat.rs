@@ -34,12 +34,21 @@ impl FlatIndex {
         if dim == 0 || dim > crate::persist::MAX_DIM {
             return Err(AnnError::InvalidParameter("dim must be in 1..=65536"));
         }
-        Ok(Self { dim, metric, data: Vec::new(), norms: Vec::new(), ids: Vec::new(), pos: BTreeMap::new() })
+        Ok(Self {
+            dim,
+            metric,
+            data: Vec::new(),
+            norms: Vec::new(),
+            ids: Vec::new(),
+            pos: BTreeMap::new(),
+        })
     }
 
     /// Stored vector of `id` (normalised for cosine), if present.
     pub fn get(&self, id: VectorId) -> Option<&[f32]> {
-        self.pos.get(&id).map(|&p| row(&self.data, self.dim, p as usize))
+        self.pos
+            .get(&id)
+            .map(|&p| row(&self.data, self.dim, p as usize))
     }
 
     /// Reserve room for `n` more vectors.
@@ -49,7 +58,12 @@ impl FlatIndex {
         reserve(&mut self.ids, n)
     }
 
-    fn scan(&self, q: &[f32], k: usize, filter: Option<&dyn Fn(VectorId) -> bool>) -> TopK<VectorId> {
+    fn scan(
+        &self,
+        q: &[f32],
+        k: usize,
+        filter: Option<&dyn Fn(VectorId) -> bool>,
+    ) -> TopK<VectorId> {
         let kern = kernels();
         let l2 = self.metric == Metric::L2;
         let mut top = TopK::new(k);
@@ -58,7 +72,11 @@ impl FlatIndex {
         // chunk), then the cheap threshold test.
         const CHUNK: usize = 64;
         let mut buf = [0f32; CHUNK];
-        for (rows, ids) in self.data.chunks(CHUNK * self.dim).zip(self.ids.chunks(CHUNK)) {
+        for (rows, ids) in self
+            .data
+            .chunks(CHUNK * self.dim)
+            .zip(self.ids.chunks(CHUNK))
+        {
             kern.dist_rows(q, rows, self.dim, &mut buf, l2);
             for (&d, &id) in buf.iter().zip(ids) {
                 if d < worst {
@@ -88,32 +106,36 @@ impl FlatIndex {
         if use_panel && kern.has_panel() {
             self.scan_panels(qs, &qnorm, &mut tops);
         } else {
-        // About 256 KiB of rows per block keeps them in L2 while all query
-        // groups sweep them.
-        let block = ((256 * 1024) / (dim * 4)).max(16);
-        let mut start = 0;
-        while start < n {
-            let end = (start + block).min(n);
-            let mut qi = 0;
-            while qi < nq {
-                let g = (nq - qi).min(4);
-                let q = |j: usize| row(qs, dim, qi + j.min(g - 1));
-                let qv = [q(0), q(1), q(2), q(3)];
-                for r in start..end {
-                    let x = row(&self.data, dim, r);
-                    let dots = kern.dot4(qv, x);
-                    for j in 0..g {
-                        let d = if l2 { qnorm[qi + j] + self.norms[r] - 2.0 * dots[j] } else { -dots[j] };
-                        let t = &mut tops[qi + j];
-                        if d < t.worst() {
-                            t.push(d, self.ids[r]);
+            // About 256 KiB of rows per block keeps them in L2 while all query
+            // groups sweep them.
+            let block = ((256 * 1024) / (dim * 4)).max(16);
+            let mut start = 0;
+            while start < n {
+                let end = (start + block).min(n);
+                let mut qi = 0;
+                while qi < nq {
+                    let g = (nq - qi).min(4);
+                    let q = |j: usize| row(qs, dim, qi + j.min(g - 1));
+                    let qv = [q(0), q(1), q(2), q(3)];
+                    for r in start..end {
+                        let x = row(&self.data, dim, r);
+                        let dots = kern.dot4(qv, x);
+                        for j in 0..g {
+                            let d = if l2 {
+                                qnorm[qi + j] + self.norms[r] - 2.0 * dots[j]
+                            } else {
+                                -dots[j]
+                            };
+                            let t = &mut tops[qi + j];
+                            if d < t.worst() {
+                                t.push(d, self.ids[r]);
+                            }
                         }
                     }
+                    qi += g;
                 }
-                qi += g;
+                start = end;
             }
-            start = end;
-        }
         }
         tops.into_iter()
             .map(|t| {
@@ -218,7 +240,12 @@ impl FlatIndex {
         let mut me = Self::new(h.dim, h.metric)?;
         let ids = r.u64s()?;
         let data = r.f32s()?;
-        if data.len() != ids.len().checked_mul(h.dim).ok_or(AnnError::Corrupt("size overflow"))? {
+        if data.len()
+            != ids
+                .len()
+                .checked_mul(h.dim)
+                .ok_or(AnnError::Corrupt("size overflow"))?
+        {
             return Err(AnnError::Corrupt("flat: data size does not match id count"));
         }
         let kern = kernels();
@@ -273,12 +300,15 @@ impl VectorIndex for FlatIndex {
         Ok(())
     }
     fn remove(&mut self, id: VectorId) -> Result<bool> {
-        let Some(p) = self.pos.remove(&id) else { return Ok(false) };
+        let Some(p) = self.pos.remove(&id) else {
+            return Ok(false);
+        };
         let p = p as usize;
         let last = self.ids.len() - 1;
         if p != last {
             let moved = self.ids[last];
-            self.data.copy_within(last * self.dim..(last + 1) * self.dim, p * self.dim);
+            self.data
+                .copy_within(last * self.dim..(last + 1) * self.dim, p * self.dim);
             self.norms[p] = self.norms[last];
             self.ids[p] = moved;
             self.pos.insert(moved, p as u32);
@@ -296,11 +326,17 @@ impl VectorIndex for FlatIndex {
     ) -> Result<Vec<Neighbor>> {
         check_query(self.dim, query, params)?;
         let q = prepare(self.metric, query)?;
-        Ok(finish(self.metric, self.scan(&q, params.k, filter).into_sorted()))
+        Ok(finish(
+            self.metric,
+            self.scan(&q, params.k, filter).into_sorted(),
+        ))
     }
     fn search_batch(&self, queries: &[f32], params: &SearchParams) -> Result<Vec<Vec<Neighbor>>> {
         if !queries.len().is_multiple_of(self.dim) {
-            return Err(AnnError::DimensionMismatch { expected: self.dim, got: queries.len() % self.dim });
+            return Err(AnnError::DimensionMismatch {
+                expected: self.dim,
+                got: queries.len() % self.dim,
+            });
         }
         if params.k == 0 {
             return Err(AnnError::InvalidParameter("k must be > 0"));
@@ -309,7 +345,8 @@ impl VectorIndex for FlatIndex {
         reserve(&mut qs, queries.len())?;
         qs.extend_from_slice(queries);
         if self.metric == Metric::Cosine {
-            qs.chunks_exact_mut(self.dim).for_each(crate::distance::normalize);
+            qs.chunks_exact_mut(self.dim)
+                .for_each(crate::distance::normalize);
         }
         let k = params.k;
         let per = |chunk: &[f32]| self.scan_block(chunk, k, true);
@@ -320,13 +357,23 @@ impl VectorIndex for FlatIndex {
             len: self.ids.len(),
             deleted: 0,
             dim: self.dim,
-            memory_bytes: self.data.capacity() * 4 + self.norms.capacity() * 4 + self.ids.capacity() * 8 + self.pos.len() * 24,
+            memory_bytes: self.data.capacity() * 4
+                + self.norms.capacity() * 4
+                + self.ids.capacity() * 8
+                + self.pos.len() * 24,
         }
     }
     fn save(&self, sink: &mut dyn ByteSink) -> Result<()> {
         let mut w = Writer::new();
         self.write_payload(&mut w);
-        w.finish(sink, IndexKind::Flat, self.metric, self.dim, self.len(), [0; 4])
+        w.finish(
+            sink,
+            IndexKind::Flat,
+            self.metric,
+            self.dim,
+            self.len(),
+            [0; 4],
+        )
     }
 }
 
@@ -338,7 +385,11 @@ mod tests {
     #[test]
     fn blocked_paths_agree() {
         let mut rng = Rng::new(3);
-        for (dim, metric) in [(7usize, Metric::L2), (32, Metric::InnerProduct), (50, Metric::L2)] {
+        for (dim, metric) in [
+            (7usize, Metric::L2),
+            (32, Metric::InnerProduct),
+            (50, Metric::L2),
+        ] {
             let mut f = FlatIndex::new(dim, metric).unwrap();
             for i in 0..300u64 {
                 let v: Vec<f32> = (0..dim).map(|_| rng.normal()).collect();
@@ -348,7 +399,9 @@ mod tests {
             let a = f.scan_block(&qs, 5, true);
             let b = f.scan_block(&qs, 5, false);
             for (qi, (x, y)) in a.iter().zip(&b).enumerate() {
-                let single = f.search(&qs[qi * dim..(qi + 1) * dim], &SearchParams::k(5), None).unwrap();
+                let single = f
+                    .search(&qs[qi * dim..(qi + 1) * dim], &SearchParams::k(5), None)
+                    .unwrap();
                 let ids = |v: &[Neighbor]| v.iter().map(|n| n.id).collect::<Vec<_>>();
                 assert_eq!(ids(x), ids(&single));
                 assert_eq!(ids(y), ids(&single));

@@ -45,7 +45,13 @@ pub struct HnswConfig {
 
 impl Default for HnswConfig {
     fn default() -> Self {
-        Self { m: 16, ef_construction: 200, ef_search: 64, seed: 42, max_elements: 0 }
+        Self {
+            m: 16,
+            ef_construction: 200,
+            ef_search: 64,
+            seed: 42,
+            max_elements: 0,
+        }
     }
 }
 
@@ -77,7 +83,13 @@ struct Scratch {
 
 impl Scratch {
     fn new() -> Self {
-        Self { visited: Visited::new(), cand: BinaryHeap::new(), top: BinaryHeap::new(), fresh: Vec::new(), fdist: Vec::new() }
+        Self {
+            visited: Visited::new(),
+            cand: BinaryHeap::new(),
+            top: BinaryHeap::new(),
+            fresh: Vec::new(),
+            fdist: Vec::new(),
+        }
     }
 }
 
@@ -213,14 +225,21 @@ impl HnswIndex {
     fn words(&self) -> &[u32] {
         // SAFETY: `Line` is `repr(C)` around `[u32; 16]` with no padding
         // (size asserted to 64), so the arena is exactly `16 * len` u32s.
-        unsafe { core::slice::from_raw_parts(self.arena.as_ptr() as *const u32, self.arena.len() * 16) }
+        unsafe {
+            core::slice::from_raw_parts(self.arena.as_ptr() as *const u32, self.arena.len() * 16)
+        }
     }
 
     #[inline(always)]
     fn words_mut(&mut self) -> &mut [u32] {
         // SAFETY: as in `words`; the unique borrow of `self.arena` makes
         // the returned slice the only access.
-        unsafe { core::slice::from_raw_parts_mut(self.arena.as_mut_ptr() as *mut u32, self.arena.len() * 16) }
+        unsafe {
+            core::slice::from_raw_parts_mut(
+                self.arena.as_mut_ptr() as *mut u32,
+                self.arena.len() * 16,
+            )
+        }
     }
 
     #[inline(always)]
@@ -386,7 +405,15 @@ impl HnswIndex {
                     s.fdist.resize(nf, 0.0);
                 }
                 if self.gather {
-                    self.kern.gather(q, self.words(), self.rec_words, self.vec_off, &s.fresh, &mut s.fdist, self.metric == Metric::L2);
+                    self.kern.gather(
+                        q,
+                        self.words(),
+                        self.rec_words,
+                        self.vec_off,
+                        &s.fresh,
+                        &mut s.fdist,
+                        self.metric == Metric::L2,
+                    );
                 } else {
                     for (o, &nb) in s.fdist.iter_mut().zip(&s.fresh) {
                         *o = self.d(q, nb);
@@ -461,7 +488,10 @@ impl HnswIndex {
                 break;
             }
             let vc = self.vector(c.v);
-            if sel.iter().all(|s| self.dist.eval(vc, self.vector(s.v)) >= c.d) {
+            if sel
+                .iter()
+                .all(|s| self.dist.eval(vc, self.vector(s.v)) >= c.d)
+            {
                 sel.push(*c);
             }
         }
@@ -478,7 +508,12 @@ impl HnswIndex {
 
     /// Phase 1 for one new node: search the frozen graph on every level
     /// the node lives on. Returns candidate lists indexed by level.
-    fn wave_search(&self, node: u32, frozen_entry: u32, frozen_max: usize) -> Vec<Vec<Scored<u32>>> {
+    fn wave_search(
+        &self,
+        node: u32,
+        frozen_entry: u32,
+        frozen_max: usize,
+    ) -> Vec<Vec<Scored<u32>>> {
         let level = self.levels[node as usize] as usize;
         let mut out: Vec<Vec<Scored<u32>>> = vec![Vec::new(); level + 1];
         if frozen_entry == NONE {
@@ -494,7 +529,16 @@ impl HnswIndex {
         }
         let mut s = self.scratch();
         for lev in (0..=level.min(frozen_max)).rev() {
-            self.search_layer(q, ep, ed, self.cfg.ef_construction, lev, &mut s, |_| true, false);
+            self.search_layer(
+                q,
+                ep,
+                ed,
+                self.cfg.ef_construction,
+                lev,
+                &mut s,
+                |_| true,
+                false,
+            );
             let mut c: Vec<Scored<u32>> = s.top.drain().collect();
             c.sort();
             if let Some(b) = c.first() {
@@ -522,7 +566,10 @@ impl HnswIndex {
                 for (lev, list) in lists.iter_mut().enumerate() {
                     for &p in &nodes {
                         if p != node && me.levels[p as usize] as usize >= lev {
-                            list.push(Scored { d: me.d(q, p), v: p });
+                            list.push(Scored {
+                                d: me.d(q, p),
+                                v: p,
+                            });
                         }
                     }
                     list.sort();
@@ -544,7 +591,10 @@ impl HnswIndex {
         for (wi, lists) in selected.iter().enumerate() {
             for (lev, l) in lists.iter().enumerate() {
                 for s in l {
-                    incoming.entry((s.v, lev)).or_default().push(Scored { d: s.d, v: nodes[wi] });
+                    incoming.entry((s.v, lev)).or_default().push(Scored {
+                        d: s.d,
+                        v: nodes[wi],
+                    });
                 }
             }
         }
@@ -591,7 +641,13 @@ impl HnswIndex {
             return Some(all);
         }
         let vt = self.vector(t);
-        let mut sc: Vec<Scored<u32>> = all.iter().map(|&x| Scored { d: self.dist.eval(vt, self.vector(x)), v: x }).collect();
+        let mut sc: Vec<Scored<u32>> = all
+            .iter()
+            .map(|&x| Scored {
+                d: self.dist.eval(vt, self.vector(x)),
+                v: x,
+            })
+            .collect();
         sc.sort();
         Some(self.heuristic(&sc, cap).iter().map(|s| s.v).collect())
     }
@@ -604,7 +660,9 @@ impl HnswIndex {
         let level = self.random_level();
         let node = self.n() as u32;
         let lines = self.rec_words / 16;
-        self.arena.try_reserve(lines).map_err(|_| AnnError::OutOfMemory)?;
+        self.arena
+            .try_reserve(lines)
+            .map_err(|_| AnnError::OutOfMemory)?;
         self.arena.resize(self.arena.len() + lines, Line([0; 16]));
         let o = node as usize * self.rec_words + self.vec_off;
         let dim = self.dim;
@@ -613,7 +671,11 @@ impl HnswIndex {
                 *d = x.to_bits();
             }
         }
-        self.upper.push(if level > 0 { vec![0u32; level * (1 + self.cfg.m)] } else { Vec::new() });
+        self.upper.push(if level > 0 {
+            vec![0u32; level * (1 + self.cfg.m)]
+        } else {
+            Vec::new()
+        });
         self.levels.push(level as u8);
         self.labels.push(id);
         self.deleted.push(false);
@@ -623,7 +685,10 @@ impl HnswIndex {
 
     fn validate_batch(&self, ids: &[VectorId], vectors: &[f32]) -> Result<()> {
         if vectors.len() != ids.len() * self.dim {
-            return Err(AnnError::DimensionMismatch { expected: ids.len() * self.dim, got: vectors.len() });
+            return Err(AnnError::DimensionMismatch {
+                expected: ids.len() * self.dim,
+                got: vectors.len(),
+            });
         }
         let mut seen = BTreeMap::new();
         for &id in ids {
@@ -638,7 +703,14 @@ impl HnswIndex {
         (self.n() / 32).clamp(1, MAX_WAVE)
     }
 
-    fn do_search<F: Fn(u32) -> bool>(&self, q: &[f32], k: usize, ef: usize, allowed: F, filtered: bool) -> Vec<Scored<VectorId>> {
+    fn do_search<F: Fn(u32) -> bool>(
+        &self,
+        q: &[f32],
+        k: usize,
+        ef: usize,
+        allowed: F,
+        filtered: bool,
+    ) -> Vec<Scored<VectorId>> {
         if self.entry == NONE {
             return Vec::new();
         }
@@ -652,8 +724,14 @@ impl HnswIndex {
         while s.top.len() > k {
             s.top.pop();
         }
-        let mut out: Vec<Scored<VectorId>> =
-            s.top.drain().map(|x| Scored { d: x.d, v: self.labels[x.v as usize] }).collect();
+        let mut out: Vec<Scored<VectorId>> = s
+            .top
+            .drain()
+            .map(|x| Scored {
+                d: x.d,
+                v: self.labels[x.v as usize],
+            })
+            .collect();
         out.sort();
         self.pool.give(s);
         out
@@ -689,7 +767,8 @@ impl HnswIndex {
             max_elements: 0,
         };
         let _hint = r.u64()?;
-        let mut me = Self::new(h.dim, h.metric, cfg).map_err(|_| bad("hnsw: invalid parameters"))?;
+        let mut me =
+            Self::new(h.dim, h.metric, cfg).map_err(|_| bad("hnsw: invalid parameters"))?;
         let st = [r.u64()?, r.u64()?, r.u64()?, r.u64()?];
         me.rng = Rng::from_state(st);
         let entry = r.u32()?;
@@ -703,7 +782,10 @@ impl HnswIndex {
         if levels.len() != n || del.len() != n || n >= u32::MAX as usize {
             return Err(bad("hnsw: per-node arrays differ in length"));
         }
-        if words.len() != n.checked_mul(me.rec_words).ok_or(bad("hnsw: size overflow"))? {
+        if words.len()
+            != n.checked_mul(me.rec_words)
+                .ok_or(bad("hnsw: size overflow"))?
+        {
             return Err(bad("hnsw: arena size does not match node count"));
         }
         let m = me.cfg.m;
@@ -832,7 +914,9 @@ impl VectorIndex for HnswIndex {
         Ok(())
     }
     fn remove(&mut self, id: VectorId) -> Result<bool> {
-        let Some(node) = self.map.remove(&id) else { return Ok(false) };
+        let Some(node) = self.map.remove(&id) else {
+            return Ok(false);
+        };
         if let Some(d) = self.deleted.get_mut(node as usize) {
             *d = true;
             self.n_deleted += 1;
@@ -852,7 +936,13 @@ impl VectorIndex for HnswIndex {
         let res = match filter {
             None if self.n_deleted == 0 => self.do_search(&q, k, ef, |_| true, false),
             None => self.do_search(&q, k, ef, |i| !self.deleted[i as usize], true),
-            Some(f) => self.do_search(&q, k, ef, |i| !self.deleted[i as usize] && f(self.labels[i as usize]), true),
+            Some(f) => self.do_search(
+                &q,
+                k,
+                ef,
+                |i| !self.deleted[i as usize] && f(self.labels[i as usize]),
+                true,
+            ),
         };
         Ok(finish(self.metric, res))
     }
@@ -862,7 +952,11 @@ impl VectorIndex for HnswIndex {
             deleted: self.n_deleted,
             dim: self.dim,
             memory_bytes: self.arena.capacity() * 64
-                + self.upper.iter().map(|u| u.capacity() * 4 + 24).sum::<usize>()
+                + self
+                    .upper
+                    .iter()
+                    .map(|u| u.capacity() * 4 + 24)
+                    .sum::<usize>()
                 + self.labels.capacity() * 8
                 + self.levels.capacity()
                 + self.deleted.capacity()

@@ -50,7 +50,12 @@ pub struct SearchParams {
 impl SearchParams {
     /// Defaults for everything except `k`.
     pub const fn k(k: usize) -> Self {
-        Self { k, ef: None, nprobe: None, rerank: None }
+        Self {
+            k,
+            ef: None,
+            nprobe: None,
+            rerank: None,
+        }
     }
 }
 
@@ -94,9 +99,12 @@ pub trait VectorIndex: Send + Sync {
     fn add_batch(&mut self, ids: &[VectorId], vectors: &[f32]) -> Result<()> {
         let dim = self.dim();
         for (i, id) in ids.iter().enumerate() {
-            let v = vectors
-                .get(i * dim..(i + 1) * dim)
-                .ok_or(crate::error::AnnError::DimensionMismatch { expected: dim * ids.len(), got: vectors.len() })?;
+            let v = vectors.get(i * dim..(i + 1) * dim).ok_or(
+                crate::error::AnnError::DimensionMismatch {
+                    expected: dim * ids.len(),
+                    got: vectors.len(),
+                },
+            )?;
             self.add(*id, v)?;
         }
         Ok(())
@@ -117,7 +125,10 @@ pub trait VectorIndex: Send + Sync {
     fn search_batch(&self, queries: &[f32], params: &SearchParams) -> Result<Vec<Vec<Neighbor>>> {
         let dim = self.dim();
         if dim == 0 || !queries.len().is_multiple_of(dim) {
-            return Err(crate::error::AnnError::DimensionMismatch { expected: dim, got: queries.len() % dim.max(1) });
+            return Err(crate::error::AnnError::DimensionMismatch {
+                expected: dim,
+                got: queries.len() % dim.max(1),
+            });
         }
         let n = queries.len() / dim;
         let f = |i: usize| self.search(&queries[i * dim..(i + 1) * dim], params, None);

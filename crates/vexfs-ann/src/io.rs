@@ -21,7 +21,8 @@ pub trait ByteSource {
 
 impl ByteSink for Vec<u8> {
     fn write_all(&mut self, buf: &[u8]) -> Result<()> {
-        self.try_reserve(buf.len()).map_err(|_| AnnError::OutOfMemory)?;
+        self.try_reserve(buf.len())
+            .map_err(|_| AnnError::OutOfMemory)?;
         self.extend_from_slice(buf);
         Ok(())
     }

@@ -27,7 +27,12 @@ pub struct IvfConfig {
 
 impl Default for IvfConfig {
     fn default() -> Self {
-        Self { nlist: 256, nprobe: 16, seed: 42, train_iters: 20 }
+        Self {
+            nlist: 256,
+            nprobe: 16,
+            seed: 42,
+            train_iters: 20,
+        }
     }
 }
 
@@ -39,7 +44,12 @@ pub(crate) struct InvList {
 }
 
 /// The `nprobe` centroids nearest to `q` (by squared L2), nearest first.
-pub(crate) fn probe_lists(centroids: &[f32], dim: usize, q: &[f32], nprobe: usize) -> Vec<Scored<u32>> {
+pub(crate) fn probe_lists(
+    centroids: &[f32],
+    dim: usize,
+    q: &[f32],
+    nprobe: usize,
+) -> Vec<Scored<u32>> {
     let k = kernels();
     let mut top = TopK::new(nprobe);
     const CHUNK: usize = 64;
@@ -74,7 +84,14 @@ impl IvfFlatIndex {
         if cfg.nlist == 0 || cfg.nlist > 1 << 20 || cfg.nprobe == 0 {
             return Err(AnnError::InvalidParameter("nlist and nprobe must be > 0"));
         }
-        Ok(Self { dim, metric, cfg, centroids: Vec::new(), lists: Vec::new(), map: BTreeMap::new() })
+        Ok(Self {
+            dim,
+            metric,
+            cfg,
+            centroids: Vec::new(),
+            lists: Vec::new(),
+            map: BTreeMap::new(),
+        })
     }
 
     /// The configuration (`nlist` reflects the trained list count).
@@ -161,9 +178,16 @@ impl VectorIndex for IvfFlatIndex {
         reserve(&mut s, sample.len())?;
         s.extend_from_slice(sample);
         if self.metric == Metric::Cosine && sample.len().is_multiple_of(self.dim) {
-            s.chunks_exact_mut(self.dim).for_each(crate::distance::normalize);
+            s.chunks_exact_mut(self.dim)
+                .for_each(crate::distance::normalize);
         }
-        let cent = crate::kmeans::kmeans(&s, self.dim, self.cfg.nlist, self.cfg.train_iters, self.cfg.seed)?;
+        let cent = crate::kmeans::kmeans(
+            &s,
+            self.dim,
+            self.cfg.nlist,
+            self.cfg.train_iters,
+            self.cfg.seed,
+        )?;
         let nl = cent.len() / self.dim;
         // Re-assign anything already stored.
         let old = core::mem::take(&mut self.lists);
@@ -197,7 +221,10 @@ impl VectorIndex for IvfFlatIndex {
     }
     fn add_batch(&mut self, ids: &[VectorId], vectors: &[f32]) -> Result<()> {
         if vectors.len() != ids.len() * self.dim {
-            return Err(AnnError::DimensionMismatch { expected: ids.len() * self.dim, got: vectors.len() });
+            return Err(AnnError::DimensionMismatch {
+                expected: ids.len() * self.dim,
+                got: vectors.len(),
+            });
         }
         if !self.is_trained() {
             return Err(AnnError::NotTrained);
@@ -212,7 +239,8 @@ impl VectorIndex for IvfFlatIndex {
         reserve(&mut vs, vectors.len())?;
         vs.extend_from_slice(vectors);
         if self.metric == Metric::Cosine {
-            vs.chunks_exact_mut(self.dim).for_each(crate::distance::normalize);
+            vs.chunks_exact_mut(self.dim)
+                .for_each(crate::distance::normalize);
         }
         // Assignment is the expensive part and runs in parallel; the
         // appends then happen in input order.
@@ -223,7 +251,9 @@ impl VectorIndex for IvfFlatIndex {
         Ok(())
     }
     fn remove(&mut self, id: VectorId) -> Result<bool> {
-        let Some((li, p)) = self.map.remove(&id) else { return Ok(false) };
+        let Some((li, p)) = self.map.remove(&id) else {
+            return Ok(false);
+        };
         let dim = self.dim;
         let l = &mut self.lists[li as usize];
         let p = p as usize;
@@ -281,7 +311,11 @@ impl VectorIndex for IvfFlatIndex {
             deleted: 0,
             dim: self.dim,
             memory_bytes: self.centroids.capacity() * 4
-                + self.lists.iter().map(|l| l.ids.capacity() * 8 + l.data.capacity() * 4 + 48).sum::<usize>()
+                + self
+                    .lists
+                    .iter()
+                    .map(|l| l.ids.capacity() * 8 + l.data.capacity() * 4 + 48)
+                    .sum::<usize>()
                 + self.map.len() * 32,
         }
     }
@@ -289,6 +323,13 @@ impl VectorIndex for IvfFlatIndex {
         let mut w = Writer::new();
         self.write_payload(&mut w);
         let c = &self.cfg;
-        w.finish(sink, IndexKind::IvfFlat, self.metric, self.dim, self.len(), [c.nlist as u32, c.nprobe as u32, 0, 0])
+        w.finish(
+            sink,
+            IndexKind::IvfFlat,
+            self.metric,
+            self.dim,
+            self.len(),
+            [c.nlist as u32, c.nprobe as u32, 0, 0],
+        )
     }
 }

@@ -40,7 +40,15 @@ pub struct IvfPqConfig {
 
 impl Default for IvfPqConfig {
     fn default() -> Self {
-        Self { nlist: 256, m_subquantizers: 16, nbits: 8, nprobe: 16, rerank: 100, seed: 42, train_iters: 20 }
+        Self {
+            nlist: 256,
+            m_subquantizers: 16,
+            nbits: 8,
+            nprobe: 16,
+            rerank: 100,
+            seed: 42,
+            train_iters: 20,
+        }
     }
 }
 
@@ -96,10 +104,14 @@ impl IvfPqIndex {
             return Err(AnnError::InvalidParameter("nlist and nprobe must be > 0"));
         }
         if cfg.m_subquantizers == 0 || !dim.is_multiple_of(cfg.m_subquantizers) {
-            return Err(AnnError::InvalidParameter("m_subquantizers must divide the dimension"));
+            return Err(AnnError::InvalidParameter(
+                "m_subquantizers must divide the dimension",
+            ));
         }
         if cfg.nbits != 8 {
-            return Err(AnnError::InvalidParameter("only 8-bit PQ codes are supported"));
+            return Err(AnnError::InvalidParameter(
+                "only 8-bit PQ codes are supported",
+            ));
         }
         Ok(Self {
             dim,
@@ -120,7 +132,11 @@ impl IvfPqIndex {
         let (m, dsub, dim) = (self.m(), self.dsub, self.dim);
         let nl = self.centroids.len() / dim;
         let size = nl.saturating_mul(m).saturating_mul(KSUB);
-        if self.metric != Metric::L2 || nl == 0 || size > MAX_PRECOMPUTED || self.pre.try_reserve_exact(size).is_err() {
+        if self.metric != Metric::L2
+            || nl == 0
+            || size > MAX_PRECOMPUTED
+            || self.pre.try_reserve_exact(size).is_err()
+        {
             return;
         }
         let k = kernels();
@@ -130,7 +146,11 @@ impl IvfPqIndex {
                 let cj = &c[j * dsub..(j + 1) * dsub];
                 for w in 0..KSUB {
                     let cw = &self.codebooks[(j * KSUB + w) * dsub..(j * KSUB + w + 1) * dsub];
-                    self.pre.push(if w < self.ksub { k.dot(cw, cw) + 2.0 * k.dot(cj, cw) } else { 0.0 });
+                    self.pre.push(if w < self.ksub {
+                        k.dot(cw, cw) + 2.0 * k.dot(cj, cw)
+                    } else {
+                        0.0
+                    });
                 }
             }
         }
@@ -221,7 +241,8 @@ impl IvfPqIndex {
             seed: r.u64()?,
             train_iters: r.usize_max(1 << 20)?,
         };
-        let mut me = Self::new(h.dim, h.metric, cfg).map_err(|_| bad("ivfpq: invalid parameters"))?;
+        let mut me =
+            Self::new(h.dim, h.metric, cfg).map_err(|_| bad("ivfpq: invalid parameters"))?;
         me.ksub = r.usize_max(KSUB)?;
         let cent = r.f32s()?;
         let cb = r.f32s()?;
@@ -229,7 +250,10 @@ impl IvfPqIndex {
             if !cb.is_empty() || me.ksub != 0 {
                 return Err(bad("ivfpq: codebooks without centroids"));
             }
-        } else if cent.len() != cfg.nlist * h.dim || cb.len() != cfg.m_subquantizers * KSUB * me.dsub || me.ksub == 0 {
+        } else if cent.len() != cfg.nlist * h.dim
+            || cb.len() != cfg.m_subquantizers * KSUB * me.dsub
+            || me.ksub == 0
+        {
             return Err(bad("ivfpq: quantiser table size"));
         }
         let nl = cent.len() / h.dim;
@@ -276,7 +300,10 @@ impl VectorIndex for IvfPqIndex {
     fn train(&mut self, sample: &[f32]) -> Result<()> {
         let dim = self.dim;
         if !sample.len().is_multiple_of(dim) || sample.is_empty() {
-            return Err(AnnError::DimensionMismatch { expected: dim, got: sample.len() % dim });
+            return Err(AnnError::DimensionMismatch {
+                expected: dim,
+                got: sample.len() % dim,
+            });
         }
         let mut s = Vec::new();
         reserve(&mut s, sample.len())?;
@@ -284,7 +311,8 @@ impl VectorIndex for IvfPqIndex {
         if self.metric == Metric::Cosine {
             s.chunks_exact_mut(dim).for_each(crate::distance::normalize);
         }
-        let cent = crate::kmeans::kmeans(&s, dim, self.cfg.nlist, self.cfg.train_iters, self.cfg.seed)?;
+        let cent =
+            crate::kmeans::kmeans(&s, dim, self.cfg.nlist, self.cfg.train_iters, self.cfg.seed)?;
         let assign = crate::kmeans::assign_all(&cent, dim, &s);
         // Residuals, then one k-means per sub-space.
         let n = s.len() / dim;
@@ -339,7 +367,10 @@ impl VectorIndex for IvfPqIndex {
     }
     fn add_batch(&mut self, ids: &[VectorId], vectors: &[f32]) -> Result<()> {
         if vectors.len() != ids.len() * self.dim {
-            return Err(AnnError::DimensionMismatch { expected: ids.len() * self.dim, got: vectors.len() });
+            return Err(AnnError::DimensionMismatch {
+                expected: ids.len() * self.dim,
+                got: vectors.len(),
+            });
         }
         if !self.is_trained() {
             return Err(AnnError::NotTrained);
@@ -354,7 +385,8 @@ impl VectorIndex for IvfPqIndex {
         reserve(&mut vs, vectors.len())?;
         vs.extend_from_slice(vectors);
         if self.metric == Metric::Cosine {
-            vs.chunks_exact_mut(self.dim).for_each(crate::distance::normalize);
+            vs.chunks_exact_mut(self.dim)
+                .for_each(crate::distance::normalize);
         }
         // Assignment and encoding in parallel, appends in input order.
         let encoded: Vec<(u32, Vec<u8>)> = {
@@ -377,7 +409,9 @@ impl VectorIndex for IvfPqIndex {
         Ok(())
     }
     fn remove(&mut self, id: VectorId) -> Result<bool> {
-        let Some((li, p)) = self.map.remove(&id) else { return Ok(false) };
+        let Some((li, p)) = self.map.remove(&id) else {
+            return Ok(false);
+        };
         let (dim, m) = (self.dim, self.m());
         let l = &mut self.lists[li as usize];
         let p = p as usize;
@@ -408,7 +442,11 @@ impl VectorIndex for IvfPqIndex {
         let (dim, m, dsub) = (self.dim, self.m(), self.dsub);
         let nprobe = params.nprobe.unwrap_or(self.cfg.nprobe).max(1);
         let rerank = params.rerank.unwrap_or(self.cfg.rerank);
-        let depth = if rerank > 0 { rerank.max(params.k) } else { params.k };
+        let depth = if rerank > 0 {
+            rerank.max(params.k)
+        } else {
+            params.k
+        };
         let kern = kernels();
         let l2 = self.metric == Metric::L2;
         let mut lut: Vec<[f32; KSUB]> = vec![[0.0; KSUB]; m];
@@ -497,7 +535,11 @@ impl VectorIndex for IvfPqIndex {
             let (li, p) = s.v;
             let l = &self.lists[li as usize];
             let id = l.ids[p as usize];
-            let d = if rerank > 0 { f.eval(&q, row(&l.raw, dim, p as usize)) } else { s.d };
+            let d = if rerank > 0 {
+                f.eval(&q, row(&l.raw, dim, p as usize))
+            } else {
+                s.d
+            };
             out.push(d, id);
         }
         Ok(finish(self.metric, out.into_sorted()))
@@ -510,7 +552,11 @@ impl VectorIndex for IvfPqIndex {
             memory_bytes: self.centroids.capacity() * 4
                 + self.codebooks.capacity() * 4
                 + self.pre.capacity() * 4
-                + self.lists.iter().map(|l| l.ids.capacity() * 8 + l.codes.capacity() + l.raw.capacity() * 4 + 72).sum::<usize>()
+                + self
+                    .lists
+                    .iter()
+                    .map(|l| l.ids.capacity() * 8 + l.codes.capacity() + l.raw.capacity() * 4 + 72)
+                    .sum::<usize>()
                 + self.map.len() * 32,
         }
     }
@@ -524,7 +570,12 @@ impl VectorIndex for IvfPqIndex {
             self.metric,
             self.dim,
             self.len(),
-            [c.nlist as u32, c.m_subquantizers as u32, c.nprobe as u32, c.rerank as u32],
+            [
+                c.nlist as u32,
+                c.m_subquantizers as u32,
+                c.nprobe as u32,
+                c.rerank as u32,
+            ],
         )
     }
 }

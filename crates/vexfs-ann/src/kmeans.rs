@@ -52,21 +52,32 @@ fn assign_blocked(centroids: &[f32], dim: usize, data: &[f32]) -> Option<Vec<u32
         f.add(i as u64, c).ok()?;
     }
     let res = f.search_batch(data, &SearchParams::k(1)).ok()?;
-    Some(res.iter().map(|r| r.first().map_or(0, |x| x.id as u32)).collect())
+    Some(
+        res.iter()
+            .map(|r| r.first().map_or(0, |x| x.id as u32))
+            .collect(),
+    )
 }
 
 /// Train `k` centroids on `data` (`n * dim` floats). Returns `min(k, n)`
 /// centroids, row-major.
 pub fn kmeans(data: &[f32], dim: usize, k: usize, iters: usize, seed: u64) -> Result<Vec<f32>> {
     if dim == 0 || k == 0 {
-        return Err(AnnError::InvalidParameter("k-means needs dim > 0 and k > 0"));
+        return Err(AnnError::InvalidParameter(
+            "k-means needs dim > 0 and k > 0",
+        ));
     }
     if !data.len().is_multiple_of(dim) {
-        return Err(AnnError::DimensionMismatch { expected: dim, got: data.len() % dim });
+        return Err(AnnError::DimensionMismatch {
+            expected: dim,
+            got: data.len() % dim,
+        });
     }
     let n = data.len() / dim;
     if n == 0 {
-        return Err(AnnError::InvalidParameter("k-means needs a non-empty sample"));
+        return Err(AnnError::InvalidParameter(
+            "k-means needs a non-empty sample",
+        ));
     }
     let k = k.min(n);
     let mut rng = Rng::new(seed);
@@ -110,14 +121,20 @@ pub fn kmeans(data: &[f32], dim: usize, k: usize, iters: usize, seed: u64) -> Re
         for (i, &c) in a.iter().enumerate() {
             let c = c as usize;
             counts[c] += 1;
-            for (s, &x) in sums[c * dim..(c + 1) * dim].iter_mut().zip(row(&sample, dim, i)) {
+            for (s, &x) in sums[c * dim..(c + 1) * dim]
+                .iter_mut()
+                .zip(row(&sample, dim, i))
+            {
                 *s += x as f64;
             }
         }
         for c in 0..k {
             if counts[c] > 0 {
                 let inv = 1.0 / counts[c] as f64;
-                for (o, s) in cent[c * dim..(c + 1) * dim].iter_mut().zip(&sums[c * dim..(c + 1) * dim]) {
+                for (o, s) in cent[c * dim..(c + 1) * dim]
+                    .iter_mut()
+                    .zip(&sums[c * dim..(c + 1) * dim])
+                {
                     *o = (*s * inv) as f32;
                 }
             }
@@ -139,7 +156,11 @@ pub fn kmeans(data: &[f32], dim: usize, k: usize, iters: usize, seed: u64) -> Re
             const EPS: f32 = 1.0 / 1024.0;
             for d in 0..dim {
                 let v = cent[big * dim + d];
-                let (a, b) = if d % 2 == 0 { (1.0 + EPS, 1.0 - EPS) } else { (1.0 - EPS, 1.0 + EPS) };
+                let (a, b) = if d % 2 == 0 {
+                    (1.0 + EPS, 1.0 - EPS)
+                } else {
+                    (1.0 - EPS, 1.0 + EPS)
+                };
                 cent[c * dim + d] = v * a;
                 cent[big * dim + d] = v * b;
             }

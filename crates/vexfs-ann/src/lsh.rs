@@ -41,7 +41,13 @@ pub struct LshConfig {
 
 impl Default for LshConfig {
     fn default() -> Self {
-        Self { tables: 8, bits: 16, probes: 8, rerank: 0, seed: 42 }
+        Self {
+            tables: 8,
+            bits: 16,
+            probes: 8,
+            rerank: 0,
+            seed: 42,
+        }
     }
 }
 
@@ -74,7 +80,11 @@ struct LshScratch {
 
 impl LshScratch {
     fn new() -> Self {
-        Self { vis: Visited::new(), hits: Vec::new(), cand: Vec::new() }
+        Self {
+            vis: Visited::new(),
+            hits: Vec::new(),
+            cand: Vec::new(),
+        }
     }
 }
 
@@ -92,11 +102,16 @@ impl LshIndex {
         if dim == 0 || dim > crate::persist::MAX_DIM {
             return Err(AnnError::InvalidParameter("dim must be in 1..=65536"));
         }
-        if cfg.tables == 0 || cfg.tables > 1024 || cfg.bits == 0 || cfg.bits > 64 || cfg.probes == 0 {
-            return Err(AnnError::InvalidParameter("tables in 1..=1024, bits in 1..=64, probes > 0"));
+        if cfg.tables == 0 || cfg.tables > 1024 || cfg.bits == 0 || cfg.bits > 64 || cfg.probes == 0
+        {
+            return Err(AnnError::InvalidParameter(
+                "tables in 1..=1024, bits in 1..=64, probes > 0",
+            ));
         }
         if cfg.tables * cfg.bits * dim > MAX_PLANE_FLOATS {
-            return Err(AnnError::InvalidParameter("tables * bits * dim exceeds 2^24 hyperplane floats"));
+            return Err(AnnError::InvalidParameter(
+                "tables * bits * dim exceeds 2^24 hyperplane floats",
+            ));
         }
         let mut rng = Rng::new(cfg.seed);
         let np = cfg.tables * cfg.bits * dim;
@@ -183,7 +198,8 @@ impl LshIndex {
         let bits = proj.len();
         let l = (usize::BITS - (probes - 1).leading_zeros()) as usize + 2;
         let l = l.min(bits).min(12);
-        let mut order: Vec<(f32, usize)> = proj.iter().enumerate().map(|(b, &p)| (p * p, b)).collect();
+        let mut order: Vec<(f32, usize)> =
+            proj.iter().enumerate().map(|(b, &p)| (p * p, b)).collect();
         order.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap_or(core::cmp::Ordering::Equal));
         let low = &order[..l];
         let mut subsets: Vec<(f32, u64)> = (1u32..(1 << l))
@@ -263,7 +279,10 @@ impl VectorIndex for LshIndex {
     fn train(&mut self, sample: &[f32]) -> Result<()> {
         let dim = self.dim;
         if sample.is_empty() || !sample.len().is_multiple_of(dim) {
-            return Err(AnnError::DimensionMismatch { expected: dim, got: sample.len() % dim });
+            return Err(AnnError::DimensionMismatch {
+                expected: dim,
+                got: sample.len() % dim,
+            });
         }
         let mut mean = vec![0.0f64; dim];
         let mut tmp = vec![0.0f32; dim];
@@ -287,7 +306,10 @@ impl VectorIndex for LshIndex {
     }
     fn add_batch(&mut self, ids: &[VectorId], vectors: &[f32]) -> Result<()> {
         if vectors.len() != ids.len() * self.dim {
-            return Err(AnnError::DimensionMismatch { expected: ids.len() * self.dim, got: vectors.len() });
+            return Err(AnnError::DimensionMismatch {
+                expected: ids.len() * self.dim,
+                got: vectors.len(),
+            });
         }
         // An index that was never trained centres its hyperplanes on the
         // first sizeable batch: sign hashing of uncentred data puts most
@@ -323,7 +345,9 @@ impl VectorIndex for LshIndex {
         Ok(())
     }
     fn remove(&mut self, id: VectorId) -> Result<bool> {
-        let Some(p) = self.pos.remove(&id) else { return Ok(false) };
+        let Some(p) = self.pos.remove(&id) else {
+            return Ok(false);
+        };
         let t = self.cfg.tables;
         let p = p as usize;
         let last = self.ids.len() - 1;
@@ -350,7 +374,8 @@ impl VectorIndex for LshIndex {
             }
             let moved = self.ids[last];
             self.ids[p] = moved;
-            self.data.copy_within(last * self.dim..(last + 1) * self.dim, p * self.dim);
+            self.data
+                .copy_within(last * self.dim..(last + 1) * self.dim, p * self.dim);
             self.pos.insert(moved, p as u32);
         }
         self.ids.truncate(last);
@@ -394,7 +419,9 @@ impl VectorIndex for LshIndex {
         for rank in 0..probes {
             for (ti, m) in masks.iter().enumerate() {
                 let Some(&mask) = m.get(rank) else { continue };
-                let Some(b) = self.buckets[ti].get(&(keys[ti] ^ mask)) else { continue };
+                let Some(b) = self.buckets[ti].get(&(keys[ti] ^ mask)) else {
+                    continue;
+                };
                 for &s in b {
                     let su = s as usize;
                     if !sc.vis.insert(su) {
@@ -456,7 +483,12 @@ impl VectorIndex for LshIndex {
             self.metric,
             self.dim,
             self.len(),
-            [c.tables as u32, c.bits as u32, c.probes as u32, c.rerank as u32],
+            [
+                c.tables as u32,
+                c.bits as u32,
+                c.probes as u32,
+                c.rerank as u32,
+            ],
         )
     }
 }

@@ -77,7 +77,12 @@ pub fn par_map<R: Send>(n: usize, f: &(dyn Fn(usize) -> R + Sync)) -> Vec<R> {
 
 /// Split row-major `rows` (`dim` wide) into per-thread chunks of at least
 /// `min_rows` rows, apply `f` to each chunk and concatenate the outputs.
-pub fn map_chunks<R: Send>(rows: &[f32], dim: usize, min_rows: usize, f: &(dyn Fn(&[f32]) -> Vec<R> + Sync)) -> Vec<R> {
+pub fn map_chunks<R: Send>(
+    rows: &[f32],
+    dim: usize,
+    min_rows: usize,
+    f: &(dyn Fn(&[f32]) -> Vec<R> + Sync),
+) -> Vec<R> {
     let n = rows.len().checked_div(dim).unwrap_or(0);
     let t = num_threads().min(n / min_rows.max(1)).max(1);
     if t <= 1 {
@@ -85,5 +90,8 @@ pub fn map_chunks<R: Send>(rows: &[f32], dim: usize, min_rows: usize, f: &(dyn F
     }
     let per = n.div_ceil(t);
     let chunks: Vec<&[f32]> = rows.chunks(per * dim).collect();
-    par_map(chunks.len(), &|i| f(chunks[i])).into_iter().flatten().collect()
+    par_map(chunks.len(), &|i| f(chunks[i]))
+        .into_iter()
+        .flatten()
+        .collect()
 }

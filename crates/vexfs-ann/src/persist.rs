@@ -110,8 +110,10 @@ impl Header {
             let o = PARAMS_OFFSET + 4 * i;
             b[o..o + 4].copy_from_slice(&p.to_le_bytes());
         }
-        b[PAYLOAD_LEN_OFFSET..PAYLOAD_LEN_OFFSET + 8].copy_from_slice(&self.payload_len.to_le_bytes());
-        b[PAYLOAD_CRC_OFFSET..PAYLOAD_CRC_OFFSET + 4].copy_from_slice(&self.payload_crc.to_le_bytes());
+        b[PAYLOAD_LEN_OFFSET..PAYLOAD_LEN_OFFSET + 8]
+            .copy_from_slice(&self.payload_len.to_le_bytes());
+        b[PAYLOAD_CRC_OFFSET..PAYLOAD_CRC_OFFSET + 4]
+            .copy_from_slice(&self.payload_crc.to_le_bytes());
         let c = crc32c(&b[..HEADER_CRC_OFFSET]);
         b[HEADER_CRC_OFFSET..].copy_from_slice(&c.to_le_bytes());
         b
@@ -130,7 +132,8 @@ impl Header {
             return Err(AnnError::UnsupportedVersion(version));
         }
         let kind = kind_from_u8(b[KIND_OFFSET]).ok_or(AnnError::Corrupt("unknown index kind"))?;
-        let metric = Metric::from_u8(b[METRIC_OFFSET]).ok_or(AnnError::Corrupt("unknown metric"))?;
+        let metric =
+            Metric::from_u8(b[METRIC_OFFSET]).ok_or(AnnError::Corrupt("unknown metric"))?;
         if b[FLAGS_OFFSET] != 0 || b[FLAGS_OFFSET + 1] != 0 {
             return Err(AnnError::Corrupt("unknown header flags"));
         }
@@ -299,7 +302,10 @@ impl<'a> Reader<'a> {
         let s = self.take(n * 4)?;
         let mut v = Vec::new();
         crate::common::reserve(&mut v, n)?;
-        v.extend(s.chunks_exact(4).map(|c| f32::from_bits(u32::from_le_bytes([c[0], c[1], c[2], c[3]]))));
+        v.extend(
+            s.chunks_exact(4)
+                .map(|c| f32::from_bits(u32::from_le_bytes([c[0], c[1], c[2], c[3]]))),
+        );
         Ok(v)
     }
     pub fn u32s(&mut self) -> Result<Vec<u32>> {
@@ -307,7 +313,10 @@ impl<'a> Reader<'a> {
         let s = self.take(n * 4)?;
         let mut v = Vec::new();
         crate::common::reserve(&mut v, n)?;
-        v.extend(s.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])));
+        v.extend(
+            s.chunks_exact(4)
+                .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])),
+        );
         Ok(v)
     }
     pub fn u64s(&mut self) -> Result<Vec<u64>> {
@@ -387,7 +396,9 @@ pub fn load(src: &mut dyn ByteSource) -> Result<Box<dyn VectorIndex>> {
 pub(crate) fn load_kind(src: &mut dyn ByteSource, kind: IndexKind) -> Result<(Header, Vec<u8>)> {
     let (h, p) = read_header_and_payload(src)?;
     if h.kind != kind {
-        return Err(AnnError::Corrupt("index kind differs from the one requested"));
+        return Err(AnnError::Corrupt(
+            "index kind differs from the one requested",
+        ));
     }
     Ok((h, p))
 }
@@ -402,7 +413,9 @@ macro_rules! typed_load {
             let me = <$ty>::read_payload(&h, &mut r)?;
             r.end()?;
             if $crate::index::VectorIndex::len(&me) as u64 != h.count {
-                return Err($crate::error::AnnError::Corrupt("vector count does not match header"));
+                return Err($crate::error::AnnError::Corrupt(
+                    "vector count does not match header",
+                ));
             }
             Ok(me)
         }

@@ -15,26 +15,55 @@ fn simd_matches_scalar_on_many_lengths_and_offsets() {
     let bytes_a: Vec<u8> = (0..400).map(|_| rng.below(256) as u8).collect();
     let bytes_b: Vec<u8> = (0..400).map(|_| rng.below(256) as u8).collect();
     let all = available();
-    eprintln!("kernel sets: {:?}", all.iter().map(|k| k.name()).collect::<Vec<_>>());
+    eprintln!(
+        "kernel sets: {:?}",
+        all.iter().map(|k| k.name()).collect::<Vec<_>>()
+    );
     for k in &all {
         for len in 1..=300 {
             for off in [0usize, 1, 3, 7] {
                 let a = &buf_a[off..off + len];
                 let b = &buf_b[off + 1..off + 1 + len];
-                assert!(close(k.l2sq(a, b), SCALAR.l2sq(a, b)), "{} l2sq len {len} off {off}", k.name());
-                assert!(close(k.dot(a, b), SCALAR.dot(a, b)), "{} dot len {len}", k.name());
-                assert!(close(k.neg_dot(a, b), -SCALAR.dot(a, b)), "{} neg_dot len {len}", k.name());
+                assert!(
+                    close(k.l2sq(a, b), SCALAR.l2sq(a, b)),
+                    "{} l2sq len {len} off {off}",
+                    k.name()
+                );
+                assert!(
+                    close(k.dot(a, b), SCALAR.dot(a, b)),
+                    "{} dot len {len}",
+                    k.name()
+                );
+                assert!(
+                    close(k.neg_dot(a, b), -SCALAR.dot(a, b)),
+                    "{} neg_dot len {len}",
+                    k.name()
+                );
                 let q = [a, &buf_b[2..2 + len], &buf_a[5..5 + len], b];
                 let r = k.dot4(q, &buf_b[off..off + len]);
                 for (j, qj) in q.iter().enumerate() {
-                    assert!(close(r[j], SCALAR.dot(qj, &buf_b[off..off + len])), "{} dot4 len {len}", k.name());
+                    assert!(
+                        close(r[j], SCALAR.dot(qj, &buf_b[off..off + len])),
+                        "{} dot4 len {len}",
+                        k.name()
+                    );
                 }
                 let ua = &bytes_a[off..off + len];
                 let ub = &bytes_b[off + 1..off + 1 + len];
-                assert_eq!(k.l2sq_u8(ua, ub), SCALAR.l2sq_u8(ua, ub), "{} l2sq_u8 len {len}", k.name());
+                assert_eq!(
+                    k.l2sq_u8(ua, ub),
+                    SCALAR.l2sq_u8(ua, ub),
+                    "{} l2sq_u8 len {len}",
+                    k.name()
+                );
                 let ia: Vec<i8> = ua.iter().map(|&x| x as i8).collect();
                 let ib: Vec<i8> = ub.iter().map(|&x| x as i8).collect();
-                assert_eq!(k.dot_i8(&ia, &ib), SCALAR.dot_i8(&ia, &ib), "{} dot_i8 len {len}", k.name());
+                assert_eq!(
+                    k.dot_i8(&ia, &ib),
+                    SCALAR.dot_i8(&ia, &ib),
+                    "{} dot_i8 len {len}",
+                    k.name()
+                );
             }
         }
     }
@@ -65,12 +94,20 @@ fn sq8_global_integer_distance_ranks_like_decoded() {
         for i in 1..50 {
             let exact = SCALAR.l2sq(&data[..dim], &data[i * dim..(i + 1) * dim]);
             let approx = q.l2sq_decoded(&codes[0], &codes[i]);
-            assert!((exact - approx).abs() < 0.05 * exact + 0.1, "{mode:?}: {exact} vs {approx}");
+            assert!(
+                (exact - approx).abs() < 0.05 * exact + 0.1,
+                "{mode:?}: {exact} vs {approx}"
+            );
         }
         if mode == sq8::Sq8Mode::Global {
-            let mut pairs: Vec<(u32, usize)> = (1..50).map(|i| (q.l2sq_codes(&codes[0], &codes[i]), i)).collect();
+            let mut pairs: Vec<(u32, usize)> = (1..50)
+                .map(|i| (q.l2sq_codes(&codes[0], &codes[i]), i))
+                .collect();
             pairs.sort();
-            let d: Vec<f32> = pairs.iter().map(|&(_, i)| q.l2sq_decoded(&codes[0], &codes[i])).collect();
+            let d: Vec<f32> = pairs
+                .iter()
+                .map(|&(_, i)| q.l2sq_decoded(&codes[0], &codes[i]))
+                .collect();
             assert!(d.windows(2).all(|w| w[0] <= w[1]));
         }
     }
@@ -91,8 +128,16 @@ fn row_and_panel_kernels_match_scalar() {
                 k.dist_rows(&q[..dim], &rows, dim, &mut out, l2);
                 for (i, &o) in out.iter().enumerate() {
                     let r = &rows[i * dim..(i + 1) * dim];
-                    let e = if l2 { SCALAR.l2sq(&q[..dim], r) } else { -SCALAR.dot(&q[..dim], r) };
-                    assert!(close(o, e), "{} dist_rows dim {dim} row {i}: {o} vs {e}", k.name());
+                    let e = if l2 {
+                        SCALAR.l2sq(&q[..dim], r)
+                    } else {
+                        -SCALAR.dot(&q[..dim], r)
+                    };
+                    assert!(
+                        close(o, e),
+                        "{} dist_rows dim {dim} row {i}: {o} vs {e}",
+                        k.name()
+                    );
                 }
             }
             if k.has_panel() {
@@ -112,7 +157,10 @@ fn row_and_panel_kernels_match_scalar() {
                         assert!(close(out[i * 32 + j], e), "{} panel dim {dim}", k.name());
                     }
                 }
-                assert!(!k.panel_dots(qs, &panel[..dim * 32 - 1], dim, &mut out), "short panel accepted");
+                assert!(
+                    !k.panel_dots(qs, &panel[..dim * 32 - 1], dim, &mut out),
+                    "short panel accepted"
+                );
             }
         }
     }

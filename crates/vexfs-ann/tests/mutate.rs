@@ -18,12 +18,20 @@ fn remove_20_percent_keeps_recall_and_never_returns_removed() {
                 assert!(!idx.remove(id).unwrap(), "{name}: second remove {id}");
             }
             assert_eq!(idx.len(), 4000);
-            let truth = ground_truth(&data, &ids, &queries, 32, metric, 10, &|id| !removed.contains(&id));
-            let res: Vec<Vec<Neighbor>> =
-                queries.chunks_exact(32).map(|q| idx.search(q, &SearchParams::k(10), None).unwrap()).collect();
+            let truth = ground_truth(&data, &ids, &queries, 32, metric, 10, &|id| {
+                !removed.contains(&id)
+            });
+            let res: Vec<Vec<Neighbor>> = queries
+                .chunks_exact(32)
+                .map(|q| idx.search(q, &SearchParams::k(10), None).unwrap())
+                .collect();
             for r in &res {
                 for n in r {
-                    assert!(!removed.contains(&n.id), "{name}: removed id {} returned", n.id);
+                    assert!(
+                        !removed.contains(&n.id),
+                        "{name}: removed id {} returned",
+                        n.id
+                    );
                 }
             }
             let rc = recall(&res, &truth);
@@ -38,7 +46,9 @@ fn remove_20_percent_keeps_recall_and_never_returns_removed() {
             assert_eq!(idx.len(), 4000 + back.len());
             for &id in back.iter().take(20) {
                 let i = ((id - 1) / 3) as usize;
-                let r = idx.search(&data[i * 32..(i + 1) * 32], &SearchParams::k(1), None).unwrap();
+                let r = idx
+                    .search(&data[i * 32..(i + 1) * 32], &SearchParams::k(1), None)
+                    .unwrap();
                 assert_eq!(r[0].id, id, "{name}: re-added vector not found");
             }
         }
@@ -52,8 +62,10 @@ fn filters_are_honoured() {
     let even = |id: u64| id.is_multiple_of(2);
     let truth = ground_truth(&data, &ids, &queries, 32, Metric::L2, 10, &even);
     for (name, idx, floor) in build_all(&data, 32, Metric::L2) {
-        let res: Vec<Vec<Neighbor>> =
-            queries.chunks_exact(32).map(|q| idx.search(q, &SearchParams::k(10), Some(&even)).unwrap()).collect();
+        let res: Vec<Vec<Neighbor>> = queries
+            .chunks_exact(32)
+            .map(|q| idx.search(q, &SearchParams::k(10), Some(&even)).unwrap())
+            .collect();
         for r in &res {
             assert!(r.iter().all(|n| even(n.id)), "{name}: filter violated");
         }
@@ -61,7 +73,9 @@ fn filters_are_honoured() {
         eprintln!("{name} filtered: recall {rc:.3}");
         assert!(rc >= floor - 0.05, "{name}: filtered recall {rc}");
         // A filter that rejects everything yields nothing.
-        let none = idx.search(&queries[..32], &SearchParams::k(10), Some(&|_| false)).unwrap();
+        let none = idx
+            .search(&queries[..32], &SearchParams::k(10), Some(&|_| false))
+            .unwrap();
         assert!(none.is_empty(), "{name}");
     }
 }
@@ -70,7 +84,16 @@ fn hnsw_bytes(threads: usize) -> Vec<u8> {
     let data = clustered(3000, 16, 20, 5);
     let ids: Vec<u64> = (0..3000).collect();
     set_num_threads(threads);
-    let mut h = HnswIndex::new(16, Metric::L2, HnswConfig { m: 8, ef_construction: 64, ..Default::default() }).unwrap();
+    let mut h = HnswIndex::new(
+        16,
+        Metric::L2,
+        HnswConfig {
+            m: 8,
+            ef_construction: 64,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     h.add_batch(&ids, &data).unwrap();
     set_num_threads(0);
     let mut out = Vec::new();
@@ -94,7 +117,16 @@ fn ivf_training_is_deterministic_across_thread_counts() {
     let mut outs = Vec::new();
     for t in [1, 2, 1] {
         set_num_threads(t);
-        let mut idx = IvfPqIndex::new(16, Metric::L2, IvfPqConfig { nlist: 32, m_subquantizers: 4, ..Default::default() }).unwrap();
+        let mut idx = IvfPqIndex::new(
+            16,
+            Metric::L2,
+            IvfPqConfig {
+                nlist: 32,
+                m_subquantizers: 4,
+                ..Default::default()
+            },
+        )
+        .unwrap();
         idx.train(&data).unwrap();
         idx.add_batch(&ids, &data).unwrap();
         let mut b = Vec::new();
@@ -125,9 +157,18 @@ fn single_add_matches_small_batches() {
 
 #[test]
 fn empty_indexes_search_empty() {
-    for kind in [IndexKind::Flat, IndexKind::Hnsw, IndexKind::IvfFlat, IndexKind::IvfPq, IndexKind::Lsh] {
+    for kind in [
+        IndexKind::Flat,
+        IndexKind::Hnsw,
+        IndexKind::IvfFlat,
+        IndexKind::IvfPq,
+        IndexKind::Lsh,
+    ] {
         let idx = build_index(kind, 16, Metric::L2, "").unwrap();
-        assert!(idx.search(&[0.0; 16], &SearchParams::k(3), None).unwrap().is_empty());
+        assert!(idx
+            .search(&[0.0; 16], &SearchParams::k(3), None)
+            .unwrap()
+            .is_empty());
         assert!(idx.is_empty());
     }
 }
@@ -136,7 +177,18 @@ fn empty_indexes_search_empty() {
 fn hnsw_compact_reclaims_tombstones() {
     let (data, queries) = dataset();
     let ids = ids_for(5000);
-    let mut h = HnswIndex::new(32, Metric::L2, HnswConfig { m: 16, ef_construction: 100, ef_search: 64, seed: 1, max_elements: 0 }).unwrap();
+    let mut h = HnswIndex::new(
+        32,
+        Metric::L2,
+        HnswConfig {
+            m: 16,
+            ef_construction: 100,
+            ef_search: 64,
+            seed: 1,
+            max_elements: 0,
+        },
+    )
+    .unwrap();
     h.add_batch(&ids, &data).unwrap();
     let removed: BTreeSet<u64> = ids.iter().copied().step_by(3).collect();
     for &id in &removed {
@@ -148,9 +200,13 @@ fn hnsw_compact_reclaims_tombstones() {
     assert_eq!(h.stats().deleted, 0);
     assert_eq!(h.len(), 5000 - removed.len());
     assert!(h.stats().memory_bytes < before);
-    let truth = ground_truth(&data, &ids, &queries, 32, Metric::L2, 10, &|id| !removed.contains(&id));
-    let res: Vec<Vec<Neighbor>> =
-        queries.chunks_exact(32).map(|q| h.search(q, &SearchParams::k(10), None).unwrap()).collect();
+    let truth = ground_truth(&data, &ids, &queries, 32, Metric::L2, 10, &|id| {
+        !removed.contains(&id)
+    });
+    let res: Vec<Vec<Neighbor>> = queries
+        .chunks_exact(32)
+        .map(|q| h.search(q, &SearchParams::k(10), None).unwrap())
+        .collect();
     assert!(recall(&res, &truth) >= 0.95);
     // Removed ids can be added again after compaction.
     h.add(*removed.iter().next().unwrap(), &data[..32]).unwrap();

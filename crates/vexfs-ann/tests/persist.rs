@@ -26,7 +26,11 @@ fn round_trip_gives_identical_results() {
             assert_eq!(back.metric(), metric);
             let p = SearchParams::k(10);
             for q in queries.chunks_exact(32) {
-                assert_eq!(idx.search(q, &p, None).unwrap(), back.search(q, &p, None).unwrap(), "{name}");
+                assert_eq!(
+                    idx.search(q, &p, None).unwrap(),
+                    back.search(q, &p, None).unwrap(),
+                    "{name}"
+                );
             }
             // Saving again gives the same bytes.
             assert_eq!(save(back.as_ref()), bytes, "{name}: re-save differs");
@@ -43,7 +47,10 @@ fn typed_loaders() {
     let b = save(&h);
     let h2 = HnswIndex::load(&mut &b[..]).unwrap();
     assert_eq!(h2.len(), 500);
-    assert!(matches!(FlatIndex::load(&mut &b[..]), Err(AnnError::Corrupt(_))));
+    assert!(matches!(
+        FlatIndex::load(&mut &b[..]),
+        Err(AnnError::Corrupt(_))
+    ));
     // Inserting after a reload continues deterministically.
     let mut a = h;
     let mut c = h2;
@@ -79,7 +86,11 @@ fn every_truncation_is_an_error() {
     for bytes in small_indexes() {
         for len in 0..bytes.len() {
             let r = load(&mut &bytes[..len]);
-            assert!(matches!(r, Err(AnnError::Corrupt(_))), "truncated to {len}: {:?}", r.err());
+            assert!(
+                matches!(r, Err(AnnError::Corrupt(_))),
+                "truncated to {len}: {:?}",
+                r.err()
+            );
         }
         assert!(load(&mut &bytes[..]).is_ok());
     }
@@ -136,7 +147,10 @@ fn version_and_magic() {
     let mut b = small_indexes().remove(0);
     b[8] = 2;
     reseal(&mut b);
-    assert_eq!(load(&mut &b[..]).err(), Some(AnnError::UnsupportedVersion(2)));
+    assert_eq!(
+        load(&mut &b[..]).err(),
+        Some(AnnError::UnsupportedVersion(2))
+    );
     b[8] = 1;
     b[0] = b'X';
     reseal(&mut b);
@@ -149,7 +163,10 @@ fn forged_payload_length_does_not_allocate_it() {
     b[48..56].copy_from_slice(&(u64::MAX / 2).to_le_bytes());
     let hc = crc::crc32c(&b[..60]);
     b[60..64].copy_from_slice(&hc.to_le_bytes());
-    assert!(matches!(load(&mut &b[..]), Err(AnnError::Corrupt(_)) | Err(AnnError::OutOfMemory)));
+    assert!(matches!(
+        load(&mut &b[..]),
+        Err(AnnError::Corrupt(_)) | Err(AnnError::OutOfMemory)
+    ));
 }
 
 mod prop {

@@ -15,11 +15,16 @@ fn check_metric(metric: Metric) {
     let truth = ground_truth(&data, &ids, &queries, 32, metric, 10, &|_| true);
     for (name, idx, floor) in build_all(&data, 32, metric) {
         assert_eq!(idx.len(), 5000);
-        let res: Vec<Vec<Neighbor>> =
-            queries.chunks_exact(32).map(|q| idx.search(q, &SearchParams::k(10), None).unwrap()).collect();
+        let res: Vec<Vec<Neighbor>> = queries
+            .chunks_exact(32)
+            .map(|q| idx.search(q, &SearchParams::k(10), None).unwrap())
+            .collect();
         for r in &res {
             assert_eq!(r.len(), 10, "{name}: short result");
-            assert!(r.windows(2).all(|w| w[0].distance <= w[1].distance), "{name}: not sorted");
+            assert!(
+                r.windows(2).all(|w| w[0].distance <= w[1].distance),
+                "{name}: not sorted"
+            );
         }
         let rc = recall(&res, &truth);
         eprintln!("{metric:?} {name}: recall@10 = {rc:.3} (floor {floor})");
@@ -63,15 +68,37 @@ fn cosine_distances_are_one_minus_cos() {
 #[test]
 fn errors_on_bad_input() {
     for (_, mut idx, _) in build_all(&clustered(300, 8, 4, 9), 8, Metric::L2) {
-        assert!(matches!(idx.add(1, &[0.0; 8]), Err(AnnError::DuplicateId(1))));
-        assert!(matches!(idx.add(99_999, &[0.0; 7]), Err(AnnError::DimensionMismatch { .. })));
+        assert!(matches!(
+            idx.add(1, &[0.0; 8]),
+            Err(AnnError::DuplicateId(1))
+        ));
+        assert!(matches!(
+            idx.add(99_999, &[0.0; 7]),
+            Err(AnnError::DimensionMismatch { .. })
+        ));
         assert!(idx.search(&[0.0; 9], &SearchParams::k(1), None).is_err());
         assert!(idx.search(&[0.0; 8], &SearchParams::k(0), None).is_err());
     }
     let mut ivf = IvfFlatIndex::new(4, Metric::L2, IvfConfig::default()).unwrap();
     assert_eq!(ivf.add(1, &[0.0; 4]), Err(AnnError::NotTrained));
-    assert!(HnswIndex::new(4, Metric::L2, HnswConfig { m: 1, ..Default::default() }).is_err());
-    assert!(IvfPqIndex::new(10, Metric::L2, IvfPqConfig { m_subquantizers: 3, ..Default::default() }).is_err());
+    assert!(HnswIndex::new(
+        4,
+        Metric::L2,
+        HnswConfig {
+            m: 1,
+            ..Default::default()
+        }
+    )
+    .is_err());
+    assert!(IvfPqIndex::new(
+        10,
+        Metric::L2,
+        IvfPqConfig {
+            m_subquantizers: 3,
+            ..Default::default()
+        }
+    )
+    .is_err());
     assert!(build_index(IndexKind::Hnsw, 4, Metric::L2, "bogus=1").is_err());
     assert!(build_index(IndexKind::Hnsw, 4, Metric::L2, "m").is_err());
     assert_eq!(parse_kind("IVF_PQ"), Some(IndexKind::IvfPq));
@@ -87,15 +114,23 @@ fn ivfpq_adc_without_rerank_is_sane() {
         let mut idx = IvfPqIndex::new(
             32,
             metric,
-            IvfPqConfig { nlist: 16, m_subquantizers: 16, nprobe: 4, rerank: 0, ..Default::default() },
+            IvfPqConfig {
+                nlist: 16,
+                m_subquantizers: 16,
+                nprobe: 4,
+                rerank: 0,
+                ..Default::default()
+            },
         )
         .unwrap();
         idx.train(&data).unwrap();
         idx.add_batch(&ids_for(5000), &data).unwrap();
         let ids = ids_for(5000);
         let truth = ground_truth(&data, &ids, &queries, 32, metric, 10, &|_| true);
-        let res: Vec<Vec<Neighbor>> =
-            queries.chunks_exact(32).map(|q| idx.search(q, &SearchParams::k(10), None).unwrap()).collect();
+        let res: Vec<Vec<Neighbor>> = queries
+            .chunks_exact(32)
+            .map(|q| idx.search(q, &SearchParams::k(10), None).unwrap())
+            .collect();
         let rc = recall(&res, &truth);
         eprintln!("{metric:?} ivfpq adc-only recall {rc:.3}");
         assert!(rc >= 0.5, "{metric:?}: adc recall {rc}");
@@ -125,11 +160,24 @@ fn lsh_rerank_budget() {
     let (data, queries) = dataset();
     let ids = ids_for(5000);
     let truth = ground_truth(&data, &ids, &queries, 32, Metric::L2, 10, &|_| true);
-    let mut idx = LshIndex::new(32, Metric::L2, LshConfig { tables: 10, bits: 12, probes: 8, rerank: 500, seed: 1 }).unwrap();
+    let mut idx = LshIndex::new(
+        32,
+        Metric::L2,
+        LshConfig {
+            tables: 10,
+            bits: 12,
+            probes: 8,
+            rerank: 500,
+            seed: 1,
+        },
+    )
+    .unwrap();
     // No explicit training: the first batch centres the hash.
     idx.add_batch(&ids, &data).unwrap();
-    let res: Vec<Vec<Neighbor>> =
-        queries.chunks_exact(32).map(|q| idx.search(q, &SearchParams::k(10), None).unwrap()).collect();
+    let res: Vec<Vec<Neighbor>> = queries
+        .chunks_exact(32)
+        .map(|q| idx.search(q, &SearchParams::k(10), None).unwrap())
+        .collect();
     let rc = recall(&res, &truth);
     eprintln!("lsh rerank=500 recall {rc:.3}");
     assert!(rc >= 0.7, "lsh rerank recall {rc}");

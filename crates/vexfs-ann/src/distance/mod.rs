@@ -113,7 +113,16 @@ impl Kernels {
     /// (`rec` words per node, vector at word `off`, stored as f32 bits).
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
-    pub(crate) fn gather(&self, q: &[f32], words: &[u32], rec: usize, off: usize, ids: &[u32], out: &mut [f32], l2: bool) {
+    pub(crate) fn gather(
+        &self,
+        q: &[f32],
+        words: &[u32],
+        rec: usize,
+        off: usize,
+        ids: &[u32],
+        out: &mut [f32],
+        l2: bool,
+    ) {
         // SAFETY: as in `l2sq`; the gather kernels bound-check every slice.
         unsafe { (self.gather)(q, words, rec, off, ids, out, l2) }
     }
@@ -126,7 +135,13 @@ impl Kernels {
     /// false (and leaves `out` alone) when unsupported or when a slice is
     /// shorter than `dim` requires.
     #[inline]
-    pub fn panel_dots(&self, q: [&[f32]; 8], panel: &[f32], dim: usize, out: &mut [f32; 256]) -> bool {
+    pub fn panel_dots(
+        &self,
+        q: [&[f32]; 8],
+        panel: &[f32],
+        dim: usize,
+        out: &mut [f32; 256],
+    ) -> bool {
         let Some(f) = self.panel else { return false };
         if panel.len() < dim.saturating_mul(PANEL_ROWS) || q.iter().any(|x| x.len() < dim) {
             return false;
@@ -176,7 +191,15 @@ pub static SCALAR: Kernels = Kernels {
 };
 
 /// Gather through the process-wide table's single-pair kernels.
-fn generic_gather(q: &[f32], words: &[u32], rec: usize, off: usize, ids: &[u32], out: &mut [f32], l2: bool) {
+fn generic_gather(
+    q: &[f32],
+    words: &[u32],
+    rec: usize,
+    off: usize,
+    ids: &[u32],
+    out: &mut [f32],
+    l2: bool,
+) {
     let k = kernels();
     let dim = q.len();
     for (o, &id) in out.iter_mut().zip(ids) {
@@ -191,7 +214,11 @@ fn generic_gather(q: &[f32], words: &[u32], rec: usize, off: usize, ids: &[u32],
 
 fn scalar_rows(q: &[f32], rows: &[f32], dim: usize, out: &mut [f32], l2: bool) {
     for (o, r) in out.iter_mut().zip(rows.chunks_exact(dim.max(1))) {
-        *o = if l2 { scalar::l2sq(q, r) } else { -scalar::dot(q, r) };
+        *o = if l2 {
+            scalar::l2sq(q, r)
+        } else {
+            -scalar::dot(q, r)
+        };
     }
 }
 
@@ -201,7 +228,11 @@ mod detect {
 
     fn sse2_rows(q: &[f32], rows: &[f32], dim: usize, out: &mut [f32], l2: bool) {
         for (o, r) in out.iter_mut().zip(rows.chunks_exact(dim.max(1))) {
-            *o = if l2 { x86::sse2::l2sq(q, r) } else { x86::sse2::neg_dot(q, r) };
+            *o = if l2 {
+                x86::sse2::l2sq(q, r)
+            } else {
+                x86::sse2::neg_dot(q, r)
+            };
         }
     }
 
@@ -209,7 +240,13 @@ mod detect {
     unsafe fn avx2_rows(q: &[f32], rows: &[f32], dim: usize, out: &mut [f32], l2: bool) {
         for (o, r) in out.iter_mut().zip(rows.chunks_exact(dim.max(1))) {
             // SAFETY: the caller detected avx2+fma (same contract).
-            *o = unsafe { if l2 { x86::avx2::l2sq(q, r) } else { x86::avx2::neg_dot(q, r) } };
+            *o = unsafe {
+                if l2 {
+                    x86::avx2::l2sq(q, r)
+                } else {
+                    x86::avx2::neg_dot(q, r)
+                }
+            };
         }
     }
 

@@ -48,7 +48,12 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
 /// Dot products of four queries against one row.
 #[inline]
 pub fn dot4(q: [&[f32]; 4], row: &[f32]) -> [f32; 4] {
-    [dot(q[0], row), dot(q[1], row), dot(q[2], row), dot(q[3], row)]
+    [
+        dot(q[0], row),
+        dot(q[1], row),
+        dot(q[2], row),
+        dot(q[3], row),
+    ]
 }
 
 /// Squared Euclidean distance between u8 codes, exact in integers (no FPU).

@@ -37,7 +37,10 @@ impl Sq8 {
             return Err(AnnError::InvalidParameter("dim must be > 0"));
         }
         if sample.is_empty() || !sample.len().is_multiple_of(dim) {
-            return Err(AnnError::DimensionMismatch { expected: dim, got: sample.len() % dim });
+            return Err(AnnError::DimensionMismatch {
+                expected: dim,
+                got: sample.len() % dim,
+            });
         }
         let mut lo = vec![f32::INFINITY; dim];
         let mut hi = vec![f32::NEG_INFINITY; dim];
@@ -64,7 +67,12 @@ impl Sq8 {
             let r = hi[j] - lo[j];
             scale[j] = if r > 0.0 { r / 255.0 } else { 1.0 };
         }
-        Ok(Self { mode, dim, min: lo, scale })
+        Ok(Self {
+            mode,
+            dim,
+            min: lo,
+            scale,
+        })
     }
 
     /// Mode this quantiser was trained with.
@@ -77,7 +85,11 @@ impl Sq8 {
     pub fn encode(&self, v: &[f32], out: &mut [u8]) {
         for (((o, &x), &m), &s) in out.iter_mut().zip(v).zip(&self.min).zip(&self.scale) {
             let q = libm::roundf((x - m) / s);
-            *o = if q.is_nan() { 0 } else { q.clamp(0.0, 255.0) as u8 };
+            *o = if q.is_nan() {
+                0
+            } else {
+                q.clamp(0.0, 255.0) as u8
+            };
         }
     }
 
@@ -126,6 +138,10 @@ pub fn quantize_i8(v: &[f32], absmax: f32, out: &mut [i8]) {
     let f = if absmax > 0.0 { 127.0 / absmax } else { 0.0 };
     for (o, &x) in out.iter_mut().zip(v) {
         let q = libm::roundf(x * f);
-        *o = if q.is_nan() { 0 } else { q.clamp(-127.0, 127.0) as i8 };
+        *o = if q.is_nan() {
+            0
+        } else {
+            q.clamp(-127.0, 127.0) as i8
+        };
     }
 }

@@ -42,7 +42,13 @@ pub fn ground_truth(
     }
     queries
         .chunks_exact(dim)
-        .map(|q| flat.search(q, &SearchParams::k(k), Some(allowed)).unwrap().iter().map(|n| n.id).collect())
+        .map(|q| {
+            flat.search(q, &SearchParams::k(k), Some(allowed))
+                .unwrap()
+                .iter()
+                .map(|n| n.id)
+                .collect()
+        })
         .collect()
 }
 
@@ -59,13 +65,32 @@ pub fn recall(results: &[Vec<Neighbor>], truth: &[Vec<u64>]) -> f64 {
 
 /// Build every strategy with the parameters the recall floors are stated
 /// for, trained on the data and filled with it (ids = row index).
-pub fn build_all(data: &[f32], dim: usize, metric: Metric) -> Vec<(&'static str, Box<dyn VectorIndex>, f64)> {
+pub fn build_all(
+    data: &[f32],
+    dim: usize,
+    metric: Metric,
+) -> Vec<(&'static str, Box<dyn VectorIndex>, f64)> {
     let specs: [(&str, IndexKind, &str, f64); 5] = [
         ("flat", IndexKind::Flat, "", 1.0),
-        ("hnsw", IndexKind::Hnsw, "m=16,ef_construction=100,ef_search=64,seed=1", 0.95),
+        (
+            "hnsw",
+            IndexKind::Hnsw,
+            "m=16,ef_construction=100,ef_search=64,seed=1",
+            0.95,
+        ),
         ("ivf", IndexKind::IvfFlat, "nlist=64,nprobe=8,seed=1", 0.90),
-        ("ivfpq", IndexKind::IvfPq, "nlist=64,m=8,nprobe=8,rerank=100,seed=1", 0.85),
-        ("lsh", IndexKind::Lsh, "tables=10,bits=12,probes=8,seed=1", 0.80),
+        (
+            "ivfpq",
+            IndexKind::IvfPq,
+            "nlist=64,m=8,nprobe=8,rerank=100,seed=1",
+            0.85,
+        ),
+        (
+            "lsh",
+            IndexKind::Lsh,
+            "tables=10,bits=12,probes=8,seed=1",
+            0.80,
+        ),
     ];
     let n = data.len() / dim;
     let ids: Vec<u64> = (0..n as u64).map(|i| i * 3 + 1).collect();

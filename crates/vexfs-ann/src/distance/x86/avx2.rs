@@ -28,9 +28,18 @@ pub(crate) unsafe fn l2sq(a: &[f32], b: &[f32]) -> f32 {
     unsafe {
         while i + 32 <= n {
             let d0 = _mm256_sub_ps(_mm256_loadu_ps(pa.add(i)), _mm256_loadu_ps(pb.add(i)));
-            let d1 = _mm256_sub_ps(_mm256_loadu_ps(pa.add(i + 8)), _mm256_loadu_ps(pb.add(i + 8)));
-            let d2 = _mm256_sub_ps(_mm256_loadu_ps(pa.add(i + 16)), _mm256_loadu_ps(pb.add(i + 16)));
-            let d3 = _mm256_sub_ps(_mm256_loadu_ps(pa.add(i + 24)), _mm256_loadu_ps(pb.add(i + 24)));
+            let d1 = _mm256_sub_ps(
+                _mm256_loadu_ps(pa.add(i + 8)),
+                _mm256_loadu_ps(pb.add(i + 8)),
+            );
+            let d2 = _mm256_sub_ps(
+                _mm256_loadu_ps(pa.add(i + 16)),
+                _mm256_loadu_ps(pb.add(i + 16)),
+            );
+            let d3 = _mm256_sub_ps(
+                _mm256_loadu_ps(pa.add(i + 24)),
+                _mm256_loadu_ps(pb.add(i + 24)),
+            );
             s0 = _mm256_fmadd_ps(d0, d0, s0);
             s1 = _mm256_fmadd_ps(d1, d1, s1);
             s2 = _mm256_fmadd_ps(d2, d2, s2);
@@ -65,9 +74,21 @@ pub(crate) unsafe fn dot(a: &[f32], b: &[f32]) -> f32 {
     unsafe {
         while i + 32 <= n {
             s0 = _mm256_fmadd_ps(_mm256_loadu_ps(pa.add(i)), _mm256_loadu_ps(pb.add(i)), s0);
-            s1 = _mm256_fmadd_ps(_mm256_loadu_ps(pa.add(i + 8)), _mm256_loadu_ps(pb.add(i + 8)), s1);
-            s2 = _mm256_fmadd_ps(_mm256_loadu_ps(pa.add(i + 16)), _mm256_loadu_ps(pb.add(i + 16)), s2);
-            s3 = _mm256_fmadd_ps(_mm256_loadu_ps(pa.add(i + 24)), _mm256_loadu_ps(pb.add(i + 24)), s3);
+            s1 = _mm256_fmadd_ps(
+                _mm256_loadu_ps(pa.add(i + 8)),
+                _mm256_loadu_ps(pb.add(i + 8)),
+                s1,
+            );
+            s2 = _mm256_fmadd_ps(
+                _mm256_loadu_ps(pa.add(i + 16)),
+                _mm256_loadu_ps(pb.add(i + 16)),
+                s2,
+            );
+            s3 = _mm256_fmadd_ps(
+                _mm256_loadu_ps(pa.add(i + 24)),
+                _mm256_loadu_ps(pb.add(i + 24)),
+                s3,
+            );
             i += 32;
         }
         while i + 8 <= n {
@@ -85,7 +106,12 @@ pub(crate) unsafe fn dot(a: &[f32], b: &[f32]) -> f32 {
 
 #[target_feature(enable = "avx2,fma")]
 pub(crate) unsafe fn dot4(q: [&[f32]; 4], row: &[f32]) -> [f32; 4] {
-    let n = row.len().min(q[0].len()).min(q[1].len()).min(q[2].len()).min(q[3].len());
+    let n = row
+        .len()
+        .min(q[0].len())
+        .min(q[1].len())
+        .min(q[2].len())
+        .min(q[3].len());
     let pr = row.as_ptr();
     let mut i = 0;
     let mut s = [_mm256_setzero_ps(); 4];
@@ -161,7 +187,6 @@ pub(crate) unsafe fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
     }
     s
 }
-
 
 /// Negated dot product: the inner-product distance.
 #[target_feature(enable = "avx2,fma")]

@@ -24,9 +24,18 @@ pub(crate) unsafe fn l2sq(a: &[f32], b: &[f32]) -> f32 {
     unsafe {
         while i + 64 <= n {
             let d0 = _mm512_sub_ps(_mm512_loadu_ps(pa.add(i)), _mm512_loadu_ps(pb.add(i)));
-            let d1 = _mm512_sub_ps(_mm512_loadu_ps(pa.add(i + 16)), _mm512_loadu_ps(pb.add(i + 16)));
-            let d2 = _mm512_sub_ps(_mm512_loadu_ps(pa.add(i + 32)), _mm512_loadu_ps(pb.add(i + 32)));
-            let d3 = _mm512_sub_ps(_mm512_loadu_ps(pa.add(i + 48)), _mm512_loadu_ps(pb.add(i + 48)));
+            let d1 = _mm512_sub_ps(
+                _mm512_loadu_ps(pa.add(i + 16)),
+                _mm512_loadu_ps(pb.add(i + 16)),
+            );
+            let d2 = _mm512_sub_ps(
+                _mm512_loadu_ps(pa.add(i + 32)),
+                _mm512_loadu_ps(pb.add(i + 32)),
+            );
+            let d3 = _mm512_sub_ps(
+                _mm512_loadu_ps(pa.add(i + 48)),
+                _mm512_loadu_ps(pb.add(i + 48)),
+            );
             s0 = _mm512_fmadd_ps(d0, d0, s0);
             s1 = _mm512_fmadd_ps(d1, d1, s1);
             s2 = _mm512_fmadd_ps(d2, d2, s2);
@@ -40,7 +49,10 @@ pub(crate) unsafe fn l2sq(a: &[f32], b: &[f32]) -> f32 {
         }
         if i < n {
             let m = tail_mask(n - i);
-            let d = _mm512_sub_ps(_mm512_maskz_loadu_ps(m, pa.add(i)), _mm512_maskz_loadu_ps(m, pb.add(i)));
+            let d = _mm512_sub_ps(
+                _mm512_maskz_loadu_ps(m, pa.add(i)),
+                _mm512_maskz_loadu_ps(m, pb.add(i)),
+            );
             s1 = _mm512_fmadd_ps(d, d, s1);
         }
     }
@@ -60,9 +72,21 @@ pub(crate) unsafe fn dot(a: &[f32], b: &[f32]) -> f32 {
     unsafe {
         while i + 64 <= n {
             s0 = _mm512_fmadd_ps(_mm512_loadu_ps(pa.add(i)), _mm512_loadu_ps(pb.add(i)), s0);
-            s1 = _mm512_fmadd_ps(_mm512_loadu_ps(pa.add(i + 16)), _mm512_loadu_ps(pb.add(i + 16)), s1);
-            s2 = _mm512_fmadd_ps(_mm512_loadu_ps(pa.add(i + 32)), _mm512_loadu_ps(pb.add(i + 32)), s2);
-            s3 = _mm512_fmadd_ps(_mm512_loadu_ps(pa.add(i + 48)), _mm512_loadu_ps(pb.add(i + 48)), s3);
+            s1 = _mm512_fmadd_ps(
+                _mm512_loadu_ps(pa.add(i + 16)),
+                _mm512_loadu_ps(pb.add(i + 16)),
+                s1,
+            );
+            s2 = _mm512_fmadd_ps(
+                _mm512_loadu_ps(pa.add(i + 32)),
+                _mm512_loadu_ps(pb.add(i + 32)),
+                s2,
+            );
+            s3 = _mm512_fmadd_ps(
+                _mm512_loadu_ps(pa.add(i + 48)),
+                _mm512_loadu_ps(pb.add(i + 48)),
+                s3,
+            );
             i += 64;
         }
         while i + 16 <= n {
@@ -71,7 +95,11 @@ pub(crate) unsafe fn dot(a: &[f32], b: &[f32]) -> f32 {
         }
         if i < n {
             let m = tail_mask(n - i);
-            s1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, pa.add(i)), _mm512_maskz_loadu_ps(m, pb.add(i)), s1);
+            s1 = _mm512_fmadd_ps(
+                _mm512_maskz_loadu_ps(m, pa.add(i)),
+                _mm512_maskz_loadu_ps(m, pb.add(i)),
+                s1,
+            );
         }
     }
     _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)))
@@ -79,7 +107,12 @@ pub(crate) unsafe fn dot(a: &[f32], b: &[f32]) -> f32 {
 
 #[target_feature(enable = "avx512f")]
 pub(crate) unsafe fn dot4(q: [&[f32]; 4], row: &[f32]) -> [f32; 4] {
-    let n = row.len().min(q[0].len()).min(q[1].len()).min(q[2].len()).min(q[3].len());
+    let n = row
+        .len()
+        .min(q[0].len())
+        .min(q[1].len())
+        .min(q[2].len())
+        .min(q[3].len());
     let pr = row.as_ptr();
     let (p0, p1, p2, p3) = (q[0].as_ptr(), q[1].as_ptr(), q[2].as_ptr(), q[3].as_ptr());
     let mut i = 0;
@@ -106,7 +139,12 @@ pub(crate) unsafe fn dot4(q: [&[f32]; 4], row: &[f32]) -> [f32; 4] {
             s3 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, p3.add(i)), r, s3);
         }
     }
-    [_mm512_reduce_add_ps(s0), _mm512_reduce_add_ps(s1), _mm512_reduce_add_ps(s2), _mm512_reduce_add_ps(s3)]
+    [
+        _mm512_reduce_add_ps(s0),
+        _mm512_reduce_add_ps(s1),
+        _mm512_reduce_add_ps(s2),
+        _mm512_reduce_add_ps(s3),
+    ]
 }
 
 #[target_feature(enable = "avx512f,avx512bw")]
@@ -154,7 +192,6 @@ pub(crate) unsafe fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
     }
     s
 }
-
 
 /// Negated dot product: the inner-product distance.
 #[target_feature(enable = "avx512f")]
@@ -218,9 +255,18 @@ pub(crate) unsafe fn panel_8x32(q: [&[f32]; 8], panel: &[f32], dim: usize, out: 
             b7 = _mm512_fmadd_ps(s, p1, b7);
         }
         let o = out.as_mut_ptr();
-        for (i, (a, b)) in [(a0, b0), (a1, b1), (a2, b2), (a3, b3), (a4, b4), (a5, b5), (a6, b6), (a7, b7)]
-            .into_iter()
-            .enumerate()
+        for (i, (a, b)) in [
+            (a0, b0),
+            (a1, b1),
+            (a2, b2),
+            (a3, b3),
+            (a4, b4),
+            (a5, b5),
+            (a6, b6),
+            (a7, b7),
+        ]
+        .into_iter()
+        .enumerate()
         {
             _mm512_storeu_ps(o.add(i * 32), a);
             _mm512_storeu_ps(o.add(i * 32 + 16), b);
@@ -239,7 +285,11 @@ pub(crate) unsafe fn dist_rows(q: &[f32], rows: &[f32], dim: usize, out: &mut [f
     const AHEAD: usize = 4;
     let base = rows.as_ptr();
     let nrows = rows.len() / dim.max(1);
-    for (i, (o, r)) in out.iter_mut().zip(rows.chunks_exact(dim.max(1))).enumerate() {
+    for (i, (o, r)) in out
+        .iter_mut()
+        .zip(rows.chunks_exact(dim.max(1)))
+        .enumerate()
+    {
         if i + AHEAD < nrows {
             let p = base.wrapping_add((i + AHEAD) * dim);
             let mut w = 0;
@@ -251,7 +301,13 @@ pub(crate) unsafe fn dist_rows(q: &[f32], rows: &[f32], dim: usize, out: &mut [f
         }
         // SAFETY: same feature set as this function; slices are bounded by
         // the kernels themselves.
-        *o = unsafe { if l2 { l2sq(q, r) } else { neg_dot(q, r) } };
+        *o = unsafe {
+            if l2 {
+                l2sq(q, r)
+            } else {
+                neg_dot(q, r)
+            }
+        };
     }
 }
 
@@ -261,7 +317,15 @@ pub(crate) unsafe fn dist_rows(q: &[f32], rows: &[f32], dim: usize, out: &mut [f
 ///
 /// Callers guarantee the `avx512f` feature.
 #[target_feature(enable = "avx512f")]
-pub(crate) unsafe fn gather(q: &[f32], words: &[u32], rec: usize, off: usize, ids: &[u32], out: &mut [f32], l2: bool) {
+pub(crate) unsafe fn gather(
+    q: &[f32],
+    words: &[u32],
+    rec: usize,
+    off: usize,
+    ids: &[u32],
+    out: &mut [f32],
+    l2: bool,
+) {
     let dim = q.len();
     for (o, &id) in out.iter_mut().zip(ids) {
         let s = id as usize * rec + off;
@@ -271,6 +335,12 @@ pub(crate) unsafe fn gather(q: &[f32], words: &[u32], rec: usize, off: usize, id
         let v = unsafe { core::slice::from_raw_parts(w.as_ptr() as *const f32, w.len()) };
         // SAFETY: same feature set as this function; the kernels bound
         // their reads by the shorter slice.
-        *o = unsafe { if l2 { l2sq(q, v) } else { neg_dot(q, v) } };
+        *o = unsafe {
+            if l2 {
+                l2sq(q, v)
+            } else {
+                neg_dot(q, v)
+            }
+        };
     }
 }

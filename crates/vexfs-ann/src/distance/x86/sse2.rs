@@ -57,12 +57,21 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
         let mut s0 = _mm_setzero_ps();
         let mut s1 = _mm_setzero_ps();
         while i + 8 <= n {
-            s0 = _mm_add_ps(s0, _mm_mul_ps(_mm_loadu_ps(pa.add(i)), _mm_loadu_ps(pb.add(i))));
-            s1 = _mm_add_ps(s1, _mm_mul_ps(_mm_loadu_ps(pa.add(i + 4)), _mm_loadu_ps(pb.add(i + 4))));
+            s0 = _mm_add_ps(
+                s0,
+                _mm_mul_ps(_mm_loadu_ps(pa.add(i)), _mm_loadu_ps(pb.add(i))),
+            );
+            s1 = _mm_add_ps(
+                s1,
+                _mm_mul_ps(_mm_loadu_ps(pa.add(i + 4)), _mm_loadu_ps(pb.add(i + 4))),
+            );
             i += 8;
         }
         if i + 4 <= n {
-            s0 = _mm_add_ps(s0, _mm_mul_ps(_mm_loadu_ps(pa.add(i)), _mm_loadu_ps(pb.add(i))));
+            s0 = _mm_add_ps(
+                s0,
+                _mm_mul_ps(_mm_loadu_ps(pa.add(i)), _mm_loadu_ps(pb.add(i))),
+            );
             i += 4;
         }
         let mut s = hsum(_mm_add_ps(s0, s1));
@@ -113,5 +122,10 @@ pub fn neg_dot(a: &[f32], b: &[f32]) -> f32 {
 /// Four dot products against one row.
 #[inline]
 pub fn dot4(q: [&[f32]; 4], row: &[f32]) -> [f32; 4] {
-    [dot(q[0], row), dot(q[1], row), dot(q[2], row), dot(q[3], row)]
+    [
+        dot(q[0], row),
+        dot(q[1], row),
+        dot(q[2], row),
+        dot(q[3], row),
+    ]
 }
