@@ -4,8 +4,11 @@
 /// Points that no other point beats on both recall and QPS, sorted by
 /// increasing recall (and so decreasing QPS). Non-finite values are dropped.
 pub fn pareto(points: &[(f64, f64)]) -> Vec<(f64, f64)> {
-    let mut pts: Vec<(f64, f64)> =
-        points.iter().copied().filter(|(r, q)| r.is_finite() && q.is_finite() && *q > 0.0).collect();
+    let mut pts: Vec<(f64, f64)> = points
+        .iter()
+        .copied()
+        .filter(|(r, q)| r.is_finite() && q.is_finite() && *q > 0.0)
+        .collect();
     // Highest recall first; among equal recall the fastest first.
     pts.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.total_cmp(&a.1)));
     let mut front: Vec<(f64, f64)> = Vec::new();
@@ -48,7 +51,14 @@ mod tests {
 
     #[test]
     fn frontier_drops_dominated_points() {
-        let pts = [(0.5, 100.0), (0.6, 50.0), (0.55, 40.0), (0.9, 10.0), (0.9, 12.0), (0.8, 5.0)];
+        let pts = [
+            (0.5, 100.0),
+            (0.6, 50.0),
+            (0.55, 40.0),
+            (0.9, 10.0),
+            (0.9, 12.0),
+            (0.8, 5.0),
+        ];
         assert_eq!(pareto(&pts), vec![(0.5, 100.0), (0.6, 50.0), (0.9, 12.0)]);
         assert!(pareto(&[(f64::NAN, 1.0), (0.5, 0.0)]).is_empty());
     }

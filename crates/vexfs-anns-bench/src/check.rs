@@ -37,11 +37,17 @@ pub fn check(report: &RunReport, floors: &FloorFile) -> Vec<String> {
             continue;
         };
         let Some(c) = d.curves.iter().find(|c| c.algo == f.algo) else {
-            failures.push(format!("{} {}: index missing from the run", f.dataset, f.algo));
+            failures.push(format!(
+                "{} {}: index missing from the run",
+                f.dataset, f.algo
+            ));
             continue;
         };
         match c.points.iter().find(|p| p.params == f.params) {
-            None => failures.push(format!("{} {} {}: point missing from the run", f.dataset, f.algo, f.params)),
+            None => failures.push(format!(
+                "{} {} {}: point missing from the run",
+                f.dataset, f.algo, f.params
+            )),
             Some(p) if p.recall < f.min_recall => failures.push(format!(
                 "{} {} {}: recall {:.4} below floor {:.4}",
                 f.dataset, f.algo, f.params, p.recall, f.min_recall
@@ -54,7 +60,8 @@ pub fn check(report: &RunReport, floors: &FloorFile) -> Vec<String> {
 
 pub fn read(path: &Path) -> Result<FloorFile> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    serde_json::from_slice(&bytes).with_context(|| format!("{} is not a recall-floor file", path.display()))
+    serde_json::from_slice(&bytes)
+        .with_context(|| format!("{} is not a recall-floor file", path.display()))
 }
 
 /// Floors for every VexFS index at its CI point: the point whose recall
@@ -64,7 +71,10 @@ pub fn derive(report: &RunReport, margin: f64) -> FloorFile {
     let mut floors = Vec::new();
     for d in &report.datasets {
         for c in d.curves.iter().filter(|c| c.is_vexfs()) {
-            let pick = c.points.iter().min_by(|a, b| (a.recall - 0.9).abs().total_cmp(&(b.recall - 0.9).abs()));
+            let pick = c
+                .points
+                .iter()
+                .min_by(|a, b| (a.recall - 0.9).abs().total_cmp(&(b.recall - 0.9).abs()));
             if let Some(p) = pick {
                 let m = if c.strategy == "flat" { 0.001 } else { margin };
                 floors.push(Floor {

@@ -18,7 +18,11 @@ pub struct Matrix {
 
 impl Matrix {
     pub fn new(rows: usize, dim: usize, data: Vec<f32>) -> Self {
-        assert_eq!(data.len(), rows * dim, "matrix data does not match its shape");
+        assert_eq!(
+            data.len(),
+            rows * dim,
+            "matrix data does not match its shape"
+        );
         Self { rows, dim, data }
     }
 
@@ -28,7 +32,11 @@ impl Matrix {
 
     /// Rows `[start, end)` as a new matrix.
     pub fn slice_rows(&self, start: usize, end: usize) -> Matrix {
-        Matrix::new(end - start, self.dim, self.data[start * self.dim..end * self.dim].to_vec())
+        Matrix::new(
+            end - start,
+            self.dim,
+            self.data[start * self.dim..end * self.dim].to_vec(),
+        )
     }
 
     /// Scale every row to unit length (zero rows stay zero), so cosine
@@ -85,15 +93,23 @@ fn npy_dict_value<'a>(header: &'a str, key: &str) -> Result<&'a str> {
         .or_else(|| header.find(&pat_double).map(|p| p + pat_double.len()))
         .with_context(|| format!("npy header has no '{key}' entry: {header}"))?;
     let rest = header[pos..].trim_start();
-    let rest = rest.strip_prefix(':').with_context(|| format!("npy header: no ':' after '{key}'"))?;
+    let rest = rest
+        .strip_prefix(':')
+        .with_context(|| format!("npy header: no ':' after '{key}'"))?;
     Ok(rest.trim_start())
 }
 
 fn parse_npy_header(text: &str) -> Result<NpyHeader> {
     let descr = npy_dict_value(text, "descr")?;
     let quote = descr.chars().next().context("npy header: empty descr")?;
-    ensure!(quote == '\'' || quote == '"', "npy header: descr is not a string");
-    let end = descr[1..].find(quote).context("npy header: unterminated descr")? + 1;
+    ensure!(
+        quote == '\'' || quote == '"',
+        "npy header: descr is not a string"
+    );
+    let end = descr[1..]
+        .find(quote)
+        .context("npy header: unterminated descr")?
+        + 1;
     let descr = &descr[1..end];
     let dtype = match descr {
         "<f4" | "=f4" | "f4" => NpyType::F32,
@@ -111,15 +127,24 @@ fn parse_npy_header(text: &str) -> Result<NpyHeader> {
         bail!("npy header: fortran_order is neither True nor False");
     };
     let shape = npy_dict_value(text, "shape")?;
-    let shape = shape.strip_prefix('(').context("npy header: shape is not a tuple")?;
+    let shape = shape
+        .strip_prefix('(')
+        .context("npy header: shape is not a tuple")?;
     let close = shape.find(')').context("npy header: unterminated shape")?;
     let shape = shape[..close]
         .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .map(|s| s.parse::<usize>().with_context(|| format!("npy header: bad dimension {s:?}")))
+        .map(|s| {
+            s.parse::<usize>()
+                .with_context(|| format!("npy header: bad dimension {s:?}"))
+        })
         .collect::<Result<Vec<_>>>()?;
-    Ok(NpyHeader { dtype, fortran_order, shape })
+    Ok(NpyHeader {
+        dtype,
+        fortran_order,
+        shape,
+    })
 }
 
 /// Read the header and return it with the raw payload.
@@ -129,17 +154,32 @@ fn read_npy_raw(path: &Path) -> Result<(NpyHeader, Vec<u8>)> {
         .with_context(|| format!("cannot open {}", path.display()))?
         .read_to_end(&mut bytes)
         .with_context(|| format!("cannot read {}", path.display()))?;
-    ensure!(bytes.len() >= 10 && &bytes[..6] == b"\x93NUMPY", "{} is not an .npy file", path.display());
+    ensure!(
+        bytes.len() >= 10 && &bytes[..6] == b"\x93NUMPY",
+        "{} is not an .npy file",
+        path.display()
+    );
     let major = bytes[6];
     let (header_len, header_start) = match major {
         1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
         2 | 3 => {
-            ensure!(bytes.len() >= 12, "{}: truncated npy header", path.display());
-            (u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize, 12)
+            ensure!(
+                bytes.len() >= 12,
+                "{}: truncated npy header",
+                path.display()
+            );
+            (
+                u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
+                12,
+            )
         }
         v => bail!("{}: unsupported npy format version {v}", path.display()),
     };
-    ensure!(bytes.len() >= header_start + header_len, "{}: truncated npy header", path.display());
+    ensure!(
+        bytes.len() >= header_start + header_len,
+        "{}: truncated npy header",
+        path.display()
+    );
     let text = std::str::from_utf8(&bytes[header_start..header_start + header_len])
         .with_context(|| format!("{}: npy header is not text", path.display()))?;
     let header = parse_npy_header(text).with_context(|| format!("{}", path.display()))?;
@@ -177,11 +217,22 @@ pub fn read_npy_f32(path: &Path) -> Result<Matrix> {
     let count = rows * cols;
     let data: Vec<f32> = match h.dtype {
         NpyType::F32 => {
-            ensure!(payload.len() >= count * 4, "{}: payload shorter than its shape", path.display());
-            payload[..count * 4].chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()
+            ensure!(
+                payload.len() >= count * 4,
+                "{}: payload shorter than its shape",
+                path.display()
+            );
+            payload[..count * 4]
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect()
         }
         NpyType::F64 => {
-            ensure!(payload.len() >= count * 8, "{}: payload shorter than its shape", path.display());
+            ensure!(
+                payload.len() >= count * 8,
+                "{}: payload shorter than its shape",
+                path.display()
+            );
             payload[..count * 8]
                 .chunks_exact(8)
                 .map(|b| f64::from_le_bytes(b.try_into().expect("8 bytes")) as f32)
@@ -189,7 +240,11 @@ pub fn read_npy_f32(path: &Path) -> Result<Matrix> {
         }
         t => bail!("{}: expected a float array, found {t:?}", path.display()),
     };
-    Ok(Matrix::new(rows, cols, to_row_major(data, rows, cols, h.fortran_order)))
+    Ok(Matrix::new(
+        rows,
+        cols,
+        to_row_major(data, rows, cols, h.fortran_order),
+    ))
 }
 
 /// Read a 2-d integer .npy (i4 or i8) into a row-major id matrix.
@@ -199,11 +254,22 @@ pub fn read_npy_i32(path: &Path) -> Result<IdMatrix> {
     let count = rows * cols;
     let data: Vec<i32> = match h.dtype {
         NpyType::I32 => {
-            ensure!(payload.len() >= count * 4, "{}: payload shorter than its shape", path.display());
-            payload[..count * 4].chunks_exact(4).map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()
+            ensure!(
+                payload.len() >= count * 4,
+                "{}: payload shorter than its shape",
+                path.display()
+            );
+            payload[..count * 4]
+                .chunks_exact(4)
+                .map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect()
         }
         NpyType::I64 => {
-            ensure!(payload.len() >= count * 8, "{}: payload shorter than its shape", path.display());
+            ensure!(
+                payload.len() >= count * 8,
+                "{}: payload shorter than its shape",
+                path.display()
+            );
             payload[..count * 8]
                 .chunks_exact(8)
                 .map(|b| i64::from_le_bytes(b.try_into().expect("8 bytes")) as i32)
@@ -211,18 +277,25 @@ pub fn read_npy_i32(path: &Path) -> Result<IdMatrix> {
         }
         t => bail!("{}: expected an integer array, found {t:?}", path.display()),
     };
-    Ok(IdMatrix { rows, dim: cols, data: to_row_major(data, rows, cols, h.fortran_order) })
+    Ok(IdMatrix {
+        rows,
+        dim: cols,
+        data: to_row_major(data, rows, cols, h.fortran_order),
+    })
 }
 
 fn write_npy_raw(path: &Path, descr: &str, rows: usize, cols: usize, payload: &[u8]) -> Result<()> {
-    let dict = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
+    let dict =
+        format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
     // Version 1.0: magic (6) + version (2) + u16 length (2) + header, padded
     // with spaces and a final newline to a multiple of 64 bytes.
     let unpadded = 10 + dict.len() + 1;
     let pad = (64 - unpadded % 64) % 64;
     let header = format!("{dict}{}\n", " ".repeat(pad));
     ensure!(header.len() <= u16::MAX as usize, "npy header too long");
-    let mut w = BufWriter::new(File::create(path).with_context(|| format!("cannot create {}", path.display()))?);
+    let mut w = BufWriter::new(
+        File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+    );
     w.write_all(b"\x93NUMPY\x01\x00")?;
     w.write_all(&(header.len() as u16).to_le_bytes())?;
     w.write_all(header.as_bytes())?;
@@ -245,7 +318,11 @@ pub fn write_npy_i32(path: &Path, m: &IdMatrix) -> Result<()> {
 
 /// Read TEXMEX-style vectors: each row is a little-endian i32 dimension
 /// followed by `dim` components of `elem` bytes each.
-fn read_vecs<T>(path: &Path, elem: usize, conv: impl Fn(&[u8]) -> T) -> Result<(usize, usize, Vec<T>)> {
+fn read_vecs<T>(
+    path: &Path,
+    elem: usize,
+    conv: impl Fn(&[u8]) -> T,
+) -> Result<(usize, usize, Vec<T>)> {
     let mut bytes = Vec::new();
     BufReader::new(File::open(path).with_context(|| format!("cannot open {}", path.display()))?)
         .read_to_end(&mut bytes)?;
@@ -267,7 +344,11 @@ fn read_vecs<T>(path: &Path, elem: usize, conv: impl Fn(&[u8]) -> T) -> Result<(
     let mut out = Vec::with_capacity(rows * dim);
     for (r, row) in bytes.chunks_exact(row_bytes).enumerate() {
         let d = i32::from_le_bytes([row[0], row[1], row[2], row[3]]);
-        ensure!(d as usize == dim, "{}: row {r} has dimension {d}, expected {dim}", path.display());
+        ensure!(
+            d as usize == dim,
+            "{}: row {r} has dimension {d}, expected {dim}",
+            path.display()
+        );
         out.extend(row[4..].chunks_exact(elem).map(&conv));
     }
     Ok((rows, dim, out))
@@ -288,8 +369,15 @@ pub fn read_ivecs(path: &Path) -> Result<IdMatrix> {
     Ok(IdMatrix { rows, dim, data })
 }
 
-fn write_vecs<T: Copy>(path: &Path, dim: usize, data: &[T], enc: impl Fn(T) -> [u8; 4]) -> Result<()> {
-    let mut w = BufWriter::new(File::create(path).with_context(|| format!("cannot create {}", path.display()))?);
+fn write_vecs<T: Copy>(
+    path: &Path,
+    dim: usize,
+    data: &[T],
+    enc: impl Fn(T) -> [u8; 4],
+) -> Result<()> {
+    let mut w = BufWriter::new(
+        File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+    );
     if dim > 0 {
         for row in data.chunks_exact(dim) {
             w.write_all(&(dim as i32).to_le_bytes())?;
@@ -316,7 +404,10 @@ pub fn read_matrix(path: &Path) -> Result<Matrix> {
         "npy" => read_npy_f32(path),
         "fvecs" => read_fvecs(path),
         "bvecs" => read_bvecs(path),
-        other => bail!("{}: unknown vector file type {other:?} (use .npy, .fvecs or .bvecs)", path.display()),
+        other => bail!(
+            "{}: unknown vector file type {other:?} (use .npy, .fvecs or .bvecs)",
+            path.display()
+        ),
     }
 }
 
@@ -325,7 +416,10 @@ pub fn read_ids(path: &Path) -> Result<IdMatrix> {
     match path.extension().and_then(|e| e.to_str()).unwrap_or("") {
         "npy" => read_npy_i32(path),
         "ivecs" => read_ivecs(path),
-        other => bail!("{}: unknown ground-truth file type {other:?} (use .ivecs or .npy)", path.display()),
+        other => bail!(
+            "{}: unknown ground-truth file type {other:?} (use .ivecs or .npy)",
+            path.display()
+        ),
     }
 }
 
@@ -393,8 +487,16 @@ impl Mixture {
         // Basis scale chosen so a cluster's spread is comparable to the
         // distance between centres: clusters overlap, like real data.
         let scale = 1.2 / (rank as f32).sqrt();
-        let bases: Vec<f32> = (0..clusters * dim * rank).map(|_| rng.gauss() * scale).collect();
-        Self { dim, rank, centers, bases, noise: 0.05 }
+        let bases: Vec<f32> = (0..clusters * dim * rank)
+            .map(|_| rng.gauss() * scale)
+            .collect();
+        Self {
+            dim,
+            rank,
+            centers,
+            bases,
+            noise: 0.05,
+        }
     }
 
     fn clusters(&self) -> usize {
@@ -431,7 +533,9 @@ impl Mixture {
             for group in groups {
                 s.spawn(move || {
                     for (ci, chunk) in group {
-                        let mut rng = Rng::new(seed ^ (stream << 48) ^ (ci as u64).wrapping_mul(0xA24B_AED4_963E_E407));
+                        let mut rng = Rng::new(
+                            seed ^ (stream << 48) ^ (ci as u64).wrapping_mul(0xA24B_AED4_963E_E407),
+                        );
                         for row in chunk.chunks_exact_mut(dim) {
                             self.sample_into(&mut rng, row);
                         }
@@ -454,7 +558,11 @@ pub fn synthetic(spec: SyntheticSpec, threads: usize) -> (Matrix, Matrix) {
 
 /// Split `queries` rows off the end of `all` (held-out queries).
 pub fn hold_out_tail(all: Matrix, queries: usize) -> Result<(Matrix, Matrix)> {
-    ensure!(queries < all.rows, "cannot hold out {queries} queries from {} rows", all.rows);
+    ensure!(
+        queries < all.rows,
+        "cannot hold out {queries} queries from {} rows",
+        all.rows
+    );
     let split = all.rows - queries;
     let q = all.slice_rows(split, all.rows);
     let mut base = all;
@@ -468,7 +576,8 @@ mod tests {
     use super::*;
 
     fn tmp(name: &str) -> std::path::PathBuf {
-        let dir = std::env::temp_dir().join(format!("vexfs-anns-bench-test-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("vexfs-anns-bench-test-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         dir.join(name)
     }
@@ -486,7 +595,11 @@ mod tests {
         // Data starts on a 64-byte boundary as numpy requires.
         assert_eq!((bytes.len() - 48) % 64, 0);
         assert_eq!(read_npy_f32(&p).unwrap(), m);
-        let ids = IdMatrix { rows: 2, dim: 3, data: vec![1, -2, 3, 4, 5, 6] };
+        let ids = IdMatrix {
+            rows: 2,
+            dim: 3,
+            data: vec![1, -2, 3, 4, 5, 6],
+        };
         let p = tmp("i.npy");
         write_npy_i32(&p, &ids).unwrap();
         assert_eq!(read_npy_i32(&p).unwrap(), ids);
@@ -519,8 +632,13 @@ mod tests {
         let p = tmp("bad.npy");
         std::fs::write(&p, b"not numpy at all").unwrap();
         assert!(read_npy_f32(&p).is_err());
-        assert!(parse_npy_header("{'descr': '>f4', 'fortran_order': False, 'shape': (2, 3), }").is_err());
-        let h = parse_npy_header("{\"descr\": \"<f4\", \"fortran_order\": False, \"shape\": (7,), }").unwrap();
+        assert!(
+            parse_npy_header("{'descr': '>f4', 'fortran_order': False, 'shape': (2, 3), }")
+                .is_err()
+        );
+        let h =
+            parse_npy_header("{\"descr\": \"<f4\", \"fortran_order\": False, \"shape\": (7,), }")
+                .unwrap();
         assert_eq!(h.shape, vec![7]);
     }
 
@@ -532,7 +650,11 @@ mod tests {
         assert_eq!(std::fs::metadata(&p).unwrap().len(), 3 * (4 + 16));
         assert_eq!(read_fvecs(&p).unwrap(), m);
         assert_eq!(read_matrix(&p).unwrap(), m);
-        let ids = IdMatrix { rows: 2, dim: 2, data: vec![7, 8, 9, 10] };
+        let ids = IdMatrix {
+            rows: 2,
+            dim: 2,
+            data: vec![7, 8, 9, 10],
+        };
         let p = tmp("g.ivecs");
         write_ivecs(&p, &ids).unwrap();
         assert_eq!(read_ivecs(&p).unwrap(), ids);
@@ -548,7 +670,12 @@ mod tests {
 
     #[test]
     fn synthetic_is_deterministic_across_threads() {
-        let spec = SyntheticSpec { n: 5000, dim: 8, queries: 10, seed: 7 };
+        let spec = SyntheticSpec {
+            n: 5000,
+            dim: 8,
+            queries: 10,
+            seed: 7,
+        };
         let (a, qa) = synthetic(spec, 1);
         let (b, qb) = synthetic(spec, 3);
         assert_eq!(a, b);

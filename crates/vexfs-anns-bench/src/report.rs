@@ -45,7 +45,15 @@ fn curve_points(c: &Curve, mode: Mode) -> Vec<(f64, f64)> {
 
 /// File-name-safe form of a dataset name.
 pub fn slug(s: &str) -> String {
-    s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' }).collect()
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect()
 }
 
 pub fn write_json(path: &Path, report: &RunReport) -> Result<()> {
@@ -92,12 +100,14 @@ pub fn write_csv(path: &Path, report: &RunReport) -> Result<()> {
 // ------------------------------------------------------------------- SVG
 
 const PALETTE: [&str; 12] = [
-    "#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22",
-    "#7f7f7f", "#393b79", "#637939",
+    "#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf",
+    "#bcbd22", "#7f7f7f", "#393b79", "#637939",
 ];
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// An ann-benchmarks style plot: recall on x, QPS on a log y axis, the
@@ -108,13 +118,23 @@ pub fn svg_plot(d: &DatasetResult, mode: Mode) -> String {
     let (ml, mr, mt, mb) = (80.0, 230.0, 50.0, 60.0);
     let pw = w - ml - mr;
     let ph = h - mt - mb;
-    let curves: Vec<(&Curve, Vec<(f64, f64)>)> =
-        d.curves.iter().map(|c| (c, pareto(&curve_points(c, mode)))).filter(|(_, f)| !f.is_empty()).collect();
+    let curves: Vec<(&Curve, Vec<(f64, f64)>)> = d
+        .curves
+        .iter()
+        .map(|c| (c, pareto(&curve_points(c, mode))))
+        .filter(|(_, f)| !f.is_empty())
+        .collect();
     let all: Vec<(f64, f64)> = curves.iter().flat_map(|(_, f)| f.iter().copied()).collect();
     let min_r = all.iter().map(|p| p.0).fold(1.0, f64::min);
     let xmin = ((min_r * 10.0).floor() / 10.0).clamp(0.0, 0.9);
-    let (qmin, qmax) = all.iter().fold((f64::INFINITY, 0.0f64), |(a, b), p| (a.min(p.1), b.max(p.1)));
-    let (qmin, qmax) = if all.is_empty() { (1.0, 10.0) } else { (qmin, qmax) };
+    let (qmin, qmax) = all.iter().fold((f64::INFINITY, 0.0f64), |(a, b), p| {
+        (a.min(p.1), b.max(p.1))
+    });
+    let (qmin, qmax) = if all.is_empty() {
+        (1.0, 10.0)
+    } else {
+        (qmin, qmax)
+    };
     let ylo = qmin.log10().floor();
     let yhi = (qmax.log10().ceil()).max(ylo + 1.0);
     let x = |r: f64| ml + (r - xmin) / (1.0 - xmin) * pw;
@@ -147,7 +167,11 @@ pub fn svg_plot(d: &DatasetResult, mode: Mode) -> String {
             }
             let yy = y(q);
             let color = if major { "#bbb" } else { "#e6e6e6" };
-            let _ = writeln!(s, r#"<line x1="{ml}" x2="{}" y1="{yy:.1}" y2="{yy:.1}" stroke="{color}"/>"#, ml + pw);
+            let _ = writeln!(
+                s,
+                r#"<line x1="{ml}" x2="{}" y1="{yy:.1}" y2="{yy:.1}" stroke="{color}"/>"#,
+                ml + pw
+            );
             let label = if q >= 1e6 {
                 format!("{}M", q / 1e6)
             } else if q >= 1e3 {
@@ -155,7 +179,12 @@ pub fn svg_plot(d: &DatasetResult, mode: Mode) -> String {
             } else {
                 format!("{q}")
             };
-            let _ = writeln!(s, r#"<text x="{}" y="{:.1}" text-anchor="end">{label}</text>"#, ml - 6.0, yy + 4.0);
+            let _ = writeln!(
+                s,
+                r#"<text x="{}" y="{:.1}" text-anchor="end">{label}</text>"#,
+                ml - 6.0,
+                yy + 4.0
+            );
         }
         e += 1.0;
     }
@@ -163,10 +192,21 @@ pub fn svg_plot(d: &DatasetResult, mode: Mode) -> String {
     for i in 0..=steps {
         let r = xmin + i as f64 * 0.1;
         let xx = x(r);
-        let _ = writeln!(s, r##"<line x1="{xx:.1}" x2="{xx:.1}" y1="{mt}" y2="{}" stroke="#e6e6e6"/>"##, mt + ph);
-        let _ = writeln!(s, r#"<text x="{xx:.1}" y="{}" text-anchor="middle">{r:.1}</text>"#, mt + ph + 18.0);
+        let _ = writeln!(
+            s,
+            r##"<line x1="{xx:.1}" x2="{xx:.1}" y1="{mt}" y2="{}" stroke="#e6e6e6"/>"##,
+            mt + ph
+        );
+        let _ = writeln!(
+            s,
+            r#"<text x="{xx:.1}" y="{}" text-anchor="middle">{r:.1}</text>"#,
+            mt + ph + 18.0
+        );
     }
-    let _ = writeln!(s, r##"<rect x="{ml}" y="{mt}" width="{pw}" height="{ph}" fill="none" stroke="#333"/>"##);
+    let _ = writeln!(
+        s,
+        r##"<rect x="{ml}" y="{mt}" width="{pw}" height="{ph}" fill="none" stroke="#333"/>"##
+    );
     let _ = writeln!(
         s,
         r#"<text x="{}" y="{}" text-anchor="middle">recall@{}</text>"#,
@@ -202,7 +242,10 @@ pub fn svg_plot(d: &DatasetResult, mode: Mode) -> String {
             _ => r#" stroke-dasharray="10,3,2,3""#,
         };
         let width = if c.is_vexfs() { 2.5 } else { 1.8 };
-        let pts: Vec<String> = front.iter().map(|(r, q)| format!("{:.1},{:.1}", x(*r), y(*q))).collect();
+        let pts: Vec<String> = front
+            .iter()
+            .map(|(r, q)| format!("{:.1},{:.1}", x(*r), y(*q)))
+            .collect();
         let _ = writeln!(
             s,
             r#"<polyline points="{}" fill="none" stroke="{color}" stroke-width="{width}"{dash}/>"#,
@@ -210,7 +253,12 @@ pub fn svg_plot(d: &DatasetResult, mode: Mode) -> String {
         );
         for (r, q) in front {
             if c.is_vexfs() {
-                let _ = writeln!(s, r#"<circle cx="{:.1}" cy="{:.1}" r="3.5" fill="{color}"/>"#, x(*r), y(*q));
+                let _ = writeln!(
+                    s,
+                    r#"<circle cx="{:.1}" cy="{:.1}" r="3.5" fill="{color}"/>"#,
+                    x(*r),
+                    y(*q)
+                );
             } else {
                 let _ = writeln!(
                     s,
@@ -227,7 +275,13 @@ pub fn svg_plot(d: &DatasetResult, mode: Mode) -> String {
             r#"<line x1="{lx}" x2="{}" y1="{ly}" y2="{ly}" stroke="{color}" stroke-width="{width}"{dash}/>"#,
             lx + 28.0
         );
-        let _ = writeln!(s, r#"<text x="{}" y="{}">{}</text>"#, lx + 34.0, ly + 4.0, esc(&c.algo));
+        let _ = writeln!(
+            s,
+            r#"<text x="{}" y="{}">{}</text>"#,
+            lx + 34.0,
+            ly + 4.0,
+            esc(&c.algo)
+        );
     }
     s.push_str("</svg>\n");
     s
@@ -287,14 +341,24 @@ fn primary(c: &Curve) -> bool {
 pub fn ratios(d: &DatasetResult) -> Vec<Ratio> {
     let mut out = Vec::new();
     for strategy in ["hnsw", "ivf", "ivfpq", "lsh", "flat"] {
-        let Some(v) = d.curves.iter().find(|c| c.is_vexfs() && c.strategy == strategy && primary(c)) else {
+        let Some(v) = d
+            .curves
+            .iter()
+            .find(|c| c.is_vexfs() && c.strategy == strategy && primary(c))
+        else {
             continue;
         };
-        let peers: Vec<&Curve> =
-            d.curves.iter().filter(|c| !c.is_vexfs() && c.strategy == strategy && primary(c)).collect();
+        let peers: Vec<&Curve> = d
+            .curves
+            .iter()
+            .filter(|c| !c.is_vexfs() && c.strategy == strategy && primary(c))
+            .collect();
         for mode in [Mode::Single, Mode::Batch] {
-            let targets: Vec<Option<f64>> =
-                if strategy == "flat" { vec![None] } else { TARGETS.iter().map(|t| Some(*t)).collect() };
+            let targets: Vec<Option<f64>> = if strategy == "flat" {
+                vec![None]
+            } else {
+                TARGETS.iter().map(|t| Some(*t)).collect()
+            };
             for target in targets {
                 let at = |c: &Curve| match target {
                     Some(t) => qps_at_recall(&curve_points(c, mode), t),
@@ -337,7 +401,9 @@ pub fn ratio_table(rows: &[Ratio]) -> String {
         let (status, ratio) = match r.ratio() {
             Some(x) if x >= r.goal => ("ok", format!("{x:.2}x")),
             Some(x) => ("behind", format!("{x:.2}x")),
-            None if r.vexfs.is_none() && r.peer.is_some() => ("VexFS does not reach it", "—".into()),
+            None if r.vexfs.is_none() && r.peer.is_some() => {
+                ("VexFS does not reach it", "—".into())
+            }
             None if r.vexfs.is_some() => ("no peer reaches it", "—".into()),
             None => ("neither reaches it", "—".into()),
         };
@@ -346,7 +412,9 @@ pub fn ratio_table(rows: &[Ratio]) -> String {
             "| {} | {} | {} | {} | {} | {} | {} | {} | ≥{:.2}x | {} |",
             r.dataset,
             r.strategy,
-            r.recall.map(|t| format!("{t:.2}")).unwrap_or_else(|| "exact".into()),
+            r.recall
+                .map(|t| format!("{t:.2}"))
+                .unwrap_or_else(|| "exact".into()),
             match r.mode {
                 Mode::Single => "1",
                 Mode::Batch => "all",
@@ -411,7 +479,11 @@ pub fn dataset_table(d: &DatasetResult) -> String {
 /// docs/BENCHMARKS.md after a reference run).
 pub fn summary_markdown(r: &RunReport, plots: &[(String, Vec<String>)]) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "# ANN benchmark run {} (profile `{}`)\n", r.started_utc, r.profile);
+    let _ = writeln!(
+        s,
+        "# ANN benchmark run {} (profile `{}`)\n",
+        r.started_utc, r.profile
+    );
     let _ = writeln!(s, "- command: `{}`", r.command);
     let _ = writeln!(s, "- CPU: {} ({} threads used)", r.cpu, r.threads);
     let _ = writeln!(s, "- VexFS SIMD: {}", r.vexfs_simd);
@@ -488,9 +560,24 @@ mod tests {
             single_queries: 10,
             ground_truth: "computed".into(),
             curves: vec![
-                curve("vexfs-hnsw", "vexfs", "hnsw", vec![point("ef=10", 0.9, 2400.0), point("ef=20", 0.99, 1200.0)]),
-                curve("hnswlib", "hnswlib", "hnsw", vec![point("ef=10", 0.9, 1000.0), point("ef=20", 0.99, 500.0)]),
-                curve("usearch", "usearch", "hnsw", vec![point("ef=10", 0.9, 1500.0)]),
+                curve(
+                    "vexfs-hnsw",
+                    "vexfs",
+                    "hnsw",
+                    vec![point("ef=10", 0.9, 2400.0), point("ef=20", 0.99, 1200.0)],
+                ),
+                curve(
+                    "hnswlib",
+                    "hnswlib",
+                    "hnsw",
+                    vec![point("ef=10", 0.9, 1000.0), point("ef=20", 0.99, 500.0)],
+                ),
+                curve(
+                    "usearch",
+                    "usearch",
+                    "hnsw",
+                    vec![point("ef=10", 0.9, 1500.0)],
+                ),
             ],
             peers: serde_json::json!({}),
             peer_errors: serde_json::json!({}),
@@ -500,15 +587,23 @@ mod tests {
     #[test]
     fn ratio_picks_fastest_peer_at_each_recall() {
         let rows = ratios(&dataset());
-        let r90 = rows.iter().find(|r| r.recall == Some(0.90) && r.mode == Mode::Single).unwrap();
+        let r90 = rows
+            .iter()
+            .find(|r| r.recall == Some(0.90) && r.mode == Mode::Single)
+            .unwrap();
         assert_eq!(r90.peer.as_ref().unwrap().0, "usearch");
         assert!((r90.ratio().unwrap() - 1.6).abs() < 1e-9);
-        let r99 = rows.iter().find(|r| r.recall == Some(0.99) && r.mode == Mode::Single).unwrap();
+        let r99 = rows
+            .iter()
+            .find(|r| r.recall == Some(0.99) && r.mode == Mode::Single)
+            .unwrap();
         // usearch never reaches 0.99, so hnswlib is the peer there.
         assert_eq!(r99.peer.as_ref().unwrap().0, "hnswlib");
         assert!((r99.ratio().unwrap() - 2.4).abs() < 1e-9);
         let table = ratio_table(&rows);
-        assert!(table.contains("| synthetic:100x4 | hnsw | 0.90 | 1 | 2400 | usearch | 1500 | 1.60x | ≥1.20x | ok |"));
+        assert!(table.contains(
+            "| synthetic:100x4 | hnsw | 0.90 | 1 | 2400 | usearch | 1500 | 1.60x | ≥1.20x | ok |"
+        ));
     }
 
     #[test]
@@ -532,7 +627,8 @@ mod tests {
         let csv = std::fs::read_to_string(csv_dir.join("r.csv")).unwrap();
         assert_eq!(csv.lines().count(), 1 + 5);
         write_json(&csv_dir.join("r.json"), &report).unwrap();
-        let back: RunReport = serde_json::from_slice(&std::fs::read(csv_dir.join("r.json")).unwrap()).unwrap();
+        let back: RunReport =
+            serde_json::from_slice(&std::fs::read(csv_dir.join("r.json")).unwrap()).unwrap();
         assert_eq!(back.datasets[0].curves.len(), 3);
     }
 }

@@ -14,10 +14,22 @@ use vexfs_ann::{Metric, SearchParams, VectorIndex};
 #[derive(Debug, Clone, PartialEq)]
 pub enum BuildSpec {
     Flat,
-    Hnsw { m: usize, ef_construction: usize },
-    Ivf { nlist: usize },
-    IvfPq { nlist: usize, m: usize, nbits: usize },
-    Lsh { tables: usize, bits: usize },
+    Hnsw {
+        m: usize,
+        ef_construction: usize,
+    },
+    Ivf {
+        nlist: usize,
+    },
+    IvfPq {
+        nlist: usize,
+        m: usize,
+        nbits: usize,
+    },
+    Lsh {
+        tables: usize,
+        bits: usize,
+    },
 }
 
 impl BuildSpec {
@@ -34,9 +46,13 @@ impl BuildSpec {
     pub fn params_json(&self) -> serde_json::Value {
         match self {
             BuildSpec::Flat => serde_json::json!({}),
-            BuildSpec::Hnsw { m, ef_construction } => serde_json::json!({"M": m, "ef_construction": ef_construction}),
+            BuildSpec::Hnsw { m, ef_construction } => {
+                serde_json::json!({"M": m, "ef_construction": ef_construction})
+            }
             BuildSpec::Ivf { nlist } => serde_json::json!({"nlist": nlist}),
-            BuildSpec::IvfPq { nlist, m, nbits } => serde_json::json!({"nlist": nlist, "m": m, "nbits": nbits}),
+            BuildSpec::IvfPq { nlist, m, nbits } => {
+                serde_json::json!({"nlist": nlist, "m": m, "nbits": nbits})
+            }
             BuildSpec::Lsh { tables, bits } => serde_json::json!({"tables": tables, "bits": bits}),
         }
     }
@@ -53,11 +69,23 @@ pub fn build_specs(strategy: &str, sweep: &Sweep) -> Vec<BuildSpec> {
             .hnsw
             .m
             .iter()
-            .map(|&m| BuildSpec::Hnsw { m, ef_construction: sweep.hnsw.ef_construction })
+            .map(|&m| BuildSpec::Hnsw {
+                m,
+                ef_construction: sweep.hnsw.ef_construction,
+            })
             .collect(),
-        "ivf" => vec![BuildSpec::Ivf { nlist: sweep.ivf.nlist }],
-        "ivfpq" => vec![BuildSpec::IvfPq { nlist: sweep.ivfpq.nlist, m: sweep.ivfpq.m, nbits: sweep.ivfpq.nbits }],
-        "lsh" => vec![BuildSpec::Lsh { tables: sweep.lsh.tables, bits: sweep.lsh.bits }],
+        "ivf" => vec![BuildSpec::Ivf {
+            nlist: sweep.ivf.nlist,
+        }],
+        "ivfpq" => vec![BuildSpec::IvfPq {
+            nlist: sweep.ivfpq.nlist,
+            m: sweep.ivfpq.m,
+            nbits: sweep.ivfpq.nbits,
+        }],
+        "lsh" => vec![BuildSpec::Lsh {
+            tables: sweep.lsh.tables,
+            bits: sweep.lsh.bits,
+        }],
         _ => Vec::new(),
     }
 }
@@ -71,19 +99,42 @@ pub fn search_points(spec: &BuildSpec, sweep: &Sweep, k: usize) -> Vec<(String, 
             .hnsw
             .ef
             .iter()
-            .map(|&ef| (format!("M={m},ef={ef}"), SearchParams { ef: Some(ef.max(k)), ..base }))
+            .map(|&ef| {
+                (
+                    format!("M={m},ef={ef}"),
+                    SearchParams {
+                        ef: Some(ef.max(k)),
+                        ..base
+                    },
+                )
+            })
             .collect(),
         BuildSpec::Ivf { .. } => sweep
             .ivf
             .nprobe
             .iter()
-            .map(|&p| (format!("nprobe={p}"), SearchParams { nprobe: Some(p), ..base }))
+            .map(|&p| {
+                (
+                    format!("nprobe={p}"),
+                    SearchParams {
+                        nprobe: Some(p),
+                        ..base
+                    },
+                )
+            })
             .collect(),
         BuildSpec::IvfPq { .. } => {
             let mut v = Vec::new();
             for &p in &sweep.ivfpq.nprobe {
                 for &r in &sweep.ivfpq.rerank {
-                    v.push((format!("nprobe={p},rerank={r}"), SearchParams { nprobe: Some(p), rerank: Some(r), ..base }));
+                    v.push((
+                        format!("nprobe={p},rerank={r}"),
+                        SearchParams {
+                            nprobe: Some(p),
+                            rerank: Some(r),
+                            ..base
+                        },
+                    ));
                 }
             }
             v
@@ -92,7 +143,14 @@ pub fn search_points(spec: &BuildSpec, sweep: &Sweep, k: usize) -> Vec<(String, 
             let mut v = Vec::new();
             for &p in &sweep.lsh.probes {
                 for &r in &sweep.lsh.rerank {
-                    v.push((format!("probes={p},rerank={r}"), SearchParams { nprobe: Some(p), rerank: Some(r), ..base }));
+                    v.push((
+                        format!("probes={p},rerank={r}"),
+                        SearchParams {
+                            nprobe: Some(p),
+                            rerank: Some(r),
+                            ..base
+                        },
+                    ));
                 }
             }
             v
@@ -111,8 +169,16 @@ pub fn algo_name(spec: &BuildSpec, sweep: &Sweep) -> String {
 
 /// Create an empty index for `spec`, seeded so that recall at a given
 /// point is reproducible run to run.
-pub fn make_index(spec: &BuildSpec, dim: usize, metric: Metric, expected_rows: usize) -> Result<Box<dyn VectorIndex>> {
-    use vexfs_ann::{FlatIndex, HnswConfig, HnswIndex, IvfConfig, IvfFlatIndex, IvfPqConfig, IvfPqIndex, LshConfig, LshIndex};
+pub fn make_index(
+    spec: &BuildSpec,
+    dim: usize,
+    metric: Metric,
+    expected_rows: usize,
+) -> Result<Box<dyn VectorIndex>> {
+    use vexfs_ann::{
+        FlatIndex, HnswConfig, HnswIndex, IvfConfig, IvfFlatIndex, IvfPqConfig, IvfPqIndex,
+        LshConfig, LshIndex,
+    };
     let err = |e: vexfs_ann::AnnError| anyhow!("creating {} index: {e}", spec.strategy());
     Ok(match *spec {
         BuildSpec::Flat => Box::new(FlatIndex::new(dim, metric).map_err(err)?),
@@ -120,24 +186,54 @@ pub fn make_index(spec: &BuildSpec, dim: usize, metric: Metric, expected_rows: u
             HnswIndex::new(
                 dim,
                 metric,
-                HnswConfig { m, ef_construction, ef_search: 64, seed: BUILD_SEED, max_elements: expected_rows },
+                HnswConfig {
+                    m,
+                    ef_construction,
+                    ef_search: 64,
+                    seed: BUILD_SEED,
+                    max_elements: expected_rows,
+                },
             )
             .map_err(err)?,
         ),
         BuildSpec::Ivf { nlist } => Box::new(
-            IvfFlatIndex::new(dim, metric, IvfConfig { nlist, seed: BUILD_SEED, ..IvfConfig::default() }).map_err(err)?,
+            IvfFlatIndex::new(
+                dim,
+                metric,
+                IvfConfig {
+                    nlist,
+                    seed: BUILD_SEED,
+                    ..IvfConfig::default()
+                },
+            )
+            .map_err(err)?,
         ),
         BuildSpec::IvfPq { nlist, m, nbits } => Box::new(
             IvfPqIndex::new(
                 dim,
                 metric,
-                IvfPqConfig { nlist, m_subquantizers: m, nbits, seed: BUILD_SEED, ..IvfPqConfig::default() },
+                IvfPqConfig {
+                    nlist,
+                    m_subquantizers: m,
+                    nbits,
+                    seed: BUILD_SEED,
+                    ..IvfPqConfig::default()
+                },
             )
             .map_err(err)?,
         ),
         BuildSpec::Lsh { tables, bits } => Box::new(
-            LshIndex::new(dim, metric, LshConfig { tables, bits, seed: BUILD_SEED, ..LshConfig::default() })
-                .map_err(err)?,
+            LshIndex::new(
+                dim,
+                metric,
+                LshConfig {
+                    tables,
+                    bits,
+                    seed: BUILD_SEED,
+                    ..LshConfig::default()
+                },
+            )
+            .map_err(err)?,
         ),
     })
 }
@@ -156,7 +252,11 @@ impl vexfs_ann::ByteSink for CountingSink {
 pub fn rss_bytes() -> u64 {
     std::fs::read_to_string("/proc/self/statm")
         .ok()
-        .and_then(|s| s.split_whitespace().nth(1).and_then(|x| x.parse::<u64>().ok()))
+        .and_then(|s| {
+            s.split_whitespace()
+                .nth(1)
+                .and_then(|x| x.parse::<u64>().ok())
+        })
         .map(|pages| pages * 4096)
         .unwrap_or(0)
 }
@@ -183,7 +283,9 @@ pub fn build(
     let t0 = Instant::now();
     let mut index = make_index(spec, base.dim, metric, base.rows)?;
     if !index.is_trained() {
-        index.train(&train.data).map_err(|e| anyhow!("training {} failed: {e}", spec.strategy()))?;
+        index
+            .train(&train.data)
+            .map_err(|e| anyhow!("training {} failed: {e}", spec.strategy()))?;
     }
     let train_s = t0.elapsed().as_secs_f64();
     let t1 = Instant::now();
@@ -213,7 +315,9 @@ pub fn build(
 /// Serialised size of an index.
 pub fn serialized_size(index: &dyn VectorIndex) -> Result<u64> {
     let mut sink = CountingSink(0);
-    index.save(&mut sink).map_err(|e| anyhow!("saving the index failed: {e}"))?;
+    index
+        .save(&mut sink)
+        .map_err(|e| anyhow!("saving the index failed: {e}"))?;
     Ok(sink.0)
 }
 
@@ -230,7 +334,9 @@ pub fn search_all(
     threads: usize,
 ) -> Result<Vec<Vec<u64>>> {
     if threads == vexfs_ann::num_threads() {
-        let res = index.search_batch(&queries.data, params).map_err(|e| anyhow!("batch search failed: {e}"))?;
+        let res = index
+            .search_batch(&queries.data, params)
+            .map_err(|e| anyhow!("batch search failed: {e}"))?;
         return Ok(res.into_iter().map(ids).collect());
     }
     search_threads(index, queries, params, threads)
@@ -292,7 +398,8 @@ fn percentile_us(sorted_ns: &[u64], p: f64) -> f64 {
     let pos = p / 100.0 * (sorted_ns.len() - 1) as f64;
     let lo = pos.floor() as usize;
     let hi = pos.ceil() as usize;
-    let v = sorted_ns[lo] as f64 + (sorted_ns[hi] as f64 - sorted_ns[lo] as f64) * (pos - lo as f64);
+    let v =
+        sorted_ns[lo] as f64 + (sorted_ns[hi] as f64 - sorted_ns[lo] as f64) * (pos - lo as f64);
     v / 1e3
 }
 
@@ -310,12 +417,16 @@ pub fn measure(
 ) -> Result<Point> {
     let n1 = single.min(queries.rows);
     for q in 0..n1.min(20) {
-        index.search(queries.row(q), params, None).map_err(|e| anyhow!("search failed: {e}"))?;
+        index
+            .search(queries.row(q), params, None)
+            .map_err(|e| anyhow!("search failed: {e}"))?;
     }
     let mut lat = Vec::with_capacity(n1);
     for q in 0..n1 {
         let t = Instant::now();
-        let r = index.search(queries.row(q), params, None).map_err(|e| anyhow!("search failed: {e}"))?;
+        let r = index
+            .search(queries.row(q), params, None)
+            .map_err(|e| anyhow!("search failed: {e}"))?;
         lat.push(t.elapsed().as_nanos() as u64);
         std::hint::black_box(r);
     }
@@ -352,7 +463,8 @@ pub fn run_build(
 ) -> Result<Curve> {
     let built = build(spec, base, train, metric, progress)?;
     let stats = built.index.stats();
-    let index_bytes = serialized_size(built.index.as_ref()).context("measuring the serialised size")?;
+    let index_bytes =
+        serialized_size(built.index.as_ref()).context("measuring the serialised size")?;
     let mut curve = Curve {
         algo: algo_name(spec, sweep),
         library: "vexfs".into(),
@@ -367,7 +479,15 @@ pub fn run_build(
         points: Vec::new(),
     };
     for (label, params) in search_points(spec, sweep, k) {
-        let p = measure(built.index.as_ref(), queries, gt, &label, &params, threads, sweep.single_queries)?;
+        let p = measure(
+            built.index.as_ref(),
+            queries,
+            gt,
+            &label,
+            &params,
+            threads,
+            sweep.single_queries,
+        )?;
         on_point(&p);
         curve.points.push(p);
     }

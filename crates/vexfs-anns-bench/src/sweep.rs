@@ -123,8 +123,15 @@ impl Profile {
         let lsh_bits = if dim >= 64 { 16 } else { 12 };
         match self {
             Profile::Ci => Sweep {
-                hnsw: HnswSweep { m: vec![16], ef_construction: 200, ef: vec![10, 20, 40, 80] },
-                ivf: IvfSweep { nlist, nprobe: capped(vec![1, 4, 16, 64]) },
+                hnsw: HnswSweep {
+                    m: vec![16],
+                    ef_construction: 200,
+                    ef: vec![10, 20, 40, 80],
+                },
+                ivf: IvfSweep {
+                    nlist,
+                    nprobe: capped(vec![1, 4, 16, 64]),
+                },
                 ivfpq: IvfPqSweep {
                     nlist,
                     m: Self::pq_m(dim),
@@ -143,8 +150,15 @@ impl Profile {
                 train_rows,
             },
             Profile::Quick => Sweep {
-                hnsw: HnswSweep { m: vec![16], ef_construction: 200, ef: vec![10, 16, 32, 64, 128, 256] },
-                ivf: IvfSweep { nlist, nprobe: capped(vec![1, 2, 4, 8, 16, 32, 64, 128]) },
+                hnsw: HnswSweep {
+                    m: vec![16],
+                    ef_construction: 200,
+                    ef: vec![10, 16, 32, 64, 128, 256],
+                },
+                ivf: IvfSweep {
+                    nlist,
+                    nprobe: capped(vec![1, 2, 4, 8, 16, 32, 64, 128]),
+                },
                 ivfpq: IvfPqSweep {
                     nlist,
                     m: Self::pq_m(dim),
@@ -171,7 +185,12 @@ impl Profile {
                     ef_construction: 200,
                     ef: vec![10, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768],
                 },
-                ivf: IvfSweep { nlist, nprobe: capped(vec![1, 2, 4, 8, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512]) },
+                ivf: IvfSweep {
+                    nlist,
+                    nprobe: capped(vec![
+                        1, 2, 4, 8, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512,
+                    ]),
+                },
                 ivfpq: IvfPqSweep {
                     nlist,
                     m: Self::pq_m(dim),

@@ -45,7 +45,10 @@ pub fn knn_one(metric: Metric, base: &Matrix, q: &[f32], k: usize) -> Vec<i32> {
             }
         }
     }
-    heap.into_sorted_vec().into_iter().map(|c| c.1 as i32).collect()
+    heap.into_sorted_vec()
+        .into_iter()
+        .map(|c| c.1 as i32)
+        .collect()
 }
 
 /// Exact k-NN of every query, split over `threads` threads. `progress` is
@@ -78,25 +81,38 @@ pub fn ground_truth(
                 for qi in start..end {
                     local.extend(knn_one(metric, base, queries.row(qi), k));
                 }
-                results.lock().expect("ground-truth lock")[start * k..end * k].copy_from_slice(&local);
+                results.lock().expect("ground-truth lock")[start * k..end * k]
+                    .copy_from_slice(&local);
                 progress((end - start) as u64);
             });
         }
     });
-    IdMatrix { rows: queries.rows, dim: k, data: out }
+    IdMatrix {
+        rows: queries.rows,
+        dim: k,
+        data: out,
+    }
 }
 
 /// Mean over queries of |found ∩ true top-k| / k. `found` holds one list
 /// per query (ids may be fewer than k when an index returns short lists).
 pub fn recall_at_k(found: &[Vec<u64>], truth: &IdMatrix, k: usize) -> f64 {
-    assert!(k <= truth.dim, "ground truth has {} neighbours, recall@{k} asked", truth.dim);
+    assert!(
+        k <= truth.dim,
+        "ground truth has {} neighbours, recall@{k} asked",
+        truth.dim
+    );
     if found.is_empty() {
         return 0.0;
     }
     let mut hits = 0usize;
     for (qi, res) in found.iter().enumerate() {
         let t = &truth.row(qi)[..k];
-        hits += res.iter().take(k).filter(|id| t.contains(&(**id as i32))).count();
+        hits += res
+            .iter()
+            .take(k)
+            .filter(|id| t.contains(&(**id as i32)))
+            .count();
     }
     hits as f64 / (found.len() * k) as f64
 }
@@ -120,20 +136,33 @@ mod tests {
         let base = Matrix::new(3, 2, vec![1.0, 0.0, 0.0, 1.0, 3.0, 3.0]);
         let q = Matrix::new(1, 2, vec![1.0, 0.1]);
         // Inner product favours the long vector.
-        assert_eq!(ground_truth(Metric::InnerProduct, &base, &q, 3, 1, &|_| {}).row(0), &[2, 0, 1]);
+        assert_eq!(
+            ground_truth(Metric::InnerProduct, &base, &q, 3, 1, &|_| {}).row(0),
+            &[2, 0, 1]
+        );
         let mut nb = base.clone();
         nb.normalize_rows();
         let mut nq = q.clone();
         nq.normalize_rows();
-        assert_eq!(ground_truth(Metric::Cosine, &nb, &nq, 3, 1, &|_| {}).row(0), &[0, 2, 1]);
+        assert_eq!(
+            ground_truth(Metric::Cosine, &nb, &nq, 3, 1, &|_| {}).row(0),
+            &[0, 2, 1]
+        );
     }
 
     #[test]
     fn threads_do_not_change_truth_and_ties_pick_low_ids() {
         let base = Matrix::new(4, 1, vec![1.0, -1.0, 1.0, 5.0]);
         let q = Matrix::new(1, 1, vec![0.0]);
-        assert_eq!(ground_truth(Metric::L2, &base, &q, 3, 1, &|_| {}).row(0), &[0, 1, 2]);
-        let base = Matrix::new(500, 3, (0..1500).map(|i| ((i * 7919) % 101) as f32).collect());
+        assert_eq!(
+            ground_truth(Metric::L2, &base, &q, 3, 1, &|_| {}).row(0),
+            &[0, 1, 2]
+        );
+        let base = Matrix::new(
+            500,
+            3,
+            (0..1500).map(|i| ((i * 7919) % 101) as f32).collect(),
+        );
         let q = Matrix::new(40, 3, (0..120).map(|i| ((i * 31) % 97) as f32).collect());
         let a = ground_truth(Metric::L2, &base, &q, 10, 1, &|_| {});
         let b = ground_truth(Metric::L2, &base, &q, 10, 3, &|_| {});
@@ -143,7 +172,11 @@ mod tests {
 
     #[test]
     fn recall_counts_overlap() {
-        let truth = IdMatrix { rows: 2, dim: 3, data: vec![1, 2, 3, 4, 5, 6] };
+        let truth = IdMatrix {
+            rows: 2,
+            dim: 3,
+            data: vec![1, 2, 3, 4, 5, 6],
+        };
         let found = vec![vec![1, 2, 9], vec![6, 5, 4]];
         assert!((recall_at_k(&found, &truth, 3) - 5.0 / 6.0).abs() < 1e-12);
         assert!((recall_at_k(&found, &truth, 2) - 3.0 / 4.0).abs() < 1e-12);

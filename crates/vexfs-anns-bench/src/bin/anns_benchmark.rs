@@ -90,7 +90,9 @@ impl Ui {
     fn new(disabled: bool) -> Self {
         // Bars only on an interactive terminal; CI logs get plain lines.
         let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false");
-        Self { bars: !disabled && !ci && std::io::stderr().is_terminal() }
+        Self {
+            bars: !disabled && !ci && std::io::stderr().is_terminal(),
+        }
     }
 
     fn bar(&self, len: u64, msg: &str) -> ProgressBar {
@@ -112,7 +114,10 @@ impl Ui {
 }
 
 fn utc_now() -> String {
-    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
     let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
     // Civil-from-days (Howard Hinnant's algorithm).
     let z = days + 719_468;
@@ -124,13 +129,22 @@ fn utc_now() -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 fn cpu_model() -> String {
     std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
         .unwrap_or_else(|| std::env::consts::ARCH.to_string())
 }
 
@@ -149,11 +163,26 @@ fn vexfs_simd() -> String {
             }
         }
     }
-    format!("CPU features {}; kernels: {}", feats.join(","), vexfs_anns_bench::vexfs_kernels())
+    format!(
+        "CPU features {}; kernels: {}",
+        feats.join(","),
+        vexfs_anns_bench::vexfs_kernels()
+    )
 }
 
-fn resolve_peers(cli: &Cli, venv: &Path, script: &Path, scratch: &Path) -> Result<(Vec<String>, serde_json::Value)> {
-    let want = cli.peers.clone().unwrap_or_else(|| if cli.profile == Profile::Ci { "auto".into() } else { "all".into() });
+fn resolve_peers(
+    cli: &Cli,
+    venv: &Path,
+    script: &Path,
+    scratch: &Path,
+) -> Result<(Vec<String>, serde_json::Value)> {
+    let want = cli.peers.clone().unwrap_or_else(|| {
+        if cli.profile == Profile::Ci {
+            "auto".into()
+        } else {
+            "all".into()
+        }
+    });
     if want == "none" {
         return Ok((Vec::new(), serde_json::json!({})));
     }
@@ -161,7 +190,11 @@ fn resolve_peers(cli: &Cli, venv: &Path, script: &Path, scratch: &Path) -> Resul
         "auto" => Vec::new(),
         "all" => peers::ALL_PEERS.iter().map(|s| s.to_string()).collect(),
         list => {
-            let v: Vec<String> = list.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+            let v: Vec<String> = list
+                .split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect();
             for p in &v {
                 if !peers::ALL_PEERS.contains(&p.as_str()) {
                     bail!("unknown peer {p:?}: use faiss, hnswlib, usearch, none or auto");
@@ -172,17 +205,28 @@ fn resolve_peers(cli: &Cli, venv: &Path, script: &Path, scratch: &Path) -> Resul
     };
     let probe = |venv: &Path| -> serde_json::Value {
         if peers::python(venv).exists() {
-            peers::probe(venv, script, scratch).unwrap_or_else(|e| serde_json::json!({"probe": e.to_string()}))
+            peers::probe(venv, script, scratch)
+                .unwrap_or_else(|e| serde_json::json!({"probe": e.to_string()}))
         } else {
             serde_json::json!({})
         }
     };
     let mut info = probe(venv);
-    let ok = |info: &serde_json::Value, p: &str| info.get(p).is_some_and(|v| v.get("error").is_none() && v.get("version").is_some());
+    let ok = |info: &serde_json::Value, p: &str| {
+        info.get(p)
+            .is_some_and(|v| v.get("error").is_none() && v.get("version").is_some())
+    };
     if want == "auto" {
-        let found: Vec<String> = peers::ALL_PEERS.iter().filter(|p| ok(&info, p)).map(|s| s.to_string()).collect();
+        let found: Vec<String> = peers::ALL_PEERS
+            .iter()
+            .filter(|p| ok(&info, p))
+            .map(|s| s.to_string())
+            .collect();
         if found.is_empty() {
-            eprintln!("no peer libraries installed in {}; running VexFS only", venv.display());
+            eprintln!(
+                "no peer libraries installed in {}; running VexFS only",
+                venv.display()
+            );
         }
         return Ok((found, info));
     }
@@ -201,7 +245,10 @@ fn resolve_peers(cli: &Cli, venv: &Path, script: &Path, scratch: &Path) -> Resul
 /// reference format, so a missing renderer is only a note.
 fn render_png(venv: &Path, out: &Path, plots: &[(String, Vec<String>)]) {
     let script = peers::repo_root().join("bench/peers/svg2png.py");
-    let files: Vec<PathBuf> = plots.iter().flat_map(|(_, f)| f.iter().map(|f| out.join(f))).collect();
+    let files: Vec<PathBuf> = plots
+        .iter()
+        .flat_map(|(_, f)| f.iter().map(|f| out.join(f)))
+        .collect();
     if files.is_empty() || !peers::python(venv).exists() {
         return;
     }
@@ -213,7 +260,10 @@ fn render_png(venv: &Path, out: &Path, plots: &[(String, Vec<String>)]) {
         .status()
         .is_ok_and(|s| s.success());
     if !ok {
-        eprintln!("note: PNG plots skipped (pip install cairosvg into {} to get them)", venv.display());
+        eprintln!(
+            "note: PNG plots skipped (pip install cairosvg into {} to get them)",
+            venv.display()
+        );
     }
 }
 
@@ -228,20 +278,35 @@ fn real_main() -> Result<()> {
     let cli = Cli::parse();
     let started = Instant::now();
     let ui = Ui::new(cli.no_progress);
-    let threads = cli.threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    let threads = cli.threads.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    });
     // Builds (add_batch, training) and search_batch use this many threads.
     vexfs_ann::set_num_threads(threads);
     let venv = cli.venv.clone().unwrap_or_else(peers::default_venv);
-    let cache = cli.cache_dir.clone().unwrap_or_else(|| peers::repo_root().join("bench-out/cache"));
+    let cache = cli
+        .cache_dir
+        .clone()
+        .unwrap_or_else(|| peers::repo_root().join("bench-out/cache"));
     let script = peers::default_script();
-    std::fs::create_dir_all(&cli.out).with_context(|| format!("cannot create {}", cli.out.display()))?;
+    std::fs::create_dir_all(&cli.out)
+        .with_context(|| format!("cannot create {}", cli.out.display()))?;
     for s in &cli.strategies {
         if !["hnsw", "ivf", "ivfpq", "lsh", "flat"].contains(&s.as_str()) {
             bail!("unknown strategy {s:?}: use hnsw, ivf, ivfpq, lsh, flat");
         }
     }
-    let mut names: Vec<String> =
-        if cli.dataset.is_empty() { cli.profile.datasets().iter().map(|s| s.to_string()).collect() } else { cli.dataset.clone() };
+    let mut names: Vec<String> = if cli.dataset.is_empty() {
+        cli.profile
+            .datasets()
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    } else {
+        cli.dataset.clone()
+    };
     if cli.with_1m {
         names.push("synthetic:1000000x128".into());
     }
@@ -263,11 +328,16 @@ fn real_main() -> Result<()> {
         command: std::env::args().collect::<Vec<_>>().join(" "),
         datasets: Vec::new(),
     };
-    eprintln!("anns_benchmark: profile {}, {threads} threads, {}", report.profile, report.vexfs_simd);
+    eprintln!(
+        "anns_benchmark: profile {}, {threads} threads, {}",
+        report.profile, report.vexfs_simd
+    );
     let mut plots = Vec::new();
     if let Some(path) = &cli.replot {
-        let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-        report = serde_json::from_slice(&bytes).with_context(|| format!("{} is not a results.json", path.display()))?;
+        let bytes =
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        report = serde_json::from_slice(&bytes)
+            .with_context(|| format!("{} is not a results.json", path.display()))?;
         names.clear();
         for d in &report.datasets {
             plots.push((d.name.clone(), report::write_plots(&cli.out, d)?));
@@ -283,7 +353,14 @@ fn real_main() -> Result<()> {
         let nq = cli.queries.unwrap_or_else(|| cli.profile.queries());
         eprintln!("\n== {name} ({}) ==", dataset::metric_name(metric));
         let t = Instant::now();
-        let mut loaded = dataset::load(&spec, nq, cli.query_file.as_deref(), cli.max_rows, &venv, threads)?;
+        let mut loaded = dataset::load(
+            &spec,
+            nq,
+            cli.query_file.as_deref(),
+            cli.max_rows,
+            &venv,
+            threads,
+        )?;
         if metric == vexfs_ann::Metric::Cosine {
             // Unit vectors make cosine an inner product for every library;
             // VexFS normalises again on insert, which is then a no-op.
@@ -299,9 +376,20 @@ fn real_main() -> Result<()> {
         );
         let pb = ui.bar(loaded.queries.rows as u64, "ground truth");
         let t = Instant::now();
-        let (gt, gt_how) = dataset::ground_truth(&loaded, metric, cli.k, cli.ground_truth.as_deref(), &cache, threads, &|n| pb.inc(n))?;
+        let (gt, gt_how) = dataset::ground_truth(
+            &loaded,
+            metric,
+            cli.k,
+            cli.ground_truth.as_deref(),
+            &cache,
+            threads,
+            &|n| pb.inc(n),
+        )?;
         pb.finish_and_clear();
-        eprintln!("ground truth: {gt_how} in {:.1}s", t.elapsed().as_secs_f64());
+        eprintln!(
+            "ground truth: {gt_how} in {:.1}s",
+            t.elapsed().as_secs_f64()
+        );
         let (base, queries) = (&loaded.base, &loaded.queries);
         let sweep = cli.profile.sweep(base.rows, base.dim);
         let train = dataset::train_sample(base, sweep.train_rows);
@@ -371,7 +459,11 @@ fn real_main() -> Result<()> {
                 train: &train,
                 queries,
                 gt: &gt,
-                metric: if metric == vexfs_ann::Metric::L2 { "l2" } else { "ip" },
+                metric: if metric == vexfs_ann::Metric::L2 {
+                    "l2"
+                } else {
+                    "ip"
+                },
                 k: cli.k,
                 threads,
                 strategies: &cli.strategies,
@@ -405,7 +497,10 @@ fn real_main() -> Result<()> {
     render_png(&venv, &cli.out, &plots);
     report::write_json(&cli.out.join("results.json"), &report)?;
     report::write_csv(&cli.out.join("results.csv"), &report)?;
-    std::fs::write(cli.out.join("summary.md"), report::summary_markdown(&report, &plots))?;
+    std::fs::write(
+        cli.out.join("summary.md"),
+        report::summary_markdown(&report, &plots),
+    )?;
     println!();
     for d in &report.datasets {
         println!("### {} ({})\n", d.name, d.metric);
@@ -427,7 +522,11 @@ fn real_main() -> Result<()> {
         let floors = check::read(path)?;
         let failures = check::check(&report, &floors);
         if failures.is_empty() {
-            println!("recall check: all {} floors met ({})", floors.floors.len(), path.display());
+            println!(
+                "recall check: all {} floors met ({})",
+                floors.floors.len(),
+                path.display()
+            );
         } else {
             for f in &failures {
                 eprintln!("recall check FAILED: {f}");
