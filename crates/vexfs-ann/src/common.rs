@@ -136,6 +136,38 @@ pub(crate) fn prepare(metric: Metric, v: &[f32]) -> Result<Vec<f32>> {
     Ok(out)
 }
 
+/// Validate a batch insert and return its vectors prepared for `metric`
+/// (copied; normalised for cosine): the row count matches the ids, the
+/// index is trained, and no id is already `present` or repeated in the batch.
+pub(crate) fn prepare_batch(
+    dim: usize,
+    metric: Metric,
+    trained: bool,
+    ids: &[VectorId],
+    vectors: &[f32],
+    present: impl Fn(VectorId) -> bool,
+) -> Result<Vec<f32>> {
+    if vectors.len() != ids.len() * dim {
+        return Err(AnnError::DimensionMismatch { expected: ids.len() * dim, got: vectors.len() });
+    }
+    if !trained {
+        return Err(AnnError::NotTrained);
+    }
+    let mut seen = alloc::collections::BTreeSet::new();
+    for &id in ids {
+        if present(id) || !seen.insert(id) {
+            return Err(AnnError::DuplicateId(id));
+        }
+    }
+    let mut vs = Vec::new();
+    reserve(&mut vs, vectors.len())?;
+    vs.extend_from_slice(vectors);
+    if metric == Metric::Cosine {
+        vs.chunks_exact_mut(dim).for_each(crate::distance::normalize);
+    }
+    Ok(vs)
+}
+
 /// Turn sorted internal results into reported neighbours.
 pub(crate) fn finish(metric: Metric, v: Vec<Scored<VectorId>>) -> Vec<Neighbor> {
     v.into_iter()

@@ -220,28 +220,8 @@ impl VectorIndex for IvfFlatIndex {
         self.push(c, id, &v)
     }
     fn add_batch(&mut self, ids: &[VectorId], vectors: &[f32]) -> Result<()> {
-        if vectors.len() != ids.len() * self.dim {
-            return Err(AnnError::DimensionMismatch {
-                expected: ids.len() * self.dim,
-                got: vectors.len(),
-            });
-        }
-        if !self.is_trained() {
-            return Err(AnnError::NotTrained);
-        }
-        let mut seen = BTreeMap::new();
-        for &id in ids {
-            if self.map.contains_key(&id) || seen.insert(id, ()).is_some() {
-                return Err(AnnError::DuplicateId(id));
-            }
-        }
-        let mut vs = Vec::new();
-        reserve(&mut vs, vectors.len())?;
-        vs.extend_from_slice(vectors);
-        if self.metric == Metric::Cosine {
-            vs.chunks_exact_mut(self.dim)
-                .for_each(crate::distance::normalize);
-        }
+        let map = &self.map;
+        let vs = crate::common::prepare_batch(self.dim, self.metric, self.is_trained(), ids, vectors, |id| map.contains_key(&id))?;
         // Assignment is the expensive part and runs in parallel; the
         // appends then happen in input order.
         let a = crate::kmeans::assign_all(&self.centroids, self.dim, &vs);

@@ -366,28 +366,8 @@ impl VectorIndex for IvfPqIndex {
         self.push(c, id, &v)
     }
     fn add_batch(&mut self, ids: &[VectorId], vectors: &[f32]) -> Result<()> {
-        if vectors.len() != ids.len() * self.dim {
-            return Err(AnnError::DimensionMismatch {
-                expected: ids.len() * self.dim,
-                got: vectors.len(),
-            });
-        }
-        if !self.is_trained() {
-            return Err(AnnError::NotTrained);
-        }
-        let mut seen = BTreeMap::new();
-        for &id in ids {
-            if self.map.contains_key(&id) || seen.insert(id, ()).is_some() {
-                return Err(AnnError::DuplicateId(id));
-            }
-        }
-        let mut vs = Vec::new();
-        reserve(&mut vs, vectors.len())?;
-        vs.extend_from_slice(vectors);
-        if self.metric == Metric::Cosine {
-            vs.chunks_exact_mut(self.dim)
-                .for_each(crate::distance::normalize);
-        }
+        let map = &self.map;
+        let vs = crate::common::prepare_batch(self.dim, self.metric, self.is_trained(), ids, vectors, |id| map.contains_key(&id))?;
         // Assignment and encoding in parallel, appends in input order.
         let encoded: Vec<(u32, Vec<u8>)> = {
             let me = &*self;
