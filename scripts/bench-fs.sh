@@ -4,18 +4,23 @@
 # read, and fs_metabench creates/stats/unlinks. Prints a Markdown table of
 # absolute figures and VexFS/ext4 ratios and writes target/bench-fs/results.json.
 #
-#   bash scripts/bench-fs.sh [--runtime SECONDS] [--size MiB] [--files N]
+#   bash scripts/bench-fs.sh [--runtime SECONDS] [--size MiB] [--files N] [--jobs N]
+#
+# The random read/write job runs JOBS processes (default 2, one per core
+# here) on separate files of SIZE/JOBS each; sequential jobs use one.
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 RUNTIME=15
 SIZE_MB=1024
 FILES=20000
+JOBS=2
 while [ $# -gt 0 ]; do
     case "$1" in
         --runtime) RUNTIME="$2"; shift 2 ;;
         --size) SIZE_MB="$2"; shift 2 ;;
         --files) FILES="$2"; shift 2 ;;
-        *) echo "usage: $0 [--runtime S] [--size MiB] [--files N]" >&2; exit 16 ;;
+        --jobs) JOBS="$2"; shift 2 ;;
+        *) echo "usage: $0 [--runtime S] [--size MiB] [--files N] [--jobs N]" >&2; exit 16 ;;
     esac
 done
 ensure_rust
@@ -45,9 +50,10 @@ truncate -s "$IMG_SIZE" "$OUT/vexfs.img"
 target/release/mkfs-vexfs -q "$OUT/vexfs.img"
 target/release/vexfs-fuse "$OUT/vexfs.img" "$OUT/vexfs"
 
-fio_iops() { # dir name rw bs -> prints "read_iops write_iops read_MBps write_MBps"
-    local dir="$1" name="$2" rw="$3" bs="$4"
-    fio --name="$name" --directory="$dir" --rw="$rw" --bs="$bs" --size="${SIZE_MB}M" \
+fio_iops() { # dir name rw bs [jobs] -> prints "read_iops write_iops read_MBps write_MBps"
+    local dir="$1" name="$2" rw="$3" bs="$4" jobs="${5:-1}"
+    fio --name="$name" --directory="$dir" --rw="$rw" --bs="$bs" --size="$((SIZE_MB / jobs))M" \
+        --numjobs="$jobs" --group_reporting \
         --ioengine=psync --runtime="$RUNTIME" --time_based=$([ "$rw" = randrw ] && echo 1 || echo 0) \
         --end_fsync=1 --output-format=json > "$OUT/$name.json"
     python3 - "$OUT/$name.json" <<'PY'
@@ -61,7 +67,7 @@ declare -A R
 for fs in ext4 vexfs; do
     d="$OUT/$fs"
     log "$fs: fio randrw 4k"
-    read -r ri wi _ _ <<< "$(fio_iops "$d" "$fs-randrw" randrw 4k)"
+    read -r ri wi _ _ <<< "$(fio_iops "$d" "$fs-randrw" randrw 4k "$JOBS")"
     R[$fs.randrw]=$((ri + wi))
     rm -f "$d"/"$fs"-randrw*
     log "$fs: fio seq write 1M"
@@ -80,7 +86,7 @@ done
 {
     echo "| workload | ext4 (loop) | VexFS (FUSE) | VexFS / ext4 |"
     echo "|---|---|---|---|"
-    for k in randrw:"fio 4 KiB randrw, IOPS" seqwrite:"fio 1 MiB seq write, MiB/s" seqread:"fio 1 MiB seq read, MiB/s" creates:"creates/s" stats:"stats/s" unlinks:"unlinks/s"; do
+    for k in randrw:"fio 4 KiB randrw ($JOBS jobs), IOPS" seqwrite:"fio 1 MiB seq write, MiB/s" seqread:"fio 1 MiB seq read, MiB/s" creates:"creates/s" stats:"stats/s" unlinks:"unlinks/s"; do
         key="${k%%:*}"; label="${k#*:}"
         e=${R[ext4.$key]}; v=${R[vexfs.$key]}
         ratio=$(python3 -c "print(f'{$v/$e:.2f}' if $e else 'n/a')")
