@@ -17,6 +17,8 @@ use crate::inode::FileType;
 use crate::NAME_MAX;
 
 pub const DIRENT_HEADER: usize = 10;
+// Keys stay below 2^62 so `key + 3` is a valid signed readdir offset.
+const _: () = assert!(HASH_BITS + SEQ_BITS <= 62);
 pub const HASH_BITS: u32 = 54;
 pub const SEQ_BITS: u32 = 8;
 

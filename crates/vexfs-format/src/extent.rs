@@ -11,6 +11,8 @@ use crate::bytes::*;
 use crate::error::{bad, FormatError};
 
 pub const EXTENT_VALUE_SIZE: usize = 16;
+const _: () = assert!(8 + 4 + 4 == EXTENT_VALUE_SIZE);
+
 /// Longest extent; keeps `logical + length` far from overflow.
 pub const MAX_EXTENT_LEN: u32 = 1 << 24;
 /// Reserved: allocated but never written (fallocate); reads give zeros.

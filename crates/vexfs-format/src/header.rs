@@ -19,6 +19,8 @@ pub const CRC_OFFSET: usize = 4;
 pub const BLOCK_NR_OFFSET: usize = 8;
 pub const OWNER_OFFSET: usize = 16;
 
+const _: () = assert!(OWNER_OFFSET + 8 + 8 == HEADER_SIZE);
+
 pub const BITMAP_MAGIC: u32 = 0x5642_4D50; // "PMBV"
 pub const NODE_MAGIC: u32 = 0x5642_4E44; // "DNBV"
 pub const XATTR_MAGIC: u32 = 0x5642_5841; // "AXBV"

@@ -25,6 +25,11 @@ pub const NODE_HEADER: usize = 8;
 pub const SLOT_SIZE: usize = 16;
 pub const MAX_LEVEL: u16 = 8;
 
+// level + nitems + value_start; key + off + len.
+const _: () = assert!(2 + 2 + 4 == NODE_HEADER && 8 + 4 + 4 == SLOT_SIZE);
+// The inode-resident root must hold at least two items of every kind.
+const _: () = assert!(NODE_HEADER + 2 * (SLOT_SIZE + crate::extent::EXTENT_VALUE_SIZE) <= crate::inode::DATA_SIZE);
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NodeHeader {
     pub level: u16,

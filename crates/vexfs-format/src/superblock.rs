@@ -82,6 +82,10 @@ pub const ORPHAN_HEAD_OFFSET: usize = 248;
 pub const NEXT_GENERATION_OFFSET: usize = 256;
 pub const CRC_OFFSET: usize = 508;
 
+// The table above must tile the 512 bytes exactly.
+const _: () = assert!(NEXT_GENERATION_OFFSET + 8 + 244 == CRC_OFFSET && CRC_OFFSET + 4 == SUPERBLOCK_SIZE);
+const _: () = assert!(LABEL_OFFSET + LABEL_LEN == LOST_FOUND_OFFSET && UUID_OFFSET + 16 == LABEL_OFFSET);
+
 pub const STATE_CLEAN: u16 = 1;
 pub const STATE_DIRTY: u16 = 2;
 pub const STATE_ERRORS: u16 = 4;

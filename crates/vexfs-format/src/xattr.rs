@@ -25,6 +25,7 @@ use crate::bytes::*;
 use crate::error::{bad, FormatError};
 
 pub const BLOB_HEADER: usize = 40;
+const _: () = assert!(crate::header::HEADER_SIZE + 4 + 4 == BLOB_HEADER);
 pub const ENTRY_HEADER: usize = 6;
 /// Largest value (64 KiB, as Linux's XATTR_SIZE_MAX).
 pub const MAX_VALUE: usize = 65536;
