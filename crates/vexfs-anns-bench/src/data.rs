@@ -335,7 +335,7 @@ fn read_vecs<T>(
     let dim = dim as usize;
     let row_bytes = 4 + dim * elem;
     ensure!(
-        bytes.len() % row_bytes == 0,
+        bytes.len().is_multiple_of(row_bytes),
         "{}: size {} is not a multiple of the row size {row_bytes}",
         path.display(),
         bytes.len()
@@ -610,7 +610,7 @@ mod tests {
         // A 2x3 array [[1,2,3],[4,5,6]] stored column-major as f8.
         let dict = "{'descr': '<f8', 'fortran_order': True, 'shape': (2, 3), }";
         let mut header = dict.to_string();
-        while (10 + header.len() + 1) % 64 != 0 {
+        while !(10 + header.len() + 1).is_multiple_of(64) {
             header.push(' ');
         }
         header.push('\n');

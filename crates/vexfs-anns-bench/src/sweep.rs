@@ -103,9 +103,9 @@ impl Profile {
     /// PQ sub-quantisers: 4 dimensions each when the dimension allows,
     /// else 2, else 1 (GloVe's 50 dimensions give 25).
     pub fn pq_m(dim: usize) -> usize {
-        if dim % 4 == 0 {
+        if dim.is_multiple_of(4) {
             dim / 4
-        } else if dim % 2 == 0 {
+        } else if dim.is_multiple_of(2) {
             dim / 2
         } else {
             dim
