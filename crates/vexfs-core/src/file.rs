@@ -100,8 +100,8 @@ impl<D: BlockDevice> Fs<D> {
         let nblocks = last - first + 1;
         let phys0 = physical + (first - lblk);
         let mut buf = alloc::vec![0u8; (nblocks * bs) as usize];
-        let head_partial = pos % bs != 0;
-        let tail_partial = hi % bs != 0;
+        let head_partial = !pos.is_multiple_of(bs);
+        let tail_partial = !hi.is_multiple_of(bs);
         if head_partial {
             self.read_data(phys0, buf.get_mut(..bs as usize).ok_or(FsError::Invalid)?)?;
         }
@@ -250,7 +250,7 @@ impl<D: BlockDevice> Fs<D> {
     ) -> Result<()> {
         let bs = self.bs as u64;
         self.release_blocks(ino, inode, new_size.div_ceil(bs), u64::MAX)?;
-        if new_size % bs != 0 && new_size < inode.size {
+        if !new_size.is_multiple_of(bs) && new_size < inode.size {
             let block_end = (new_size / bs + 1) * bs;
             self.zero_within_block(ino, inode, new_size, block_end)?;
         }
@@ -340,7 +340,7 @@ impl<D: BlockDevice> Fs<D> {
                     let last_full = stop / bs;
                     if first_full < last_full {
                         fs.release_blocks(ino, &mut inode, first_full, last_full)?;
-                        if offset % bs != 0 {
+                        if !offset.is_multiple_of(bs) {
                             fs.zero_within_block(ino, &inode, offset, first_full * bs)?;
                         }
                         if stop % bs != 0 {

@@ -50,7 +50,7 @@ impl Bits {
         let end = first.saturating_add(count).min(self.len);
         let mut i = first;
         while i < end {
-            if i % 64 == 0 && i + 64 <= end {
+            if i.is_multiple_of(64) && i + 64 <= end {
                 if let Some(w) = self.words.get_mut((i / 64) as usize) {
                     *w = !0;
                 }
@@ -67,7 +67,7 @@ impl Bits {
         let end = first.saturating_add(count).min(self.len);
         let mut i = first;
         while i < end {
-            if i % 64 == 0
+            if i.is_multiple_of(64)
                 && i + 64 <= end
                 && self.words.get((i / 64) as usize).is_some_and(|w| *w == 0)
             {
