@@ -9,6 +9,13 @@
 //! in order of the summed squared margins. Candidates are ranked by the
 //! Hamming distance of their full signature and the best `rerank` of them
 //! get exact distances (or all of them when `rerank` is 0).
+//!
+//! With `bits == 64` a bucket would hold about one vector, so the index
+//! switches to a code scan instead: the `tables` 64-bit signatures of a
+//! vector form one packed binary code of `tables * 64` sign bits, every
+//! stored code is compared with the query's by XOR + popcount, the best
+//! `rerank` by Hamming distance are chosen with a histogram (distances are
+//! small integers) and re-ranked exactly. `probes` is ignored there.
 
 use crate::common::{check_query, check_vec, finish, prepare, reserve, row, Pool, TopK, Visited};
 use crate::distance::kernels;
@@ -27,7 +34,8 @@ use alloc::vec::Vec;
 pub struct LshConfig {
     /// Number of hash tables.
     pub tables: usize,
-    /// Hash bits per table (1..=64).
+    /// Hash bits per table (1..=64). 64 selects the full code scan
+    /// (`tables * 64`-bit codes, Hamming ranking of every vector).
     pub bits: usize,
     /// Buckets probed per table by default (1 = exact bucket only).
     pub probes: usize,
@@ -76,6 +84,10 @@ struct LshScratch {
     /// Per-slot collision counts (valid for slots visited this search).
     hits: Vec<u8>,
     cand: Vec<u32>,
+    /// Per-slot Hamming distances (code-scan mode).
+    dist: Vec<u16>,
+    /// Hamming distance histogram (code-scan mode).
+    hist: Vec<u32>,
 }
 
 impl LshScratch {
@@ -84,6 +96,8 @@ impl LshScratch {
             vis: Visited::new(),
             hits: Vec::new(),
             cand: Vec::new(),
+            dist: Vec::new(),
+            hist: Vec::new(),
         }
     }
 }
@@ -106,6 +120,11 @@ impl LshIndex {
         {
             return Err(AnnError::InvalidParameter(
                 "tables in 1..=1024, bits in 1..=64, probes > 0",
+            ));
+        }
+        if cfg.bits == 64 && cfg.tables > 1000 {
+            return Err(AnnError::InvalidParameter(
+                "code scan (bits = 64) allows at most 1000 tables",
             ));
         }
         if cfg.tables * cfg.bits * dim > MAX_PLANE_FLOATS {
@@ -167,7 +186,15 @@ impl LshIndex {
         }
     }
 
+    /// Whether the index scans packed codes instead of probing buckets.
+    fn scan_mode(&self) -> bool {
+        self.cfg.bits == 64
+    }
+
     fn insert_slot(&mut self, slot: u32, keys: &[u64]) {
+        if self.scan_mode() {
+            return;
+        }
         for (t, &key) in keys.iter().enumerate() {
             self.buckets[t].entry(key).or_default().push(slot);
         }
@@ -217,6 +244,69 @@ impl LshIndex {
             .collect();
         subsets.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap_or(core::cmp::Ordering::Equal));
         out.extend(subsets.iter().take(probes - 1).map(|s| s.1));
+    }
+
+    /// Code-scan search: Hamming distance of every code, the best
+    /// `rerank` (all when 0) re-ranked exactly.
+    fn search_codes(
+        &self,
+        q: &[f32],
+        qcode: &[u64],
+        k: usize,
+        rerank: usize,
+        filter: Option<&dyn Fn(VectorId) -> bool>,
+    ) -> Result<Vec<Neighbor>> {
+        let n = self.ids.len();
+        let w = self.cfg.tables;
+        let mut sc = self.pool.take().unwrap_or_else(LshScratch::new);
+        sc.dist.clear();
+        sc.dist.resize(n, 0);
+        sc.hist.clear();
+        sc.hist.resize(w * 64 + 2, 0);
+        hamming_scan(&self.keys[..n * w], qcode, &mut sc.dist, &mut sc.hist);
+        // Filtered-out slots get a distance past every real one.
+        let excluded = (w * 64 + 1) as u16;
+        let mut live = n;
+        if let Some(flt) = filter {
+            for (d, &id) in sc.dist.iter_mut().zip(&self.ids) {
+                if !flt(id) {
+                    sc.hist[*d as usize] -= 1;
+                    *d = excluded;
+                    live -= 1;
+                }
+            }
+        }
+        let budget = if rerank == 0 {
+            live
+        } else {
+            rerank.max(k).min(live)
+        };
+        // Threshold: every slot below `thr`, plus `at_thr` of those at it.
+        let mut thr = 0usize;
+        let mut below = 0usize;
+        while thr < excluded as usize && below + sc.hist[thr] as usize <= budget {
+            below += sc.hist[thr] as usize;
+            thr += 1;
+        }
+        let mut at_thr = budget - below;
+        sc.cand.clear();
+        let thr = thr as u16;
+        for (s, &d) in sc.dist.iter().enumerate() {
+            if d < thr {
+                sc.cand.push(s as u32);
+            } else if d == thr && at_thr > 0 && d != excluded {
+                at_thr -= 1;
+                sc.cand.push(s as u32);
+            }
+        }
+        let f = kernels().dist_fn(self.metric);
+        let mut top = TopK::new(k);
+        for &s in &sc.cand {
+            let s = s as usize;
+            top.push(f.eval(q, row(&self.data, self.dim, s)), self.ids[s]);
+        }
+        self.pool.give(sc);
+        Ok(finish(self.metric, top.into_sorted()))
     }
 
     pub(crate) fn write_payload(&self, w: &mut Writer) {
@@ -397,6 +487,9 @@ impl VectorIndex for LshIndex {
         self.project(&q, &mut proj);
         let mut keys = Vec::new();
         self.keys_of(&proj, &mut keys);
+        if self.scan_mode() {
+            return self.search_codes(&q, &keys, params.k, rerank, filter);
+        }
         let mut masks: Vec<Vec<u64>> = Vec::with_capacity(self.cfg.tables);
         for t in proj.chunks_exact(self.cfg.bits) {
             let mut m = Vec::new();
@@ -490,5 +583,141 @@ impl VectorIndex for LshIndex {
                 c.rerank as u32,
             ],
         )
+    }
+}
+
+/// Hamming distances of `q` to every `q.len()`-word code in `codes`, with
+/// their histogram.
+fn hamming_scan(codes: &[u64], q: &[u64], dist: &mut [u16], hist: &mut [u32]) {
+    #[cfg(all(feature = "std", target_arch = "x86_64"))]
+    {
+        if std::is_x86_feature_detected!("popcnt") {
+            // SAFETY: the CPU supports POPCNT (checked just above), the only
+            // feature `hamming_scan_popcnt` is compiled with.
+            unsafe { hamming_scan_popcnt(codes, q, dist, hist) };
+            return;
+        }
+    }
+    hamming_scan_words(codes, q, dist, hist);
+}
+
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+#[target_feature(enable = "popcnt")]
+unsafe fn hamming_scan_popcnt(codes: &[u64], q: &[u64], dist: &mut [u16], hist: &mut [u32]) {
+    hamming_scan_words(codes, q, dist, hist);
+}
+
+#[inline(always)]
+fn hamming_scan_words(codes: &[u64], q: &[u64], dist: &mut [u16], hist: &mut [u32]) {
+    match q.len() {
+        2 => hamming_scan_n::<2>(codes, q, dist, hist),
+        3 => hamming_scan_n::<3>(codes, q, dist, hist),
+        4 => hamming_scan_n::<4>(codes, q, dist, hist),
+        8 => hamming_scan_n::<8>(codes, q, dist, hist),
+        w => {
+            for (c, d) in codes.chunks_exact(w).zip(dist.iter_mut()) {
+                let h: u32 = c.iter().zip(q).map(|(a, b)| (a ^ b).count_ones()).sum();
+                *d = h as u16;
+                hist[h as usize] += 1;
+            }
+        }
+    }
+}
+
+#[inline(always)]
+fn hamming_scan_n<const W: usize>(codes: &[u64], q: &[u64], dist: &mut [u16], hist: &mut [u32]) {
+    let mut qq = [0u64; W];
+    qq.copy_from_slice(&q[..W]);
+    for (c, d) in codes.chunks_exact(W).zip(dist.iter_mut()) {
+        let mut h = 0u32;
+        for i in 0..W {
+            h += (c[i] ^ qq[i]).count_ones();
+        }
+        *d = h as u16;
+        hist[h as usize] += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn data(n: usize, dim: usize) -> Vec<f32> {
+        let mut rng = Rng::new(7);
+        (0..n * dim).map(|_| rng.normal()).collect()
+    }
+
+    fn exact(d: &[f32], dim: usize, q: &[f32], keep: &dyn Fn(u64) -> bool) -> Vec<u64> {
+        let f = kernels().dist_fn(Metric::L2);
+        let mut all: Vec<(f32, u64)> = d
+            .chunks_exact(dim)
+            .enumerate()
+            .filter(|(i, _)| keep(*i as u64))
+            .map(|(i, v)| (f.eval(q, v), i as u64))
+            .collect();
+        all.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap());
+        all.iter().take(10).map(|x| x.1).collect()
+    }
+
+    #[test]
+    fn code_scan_recall_filter_remove_persist() {
+        let (n, dim) = (3000, 16);
+        let d = data(n, dim);
+        let ids: Vec<u64> = (0..n as u64).collect();
+        let cfg = LshConfig {
+            tables: 4,
+            bits: 64,
+            probes: 1,
+            rerank: 300,
+            seed: 3,
+        };
+        let mut idx = LshIndex::new(dim, Metric::L2, cfg).unwrap();
+        idx.add_batch(&ids, &d).unwrap();
+        let qs = data(40, dim);
+        let p = SearchParams::k(10);
+        let mut hit = 0;
+        for q in qs.chunks_exact(dim) {
+            let t = exact(&d, dim, q, &|_| true);
+            let r = idx.search(q, &p, None).unwrap();
+            hit += r.iter().filter(|x| t.contains(&x.id)).count();
+        }
+        assert!(hit as f32 / 400.0 >= 0.8, "recall {hit}/400");
+        // rerank 0 re-ranks every vector: exact.
+        let all = SearchParams {
+            rerank: Some(0),
+            ..SearchParams::k(10)
+        };
+        let q = &qs[..dim];
+        let r: Vec<u64> = idx
+            .search(q, &all, None)
+            .unwrap()
+            .iter()
+            .map(|x| x.id)
+            .collect();
+        assert_eq!(r, exact(&d, dim, q, &|_| true));
+        // Filters.
+        let even = |id: u64| id.is_multiple_of(2);
+        let r = idx.search(q, &all, Some(&even)).unwrap();
+        assert_eq!(r.len(), 10);
+        assert!(r.iter().all(|x| even(x.id)));
+        let r = idx.search(q, &p, Some(&even)).unwrap();
+        assert_eq!(r.len(), 10);
+        assert!(r.iter().all(|x| even(x.id)));
+        // Remove.
+        let top = idx.search(q, &p, None).unwrap()[0].id;
+        assert!(idx.remove(top).unwrap());
+        let r = idx.search(q, &all, None).unwrap();
+        assert!(r.iter().all(|x| x.id != top));
+        assert_eq!(idx.len(), n - 1);
+        // Save / load gives identical results.
+        let mut bytes: Vec<u8> = Vec::new();
+        idx.save(&mut bytes).unwrap();
+        let back = LshIndex::load(&mut &bytes[..]).unwrap();
+        for q in qs.chunks_exact(dim) {
+            assert_eq!(
+                idx.search(q, &p, None).unwrap(),
+                back.search(q, &p, None).unwrap()
+            );
+        }
     }
 }

@@ -121,6 +121,9 @@ impl Profile {
         };
         let train_rows = n.min((nlist * 64).max(10_000));
         let lsh_bits = if dim >= 64 { 16 } else { 12 };
+        // Quick / full: VexFS LSH scans packed codes (bits = 64), with
+        // about as many sign bits as FAISS's 4 * dim, in 64-bit words.
+        let lsh_code_words = (dim * 4).div_ceil(64);
         match self {
             Profile::Ci => Sweep {
                 hnsw: HnswSweep {
@@ -167,10 +170,10 @@ impl Profile {
                     rerank: vec![10, 50, 200],
                 },
                 lsh: LshSweep {
-                    tables: 16,
-                    bits: lsh_bits,
-                    probes: vec![1, 4, 16],
-                    rerank: vec![0, 100, 1000],
+                    tables: lsh_code_words,
+                    bits: 64,
+                    probes: vec![1],
+                    rerank: vec![50, 100, 200, 400, 800, 1600],
                     faiss_nbits: vec![dim * 4],
                 },
                 single_queries: 1000,
@@ -199,10 +202,10 @@ impl Profile {
                     rerank: vec![10, 100, 300, 1000],
                 },
                 lsh: LshSweep {
-                    tables: 16,
-                    bits: lsh_bits,
-                    probes: vec![1, 2, 4, 8, 16, 32],
-                    rerank: vec![0, 100, 1000, 3000],
+                    tables: lsh_code_words,
+                    bits: 64,
+                    probes: vec![1],
+                    rerank: vec![50, 100, 200, 400, 800, 1600, 3200],
                     faiss_nbits: vec![dim * 4, dim * 8],
                 },
                 single_queries: 2000,
