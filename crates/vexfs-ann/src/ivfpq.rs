@@ -3,6 +3,13 @@
 //! build an asymmetric-distance lookup table per probed list, scan the
 //! codes, and re-rank the best `rerank` candidates with exact distances
 //! against the raw vectors, which are kept for that purpose.
+//!
+//! L2 distances split as `|q - c - r|^2 = |q - c|^2 + (|r|^2 + 2<c, r>)
+//! - 2<q, r>` for list centroid `c` and reconstructed residual `r`. The
+//! middle term does not depend on the query and is stored per vector, so a
+//! query builds one `-2<q_j, codeword>` table shared by every probed list
+//! instead of one table per list (FAISS's "precomputed tables" would cost
+//! `nlist * m * 256` floats and an `m * 256` pass per probed list).
 
 use crate::common::{check_query, check_vec, finish, prepare, reserve, row, TopK};
 use crate::distance::kernels;
@@ -17,6 +24,39 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 const KSUB: usize = 256;
+
+/// Add to `out[i]` the table sum of code `i`: `sum_j lut[j * 256 +
+/// codes[i * m + j]]`.
+fn adc_scan(lut: &[f32], codes: &[u8], m: usize, out: &mut [f32]) {
+    match m {
+        8 => adc_scan_m::<8>(lut, codes, out),
+        16 => adc_scan_m::<16>(lut, codes, out),
+        32 => adc_scan_m::<32>(lut, codes, out),
+        _ => {
+            for (o, code) in out.iter_mut().zip(codes.chunks_exact(m)) {
+                let mut d = 0.0;
+                for (t, &c) in lut.chunks_exact(KSUB).zip(code) {
+                    d += t[c as usize];
+                }
+                *o += d;
+            }
+        }
+    }
+}
+
+/// [`adc_scan`] unrolled for a fixed `M`, four partial sums per code.
+#[inline(always)]
+fn adc_scan_m<const M: usize>(lut: &[f32], codes: &[u8], out: &mut [f32]) {
+    let lut = &lut[..M * KSUB];
+    for (o, code) in out.iter_mut().zip(codes.chunks_exact(M)) {
+        let code: &[u8; M] = code.try_into().expect("chunk of M");
+        let mut d = [0.0f32; 4];
+        for j in 0..M {
+            d[j & 3] += lut[j * KSUB + code[j] as usize];
+        }
+        *o += (d[0] + d[1]) + (d[2] + d[3]);
+    }
+}
 
 /// IVF-PQ parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,6 +97,9 @@ struct PqList {
     ids: Vec<VectorId>,
     codes: Vec<u8>,
     raw: Vec<f32>,
+    /// L2 only: `|r|^2 + 2<c, r>` per vector (see the module docs);
+    /// derived from the codes, never stored. Empty for other metrics.
+    bias: Vec<f32>,
 }
 
 /// IVF-PQ index.
@@ -73,25 +116,6 @@ pub struct IvfPqIndex {
     codebooks: Vec<f32>,
     lists: Vec<PqList>,
     map: BTreeMap<VectorId, (u32, u32)>,
-    /// L2 only: per (list, sub-quantiser, codeword) the query-independent
-    /// part of the residual distance, `|r|^2 + 2<c, r>` (FAISS's
-    /// "precomputed tables"). Rebuilt after training and loading, never
-    /// stored; empty when too large or for other metrics.
-    pre: Vec<f32>,
-}
-
-/// Most floats spent on precomputed tables (64 MiB).
-const MAX_PRECOMPUTED: usize = 1 << 24;
-
-/// Sum of table entries selected by one code, unrolled for common `m`.
-#[inline(always)]
-fn adc<const M: usize>(lut: &[[f32; KSUB]], code: &[u8]) -> f32 {
-    let mut d = [0.0f32; 4];
-    let (lut, code) = (&lut[..M], &code[..M]);
-    for j in 0..M {
-        d[j & 3] += lut[j][code[j] as usize];
-    }
-    (d[0] + d[1]) + (d[2] + d[3])
 }
 
 impl IvfPqIndex {
@@ -123,37 +147,56 @@ impl IvfPqIndex {
             codebooks: Vec::new(),
             lists: Vec::new(),
             map: BTreeMap::new(),
-            pre: Vec::new(),
         })
     }
 
-    fn build_precomputed(&mut self) {
-        self.pre = Vec::new();
-        let (m, dsub, dim) = (self.m(), self.dsub, self.dim);
-        let nl = self.centroids.len() / dim;
-        let size = nl.saturating_mul(m).saturating_mul(KSUB);
-        if self.metric != Metric::L2
-            || nl == 0
-            || size > MAX_PRECOMPUTED
-            || self.pre.try_reserve_exact(size).is_err()
-        {
-            return;
+    /// The query-independent L2 term `|r|^2 + 2<c, r>` of `code` in
+    /// `list`; `r` is scratch of `dim` floats for the reconstruction.
+    fn bias(&self, list: usize, code: &[u8], r: &mut [f32]) -> f32 {
+        let dsub = self.dsub;
+        for (j, (rj, &cj)) in r.chunks_exact_mut(dsub).zip(code).enumerate() {
+            let w = (j * KSUB + cj as usize) * dsub;
+            rj.copy_from_slice(&self.codebooks[w..w + dsub]);
         }
         let k = kernels();
-        for l in 0..nl {
-            let c = row(&self.centroids, dim, l);
-            for j in 0..m {
-                let cj = &c[j * dsub..(j + 1) * dsub];
-                for w in 0..KSUB {
-                    let cw = &self.codebooks[(j * KSUB + w) * dsub..(j * KSUB + w + 1) * dsub];
-                    self.pre.push(if w < self.ksub {
-                        k.dot(cw, cw) + 2.0 * k.dot(cj, cw)
-                    } else {
-                        0.0
-                    });
-                }
+        let c = row(&self.centroids, self.dim, list);
+        k.dot(r, r) + 2.0 * k.dot(c, r)
+    }
+
+    /// Recompute every list's `bias` (after loading).
+    fn rebuild_bias(&mut self) -> Result<()> {
+        if self.metric != Metric::L2 {
+            return Ok(());
+        }
+        let (m, mut r) = (self.m(), vec![0f32; self.dim]);
+        for li in 0..self.lists.len() {
+            let mut bias = Vec::new();
+            reserve(&mut bias, self.lists[li].ids.len())?;
+            for code in self.lists[li].codes.chunks_exact(m) {
+                bias.push(self.bias(li, code, &mut r));
+            }
+            self.lists[li].bias = bias;
+        }
+        Ok(())
+    }
+
+    /// The per-query table, sub-quantiser `j` and codeword `c` at
+    /// `j * 256 + c`: `-2<q_j, w_jc>` (L2) or `-<q_j, w_jc>` (inner
+    /// product). Unused codewords are never referenced by a code.
+    fn query_table(&self, q: &[f32]) -> Vec<f32> {
+        let (m, dsub) = (self.m(), self.dsub);
+        let kern = kernels();
+        let mut lut = vec![0f32; m * KSUB];
+        for (j, t) in lut.chunks_exact_mut(KSUB).enumerate() {
+            let qs = &q[j * dsub..(j + 1) * dsub];
+            let book = &self.codebooks[j * KSUB * dsub..(j * KSUB + self.ksub) * dsub];
+            // dist_rows gives -dot.
+            kern.dist_rows(qs, book, dsub, t, false);
+            if self.metric == Metric::L2 {
+                t.iter_mut().for_each(|e| *e *= 2.0);
             }
         }
+        lut
     }
 
     /// The configuration.
@@ -200,10 +243,20 @@ impl IvfPqIndex {
     }
 
     fn push_code(&mut self, list: usize, id: VectorId, v: &[f32], code: &[u8]) -> Result<()> {
+        let l2 = self.metric == Metric::L2;
+        let bias = if l2 {
+            self.bias(list, code, &mut vec![0f32; self.dim])
+        } else {
+            0.0
+        };
         let l = &mut self.lists[list];
         reserve(&mut l.raw, v.len())?;
         reserve(&mut l.codes, code.len())?;
         reserve(&mut l.ids, 1)?;
+        if l2 {
+            reserve(&mut l.bias, 1)?;
+            l.bias.push(bias);
+        }
         l.raw.extend_from_slice(v);
         l.codes.extend_from_slice(code);
         self.map.insert(id, (list as u32, l.ids.len() as u32));
@@ -275,9 +328,14 @@ impl IvfPqIndex {
                     return Err(bad("ivfpq: duplicate id"));
                 }
             }
-            me.lists.push(PqList { ids, codes, raw });
+            me.lists.push(PqList {
+                ids,
+                codes,
+                raw,
+                bias: Vec::new(),
+            });
         }
-        me.build_precomputed();
+        me.rebuild_bias()?;
         Ok(me)
     }
 
@@ -339,7 +397,6 @@ impl VectorIndex for IvfPqIndex {
         self.centroids = cent;
         self.codebooks = cb;
         self.ksub = ksub;
-        self.build_precomputed();
         self.lists = (0..self.cfg.nlist).map(|_| PqList::default()).collect();
         for l in old {
             for (i, &id) in l.ids.iter().enumerate() {
@@ -401,8 +458,12 @@ impl VectorIndex for IvfPqIndex {
             l.ids[p] = moved;
             l.raw.copy_within(last * dim..(last + 1) * dim, p * dim);
             l.codes.copy_within(last * m..(last + 1) * m, p * m);
+            if let Some(&b) = l.bias.get(last) {
+                l.bias[p] = b;
+            }
             self.map.insert(moved, (li, p as u32));
         }
+        l.bias.truncate(last);
         l.ids.truncate(last);
         l.raw.truncate(last * dim);
         l.codes.truncate(last * m);
@@ -419,7 +480,7 @@ impl VectorIndex for IvfPqIndex {
             return Ok(Vec::new());
         }
         let q = prepare(self.metric, query)?;
-        let (dim, m, dsub) = (self.dim, self.m(), self.dsub);
+        let (dim, m) = (self.dim, self.m());
         let nprobe = params.nprobe.unwrap_or(self.cfg.nprobe).max(1);
         let rerank = params.rerank.unwrap_or(self.cfg.rerank);
         let depth = if rerank > 0 {
@@ -429,28 +490,8 @@ impl VectorIndex for IvfPqIndex {
         };
         let kern = kernels();
         let l2 = self.metric == Metric::L2;
-        let mut lut: Vec<[f32; KSUB]> = vec![[0.0; KSUB]; m];
-        // Query-only table: -<q_j, r_jc> (inner product) or -2<q_j, r_jc>
-        // (L2 with precomputed tables); the same for every list.
-        let pre = l2 && !self.pre.is_empty();
-        let mut qt: Vec<[f32; KSUB]> = Vec::new();
-        if !l2 || pre {
-            let f = if l2 { -2.0 } else { -1.0 };
-            qt = vec![[0.0; KSUB]; m];
-            for (j, t) in qt.iter_mut().enumerate() {
-                let qs = &q[j * dsub..(j + 1) * dsub];
-                let book = &self.codebooks[j * KSUB * dsub..(j * KSUB + self.ksub) * dsub];
-                // -dot for every codeword in one call, scaled to -f*dot.
-                kern.dist_rows(qs, book, dsub, t, false);
-                if f != -1.0 {
-                    t.iter_mut().for_each(|e| *e *= -f);
-                }
-            }
-            if !l2 {
-                lut.copy_from_slice(&qt);
-            }
-        }
-        let mut resid = vec![0f32; dim];
+        let lut = self.query_table(&q);
+        let mut dists = Vec::new();
         let mut top: TopK<(u32, u32)> = TopK::new(depth);
         for pl in probe_lists(&self.centroids, dim, &q, nprobe) {
             let li = pl.v as usize;
@@ -458,45 +499,22 @@ impl VectorIndex for IvfPqIndex {
             if l.ids.is_empty() {
                 continue;
             }
-            let c = row(&self.centroids, dim, li);
-            let base = if pre {
-                let tab = &self.pre[li * m * KSUB..(li + 1) * m * KSUB];
-                for ((t, qj), pj) in lut.iter_mut().zip(&qt).zip(tab.chunks_exact(KSUB)) {
-                    for ((e, &a), &b) in t.iter_mut().zip(qj.iter()).zip(pj) {
-                        *e = a + b;
-                    }
-                }
+            // L2: |q - c|^2 is the probe distance; inner product: -<q, c>.
+            let base = if l2 {
                 pl.d
-            } else if l2 {
-                for ((r, &x), &y) in resid.iter_mut().zip(&q).zip(c) {
-                    *r = x - y;
-                }
-                for (j, t) in lut.iter_mut().enumerate() {
-                    let rs = &resid[j * dsub..(j + 1) * dsub];
-                    let book = &self.codebooks[j * KSUB * dsub..(j * KSUB + self.ksub) * dsub];
-                    kern.dist_rows(rs, book, dsub, t, true);
-                }
-                0.0
             } else {
-                -kern.dot(&q, c)
+                -kern.dot(&q, row(&self.centroids, dim, li))
             };
-            let mut worst = top.worst();
-            let score = |code: &[u8]| -> f32 {
-                match m {
-                    8 => adc::<8>(&lut, code),
-                    16 => adc::<16>(&lut, code),
-                    32 => adc::<32>(&lut, code),
-                    _ => {
-                        let mut d = 0.0;
-                        for (t, &cj) in lut.iter().zip(code) {
-                            d += t[cj as usize];
-                        }
-                        d
-                    }
+            dists.clear();
+            dists.resize(l.ids.len(), base);
+            if l2 {
+                for (d, &b) in dists.iter_mut().zip(&l.bias) {
+                    *d += b;
                 }
-            };
-            for (p, (code, &id)) in l.codes.chunks_exact(m).zip(&l.ids).enumerate() {
-                let d = base + score(code);
+            }
+            adc_scan(&lut, &l.codes, m, &mut dists);
+            let mut worst = top.worst();
+            for (p, (&d, &id)) in dists.iter().zip(&l.ids).enumerate() {
                 if d < worst {
                     if let Some(flt) = filter {
                         if !flt(id) {
@@ -531,11 +549,16 @@ impl VectorIndex for IvfPqIndex {
             dim: self.dim,
             memory_bytes: self.centroids.capacity() * 4
                 + self.codebooks.capacity() * 4
-                + self.pre.capacity() * 4
                 + self
                     .lists
                     .iter()
-                    .map(|l| l.ids.capacity() * 8 + l.codes.capacity() + l.raw.capacity() * 4 + 72)
+                    .map(|l| {
+                        l.ids.capacity() * 8
+                            + l.codes.capacity()
+                            + l.raw.capacity() * 4
+                            + l.bias.capacity() * 4
+                            + 96
+                    })
                     .sum::<usize>()
                 + self.map.len() * 32,
         }
