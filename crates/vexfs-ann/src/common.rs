@@ -278,7 +278,8 @@ pub(crate) fn row(data: &[f32], dim: usize, i: usize) -> &[f32] {
     data.get(i * dim..(i + 1) * dim).unwrap_or(&[])
 }
 
-/// `try_reserve` mapped to our error.
+/// `try_reserve` mapped to our error (large buffers get huge pages, see
+/// [`crate::mem`]).
 pub(crate) fn reserve<T>(v: &mut Vec<T>, n: usize) -> Result<()> {
-    v.try_reserve(n).map_err(|_| AnnError::OutOfMemory)
+    crate::mem::reserve(v, n)
 }

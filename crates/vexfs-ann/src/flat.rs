@@ -77,7 +77,7 @@ impl FlatIndex {
             .chunks(CHUNK * self.dim)
             .zip(self.ids.chunks(CHUNK))
         {
-            kern.dist_rows(q, rows, self.dim, &mut buf, l2);
+            kern.dist_rows_stream(q, rows, self.dim, &mut buf, l2);
             for (&d, &id) in buf.iter().zip(ids) {
                 if d < worst {
                     if let Some(flt) = filter {

@@ -36,6 +36,7 @@ pub mod ivf;
 pub mod ivfpq;
 pub mod kmeans;
 pub mod lsh;
+mod mem;
 pub mod metric;
 pub mod parallel;
 pub mod persist;

@@ -124,20 +124,26 @@ fn row_and_panel_kernels_match_scalar() {
         let q: Vec<f32> = (0..8 * dim).map(|_| rng.normal()).collect();
         for k in available() {
             for l2 in [true, false] {
-                let mut out = vec![0f32; 70];
-                k.dist_rows(&q[..dim], &rows, dim, &mut out, l2);
-                for (i, &o) in out.iter().enumerate() {
-                    let r = &rows[i * dim..(i + 1) * dim];
-                    let e = if l2 {
-                        SCALAR.l2sq(&q[..dim], r)
+                for stream in [false, true] {
+                    let mut out = vec![0f32; 70];
+                    if stream {
+                        k.dist_rows_stream(&q[..dim], &rows, dim, &mut out, l2);
                     } else {
-                        -SCALAR.dot(&q[..dim], r)
-                    };
-                    assert!(
-                        close(o, e),
-                        "{} dist_rows dim {dim} row {i}: {o} vs {e}",
-                        k.name()
-                    );
+                        k.dist_rows(&q[..dim], &rows, dim, &mut out, l2);
+                    }
+                    for (i, &o) in out.iter().enumerate() {
+                        let r = &rows[i * dim..(i + 1) * dim];
+                        let e = if l2 {
+                            SCALAR.l2sq(&q[..dim], r)
+                        } else {
+                            -SCALAR.dot(&q[..dim], r)
+                        };
+                        assert!(
+                            close(o, e),
+                            "{} dist_rows (stream {stream}) dim {dim} row {i}: {o} vs {e}",
+                            k.name()
+                        );
+                    }
                 }
             }
             if k.has_panel() {

@@ -47,6 +47,7 @@ pub struct Kernels {
     dot_i8: I8Fn,
     panel: Option<PanelFn>,
     rows: RowsFn,
+    stream: RowsFn,
     gather: GatherFn,
 }
 
@@ -108,6 +109,17 @@ impl Kernels {
         }
         // SAFETY: as in `l2sq`; `q` holds at least `dim` values.
         unsafe { (self.rows)(q, rows, dim, out, l2) }
+    }
+    /// [`Kernels::dist_rows`] for long scans of rows that come from memory
+    /// rather than cache (one query against a whole exact index): reads in
+    /// address order with loads that suit the hardware streamer.
+    #[inline(always)]
+    pub fn dist_rows_stream(&self, q: &[f32], rows: &[f32], dim: usize, out: &mut [f32], l2: bool) {
+        if dim == 0 || q.len() < dim {
+            return;
+        }
+        // SAFETY: as in `l2sq`; `q` holds at least `dim` values.
+        unsafe { (self.stream)(q, rows, dim, out, l2) }
     }
     /// Distances from `q` to the vectors of `ids` in a node-record arena
     /// (`rec` words per node, vector at word `off`, stored as f32 bits).
@@ -187,6 +199,7 @@ pub static SCALAR: Kernels = Kernels {
     dot_i8: scalar::dot_i8,
     panel: None,
     rows: scalar_rows,
+    stream: scalar_rows,
     gather: generic_gather,
 };
 
@@ -261,6 +274,7 @@ mod detect {
             dot_i8: scalar::dot_i8,
             panel: None,
             rows: sse2_rows,
+            stream: sse2_rows,
             gather: generic_gather,
         }
     }
@@ -279,6 +293,7 @@ mod detect {
             dot_i8: x86::avx2::dot_i8,
             panel: None,
             rows: avx2_rows,
+            stream: avx2_rows,
             gather: generic_gather,
         })
     }
@@ -296,9 +311,13 @@ mod detect {
             l2sq_u8: scalar::l2sq_u8,
             dot_i8: scalar::dot_i8,
             panel: Some(x86::avx512::panel_8x32),
-            rows: x86::avx512::dist_rows,
+            rows: x86::avx512_rows::dist_rows,
+            stream: x86::avx512_rows::dist_rows,
             gather: x86::avx512::gather,
         };
+        if std::is_x86_feature_detected!("avx512vl") {
+            k.stream = x86::avx512_rows::dist_rows_stream;
+        }
         if std::is_x86_feature_detected!("avx512bw") {
             k.l2sq_u8 = x86::avx512::l2sq_u8;
             k.dot_i8 = x86::avx512::dot_i8;

@@ -274,43 +274,6 @@ pub(crate) unsafe fn panel_8x32(q: [&[f32]; 8], panel: &[f32], dim: usize, out: 
     }
 }
 
-/// Distances from `q` to consecutive rows of `rows` (`dim` wide) into
-/// `out`, squared L2 when `l2` else `-dot`; the per-row kernel is inlined
-/// so there is no call per row, and rows are prefetched a few ahead.
-///
-/// Callers guarantee `q.len() >= dim` and the `avx512f` feature.
-#[target_feature(enable = "avx512f")]
-pub(crate) unsafe fn dist_rows(q: &[f32], rows: &[f32], dim: usize, out: &mut [f32], l2: bool) {
-    let q = &q[..dim.min(q.len())];
-    const AHEAD: usize = 4;
-    let base = rows.as_ptr();
-    let nrows = rows.len() / dim.max(1);
-    for (i, (o, r)) in out
-        .iter_mut()
-        .zip(rows.chunks_exact(dim.max(1)))
-        .enumerate()
-    {
-        if i + AHEAD < nrows {
-            let p = base.wrapping_add((i + AHEAD) * dim);
-            let mut w = 0;
-            while w < dim {
-                // A prefetch is only a hint and cannot fault.
-                _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(w) as *const i8);
-                w += 16;
-            }
-        }
-        // SAFETY: same feature set as this function; slices are bounded by
-        // the kernels themselves.
-        *o = unsafe {
-            if l2 {
-                l2sq(q, r)
-            } else {
-                neg_dot(q, r)
-            }
-        };
-    }
-}
-
 /// Distances from `q` to the vectors of graph nodes `ids` stored in a
 /// record arena (`rec` words per node, vector at word `off`), into `out`.
 /// One call per expanded node instead of one indirect call per neighbour.

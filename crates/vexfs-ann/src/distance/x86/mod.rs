@@ -4,4 +4,5 @@
 
 pub mod avx2;
 pub mod avx512;
+pub mod avx512_rows;
 pub mod sse2;

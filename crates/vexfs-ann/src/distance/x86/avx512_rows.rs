@@ -1,0 +1,298 @@
+//! AVX-512 scan of one query against consecutive rows, sixteen rows at a
+//! time.
+//!
+//! A per-row kernel ends every row with a horizontal sum (a chain of
+//! shuffles and adds) and reloads the query; on short rows (GloVe's 50
+//! floats are four vectors) that overhead is as large as the arithmetic.
+//! Here sixteen row accumulators stay in registers while the query is
+//! walked once per group, and the sixteen horizontal sums are done
+//! together by a transpose-and-add tree (15 adds, 30 shuffles) that ends
+//! with the sixteen distances in one register.
+//!
+//! That order (all sixteen rows for one 16-float column, then the next
+//! column) is the fastest while the rows sit in cache, but it walks memory
+//! back and forth across the group and defeats the hardware streamer when
+//! rows come from DRAM. Long single-query scans therefore use
+//! [`dist_rows_stream`], which reads strictly in address order with 256-bit
+//! loads: on current AMD and Intel cores a 512-bit load that straddles two
+//! cache lines (most of them, for 200-byte GloVe rows) costs a quarter of
+//! the streaming bandwidth, a 256-bit one much less.
+//!
+//! Callers must have detected `avx512f` (and `avx512vl` for the stream
+//! kernel).
+
+use core::arch::x86_64::*;
+
+/// Rows scored per group (one accumulator register each).
+const GROUP: usize = 16;
+
+/// Distances from `q` to consecutive `dim`-wide rows of `rows` into `out`
+/// (as many as both hold): squared L2 when `l2`, else `-dot`.
+///
+/// Callers guarantee the `avx512f` feature.
+#[target_feature(enable = "avx512f")]
+pub(crate) unsafe fn dist_rows(q: &[f32], rows: &[f32], dim: usize, out: &mut [f32], l2: bool) {
+    if dim == 0 || q.len() < dim {
+        return;
+    }
+    let n = out.len().min(rows.len() / dim);
+    let groups = n / GROUP;
+    // Two groups ahead: lists and blocks come from memory in short runs,
+    // where the hardware streamer has not yet caught on.
+    let ahead = 2;
+    for g in 0..groups {
+        let block = &rows[g * GROUP * dim..(g + 1) * GROUP * dim];
+        if g + ahead < groups {
+            let p = rows.as_ptr().wrapping_add((g + ahead) * GROUP * dim) as *const i8;
+            let mut off = 0;
+            while off < GROUP * dim * 4 {
+                // A prefetch is only a hint and cannot fault.
+                _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(off));
+                off += 64;
+            }
+        }
+        // SAFETY: `block` holds exactly GROUP rows of `dim` floats and
+        // `q` at least `dim`; same feature set as this function.
+        let d = unsafe {
+            if l2 {
+                group_l2(q, block, dim)
+            } else {
+                group_neg_dot(q, block, dim)
+            }
+        };
+        // SAFETY: out[g*16 .. g*16+16] is in bounds because g < n / 16.
+        unsafe { _mm512_storeu_ps(out.as_mut_ptr().add(g * GROUP), d) };
+    }
+    for i in groups * GROUP..n {
+        let r = &rows[i * dim..(i + 1) * dim];
+        // SAFETY: same feature set; the kernels bound reads by the slices.
+        out[i] = unsafe {
+            if l2 {
+                super::avx512::l2sq(q, r)
+            } else {
+                super::avx512::neg_dot(q, r)
+            }
+        };
+    }
+}
+
+/// `-dot(q, row_r)` for the 16 rows of `block`, lane r.
+///
+/// Callers guarantee `block.len() == 16 * dim`, `q.len() >= dim`, `avx512f`.
+#[inline]
+#[target_feature(enable = "avx512f")]
+unsafe fn group_neg_dot(q: &[f32], block: &[f32], dim: usize) -> __m512 {
+    let mut acc = [_mm512_setzero_ps(); GROUP];
+    let (qp, bp) = (q.as_ptr(), block.as_ptr());
+    let mut k = 0;
+    // SAFETY: full loads read [k, k + 16) of the query and of each row with
+    // k + 16 <= dim; the tail loads are masked to lanes below dim.
+    unsafe {
+        while k + 16 <= dim {
+            let qv = _mm512_loadu_ps(qp.add(k));
+            for (r, a) in acc.iter_mut().enumerate() {
+                *a = _mm512_fmadd_ps(qv, _mm512_loadu_ps(bp.add(r * dim + k)), *a);
+            }
+            k += 16;
+        }
+        if k < dim {
+            let m = ((1u32 << (dim - k)) - 1) as __mmask16;
+            let qv = _mm512_maskz_loadu_ps(m, qp.add(k));
+            for (r, a) in acc.iter_mut().enumerate() {
+                *a = _mm512_fmadd_ps(qv, _mm512_maskz_loadu_ps(m, bp.add(r * dim + k)), *a);
+            }
+        }
+    }
+    let s = sum16(&acc);
+    _mm512_sub_ps(_mm512_setzero_ps(), s)
+}
+
+/// Squared L2 from `q` to the 16 rows of `block`, lane r.
+///
+/// Callers guarantee `block.len() == 16 * dim`, `q.len() >= dim`, `avx512f`.
+#[inline]
+#[target_feature(enable = "avx512f")]
+unsafe fn group_l2(q: &[f32], block: &[f32], dim: usize) -> __m512 {
+    let mut acc = [_mm512_setzero_ps(); GROUP];
+    let (qp, bp) = (q.as_ptr(), block.as_ptr());
+    let mut k = 0;
+    // SAFETY: as in `group_neg_dot`.
+    unsafe {
+        while k + 16 <= dim {
+            let qv = _mm512_loadu_ps(qp.add(k));
+            for (r, a) in acc.iter_mut().enumerate() {
+                let d = _mm512_sub_ps(qv, _mm512_loadu_ps(bp.add(r * dim + k)));
+                *a = _mm512_fmadd_ps(d, d, *a);
+            }
+            k += 16;
+        }
+        if k < dim {
+            let m = ((1u32 << (dim - k)) - 1) as __mmask16;
+            let qv = _mm512_maskz_loadu_ps(m, qp.add(k));
+            for (r, a) in acc.iter_mut().enumerate() {
+                let d = _mm512_sub_ps(qv, _mm512_maskz_loadu_ps(m, bp.add(r * dim + k)));
+                *a = _mm512_fmadd_ps(d, d, *a);
+            }
+        }
+    }
+    sum16(&acc)
+}
+
+/// Lane r of the result is the sum of the 16 lanes of `v[r]`.
+///
+/// Three rounds halve the register count while doubling how many rows each
+/// register carries partial sums for: within 128-bit lanes by unpacking
+/// floats, then pairs, then across 128-bit lanes by `shuffle_f32x4`.
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn sum16(v: &[__m512; 16]) -> __m512 {
+    // Round 1: t[i] holds rows 2i, 2i+1 as [a, b, a, b] per 128-bit lane.
+    let mut t = [_mm512_setzero_ps(); 8];
+    for (i, t) in t.iter_mut().enumerate() {
+        let (a, b) = (v[2 * i], v[2 * i + 1]);
+        *t = _mm512_add_ps(_mm512_unpacklo_ps(a, b), _mm512_unpackhi_ps(a, b));
+    }
+    // Round 2: u[i] holds rows 4i..4i+4 in order, per 128-bit lane.
+    let mut u = [_mm512_setzero_ps(); 4];
+    for (i, u) in u.iter_mut().enumerate() {
+        let (a, b) = (_mm512_castps_pd(t[2 * i]), _mm512_castps_pd(t[2 * i + 1]));
+        *u = _mm512_add_ps(
+            _mm512_castpd_ps(_mm512_unpacklo_pd(a, b)),
+            _mm512_castpd_ps(_mm512_unpackhi_pd(a, b)),
+        );
+    }
+    // Round 3: 128-bit lanes [L0+L1, L2+L3] of rows 8i..8i+4, then of the
+    // next four rows, giving w[i] = [r0-3 half, r0-3 half, r4-7 half, r4-7 half].
+    let mut w = [_mm512_setzero_ps(); 2];
+    for (i, w) in w.iter_mut().enumerate() {
+        let (a, b) = (u[2 * i], u[2 * i + 1]);
+        *w = _mm512_add_ps(
+            _mm512_shuffle_f32x4::<0b10_00_10_00>(a, b),
+            _mm512_shuffle_f32x4::<0b11_01_11_01>(a, b),
+        );
+    }
+    // Round 4: fold the two halves of each group of four rows.
+    _mm512_add_ps(
+        _mm512_shuffle_f32x4::<0b10_00_10_00>(w[0], w[1]),
+        _mm512_shuffle_f32x4::<0b11_01_11_01>(w[0], w[1]),
+    )
+}
+
+/// Like [`dist_rows`], for long scans from memory: rows are read in address
+/// order, 256 bits at a time, sixteen rows per reduction tree.
+///
+/// Callers guarantee the `avx512f` and `avx512vl` features.
+#[target_feature(enable = "avx512f,avx512vl")]
+pub(crate) unsafe fn dist_rows_stream(
+    q: &[f32],
+    rows: &[f32],
+    dim: usize,
+    out: &mut [f32],
+    l2: bool,
+) {
+    if dim == 0 || q.len() < dim {
+        return;
+    }
+    let n = out.len().min(rows.len() / dim);
+    let groups = n / GROUP;
+    for g in 0..groups {
+        let block = &rows[g * GROUP * dim..(g + 1) * GROUP * dim];
+        let mut acc = [_mm256_setzero_ps(); GROUP];
+        for (r, a) in acc.iter_mut().enumerate() {
+            // SAFETY: row r of `block` and the query hold `dim` floats;
+            // same feature set as this function.
+            *a = unsafe { row_acc256(q, &block[r * dim..(r + 1) * dim], l2) };
+        }
+        let (lo, hi) = sum16_256(&acc);
+        let (lo, hi) = if l2 {
+            (lo, hi)
+        } else {
+            let z = _mm256_setzero_ps();
+            (_mm256_sub_ps(z, lo), _mm256_sub_ps(z, hi))
+        };
+        // SAFETY: out[g*16 .. g*16+16] is in bounds because g < n / 16.
+        unsafe {
+            _mm256_storeu_ps(out.as_mut_ptr().add(g * GROUP), lo);
+            _mm256_storeu_ps(out.as_mut_ptr().add(g * GROUP + 8), hi);
+        }
+    }
+    for i in groups * GROUP..n {
+        let r = &rows[i * dim..(i + 1) * dim];
+        // SAFETY: same feature set; the kernels bound reads by the slices.
+        out[i] = unsafe {
+            if l2 {
+                super::avx512::l2sq(q, r)
+            } else {
+                super::avx512::neg_dot(q, r)
+            }
+        };
+    }
+}
+
+/// Per-lane partial sums of `(q - x)^2` (`l2`) or `q * x` over one row.
+///
+/// Callers guarantee `q.len() >= x.len()` and `avx512f` + `avx512vl`.
+#[inline]
+#[target_feature(enable = "avx512f,avx512vl")]
+unsafe fn row_acc256(q: &[f32], x: &[f32], l2: bool) -> __m256 {
+    let dim = x.len();
+    let (qp, xp) = (q.as_ptr(), x.as_ptr());
+    let mut a = _mm256_setzero_ps();
+    let mut k = 0;
+    // SAFETY: full loads read [k, k + 8) with k + 8 <= dim of both slices;
+    // the tail loads are masked to lanes below dim.
+    unsafe {
+        while k + 8 <= dim {
+            let (qv, xv) = (_mm256_loadu_ps(qp.add(k)), _mm256_loadu_ps(xp.add(k)));
+            a = if l2 {
+                let d = _mm256_sub_ps(qv, xv);
+                _mm256_fmadd_ps(d, d, a)
+            } else {
+                _mm256_fmadd_ps(qv, xv, a)
+            };
+            k += 8;
+        }
+        if k < dim {
+            let m = ((1u32 << (dim - k)) - 1) as __mmask8;
+            let (qv, xv) = (
+                _mm256_maskz_loadu_ps(m, qp.add(k)),
+                _mm256_maskz_loadu_ps(m, xp.add(k)),
+            );
+            a = if l2 {
+                let d = _mm256_sub_ps(qv, xv);
+                _mm256_fmadd_ps(d, d, a)
+            } else {
+                _mm256_fmadd_ps(qv, xv, a)
+            };
+        }
+    }
+    a
+}
+
+/// Lane r of (lo, hi) is the sum of the 8 lanes of `v[r]` (rows 0-7 in
+/// `lo`, 8-15 in `hi`): the 256-bit form of [`sum16`].
+#[inline]
+#[target_feature(enable = "avx512f,avx512vl")]
+fn sum16_256(v: &[__m256; 16]) -> (__m256, __m256) {
+    let mut t = [_mm256_setzero_ps(); 8];
+    for (i, t) in t.iter_mut().enumerate() {
+        let (a, b) = (v[2 * i], v[2 * i + 1]);
+        *t = _mm256_add_ps(_mm256_unpacklo_ps(a, b), _mm256_unpackhi_ps(a, b));
+    }
+    let mut u = [_mm256_setzero_ps(); 4];
+    for (i, u) in u.iter_mut().enumerate() {
+        let (a, b) = (_mm256_castps_pd(t[2 * i]), _mm256_castps_pd(t[2 * i + 1]));
+        *u = _mm256_add_ps(
+            _mm256_castpd_ps(_mm256_unpacklo_pd(a, b)),
+            _mm256_castpd_ps(_mm256_unpackhi_pd(a, b)),
+        );
+    }
+    // Each u holds four rows per 128-bit lane; add the two lanes.
+    let fold = |a: __m256, b: __m256| {
+        _mm256_add_ps(
+            _mm256_permute2f128_ps::<0x20>(a, b),
+            _mm256_permute2f128_ps::<0x31>(a, b),
+        )
+    };
+    (fold(u[0], u[1]), fold(u[2], u[3]))
+}
