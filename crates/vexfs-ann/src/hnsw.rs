@@ -176,7 +176,7 @@ impl HnswIndex {
         };
         if cfg.max_elements > 0 {
             let lines = cfg.max_elements.saturating_mul(rec_words / 16);
-            let _ = me.arena.try_reserve(lines);
+            let _ = crate::common::reserve(&mut me.arena, lines);
         }
         Ok(me)
     }
@@ -660,9 +660,7 @@ impl HnswIndex {
         let level = self.random_level();
         let node = self.n() as u32;
         let lines = self.rec_words / 16;
-        self.arena
-            .try_reserve(lines)
-            .map_err(|_| AnnError::OutOfMemory)?;
+        crate::common::reserve(&mut self.arena, lines)?;
         self.arena.resize(self.arena.len() + lines, Line([0; 16]));
         let o = node as usize * self.rec_words + self.vec_off;
         let dim = self.dim;
