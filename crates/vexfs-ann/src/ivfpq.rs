@@ -25,6 +25,13 @@ use alloc::vec::Vec;
 
 const KSUB: usize = 256;
 
+/// Re-rank candidates whose raw rows are prefetched ahead of the one being
+/// scored: enough to cover memory latency with a 128-d row per candidate.
+const RERANK_AHEAD: usize = 4;
+
+/// f32 values per 64-byte cache line.
+const CACHE_LINE_F32: usize = 16;
+
 /// Add to `out[i]` the table sum of code `i`: `sum_j lut[j * 256 +
 /// codes[i * m + j]]`.
 fn adc_scan(lut: &[f32], codes: &[u8], m: usize, out: &mut [f32]) {
@@ -219,6 +226,17 @@ impl IvfPqIndex {
             }
         }
         lut
+    }
+
+    /// Start loading the raw row of candidate `(list, position)`: re-rank
+    /// rows are scattered over memory, so each one is a cache miss per line.
+    #[inline]
+    fn prefetch_raw(&self, (li, p): (u32, u32)) {
+        let raw = &self.lists[li as usize].raw;
+        let start = p as usize * self.dim;
+        for off in (0..self.dim).step_by(CACHE_LINE_F32) {
+            crate::distance::prefetch(raw.as_ptr().wrapping_add(start + off));
+        }
     }
 
     /// The configuration.
@@ -551,13 +569,22 @@ impl VectorIndex for IvfPqIndex {
             }
         }
         let cands = top.into_sorted();
+        if rerank > 0 {
+            cands
+                .iter()
+                .take(RERANK_AHEAD)
+                .for_each(|s| self.prefetch_raw(s.v));
+        }
         let f = kern.dist_fn(self.metric);
         let mut out = TopK::new(params.k);
-        for s in cands {
+        for (i, s) in cands.iter().enumerate() {
             let (li, p) = s.v;
             let l = &self.lists[li as usize];
             let id = l.ids[p as usize];
             let d = if rerank > 0 {
+                if let Some(ahead) = cands.get(i + RERANK_AHEAD) {
+                    self.prefetch_raw(ahead.v);
+                }
                 f.eval(&q, row(&l.raw, dim, p as usize))
             } else {
                 s.d
