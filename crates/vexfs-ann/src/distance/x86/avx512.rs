@@ -273,37 +273,3 @@ pub(crate) unsafe fn panel_8x32(q: [&[f32]; 8], panel: &[f32], dim: usize, out: 
         }
     }
 }
-
-/// Distances from `q` to the vectors of graph nodes `ids` stored in a
-/// record arena (`rec` words per node, vector at word `off`), into `out`.
-/// One call per expanded node instead of one indirect call per neighbour.
-///
-/// Callers guarantee the `avx512f` feature.
-#[target_feature(enable = "avx512f")]
-pub(crate) unsafe fn gather(
-    q: &[f32],
-    words: &[u32],
-    rec: usize,
-    off: usize,
-    ids: &[u32],
-    out: &mut [f32],
-    l2: bool,
-) {
-    let dim = q.len();
-    for (o, &id) in out.iter_mut().zip(ids) {
-        let s = id as usize * rec + off;
-        let w = words.get(s..s + dim).unwrap_or(&[]);
-        // SAFETY: u32 and f32 have the same size and alignment and every
-        // bit pattern is a valid f32.
-        let v = unsafe { core::slice::from_raw_parts(w.as_ptr() as *const f32, w.len()) };
-        // SAFETY: same feature set as this function; the kernels bound
-        // their reads by the shorter slice.
-        *o = unsafe {
-            if l2 {
-                l2sq(q, v)
-            } else {
-                neg_dot(q, v)
-            }
-        };
-    }
-}

@@ -296,3 +296,208 @@ fn sum16_256(v: &[__m256; 16]) -> (__m256, __m256) {
     };
     (fold(u[0], u[1]), fold(u[2], u[3]))
 }
+
+/// Distances from `q` to the vectors of graph nodes `ids` stored in a
+/// record arena (`rec` words per node, vector at word `off`), into `out`:
+/// the neighbours of one expanded node, scored in groups of 16, 8 and 4
+/// with one reduction tree per group (a graph walk scores a handful to a
+/// few dozen fresh neighbours per step).
+///
+/// Callers guarantee the `avx512f` feature.
+#[target_feature(enable = "avx512f")]
+pub(crate) unsafe fn gather(
+    q: &[f32],
+    words: &[u32],
+    rec: usize,
+    off: usize,
+    ids: &[u32],
+    out: &mut [f32],
+    l2: bool,
+) {
+    let dim = q.len();
+    let n = ids.len().min(out.len());
+    let at = |id: u32| -> Option<*const f32> {
+        let s = (id as usize).checked_mul(rec)?.checked_add(off)?;
+        // u32 and f32 have the same size and alignment; every bit pattern
+        // is a valid f32.
+        words
+            .get(s..s.checked_add(dim)?)
+            .map(|w| w.as_ptr() as *const f32)
+    };
+    let mut i = 0;
+    while i < n {
+        let left = n - i;
+        let width = if left >= 16 {
+            16
+        } else if left >= 8 {
+            8
+        } else if left >= 4 {
+            4
+        } else {
+            1
+        };
+        let mut ptrs = [core::ptr::null::<f32>(); GROUP];
+        let mut ok = width > 1;
+        for (p, &id) in ptrs.iter_mut().zip(&ids[i..i + width]) {
+            match at(id) {
+                Some(x) => *p = x,
+                None => ok = false,
+            }
+        }
+        let dst = &mut out[i..i + width];
+        if ok {
+            // SAFETY: every pointer in ptrs[..width] starts `dim` readable
+            // floats (checked by `at`); same feature set.
+            unsafe {
+                match width {
+                    16 => score_group::<16>(q, &ptrs, dst, l2),
+                    8 => score_group::<8>(q, &ptrs, dst, l2),
+                    _ => score_group::<4>(q, &ptrs, dst, l2),
+                }
+            }
+        } else {
+            for (o, &id) in dst.iter_mut().zip(&ids[i..i + width]) {
+                let v = match at(id) {
+                    // SAFETY: `at` checked that `dim` floats follow.
+                    Some(p) => unsafe { core::slice::from_raw_parts(p, dim) },
+                    None => &[],
+                };
+                // SAFETY: same feature set; the kernels bound their reads
+                // by the shorter slice.
+                *o = unsafe {
+                    if l2 {
+                        super::avx512::l2sq(q, v)
+                    } else {
+                        super::avx512::neg_dot(q, v)
+                    }
+                };
+            }
+        }
+        i += width;
+    }
+}
+
+/// Score the `N` vectors at `ptrs` (each `q.len()` floats) into
+/// `out[..N]`; `N` is 4, 8 or 16.
+///
+/// Callers guarantee the pointers, `out.len() >= N` and `avx512f`.
+#[inline]
+#[target_feature(enable = "avx512f")]
+unsafe fn score_group<const N: usize>(
+    q: &[f32],
+    ptrs: &[*const f32; GROUP],
+    out: &mut [f32],
+    l2: bool,
+) {
+    let dim = q.len();
+    let qp = q.as_ptr();
+    let mut acc = [_mm512_setzero_ps(); N];
+    let mut k = 0;
+    // SAFETY: full loads read [k, k + 16) with k + 16 <= dim from the query
+    // and from vectors the caller vouched for; tails are masked below dim.
+    unsafe {
+        while k + 16 <= dim {
+            let qv = _mm512_loadu_ps(qp.add(k));
+            for (a, p) in acc.iter_mut().zip(ptrs) {
+                let x = _mm512_loadu_ps(p.add(k));
+                *a = if l2 {
+                    let d = _mm512_sub_ps(qv, x);
+                    _mm512_fmadd_ps(d, d, *a)
+                } else {
+                    _mm512_fmadd_ps(qv, x, *a)
+                };
+            }
+            k += 16;
+        }
+        if k < dim {
+            let m = ((1u32 << (dim - k)) - 1) as __mmask16;
+            let qv = _mm512_maskz_loadu_ps(m, qp.add(k));
+            for (a, p) in acc.iter_mut().zip(ptrs) {
+                let x = _mm512_maskz_loadu_ps(m, p.add(k));
+                *a = if l2 {
+                    let d = _mm512_sub_ps(qv, x);
+                    _mm512_fmadd_ps(d, d, *a)
+                } else {
+                    _mm512_fmadd_ps(qv, x, *a)
+                };
+            }
+        }
+    }
+    let mut buf = [0f32; GROUP];
+    let sums = match N {
+        16 => {
+            let mut v = [_mm512_setzero_ps(); 16];
+            v.copy_from_slice(&acc[..16]);
+            sum16(&v)
+        }
+        8 => {
+            let mut v = [_mm512_setzero_ps(); 8];
+            v.copy_from_slice(&acc[..8]);
+            sum8(&v)
+        }
+        _ => {
+            let mut v = [_mm512_setzero_ps(); 4];
+            v.copy_from_slice(&acc[..4]);
+            sum4(&v)
+        }
+    };
+    let sums = if l2 {
+        sums
+    } else {
+        _mm512_sub_ps(_mm512_setzero_ps(), sums)
+    };
+    // SAFETY: `buf` holds 16 floats.
+    unsafe { _mm512_storeu_ps(buf.as_mut_ptr(), sums) };
+    out[..N].copy_from_slice(&buf[..N]);
+}
+
+/// Lanes 0-7 of the result are the lane sums of `v[0..8]` (the first three
+/// rounds of [`sum16`], then a fold of the 128-bit halves).
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn sum8(v: &[__m512; 8]) -> __m512 {
+    let mut t = [_mm512_setzero_ps(); 4];
+    for (i, t) in t.iter_mut().enumerate() {
+        let (a, b) = (v[2 * i], v[2 * i + 1]);
+        *t = _mm512_add_ps(_mm512_unpacklo_ps(a, b), _mm512_unpackhi_ps(a, b));
+    }
+    let mut u = [_mm512_setzero_ps(); 2];
+    for (i, u) in u.iter_mut().enumerate() {
+        let (a, b) = (_mm512_castps_pd(t[2 * i]), _mm512_castps_pd(t[2 * i + 1]));
+        *u = _mm512_add_ps(
+            _mm512_castpd_ps(_mm512_unpacklo_pd(a, b)),
+            _mm512_castpd_ps(_mm512_unpackhi_pd(a, b)),
+        );
+    }
+    // w = [r0-3: L0+L2... halves], as in round 3 of `sum16`.
+    let w = _mm512_add_ps(
+        _mm512_shuffle_f32x4::<0b10_00_10_00>(u[0], u[1]),
+        _mm512_shuffle_f32x4::<0b11_01_11_01>(u[0], u[1]),
+    );
+    _mm512_add_ps(
+        _mm512_shuffle_f32x4::<0b10_00_10_00>(w, w),
+        _mm512_shuffle_f32x4::<0b11_01_11_01>(w, w),
+    )
+}
+
+/// Lanes 0-3 of the result are the lane sums of `v[0..4]`.
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn sum4(v: &[__m512; 4]) -> __m512 {
+    let t0 = _mm512_add_ps(
+        _mm512_unpacklo_ps(v[0], v[1]),
+        _mm512_unpackhi_ps(v[0], v[1]),
+    );
+    let t1 = _mm512_add_ps(
+        _mm512_unpacklo_ps(v[2], v[3]),
+        _mm512_unpackhi_ps(v[2], v[3]),
+    );
+    let (a, b) = (_mm512_castps_pd(t0), _mm512_castps_pd(t1));
+    // Rows 0-3 in order within every 128-bit lane; add the four lanes.
+    let u = _mm512_add_ps(
+        _mm512_castpd_ps(_mm512_unpacklo_pd(a, b)),
+        _mm512_castpd_ps(_mm512_unpackhi_pd(a, b)),
+    );
+    let h = _mm512_add_ps(u, _mm512_shuffle_f32x4::<0b01_00_11_10>(u, u));
+    _mm512_add_ps(h, _mm512_shuffle_f32x4::<0b10_11_00_01>(h, h))
+}
