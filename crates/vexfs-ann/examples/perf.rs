@@ -288,6 +288,7 @@ fn main() {
                         probes: 8,
                         rerank: 0,
                         seed: 1,
+                        ..LshConfig::default()
                     },
                 )
                 .unwrap();

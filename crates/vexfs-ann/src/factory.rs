@@ -9,7 +9,7 @@
 //! | hnsw     | `m`, `ef_construction` (`efc`), `ef_search` (`ef`), `seed`, `max_elements` |
 //! | ivf      | `nlist`, `nprobe`, `seed`, `train_iters` (`iters`) |
 //! | ivfpq    | `nlist`, `m` (`m_subquantizers`, `pq_m`), `nbits`, `nprobe`, `rerank`, `seed`, `train_iters` |
-//! | lsh      | `tables`, `bits`, `probes` (`nprobe`), `rerank`, `seed` |
+//! | lsh      | `tables`, `bits`, `scan` (1 = code scan), `probes` (`nprobe`), `rerank`, `seed` |
 //!
 //! Unknown keys and unparsable values are errors.
 
@@ -148,6 +148,13 @@ pub fn build_index(
                 match k {
                     "tables" => c.tables = us(v),
                     "bits" => c.bits = us(v),
+                    "scan" => {
+                        c.mode = if v != 0 {
+                            crate::lsh::LshMode::CodeScan
+                        } else {
+                            crate::lsh::LshMode::Buckets
+                        }
+                    }
                     "probes" | "nprobe" => c.probes = us(v),
                     "rerank" => c.rerank = us(v),
                     "seed" => c.seed = v,

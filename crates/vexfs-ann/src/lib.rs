@@ -50,7 +50,7 @@ pub use index::{IndexKind, IndexStats, Neighbor, SearchParams, VectorId, VectorI
 pub use io::{ByteSink, ByteSource};
 pub use ivf::{IvfConfig, IvfFlatIndex};
 pub use ivfpq::{IvfPqConfig, IvfPqIndex};
-pub use lsh::{LshConfig, LshIndex};
+pub use lsh::{LshConfig, LshIndex, LshMode};
 pub use metric::Metric;
 pub use parallel::{num_threads, set_num_threads};
 pub use persist::load;

@@ -10,12 +10,15 @@
 //! Hamming distance of their full signature and the best `rerank` of them
 //! get exact distances (or all of them when `rerank` is 0).
 //!
-//! With `bits == 64` a bucket would hold about one vector, so the index
-//! switches to a code scan instead: the `tables` 64-bit signatures of a
-//! vector form one packed binary code of `tables * 64` sign bits, every
-//! stored code is compared with the query's by XOR + popcount, the best
-//! `rerank` by Hamming distance are chosen with a histogram (distances are
-//! small integers) and re-ranked exactly. `probes` is ignored there.
+//! [`LshMode::CodeScan`] keeps no buckets: the `tables` signatures of a
+//! vector form one packed binary code of `tables * bits` sign bits (64
+//! bits per table fills the words), every stored code is compared with the
+//! query's by XOR + popcount, the best `rerank` by Hamming distance are
+//! chosen with a histogram (distances are small integers) and re-ranked
+//! exactly. `probes` is ignored there. This is the better mode when long
+//! codes are affordable: with many bits a bucket holds about one vector,
+//! and with few bits buckets mix neighbourhoods that are not well
+//! separated by a short hash.
 
 use crate::common::{check_query, check_vec, finish, prepare, reserve, row, Pool, TopK, Visited};
 use crate::distance::kernels;
@@ -29,13 +32,25 @@ use alloc::collections::BTreeMap;
 use alloc::vec;
 use alloc::vec::Vec;
 
+/// How an LSH index finds candidates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LshMode {
+    /// Hash tables of buckets, multi-probe.
+    #[default]
+    Buckets,
+    /// No buckets: Hamming ranking of every stored code
+    /// (`tables * bits` sign bits per vector).
+    CodeScan,
+}
+
 /// LSH parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LshConfig {
-    /// Number of hash tables.
+    /// Candidate search: bucket probing or a full code scan.
+    pub mode: LshMode,
+    /// Number of hash tables (code words of `bits` bits in code-scan mode).
     pub tables: usize,
-    /// Hash bits per table (1..=64). 64 selects the full code scan
-    /// (`tables * 64`-bit codes, Hamming ranking of every vector).
+    /// Hash bits per table (1..=64).
     pub bits: usize,
     /// Buckets probed per table by default (1 = exact bucket only).
     pub probes: usize,
@@ -50,6 +65,7 @@ pub struct LshConfig {
 impl Default for LshConfig {
     fn default() -> Self {
         Self {
+            mode: LshMode::Buckets,
             tables: 8,
             bits: 16,
             probes: 8,
@@ -122,9 +138,10 @@ impl LshIndex {
                 "tables in 1..=1024, bits in 1..=64, probes > 0",
             ));
         }
-        if cfg.bits == 64 && cfg.tables > 1000 {
+        if cfg.mode == LshMode::CodeScan && cfg.tables > 1000 {
+            // Hamming distances are kept as u16.
             return Err(AnnError::InvalidParameter(
-                "code scan (bits = 64) allows at most 1000 tables",
+                "code scan allows at most 1000 tables",
             ));
         }
         if cfg.tables * cfg.bits * dim > MAX_PLANE_FLOATS {
@@ -188,7 +205,7 @@ impl LshIndex {
 
     /// Whether the index scans packed codes instead of probing buckets.
     fn scan_mode(&self) -> bool {
-        self.cfg.bits == 64
+        self.cfg.mode == LshMode::CodeScan
     }
 
     fn insert_slot(&mut self, slot: u32, keys: &[u64]) {
@@ -311,6 +328,10 @@ impl LshIndex {
 
     pub(crate) fn write_payload(&self, w: &mut Writer) {
         let c = &self.cfg;
+        w.u32(match c.mode {
+            LshMode::Buckets => 0,
+            LshMode::CodeScan => 1,
+        });
         w.usize(c.tables);
         w.usize(c.bits);
         w.usize(c.probes);
@@ -323,13 +344,29 @@ impl LshIndex {
 
     pub(crate) fn read_payload(h: &Header, r: &mut Reader<'_>) -> Result<Self> {
         let bad = AnnError::Corrupt;
-        let cfg = LshConfig {
+        // Format 1 had no mode word; bits = 64 meant a code scan there.
+        let mode = if h.version >= 2 {
+            match r.u32()? {
+                0 => Some(LshMode::Buckets),
+                1 => Some(LshMode::CodeScan),
+                _ => return Err(bad("lsh: unknown mode")),
+            }
+        } else {
+            None
+        };
+        let mut cfg = LshConfig {
+            mode: LshMode::Buckets,
             tables: r.usize_max(1024)?,
             bits: r.usize_max(64)?,
             probes: r.usize_max(1 << 20)?,
             rerank: r.usize_max(1 << 30)?,
             seed: r.u64()?,
         };
+        cfg.mode = mode.unwrap_or(if cfg.bits == 64 {
+            LshMode::CodeScan
+        } else {
+            LshMode::Buckets
+        });
         let mut me = Self::new(h.dim, h.metric, cfg).map_err(|_| bad("lsh: invalid parameters"))?;
         let center = r.f32s()?;
         let ids = r.u64s()?;
@@ -661,12 +698,20 @@ mod tests {
 
     #[test]
     fn code_scan_recall_filter_remove_persist() {
+        // Full 64-bit words, and words only partly used.
+        for (tables, bits) in [(4, 64), (6, 40)] {
+            code_scan_case(tables, bits);
+        }
+    }
+
+    fn code_scan_case(tables: usize, bits: usize) {
         let (n, dim) = (3000, 16);
         let d = data(n, dim);
         let ids: Vec<u64> = (0..n as u64).collect();
         let cfg = LshConfig {
-            tables: 4,
-            bits: 64,
+            mode: LshMode::CodeScan,
+            tables,
+            bits,
             probes: 1,
             rerank: 300,
             seed: 3,
@@ -681,7 +726,10 @@ mod tests {
             let r = idx.search(q, &p, None).unwrap();
             hit += r.iter().filter(|x| t.contains(&x.id)).count();
         }
-        assert!(hit as f32 / 400.0 >= 0.8, "recall {hit}/400");
+        assert!(
+            hit as f32 / 400.0 >= 0.8,
+            "{tables}x{bits}: recall {hit}/400"
+        );
         // rerank 0 re-ranks every vector: exact.
         let all = SearchParams {
             rerank: Some(0),
@@ -713,6 +761,7 @@ mod tests {
         let mut bytes: Vec<u8> = Vec::new();
         idx.save(&mut bytes).unwrap();
         let back = LshIndex::load(&mut &bytes[..]).unwrap();
+        assert_eq!(back.config(), idx.config());
         for q in qs.chunks_exact(dim) {
             assert_eq!(
                 idx.search(q, &p, None).unwrap(),

@@ -6,7 +6,7 @@
 //! | offset | size | field                                            |
 //! |-------:|-----:|--------------------------------------------------|
 //! |      0 |    8 | magic `b"VEXFSANN"`                              |
-//! |      8 |    4 | format version (currently 1)                     |
+//! |      8 |    4 | format version (currently 2; 1 is still read)    |
 //! |     12 |    1 | [`IndexKind`]                                    |
 //! |     13 |    1 | [`Metric`]                                       |
 //! |     14 |    2 | flags (0; unknown bits are rejected)             |
@@ -35,8 +35,11 @@ use alloc::vec::Vec;
 pub const HEADER_LEN: usize = 64;
 /// Header magic.
 pub const MAGIC: [u8; 8] = *b"VEXFSANN";
-/// Current format version.
-pub const FORMAT_VERSION: u32 = 1;
+/// Current format version. Version 2 added the LSH mode word; everything
+/// else reads the same in versions 1 and 2.
+pub const FORMAT_VERSION: u32 = 2;
+/// Oldest format version still loaded.
+pub const OLDEST_VERSION: u32 = 1;
 
 const MAGIC_OFFSET: usize = 0;
 const VERSION_OFFSET: usize = 8;
@@ -57,6 +60,8 @@ pub const MAX_DIM: usize = 1 << 16;
 /// Decoded header fields.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Header {
+    /// Format version the index was written with.
+    pub version: u32,
     /// Strategy.
     pub kind: IndexKind,
     /// Metric.
@@ -128,7 +133,7 @@ impl Header {
             return Err(AnnError::Corrupt("header checksum mismatch"));
         }
         let version = le32(b, VERSION_OFFSET);
-        if version != FORMAT_VERSION {
+        if !(OLDEST_VERSION..=FORMAT_VERSION).contains(&version) {
             return Err(AnnError::UnsupportedVersion(version));
         }
         let kind = kind_from_u8(b[KIND_OFFSET]).ok_or(AnnError::Corrupt("unknown index kind"))?;
@@ -146,6 +151,7 @@ impl Header {
             *p = le32(b, PARAMS_OFFSET + 4 * i);
         }
         Ok(Self {
+            version,
             kind,
             metric,
             dim,
@@ -237,6 +243,7 @@ impl Writer {
             return Err(AnnError::OutOfMemory);
         }
         let h = Header {
+            version: FORMAT_VERSION,
             kind,
             metric,
             dim,

@@ -142,16 +142,53 @@ fn resealed_damage_never_panics() {
     }
 }
 
+/// Format 1 files still load: the same bytes apart from the LSH mode word
+/// that version 2 added (format 1 had no mode; bits = 64 meant a code scan).
+#[test]
+fn format_1_still_loads() {
+    let data = clustered(300, 8, 3, 5);
+    let ids: Vec<u64> = (0..300).collect();
+    let q = &data[..8];
+    for params in [
+        "tables=2,bits=6,probes=4",
+        "tables=2,bits=64,scan=1,rerank=50",
+    ] {
+        let mut idx = build_index(IndexKind::Lsh, 8, Metric::L2, params).unwrap();
+        idx.add_batch(&ids, &data).unwrap();
+        let v2 = save(idx.as_ref());
+        let mut v1 = v2.clone();
+        v1.drain(64..68);
+        v1[8] = 1;
+        let len = (v1.len() - 64) as u64;
+        v1[48..56].copy_from_slice(&len.to_le_bytes());
+        reseal(&mut v1);
+        let back = load(&mut &v1[..]).unwrap();
+        let p = SearchParams::k(5);
+        assert_eq!(
+            back.search(q, &p, None).unwrap(),
+            idx.search(q, &p, None).unwrap()
+        );
+    }
+    for (i, mut b) in small_indexes().into_iter().enumerate().take(4) {
+        // Flat, HNSW, IVF, IVF-PQ payloads did not change.
+        b[8] = 1;
+        reseal(&mut b);
+        assert!(load(&mut &b[..]).is_ok(), "index {i}");
+    }
+}
+
 #[test]
 fn version_and_magic() {
     let mut b = small_indexes().remove(0);
-    b[8] = 2;
-    reseal(&mut b);
-    assert_eq!(
-        load(&mut &b[..]).err(),
-        Some(AnnError::UnsupportedVersion(2))
-    );
-    b[8] = 1;
+    for v in [0, persist::FORMAT_VERSION + 1] {
+        b[8] = v as u8;
+        reseal(&mut b);
+        assert_eq!(
+            load(&mut &b[..]).err(),
+            Some(AnnError::UnsupportedVersion(v))
+        );
+    }
+    b[8] = persist::FORMAT_VERSION as u8;
     b[0] = b'X';
     reseal(&mut b);
     assert!(matches!(load(&mut &b[..]), Err(AnnError::Corrupt(_))));

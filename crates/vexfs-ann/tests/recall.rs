@@ -169,6 +169,7 @@ fn lsh_rerank_budget() {
             probes: 8,
             rerank: 500,
             seed: 1,
+            ..LshConfig::default()
         },
     )
     .unwrap();

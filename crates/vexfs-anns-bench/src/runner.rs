@@ -29,6 +29,8 @@ pub enum BuildSpec {
     Lsh {
         tables: usize,
         bits: usize,
+        /// Code scan instead of bucket probing.
+        scan: bool,
     },
 }
 
@@ -53,7 +55,11 @@ impl BuildSpec {
             BuildSpec::IvfPq { nlist, m, nbits } => {
                 serde_json::json!({"nlist": nlist, "m": m, "nbits": nbits})
             }
-            BuildSpec::Lsh { tables, bits } => serde_json::json!({"tables": tables, "bits": bits}),
+            BuildSpec::Lsh { tables, bits, scan } => serde_json::json!({
+                "tables": tables,
+                "bits": bits,
+                "mode": if *scan { "code-scan" } else { "buckets" },
+            }),
         }
     }
 }
@@ -85,6 +91,7 @@ pub fn build_specs(strategy: &str, sweep: &Sweep) -> Vec<BuildSpec> {
         "lsh" => vec![BuildSpec::Lsh {
             tables: sweep.lsh.tables,
             bits: sweep.lsh.bits,
+            scan: sweep.lsh.scan,
         }],
         _ => Vec::new(),
     }
@@ -177,7 +184,7 @@ pub fn make_index(
 ) -> Result<Box<dyn VectorIndex>> {
     use vexfs_ann::{
         FlatIndex, HnswConfig, HnswIndex, IvfConfig, IvfFlatIndex, IvfPqConfig, IvfPqIndex,
-        LshConfig, LshIndex,
+        LshConfig, LshIndex, LshMode,
     };
     let err = |e: vexfs_ann::AnnError| anyhow!("creating {} index: {e}", spec.strategy());
     Ok(match *spec {
@@ -222,11 +229,16 @@ pub fn make_index(
             )
             .map_err(err)?,
         ),
-        BuildSpec::Lsh { tables, bits } => Box::new(
+        BuildSpec::Lsh { tables, bits, scan } => Box::new(
             LshIndex::new(
                 dim,
                 metric,
                 LshConfig {
+                    mode: if scan {
+                        LshMode::CodeScan
+                    } else {
+                        LshMode::Buckets
+                    },
                     tables,
                     bits,
                     seed: BUILD_SEED,

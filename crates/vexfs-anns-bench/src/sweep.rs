@@ -47,6 +47,9 @@ pub struct LshSweep {
     /// VexFS: hash tables and bits per table.
     pub tables: usize,
     pub bits: usize,
+    /// VexFS: scan every packed code (`tables * bits` bits) instead of
+    /// probing buckets.
+    pub scan: bool,
     /// VexFS: multi-probe count.
     pub probes: Vec<usize>,
     /// Candidates re-ranked with exact distances (both sides). 0 means
@@ -121,7 +124,7 @@ impl Profile {
         };
         let train_rows = n.min((nlist * 64).max(10_000));
         let lsh_bits = if dim >= 64 { 16 } else { 12 };
-        // Quick / full: VexFS LSH scans packed codes (bits = 64), with
+        // Quick / full: VexFS LSH scans packed codes (64-bit words), with
         // about as many sign bits as FAISS's 4 * dim, in 64-bit words.
         let lsh_code_words = (dim * 4).div_ceil(64);
         match self {
@@ -145,6 +148,7 @@ impl Profile {
                 lsh: LshSweep {
                     tables: 8,
                     bits: lsh_bits,
+                    scan: false,
                     probes: vec![1, 8, 32],
                     rerank: vec![100, 400],
                     faiss_nbits: vec![dim * 4],
@@ -172,6 +176,7 @@ impl Profile {
                 lsh: LshSweep {
                     tables: lsh_code_words,
                     bits: 64,
+                    scan: true,
                     probes: vec![1],
                     rerank: vec![50, 100, 200, 400, 800, 1600],
                     faiss_nbits: vec![dim * 4],
@@ -204,6 +209,7 @@ impl Profile {
                 lsh: LshSweep {
                     tables: lsh_code_words,
                     bits: 64,
+                    scan: true,
                     probes: vec![1],
                     rerank: vec![50, 100, 200, 400, 800, 1600, 3200],
                     faiss_nbits: vec![dim * 4, dim * 8],
