@@ -29,6 +29,7 @@ pub mod distance;
 pub mod error;
 pub mod factory;
 pub mod flat;
+mod hamming;
 pub mod hnsw;
 pub mod index;
 pub mod io;

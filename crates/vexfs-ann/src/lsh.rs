@@ -280,7 +280,7 @@ impl LshIndex {
         sc.dist.resize(n, 0);
         sc.hist.clear();
         sc.hist.resize(w * 64 + 2, 0);
-        hamming_scan(&self.keys[..n * w], qcode, &mut sc.dist, &mut sc.hist);
+        crate::hamming::scan(&self.keys[..n * w], qcode, &mut sc.dist, &mut sc.hist);
         // Filtered-out slots get a distance past every real one.
         let excluded = (w * 64 + 1) as u16;
         let mut live = n;
@@ -305,17 +305,11 @@ impl LshIndex {
             below += sc.hist[thr] as usize;
             thr += 1;
         }
-        let mut at_thr = budget - below;
-        sc.cand.clear();
         let thr = thr as u16;
-        for (s, &d) in sc.dist.iter().enumerate() {
-            if d < thr {
-                sc.cand.push(s as u32);
-            } else if d == thr && at_thr > 0 && d != excluded {
-                at_thr -= 1;
-                sc.cand.push(s as u32);
-            }
-        }
+        // Filtered-out slots never qualify, not even to fill the budget.
+        let at_thr = if thr == excluded { 0 } else { budget - below };
+        sc.cand.clear();
+        crate::hamming::select(&sc.dist, thr, at_thr, &mut sc.cand);
         let f = kernels().dist_fn(self.metric);
         let mut top = TopK::new(k);
         for &s in &sc.cand {
@@ -620,58 +614,6 @@ impl VectorIndex for LshIndex {
                 c.rerank as u32,
             ],
         )
-    }
-}
-
-/// Hamming distances of `q` to every `q.len()`-word code in `codes`, with
-/// their histogram.
-fn hamming_scan(codes: &[u64], q: &[u64], dist: &mut [u16], hist: &mut [u32]) {
-    #[cfg(all(feature = "std", target_arch = "x86_64"))]
-    {
-        if std::is_x86_feature_detected!("popcnt") {
-            // SAFETY: the CPU supports POPCNT (checked just above), the only
-            // feature `hamming_scan_popcnt` is compiled with.
-            unsafe { hamming_scan_popcnt(codes, q, dist, hist) };
-            return;
-        }
-    }
-    hamming_scan_words(codes, q, dist, hist);
-}
-
-#[cfg(all(feature = "std", target_arch = "x86_64"))]
-#[target_feature(enable = "popcnt")]
-unsafe fn hamming_scan_popcnt(codes: &[u64], q: &[u64], dist: &mut [u16], hist: &mut [u32]) {
-    hamming_scan_words(codes, q, dist, hist);
-}
-
-#[inline(always)]
-fn hamming_scan_words(codes: &[u64], q: &[u64], dist: &mut [u16], hist: &mut [u32]) {
-    match q.len() {
-        2 => hamming_scan_n::<2>(codes, q, dist, hist),
-        3 => hamming_scan_n::<3>(codes, q, dist, hist),
-        4 => hamming_scan_n::<4>(codes, q, dist, hist),
-        8 => hamming_scan_n::<8>(codes, q, dist, hist),
-        w => {
-            for (c, d) in codes.chunks_exact(w).zip(dist.iter_mut()) {
-                let h: u32 = c.iter().zip(q).map(|(a, b)| (a ^ b).count_ones()).sum();
-                *d = h as u16;
-                hist[h as usize] += 1;
-            }
-        }
-    }
-}
-
-#[inline(always)]
-fn hamming_scan_n<const W: usize>(codes: &[u64], q: &[u64], dist: &mut [u16], hist: &mut [u32]) {
-    let mut qq = [0u64; W];
-    qq.copy_from_slice(&q[..W]);
-    for (c, d) in codes.chunks_exact(W).zip(dist.iter_mut()) {
-        let mut h = 0u32;
-        for i in 0..W {
-            h += (c[i] ^ qq[i]).count_ones();
-        }
-        *d = h as u16;
-        hist[h as usize] += 1;
     }
 }
 

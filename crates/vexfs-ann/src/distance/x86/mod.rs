@@ -4,5 +4,6 @@
 
 pub mod avx2;
 pub mod avx512;
+pub mod avx512_hamming;
 pub mod avx512_rows;
 pub mod sse2;
