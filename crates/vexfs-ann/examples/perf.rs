@@ -191,7 +191,11 @@ fn main() {
                             }
                         }
                     }
-                    for ef in [10, 20, 40, 80, 160] {
+                    let efs: Vec<usize> = std::env::var("VEXFS_PERF_EF")
+                        .ok()
+                        .map(|s| s.split(',').filter_map(|x| x.parse().ok()).collect())
+                        .unwrap_or_else(|| vec![10, 20, 40, 80, 160]);
+                    for ef in efs {
                         let mut best = (0.0, 0.0);
                         for _ in 0..reps {
                             let (r, q) = one_thread(
