@@ -17,6 +17,10 @@ use alloc::collections::BTreeMap;
 use alloc::vec;
 use alloc::vec::Vec;
 
+/// Vector bytes above which a single-query scan uses the streaming kernel
+/// (about where the rows stop fitting in the per-core caches).
+const STREAM_MIN_BYTES: usize = 4 << 20;
+
 /// Brute-force exact index.
 pub struct FlatIndex {
     dim: usize,
@@ -72,12 +76,19 @@ impl FlatIndex {
         // chunk), then the cheap threshold test.
         const CHUNK: usize = 64;
         let mut buf = [0f32; CHUNK];
+        // Rows that fit in cache are scored in cache order; a larger index
+        // streams from DRAM and is read strictly in address order.
+        let stream = self.data.len() * 4 > STREAM_MIN_BYTES;
         for (rows, ids) in self
             .data
             .chunks(CHUNK * self.dim)
             .zip(self.ids.chunks(CHUNK))
         {
-            kern.dist_rows_stream(q, rows, self.dim, &mut buf, l2);
+            if stream {
+                kern.dist_rows_stream(q, rows, self.dim, &mut buf, l2);
+            } else {
+                kern.dist_rows(q, rows, self.dim, &mut buf, l2);
+            }
             for (&d, &id) in buf.iter().zip(ids) {
                 if d < worst {
                     if let Some(flt) = filter {

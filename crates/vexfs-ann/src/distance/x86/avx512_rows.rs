@@ -1,5 +1,6 @@
-//! AVX-512 scan of one query against consecutive rows, sixteen rows at a
-//! time.
+//! AVX-512 scans of one query against many vectors: consecutive rows
+//! (`dist_rows`, `dist_rows_stream`) or graph nodes in a record arena
+//! (`gather`), sixteen (or eight, or four) vectors at a time.
 //!
 //! A per-row kernel ends every row with a horizontal sum (a chain of
 //! shuffles and adds) and reloads the query; on short rows (GloVe's 50
@@ -51,91 +52,33 @@ pub(crate) unsafe fn dist_rows(q: &[f32], rows: &[f32], dim: usize, out: &mut [f
                 off += 64;
             }
         }
-        // SAFETY: `block` holds exactly GROUP rows of `dim` floats and
-        // `q` at least `dim`; same feature set as this function.
-        let d = unsafe {
-            if l2 {
-                group_l2(q, block, dim)
-            } else {
-                group_neg_dot(q, block, dim)
-            }
-        };
+        let ptrs: [*const f32; GROUP] = core::array::from_fn(|r| block[r * dim..].as_ptr());
+        // SAFETY: each pointer starts one of the GROUP rows of `block`, `dim`
+        // floats each, and `q` holds at least `dim`; same feature set.
+        let d = unsafe { score_group::<GROUP>(&q[..dim], &ptrs, l2) };
         // SAFETY: out[g*16 .. g*16+16] is in bounds because g < n / 16.
         unsafe { _mm512_storeu_ps(out.as_mut_ptr().add(g * GROUP), d) };
     }
     for i in groups * GROUP..n {
-        let r = &rows[i * dim..(i + 1) * dim];
-        // SAFETY: same feature set; the kernels bound reads by the slices.
-        out[i] = unsafe {
-            if l2 {
-                super::avx512::l2sq(q, r)
-            } else {
-                super::avx512::neg_dot(q, r)
-            }
-        };
+        // SAFETY: same feature set.
+        out[i] = unsafe { single(q, &rows[i * dim..(i + 1) * dim], l2) };
     }
 }
 
-/// `-dot(q, row_r)` for the 16 rows of `block`, lane r.
+/// One distance, for what is left after the groups.
 ///
-/// Callers guarantee `block.len() == 16 * dim`, `q.len() >= dim`, `avx512f`.
+/// Callers guarantee `avx512f`.
 #[inline]
 #[target_feature(enable = "avx512f")]
-unsafe fn group_neg_dot(q: &[f32], block: &[f32], dim: usize) -> __m512 {
-    let mut acc = [_mm512_setzero_ps(); GROUP];
-    let (qp, bp) = (q.as_ptr(), block.as_ptr());
-    let mut k = 0;
-    // SAFETY: full loads read [k, k + 16) of the query and of each row with
-    // k + 16 <= dim; the tail loads are masked to lanes below dim.
+unsafe fn single(q: &[f32], r: &[f32], l2: bool) -> f32 {
+    // SAFETY: same feature set; the kernels bound reads by the slices.
     unsafe {
-        while k + 16 <= dim {
-            let qv = _mm512_loadu_ps(qp.add(k));
-            for (r, a) in acc.iter_mut().enumerate() {
-                *a = _mm512_fmadd_ps(qv, _mm512_loadu_ps(bp.add(r * dim + k)), *a);
-            }
-            k += 16;
-        }
-        if k < dim {
-            let m = ((1u32 << (dim - k)) - 1) as __mmask16;
-            let qv = _mm512_maskz_loadu_ps(m, qp.add(k));
-            for (r, a) in acc.iter_mut().enumerate() {
-                *a = _mm512_fmadd_ps(qv, _mm512_maskz_loadu_ps(m, bp.add(r * dim + k)), *a);
-            }
+        if l2 {
+            super::avx512::l2sq(q, r)
+        } else {
+            super::avx512::neg_dot(q, r)
         }
     }
-    let s = sum16(&acc);
-    _mm512_sub_ps(_mm512_setzero_ps(), s)
-}
-
-/// Squared L2 from `q` to the 16 rows of `block`, lane r.
-///
-/// Callers guarantee `block.len() == 16 * dim`, `q.len() >= dim`, `avx512f`.
-#[inline]
-#[target_feature(enable = "avx512f")]
-unsafe fn group_l2(q: &[f32], block: &[f32], dim: usize) -> __m512 {
-    let mut acc = [_mm512_setzero_ps(); GROUP];
-    let (qp, bp) = (q.as_ptr(), block.as_ptr());
-    let mut k = 0;
-    // SAFETY: as in `group_neg_dot`.
-    unsafe {
-        while k + 16 <= dim {
-            let qv = _mm512_loadu_ps(qp.add(k));
-            for (r, a) in acc.iter_mut().enumerate() {
-                let d = _mm512_sub_ps(qv, _mm512_loadu_ps(bp.add(r * dim + k)));
-                *a = _mm512_fmadd_ps(d, d, *a);
-            }
-            k += 16;
-        }
-        if k < dim {
-            let m = ((1u32 << (dim - k)) - 1) as __mmask16;
-            let qv = _mm512_maskz_loadu_ps(m, qp.add(k));
-            for (r, a) in acc.iter_mut().enumerate() {
-                let d = _mm512_sub_ps(qv, _mm512_maskz_loadu_ps(m, bp.add(r * dim + k)));
-                *a = _mm512_fmadd_ps(d, d, *a);
-            }
-        }
-    }
-    sum16(&acc)
 }
 
 /// Lane r of the result is the sum of the 16 lanes of `v[r]`.
@@ -217,15 +160,8 @@ pub(crate) unsafe fn dist_rows_stream(
         }
     }
     for i in groups * GROUP..n {
-        let r = &rows[i * dim..(i + 1) * dim];
-        // SAFETY: same feature set; the kernels bound reads by the slices.
-        out[i] = unsafe {
-            if l2 {
-                super::avx512::l2sq(q, r)
-            } else {
-                super::avx512::neg_dot(q, r)
-            }
-        };
+        // SAFETY: same feature set (plus avx512vl).
+        out[i] = unsafe { single(q, &rows[i * dim..(i + 1) * dim], l2) };
     }
 }
 
@@ -348,13 +284,17 @@ pub(crate) unsafe fn gather(
         if ok {
             // SAFETY: every pointer in ptrs[..width] starts `dim` readable
             // floats (checked by `at`); same feature set.
-            unsafe {
+            let sums = unsafe {
                 match width {
-                    16 => score_group::<16>(q, &ptrs, dst, l2),
-                    8 => score_group::<8>(q, &ptrs, dst, l2),
-                    _ => score_group::<4>(q, &ptrs, dst, l2),
+                    16 => score_group::<16>(q, &ptrs, l2),
+                    8 => score_group::<8>(q, &ptrs, l2),
+                    _ => score_group::<4>(q, &ptrs, l2),
                 }
-            }
+            };
+            let mut buf = [0f32; GROUP];
+            // SAFETY: `buf` holds 16 floats.
+            unsafe { _mm512_storeu_ps(buf.as_mut_ptr(), sums) };
+            dst.copy_from_slice(&buf[..width]);
         } else {
             for (o, &id) in dst.iter_mut().zip(&ids[i..i + width]) {
                 let v = match at(id) {
@@ -362,33 +302,23 @@ pub(crate) unsafe fn gather(
                     Some(p) => unsafe { core::slice::from_raw_parts(p, dim) },
                     None => &[],
                 };
-                // SAFETY: same feature set; the kernels bound their reads
-                // by the shorter slice.
-                *o = unsafe {
-                    if l2 {
-                        super::avx512::l2sq(q, v)
-                    } else {
-                        super::avx512::neg_dot(q, v)
-                    }
-                };
+                // SAFETY: same feature set.
+                *o = unsafe { single(q, v, l2) };
             }
         }
         i += width;
     }
 }
 
-/// Score the `N` vectors at `ptrs` (each `q.len()` floats) into
-/// `out[..N]`; `N` is 4, 8 or 16.
+/// Distances from `q` to the `N` vectors at `ptrs[..N]` (each `q.len()`
+/// floats), in lanes `0..N` of the result; `N` is 4, 8 or 16. The query is
+/// walked once per group, one 16-float column for all `N` vectors at a
+/// time, so the accumulators stay in registers.
 ///
-/// Callers guarantee the pointers, `out.len() >= N` and `avx512f`.
+/// Callers guarantee the pointers and `avx512f`.
 #[inline]
 #[target_feature(enable = "avx512f")]
-unsafe fn score_group<const N: usize>(
-    q: &[f32],
-    ptrs: &[*const f32; GROUP],
-    out: &mut [f32],
-    l2: bool,
-) {
+unsafe fn score_group<const N: usize>(q: &[f32], ptrs: &[*const f32; GROUP], l2: bool) -> __m512 {
     let dim = q.len();
     let qp = q.as_ptr();
     let mut acc = [_mm512_setzero_ps(); N];
@@ -423,7 +353,6 @@ unsafe fn score_group<const N: usize>(
             }
         }
     }
-    let mut buf = [0f32; GROUP];
     let sums = match N {
         16 => {
             let mut v = [_mm512_setzero_ps(); 16];
@@ -441,14 +370,11 @@ unsafe fn score_group<const N: usize>(
             sum4(&v)
         }
     };
-    let sums = if l2 {
+    if l2 {
         sums
     } else {
         _mm512_sub_ps(_mm512_setzero_ps(), sums)
-    };
-    // SAFETY: `buf` holds 16 floats.
-    unsafe { _mm512_storeu_ps(buf.as_mut_ptr(), sums) };
-    out[..N].copy_from_slice(&buf[..N]);
+    }
 }
 
 /// Lanes 0-7 of the result are the lane sums of `v[0..8]` (the first three
