@@ -340,8 +340,10 @@ fn goal_for(strategy: &str) -> f64 {
 }
 
 /// Primary curves only: extra HNSW degrees (e.g. `-M32`) are plotted but
-/// not part of the like-for-like ratio. Every FAISS LSH code length is a
-/// peer: its code length is its only speed/recall knob besides re-ranking.
+/// not part of the like-for-like ratio. Every LSH code length, on either
+/// side, counts: the code length is LSH's speed/recall knob besides
+/// re-ranking, so each side is represented by its best code length at
+/// each recall.
 fn primary(c: &Curve) -> bool {
     !c.algo.contains("-M")
 }
@@ -349,13 +351,14 @@ fn primary(c: &Curve) -> bool {
 pub fn ratios(d: &DatasetResult) -> Vec<Ratio> {
     let mut out = Vec::new();
     for strategy in ["hnsw", "ivf", "ivfpq", "lsh", "flat"] {
-        let Some(v) = d
+        let mine: Vec<&Curve> = d
             .curves
             .iter()
-            .find(|c| c.is_vexfs() && c.strategy == strategy && primary(c))
-        else {
+            .filter(|c| c.is_vexfs() && c.strategy == strategy && primary(c))
+            .collect();
+        if mine.is_empty() {
             continue;
-        };
+        }
         let peers: Vec<&Curve> = d
             .curves
             .iter()
@@ -381,7 +384,7 @@ pub fn ratios(d: &DatasetResult) -> Vec<Ratio> {
                     strategy: strategy.to_string(),
                     recall: target,
                     mode,
-                    vexfs: at(v),
+                    vexfs: mine.iter().filter_map(|c| at(c)).reduce(f64::max),
                     peer,
                     goal: goal_for(strategy),
                 });

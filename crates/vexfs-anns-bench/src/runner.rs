@@ -88,11 +88,16 @@ pub fn build_specs(strategy: &str, sweep: &Sweep) -> Vec<BuildSpec> {
             m: sweep.ivfpq.m,
             nbits: sweep.ivfpq.nbits,
         }],
-        "lsh" => vec![BuildSpec::Lsh {
-            tables: sweep.lsh.tables,
-            bits: sweep.lsh.bits,
-            scan: sweep.lsh.scan,
-        }],
+        "lsh" => sweep
+            .lsh
+            .tables
+            .iter()
+            .map(|&tables| BuildSpec::Lsh {
+                tables,
+                bits: sweep.lsh.bits,
+                scan: sweep.lsh.scan,
+            })
+            .collect(),
         _ => Vec::new(),
     }
 }
@@ -165,11 +170,15 @@ pub fn search_points(spec: &BuildSpec, sweep: &Sweep, k: usize) -> Vec<(String, 
     }
 }
 
-/// Legend name of a VexFS build; extra HNSW degrees get a suffix so the
-/// like-for-like (first) configuration keeps the plain name.
+/// Legend name of a VexFS build; extra HNSW degrees and LSH code lengths
+/// get a suffix so the first configuration keeps the plain name (as the
+/// peers name their extra FAISS LSH code lengths).
 pub fn algo_name(spec: &BuildSpec, sweep: &Sweep) -> String {
     match spec {
         BuildSpec::Hnsw { m, .. } if Some(m) != sweep.hnsw.m.first() => format!("vexfs-hnsw-M{m}"),
+        BuildSpec::Lsh { tables, bits, .. } if Some(tables) != sweep.lsh.tables.first() => {
+            format!("vexfs-lsh-{}", tables * bits)
+        }
         _ => format!("vexfs-{}", spec.strategy()),
     }
 }

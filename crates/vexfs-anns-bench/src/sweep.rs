@@ -44,8 +44,9 @@ pub struct IvfPqSweep {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct LshSweep {
-    /// VexFS: hash tables and bits per table.
-    pub tables: usize,
+    /// VexFS: hash tables (one build each; in code-scan mode, code words
+    /// of `bits` bits) and bits per table.
+    pub tables: Vec<usize>,
     pub bits: usize,
     /// VexFS: scan every packed code (`tables * bits` bits) instead of
     /// probing buckets.
@@ -124,9 +125,9 @@ impl Profile {
         };
         let train_rows = n.min((nlist * 64).max(10_000));
         let lsh_bits = if dim >= 64 { 16 } else { 12 };
-        // Quick / full: VexFS LSH scans packed codes (64-bit words), with
-        // about as many sign bits as FAISS's 4 * dim, in 64-bit words.
-        let lsh_code_words = (dim * 4).div_ceil(64);
+        // Quick / full: VexFS LSH scans packed codes of about as many sign
+        // bits as FAISS's 4 * dim (and 8 * dim in `full`), in 64-bit words.
+        let lsh_code_words = |bits: usize| bits.div_ceil(64);
         match self {
             Profile::Ci => Sweep {
                 hnsw: HnswSweep {
@@ -146,7 +147,7 @@ impl Profile {
                     rerank: vec![10, 100],
                 },
                 lsh: LshSweep {
-                    tables: 8,
+                    tables: vec![8],
                     bits: lsh_bits,
                     scan: false,
                     probes: vec![1, 8, 32],
@@ -174,7 +175,7 @@ impl Profile {
                     rerank: vec![10, 50, 200],
                 },
                 lsh: LshSweep {
-                    tables: lsh_code_words,
+                    tables: vec![lsh_code_words(dim * 4)],
                     bits: 64,
                     scan: true,
                     probes: vec![1],
@@ -207,7 +208,7 @@ impl Profile {
                     rerank: vec![10, 100, 300, 1000],
                 },
                 lsh: LshSweep {
-                    tables: lsh_code_words,
+                    tables: vec![lsh_code_words(dim * 4), lsh_code_words(dim * 8)],
                     bits: 64,
                     scan: true,
                     probes: vec![1],
