@@ -5,6 +5,7 @@
 use crate::common::{check_query, check_vec, finish, prepare, reserve, row, Scored, TopK};
 use crate::distance::kernels;
 use crate::error::{AnnError, Result};
+use crate::flat::FlatIndex;
 use crate::index::{IndexKind, IndexStats, Neighbor, SearchParams, VectorId, VectorIndex};
 use crate::io::ByteSink;
 use crate::metric::Metric;
@@ -64,6 +65,10 @@ pub(crate) fn probe_lists(
     }
     top.into_sorted()
 }
+
+/// Batches at least this large probe lists with one blocked matrix
+/// product over the centroids instead of one scan per query.
+const BATCH_COARSE_MIN: usize = 16;
 
 /// IVF-Flat index.
 pub struct IvfFlatIndex {
@@ -158,6 +163,43 @@ impl IvfFlatIndex {
     }
 
     crate::persist::typed_load!(IvfFlatIndex, IndexKind::IvfFlat);
+
+    /// The `k` nearest stored vectors to the prepared query `q` among the
+    /// lists `lists`.
+    fn scan_lists(
+        &self,
+        q: &[f32],
+        lists: impl Iterator<Item = usize>,
+        k: usize,
+        filter: Option<&dyn Fn(VectorId) -> bool>,
+    ) -> Vec<Neighbor> {
+        let kern = kernels();
+        let l2 = self.metric == Metric::L2;
+        let mut top = TopK::new(k);
+        let mut worst = f32::INFINITY;
+        const CHUNK: usize = 64;
+        let mut buf = [0f32; CHUNK];
+        for li in lists {
+            let Some(l) = self.lists.get(li) else {
+                continue;
+            };
+            for (rows, ids) in l.data.chunks(CHUNK * self.dim).zip(l.ids.chunks(CHUNK)) {
+                kern.dist_rows(q, rows, self.dim, &mut buf, l2);
+                for (&d, &id) in buf.iter().zip(ids) {
+                    if d < worst {
+                        if let Some(flt) = filter {
+                            if !flt(id) {
+                                continue;
+                            }
+                        }
+                        top.push(d, id);
+                        worst = top.worst();
+                    }
+                }
+            }
+        }
+        finish(self.metric, top.into_sorted())
+    }
 }
 
 impl VectorIndex for IvfFlatIndex {
@@ -221,7 +263,14 @@ impl VectorIndex for IvfFlatIndex {
     }
     fn add_batch(&mut self, ids: &[VectorId], vectors: &[f32]) -> Result<()> {
         let map = &self.map;
-        let vs = crate::common::prepare_batch(self.dim, self.metric, self.is_trained(), ids, vectors, |id| map.contains_key(&id))?;
+        let vs = crate::common::prepare_batch(
+            self.dim,
+            self.metric,
+            self.is_trained(),
+            ids,
+            vectors,
+            |id| map.contains_key(&id),
+        )?;
         // Assignment is the expensive part and runs in parallel; the
         // appends then happen in input order.
         let a = crate::kmeans::assign_all(&self.centroids, self.dim, &vs);
@@ -260,30 +309,43 @@ impl VectorIndex for IvfFlatIndex {
         }
         let q = prepare(self.metric, query)?;
         let nprobe = params.nprobe.unwrap_or(self.cfg.nprobe).max(1);
-        let kern = kernels();
-        let l2 = self.metric == Metric::L2;
-        let mut top = TopK::new(params.k);
-        let mut worst = f32::INFINITY;
-        const CHUNK: usize = 64;
-        let mut buf = [0f32; CHUNK];
-        for pl in probe_lists(&self.centroids, self.dim, &q, nprobe) {
-            let l = &self.lists[pl.v as usize];
-            for (rows, ids) in l.data.chunks(CHUNK * self.dim).zip(l.ids.chunks(CHUNK)) {
-                kern.dist_rows(&q, rows, self.dim, &mut buf, l2);
-                for (&d, &id) in buf.iter().zip(ids) {
-                    if d < worst {
-                        if let Some(flt) = filter {
-                            if !flt(id) {
-                                continue;
-                            }
-                        }
-                        top.push(d, id);
-                        worst = top.worst();
-                    }
-                }
-            }
+        let lists = probe_lists(&self.centroids, self.dim, &q, nprobe);
+        Ok(self.scan_lists(&q, lists.iter().map(|pl| pl.v as usize), params.k, filter))
+    }
+    fn search_batch(&self, queries: &[f32], params: &SearchParams) -> Result<Vec<Vec<Neighbor>>> {
+        let dim = self.dim;
+        if !queries.len().is_multiple_of(dim) {
+            return Err(AnnError::DimensionMismatch {
+                expected: dim,
+                got: queries.len() % dim,
+            });
         }
-        Ok(finish(self.metric, top.into_sorted()))
+        let nq = queries.len() / dim;
+        if nq < BATCH_COARSE_MIN || !self.is_trained() {
+            let f = |i: usize| self.search(&queries[i * dim..(i + 1) * dim], params, None);
+            return crate::parallel::par_map(nq, &f).into_iter().collect();
+        }
+        check_query(dim, &queries[..dim], params)?;
+        let mut qs = Vec::new();
+        reserve(&mut qs, queries.len())?;
+        qs.extend_from_slice(queries);
+        if self.metric == Metric::Cosine {
+            qs.chunks_exact_mut(dim)
+                .for_each(crate::distance::normalize);
+        }
+        // The coarse step for all queries at once is a matrix product
+        // against the centroids: the exact index's blocked batch kernel.
+        let nprobe = params.nprobe.unwrap_or(self.cfg.nprobe).max(1);
+        let mut coarse = FlatIndex::new(dim, Metric::L2)?;
+        let nl = self.centroids.len() / dim;
+        let cids: Vec<VectorId> = (0..nl as VectorId).collect();
+        coarse.add_batch(&cids, &self.centroids)?;
+        let probes = coarse.search_batch(&qs, &SearchParams::k(nprobe))?;
+        let f = |i: usize| {
+            let lists = probes[i].iter().map(|n| n.id as usize);
+            Ok(self.scan_lists(row(&qs, dim, i), lists, params.k, None))
+        };
+        crate::parallel::par_map(nq, &f).into_iter().collect()
     }
     fn stats(&self) -> IndexStats {
         IndexStats {
