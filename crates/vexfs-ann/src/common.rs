@@ -99,6 +99,31 @@ impl<T: Copy> TopK<T> {
     }
 }
 
+impl TopK<VectorId> {
+    /// Offer a scanned block (`dists[i]` belongs to `ids[i]`): only
+    /// candidates under the current threshold reach `filter` and the heap.
+    #[inline]
+    pub fn offer(
+        &mut self,
+        dists: &[f32],
+        ids: &[VectorId],
+        filter: Option<&dyn Fn(VectorId) -> bool>,
+    ) {
+        let mut worst = self.worst();
+        for (&d, &id) in dists.iter().zip(ids) {
+            if d < worst {
+                if let Some(flt) = filter {
+                    if !flt(id) {
+                        continue;
+                    }
+                }
+                self.push(d, id);
+                worst = self.worst();
+            }
+        }
+    }
+}
+
 /// Validate the query dimension and `k`.
 pub(crate) fn check_query(dim: usize, q: &[f32], params: &SearchParams) -> Result<()> {
     if q.len() != dim {
@@ -148,7 +173,10 @@ pub(crate) fn prepare_batch(
     present: impl Fn(VectorId) -> bool,
 ) -> Result<Vec<f32>> {
     if vectors.len() != ids.len() * dim {
-        return Err(AnnError::DimensionMismatch { expected: ids.len() * dim, got: vectors.len() });
+        return Err(AnnError::DimensionMismatch {
+            expected: ids.len() * dim,
+            got: vectors.len(),
+        });
     }
     if !trained {
         return Err(AnnError::NotTrained);
@@ -163,7 +191,8 @@ pub(crate) fn prepare_batch(
     reserve(&mut vs, vectors.len())?;
     vs.extend_from_slice(vectors);
     if metric == Metric::Cosine {
-        vs.chunks_exact_mut(dim).for_each(crate::distance::normalize);
+        vs.chunks_exact_mut(dim)
+            .for_each(crate::distance::normalize);
     }
     Ok(vs)
 }

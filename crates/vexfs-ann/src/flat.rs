@@ -71,7 +71,6 @@ impl FlatIndex {
         let kern = kernels();
         let l2 = self.metric == Metric::L2;
         let mut top = TopK::new(k);
-        let mut worst = f32::INFINITY;
         // Distances for a chunk of rows at a time (one kernel call per
         // chunk), then the cheap threshold test.
         const CHUNK: usize = 64;
@@ -89,17 +88,7 @@ impl FlatIndex {
             } else {
                 kern.dist_rows(q, rows, self.dim, &mut buf, l2);
             }
-            for (&d, &id) in buf.iter().zip(ids) {
-                if d < worst {
-                    if let Some(flt) = filter {
-                        if !flt(id) {
-                            continue;
-                        }
-                    }
-                    top.push(d, id);
-                    worst = top.worst();
-                }
-            }
+            top.offer(&buf, ids, filter);
         }
         top
     }

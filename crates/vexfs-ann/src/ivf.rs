@@ -176,7 +176,6 @@ impl IvfFlatIndex {
         let kern = kernels();
         let l2 = self.metric == Metric::L2;
         let mut top = TopK::new(k);
-        let mut worst = f32::INFINITY;
         const CHUNK: usize = 64;
         let mut buf = [0f32; CHUNK];
         for li in lists {
@@ -185,17 +184,7 @@ impl IvfFlatIndex {
             };
             for (rows, ids) in l.data.chunks(CHUNK * self.dim).zip(l.ids.chunks(CHUNK)) {
                 kern.dist_rows(q, rows, self.dim, &mut buf, l2);
-                for (&d, &id) in buf.iter().zip(ids) {
-                    if d < worst {
-                        if let Some(flt) = filter {
-                            if !flt(id) {
-                                continue;
-                            }
-                        }
-                        top.push(d, id);
-                        worst = top.worst();
-                    }
-                }
+                top.offer(&buf, ids, filter);
             }
         }
         finish(self.metric, top.into_sorted())
