@@ -161,6 +161,31 @@ pub(crate) fn prepare(metric: Metric, v: &[f32]) -> Result<Vec<f32>> {
     Ok(out)
 }
 
+/// Copy of the row-major `rows` (`dim` wide) prepared for `metric`:
+/// normalised for cosine, as [`prepare`] does for one vector.
+pub(crate) fn prepare_rows(metric: Metric, dim: usize, rows: &[f32]) -> Result<Vec<f32>> {
+    let mut out = Vec::new();
+    reserve(&mut out, rows.len())?;
+    out.extend_from_slice(rows);
+    if metric == Metric::Cosine && dim > 0 {
+        out.chunks_exact_mut(dim)
+            .for_each(crate::distance::normalize);
+    }
+    Ok(out)
+}
+
+/// Number of `dim`-wide query rows in a batch, or an error when the batch
+/// does not hold whole rows.
+pub(crate) fn batch_rows(dim: usize, queries: &[f32]) -> Result<usize> {
+    if dim == 0 || !queries.len().is_multiple_of(dim) {
+        return Err(AnnError::DimensionMismatch {
+            expected: dim,
+            got: queries.len() % dim.max(1),
+        });
+    }
+    Ok(queries.len() / dim)
+}
+
 /// Validate a batch insert and return its vectors prepared for `metric`
 /// (copied; normalised for cosine): the row count matches the ids, the
 /// index is trained, and no id is already `present` or repeated in the batch.
@@ -187,14 +212,7 @@ pub(crate) fn prepare_batch(
             return Err(AnnError::DuplicateId(id));
         }
     }
-    let mut vs = Vec::new();
-    reserve(&mut vs, vectors.len())?;
-    vs.extend_from_slice(vectors);
-    if metric == Metric::Cosine {
-        vs.chunks_exact_mut(dim)
-            .for_each(crate::distance::normalize);
-    }
-    Ok(vs)
+    prepare_rows(metric, dim, vectors)
 }
 
 /// Turn sorted internal results into reported neighbours.
@@ -307,8 +325,5 @@ pub(crate) fn row(data: &[f32], dim: usize, i: usize) -> &[f32] {
     data.get(i * dim..(i + 1) * dim).unwrap_or(&[])
 }
 
-/// `try_reserve` mapped to our error (large buffers get huge pages, see
-/// [`crate::mem`]).
-pub(crate) fn reserve<T>(v: &mut Vec<T>, n: usize) -> Result<()> {
-    crate::mem::reserve(v, n)
-}
+/// `try_reserve` mapped to our error (large buffers get huge pages).
+pub(crate) use crate::mem::reserve;

@@ -6,7 +6,9 @@
 //! a block of rows that fits in cache is swept by groups of four queries
 //! with a kernel that loads each row once for all four.
 
-use crate::common::{check_query, check_vec, finish, prepare, reserve, row, TopK};
+use crate::common::{
+    batch_rows, check_query, check_vec, finish, prepare, prepare_rows, reserve, row, TopK,
+};
 use crate::distance::kernels;
 use crate::error::{AnnError, Result};
 use crate::index::{IndexKind, IndexStats, Neighbor, SearchParams, VectorId, VectorIndex};
@@ -332,22 +334,11 @@ impl VectorIndex for FlatIndex {
         ))
     }
     fn search_batch(&self, queries: &[f32], params: &SearchParams) -> Result<Vec<Vec<Neighbor>>> {
-        if !queries.len().is_multiple_of(self.dim) {
-            return Err(AnnError::DimensionMismatch {
-                expected: self.dim,
-                got: queries.len() % self.dim,
-            });
-        }
+        batch_rows(self.dim, queries)?;
         if params.k == 0 {
             return Err(AnnError::InvalidParameter("k must be > 0"));
         }
-        let mut qs = Vec::new();
-        reserve(&mut qs, queries.len())?;
-        qs.extend_from_slice(queries);
-        if self.metric == Metric::Cosine {
-            qs.chunks_exact_mut(self.dim)
-                .for_each(crate::distance::normalize);
-        }
+        let qs = prepare_rows(self.metric, self.dim, queries)?;
         let k = params.k;
         let per = |chunk: &[f32]| self.scan_block(chunk, k, true);
         Ok(crate::parallel::map_chunks(&qs, self.dim, 4, &per))

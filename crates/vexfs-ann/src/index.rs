@@ -124,13 +124,7 @@ pub trait VectorIndex: Send + Sync {
     /// results are in query order and independent of the thread count.
     fn search_batch(&self, queries: &[f32], params: &SearchParams) -> Result<Vec<Vec<Neighbor>>> {
         let dim = self.dim();
-        if dim == 0 || !queries.len().is_multiple_of(dim) {
-            return Err(crate::error::AnnError::DimensionMismatch {
-                expected: dim,
-                got: queries.len() % dim.max(1),
-            });
-        }
-        let n = queries.len() / dim;
+        let n = crate::common::batch_rows(dim, queries)?;
         let f = |i: usize| self.search(&queries[i * dim..(i + 1) * dim], params, None);
         crate::parallel::par_map(n, &f).into_iter().collect()
     }

@@ -2,7 +2,9 @@
 //! `nlist` inverted lists of raw vectors; a query scans the `nprobe` lists
 //! whose centroids are nearest.
 
-use crate::common::{check_query, check_vec, finish, prepare, reserve, row, Scored, TopK};
+use crate::common::{
+    batch_rows, check_query, check_vec, finish, prepare, prepare_rows, reserve, row, Scored, TopK,
+};
 use crate::distance::kernels;
 use crate::error::{AnnError, Result};
 use crate::flat::FlatIndex;
@@ -205,13 +207,7 @@ impl VectorIndex for IvfFlatIndex {
         self.map.len()
     }
     fn train(&mut self, sample: &[f32]) -> Result<()> {
-        let mut s = Vec::new();
-        reserve(&mut s, sample.len())?;
-        s.extend_from_slice(sample);
-        if self.metric == Metric::Cosine && sample.len().is_multiple_of(self.dim) {
-            s.chunks_exact_mut(self.dim)
-                .for_each(crate::distance::normalize);
-        }
+        let s = prepare_rows(self.metric, self.dim, sample)?;
         let cent = crate::kmeans::kmeans(
             &s,
             self.dim,
@@ -303,25 +299,13 @@ impl VectorIndex for IvfFlatIndex {
     }
     fn search_batch(&self, queries: &[f32], params: &SearchParams) -> Result<Vec<Vec<Neighbor>>> {
         let dim = self.dim;
-        if !queries.len().is_multiple_of(dim) {
-            return Err(AnnError::DimensionMismatch {
-                expected: dim,
-                got: queries.len() % dim,
-            });
-        }
-        let nq = queries.len() / dim;
+        let nq = batch_rows(dim, queries)?;
         if nq < BATCH_COARSE_MIN || !self.is_trained() {
             let f = |i: usize| self.search(&queries[i * dim..(i + 1) * dim], params, None);
             return crate::parallel::par_map(nq, &f).into_iter().collect();
         }
         check_query(dim, &queries[..dim], params)?;
-        let mut qs = Vec::new();
-        reserve(&mut qs, queries.len())?;
-        qs.extend_from_slice(queries);
-        if self.metric == Metric::Cosine {
-            qs.chunks_exact_mut(dim)
-                .for_each(crate::distance::normalize);
-        }
+        let qs = prepare_rows(self.metric, dim, queries)?;
         // The coarse step for all queries at once is a matrix product
         // against the centroids: the exact index's blocked batch kernel.
         let nprobe = params.nprobe.unwrap_or(self.cfg.nprobe).max(1);

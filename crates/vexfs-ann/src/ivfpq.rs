@@ -11,7 +11,7 @@
 //! instead of one table per list (FAISS's "precomputed tables" would cost
 //! `nlist * m * 256` floats and an `m * 256` pass per probed list).
 
-use crate::common::{check_query, check_vec, finish, prepare, reserve, row, TopK};
+use crate::common::{check_query, check_vec, finish, prepare, prepare_rows, reserve, row, TopK};
 use crate::distance::kernels;
 use crate::error::{AnnError, Result};
 use crate::index::{IndexKind, IndexStats, Neighbor, SearchParams, VectorId, VectorIndex};
@@ -213,7 +213,11 @@ impl IvfPqIndex {
     fn query_table(&self, q: &[f32]) -> Vec<f32> {
         let (m, dsub, ksub) = (self.m(), self.dsub, self.ksub);
         // Scaling by -2 or -1 is exact, so folding it into q changes no bit.
-        let f = if self.metric == Metric::L2 { -2.0 } else { -1.0 };
+        let f = if self.metric == Metric::L2 {
+            -2.0
+        } else {
+            -1.0
+        };
         let mut lut = vec![0f32; m * KSUB];
         for (j, t) in lut.chunks_exact_mut(KSUB).enumerate() {
             let t = &mut t[..ksub];
@@ -404,12 +408,7 @@ impl VectorIndex for IvfPqIndex {
                 got: sample.len() % dim,
             });
         }
-        let mut s = Vec::new();
-        reserve(&mut s, sample.len())?;
-        s.extend_from_slice(sample);
-        if self.metric == Metric::Cosine {
-            s.chunks_exact_mut(dim).for_each(crate::distance::normalize);
-        }
+        let s = prepare_rows(self.metric, dim, sample)?;
         let cent =
             crate::kmeans::kmeans(&s, dim, self.cfg.nlist, self.cfg.train_iters, self.cfg.seed)?;
         let assign = crate::kmeans::assign_all(&cent, dim, &s);
@@ -466,7 +465,14 @@ impl VectorIndex for IvfPqIndex {
     }
     fn add_batch(&mut self, ids: &[VectorId], vectors: &[f32]) -> Result<()> {
         let map = &self.map;
-        let vs = crate::common::prepare_batch(self.dim, self.metric, self.is_trained(), ids, vectors, |id| map.contains_key(&id))?;
+        let vs = crate::common::prepare_batch(
+            self.dim,
+            self.metric,
+            self.is_trained(),
+            ids,
+            vectors,
+            |id| map.contains_key(&id),
+        )?;
         // Assignment and encoding in parallel, appends in input order.
         let encoded: Vec<(u32, Vec<u8>)> = {
             let me = &*self;
@@ -700,7 +706,11 @@ mod tests {
                     .map(|(a, b)| (a - b) * (a - b))
                     .sum();
                 let tol = 1e-4 * exact.max(1.0);
-                assert!((h.distance - exact).abs() <= tol, "{} vs {exact}", h.distance);
+                assert!(
+                    (h.distance - exact).abs() <= tol,
+                    "{} vs {exact}",
+                    h.distance
+                );
             }
         }
     }

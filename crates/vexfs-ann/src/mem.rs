@@ -24,7 +24,7 @@ pub(crate) fn reserve<T>(v: &mut Vec<T>, n: usize) -> Result<()> {
         return Ok(());
     }
     let bytes = need.saturating_mul(core::mem::size_of::<T>());
-    if !huge_pages_supported() || bytes < HUGE_MIN {
+    if !HUGE_PAGES || bytes < HUGE_MIN {
         return v.try_reserve(n).map_err(|_| AnnError::OutOfMemory);
     }
     // Amortised doubling, as Vec itself would grow.
@@ -39,15 +39,8 @@ pub(crate) fn reserve<T>(v: &mut Vec<T>, n: usize) -> Result<()> {
     Ok(())
 }
 
-#[cfg(all(feature = "std", target_os = "linux"))]
-fn huge_pages_supported() -> bool {
-    true
-}
-
-#[cfg(not(all(feature = "std", target_os = "linux")))]
-fn huge_pages_supported() -> bool {
-    false
-}
+/// Whether this build can ask for huge pages (`madvise` on Linux).
+const HUGE_PAGES: bool = cfg!(all(feature = "std", target_os = "linux"));
 
 /// Ask the kernel to back the whole 2 MiB pages inside `[p, p + len)` with
 /// huge pages. Advice only: failure (old kernels, THP disabled) changes
