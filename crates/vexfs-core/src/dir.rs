@@ -42,7 +42,7 @@ impl<D: BlockDevice> Fs<D> {
         Ok(None)
     }
 
-    /// Add an entry; `Exists` if the name is taken.
+    /// Add an entry; `Exists` if the name is taken. Returns the entry's key.
     pub(crate) fn dir_add(
         &mut self,
         dir: u64,
@@ -50,7 +50,7 @@ impl<D: BlockDevice> Fs<D> {
         name: &[u8],
         ino: u64,
         ft: FileType,
-    ) -> Result<()> {
+    ) -> Result<u64> {
         check_name(name)?;
         let (lo, hi) = key_range(name);
         // Pick the first free collision slot for this hash.
@@ -80,7 +80,7 @@ impl<D: BlockDevice> Fs<D> {
         e.encode(&mut buf)?;
         self.tree_insert(dir, dinode, free, &buf)?;
         dinode.size += 1;
-        Ok(())
+        Ok(free)
     }
 
     /// Remove the entry `name`; returns the inode it named.
@@ -99,6 +99,7 @@ impl<D: BlockDevice> Fs<D> {
     }
 
     /// Point an existing entry at another inode (rename over a target).
+    /// Returns the entry's key.
     pub(crate) fn dir_retarget(
         &mut self,
         dir: u64,
@@ -106,7 +107,7 @@ impl<D: BlockDevice> Fs<D> {
         name: &[u8],
         ino: u64,
         ft: FileType,
-    ) -> Result<()> {
+    ) -> Result<u64> {
         let (key, _, _) = self.dir_find(dir, dinode, name)?.ok_or(FsError::NotFound)?;
         let e = DirEntry {
             ino,
@@ -115,7 +116,8 @@ impl<D: BlockDevice> Fs<D> {
         };
         let mut buf = alloc::vec![0u8; e.encoded_len()];
         e.encode(&mut buf)?;
-        self.tree_update(dir, dinode, key, &buf)
+        self.tree_update(dir, dinode, key, &buf)?;
+        Ok(key)
     }
 
     /// Entries after readdir offset `offset` (0 = start; 1 and 2 are "."

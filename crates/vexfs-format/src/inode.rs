@@ -25,12 +25,21 @@
 //! | 104 | 4    | xattr_blocks | contiguous blocks of the blob                  |
 //! | 108 | 4    | xattr_len    | bytes used in the blob                         |
 //! | 112 | 8    | orphan_next  | next inode on the orphan list, 0 at its end    |
-//! | 120 | 8    | parent       | directories: the parent directory's inode      |
+//! | 120 | 8    | parent       | directory holding the primary link, 0 if none  |
 //! | 128 | 112  | data         | tree root node, or inline symlink target       |
-//! | 240 | 12   | reserved     | zero                                           |
+//! | 240 | 8    | link_key     | key of the primary link's entry in `parent`    |
+//! | 248 | 4    | reserved     | zero                                           |
 //! | 252 | 4    | crc32c       | over the 256 bytes with this field as zero, seeded with the inode number |
 //!
 //! An all-zero record is a free inode (the inode bitmap is authoritative).
+//!
+//! The *primary link* (`parent`, `link_key`) names one directory entry that
+//! points at the inode, so a path can be rebuilt from an inode number: for
+//! a directory it is its only entry (`parent` is also ".."), for other
+//! files the link it was created under, moved by rename, or taken over by
+//! `link` when the file had none. Removing the primary link of a file that
+//! still has other links leaves `parent` = 0 (no primary link). Images
+//! written before the field existed have 0 here for non-directories.
 
 use crate::bytes::*;
 use crate::checksum::{crc32c_skipping, crc32c_update};
@@ -39,6 +48,7 @@ use crate::error::{bad, Corruption, FormatError};
 pub const INODE_SIZE: usize = 256;
 pub const DATA_OFFSET: usize = 128;
 pub const DATA_SIZE: usize = 112;
+pub const LINK_KEY_OFFSET: usize = 240;
 pub const CRC_OFFSET: usize = 252;
 
 pub const S_IFMT: u16 = 0o170000;
@@ -155,9 +165,12 @@ pub struct Inode {
     pub xattr_blocks: u32,
     pub xattr_len: u32,
     pub orphan_next: u64,
-    /// Directories: the parent directory (".."); 0 for other types.
+    /// The directory holding the primary link (for directories also "..");
+    /// 0 when a non-directory has no primary link.
     pub parent: u64,
     pub data: [u8; DATA_SIZE],
+    /// Key of the primary link's entry in `parent`'s directory tree.
+    pub link_key: u64,
 }
 
 impl Inode {
@@ -183,6 +196,7 @@ impl Inode {
             orphan_next: 0,
             parent: 0,
             data: [0; DATA_SIZE],
+            link_key: 0,
         }
     }
 
@@ -247,6 +261,7 @@ impl Inode {
             orphan_next: get_u64(raw, 112)?,
             parent: get_u64(raw, 120)?,
             data,
+            link_key: get_u64(raw, LINK_KEY_OFFSET)?,
         };
         if inode.file_type().is_none() {
             return Err(bad("inode file type"));
@@ -290,12 +305,14 @@ impl Inode {
         put_u64(raw, 112, self.orphan_next)?;
         put_u64(raw, 120, self.parent)?;
         put_bytes(raw, DATA_OFFSET, &self.data)?;
+        put_u64(raw, LINK_KEY_OFFSET, self.link_key)?;
         let crc = Self::checksum(raw, ino);
         put_u32(raw, CRC_OFFSET, crc)
     }
 }
 
-const _: () = assert!(DATA_OFFSET + DATA_SIZE + 12 + 4 == INODE_SIZE);
+const _: () = assert!(DATA_OFFSET + DATA_SIZE == LINK_KEY_OFFSET);
+const _: () = assert!(LINK_KEY_OFFSET + 8 + 4 + 4 == INODE_SIZE);
 
 #[cfg(test)]
 mod tests {

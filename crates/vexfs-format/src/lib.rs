@@ -18,6 +18,7 @@ pub mod header;
 pub mod inode;
 pub mod node;
 pub mod superblock;
+pub mod vector;
 pub mod xattr;
 
 pub use error::{Corruption, FormatError};
