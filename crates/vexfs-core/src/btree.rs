@@ -9,15 +9,26 @@
 //!
 //! Deletes free empty nodes and pull a lone child back into the root when it
 //! fits; partially empty nodes are not merged (space, not correctness).
+//!
+//! Nodes are untrusted input. A block node is validated in full (item
+//! bounds, strictly increasing keys, child pointers inside the data area)
+//! when it is read from the device, before it enters the metadata cache;
+//! the root is validated on every load (it is a copy of the inode's 112
+//! bytes). Every descent then checks, in O(1), that the child sits one
+//! level below its parent, is not empty, and holds only keys inside the
+//! range the parent's separators give it. Together these make every search
+//! return keys in order and make a loop or a shared subtree impossible, so
+//! callers that step from key to key always progress. A violation is a
+//! corruption error naming the inode and block.
 
 use crate::device::BlockDevice;
-use crate::error::{corrupt, FsError, Result};
+use crate::error::{corrupt, corrupt_at, FsError, Location, Result};
 use crate::fs::Fs;
 use crate::tx::Seal;
 use alloc::vec::Vec;
 use vexfs_format::header::{HEADER_SIZE, NODE_MAGIC};
 use vexfs_format::inode::Inode;
-use vexfs_format::node;
+use vexfs_format::node::{self, NodeHeader, Placement};
 
 /// Make an empty leaf root.
 pub(crate) fn init_root(data: &mut [u8]) -> Result<()> {
@@ -60,20 +71,69 @@ impl NodeBuf {
 
 type Item = (u64, Vec<u8>);
 
+fn location(ino: u64, loc: Loc) -> Location {
+    match loc {
+        Loc::Root => Location::Inode(ino),
+        Loc::Block(block) => Location::InodeBlock { ino, block },
+    }
+}
+
 impl<D: BlockDevice> Fs<D> {
-    fn node_load(&mut self, ino: u64, inode: &Inode, loc: Loc) -> Result<NodeBuf> {
-        let buf = match loc {
-            Loc::Root => inode.data.to_vec(),
-            Loc::Block(nr) => {
-                if nr < self.sb.data_start {
-                    return Err(corrupt("tree node pointer into reserved area"));
-                }
-                self.meta_block(nr, NODE_MAGIC, Some(ino), "tree node")?
+    /// Read a node block, verifying its header and, the first time it is
+    /// read from the device, its whole structure.
+    fn node_block(&mut self, ino: u64, nr: u64) -> Result<Vec<u8>> {
+        let at = location(ino, Loc::Block(nr));
+        let data = self.sb.data_start..self.sb.block_count;
+        if !data.contains(&nr) {
+            return Err(corrupt_at("tree node pointer outside the data area", at));
+        }
+        // Validation runs at cache-fill time only: cached copies are either
+        // validated reads or nodes this code wrote itself.
+        let fresh = !self.cache.contains_key(&nr);
+        let buf = self
+            .meta_block(nr, NODE_MAGIC, Some(ino), "tree node")
+            .map_err(|e| e.at(at))?;
+        if fresh {
+            let body = buf.get(HEADER_SIZE..).unwrap_or(&[]);
+            if let Err(e) = node::validate_block(body, data) {
+                // A node that failed must not stay cached, or the next
+                // access would trust it.
+                self.cache.remove(&nr);
+                return Err(FsError::from(e).at(at));
             }
+        }
+        Ok(buf)
+    }
+
+    /// Load the node at `loc` and check it against its place in the tree.
+    fn node_load(&mut self, ino: u64, inode: &Inode, loc: Loc, at: &Placement) -> Result<NodeBuf> {
+        let buf = match loc {
+            Loc::Root => {
+                let b = inode.data.to_vec();
+                node::validate(&b).map_err(|e| FsError::from(e).at(Location::Inode(ino)))?;
+                b
+            }
+            Loc::Block(nr) => self.node_block(ino, nr)?,
         };
         let n = NodeBuf { loc, buf };
-        node::header(n.body())?;
+        let h = node::header(n.body())?;
+        node::check_placement(n.body(), &h, at)
+            .map_err(|e| FsError::from(e).at(location(ino, loc)))?;
         Ok(n)
+    }
+
+    /// The child in slot `i` of an internal node, and where it must sit.
+    fn child_at(
+        ino: u64,
+        n: &NodeBuf,
+        h: &NodeHeader,
+        i: usize,
+        at: &Placement,
+    ) -> Result<(Loc, Placement)> {
+        let c = node::child(n.body(), i).map_err(|e| FsError::from(e).at(location(ino, n.loc)))?;
+        let p = node::child_placement(n.body(), h, i, at)
+            .map_err(|e| FsError::from(e).at(location(ino, n.loc)))?;
+        Ok((Loc::Block(c), p))
     }
 
     fn node_store(&mut self, ino: u64, inode: &mut Inode, n: NodeBuf) -> Result<()> {
@@ -96,9 +156,13 @@ impl<D: BlockDevice> Fs<D> {
         }
     }
 
-    fn new_node_block(&mut self, inode: &mut Inode, goal: u64) -> Result<u64> {
+    fn new_node_block(&mut self, ino: u64, inode: &mut Inode, goal: u64) -> Result<u64> {
+        let blocks = inode
+            .blocks
+            .checked_add(1)
+            .ok_or(corrupt_at("inode block count overflows", Location::Inode(ino)))?;
         let (nr, _) = self.alloc_blocks(goal, 1)?;
-        inode.blocks += 1;
+        inode.blocks = blocks;
         Ok(nr)
     }
 
@@ -111,6 +175,10 @@ impl<D: BlockDevice> Fs<D> {
         Ok(v)
     }
 
+    fn item_at(n: &NodeBuf, i: usize) -> Result<Item> {
+        Ok((node::key(n.body(), i)?, node::value(n.body(), i)?.to_vec()))
+    }
+
     fn fill_body(body: &mut [u8], level: u16, items: &[Item], scratch: &mut [u8]) -> Result<()> {
         node::init(body, level)?;
         for (i, (k, v)) in items.iter().enumerate() {
@@ -121,69 +189,69 @@ impl<D: BlockDevice> Fs<D> {
         Ok(())
     }
 
-    /// Child to descend into for `key`, with its slot.
-    fn route(body: &[u8], key: u64) -> Result<(usize, u64)> {
-        let i = node::floor_slot(body, key)?.unwrap_or(0);
-        Ok((i, node::child(body, i)?))
+    /// Slot of the child to descend into for `key`.
+    fn route(body: &[u8], key: u64) -> Result<usize> {
+        Ok(node::floor_slot(body, key)?.unwrap_or(0))
+    }
+
+    fn too_deep(ino: u64, depth: u16) -> Result<()> {
+        if depth > node::MAX_LEVEL {
+            return Err(corrupt_at("tree deeper than allowed", Location::Inode(ino)));
+        }
+        Ok(())
     }
 
     fn edge_in(
         &mut self,
         ino: u64,
         inode: &Inode,
-        loc: Loc,
+        (loc, at): (Loc, Placement),
         last: bool,
         depth: u16,
     ) -> Result<Option<Item>> {
-        if depth > node::MAX_LEVEL {
-            return Err(corrupt("tree deeper than allowed"));
-        }
-        let n = self.node_load(ino, inode, loc)?;
+        Self::too_deep(ino, depth)?;
+        let n = self.node_load(ino, inode, loc, &at)?;
         let h = node::header(n.body())?;
         if h.nitems == 0 {
             return Ok(None);
         }
         let i = if last { h.nitems - 1 } else { 0 };
         if h.level == 0 {
-            return Ok(Some((
-                node::key(n.body(), i)?,
-                node::value(n.body(), i)?.to_vec(),
-            )));
+            return Ok(Some(Self::item_at(&n, i)?));
         }
-        let c = node::child(n.body(), i)?;
-        self.edge_in(ino, inode, Loc::Block(c), last, depth + 1)
+        let c = Self::child_at(ino, &n, &h, i, &at)?;
+        self.edge_in(ino, inode, c, last, depth + 1)
     }
 
     fn floor_in(
         &mut self,
         ino: u64,
         inode: &Inode,
-        loc: Loc,
+        (loc, at): (Loc, Placement),
         key: u64,
         depth: u16,
     ) -> Result<Option<Item>> {
-        if depth > node::MAX_LEVEL {
-            return Err(corrupt("tree deeper than allowed"));
-        }
-        let n = self.node_load(ino, inode, loc)?;
+        Self::too_deep(ino, depth)?;
+        let n = self.node_load(ino, inode, loc, &at)?;
         let h = node::header(n.body())?;
         if h.level == 0 {
-            return Ok(match node::floor_slot(n.body(), key)? {
-                Some(i) => Some((node::key(n.body(), i)?, node::value(n.body(), i)?.to_vec())),
-                None => None,
-            });
+            return match node::floor_slot(n.body(), key)? {
+                Some(i) => Ok(Some(Self::item_at(&n, i)?)),
+                None => Ok(None),
+            };
         }
         if h.nitems == 0 {
             return Ok(None);
         }
-        let (mut i, c) = Self::route(n.body(), key)?;
-        if let Some(r) = self.floor_in(ino, inode, Loc::Block(c), key, depth + 1)? {
+        let mut i = Self::route(n.body(), key)?;
+        let c = Self::child_at(ino, &n, &h, i, &at)?;
+        if let Some(r) = self.floor_in(ino, inode, c, key, depth + 1)? {
             return Ok(Some(r));
         }
         while i > 0 {
             i -= 1;
-            let c = node::child(n.body(), i)?;
-            if let Some(r) = self.edge_in(ino, inode, Loc::Block(c), true, depth + 1)? {
+            let c = Self::child_at(ino, &n, &h, i, &at)?;
+            if let Some(r) = self.edge_in(ino, inode, c, true, depth + 1)? {
                 return Ok(Some(r));
             }
         }
@@ -194,21 +262,19 @@ impl<D: BlockDevice> Fs<D> {
         &mut self,
         ino: u64,
         inode: &Inode,
-        loc: Loc,
+        (loc, at): (Loc, Placement),
         key: u64,
         depth: u16,
     ) -> Result<Option<Item>> {
-        if depth > node::MAX_LEVEL {
-            return Err(corrupt("tree deeper than allowed"));
-        }
-        let n = self.node_load(ino, inode, loc)?;
+        Self::too_deep(ino, depth)?;
+        let n = self.node_load(ino, inode, loc, &at)?;
         let h = node::header(n.body())?;
         if h.level == 0 {
             let i = match node::search(n.body(), key)? {
                 Ok(i) | Err(i) => i,
             };
             return Ok(if i < h.nitems {
-                Some((node::key(n.body(), i)?, node::value(n.body(), i)?.to_vec()))
+                Some(Self::item_at(&n, i)?)
             } else {
                 None
             });
@@ -216,14 +282,15 @@ impl<D: BlockDevice> Fs<D> {
         if h.nitems == 0 {
             return Ok(None);
         }
-        let (mut i, c) = Self::route(n.body(), key)?;
-        if let Some(r) = self.ceil_in(ino, inode, Loc::Block(c), key, depth + 1)? {
+        let mut i = Self::route(n.body(), key)?;
+        let c = Self::child_at(ino, &n, &h, i, &at)?;
+        if let Some(r) = self.ceil_in(ino, inode, c, key, depth + 1)? {
             return Ok(Some(r));
         }
         while i + 1 < h.nitems {
             i += 1;
-            let c = node::child(n.body(), i)?;
-            if let Some(r) = self.edge_in(ino, inode, Loc::Block(c), false, depth + 1)? {
+            let c = Self::child_at(ino, &n, &h, i, &at)?;
+            if let Some(r) = self.edge_in(ino, inode, c, false, depth + 1)? {
                 return Ok(Some(r));
             }
         }
@@ -240,9 +307,9 @@ impl<D: BlockDevice> Fs<D> {
         key: u64,
         max: usize,
     ) -> Result<Vec<Item>> {
-        let mut loc = Loc::Root;
+        let (mut loc, mut at) = (Loc::Root, Placement::ROOT);
         for _ in 0..=node::MAX_LEVEL {
-            let n = self.node_load(ino, inode, loc)?;
+            let n = self.node_load(ino, inode, loc, &at)?;
             let h = node::header(n.body())?;
             if h.level == 0 {
                 let first = match node::search(n.body(), key)? {
@@ -250,7 +317,7 @@ impl<D: BlockDevice> Fs<D> {
                 };
                 let mut out = Vec::new();
                 for i in first..h.nitems.min(first.saturating_add(max)) {
-                    out.push((node::key(n.body(), i)?, node::value(n.body(), i)?.to_vec()));
+                    out.push(Self::item_at(&n, i)?);
                 }
                 if out.is_empty() {
                     // The ceiling lies in a later subtree: fall back to the
@@ -262,19 +329,20 @@ impl<D: BlockDevice> Fs<D> {
             if h.nitems == 0 {
                 return Ok(Vec::new());
             }
-            loc = Loc::Block(Self::route(n.body(), key)?.1);
+            let i = Self::route(n.body(), key)?;
+            (loc, at) = Self::child_at(ino, &n, &h, i, &at)?;
         }
-        Err(corrupt("tree deeper than allowed"))
+        Err(corrupt_at("tree deeper than allowed", Location::Inode(ino)))
     }
 
     /// The item with the greatest key `<= key`.
     pub(crate) fn tree_floor(&mut self, ino: u64, inode: &Inode, key: u64) -> Result<Option<Item>> {
-        self.floor_in(ino, inode, Loc::Root, key, 0)
+        self.floor_in(ino, inode, (Loc::Root, Placement::ROOT), key, 0)
     }
 
     /// The item with the smallest key `>= key`.
     pub(crate) fn tree_ceil(&mut self, ino: u64, inode: &Inode, key: u64) -> Result<Option<Item>> {
-        self.ceil_in(ino, inode, Loc::Root, key, 0)
+        self.ceil_in(ino, inode, (Loc::Root, Placement::ROOT), key, 0)
     }
 
     /// Whether the tree holds no items.
@@ -285,13 +353,13 @@ impl<D: BlockDevice> Fs<D> {
     /// Push the root's contents into a new block; the root becomes an
     /// internal node with that block as its only child.
     fn grow_root(&mut self, ino: u64, inode: &mut Inode) -> Result<()> {
-        let root = self.node_load(ino, inode, Loc::Root)?;
+        let root = self.node_load(ino, inode, Loc::Root, &Placement::ROOT)?;
         let h = node::header(root.body())?;
         if h.level >= node::MAX_LEVEL {
             return Err(FsError::NoSpace);
         }
         let items = Self::items_of(root.body())?;
-        let nr = self.new_node_block(inode, self.block_hint)?;
+        let nr = self.new_node_block(ino, inode, self.block_hint)?;
         let mut scratch = alloc::vec![0u8; self.bs];
         let mut blk = NodeBuf {
             loc: Loc::Block(nr),
@@ -320,7 +388,10 @@ impl<D: BlockDevice> Fs<D> {
         let h = node::header(n.body())?;
         let items = Self::items_of(n.body())?;
         if items.len() < 2 {
-            return Err(corrupt("cannot split a node with fewer than two items"));
+            return Err(corrupt_at(
+                "cannot split a node with fewer than two items",
+                location(ino, n.loc),
+            ));
         }
         let total: usize = items.iter().map(|(_, v)| v.len() + node::SLOT_SIZE).sum();
         let mut acc = 0usize;
@@ -335,7 +406,7 @@ impl<D: BlockDevice> Fs<D> {
             .first()
             .map(|(k, _)| *k)
             .ok_or(FsError::Invalid)?;
-        let right_nr = self.new_node_block(inode, left_nr + 1)?;
+        let right_nr = self.new_node_block(ino, inode, left_nr.saturating_add(1))?;
         let mut scratch = alloc::vec![0u8; self.bs];
         let mut l = NodeBuf {
             loc: Loc::Block(left_nr),
@@ -358,16 +429,14 @@ impl<D: BlockDevice> Fs<D> {
         &mut self,
         ino: u64,
         inode: &mut Inode,
-        loc: Loc,
+        (loc, at): (Loc, Placement),
         key: u64,
         val: &[u8],
         depth: u16,
     ) -> Result<Option<(u64, u64)>> {
-        if depth > node::MAX_LEVEL {
-            return Err(corrupt("tree deeper than allowed"));
-        }
+        Self::too_deep(ino, depth)?;
         let mut scratch = alloc::vec![0u8; self.bs];
-        let mut n = self.node_load(ino, inode, loc)?;
+        let mut n = self.node_load(ino, inode, loc, &at)?;
         let h = node::header(n.body())?;
         let (slot, item_key, item_val): (usize, u64, Vec<u8>);
         if h.level == 0 {
@@ -378,8 +447,9 @@ impl<D: BlockDevice> Fs<D> {
             item_key = key;
             item_val = val.to_vec();
         } else {
-            let (i, c) = Self::route(n.body(), key)?;
-            match self.insert_rec(ino, inode, Loc::Block(c), key, val, depth + 1)? {
+            let i = Self::route(n.body(), key)?;
+            let c = Self::child_at(ino, &n, &h, i, &at)?;
+            match self.insert_rec(ino, inode, c, key, val, depth + 1)? {
                 None => return Ok(None),
                 Some((sep, nb)) => {
                     slot = i + 1;
@@ -403,9 +473,15 @@ impl<D: BlockDevice> Fs<D> {
         } else {
             loc
         };
-        let mut t = self.node_load(ino, inode, target)?;
+        // Both halves hold keys from this node's range, at its level.
+        let mut t = self.node_load(ino, inode, target, &at)?;
         let pos = match node::search(t.body(), item_key)? {
-            Ok(_) => return Err(corrupt("duplicate key after split")),
+            Ok(_) => {
+                return Err(corrupt_at(
+                    "duplicate key after split",
+                    location(ino, target),
+                ))
+            }
             Err(i) => i,
         };
         if !node::insert_at(t.body_mut(), pos, item_key, &item_val, &mut scratch)? {
@@ -427,13 +503,13 @@ impl<D: BlockDevice> Fs<D> {
         if val.len() + node::SLOT_SIZE + node::NODE_HEADER > (self.bs - HEADER_SIZE) / 2 {
             return Err(FsError::Invalid);
         }
-        let root = self.node_load(ino, inode, Loc::Root)?;
+        let root = self.node_load(ino, inode, Loc::Root, &Placement::ROOT)?;
         let h = node::header(root.body())?;
         let need = if h.level == 0 { val.len() } else { 8 };
         if !node::fits(root.body(), need)? {
             self.grow_root(ino, inode)?;
         }
-        self.insert_rec(ino, inode, Loc::Root, key, val, 0)
+        self.insert_rec(ino, inode, (Loc::Root, Placement::ROOT), key, val, 0)
             .map(|_| ())
     }
 
@@ -445,9 +521,9 @@ impl<D: BlockDevice> Fs<D> {
         key: u64,
         val: &[u8],
     ) -> Result<()> {
-        let mut loc = Loc::Root;
+        let (mut loc, mut at) = (Loc::Root, Placement::ROOT);
         for _ in 0..=node::MAX_LEVEL {
-            let mut n = self.node_load(ino, inode, loc)?;
+            let mut n = self.node_load(ino, inode, loc, &at)?;
             let h = node::header(n.body())?;
             if h.level == 0 {
                 let i = node::search(n.body(), key)?.map_err(|_| FsError::NotFound)?;
@@ -458,9 +534,10 @@ impl<D: BlockDevice> Fs<D> {
                 self.tree_remove(ino, inode, key)?;
                 return self.tree_insert(ino, inode, key, val);
             }
-            loc = Loc::Block(Self::route(n.body(), key)?.1);
+            let i = Self::route(n.body(), key)?;
+            (loc, at) = Self::child_at(ino, &n, &h, i, &at)?;
         }
-        Err(corrupt("tree deeper than allowed"))
+        Err(corrupt_at("tree deeper than allowed", Location::Inode(ino)))
     }
 
     /// Remove from the subtree; returns (found, node now empty).
@@ -468,14 +545,12 @@ impl<D: BlockDevice> Fs<D> {
         &mut self,
         ino: u64,
         inode: &mut Inode,
-        loc: Loc,
+        (loc, at): (Loc, Placement),
         key: u64,
         depth: u16,
     ) -> Result<(bool, bool)> {
-        if depth > node::MAX_LEVEL {
-            return Err(corrupt("tree deeper than allowed"));
-        }
-        let mut n = self.node_load(ino, inode, loc)?;
+        Self::too_deep(ino, depth)?;
+        let mut n = self.node_load(ino, inode, loc, &at)?;
         let h = node::header(n.body())?;
         if h.level == 0 {
             return match node::search(n.body(), key)? {
@@ -490,10 +565,13 @@ impl<D: BlockDevice> Fs<D> {
         if h.nitems == 0 {
             return Ok((false, false));
         }
-        let (i, c) = Self::route(n.body(), key)?;
-        let (found, child_empty) = self.remove_rec(ino, inode, Loc::Block(c), key, depth + 1)?;
+        let i = Self::route(n.body(), key)?;
+        let c = Self::child_at(ino, &n, &h, i, &at)?;
+        let (found, child_empty) = self.remove_rec(ino, inode, c, key, depth + 1)?;
         if child_empty {
-            self.free_blocks(c, 1)?;
+            if let (Loc::Block(cnr), _) = c {
+                self.free_blocks(cnr, 1)?;
+            }
             inode.blocks = inode.blocks.saturating_sub(1);
             let old_k0 = node::key(n.body(), 0)?;
             node::remove_at(n.body_mut(), i)?;
@@ -509,7 +587,7 @@ impl<D: BlockDevice> Fs<D> {
 
     /// Remove a key; `Ok(false)` if absent.
     pub(crate) fn tree_remove(&mut self, ino: u64, inode: &mut Inode, key: u64) -> Result<bool> {
-        let (found, empty) = self.remove_rec(ino, inode, Loc::Root, key, 0)?;
+        let (found, empty) = self.remove_rec(ino, inode, (Loc::Root, Placement::ROOT), key, 0)?;
         if empty {
             init_root(&mut inode.data)?;
         }
@@ -520,13 +598,13 @@ impl<D: BlockDevice> Fs<D> {
     /// Pull a lone child back into the root when its items fit there.
     fn shrink_root(&mut self, ino: u64, inode: &mut Inode) -> Result<()> {
         for _ in 0..=node::MAX_LEVEL {
-            let root = self.node_load(ino, inode, Loc::Root)?;
+            let root = self.node_load(ino, inode, Loc::Root, &Placement::ROOT)?;
             let h = node::header(root.body())?;
             if h.level == 0 || h.nitems != 1 {
                 return Ok(());
             }
-            let c = node::child(root.body(), 0)?;
-            let child = self.node_load(ino, inode, Loc::Block(c))?;
+            let (c, at) = Self::child_at(ino, &root, &h, 0, &Placement::ROOT)?;
+            let child = self.node_load(ino, inode, c, &at)?;
             let ch = node::header(child.body())?;
             let need = node::NODE_HEADER
                 + ch.nitems * node::SLOT_SIZE
@@ -542,22 +620,28 @@ impl<D: BlockDevice> Fs<D> {
             };
             Self::fill_body(r.body_mut(), ch.level, &items, &mut scratch)?;
             self.node_store(ino, inode, r)?;
-            self.free_blocks(c, 1)?;
+            if let Loc::Block(cnr) = c {
+                self.free_blocks(cnr, 1)?;
+            }
             inode.blocks = inode.blocks.saturating_sub(1);
         }
         Ok(())
     }
 
-    fn free_rec(&mut self, ino: u64, inode: &mut Inode, loc: Loc, depth: u16) -> Result<()> {
-        if depth > node::MAX_LEVEL {
-            return Err(corrupt("tree deeper than allowed"));
-        }
-        let n = self.node_load(ino, inode, loc)?;
+    fn free_rec(
+        &mut self,
+        ino: u64,
+        inode: &mut Inode,
+        (loc, at): (Loc, Placement),
+        depth: u16,
+    ) -> Result<()> {
+        Self::too_deep(ino, depth)?;
+        let n = self.node_load(ino, inode, loc, &at)?;
         let h = node::header(n.body())?;
         if h.level > 0 {
             for i in 0..h.nitems {
-                let c = node::child(n.body(), i)?;
-                self.free_rec(ino, inode, Loc::Block(c), depth + 1)?;
+                let c = Self::child_at(ino, &n, &h, i, &at)?;
+                self.free_rec(ino, inode, c, depth + 1)?;
             }
         }
         if let Loc::Block(nr) = loc {
@@ -569,7 +653,7 @@ impl<D: BlockDevice> Fs<D> {
 
     /// Free every node block (not the values' referents) and reset the root.
     pub(crate) fn tree_free_all(&mut self, ino: u64, inode: &mut Inode) -> Result<()> {
-        self.free_rec(ino, inode, Loc::Root, 0)?;
+        self.free_rec(ino, inode, (Loc::Root, Placement::ROOT), 0)?;
         init_root(&mut inode.data)
     }
 }

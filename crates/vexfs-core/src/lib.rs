@@ -31,7 +31,7 @@ mod tx;
 mod xattr;
 
 pub use device::{BlockDevice, DeviceError, MemDevice};
-pub use error::{FsError, Result};
+pub use error::{Corrupt, FsError, Location, Result};
 pub use file::MAX_FILE_SIZE;
 #[cfg(feature = "std")]
 pub use file_device::{is_block_device, FileDevice};

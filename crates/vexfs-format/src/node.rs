@@ -136,6 +136,97 @@ pub fn validate(body: &[u8]) -> Result<NodeHeader, FormatError> {
     Ok(h)
 }
 
+/// Check a node block as read from the device: [`validate`], not empty
+/// (the tree code frees a block node when its last item goes; only the root
+/// may be empty, and a block pushed down from an empty root is filled in
+/// the same transaction), and every child pointer of an internal node inside
+/// `children` (the data area). Run once, when the block enters the cache.
+pub fn validate_block(body: &[u8], children: core::ops::Range<u64>) -> Result<NodeHeader, FormatError> {
+    let h = validate(body)?;
+    if h.nitems == 0 {
+        return Err(bad("empty tree node"));
+    }
+    if h.level > 0 {
+        for i in 0..h.nitems {
+            if !children.contains(&child(body, i)?) {
+                return Err(bad("tree child pointer outside the data area"));
+            }
+        }
+    }
+    Ok(h)
+}
+
+/// The keys a node may hold, as its parent routes them: `[lo, hi)`, with
+/// `hi = None` for no upper bound. The root's range is [`KeyRange::ALL`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyRange {
+    pub lo: u64,
+    pub hi: Option<u64>,
+}
+
+impl KeyRange {
+    pub const ALL: Self = Self { lo: 0, hi: None };
+
+    pub fn contains(&self, k: u64) -> bool {
+        k >= self.lo && self.hi.is_none_or(|h| k < h)
+    }
+}
+
+/// Where a node sits in its tree: the level its parent implies (`None` for
+/// the root) and the key range the parent routes to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Placement {
+    pub level: Option<u16>,
+    pub range: KeyRange,
+}
+
+impl Placement {
+    pub const ROOT: Self = Self { level: None, range: KeyRange::ALL };
+}
+
+/// Check a [`validate`]d node against its place in the tree: the level one
+/// below its parent's, not an empty internal node, and every key inside
+/// the parent's range. `key[0]` of an internal node is a lower bound only
+/// (routing ignores it), so it is exempt. Keys are already known to be
+/// strictly increasing, so only the first and last checked key are looked
+/// at: this is O(1) and runs on every descent.
+pub fn check_placement(body: &[u8], h: &NodeHeader, at: &Placement) -> Result<(), FormatError> {
+    if at.level.is_some_and(|l| l != h.level) {
+        return Err(bad("tree node level (not one below its parent)"));
+    }
+    if h.nitems == 0 {
+        // An internal node without children cannot route anything (removing
+        // the last child frees it, or resets the root to an empty leaf).
+        // Empty leaves are left to [`validate_block`]: one exists for a
+        // moment when an empty root is pushed down.
+        if h.level > 0 {
+            return Err(bad("internal tree node without children"));
+        }
+        return Ok(());
+    }
+    let first = usize::from(h.level > 0);
+    if first < h.nitems {
+        let lo = key(body, first)?;
+        let hi = key(body, h.nitems - 1)?;
+        if !at.range.contains(lo) || !at.range.contains(hi) {
+            return Err(bad("tree key outside the range its parent gives"));
+        }
+    }
+    Ok(())
+}
+
+/// The placement of the child in slot `i` of an internal node placed at
+/// `at`: one level down, keys in `[key[i], key[i+1])` clipped to the
+/// node's own range (slot 0 starts at the node's lower bound).
+pub fn child_placement(body: &[u8], h: &NodeHeader, i: usize, at: &Placement) -> Result<Placement, FormatError> {
+    if h.level == 0 || i >= h.nitems {
+        return Err(bad("tree slot index"));
+    }
+    let lo = if i == 0 { at.range.lo } else { key(body, i)? };
+    let hi = if i + 1 < h.nitems { Some(key(body, i + 1)?) } else { at.range.hi };
+    Ok(Placement { level: Some(h.level - 1), range: KeyRange { lo, hi } })
+}
+
 /// Bytes held by live values.
 pub fn live_value_bytes(body: &[u8]) -> Result<usize, FormatError> {
     let h = header(body)?;
@@ -251,6 +342,9 @@ pub fn set_value(body: &mut [u8], i: usize, v: &[u8], scratch: &mut [u8]) -> Res
 #[cfg(test)]
 mod tests {
     use super::*;
+    extern crate std;
+    use std::vec;
+    use std::vec::Vec;
 
     #[test]
     fn insert_remove_compact() {
@@ -271,6 +365,73 @@ mod tests {
         assert_eq!(search(&body, 20).unwrap(), Ok(1));
         assert_eq!(floor_slot(&body, 25).unwrap(), Some(1));
         assert_eq!(floor_slot(&body, 1).unwrap(), None);
+    }
+
+    /// A leaf or internal node body of `len` bytes holding `keys`
+    /// (internal values: child `100 + i`).
+    fn node_with(len: usize, level: u16, keys: &[u64]) -> Vec<u8> {
+        let mut body = vec![0u8; len];
+        let mut scratch = vec![0u8; len];
+        init(&mut body, level).unwrap();
+        for (i, k) in keys.iter().enumerate() {
+            let v = (100 + i as u64).to_le_bytes();
+            assert!(insert_at(&mut body, i, *k, &v, &mut scratch).unwrap());
+        }
+        body
+    }
+
+    #[test]
+    fn block_validation() {
+        let ok = node_with(512, 1, &[0, 10, 20]);
+        assert_eq!(validate_block(&ok, 100..200).unwrap().nitems, 3);
+        assert!(validate_block(&ok, 101..200).is_err(), "child 100 outside the data area");
+        assert!(validate_block(&node_with(512, 0, &[]), 0..200).is_err(), "empty block node");
+        // Keys out of order, with the layout otherwise intact.
+        let mut bad_order = node_with(512, 0, &[5, 6, 7]);
+        put_u64(&mut bad_order, NODE_HEADER + SLOT_SIZE, 9).unwrap();
+        assert_eq!(validate_block(&bad_order, 0..200), Err(bad("tree key order")));
+        // More items than the slot area can hold.
+        let mut too_many = node_with(512, 0, &[5]);
+        put_u16(&mut too_many, 2, 40).unwrap();
+        assert!(validate_block(&too_many, 0..200).is_err());
+        // A value running past the end of the node.
+        let mut long_value = node_with(512, 0, &[5]);
+        put_u32(&mut long_value, NODE_HEADER + 12, 4096).unwrap();
+        assert!(validate_block(&long_value, 0..200).is_err());
+    }
+
+    #[test]
+    fn placement() {
+        let root = node_with(512, 2, &[0, 10, 20]);
+        let h = validate(&root).unwrap();
+        check_placement(&root, &h, &Placement::ROOT).unwrap();
+        let c0 = child_placement(&root, &h, 0, &Placement::ROOT).unwrap();
+        let c1 = child_placement(&root, &h, 1, &Placement::ROOT).unwrap();
+        let c2 = child_placement(&root, &h, 2, &Placement::ROOT).unwrap();
+        assert_eq!(c0, Placement { level: Some(1), range: KeyRange { lo: 0, hi: Some(10) } });
+        assert_eq!(c1.range, KeyRange { lo: 10, hi: Some(20) });
+        assert_eq!(c2.range, KeyRange { lo: 20, hi: None });
+        assert!(child_placement(&root, &h, 3, &Placement::ROOT).is_err());
+
+        // An internal child: key[0] is exempt, key[1..] must lie in range.
+        let mid = node_with(512, 1, &[10, 15, 19]);
+        let mh = validate(&mid).unwrap();
+        assert!(check_placement(&mid, &mh, &c0).is_err());
+        check_placement(&mid, &mh, &c1).unwrap();
+        // Wrong level.
+        let l0 = Placement { level: Some(0), ..c1 };
+        assert!(check_placement(&mid, &mh, &l0).is_err());
+        // A key at the upper bound belongs to the next sibling.
+        let at20 = node_with(512, 0, &[12, 20]);
+        let ah = validate(&at20).unwrap();
+        assert!(check_placement(&at20, &ah, &Placement { level: Some(0), ..c1 }).is_err());
+        // Empty internal nodes are refused anywhere, empty leaves are not.
+        let empty_internal = node_with(512, 1, &[]);
+        let eh = validate(&empty_internal).unwrap();
+        assert!(check_placement(&empty_internal, &eh, &Placement::ROOT).is_err());
+        let empty_leaf = node_with(512, 0, &[]);
+        let elh = validate(&empty_leaf).unwrap();
+        check_placement(&empty_leaf, &elh, &Placement::ROOT).unwrap();
     }
 
     proptest::proptest! {
