@@ -1,0 +1,47 @@
+//! The `extern "C"` surface that the kernel module's C glue (`kernel/`)
+//! calls: mount, unmount, statfs, inode attributes, lookup, readdir, file
+//! read and write, and the namespace operations, over the shared
+//! `vexfs-core`.
+//!
+//! The C side owns every kernel API call (block I/O, memory, locks, the
+//! VFS) and decodes no VexFS bytes; this crate owns every decision about the
+//! format. Rules of the edge, mirrored in `kernel/vexfs.h`:
+//!
+//! - every function returns 0 (or a byte count) on success and a negative
+//!   errno on failure, from `FsError::errno`;
+//! - no floats cross it (the module is built soft-float);
+//! - the handle is not thread-safe: the C side holds one mutex per
+//!   superblock around every call (`kernel/README.md`).
+//!
+//! Built for the host it links `std` (tests drive the same ABI over an
+//! in-memory device); built for the kernel target (`target_os = "none"`)
+//! it is `no_std` and brings its own allocator and panic handler, both over
+//! C helpers.
+#![cfg_attr(target_os = "none", no_std)]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
+extern crate alloc;
+
+mod abi;
+mod data;
+mod device;
+#[cfg(target_os = "none")]
+mod kernel;
+mod mount;
+mod node;
+
+pub use abi::*;
+pub use data::{vexfs_read, vexfs_write};
+pub use device::CDevice;
+pub use mount::{
+    vexfs_block_size, vexfs_is_read_only, vexfs_mount, vexfs_root_ino, vexfs_statfs, vexfs_sync,
+    vexfs_unmount, VexfsFs,
+};
+pub use node::{
+    vexfs_create, vexfs_getattr, vexfs_link, vexfs_lookup, vexfs_mkdir, vexfs_open, vexfs_readdir,
+    vexfs_readlink, vexfs_release, vexfs_rename, vexfs_rmdir, vexfs_setattr, vexfs_symlink,
+    vexfs_unlink,
+};

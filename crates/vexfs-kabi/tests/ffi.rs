@@ -1,0 +1,275 @@
+//! The C ABI driven from Rust over an in-memory device, the way the
+//! kernel glue drives it: mount, create, write, read, readdir, rename,
+//! unlink, unmount, remount, and a refused mount of a foreign image.
+
+use core::ffi::c_void;
+use std::ptr;
+use vexfs_core::mkfs::{format, MkfsOptions};
+use vexfs_core::{MemDevice, Timestamp};
+use vexfs_kabi::*;
+
+const ENOENT: i32 = 2;
+const EINVAL: i32 = 22;
+const EUCLEAN: i32 = 117;
+
+/// The device behind the callbacks: a byte vector.
+struct Disk {
+    data: Vec<u8>,
+}
+
+unsafe extern "C" fn dev_read(ctx: *mut c_void, off: u64, buf: *mut u8, len: usize) -> i32 {
+    // SAFETY: the tests pass a live `Disk` as ctx; the core passes a
+    // buffer of `len` bytes.
+    let (disk, out) = unsafe {
+        (
+            &*(ctx as *const Disk),
+            std::slice::from_raw_parts_mut(buf, len),
+        )
+    };
+    match disk.data.get(off as usize..off as usize + len) {
+        Some(src) => {
+            out.copy_from_slice(src);
+            0
+        }
+        None => -5,
+    }
+}
+
+unsafe extern "C" fn dev_write(ctx: *mut c_void, off: u64, buf: *const u8, len: usize) -> i32 {
+    // SAFETY: as in `dev_read`; nothing else touches the disk meanwhile.
+    let (disk, src) = unsafe {
+        (
+            &mut *(ctx as *mut Disk),
+            std::slice::from_raw_parts(buf, len),
+        )
+    };
+    match disk.data.get_mut(off as usize..off as usize + len) {
+        Some(dst) => {
+            dst.copy_from_slice(src);
+            0
+        }
+        None => -5,
+    }
+}
+
+unsafe extern "C" fn dev_flush(_ctx: *mut c_void) -> i32 {
+    0
+}
+
+const OPS: VexfsDevOps = VexfsDevOps {
+    read: Some(dev_read),
+    write: Some(dev_write),
+    flush: Some(dev_flush),
+};
+
+fn now() -> VexfsTime {
+    VexfsTime {
+        sec: 1_700_000_000,
+        nsec: 0,
+        pad: 0,
+    }
+}
+
+fn fresh_disk() -> Box<Disk> {
+    let dev = format(
+        MemDevice::new(8 << 20),
+        &MkfsOptions::default(),
+        Timestamp { sec: 1, nsec: 0 },
+        &mut |_, _| {},
+    )
+    .expect("mkfs");
+    Box::new(Disk { data: dev.data })
+}
+
+fn mount(disk: &mut Disk) -> Result<*mut VexfsFs, (i32, String)> {
+    let mut fs = ptr::null_mut();
+    let mut msg = [0u8; 128];
+    // SAFETY: OPS accepts a live `Disk`, which outlives the mount in every
+    // test; `fs` and `msg` are writable.
+    let rc = unsafe {
+        vexfs_mount(
+            &OPS,
+            disk as *mut Disk as *mut c_void,
+            disk.data.len() as u64,
+            0,
+            now(),
+            &mut fs,
+            msg.as_mut_ptr(),
+            msg.len(),
+        )
+    };
+    if rc == 0 {
+        Ok(fs)
+    } else {
+        let end = msg.iter().position(|&b| b == 0).unwrap_or(msg.len());
+        Err((rc, String::from_utf8_lossy(&msg[..end]).into_owned()))
+    }
+}
+
+unsafe extern "C" fn collect(
+    ctx: *mut c_void,
+    name: *const u8,
+    len: usize,
+    _ino: u64,
+    _dtype: u32,
+    _pos: u64,
+) -> i32 {
+    // SAFETY: the tests pass a live Vec as ctx; the name is `len` bytes.
+    let (names, name) = unsafe {
+        (
+            &mut *(ctx as *mut Vec<String>),
+            std::slice::from_raw_parts(name, len),
+        )
+    };
+    names.push(String::from_utf8_lossy(name).into_owned());
+    0
+}
+
+fn list(fs: *mut VexfsFs, dir: u64) -> Vec<String> {
+    let mut names = Vec::new();
+    // SAFETY: a live handle used from this thread only; `names` outlives
+    // the call.
+    let rc = unsafe {
+        vexfs_readdir(
+            fs,
+            dir,
+            0,
+            Some(collect),
+            &mut names as *mut _ as *mut c_void,
+        )
+    };
+    assert_eq!(rc, 0);
+    names.sort();
+    names
+}
+
+#[test]
+fn files_survive_a_remount_through_the_abi() {
+    let mut disk = fresh_disk();
+    let fs = mount(&mut disk).expect("mount");
+    // SAFETY (whole block): `fs` is a live handle used from this thread
+    // only; every pointer passed describes a live local buffer.
+    unsafe {
+        let root = vexfs_root_ino(fs);
+        let mut st = VexfsStat::default();
+        assert_eq!(
+            vexfs_mkdir(fs, root, b"d".as_ptr(), 1, 0o755, 0, 0, now(), &mut st),
+            0
+        );
+        let dir = st.ino;
+        assert_eq!(st.mode & 0o170000, 0o040000);
+        assert_eq!(
+            vexfs_create(
+                fs,
+                dir,
+                b"f".as_ptr(),
+                1,
+                0o100644,
+                0,
+                1000,
+                1000,
+                now(),
+                &mut st
+            ),
+            0
+        );
+        let file = st.ino;
+        let data: Vec<u8> = (0..200_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let n = vexfs_write(fs, file, 0, data.as_ptr(), data.len(), now(), &mut st);
+        assert_eq!(n, data.len() as i64);
+        assert_eq!(st.size, data.len() as u64);
+        assert_eq!(
+            vexfs_symlink(
+                fs,
+                dir,
+                b"l".as_ptr(),
+                1,
+                b"f".as_ptr(),
+                1,
+                0,
+                0,
+                now(),
+                &mut st
+            ),
+            0
+        );
+        assert_eq!(list(fs, dir), [".", "..", "f", "l"]);
+        assert_eq!(vexfs_lookup(fs, dir, b"nope".as_ptr(), 4, &mut st), -ENOENT);
+        let mut sfs = VexfsStatfs::default();
+        assert_eq!(vexfs_statfs(fs, &mut sfs), 0);
+        assert_eq!(sfs.block_size, 4096);
+        assert_eq!(vexfs_unmount(fs, now()), 0);
+
+        let fs = mount(&mut disk).expect("remount");
+        assert_eq!(vexfs_lookup(fs, root, b"d".as_ptr(), 1, &mut st), 0);
+        assert_eq!(vexfs_lookup(fs, st.ino, b"f".as_ptr(), 1, &mut st), 0);
+        assert_eq!((st.uid, st.gid, st.size), (1000, 1000, data.len() as u64));
+        let mut back = vec![0u8; data.len() + 100];
+        let n = vexfs_read(fs, file, 0, back.as_mut_ptr(), back.len());
+        assert_eq!(n, data.len() as i64);
+        assert_eq!(&back[..data.len()], &data[..]);
+        let mut target = [0u8; 16];
+        assert_eq!(vexfs_lookup(fs, dir, b"l".as_ptr(), 1, &mut st), 0);
+        assert_eq!(
+            vexfs_readlink(fs, st.ino, target.as_mut_ptr(), target.len()),
+            1
+        );
+        assert_eq!(
+            vexfs_rename(fs, dir, b"f".as_ptr(), 1, root, b"g".as_ptr(), 1, 0, now()),
+            0
+        );
+        let sa = VexfsSetattr {
+            valid: VEXFS_SET_SIZE | VEXFS_SET_MODE,
+            size: 10,
+            mode: 0o600,
+            ..Default::default()
+        };
+        assert_eq!(vexfs_setattr(fs, file, &sa, now(), &mut st), 0);
+        assert_eq!((st.size, st.mode), (10, 0o100600));
+        assert_eq!(vexfs_unlink(fs, root, b"g".as_ptr(), 1, now()), 0);
+        assert_eq!(vexfs_unlink(fs, dir, b"l".as_ptr(), 1, now()), 0);
+        assert_eq!(vexfs_rmdir(fs, root, b"d".as_ptr(), 1, now()), 0);
+        assert_eq!(vexfs_unmount(fs, now()), 0);
+    }
+}
+
+#[test]
+fn foreign_and_corrupt_images_are_refused_with_a_reason() {
+    let mut zeros = Box::new(Disk {
+        data: vec![0; 8 << 20],
+    });
+    let (rc, msg) = mount(&mut zeros).expect_err("zeroed disk must not mount");
+    assert_eq!(rc, -EINVAL, "{msg}");
+    assert!(!msg.is_empty());
+
+    let mut disk = fresh_disk();
+    // Flip bits in the middle of the superblock: its checksum no longer
+    // matches.
+    disk.data[200] ^= 0xff;
+    let (rc, msg) = mount(&mut disk).expect_err("damaged superblock must not mount");
+    assert!(rc == -EUCLEAN || rc == -EINVAL, "{rc} {msg}");
+    assert!(!msg.is_empty());
+}
+
+#[test]
+fn null_pointers_are_einval_not_crashes() {
+    // SAFETY: each call passes null where the ABI allows it to be checked.
+    unsafe {
+        assert_eq!(vexfs_getattr(ptr::null_mut(), 1, ptr::null_mut()), -EINVAL);
+        assert_eq!(vexfs_unmount(ptr::null_mut(), now()), -EINVAL);
+        let mut out = ptr::null_mut();
+        assert_eq!(
+            vexfs_mount(
+                ptr::null(),
+                ptr::null_mut(),
+                0,
+                0,
+                now(),
+                &mut out,
+                ptr::null_mut(),
+                0
+            ),
+            -EINVAL
+        );
+    }
+}

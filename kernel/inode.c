@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: GPL-2.0-only OR MIT
+/*
+ * VFS inodes built from the core's attributes (struct vexfs_stat), and
+ * the attribute operations: setattr and symlink targets.
+ *
+ * The core writes every inode change itself, inside its own transactions,
+ * so there is no write_inode: the VFS inode is a cache of the core's
+ * record, refreshed from the vexfs_stat each mutating call returns.
+ */
+#include <linux/fs.h>
+#include <linux/slab.h>
+
+#include "vexfs.h"
+
+static struct timespec64 vexfs_ts(struct vexfs_time t)
+{
+	return (struct timespec64){ .tv_sec = t.sec, .tv_nsec = t.nsec };
+}
+
+static struct vexfs_time vexfs_from_ts(struct timespec64 ts)
+{
+	return (struct vexfs_time){ .sec = ts.tv_sec, .nsec = ts.tv_nsec };
+}
+
+void vexfs_refresh_inode(struct inode *inode, const struct vexfs_stat *st)
+{
+	inode->i_mode = st->mode;
+	i_uid_write(inode, st->uid);
+	i_gid_write(inode, st->gid);
+	set_nlink(inode, st->nlink);
+	i_size_write(inode, st->size);
+	inode->i_blocks = st->blocks_512;
+	inode->i_atime = vexfs_ts(st->atime);
+	inode->i_mtime = vexfs_ts(st->mtime);
+	inode->i_ctime = vexfs_ts(st->ctime);
+	inode->i_generation = st->generation;
+}
+
+static void vexfs_set_ops(struct inode *inode, const struct vexfs_stat *st)
+{
+	switch (st->mode & S_IFMT) {
+	case S_IFREG:
+		inode->i_op = &vexfs_file_inode_ops;
+		inode->i_fop = &vexfs_file_ops;
+		break;
+	case S_IFDIR:
+		inode->i_op = &vexfs_dir_inode_ops;
+		inode->i_fop = &vexfs_dir_ops;
+		break;
+	case S_IFLNK:
+		inode->i_op = &vexfs_symlink_inode_ops;
+		break;
+	default:
+		/* Device numbers are stored as FUSE and stat(2) encode them. */
+		inode->i_op = &vexfs_special_inode_ops;
+		init_special_inode(inode, st->mode, new_decode_dev(st->rdev));
+		break;
+	}
+}
+
+/* The VFS inode for st->ino, created from *st if it is not cached yet. */
+struct inode *vexfs_iget(struct super_block *sb, const struct vexfs_stat *st)
+{
+	struct inode *inode = iget_locked(sb, st->ino);
+
+	if (!inode)
+		return ERR_PTR(-ENOMEM);
+	if (!(inode->i_state & I_NEW))
+		return inode;
+	vexfs_refresh_inode(inode, st);
+	vexfs_set_ops(inode, st);
+	unlock_new_inode(inode);
+	return inode;
+}
+
+int vexfs_setattr_op(struct user_namespace *mnt_userns, struct dentry *dentry,
+		     struct iattr *attr)
+{
+	struct inode *inode = d_inode(dentry);
+	struct super_block *sb = inode->i_sb;
+	struct vexfs_setattr sa = { 0 };
+	struct vexfs_stat st;
+	int err;
+
+	err = setattr_prepare(mnt_userns, dentry, attr);
+	if (err)
+		return err;
+	if (attr->ia_valid & ATTR_MODE) {
+		sa.valid |= VEXFS_SET_MODE;
+		sa.mode = attr->ia_mode;
+	}
+	if (attr->ia_valid & ATTR_UID) {
+		sa.valid |= VEXFS_SET_UID;
+		sa.uid = from_kuid(&init_user_ns, attr->ia_uid);
+	}
+	if (attr->ia_valid & ATTR_GID) {
+		sa.valid |= VEXFS_SET_GID;
+		sa.gid = from_kgid(&init_user_ns, attr->ia_gid);
+	}
+	if (attr->ia_valid & ATTR_SIZE) {
+		sa.valid |= VEXFS_SET_SIZE;
+		sa.size = attr->ia_size;
+	}
+	if (attr->ia_valid & ATTR_ATIME) {
+		sa.valid |= VEXFS_SET_ATIME;
+		sa.atime = vexfs_from_ts(attr->ia_atime);
+	}
+	if (attr->ia_valid & ATTR_MTIME) {
+		sa.valid |= VEXFS_SET_MTIME;
+		sa.mtime = vexfs_from_ts(attr->ia_mtime);
+	}
+	if (attr->ia_valid & ATTR_CTIME) {
+		sa.valid |= VEXFS_SET_CTIME;
+		sa.ctime = vexfs_from_ts(attr->ia_ctime);
+	}
+	if (!sa.valid)
+		return 0;
+
+	err = vexfs_setattr(vexfs_lock(sb), inode->i_ino, &sa, vexfs_now(), &st);
+	vexfs_unlock(sb);
+	if (err)
+		return err;
+	vexfs_refresh_inode(inode, &st);
+	return 0;
+}
+
+static void vexfs_free_link(void *p)
+{
+	kfree(p);
+}
+
+/* Read the target from the core each time; not in RCU walk (it sleeps). */
+static const char *vexfs_get_link(struct dentry *dentry, struct inode *inode,
+				  struct delayed_call *done)
+{
+	struct super_block *sb;
+	char *buf;
+	s64 n;
+
+	if (!dentry)
+		return ERR_PTR(-ECHILD);
+	sb = inode->i_sb;
+	buf = kmalloc(PATH_MAX, GFP_KERNEL);
+	if (!buf)
+		return ERR_PTR(-ENOMEM);
+	n = vexfs_readlink(vexfs_lock(sb), inode->i_ino, buf, PATH_MAX - 1);
+	vexfs_unlock(sb);
+	if (n < 0) {
+		kfree(buf);
+		return ERR_PTR(n);
+	}
+	buf[n] = '\0';
+	set_delayed_call(done, vexfs_free_link, buf);
+	return buf;
+}
+
+const struct inode_operations vexfs_file_inode_ops = {
+	.setattr = vexfs_setattr_op,
+};
+
+const struct inode_operations vexfs_symlink_inode_ops = {
+	.get_link = vexfs_get_link,
+	.setattr = vexfs_setattr_op,
+};
+
+const struct inode_operations vexfs_special_inode_ops = {
+	.setattr = vexfs_setattr_op,
+};

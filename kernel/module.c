@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: GPL-2.0-only OR MIT
+/* Module entry points: register the "vexfs" filesystem type. */
+#include <linux/module.h>
+
+#include "vexfs.h"
+
+static int __init vexfs_init(void)
+{
+	int err = register_filesystem(&vexfs_fs_type);
+
+	if (err) {
+		pr_err("vexfs: register_filesystem failed: %d\n", err);
+		return err;
+	}
+	pr_info("vexfs: version " VEXFS_VERSION " loaded\n");
+	return 0;
+}
+
+static void __exit vexfs_exit(void)
+{
+	unregister_filesystem(&vexfs_fs_type);
+	pr_info("vexfs: unloaded\n");
+}
+
+module_init(vexfs_init);
+module_exit(vexfs_exit);
+
+/*
+ * GPL-compatible on purpose: the vector search will need
+ * kernel_fpu_begin/end, which are GPL-only exports.
+ */
+MODULE_LICENSE("Dual MIT/GPL");
+MODULE_AUTHOR("The VexFS developers");
+MODULE_DESCRIPTION("VexFS: a filesystem whose files carry vector embeddings");
+MODULE_VERSION(VEXFS_VERSION);
+MODULE_ALIAS_FS("vexfs");

@@ -1,0 +1,197 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR MIT */
+/*
+ * VexFS kernel glue: the one shared header.
+ *
+ * Two halves meet here. The C files in this folder own every kernel API
+ * call (VFS, buffer heads, memory, locks) and decode no VexFS bytes. The
+ * Rust core (crates/vexfs-kabi over crates/vexfs-core, linked in as
+ * vexfs_rust.o) owns the format. The structs and prototypes in the second
+ * half mirror crates/vexfs-kabi/src/abi.rs field for field; super.c checks
+ * their sizes at build time.
+ *
+ * Locking: one mutex per superblock (vexfs_sb_info.lock) is held around
+ * every call into the core, because the core is single-threaded
+ * (`&mut self`). The VFS's own inode and dentry locks are taken as usual
+ * on top; the sb mutex is always the innermost lock and is never held
+ * while copying to or from user memory.
+ */
+#ifndef VEXFS_H
+#define VEXFS_H
+
+#include <linux/fs.h>
+#include <linux/mutex.h>
+#include <linux/types.h>
+
+#define VEXFS_NAME "vexfs"
+#define VEXFS_VERSION "0.1.0"
+
+/* ---- the C <-> Rust edge (mirrors crates/vexfs-kabi/src/abi.rs) ---- */
+
+struct vexfs_fs; /* opaque: a mounted filesystem owned by the Rust core */
+
+struct vexfs_time {
+	s64 sec;
+	u32 nsec;
+	u32 pad;
+};
+
+struct vexfs_stat {
+	u64 ino;
+	u64 size;
+	u64 blocks_512;
+	struct vexfs_time atime;
+	struct vexfs_time mtime;
+	struct vexfs_time ctime;
+	struct vexfs_time crtime;
+	u32 mode; /* S_IFMT type bits and permissions */
+	u32 nlink;
+	u32 uid;
+	u32 gid;
+	u32 rdev;
+	u32 generation;
+	u32 blksize;
+	u32 pad;
+};
+
+struct vexfs_statfs {
+	u32 block_size;
+	u32 name_max;
+	u64 blocks;
+	u64 blocks_free;
+	u64 inodes;
+	u64 inodes_free;
+};
+
+#define VEXFS_SET_MODE (1U << 0)
+#define VEXFS_SET_UID (1U << 1)
+#define VEXFS_SET_GID (1U << 2)
+#define VEXFS_SET_SIZE (1U << 3)
+#define VEXFS_SET_ATIME (1U << 4)
+#define VEXFS_SET_MTIME (1U << 5)
+#define VEXFS_SET_CTIME (1U << 6)
+
+struct vexfs_setattr {
+	u32 valid; /* VEXFS_SET_* */
+	u32 mode;
+	u32 uid;
+	u32 gid;
+	u64 size;
+	struct vexfs_time atime;
+	struct vexfs_time mtime;
+	struct vexfs_time ctime;
+};
+
+/* Block device callbacks: byte offsets, 0 or a negative errno. */
+struct vexfs_dev_ops {
+	int (*read)(void *ctx, u64 off, u8 *buf, size_t len);
+	int (*write)(void *ctx, u64 off, const u8 *buf, size_t len);
+	int (*flush)(void *ctx);
+};
+
+/* One directory entry; non-zero return stops the walk. */
+typedef int (*vexfs_filldir_t)(void *ctx, const u8 *name, size_t len,
+			       u64 ino, u32 dtype, u64 pos);
+
+#define VEXFS_MOUNT_RDONLY (1U << 0)
+#define VEXFS_RENAME_NOREPLACE (1U << 0)
+#define VEXFS_RENAME_EXCHANGE (1U << 1)
+
+int vexfs_mount(const struct vexfs_dev_ops *ops, void *ctx, u64 dev_size,
+		u32 flags, struct vexfs_time now, struct vexfs_fs **out,
+		char *msg, size_t msg_len);
+int vexfs_unmount(struct vexfs_fs *fs, struct vexfs_time now);
+int vexfs_sync(struct vexfs_fs *fs);
+int vexfs_statfs(struct vexfs_fs *fs, struct vexfs_statfs *out);
+int vexfs_is_read_only(struct vexfs_fs *fs);
+u32 vexfs_block_size(struct vexfs_fs *fs);
+u64 vexfs_root_ino(struct vexfs_fs *fs);
+
+int vexfs_getattr(struct vexfs_fs *fs, u64 ino, struct vexfs_stat *out);
+int vexfs_lookup(struct vexfs_fs *fs, u64 dir, const u8 *name, size_t len,
+		 struct vexfs_stat *out);
+int vexfs_readdir(struct vexfs_fs *fs, u64 dir, u64 pos, vexfs_filldir_t fill,
+		  void *ctx);
+int vexfs_create(struct vexfs_fs *fs, u64 dir, const u8 *name, size_t len,
+		 u32 mode, u32 rdev, u32 uid, u32 gid, struct vexfs_time now,
+		 struct vexfs_stat *out);
+int vexfs_mkdir(struct vexfs_fs *fs, u64 dir, const u8 *name, size_t len,
+		u32 mode, u32 uid, u32 gid, struct vexfs_time now,
+		struct vexfs_stat *out);
+int vexfs_symlink(struct vexfs_fs *fs, u64 dir, const u8 *name, size_t len,
+		  const u8 *target, size_t target_len, u32 uid, u32 gid,
+		  struct vexfs_time now, struct vexfs_stat *out);
+s64 vexfs_readlink(struct vexfs_fs *fs, u64 ino, u8 *buf, size_t cap);
+int vexfs_link(struct vexfs_fs *fs, u64 ino, u64 dir, const u8 *name,
+	       size_t len, struct vexfs_time now, struct vexfs_stat *out);
+int vexfs_unlink(struct vexfs_fs *fs, u64 dir, const u8 *name, size_t len,
+		 struct vexfs_time now);
+int vexfs_rmdir(struct vexfs_fs *fs, u64 dir, const u8 *name, size_t len,
+		struct vexfs_time now);
+int vexfs_rename(struct vexfs_fs *fs, u64 old_dir, const u8 *old_name,
+		 size_t old_len, u64 new_dir, const u8 *new_name,
+		 size_t new_len, u32 flags, struct vexfs_time now);
+int vexfs_setattr(struct vexfs_fs *fs, u64 ino,
+		  const struct vexfs_setattr *attr, struct vexfs_time now,
+		  struct vexfs_stat *out);
+int vexfs_open(struct vexfs_fs *fs, u64 ino);
+int vexfs_release(struct vexfs_fs *fs, u64 ino);
+s64 vexfs_read(struct vexfs_fs *fs, u64 ino, u64 off, u8 *buf, size_t len);
+s64 vexfs_write(struct vexfs_fs *fs, u64 ino, u64 off, const u8 *buf,
+		size_t len, struct vexfs_time now, struct vexfs_stat *out);
+
+/* Called by the Rust side (helpers.c). */
+void *vexfs_k_alloc(size_t size);
+void vexfs_k_free(void *ptr);
+void vexfs_k_panic(const u8 *msg, size_t len);
+
+/* ---- the C side ---- */
+
+struct vexfs_sb_info {
+	struct mutex lock; /* held around every call into the core */
+	struct vexfs_fs *fs;
+	struct super_block *sb;
+};
+
+static inline struct vexfs_sb_info *VEXFS_SB(struct super_block *sb)
+{
+	return sb->s_fs_info;
+}
+
+/* Lock the core for one call; always paired with vexfs_unlock. */
+static inline struct vexfs_fs *vexfs_lock(struct super_block *sb)
+{
+	struct vexfs_sb_info *sbi = VEXFS_SB(sb);
+
+	mutex_lock(&sbi->lock);
+	return sbi->fs;
+}
+
+static inline void vexfs_unlock(struct super_block *sb)
+{
+	mutex_unlock(&VEXFS_SB(sb)->lock);
+}
+
+/* bdev.c */
+extern const struct vexfs_dev_ops vexfs_bdev_ops;
+
+/* super.c */
+extern struct file_system_type vexfs_fs_type;
+struct vexfs_time vexfs_now(void);
+
+/* inode.c */
+struct inode *vexfs_iget(struct super_block *sb, const struct vexfs_stat *st);
+void vexfs_refresh_inode(struct inode *inode, const struct vexfs_stat *st);
+int vexfs_setattr_op(struct user_namespace *mnt_userns, struct dentry *dentry,
+		     struct iattr *attr);
+extern const struct inode_operations vexfs_file_inode_ops;
+extern const struct inode_operations vexfs_symlink_inode_ops;
+extern const struct inode_operations vexfs_special_inode_ops;
+
+/* dir.c */
+extern const struct inode_operations vexfs_dir_inode_ops;
+extern const struct file_operations vexfs_dir_ops;
+
+/* file.c */
+extern const struct file_operations vexfs_file_ops;
+
+#endif /* VEXFS_H */
