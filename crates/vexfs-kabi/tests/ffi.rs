@@ -147,7 +147,7 @@ fn list(fs: *mut VexfsFs, dir: u64) -> Vec<String> {
 fn files_survive_a_remount_through_the_abi() {
     let mut disk = fresh_disk();
     let fs = mount(&mut disk).expect("mount");
-    // SAFETY (whole block): `fs` is a live handle used from this thread
+    // SAFETY: (the whole block) `fs` is a live handle used from this thread
     // only; every pointer passed describes a live local buffer.
     unsafe {
         let root = vexfs_root_ino(fs);

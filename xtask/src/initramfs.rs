@@ -1,0 +1,159 @@
+//! The guest's initramfs: static busybox, the virtio block drivers of the
+//! Debian kernel, the module, the static tools, the step scripts, the test
+//! configuration and the tree to copy, packed with `cpio -H newc`.
+
+use crate::cmd::{log, run};
+use crate::deps::Kernel;
+use crate::tools::Binaries;
+use crate::{Profile, Result};
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Loaded in this order by /init; /dev/vda.. appear after virtio_blk.
+pub const VIRTIO_MODULES: &[&str] = &[
+    "virtio_ring",
+    "virtio",
+    "virtio_pci_modern_dev",
+    "virtio_pci_legacy_dev",
+    "virtio_pci",
+    "virtio_blk",
+];
+
+const INIT: &str = include_str!("../guest/init");
+const STEPS: &[(&str, &str)] = &[
+    ("lib.sh", include_str!("../guest/steps/lib.sh")),
+    (
+        "10-modinfo.sh",
+        include_str!("../guest/steps/10-modinfo.sh"),
+    ),
+    ("20-load.sh", include_str!("../guest/steps/20-load.sh")),
+    ("30-cycles.sh", include_str!("../guest/steps/30-cycles.sh")),
+    ("40-mount.sh", include_str!("../guest/steps/40-mount.sh")),
+    ("50-tree.sh", include_str!("../guest/steps/50-tree.sh")),
+    ("60-refuse.sh", include_str!("../guest/steps/60-refuse.sh")),
+    (
+        "70-vectors.sh",
+        include_str!("../guest/steps/70-vectors.sh"),
+    ),
+    (
+        "75-ann-bench.sh",
+        include_str!("../guest/steps/75-ann-bench.sh"),
+    ),
+    (
+        "80-unmount.sh",
+        include_str!("../guest/steps/80-unmount.sh"),
+    ),
+    ("90-dmesg.sh", include_str!("../guest/steps/90-dmesg.sh")),
+];
+
+fn err(p: &Path, e: std::io::Error) -> String {
+    format!("{}: {e}", p.display())
+}
+
+fn put(dst: &Path, data: &[u8], mode: u32) -> Result<()> {
+    if let Some(parent) = dst.parent() {
+        fs::create_dir_all(parent).map_err(|e| err(parent, e))?;
+    }
+    fs::write(dst, data).map_err(|e| err(dst, e))?;
+    fs::set_permissions(dst, fs::Permissions::from_mode(mode)).map_err(|e| err(dst, e))
+}
+
+fn copy(src: &Path, dst: &Path, mode: u32) -> Result<()> {
+    let data = fs::read(src).map_err(|e| err(src, e))?;
+    put(dst, &data, mode)
+}
+
+/// `<name>.ko` (or `.ko.xz`, decompressed) somewhere under `dir`.
+fn find_module(dir: &Path, name: &str) -> Option<PathBuf> {
+    let entries = fs::read_dir(dir).ok()?;
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            if let Some(found) = find_module(&p, name) {
+                return Some(found);
+            }
+        } else if let Some(f) = p.file_name().and_then(|f| f.to_str()) {
+            if f == format!("{name}.ko") || f == format!("{name}.ko.xz") {
+                return Some(p);
+            }
+        }
+    }
+    None
+}
+
+fn add_virtio(kernel: &Kernel, root: &Path) -> Result<()> {
+    let kdir = kernel.modules_dir.join("kernel");
+    for m in VIRTIO_MODULES {
+        let src = find_module(&kdir, m)
+            .ok_or_else(|| format!("{m}.ko not found under {}", kdir.display()))?;
+        let dst = root.join(format!("lib/modules/{m}.ko"));
+        if src.extension().is_some_and(|e| e == "xz") {
+            // busybox insmod wants the plain object.
+            let out = Command::new("xz")
+                .arg("-dc")
+                .arg(&src)
+                .output()
+                .map_err(|e| format!("xz: {e}"))?;
+            put(&dst, &out.stdout, 0o644)?;
+        } else {
+            copy(&src, &dst, 0o644)?;
+        }
+    }
+    Ok(())
+}
+
+fn config(kernel: &Kernel, p: &Profile) -> String {
+    format!(
+        "# Written by xtask vm-test.\nPROFILE={}\nKVER={}\nCYCLES={}\nSLAB_TOL_KB={}\nVMALLOC_TOL_KB={}\n",
+        p.name, kernel.version, p.cycles, p.slab_tol_kb, p.vmalloc_tol_kb
+    )
+}
+
+/// Build `out/initramfs.cpio`; returns its path.
+pub fn build(
+    out: &Path,
+    kernel: &Kernel,
+    ko: &Path,
+    bins: &Binaries,
+    p: &Profile,
+) -> Result<PathBuf> {
+    log("initramfs");
+    let root = out.join("initramfs");
+    let _ = fs::remove_dir_all(&root);
+    for d in ["proc", "sys", "dev", "tmp", "mnt", "bin"] {
+        fs::create_dir_all(root.join(d)).map_err(|e| err(&root, e))?;
+    }
+    copy(Path::new("/bin/busybox"), &root.join("bin/busybox"), 0o755)?;
+    put(&root.join("init"), INIT.as_bytes(), 0o755)?;
+    for (name, text) in STEPS {
+        put(&root.join("steps").join(name), text.as_bytes(), 0o644)?;
+    }
+    put(
+        &root.join("etc/vexfs-test.conf"),
+        config(kernel, p).as_bytes(),
+        0o644,
+    )?;
+    add_virtio(kernel, &root)?;
+    copy(ko, &root.join("vexfs/vexfs.ko"), 0o644)?;
+    copy(&bins.mkfs, &root.join("vexfs/mkfs.vexfs"), 0o755)?;
+    copy(&bins.fsck, &root.join("vexfs/fsck.vexfs"), 0o755)?;
+    crate::tree::generate(&root.join("payload/tree"), p.tree_files)?;
+    // Real binaries in the tree too, beside the generated files.
+    copy(ko, &root.join("payload/tree/real/vexfs.ko"), 0o644)?;
+    copy(
+        &bins.fsck,
+        &root.join("payload/tree/real/fsck.vexfs"),
+        0o755,
+    )?;
+
+    let cpio = out.join("initramfs.cpio");
+    let script = format!(
+        "cd '{}' && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0 > '{}'",
+        root.display(),
+        cpio.display()
+    );
+    run(Command::new("sh").arg("-c").arg(script))?;
+    Ok(cpio)
+}

@@ -1,0 +1,160 @@
+//! `cargo xtask`: the project's automation.
+//!
+//! - `build-module`: the Rust core as a kernel object, then `vexfs.ko`
+//!   against Debian's 6.1 headers (installed on demand).
+//! - `vm-test [--profile ci|full] [--cycles N] [--timeout SECS]`: builds
+//!   everything, boots Debian's kernel under QEMU TCG with an initramfs,
+//!   runs the seed's sequence in the guest and writes `target/vm/report.md`
+//!   and `target/vm/report.json`. Exits non-zero on any failure.
+//!
+//! The module is only ever loaded inside the QEMU guest, never on the host.
+
+mod cmd;
+mod deps;
+mod initramfs;
+mod module;
+mod report;
+mod steps;
+mod tools;
+mod tree;
+mod vm;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+/// Errors are messages for the person at the terminal.
+pub type Result<T> = std::result::Result<T, String>;
+
+const USAGE: &str = "usage: cargo xtask build-module
+       cargo xtask vm-test [--profile ci|full] [--cycles N] [--timeout SECS]";
+
+/// What a `vm-test` run does; `ci` is the short profile CI runs.
+#[derive(Debug, Clone)]
+pub struct Profile {
+    pub name: &'static str,
+    pub cycles: u32,
+    /// Files in the generated tree copied onto the mount.
+    pub tree_files: u32,
+    /// Size of the test disk /dev/vdb.
+    pub disk_mib: u64,
+    /// Whole guest run, from QEMU start to the final line.
+    pub timeout_s: u64,
+    /// Allowed growth across the load/unload cycles.
+    pub slab_tol_kb: u64,
+    pub vmalloc_tol_kb: u64,
+}
+
+impl Profile {
+    fn named(name: &str) -> Result<Self> {
+        match name {
+            "ci" => Ok(Profile {
+                name: "ci",
+                cycles: 20,
+                tree_files: 300,
+                disk_mib: 256,
+                timeout_s: 600,
+                slab_tol_kb: 512,
+                vmalloc_tol_kb: 64,
+            }),
+            "full" => Ok(Profile {
+                name: "full",
+                cycles: 100,
+                tree_files: 2000,
+                disk_mib: 1024,
+                timeout_s: 1800,
+                slab_tol_kb: 512,
+                vmalloc_tol_kb: 64,
+            }),
+            other => Err(format!("unknown profile '{other}' (ci or full)")),
+        }
+    }
+}
+
+/// The repository root (the parent of this crate).
+fn root() -> PathBuf {
+    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    here.parent().map(PathBuf::from).unwrap_or(here)
+}
+
+fn parse_vm_args(args: &[String]) -> Result<Profile> {
+    let mut profile = Profile::named("full")?;
+    let mut cycles = None;
+    let mut timeout = None;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let mut value = || it.next().cloned().ok_or(format!("{a} needs a value"));
+        match a.as_str() {
+            "--profile" => profile = Profile::named(&value()?)?,
+            "--cycles" => cycles = Some(value()?.parse().map_err(|e| format!("--cycles: {e}"))?),
+            "--timeout" => timeout = Some(value()?.parse().map_err(|e| format!("--timeout: {e}"))?),
+            other => return Err(format!("unknown argument '{other}'\n{USAGE}")),
+        }
+    }
+    if let Some(c) = cycles {
+        profile.cycles = c;
+    }
+    if let Some(t) = timeout {
+        profile.timeout_s = t;
+    }
+    Ok(profile)
+}
+
+fn build_module_cmd() -> Result<()> {
+    let root = root();
+    let kernel = deps::prepare()?;
+    let ko = module::build(&root, &kernel)?;
+    println!("{}", ko.display());
+    Ok(())
+}
+
+fn vm_test(profile: &Profile) -> Result<bool> {
+    let root = root();
+    let started = Instant::now();
+    let mut timings = report::Timings::default();
+
+    let t = Instant::now();
+    let kernel = deps::prepare()?;
+    timings.deps_s = t.elapsed().as_secs_f64();
+
+    let t = Instant::now();
+    let ko = module::build(&root, &kernel)?;
+    timings.build_module_s = t.elapsed().as_secs_f64();
+
+    let t = Instant::now();
+    let bins = tools::build(&root)?;
+    timings.build_tools_s = t.elapsed().as_secs_f64();
+
+    let out = root.join("target/vm");
+    let t = Instant::now();
+    let initrd = initramfs::build(&out, &kernel, &ko, &bins, profile)?;
+    let disks = vm::make_disks(&out, profile)?;
+    timings.initramfs_s = t.elapsed().as_secs_f64();
+
+    let run = vm::boot(&out, &kernel, &initrd, &disks, profile)?;
+    timings.boot_s = run.boot_s;
+    timings.guest_s = run.guest_s;
+    timings.total_s = started.elapsed().as_secs_f64();
+
+    let rep = report::Report::from_run(profile, &kernel.version, &run, timings);
+    rep.write(&out)?;
+    rep.print();
+    Ok(rep.passed())
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("build-module") if args.len() == 1 => build_module_cmd().map(|()| true),
+        Some("vm-test") => parse_vm_args(&args[1..]).and_then(|p| vm_test(&p)),
+        _ => Err(USAGE.to_string()),
+    };
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,65 @@
+//! The steps the guest must report, in order, with the seed step each
+//! implements. A step missing from the guest's output fails the run.
+//!
+//! Hooks: `vectors` and `ann-bench` (seed steps 4 and 5) report `skip`
+//! until the kernel side of the vector interface lands; their bodies are
+//! `xtask/guest/steps/70-vectors.sh` and `75-ann-bench.sh`.
+
+pub struct StepSpec {
+    pub name: &'static str,
+    pub seed: &'static str,
+    pub what: &'static str,
+}
+
+pub const STEPS: &[StepSpec] = &[
+    StepSpec {
+        name: "modinfo",
+        seed: "1",
+        what: "modinfo: license, description, author, version, vermagic",
+    },
+    StepSpec {
+        name: "load",
+        seed: "1",
+        what: "insmod; lsmod, /proc/modules, /sys/module/vexfs, /proc/filesystems",
+    },
+    StepSpec {
+        name: "cycles",
+        seed: "2",
+        what: "load/unload cycles; Slab, VmallocUsed and slabinfo before/after",
+    },
+    StepSpec {
+        name: "mount",
+        seed: "3",
+        what: "mkfs.vexfs /dev/vdb; mount -t vexfs; ls, stat, df",
+    },
+    StepSpec {
+        name: "tree",
+        seed: "3",
+        what: "copy a tree in, namespace ops, remount, verify checksums",
+    },
+    StepSpec {
+        name: "refuse",
+        seed: "3",
+        what: "foreign (-EINVAL) and damaged (-EUCLEAN) images refused with a log line",
+    },
+    StepSpec {
+        name: "vectors",
+        seed: "4",
+        what: "embeddings and search on the kernel mount (hook)",
+    },
+    StepSpec {
+        name: "ann-bench",
+        seed: "5",
+        what: "ANN benchmark through the kernel beside FUSE (hook)",
+    },
+    StepSpec {
+        name: "unmount",
+        seed: "6",
+        what: "umount; fsck.vexfs clean; rmmod",
+    },
+    StepSpec {
+        name: "dmesg",
+        seed: "6",
+        what: "no BUG, WARNING, Oops, GPF, Call Trace or slub report in the log",
+    },
+];
