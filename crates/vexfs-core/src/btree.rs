@@ -157,10 +157,10 @@ impl<D: BlockDevice> Fs<D> {
     }
 
     fn new_node_block(&mut self, ino: u64, inode: &mut Inode, goal: u64) -> Result<u64> {
-        let blocks = inode
-            .blocks
-            .checked_add(1)
-            .ok_or(corrupt_at("inode block count overflows", Location::Inode(ino)))?;
+        let blocks = inode.blocks.checked_add(1).ok_or(corrupt_at(
+            "inode block count overflows",
+            Location::Inode(ino),
+        ))?;
         let (nr, _) = self.alloc_blocks(goal, 1)?;
         inode.blocks = blocks;
         Ok(nr)

@@ -1,10 +1,10 @@
 //! Directories: a B+tree of entries keyed by name hash.
 
 use crate::device::BlockDevice;
-use crate::error::{corrupt, FsError, Result};
+use crate::error::{corrupt, corrupt_at, FsError, Location, Result};
 use crate::fs::{DirEntryOut, Fs};
 use alloc::vec::Vec;
-use vexfs_format::dirent::{key_range, valid_name, DirEntry};
+use vexfs_format::dirent::{key_range, valid_name, DirEntry, MAX_KEY};
 use vexfs_format::inode::{FileType, Inode};
 use vexfs_format::NAME_MAX;
 
@@ -17,6 +17,30 @@ pub(crate) fn check_name(name: &[u8]) -> Result<()> {
         return Err(FsError::Invalid);
     }
     Ok(())
+}
+
+/// The key to continue a scan from after it asked for keys `>= k` and got
+/// `key`. The tree returns keys in order, so a smaller key, or one past the
+/// format's range, is corruption: a crafted tree must end a lookup with an
+/// error, never make it spin.
+fn next_key(dir: u64, k: u64, key: u64) -> Result<u64> {
+    if key < k {
+        return Err(corrupt_at(
+            "directory tree returned keys out of order",
+            Location::Inode(dir),
+        ));
+    }
+    if key > MAX_KEY {
+        return Err(corrupt_at(
+            "directory key out of range",
+            Location::Inode(dir),
+        ));
+    }
+    Ok(key + 1)
+}
+
+fn decode_entry(dir: u64, v: &[u8]) -> Result<DirEntry<'_>> {
+    DirEntry::decode(v).map_err(|e| FsError::from(e).at(Location::Inode(dir)))
 }
 
 impl<D: BlockDevice> Fs<D> {
@@ -33,11 +57,11 @@ impl<D: BlockDevice> Fs<D> {
             if key > hi {
                 break;
             }
-            let e = DirEntry::decode(&v)?;
+            let e = decode_entry(dir, &v)?;
             if e.name == name {
                 return Ok(Some((key, e.ino, e.file_type)));
             }
-            k = key + 1;
+            k = next_key(dir, k, key)?;
         }
         Ok(None)
     }
@@ -60,13 +84,13 @@ impl<D: BlockDevice> Fs<D> {
             if key > hi {
                 break;
             }
-            if DirEntry::decode(&v)?.name == name {
+            if decode_entry(dir, &v)?.name == name {
                 return Err(FsError::Exists);
             }
             if key == free {
                 free += 1;
             }
-            k = key + 1;
+            k = next_key(dir, k, key)?;
         }
         if free > hi {
             return Err(FsError::NoSpace);
@@ -78,8 +102,12 @@ impl<D: BlockDevice> Fs<D> {
         };
         let mut buf = alloc::vec![0u8; e.encoded_len()];
         e.encode(&mut buf)?;
+        let size = dinode
+            .size
+            .checked_add(1)
+            .ok_or(corrupt_at("directory size overflows", Location::Inode(dir)))?;
         self.tree_insert(dir, dinode, free, &buf)?;
-        dinode.size += 1;
+        dinode.size = size;
         Ok(free)
     }
 
@@ -152,19 +180,22 @@ impl<D: BlockDevice> Fs<D> {
         let mut k = offset.saturating_sub(2);
         while out.len() < max {
             let batch = self.tree_range(dir, &dinode, k, max - out.len())?;
-            let Some(&(last, _)) = batch.last() else {
+            if batch.is_empty() {
                 break;
-            };
+            }
             for (key, v) in batch {
-                let e = DirEntry::decode(&v)?;
+                // Offsets strictly increase, or a crafted tree could list
+                // the same names forever.
+                let next = next_key(dir, k, key)?;
+                let e = decode_entry(dir, &v)?;
                 out.push(DirEntryOut {
                     ino: e.ino,
                     file_type: e.file_type,
                     name: e.name.to_vec(),
                     offset: key + 3,
                 });
+                k = next;
             }
-            k = last + 1;
         }
         Ok(out)
     }

@@ -225,7 +225,10 @@ impl FsError {
 
 /// Shorthand for a corruption found by the core (not by a decoder).
 pub(crate) fn corrupt(what: &'static str) -> FsError {
-    FsError::Corrupt(Corrupt::new(vexfs_format::error::bad(what), Location::Unknown))
+    FsError::Corrupt(Corrupt::new(
+        vexfs_format::error::bad(what),
+        Location::Unknown,
+    ))
 }
 
 /// A corruption found by the core at a known place.

@@ -1,7 +1,8 @@
 //! File block mapping: a B+tree of extents keyed by logical block.
 
 use crate::device::BlockDevice;
-use crate::error::{corrupt, Result};
+use crate::error::{corrupt_at, FsError, Location, Result};
+use crate::file::MAX_FILE_SIZE;
 use crate::fs::Fs;
 use alloc::vec::Vec;
 use vexfs_format::extent::{Extent, MAX_EXTENT_LEN};
@@ -21,10 +22,23 @@ pub(crate) enum Mapping {
 }
 
 impl<D: BlockDevice> Fs<D> {
-    fn decode_extent(&self, key: u64, v: &[u8]) -> Result<Extent> {
-        let e = Extent::decode_value(key, v, self.sb.block_count)?;
+    /// Decode an extent and check it against the geometry: its physical
+    /// run inside the data area (so no read or write through it can reach
+    /// the superblock, bitmaps or inode table) and its logical run inside
+    /// the largest file.
+    fn decode_extent(&self, ino: u64, key: u64, v: &[u8]) -> Result<Extent> {
+        let at = Location::Inode(ino);
+        let e = Extent::decode_value(key, v, self.sb.block_count)
+            .map_err(|err| FsError::from(err).at(at))?;
         if e.physical < self.sb.data_start {
-            return Err(corrupt("extent points into reserved area"));
+            return Err(corrupt_at("extent points into reserved area", at));
+        }
+        let max_blocks = MAX_FILE_SIZE.div_ceil(self.bs as u64);
+        if e.logical
+            .checked_add(u64::from(e.len))
+            .is_none_or(|end| end > max_blocks)
+        {
+            return Err(corrupt_at("extent beyond the largest file", at));
         }
         Ok(e)
     }
@@ -37,8 +51,8 @@ impl<D: BlockDevice> Fs<D> {
         lblk: u64,
     ) -> Result<Option<Extent>> {
         if let Some((k, v)) = self.tree_floor(ino, inode, lblk)? {
-            let e = self.decode_extent(k, &v)?;
-            if lblk < e.logical_end() {
+            let e = self.decode_extent(ino, k, &v)?;
+            if k <= lblk && lblk < e.logical_end() {
                 return Ok(Some(e));
             }
         }
@@ -46,16 +60,33 @@ impl<D: BlockDevice> Fs<D> {
     }
 
     pub(crate) fn map_block(&mut self, ino: u64, inode: &Inode, lblk: u64) -> Result<Mapping> {
+        let bad = || corrupt_at("extent map arithmetic out of range", Location::Inode(ino));
         if let Some(e) = self.extent_at(ino, inode, lblk)? {
-            let delta = lblk - e.logical;
+            // Checked, although extent_at guarantees the ranges: a wrapped
+            // mapping would read or write metadata blocks.
+            let delta = lblk.checked_sub(e.logical).ok_or_else(bad)?;
+            let run = u64::from(e.len).checked_sub(delta).ok_or_else(bad)?;
+            let physical = e.physical.checked_add(delta).ok_or_else(bad)?;
+            if run == 0
+                || physical < self.sb.data_start
+                || physical
+                    .checked_add(run)
+                    .is_none_or(|end| end > self.sb.block_count)
+            {
+                return Err(bad());
+            }
             return Ok(Mapping::Mapped {
-                physical: e.physical + delta,
-                run: u64::from(e.len) - delta,
+                physical,
+                run,
                 unwritten: e.flags != 0,
             });
         }
         let run = match self.tree_ceil(ino, inode, lblk)? {
-            Some((k, _)) => k - lblk,
+            // Callers advance by `run`: it must be at least one block.
+            Some((k, _)) => match k.checked_sub(lblk) {
+                Some(run) if run > 0 => run,
+                _ => return Err(bad()),
+            },
             None => u64::MAX,
         };
         Ok(Mapping::Hole { run })
@@ -65,9 +96,9 @@ impl<D: BlockDevice> Fs<D> {
     /// preceding extent when both are contiguous.
     pub(crate) fn extent_insert(&mut self, ino: u64, inode: &mut Inode, e: Extent) -> Result<()> {
         if let Some((k, v)) = self.tree_floor(ino, inode, e.logical)? {
-            let prev = self.decode_extent(k, &v)?;
+            let prev = self.decode_extent(ino, k, &v)?;
             if prev.logical_end() > e.logical {
-                return Err(corrupt("overlapping extents"));
+                return Err(corrupt_at("overlapping extents", Location::Inode(ino)));
             }
             if prev.logical_end() == e.logical
                 && prev.physical_end() == e.physical
@@ -99,14 +130,18 @@ impl<D: BlockDevice> Fs<D> {
         }
         // Begin with the extent that may straddle `start`.
         let mut cursor = match self.tree_floor(ino, inode, start)? {
-            Some((k, v)) if self.decode_extent(k, &v)?.logical_end() > start => k,
+            Some((k, v)) if self.decode_extent(ino, k, &v)?.logical_end() > start => k,
             _ => start,
         };
         while let Some((k, v)) = self.tree_ceil(ino, inode, cursor)? {
             if k >= end {
                 break;
             }
-            let e = self.decode_extent(k, &v)?;
+            if k < cursor {
+                // The scan must move forward, or a bad tree could spin it.
+                return Err(corrupt_at("extent keys out of order", Location::Inode(ino)));
+            }
+            let e = self.decode_extent(ino, k, &v)?;
             let cut_lo = start.max(e.logical);
             let cut_hi = end.min(e.logical_end());
             freed.push((e.physical + (cut_lo - e.logical), cut_hi - cut_lo));

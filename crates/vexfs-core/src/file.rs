@@ -5,7 +5,7 @@
 //! of the last partial block, so extending a file never exposes old data.
 
 use crate::device::BlockDevice;
-use crate::error::{FsError, Result};
+use crate::error::{corrupt_at, FsError, Location, Result};
 use crate::extents::Mapping;
 use crate::fs::{FallocMode, Fs};
 use alloc::vec::Vec;
@@ -25,6 +25,13 @@ impl<D: BlockDevice> Fs<D> {
         }
         if !inode.is_reg() {
             return Err(FsError::Invalid);
+        }
+        // Every offset computation below relies on this bound.
+        if inode.size > MAX_FILE_SIZE {
+            return Err(corrupt_at(
+                "file size beyond the largest file",
+                Location::Inode(ino),
+            ));
         }
         Ok(inode)
     }
@@ -140,6 +147,13 @@ impl<D: BlockDevice> Fs<D> {
             None => self.block_hint,
         };
         let want = want.min(MAX_RUN).min(u64::from(MAX_EXTENT_LEN));
+        // Checked before allocating, so a bad count fails cleanly.
+        if inode.blocks.checked_add(want).is_none() {
+            return Err(corrupt_at(
+                "inode block count overflows",
+                Location::Inode(ino),
+            ));
+        }
         let (phys, got) = self.alloc_blocks(goal, want)?;
         let mut buf = alloc::vec![0u8; (got * bs) as usize];
         let lo = (pos - lblk * bs) as usize;
@@ -158,7 +172,8 @@ impl<D: BlockDevice> Fs<D> {
                 flags: 0,
             },
         )?;
-        inode.blocks += got;
+        // Cannot saturate: got <= want, checked above.
+        inode.blocks = inode.blocks.saturating_add(got);
         Ok(got)
     }
 

@@ -240,7 +240,7 @@ impl<D: BlockDevice> Fs<D> {
             gid: i.gid,
             rdev: i.rdev,
             size: i.size,
-            blocks_512: i.blocks * (u64::from(self.sb.block_size) / 512),
+            blocks_512: i.blocks.saturating_mul(u64::from(self.sb.block_size) / 512),
             atime: i.atime,
             mtime: i.mtime,
             ctime: i.ctime,

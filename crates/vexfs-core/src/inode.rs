@@ -15,7 +15,8 @@ impl<D: BlockDevice> Fs<D> {
             if Inode::is_zeroed(raw) {
                 return Err(FsError::NotFound);
             }
-            Ok(Inode::decode(raw, ino)?)
+            Inode::decode(raw, ino)
+                .map_err(|e| FsError::from(e).at(crate::error::Location::Inode(ino)))
         })
     }
 

@@ -21,6 +21,8 @@ pub const DIRENT_HEADER: usize = 10;
 const _: () = assert!(HASH_BITS + SEQ_BITS <= 62);
 pub const HASH_BITS: u32 = 54;
 pub const SEQ_BITS: u32 = 8;
+/// The largest key a directory entry can have.
+pub const MAX_KEY: u64 = (1 << (HASH_BITS + SEQ_BITS)) - 1;
 
 /// The directory hash: FNV-1a 64 with a final avalanche (murmur3's fmix64),
 /// truncated to 54 bits. Part of the format: never change it.
