@@ -42,6 +42,8 @@ pub enum FsError {
     NoMemory,
     /// The object is in use (EBUSY).
     Busy,
+    /// Not an ioctl this filesystem knows (ENOTTY).
+    NotTty,
     /// The image is from another format or has unknown features.
     Incompatible(&'static str),
 }
@@ -71,6 +73,7 @@ impl FsError {
             Self::AccessDenied => 13,    // EACCES
             Self::NoMemory => 12,        // ENOMEM
             Self::Busy => 16,            // EBUSY
+            Self::NotTty => 25,          // ENOTTY
             Self::Incompatible(_) => 22, // EINVAL
         }
     }
@@ -118,6 +121,7 @@ impl fmt::Display for FsError {
             Self::AccessDenied => f.write_str("permission denied"),
             Self::NoMemory => f.write_str("out of memory"),
             Self::Busy => f.write_str("device or resource busy"),
+            Self::NotTty => f.write_str("inappropriate ioctl for device"),
             Self::Incompatible(why) => write!(f, "incompatible filesystem: {why}"),
         }
     }

@@ -43,6 +43,8 @@ pub struct Fs<D: BlockDevice> {
     pub(crate) ino_hint: u64,
     /// Open handles per inode, so unlinked-but-open files live on.
     pub(crate) open_counts: BTreeMap<u64, u32>,
+    /// Vector indexes in memory and their pending changes.
+    pub(crate) vectors: crate::vector::VectorState,
 }
 
 /// Attributes as reported by stat.
@@ -153,6 +155,7 @@ impl<D: BlockDevice> Fs<D> {
             block_hint: sb.data_start,
             ino_hint: sb.first_user_ino,
             open_counts: BTreeMap::new(),
+            vectors: crate::vector::VectorState::default(),
             sb,
         })
     }
@@ -181,6 +184,9 @@ impl<D: BlockDevice> Fs<D> {
     /// Write everything out, mark the filesystem clean and return the device.
     pub fn unmount(mut self, now: Timestamp) -> Result<D> {
         if !self.read_only {
+            // Indexes changed since their last save are written first, so
+            // the clean marker below also vouches for them.
+            self.vectors_save_all()?;
             // Files still open at unmount were unlinked: free them now.
             let open: Vec<u64> = self.open_counts.keys().copied().collect();
             for ino in open {

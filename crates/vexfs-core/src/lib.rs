@@ -27,7 +27,9 @@ mod fs;
 mod inode;
 pub mod mkfs;
 mod namespace;
+mod perm;
 mod tx;
+pub mod vector;
 mod xattr;
 
 pub use device::{BlockDevice, DeviceError, MemDevice};
@@ -38,4 +40,6 @@ pub use file_device::{is_block_device, FileDevice};
 pub use fs::{DirEntryOut, FallocMode, Fs, MountOptions, RenameFlags, SetAttr, Stat, StatFs};
 pub use vexfs_format as format;
 pub use vexfs_format::inode::{FileType, Inode, Timestamp};
+pub use perm::Caller;
+pub use vector::{Filter, Hit, IndexInfo, IndexKind, IndexSpec, Metric, Query, QuerySession, SearchOutcome};
 pub use xattr::XattrFlags;

@@ -143,14 +143,17 @@ pub fn format<D: BlockDevice>(
     let mut fs = Fs::mount(dev, MountOptions::default(), now)?;
     fs.transact(|fs| {
         let mut r = fs.read_inode(ROOT_INO)?;
-        fs.dir_add(
+        let key = fs.dir_add(
             ROOT_INO,
             &mut r,
             b"lost+found",
             LOST_FOUND_INO,
             vexfs_format::inode::FileType::Directory,
         )?;
-        fs.write_inode(ROOT_INO, &r)
+        fs.write_inode(ROOT_INO, &r)?;
+        let mut lf = fs.read_inode(LOST_FOUND_INO)?;
+        lf.link_key = key;
+        fs.write_inode(LOST_FOUND_INO, &lf)
     })?;
     fs.unmount(now)
 }

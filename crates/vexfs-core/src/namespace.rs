@@ -194,9 +194,13 @@ impl<D: BlockDevice> Fs<D> {
             }
             let (ino, mut inode) = fs.create_inode(mode, uid, gid, now)?;
             init((fs, ino), &mut inode)?;
-            fs.write_inode(ino, &inode)?;
             let ft = inode.file_type().ok_or(FsError::Invalid)?;
-            fs.dir_add(parent, &mut d, name, ino, ft)?;
+            let key = fs.dir_add(parent, &mut d, name, ino, ft)?;
+            // A new inode has no embedding yet: its primary link is set
+            // directly, with no index to update.
+            inode.parent = parent;
+            inode.link_key = key;
+            fs.write_inode(ino, &inode)?;
             if is_dir {
                 d.nlink += 1;
             }
@@ -229,13 +233,18 @@ impl<D: BlockDevice> Fs<D> {
             }
             let mut d = fs.dir_inode(newparent)?;
             let ft = i.file_type().ok_or(FsError::Invalid)?;
-            fs.dir_add(newparent, &mut d, newname, ino, ft)?;
+            let key = fs.dir_add(newparent, &mut d, newname, ino, ft)?;
             d.mtime = now;
             d.ctime = now;
             fs.write_inode(newparent, &d)?;
             i.nlink += 1;
             i.ctime = now;
             fs.write_inode(ino, &i)?;
+            if i.parent == 0 {
+                // The file had lost its primary link: this one takes over.
+                fs.set_primary(ino, Some((newparent, key)))?;
+                i = fs.read_inode(ino)?;
+            }
             fs.stat_of(ino, &i)
         })
     }
@@ -260,7 +269,7 @@ impl<D: BlockDevice> Fs<D> {
     pub fn unlink(&mut self, parent: u64, name: &[u8], now: Timestamp) -> Result<()> {
         self.transact(|fs| {
             let mut d = fs.dir_inode(parent)?;
-            let (_, ino, ft) = fs.dir_find(parent, &d, name)?.ok_or(FsError::NotFound)?;
+            let (key, ino, ft) = fs.dir_find(parent, &d, name)?.ok_or(FsError::NotFound)?;
             if ft == FileType::Directory {
                 return Err(FsError::IsDir);
             }
@@ -268,6 +277,7 @@ impl<D: BlockDevice> Fs<D> {
             d.mtime = now;
             d.ctime = now;
             fs.write_inode(parent, &d)?;
+            fs.entry_gone(ino, (parent, key))?;
             fs.drop_link(ino, now)
         })
     }
@@ -289,6 +299,9 @@ impl<D: BlockDevice> Fs<D> {
             }
             if !fs.tree_is_empty(ino, &child)? {
                 return Err(FsError::NotEmpty);
+            }
+            if child.flags & vexfs_format::inode::FLAG_VECTOR_INDEX != 0 {
+                fs.index_forget_root(ino)?;
             }
             fs.dir_remove(parent, &mut d, name)?;
             d.nlink = d.nlink.saturating_sub(1);
@@ -352,7 +365,7 @@ impl<D: BlockDevice> Fs<D> {
                     oldparent, oldname, src, sft, newparent, newname, dino, dft, now,
                 );
             }
-            if let Some((_, dino, dft)) = dst {
+            let new_key = if let Some((_, dino, dft)) = dst {
                 if flags.noreplace {
                     return Err(FsError::Exists);
                 }
@@ -374,27 +387,33 @@ impl<D: BlockDevice> Fs<D> {
                 }
                 // Point the existing entry at the source, then drop the old target.
                 let mut nd = fs.dir_inode(newparent)?;
-                fs.dir_retarget(newparent, &mut nd, newname, src, sft)?;
+                let key = fs.dir_retarget(newparent, &mut nd, newname, src, sft)?;
                 if dst_is_dir {
                     nd.nlink = nd.nlink.saturating_sub(1);
                 }
                 nd.mtime = now;
                 nd.ctime = now;
                 fs.write_inode(newparent, &nd)?;
+                fs.entry_gone(dino, (newparent, key))?;
                 fs.drop_link(dino, now)?;
+                key
             } else {
                 let mut nd = fs.dir_inode(newparent)?;
-                fs.dir_add(newparent, &mut nd, newname, src, sft)?;
+                let key = fs.dir_add(newparent, &mut nd, newname, src, sft)?;
                 nd.mtime = now;
                 nd.ctime = now;
                 fs.write_inode(newparent, &nd)?;
-            }
+                key
+            };
             // Remove the old name (re-read: the same directory may have changed).
             od = fs.dir_inode(oldparent)?;
             fs.dir_remove(oldparent, &mut od, oldname)?;
             od.mtime = now;
             od.ctime = now;
             fs.write_inode(oldparent, &od)?;
+            // The moved entry becomes the primary link (before ".." of a
+            // moved directory changes below, so the old index is known).
+            fs.set_primary(src, Some((newparent, new_key)))?;
             let mut si = fs.read_inode(src)?;
             si.ctime = now;
             if src_is_dir && oldparent != newparent {
@@ -427,15 +446,17 @@ impl<D: BlockDevice> Fs<D> {
         now: Timestamp,
     ) -> Result<()> {
         let mut od = self.dir_inode(op)?;
-        self.dir_retarget(op, &mut od, oname, dst, dft)?;
+        let okey = self.dir_retarget(op, &mut od, oname, dst, dft)?;
         od.mtime = now;
         od.ctime = now;
         self.write_inode(op, &od)?;
         let mut nd = self.dir_inode(np)?;
-        self.dir_retarget(np, &mut nd, nname, src, sft)?;
+        let nkey = self.dir_retarget(np, &mut nd, nname, src, sft)?;
         nd.mtime = now;
         nd.ctime = now;
         self.write_inode(np, &nd)?;
+        self.set_primary(src, Some((np, nkey)))?;
+        self.set_primary(dst, Some((op, okey)))?;
         for (ino, parent) in [(src, np), (dst, op)] {
             let mut i = self.read_inode(ino)?;
             i.ctime = now;

@@ -51,12 +51,21 @@ impl<D: BlockDevice> Fs<D> {
             return r;
         }
         match r {
-            Ok(v) => {
-                self.commit()?;
-                Ok(v)
-            }
+            Ok(v) => match self.commit() {
+                Ok(()) => {
+                    self.vectors_after_commit();
+                    Ok(v)
+                }
+                Err(e) => {
+                    // Part of the change may be on disk: every index it
+                    // touched is reloaded (its record is dirty) on next use.
+                    self.vectors_after_failed_commit();
+                    Err(e)
+                }
+            },
             Err(e) => {
                 self.abort();
+                self.vectors_after_abort();
                 Err(e)
             }
         }

@@ -189,6 +189,9 @@ impl<D: BlockDevice> Fs<D> {
                     attrs.insert(at, (ns, short.to_vec(), value.to_vec()));
                 }
             }
+            if crate::vector::is_embedding(name) {
+                fs.embedding_will_set(ino, &mut inode, value)?;
+            }
             fs.xattr_store(ino, &mut inode, &attrs)?;
             inode.ctime = now;
             fs.write_inode(ino, &inode)
@@ -206,6 +209,9 @@ impl<D: BlockDevice> Fs<D> {
                 .position(|(n, s, _)| *n == ns && s == short)
                 .ok_or(FsError::NoData)?;
             attrs.remove(i);
+            if crate::vector::is_embedding(name) {
+                fs.embedding_will_remove(ino, &mut inode)?;
+            }
             fs.xattr_store(ino, &mut inode, &attrs)?;
             inode.ctime = now;
             fs.write_inode(ino, &inode)

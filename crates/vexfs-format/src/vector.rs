@@ -191,7 +191,7 @@ impl IndexRecord {
 /// Check an embedding attribute value: whole floats, `1..=MAX_DIM` of them,
 /// all finite. Returns the dimension.
 pub fn embedding_dim(value: &[u8]) -> Result<usize, EmbeddingError> {
-    if value.is_empty() || value.len() % 4 != 0 {
+    if value.is_empty() || !value.len().is_multiple_of(4) {
         return Err(EmbeddingError::Length);
     }
     let dim = value.len() / 4;

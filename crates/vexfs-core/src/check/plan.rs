@@ -11,7 +11,7 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 use vexfs_format::inode::{FileType, FLAG_ORPHAN};
-use vexfs_format::{LOST_FOUND_INO, ROOT_INO};
+use vexfs_format::{LOST_FOUND_INO, ROOT_INO, VECTOR_CATALOG_INO};
 
 /// Pass 2: every entry must name a sound inode of the type it says.
 pub(super) fn plan_entries(m: &mut Model) {
@@ -291,6 +291,10 @@ pub(super) fn plan_connectivity(m: &mut Model) {
         }
     };
     visit(ROOT_INO, &mut reached, &children);
+    // The vector catalogue is a second root: index files hang off it.
+    if m.nodes.contains_key(&VECTOR_CATALOG_INO) {
+        visit(VECTOR_CATALOG_INO, &mut reached, &children);
+    }
 
     let lf_ok = m
         .nodes
@@ -424,6 +428,7 @@ pub(super) fn plan_counts(m: &mut Model) {
         count(a.dir, a.ino, a.ft == FileType::Directory);
     }
     parent.insert(ROOT_INO, ROOT_INO);
+    parent.insert(VECTOR_CATALOG_INO, VECTOR_CATALOG_INO);
     for (&ino, n) in &m.nodes {
         let mut fix = m.fixes.remove(&ino).unwrap_or_default();
         let is_dir = n.ft == FileType::Directory;

@@ -25,7 +25,7 @@ use vexfs_format::inode::{FileType, Inode, FLAG_INLINE_SYMLINK, INODE_SIZE};
 use vexfs_format::node;
 use vexfs_format::superblock::bits_per_bitmap_block;
 use vexfs_format::xattr::{XattrIter, MAX_BLOB};
-use vexfs_format::{LOST_FOUND_INO, ROOT_INO, SYMLINK_MAX};
+use vexfs_format::{LOST_FOUND_INO, ROOT_INO, SYMLINK_MAX, VECTOR_CATALOG_INO};
 
 pub(super) fn problem(
     kind: ProblemKind,
@@ -342,9 +342,13 @@ pub(crate) fn scan<D: BlockDevice>(
             if ino > sb.inode_count {
                 break;
             }
-            // Reserved slots other than the root and lost+found belong to
-            // features not written yet; leave them alone.
-            if ino != ROOT_INO && ino != LOST_FOUND_INO && ino < sb.first_user_ino {
+            // Reserved slots other than the root, lost+found and the vector
+            // catalogue belong to features not written yet; leave them alone.
+            if ino != ROOT_INO
+                && ino != LOST_FOUND_INO
+                && ino != VECTOR_CATALOG_INO
+                && ino < sb.first_user_ino
+            {
                 continue;
             }
             let off = (j as usize) * INODE_SIZE;
@@ -378,11 +382,13 @@ pub(crate) fn scan<D: BlockDevice>(
             };
             // Inodes 1 and 2 are the root and lost+found by definition; as
             // anything else they are damage, replaced by fresh directories.
-            if (ino == ROOT_INO || ino == LOST_FOUND_INO) && ft != FileType::Directory {
-                let what = if ino == ROOT_INO {
-                    "root"
-                } else {
-                    "lost+found"
+            if (ino == ROOT_INO || ino == LOST_FOUND_INO || ino == VECTOR_CATALOG_INO)
+                && ft != FileType::Directory
+            {
+                let what = match ino {
+                    ROOT_INO => "root",
+                    LOST_FOUND_INO => "lost+found",
+                    _ => "vector catalogue",
                 };
                 problems.push(problem(
                     ProblemKind::Inode,

@@ -1,0 +1,467 @@
+//! One index in memory (a *domain*: the files its root directory covers),
+//! and the operations that build it from the files, load it from its index
+//! file and save it back.
+
+use super::{ann_error, Deferred, IndexInfo};
+use crate::device::BlockDevice;
+use crate::error::{FsError, Result};
+use crate::fs::Fs;
+use alloc::boxed::Box;
+use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::vec::Vec;
+use vexfs_ann::{IndexKind, Metric, VectorIndex};
+use vexfs_format::vector::MAX_DIM;
+
+/// Called with each file (inode number) and its embedding.
+pub(crate) type EmbeddingVisitor<'a, D> = dyn FnMut(&mut Fs<D>, u64, &[f32]) -> Result<()> + 'a;
+
+/// What an index is: strategy, metric, dimension and parameter text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexSpec {
+    pub kind: IndexKind,
+    pub metric: Metric,
+    pub dim: usize,
+    /// `key=value,...` as accepted by `vexfs_ann::build_index`.
+    pub params: Vec<u8>,
+}
+
+impl IndexSpec {
+    /// Check the spec by building an empty index from it.
+    pub(crate) fn empty_index(&self) -> Result<Box<dyn VectorIndex>> {
+        if self.dim == 0 || self.dim > MAX_DIM {
+            return Err(FsError::Invalid);
+        }
+        if self.params.len() > vexfs_format::vector::PARAMS_MAX {
+            return Err(FsError::Invalid);
+        }
+        let params = core::str::from_utf8(&self.params).map_err(|_| FsError::Invalid)?;
+        vexfs_ann::build_index(self.kind, self.dim, self.metric, params).map_err(ann_error)
+    }
+
+    /// Vectors an untrained strategy collects before it trains.
+    fn train_threshold(&self) -> usize {
+        let get = |key: &str, default: usize| -> usize {
+            let text = core::str::from_utf8(&self.params).unwrap_or("");
+            text.split(|c: char| c == ',' || c.is_whitespace())
+                .filter_map(|kv| kv.split_once('='))
+                .find(|(k, _)| k.trim() == key)
+                .and_then(|(_, v)| v.trim().parse::<usize>().ok())
+                .unwrap_or(default)
+        };
+        match self.kind {
+            IndexKind::IvfFlat => get("nlist", vexfs_ann::IvfConfig::default().nlist).max(256),
+            IndexKind::IvfPq => {
+                let d = vexfs_ann::IvfPqConfig::default();
+                let codes = 1usize << get("nbits", d.nbits).min(16);
+                get("nlist", d.nlist).max(codes).max(256)
+            }
+            _ => 0,
+        }
+    }
+}
+
+/// An index in memory.
+pub(crate) struct Domain {
+    pub(crate) root: u64,
+    pub(crate) spec: IndexSpec,
+    pub(crate) index: Box<dyn VectorIndex>,
+    /// Embeddings waiting for an untrained index (searched exactly).
+    pub(crate) pending: BTreeMap<u64, Vec<f32>>,
+    /// Files under the root whose embedding has another dimension.
+    pub(crate) unindexed: BTreeSet<u64>,
+    /// Whether the record on disk says clean.
+    pub(crate) record_clean: bool,
+    pub(crate) generation: u64,
+    pub(crate) disk_bytes: u64,
+}
+
+impl Domain {
+    pub(crate) fn new(root: u64, spec: IndexSpec) -> Result<Self> {
+        let index = spec.empty_index()?;
+        Ok(Self {
+            root,
+            spec,
+            index,
+            pending: BTreeMap::new(),
+            unindexed: BTreeSet::new(),
+            record_clean: false,
+            generation: 0,
+            disk_bytes: 0,
+        })
+    }
+
+    /// Remove `ino` wherever it is; true if it was present.
+    pub(crate) fn remove(&mut self, ino: u64) -> Result<bool> {
+        let a = self.pending.remove(&ino).is_some();
+        let b = self.unindexed.remove(&ino);
+        let c = self.index.remove(ino).map_err(ann_error)?;
+        Ok(a || b || c)
+    }
+
+    /// Set the vector of `ino` (replacing any).
+    pub(crate) fn upsert(&mut self, ino: u64, v: &[f32]) -> Result<()> {
+        self.remove(ino)?;
+        if v.len() != self.spec.dim {
+            self.unindexed.insert(ino);
+            return Ok(());
+        }
+        if self.index.is_trained() {
+            return self.index.add(ino, v).map_err(ann_error);
+        }
+        self.pending.insert(ino, v.to_vec());
+        self.maybe_train()
+    }
+
+    /// Train an untrained index once enough vectors are pending, then move
+    /// them all in.
+    pub(crate) fn maybe_train(&mut self) -> Result<()> {
+        if self.index.is_trained() || self.pending.len() < self.spec.train_threshold() {
+            return Ok(());
+        }
+        self.train_now()
+    }
+
+    /// Train on the pending vectors (whatever their number) and absorb them.
+    pub(crate) fn train_now(&mut self) -> Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let dim = self.spec.dim;
+        let mut ids = Vec::new();
+        let mut rows = Vec::new();
+        ids.try_reserve(self.pending.len())
+            .map_err(|_| FsError::NoMemory)?;
+        rows.try_reserve(self.pending.len().saturating_mul(dim))
+            .map_err(|_| FsError::NoMemory)?;
+        for (ino, v) in &self.pending {
+            ids.push(*ino);
+            rows.extend_from_slice(v);
+        }
+        if !self.index.is_trained() {
+            // Too few vectors for the configured lists is not an error:
+            // they stay pending (and searchable) until there are more.
+            if self.index.train(&rows).is_err() {
+                return Ok(());
+            }
+        }
+        self.index.add_batch(&ids, &rows).map_err(ann_error)?;
+        self.pending.clear();
+        Ok(())
+    }
+
+    pub(crate) fn info(&self) -> IndexInfo {
+        let st = self.index.stats();
+        IndexInfo {
+            root: self.root,
+            spec: self.spec.clone(),
+            clean: self.record_clean,
+            stale: false,
+            loaded: true,
+            vectors: (st.len + self.pending.len()) as u64,
+            pending: self.pending.len() as u64,
+            unindexed: self.unindexed.len() as u64,
+            deleted: st.deleted as u64,
+            memory_bytes: (st.memory_bytes + self.pending.len() * (self.spec.dim * 4 + 48)) as u64,
+            disk_bytes: self.disk_bytes,
+            generation: self.generation,
+        }
+    }
+
+    /// Serialise: the ANN engine's bytes, then the trailer (FORMAT.md).
+    pub(crate) fn serialize(&self) -> Result<Vec<u8>> {
+        let mut out: Vec<u8> = Vec::new();
+        self.index.save(&mut out).map_err(ann_error)?;
+        let mut put = |b: &[u8]| -> Result<()> {
+            out.try_reserve(b.len()).map_err(|_| FsError::NoMemory)?;
+            out.extend_from_slice(b);
+            Ok(())
+        };
+        put(&(self.unindexed.len() as u64).to_le_bytes())?;
+        for ino in &self.unindexed {
+            put(&ino.to_le_bytes())?;
+        }
+        put(&(self.pending.len() as u64).to_le_bytes())?;
+        for (ino, v) in &self.pending {
+            put(&ino.to_le_bytes())?;
+            for x in v {
+                put(&x.to_le_bytes())?;
+            }
+        }
+        Ok(out)
+    }
+
+    /// The inverse of [`Domain::serialize`]; any inconsistency is an error
+    /// (the caller rebuilds).
+    pub(crate) fn deserialize(root: u64, spec: IndexSpec, bytes: &[u8]) -> Result<Self> {
+        let mut src: &[u8] = bytes;
+        let index = vexfs_ann::load(&mut src).map_err(ann_error)?;
+        if index.kind() != spec.kind || index.metric() != spec.metric || index.dim() != spec.dim {
+            return Err(crate::error::corrupt("saved index does not match its record"));
+        }
+        let mut d = Domain {
+            root,
+            spec,
+            index,
+            pending: BTreeMap::new(),
+            unindexed: BTreeSet::new(),
+            record_clean: true,
+            generation: 0,
+            disk_bytes: bytes.len() as u64,
+        };
+        let take_u64 = |src: &mut &[u8]| -> Result<u64> {
+            let (h, t) = src
+                .split_first_chunk::<8>()
+                .ok_or(crate::error::corrupt("index trailer truncated"))?;
+            *src = t;
+            Ok(u64::from_le_bytes(*h))
+        };
+        let n = take_u64(&mut src)?;
+        if n > (src.len() / 8) as u64 {
+            return Err(crate::error::corrupt("index trailer count"));
+        }
+        for _ in 0..n {
+            d.unindexed.insert(take_u64(&mut src)?);
+        }
+        let n = take_u64(&mut src)?;
+        let row = 8 + d.spec.dim * 4;
+        if n > (src.len() / row) as u64 {
+            return Err(crate::error::corrupt("index trailer count"));
+        }
+        for _ in 0..n {
+            let ino = take_u64(&mut src)?;
+            let (vb, t) = src.split_at_checked(d.spec.dim * 4).ok_or(crate::error::corrupt("index trailer truncated"))?;
+            src = t;
+            let v: Vec<f32> = vb
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect();
+            d.pending.insert(ino, v);
+        }
+        if !src.is_empty() {
+            return Err(crate::error::corrupt("index trailer has trailing bytes"));
+        }
+        Ok(d)
+    }
+}
+
+impl<D: BlockDevice> Fs<D> {
+    /// Build a domain from the files under `root` (every embedding whose
+    /// primary link lies in the subtree, deeper index roots excluded).
+    pub(crate) fn build_domain(&mut self, root: u64, spec: IndexSpec) -> Result<Domain> {
+        let mut d = Domain::new(root, spec)?;
+        let mut ids = Vec::new();
+        let mut rows: Vec<f32> = Vec::new();
+        let dim = d.spec.dim;
+        self.walk_embeddings(root, true, &mut |_fs, ino, v| {
+            if v.len() == dim {
+                ids.try_reserve(1).map_err(|_| FsError::NoMemory)?;
+                rows.try_reserve(dim).map_err(|_| FsError::NoMemory)?;
+                ids.push(ino);
+                rows.extend_from_slice(v);
+            } else {
+                d.unindexed.insert(ino);
+            }
+            Ok(())
+        })?;
+        if d.index.is_trained() {
+            d.index.add_batch(&ids, &rows).map_err(ann_error)?;
+        } else {
+            for (i, ino) in ids.iter().enumerate() {
+                let v = rows.get(i * dim..(i + 1) * dim).ok_or(FsError::Invalid)?;
+                d.pending.insert(*ino, v.to_vec());
+            }
+            d.maybe_train()?;
+        }
+        Ok(d)
+    }
+
+    /// Make sure the index of `root` is in memory: load its saved copy if
+    /// the record is clean and the data checks out, else rebuild it.
+    pub(crate) fn domain_load(&mut self, root: u64) -> Result<()> {
+        if self.vectors.domains.contains_key(&root) {
+            return Ok(());
+        }
+        let (rec, file) = self.catalog_record(root)?.ok_or(crate::error::corrupt(
+            "directory flagged as indexed has no catalogue entry",
+        ))?;
+        let spec = super::catalog::spec_of(&rec)?;
+        let mut loaded = None;
+        if rec.state == vexfs_format::vector::STATE_CLEAN {
+            if let Ok(bytes) = self.catalog_read_data(file, &rec) {
+                if let Ok(mut d) = Domain::deserialize(root, spec.clone(), &bytes) {
+                    d.generation = rec.generation;
+                    loaded = Some(d);
+                }
+            }
+        }
+        let d = match loaded {
+            Some(d) => d,
+            None => {
+                let mut d = self.build_domain(root, spec)?;
+                d.record_clean = false;
+                d.generation = rec.generation;
+                d.disk_bytes = rec.data_len;
+                if rec.state == vexfs_format::vector::STATE_CLEAN && !self.read_only {
+                    // The clean copy was unusable: say so on disk, so a
+                    // crash before the next save cannot trust it again.
+                    self.transact(|fs| fs.catalog_mark_dirty(root))?;
+                }
+                d
+            }
+        };
+        self.vectors.domains.insert(root, d);
+        if self.tx_depth > 0 {
+            self.vectors.loaded_in_tx.push(root);
+        }
+        Ok(())
+    }
+
+    /// Queue "the record of `root` is dirty now" (writing it if it was
+    /// clean). Must run inside the transaction that changes the index.
+    pub(crate) fn domain_touch(&mut self, root: u64) -> Result<()> {
+        let clean = self
+            .vectors
+            .domains
+            .get(&root)
+            .is_some_and(|d| d.record_clean);
+        if clean {
+            self.catalog_mark_dirty(root)?;
+            self.vectors.deferred.push(Deferred::MarkedDirty { root });
+        }
+        Ok(())
+    }
+
+    /// Apply queued index changes after a commit. A change that fails here
+    /// (out of memory, say) cannot be undone on disk, so the in-memory index
+    /// is dropped instead: its record is already dirty, and the next use
+    /// rebuilds it from the files.
+    pub(crate) fn vectors_after_commit(&mut self) {
+        self.vectors.loaded_in_tx.clear();
+        for op in core::mem::take(&mut self.vectors.deferred) {
+            let root = match &op {
+                Deferred::Upsert { root, .. }
+                | Deferred::Remove { root, .. }
+                | Deferred::Unindexed { root, .. }
+                | Deferred::MarkedDirty { root }
+                | Deferred::Saved { root, .. }
+                | Deferred::Forget { root } => *root,
+            };
+            let r = match op {
+                Deferred::Forget { root } => {
+                    self.vectors.domains.remove(&root);
+                    Ok(())
+                }
+                op => match self.vectors.domains.get_mut(&root) {
+                    None => Ok(()),
+                    Some(d) => match op {
+                        Deferred::Upsert { ino, vector, .. } => d.upsert(ino, &vector),
+                        Deferred::Remove { ino, .. } => d.remove(ino).map(|_| ()),
+                        Deferred::Unindexed { ino, .. } => {
+                            d.remove(ino).map(|_| {
+                                d.unindexed.insert(ino);
+                            })
+                        }
+                        Deferred::MarkedDirty { .. } => {
+                            d.record_clean = false;
+                            Ok(())
+                        }
+                        Deferred::Saved {
+                            generation,
+                            disk_bytes,
+                            ..
+                        } => {
+                            d.record_clean = true;
+                            d.generation = generation;
+                            d.disk_bytes = disk_bytes;
+                            Ok(())
+                        }
+                        _ => Ok(()),
+                    },
+                },
+            };
+            if r.is_err() {
+                self.vectors.domains.remove(&root);
+            }
+        }
+    }
+
+    /// A commit failed half way: drop every index the transaction touched
+    /// (their records are dirty on disk, so they are rebuilt on next use).
+    pub(crate) fn vectors_after_failed_commit(&mut self) {
+        for op in core::mem::take(&mut self.vectors.deferred) {
+            let root = match op {
+                Deferred::Upsert { root, .. }
+                | Deferred::Remove { root, .. }
+                | Deferred::Unindexed { root, .. }
+                | Deferred::MarkedDirty { root }
+                | Deferred::Saved { root, .. }
+                | Deferred::Forget { root } => root,
+            };
+            self.vectors.domains.remove(&root);
+        }
+        self.vectors_after_abort();
+    }
+
+    /// Forget queued changes and anything loaded from rolled-back state.
+    pub(crate) fn vectors_after_abort(&mut self) {
+        self.vectors.deferred.clear();
+        for root in core::mem::take(&mut self.vectors.loaded_in_tx) {
+            self.vectors.domains.remove(&root);
+        }
+        self.vectors.roots = None;
+    }
+
+    /// Save every loaded index whose record is dirty (unmount, sync).
+    pub(crate) fn vectors_save_all(&mut self) -> Result<()> {
+        let dirty: Vec<u64> = self
+            .vectors
+            .domains
+            .values()
+            .filter(|d| !d.record_clean)
+            .map(|d| d.root)
+            .collect();
+        for root in dirty {
+            self.domain_save(root)?;
+        }
+        Ok(())
+    }
+
+    /// Write the index of `root` to a new index file and switch the
+    /// catalogue to it, clean, in one transaction.
+    pub(crate) fn domain_save(&mut self, root: u64) -> Result<()> {
+        let (bytes, spec, generation) = {
+            let d = self.vectors.domains.get(&root).ok_or(FsError::NotFound)?;
+            (d.serialize()?, d.spec.clone(), d.generation.wrapping_add(1))
+        };
+        self.transact(|fs| {
+            fs.catalog_store(root, &spec, generation, &bytes)?;
+            fs.vectors.deferred.push(Deferred::Saved {
+                root,
+                generation,
+                disk_bytes: bytes.len() as u64,
+            });
+            Ok(())
+        })
+    }
+
+    /// Visit every file with an embedding whose primary link lies under
+    /// `top` (skipping deeper index roots when `skip_nested`).
+    pub(crate) fn walk_embeddings(
+        &mut self,
+        top: u64,
+        skip_nested: bool,
+        f: &mut EmbeddingVisitor<'_, D>,
+    ) -> Result<()> {
+        self.walk_tree(top, skip_nested, &mut |fs, dir, key, ino, inode| {
+            if inode.is_reg()
+                && inode.flags & vexfs_format::inode::FLAG_HAS_EMBEDDING != 0
+                && inode.parent == dir
+                && inode.link_key == key
+            {
+                let v = fs.embedding_of(ino)?;
+                f(fs, ino, &v)?;
+            }
+            Ok(())
+        })
+    }
+}

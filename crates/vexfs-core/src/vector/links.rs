@@ -1,0 +1,238 @@
+//! Primary links: from an inode back to the directory entry that names it,
+//! which index covers a file, and moving files between indexes when their
+//! primary link moves.
+
+use super::Deferred;
+use crate::device::BlockDevice;
+use crate::error::{corrupt, FsError, Result};
+use crate::fs::Fs;
+use alloc::vec::Vec;
+use vexfs_format::dirent::DirEntry;
+use vexfs_format::inode::{FileType, Inode, FLAG_HAS_EMBEDDING, FLAG_VECTOR_INDEX};
+use vexfs_format::{ROOT_INO, VECTOR_CATALOG_INO};
+
+/// Called with each directory, entry key, child inode number and inode.
+pub(crate) type EntryVisitor<'a, D> = dyn FnMut(&mut Fs<D>, u64, u64, u64, &Inode) -> Result<()> + 'a;
+
+/// A primary link: directory and entry key.
+pub(crate) type Link = (u64, u64);
+
+impl<D: BlockDevice> Fs<D> {
+    /// The nearest indexed directory at or above `dir`, if any.
+    pub(crate) fn index_root_of_dir(&mut self, mut dir: u64) -> Result<Option<u64>> {
+        for _ in 0..=self.sb.inode_count {
+            let i = self.read_inode(dir)?;
+            if !i.is_dir() {
+                return Err(corrupt("primary link names a non-directory"));
+            }
+            if i.flags & FLAG_VECTOR_INDEX != 0 {
+                return Ok(Some(dir));
+            }
+            if dir == ROOT_INO || dir == VECTOR_CATALOG_INO || i.parent == dir || i.parent == 0 {
+                return Ok(None);
+            }
+            dir = i.parent;
+        }
+        Err(corrupt("directory parent chain loops"))
+    }
+
+    /// The index a file belongs to (through its primary link).
+    pub(crate) fn index_root_of_file(&mut self, inode: &Inode) -> Result<Option<u64>> {
+        if inode.parent == 0 {
+            return Ok(None);
+        }
+        self.index_root_of_dir(inode.parent)
+    }
+
+    /// Whether directory `dir` is `top` or lies below it.
+    pub(crate) fn dir_is_under(&mut self, mut dir: u64, top: u64) -> Result<bool> {
+        for _ in 0..=self.sb.inode_count {
+            if dir == top {
+                return Ok(true);
+            }
+            if dir == ROOT_INO || dir == 0 {
+                return Ok(false);
+            }
+            let p = self.read_inode(dir)?.parent;
+            if p == dir {
+                return Ok(false);
+            }
+            dir = p;
+        }
+        Err(corrupt("directory parent chain loops"))
+    }
+
+    /// The entry with key `key` in directory `dir`: (name, ino).
+    pub(crate) fn entry_at(&mut self, dir: u64, key: u64) -> Result<Option<(Vec<u8>, u64)>> {
+        let d = self.read_inode(dir)?;
+        if !d.is_dir() {
+            return Ok(None);
+        }
+        match self.tree_ceil(dir, &d, key)? {
+            Some((k, v)) if k == key => {
+                let e = DirEntry::decode(&v)?;
+                Ok(Some((e.name.to_vec(), e.ino)))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// The path of `ino` relative to directory `top`, through primary
+    /// links; `None` if its primary link chain does not pass `top`.
+    pub(crate) fn path_below(&mut self, ino: u64, top: u64) -> Result<Option<Vec<u8>>> {
+        let mut parts: Vec<Vec<u8>> = Vec::new();
+        let mut cur = ino;
+        for _ in 0..=self.sb.inode_count {
+            if cur == top {
+                let mut out = Vec::new();
+                for (i, p) in parts.iter().rev().enumerate() {
+                    if i > 0 {
+                        out.push(b'/');
+                    }
+                    out.extend_from_slice(p);
+                }
+                return Ok(Some(out));
+            }
+            let i = self.read_inode(cur)?;
+            if i.parent == 0 || i.parent == cur || cur == ROOT_INO {
+                return Ok(None);
+            }
+            match self.entry_at(i.parent, i.link_key)? {
+                Some((name, e)) if e == cur => parts.push(name),
+                _ => return Ok(None),
+            }
+            cur = i.parent;
+        }
+        Err(corrupt("directory parent chain loops"))
+    }
+
+    /// Change the primary link of `ino` (after the directory entries have
+    /// been changed) and move the file, or a directory's subtree, between
+    /// indexes when the nearest index root changes.
+    pub(crate) fn set_primary(&mut self, ino: u64, link: Option<Link>) -> Result<()> {
+        let mut i = self.read_inode(ino)?;
+        let old_root = self.index_root_of_file(&i)?;
+        let (p, k) = link.unwrap_or((0, 0));
+        if i.is_dir() && p == 0 {
+            return Err(FsError::Invalid);
+        }
+        i.parent = p;
+        i.link_key = k;
+        self.write_inode(ino, &i)?;
+        let new_root = match link {
+            Some((dir, _)) => self.index_root_of_dir(dir)?,
+            None => None,
+        };
+        if old_root == new_root {
+            return Ok(());
+        }
+        if i.is_dir() {
+            if i.flags & FLAG_VECTOR_INDEX != 0 {
+                // An index root carries its files with it.
+                return Ok(());
+            }
+            let mut moved = Vec::new();
+            self.walk_embeddings(ino, true, &mut |_fs, f, v| {
+                moved.try_reserve(1).map_err(|_| FsError::NoMemory)?;
+                moved.push((f, v.to_vec()));
+                Ok(())
+            })?;
+            for (f, v) in moved {
+                self.move_between(f, old_root, new_root, Some(v))?;
+            }
+            return Ok(());
+        }
+        if i.is_reg() && i.flags & FLAG_HAS_EMBEDDING != 0 {
+            let v = self.embedding_of(ino)?;
+            self.move_between(ino, old_root, new_root, Some(v))?;
+        }
+        Ok(())
+    }
+
+    /// The directory entry `link` naming `ino` was removed (unlink, or a
+    /// rename over it). If it was the primary link the file leaves its
+    /// index; an (empty) index root being replaced loses its index.
+    pub(crate) fn entry_gone(&mut self, ino: u64, link: Link) -> Result<()> {
+        let i = self.read_inode(ino)?;
+        if i.is_dir() {
+            if i.flags & FLAG_VECTOR_INDEX != 0 {
+                self.index_forget_root(ino)?;
+            }
+            return Ok(());
+        }
+        if (i.parent, i.link_key) == link {
+            self.set_primary(ino, None)?;
+        }
+        Ok(())
+    }
+
+    /// `ino`'s embedding leaves index `from` and joins index `to`.
+    pub(crate) fn move_between(
+        &mut self,
+        ino: u64,
+        from: Option<u64>,
+        to: Option<u64>,
+        vector: Option<Vec<f32>>,
+    ) -> Result<()> {
+        if let Some(root) = from {
+            self.domain_load(root)?;
+            self.domain_touch(root)?;
+            self.vectors.deferred.push(Deferred::Remove { root, ino });
+        }
+        if let (Some(root), Some(vector)) = (to, vector) {
+            self.domain_load(root)?;
+            self.domain_touch(root)?;
+            let dim = self.vectors.domains.get(&root).map(|d| d.spec.dim);
+            if dim == Some(vector.len()) {
+                self.vectors.deferred.push(Deferred::Upsert { root, ino, vector });
+            } else {
+                self.vectors.deferred.push(Deferred::Unindexed { root, ino });
+            }
+        }
+        Ok(())
+    }
+
+    /// Visit every directory entry under `top` (depth first), skipping the
+    /// subtrees of deeper index roots when `skip_nested`. The callback gets
+    /// the directory, the entry key, the child's number and inode.
+    pub(crate) fn walk_tree(
+        &mut self,
+        top: u64,
+        skip_nested: bool,
+        f: &mut EntryVisitor<'_, D>,
+    ) -> Result<()> {
+        let mut stack = alloc::vec![top];
+        let mut steps = 0u64;
+        while let Some(dir) = stack.pop() {
+            let mut offset = 2;
+            loop {
+                let batch = self.readdir(dir, offset, 256)?;
+                let Some(last) = batch.last() else { break };
+                offset = last.offset;
+                for e in batch {
+                    if e.name == b"." || e.name == b".." {
+                        continue;
+                    }
+                    steps += 1;
+                    if steps > self.sb.inode_count.saturating_mul(2) {
+                        return Err(corrupt("directory tree has more entries than inodes allow"));
+                    }
+                    let key = e.offset - 3;
+                    let child = match self.read_inode(e.ino) {
+                        Ok(c) => c,
+                        Err(FsError::Corrupt(_)) => continue,
+                        Err(err) => return Err(err),
+                    };
+                    if e.file_type == FileType::Directory {
+                        let nested = child.flags & FLAG_VECTOR_INDEX != 0;
+                        if child.parent == dir && !(skip_nested && nested) {
+                            stack.push(e.ino);
+                        }
+                    }
+                    f(self, dir, key, e.ino, &child)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}

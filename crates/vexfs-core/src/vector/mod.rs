@@ -1,0 +1,111 @@
+//! Vectors in the filesystem: embeddings on files, one index per indexed
+//! directory (covering its subtree), and search. `docs/VECTORS.md` is the
+//! design; this module follows it.
+//!
+//! - `links`: primary links (inode -> directory entry) and which index a
+//!   file belongs to;
+//! - `domain`: one index in memory, its load/rebuild/save, and the changes
+//!   that keep it in step with the files;
+//! - `catalog`: the on-disk catalogue of indexes (inode 3);
+//! - `embedding`: the `user.vexfs.embedding` attribute hooks;
+//! - `search`: queries, filters, permission checks and result paths;
+//! - `ioctl`: the `include/uapi/vexfs.h` requests, decoded from bytes.
+//!
+//! Index changes made inside a transaction are queued ([`Deferred`]) and
+//! applied to the in-memory indexes only after the transaction committed,
+//! so a failed operation leaves them as it leaves the disk.
+
+mod catalog;
+mod domain;
+mod embedding;
+mod glob;
+pub mod ioctl;
+mod links;
+mod manage;
+mod search;
+
+use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::vec::Vec;
+pub use domain::IndexSpec;
+pub(crate) use embedding::is_embedding;
+use domain::Domain;
+pub use search::{Filter, Hit, Query, SearchOutcome};
+pub use vexfs_ann::{IndexKind, Metric};
+
+/// Vector state of a mounted filesystem.
+#[derive(Default)]
+pub(crate) struct VectorState {
+    /// Indexes loaded into memory, by root directory.
+    domains: BTreeMap<u64, Domain>,
+    /// Every index root (the catalogue's entries), once read.
+    roots: Option<BTreeSet<u64>>,
+    /// Changes to apply to `domains` when the transaction commits.
+    deferred: Vec<Deferred>,
+    /// Domains loaded during the current transaction: dropped on abort,
+    /// since they may have been built from changes that were rolled back.
+    loaded_in_tx: Vec<u64>,
+}
+
+/// An in-memory index change waiting for its transaction to commit.
+enum Deferred {
+    /// Set (or replace) the vector of `ino`.
+    Upsert { root: u64, ino: u64, vector: Vec<f32> },
+    /// `ino` no longer belongs to the index (or has no embedding).
+    Remove { root: u64, ino: u64 },
+    /// `ino` has an embedding of the wrong dimension under `root`.
+    Unindexed { root: u64, ino: u64 },
+    /// The record on disk is now dirty.
+    MarkedDirty { root: u64 },
+    /// The index was saved (record clean, this generation and size).
+    Saved { root: u64, generation: u64, disk_bytes: u64 },
+    /// Drop the in-memory copy (index dropped, or must be reloaded).
+    Forget { root: u64 },
+}
+
+/// The index that covers a directory, as reported by `vexctl index stats`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IndexInfo {
+    /// Directory that owns the index.
+    pub root: u64,
+    pub spec: IndexSpec,
+    /// True when the persisted copy matches the files.
+    pub clean: bool,
+    /// True when the persisted copy is unusable and will be rebuilt.
+    pub stale: bool,
+    pub loaded: bool,
+    /// Embeddings in the index (pending ones included).
+    pub vectors: u64,
+    /// Embeddings waiting for an untrained index to train.
+    pub pending: u64,
+    /// Files under the root whose embedding has another dimension.
+    pub unindexed: u64,
+    /// Removed entries the strategy still holds (HNSW tombstones).
+    pub deleted: u64,
+    pub memory_bytes: u64,
+    pub disk_bytes: u64,
+    pub generation: u64,
+}
+
+/// Per-open-descriptor query state (a staged long vector, the last
+/// results for paging). The front end keeps one per open directory.
+#[derive(Debug, Default, Clone)]
+pub struct QuerySession {
+    staged: Vec<f32>,
+    staged_dim: usize,
+    last: Vec<Hit>,
+}
+
+/// Convert an ANN engine error into the filesystem's.
+pub(crate) fn ann_error(e: vexfs_ann::AnnError) -> crate::FsError {
+    use vexfs_ann::AnnError as A;
+    match e {
+        A::DimensionMismatch { .. } | A::InvalidParameter(_) | A::DuplicateId(_) => {
+            crate::FsError::Invalid
+        }
+        A::NotTrained => crate::FsError::Invalid,
+        A::Corrupt(what) => crate::error::corrupt(what),
+        A::UnsupportedVersion(_) => crate::FsError::Incompatible("index format too new"),
+        A::Io => crate::FsError::Io(crate::DeviceError::Io(5)),
+        A::OutOfMemory => crate::FsError::NoMemory,
+    }
+}
