@@ -25,6 +25,20 @@ mkdir "$m/empty" && rmdir "$m/empty" || fail "rmdir failed"
 [ ! -e "$m/gone" ] || fail "unlinked file still visible"
 dd if=/dev/zero of="$m/sparse" bs=4096 seek=1000 count=1 2>/dev/null || fail "sparse write failed"
 
+# Concurrent writers and readers (two vCPUs): the per-superblock lock.
+par=/mnt/vexfs/par
+mkdir "$par" || fail "mkdir of $par failed"
+for i in 1 2 3 4; do
+    cp -a "$src/d0$i" "$par/w$i" &
+done
+(cd "$dst" && sha256sum -c -s /tmp/sums) &
+reader=$!
+wait $reader || fail "checksums differ while writers ran"
+wait
+for i in 1 2 3 4; do
+    diff -r "$src/d0$i" "$par/w$i" > /dev/null || fail "concurrent copy $i differs"
+done
+
 umount /mnt/vexfs || fail "umount failed"
 mount -t vexfs /dev/vdb /mnt/vexfs || fail "remount failed"
 (cd "$dst" && sha256sum -c -s /tmp/sums) || fail "checksums differ after the remount" files="$files"
@@ -32,6 +46,9 @@ mount -t vexfs /dev/vdb /mnt/vexfs || fail "remount failed"
 [ "$(stat -c %a "$m/hard")" = 640 ] || fail "mode lost across the remount"
 [ "$(readlink "$m/soft")" = a ] || fail "symlink lost across the remount"
 [ "$(stat -c %s "$m/sparse")" = $((1001 * 4096)) ] || fail "sparse size wrong"
+for i in 1 2 3 4; do
+    diff -r "$src/d0$i" "$par/w$i" > /dev/null || fail "concurrent copy $i differs after the remount"
+done
 links=$(find "$dst" -type l | wc -l)
 dirs=$(find "$dst" -type d | wc -l)
 pass files="$files" dirs="$dirs" symlinks="$links" kib="$bytes"
