@@ -1,7 +1,7 @@
 //! Shared code of the VexFS command-line tools (`mkfs.vexfs`,
-//! `fsck.vexfs`, and later `vexctl`): opening images and block devices,
-//! detecting mounts and existing filesystems, parsing sizes and UUIDs,
-//! progress bars.
+//! `fsck.vexfs`, `vexctl`): opening images and block devices, detecting
+//! mounts and existing filesystems, parsing sizes and UUIDs, progress bars;
+//! and in [`vexctl`] the vector client over the mount's xattr and ioctls.
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
@@ -11,6 +11,7 @@ pub mod progress;
 pub mod signals;
 pub mod signatures;
 pub mod units;
+pub mod vexctl;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 use vexfs_core::Timestamp;
