@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: unit, property and integration tests, the no_std
 # build of the shared crates, lints, the FUSE suites (pjdfstest, fsx,
-# xattrs, big directories) and the ANN recall check. Installs what it needs.
+# xattrs, big directories), the ANN recall check and the kernel module's VM
+# run. Installs what it needs.
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 ensure_rust
@@ -29,5 +30,12 @@ bash tests/fuse/run-suites.sh
 log "ANN recall regression check"
 cargo run --release -q -p vexfs-anns-bench --bin anns_benchmark -- \
     --profile ci --peers none --check-recall bench/recall-floor-ci.json --out target/bench-ci
+
+# The kernel module, only ever loaded inside a QEMU (TCG) guest running
+# Debian's 6.1 kernel: the xtask installs the kernel, headers, QEMU and
+# busybox itself; report in target/vm/report.md. The short profile keeps
+# this part within a few minutes.
+log "kernel module in a VM (cargo xtask vm-test --profile ci)"
+cargo xtask vm-test --profile ci
 
 log "all tests passed"
