@@ -27,7 +27,7 @@ pub fn is_vexfs_type(fs_type: &str) -> bool {
 pub fn not_vexfs(path: &Path, errno: i32) -> CtlError {
     let on = match mount_of(path) {
         Some(m) if !is_vexfs_type(&m.fs_type) => {
-            format!(" (it is on {}, a {} filesystem)", m.mount_point, m.fs_type)
+            format!(" ({} is mounted as {})", m.mount_point, m.fs_type)
         }
         _ => String::new(),
     };
