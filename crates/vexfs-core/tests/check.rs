@@ -307,10 +307,45 @@ fn cleared_bitmap_bit_of_used_block_is_restored() {
     block[HEADER_SIZE + (j / 8) as usize] &= !(1 << (j % 8));
     seal(block, BITMAP_MAGIC, blk as u64, 0).unwrap();
     let (r, _) = find_and_fix(u.dev, ProblemKind::Bitmap);
-    assert!(r
+    assert!(
+        r.problems
+            .iter()
+            .any(|p| p.text.contains("in use but marked free")
+                && p.text.contains(&format!(": {b};"))),
+        "the message names block {b}: {:#?}",
+        r.problems
+    );
+}
+
+#[test]
+fn set_inode_bitmap_bit_names_the_inode() {
+    let u = heavily_used();
+    let mut dev = u.dev;
+    let sb = sb_of(&dev);
+    let bs = sb.block_size as usize;
+    // A free inode number, marked in use: bit `ino - 1`.
+    let ino = (sb.first_user_ino..sb.inode_count)
+        .find(|&i| {
+            let at = inode_slot(&dev, i);
+            dev.data[at..at + INODE_SIZE].iter().all(|&b| b == 0)
+        })
+        .unwrap();
+    let bit = ino - 1;
+    let blk = sb.inode_bitmap_start as usize;
+    let block = &mut dev.data[blk * bs..(blk + 1) * bs];
+    block[HEADER_SIZE + (bit / 8) as usize] |= 1 << (bit % 8);
+    seal(block, BITMAP_MAGIC, blk as u64, 0).unwrap();
+    let (r, _) = find_and_fix(dev, ProblemKind::Bitmap);
+    let text = &r
         .problems
         .iter()
-        .any(|p| p.text.contains("in use but marked free")));
+        .find(|p| p.text.contains("inode bitmap"))
+        .unwrap()
+        .text;
+    assert!(
+        text.contains("marked in use but free") && text.ends_with(&format!(": {ino}; fix it")),
+        "{text}"
+    );
 }
 
 #[test]

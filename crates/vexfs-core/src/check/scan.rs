@@ -13,6 +13,7 @@ use super::plan::{
 use super::{Pass, Problem, ProblemKind, Severity};
 use crate::device::BlockDevice;
 use crate::error::Result;
+use crate::file::MAX_FILE_SIZE;
 use crate::fs::Fs;
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::format;
@@ -22,7 +23,7 @@ use vexfs_format::dirent::{key_range, DirEntry};
 use vexfs_format::extent::Extent;
 use vexfs_format::header::{self, BITMAP_MAGIC, HEADER_SIZE, NODE_MAGIC, XATTR_MAGIC};
 use vexfs_format::inode::{FileType, Inode, FLAG_INLINE_SYMLINK, INODE_SIZE};
-use vexfs_format::node;
+use vexfs_format::node::{self, Placement};
 use vexfs_format::superblock::bits_per_bitmap_block;
 use vexfs_format::xattr::{XattrIter, MAX_BLOB};
 use vexfs_format::{LOST_FOUND_INO, ROOT_INO, SYMLINK_MAX, VECTOR_CATALOG_INO};
@@ -63,55 +64,43 @@ struct TreeWalk<'a> {
 }
 
 impl TreeWalk<'_> {
-    /// Walk one node: verify its structure and key bounds, collect leaf
-    /// items, descend into children. `lo..hi` bounds the keys the parent
-    /// routes here. Depth is bounded by the format's maximum level and
-    /// every block is visited at most once, so a damaged tree cannot make
-    /// this loop or blow up.
+    /// Walk one node: verify its structure and its place in the tree with
+    /// the same checks the tree code applies when it loads a node (so fsck
+    /// reports exactly what a lookup would refuse), collect leaf items,
+    /// descend into children. Depth is bounded by the format's maximum
+    /// level and every block is visited at most once, so a damaged tree
+    /// cannot make this loop or blow up.
     fn node<D: BlockDevice>(
         &mut self,
         fs: &mut Fs<D>,
         body: &[u8],
-        want_level: Option<u16>,
-        lo: u64,
-        hi: Option<u64>,
+        at: &Placement,
         depth: u16,
     ) -> Result<TreeResult> {
         if depth > node::MAX_LEVEL {
             return Ok(Err(String::from("tree deeper than the format allows")));
         }
-        let h = match node::validate(body) {
+        let checked = if at.level.is_none() {
+            node::validate(body)
+        } else {
+            node::validate_block(body, self.data_start..self.block_count)
+        };
+        let h = match checked.and_then(|h| node::check_placement(body, &h, at).map(|()| h)) {
             Ok(h) => h,
             Err(e) => return Ok(Err(format!("tree node: {e}"))),
         };
-        if want_level.is_some_and(|l| l != h.level) {
-            return Ok(Err(String::from("tree node at the wrong level")));
-        }
-        // The tree code frees an internal node's last child together with
-        // the node; an empty one would make every insert fail.
-        if h.level > 0 && h.nitems == 0 {
-            return Ok(Err(String::from("internal tree node without children")));
-        }
         for i in 0..h.nitems {
-            let k = match node::key(body, i) {
-                Ok(k) => k,
-                Err(e) => return Ok(Err(format!("tree node: {e}"))),
-            };
-            let in_bounds = (h.level > 0 && i == 0) || (k >= lo && hi.is_none_or(|h| k < h));
-            if !in_bounds {
-                return Ok(Err(format!(
-                    "tree key {k} outside the range its parent gives"
-                )));
-            }
             if h.level == 0 {
-                match node::value(body, i) {
-                    Ok(v) => self.items.push((k, v.to_vec())),
+                match node::key(body, i).and_then(|k| Ok((k, node::value(body, i)?))) {
+                    Ok((k, v)) => self.items.push((k, v.to_vec())),
                     Err(e) => return Ok(Err(format!("tree node: {e}"))),
                 }
                 continue;
             }
-            let c = match node::child(body, i) {
-                Ok(c) => c,
+            let (c, sub_at) = match node::child(body, i)
+                .and_then(|c| Ok((c, node::child_placement(body, &h, i, at)?)))
+            {
+                Ok(v) => v,
                 Err(e) => return Ok(Err(format!("tree node: {e}"))),
             };
             if c < self.data_start || c >= self.block_count {
@@ -127,18 +116,9 @@ impl TreeWalk<'_> {
                 Ok(owner) => return Ok(Err(format!("tree block {c} belongs to inode {owner}"))),
                 Err(e) => return Ok(Err(format!("tree block {c}: {e}"))),
             }
-            let child_lo = if i == 0 { lo } else { k };
-            let child_hi = if i + 1 < h.nitems {
-                match node::key(body, i + 1) {
-                    Ok(k) => Some(k),
-                    Err(e) => return Ok(Err(format!("tree node: {e}"))),
-                }
-            } else {
-                hi
-            };
             let sub = blk.get(HEADER_SIZE..).unwrap_or(&[]);
-            if let Err(e) = self.node(fs, sub, Some(h.level - 1), child_lo, child_hi, depth + 1)? {
-                return Ok(Err(e));
+            if let Err(e) = self.node(fs, sub, &sub_at, depth + 1)? {
+                return Ok(Err(format!("tree block {c}: {e}")));
             }
         }
         Ok(Ok(()))
@@ -178,7 +158,7 @@ fn walk_inode<D: BlockDevice>(
         seen: BTreeSet::new(),
         items: &mut items,
     };
-    if let Err(e) = walk.node(fs, &inode.data, None, 0, None, 0)? {
+    if let Err(e) = walk.node(fs, &inode.data, &Placement::ROOT, 0)? {
         return Ok(Err(e));
     }
     let seen = core::mem::take(&mut walk.seen);
@@ -222,6 +202,11 @@ fn walk_inode<D: BlockDevice>(
                 if e.physical < fs.sb.data_start {
                     return Ok(Err(format!(
                         "extent at block {key} points into the metadata area"
+                    )));
+                }
+                if e.logical_end() > MAX_FILE_SIZE.div_ceil(fs.bs as u64) {
+                    return Ok(Err(format!(
+                        "extent at block {key} lies beyond the largest file"
                     )));
                 }
                 if key < prev_end {
@@ -549,7 +534,9 @@ fn sample(list: &[u64], total: u64) -> String {
 }
 
 /// Compare one bitmap with its expected contents; record problems and the
-/// blocks to rewrite.
+/// blocks to rewrite. Bit `i` stands for number `i + first_number` (block 0,
+/// inode 1), which is what the messages print.
+#[allow(clippy::too_many_arguments)]
 fn compare_bitmap(
     problems: &mut Vec<Problem>,
     what: &str,
@@ -558,6 +545,7 @@ fn compare_bitmap(
     want: &Bits,
     bits_per: u64,
     first_nr: u64,
+    first_number: u64,
 ) -> Vec<u64> {
     let mut rewrite: Vec<u64> = bad.to_vec();
     for &k in bad {
@@ -588,7 +576,7 @@ fn compare_bitmap(
             }
             differs = true;
             for b in 0..8u64 {
-                let idx = (base_byte + j) * 8 + b;
+                let idx = (base_byte + j) * 8 + b + first_number;
                 let (dbit, wbit) = (d & (1 << b) != 0, w & (1 << b) != 0);
                 if wbit && !dbit {
                     n_missing += 1;
@@ -667,6 +655,7 @@ fn plan_bitmaps<D: BlockDevice>(fs: &mut Fs<D>, m: &mut Model) -> Result<()> {
         &bb,
         bits,
         sb.block_bitmap_start,
+        0,
     );
     m.rewrite_inode_bitmap = compare_bitmap(
         &mut m.problems,
@@ -676,6 +665,7 @@ fn plan_bitmaps<D: BlockDevice>(fs: &mut Fs<D>, m: &mut Model) -> Result<()> {
         &ib,
         bits,
         sb.inode_bitmap_start,
+        1,
     );
     m.free_blocks = bb.zeros_below(sb.block_count);
     m.free_inodes = ib.zeros_below(sb.inode_count);
