@@ -8,6 +8,7 @@ mod daemon;
 mod logger;
 pub mod ops;
 pub mod options;
+pub mod vectors;
 
 use options::{Command, Options};
 use std::os::fd::AsRawFd;

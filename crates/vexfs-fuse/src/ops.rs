@@ -10,8 +10,8 @@
 
 use fuser::{
     AccessFlags, Errno, FileAttr, FileHandle, Filesystem, FopenFlags, Generation, INodeNo, InitFlags, KernelConfig, LockOwner,
-    OpenFlags, RenameFlags, ReplyAttr, ReplyCreate, ReplyData, ReplyDirectory, ReplyDirectoryPlus, ReplyEmpty, ReplyEntry,
-    ReplyLseek, ReplyOpen, ReplyStatfs, ReplyWrite, ReplyXattr, Request, TimeOrNow, WriteFlags,
+    IoctlFlags, OpenFlags, RenameFlags, ReplyAttr, ReplyCreate, ReplyData, ReplyDirectory, ReplyDirectoryPlus, ReplyEmpty,
+    ReplyEntry, ReplyIoctl, ReplyLseek, ReplyOpen, ReplyStatfs, ReplyWrite, ReplyXattr, Request, TimeOrNow, WriteFlags,
 };
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
@@ -51,6 +51,8 @@ pub struct VexFuse {
     failed: AtomicBool,
     /// Where `destroy` reports a failed final flush.
     unmount_error: std::sync::Arc<Mutex<Option<String>>>,
+    /// Query state of open directories (vector ioctls).
+    sessions: crate::vectors::Sessions,
 }
 
 impl std::fmt::Debug for VexFuse {
@@ -136,7 +138,14 @@ type R<T> = Result<T, Errno>;
 
 impl VexFuse {
     pub fn new(fs: Fs<FileDevice>, cache: CacheMode, unmount_error: std::sync::Arc<Mutex<Option<String>>>) -> Self {
-        Self { fs: Mutex::new(Some(fs)), timeouts: cache.timeouts, writeback: cache.writeback, failed: AtomicBool::new(false), unmount_error }
+        Self {
+            fs: Mutex::new(Some(fs)),
+            timeouts: cache.timeouts,
+            writeback: cache.writeback,
+            failed: AtomicBool::new(false),
+            unmount_error,
+            sessions: crate::vectors::Sessions::default(),
+        }
     }
 
     /// Lock the core. A poisoned lock means a handler panicked mid-update:
@@ -457,7 +466,7 @@ impl Filesystem for VexFuse {
             }
             fs.open(ino.0)
         }) {
-            Ok(()) => reply.opened(FileHandle(0), FopenFlags::empty()),
+            Ok(()) => reply.opened(FileHandle(self.sessions.open()), FopenFlags::empty()),
             Err(e) => reply.error(e),
         }
     }
@@ -512,8 +521,36 @@ impl Filesystem for VexFuse {
         }
     }
 
-    fn releasedir(&self, _req: &Request, ino: INodeNo, _fh: FileHandle, _flags: OpenFlags, reply: ReplyEmpty) {
+    fn releasedir(&self, _req: &Request, ino: INodeNo, fh: FileHandle, _flags: OpenFlags, reply: ReplyEmpty) {
+        self.sessions.close(fh.0);
         Self::empty(reply, self.with(|fs| fs.release(ino.0)));
+    }
+
+    fn ioctl(
+        &self,
+        req: &Request,
+        ino: INodeNo,
+        fh: FileHandle,
+        _flags: IoctlFlags,
+        cmd: u32,
+        in_data: &[u8],
+        out_size: u32,
+        reply: ReplyIoctl,
+    ) {
+        let Some((want_in, want_out)) = crate::vectors::known(cmd) else {
+            return reply.error(Errno::ENOTTY);
+        };
+        if in_data.len() != want_in || (out_size as usize) < want_out {
+            return reply.error(Errno::EINVAL);
+        }
+        let caller = crate::vectors::caller(req.uid(), req.gid(), req.pid());
+        let mut session = self.sessions.take(fh.0);
+        let r = self.with(|fs| fs.vector_ioctl(ino.0, cmd, in_data, &mut session, &caller, now()));
+        self.sessions.put(fh.0, session);
+        match r {
+            Ok(out) => reply.ioctl(0, &out),
+            Err(e) => reply.error(e),
+        }
     }
 
     fn fsyncdir(&self, _req: &Request, _ino: INodeNo, _fh: FileHandle, _datasync: bool, reply: ReplyEmpty) {

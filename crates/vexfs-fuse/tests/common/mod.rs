@@ -137,6 +137,16 @@ impl Mounted {
         st
     }
 
+    /// Kill the daemon with SIGKILL (no flush, no unmount of the core),
+    /// then detach the dead mount.
+    pub fn kill(mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let _ = Command::new("umount").arg("-l").arg(&self.mnt).status();
+    }
+
     fn teardown(&mut self) -> Option<ExitStatus> {
         let mut child = self.child.take()?;
         // Let the kernel finish with files just closed by the test.
