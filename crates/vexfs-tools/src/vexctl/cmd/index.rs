@@ -112,6 +112,10 @@ fn build_config(a: &IndexArgs, current: Option<&uapi::IndexStats>) -> Result<Box
 }
 
 fn configure(ctx: &Ctx, a: &IndexArgs, replace: bool) -> Result<()> {
+    if !replace {
+        // Bad arguments are reported before the directory is looked at.
+        build_config(a, None)?;
+    }
     let dirf = open(&a.dir)?;
     let current = if replace {
         let st = fsinfo::index_stats(&dirf, &a.dir)?;
@@ -207,7 +211,7 @@ fn index_error(dir: &Path, action: &str, e: &std::io::Error) -> CtlError {
     let what = dir.display();
     match errno {
         libc::ENOTTY | libc::EOPNOTSUPP | libc::ENOSYS => fsinfo::not_vexfs(dir, errno),
-        libc::EEXIST => CtlError::errno(what, errno, "already has an index (change it with vexctl index config, or drop it first)"),
+        libc::EEXIST => CtlError::errno(what, errno, "already has an index; change it with vexctl index config, or drop it first"),
         libc::ENODATA => CtlError::errno(what, errno, "has no index"),
         libc::EPERM => CtlError::errno(what, errno, "only the directory's owner (or root) may change its index"),
         libc::EINVAL => CtlError::errno(what, errno, &format!("the filesystem refused to {action} the index (strategy, metric, dimension or parameters)")),
