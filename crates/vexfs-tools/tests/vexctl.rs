@@ -65,6 +65,10 @@ struct Mount {
 
 impl Mount {
     fn new() -> Option<Mount> {
+        Self::with_options(&[])
+    }
+
+    fn with_options(opts: &[&str]) -> Option<Mount> {
         if !available() {
             return None;
         }
@@ -86,10 +90,12 @@ impl Mount {
             "mkfs: {}",
             String::from_utf8_lossy(&o.stderr)
         );
-        let mut child = Command::new(fuse_bin())
-            .arg("-f")
-            .arg(&image)
-            .arg(&mnt)
+        let mut cmd = Command::new(fuse_bin());
+        cmd.arg("-f").arg(&image).arg(&mnt);
+        if !opts.is_empty() {
+            cmd.arg("-o").arg(opts.join(","));
+        }
+        let mut child = cmd
             .stdin(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -189,12 +195,11 @@ impl Run {
 }
 
 fn run_in(cwd: &Path, args: &[&str]) -> Run {
-    let o: Output = Command::new(VEXCTL)
-        .args(args)
-        .current_dir(cwd)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    run_cmd(Command::new(VEXCTL).args(args).current_dir(cwd), args)
+}
+
+fn run_cmd(cmd: &mut Command, args: &[&str]) -> Run {
+    let o: Output = cmd.stdin(Stdio::null()).output().unwrap();
     let r = Run {
         code: o.status.code().unwrap_or(-1),
         raw: o.stdout.clone(),
@@ -931,4 +936,56 @@ fn bad_input_gives_clear_messages_and_exit_codes() {
     let t = tempfile::tempdir().unwrap();
     run_in(t.path(), &["index", "stats", "."]).fails(4, "not a VexFS directory");
     run_in(t.path(), &["search", ".", "--values", "1,2"]).fails(4, "not a VexFS directory");
+}
+
+#[test]
+fn permissions_for_other_users() {
+    if !which("setpriv") || !nix_is_root() {
+        eprintln!("SKIP: needs root and setpriv to run vexctl as another user");
+        return;
+    }
+    let Some(m) = Mount::with_options(&["allow_other"]) else {
+        return;
+    };
+    // Let the other user reach the mount point.
+    std::fs::set_permissions(
+        m.scratch.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    std::fs::create_dir(m.path("d")).unwrap();
+    m.ctl(&["index", "create", "d", "--dim", "2", "--strategy", "flat"])
+        .ok();
+    std::fs::write(m.path("d/mine"), b"").unwrap();
+    m.ctl(&["set", "d/mine", "--values", "1,2"]).ok();
+    let as_nobody = |args: &[&str]| {
+        run_cmd(
+            Command::new("setpriv")
+                .args(["--reuid=65534", "--regid=65534", "--clear-groups", VEXCTL])
+                .args(args)
+                .current_dir(&m.mnt),
+            args,
+        )
+    };
+    as_nobody(&["set", "d/mine", "--values", "3,4"]).fails(3, "d/mine: Permission denied (EACCES)");
+    as_nobody(&["rm", "d/mine"]).fails(3, "(EACCES)");
+    as_nobody(&["index", "drop", "d"]).fails(
+        3,
+        "only the directory's owner (or root) may change its index (EPERM)",
+    );
+    // Reading is allowed (mode 0644), and so is searching.
+    assert_eq!(as_nobody(&["get", "d/mine"]).ok().stdout, "1 2\n");
+    assert_eq!(
+        as_nobody(&["search", "d", "--values", "1,2", "-k", "1"])
+            .ok()
+            .stdout,
+        "d/mine\t0\n"
+    );
+}
+
+fn nix_is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status").is_ok_and(|s| {
+        s.lines()
+            .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
+    })
 }
