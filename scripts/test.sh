@@ -38,4 +38,13 @@ cargo run --release -q -p vexfs-anns-bench --bin anns_benchmark -- \
 log "kernel module in a VM (cargo xtask vm-test --profile ci)"
 cargo xtask vm-test --profile ci
 
+# --- Python package (python/): checks, uapi header mirror, tests on a
+# FUSE mount made with target/release/mkfs-vexfs and vexfs-fuse ---
+log "Python package tests (python/tests)"
+ensure_packages python3-venv
+[ -x target/python-venv/bin/python ] || python3 -m venv target/python-venv
+target/python-venv/bin/pip install -q ./python pytest numpy
+target/python-venv/bin/python -m pytest -q python/tests
+# --- end Python package ---
+
 log "all tests passed"
