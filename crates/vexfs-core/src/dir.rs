@@ -2,7 +2,7 @@
 
 use crate::device::BlockDevice;
 use crate::error::{corrupt, corrupt_at, FsError, Location, Result};
-use crate::fs::{DirEntryOut, Fs};
+use crate::fs::{DirEntryOut, Fs, Stat};
 use alloc::vec::Vec;
 use vexfs_format::dirent::{key_range, valid_name, DirEntry, MAX_KEY};
 use vexfs_format::inode::{FileType, Inode};
@@ -196,6 +196,25 @@ impl<D: BlockDevice> Fs<D> {
                 });
                 k = next;
             }
+        }
+        Ok(out)
+    }
+
+    /// [`Fs::readdir`] with each entry's attributes (readdirplus). A damaged
+    /// child inode does not fail the listing: that entry's attributes are
+    /// the error (EUCLEAN naming the inode) and the others are listed as
+    /// usual, so one bad inode cannot make a whole directory unreadable.
+    pub fn readdir_plus(
+        &mut self,
+        dir: u64,
+        offset: u64,
+        max: usize,
+    ) -> Result<Vec<(DirEntryOut, Result<Stat>)>> {
+        let entries = self.readdir(dir, offset, max)?;
+        let mut out = Vec::with_capacity(entries.len());
+        for e in entries {
+            let st = self.getattr(e.ino);
+            out.push((e, st));
         }
         Ok(out)
     }

@@ -581,8 +581,21 @@ fn one_bad_inode_does_not_hide_the_directory() {
     let (fs, r) = bounded(mount(dev), move |fs| {
         let listed = fs.readdir(d, 0, 1000).map(|v| v.len());
         let attrs: Vec<_> = all.iter().map(|&i| fs.getattr(i)).collect();
-        (listed, attrs, fs.lookup(d, &name(7)))
+        let plus = fs.readdir_plus(d, 0, 1000).unwrap();
+        let plus: Vec<_> = plus
+            .into_iter()
+            .map(|(e, st)| (e.ino, st.map(|s| s.ino)))
+            .collect();
+        (listed, attrs, fs.lookup(d, &name(7)), plus)
     });
+    assert_eq!(r.3.len(), 22);
+    for (ino, st) in &r.3 {
+        if *ino == bad {
+            assert!(is_corrupt(st), "{st:?}");
+        } else {
+            assert_eq!(st, &Ok(*ino));
+        }
+    }
     assert_eq!(r.0, Ok(22), "every entry listed, . and .. included");
     for (i, a) in r.1.iter().enumerate() {
         if inos[i] == bad {
