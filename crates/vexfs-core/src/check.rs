@@ -30,6 +30,7 @@ mod model;
 mod plan;
 mod repair;
 mod scan;
+mod vectors;
 
 use crate::device::BlockDevice;
 use crate::error::{FsError, Result};
@@ -153,6 +154,9 @@ pub enum ProblemKind {
     FreeCount,
     /// A planned repair could not be applied; the text says why.
     RepairFailed,
+    /// A vector index, embedding flag or primary link disagrees with the
+    /// files (fixed by rebuilding from the files).
+    VectorIndex,
 }
 
 /// One inconsistency found.
@@ -296,6 +300,10 @@ pub fn check<D: BlockDevice>(
             fill_stats(&mut report, &fs);
             return Ok((report, fs.dev));
         }
+    }
+
+    if finished_clean {
+        vectors::check(&mut fs, opts.mode, &mut report)?;
     }
 
     if !read_only {

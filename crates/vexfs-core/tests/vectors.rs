@@ -368,3 +368,63 @@ fn ivf_pending_vectors_are_searchable_before_training() {
     assert_eq!(search_ids(&mut fs, d, &query(&q, 10)), brute(&model, &q, 10));
 }
 
+
+fn fsck(dev: MemDevice, mode: vexfs_core::check::RepairMode) -> (vexfs_core::check::CheckReport, MemDevice) {
+    let opts = vexfs_core::check::CheckOptions { mode, ..Default::default() };
+    vexfs_core::check::check(dev, &opts, &mut |_, _, _| true).unwrap()
+}
+
+#[test]
+fn fsck_finds_and_rebuilds_stale_damaged_and_unplaced() {
+    use vexfs_core::check::RepairMode;
+    let mut fs = fresh(64 << 20, 4096);
+    let d = mkdir(&mut fs, 1, "d");
+    fs.index_create(d, spec(IndexKind::Hnsw, 4), false).unwrap();
+    let mut model = BTreeMap::new();
+    for i in 0..40u64 {
+        let ino = file(&mut fs, d, &format!("x{i}"));
+        set(&mut fs, ino, &vecf(i, 4)).unwrap();
+        model.insert(ino, vecf(i, 4));
+    }
+    // A crash: the record is dirty.
+    let dev = fs.device().clone();
+    drop(fs);
+    let (r, dev) = fsck(dev, RepairMode::No);
+    assert!(r.problems.iter().any(|p| p.text.contains("changed after its last save")), "{:#?}", r.problems);
+    let (r, dev) = fsck(dev, RepairMode::Preen);
+    assert!(r.problems.iter().all(|p| p.fixed), "{:#?}", r.problems);
+    let (r, dev) = fsck(dev, RepairMode::No);
+    assert!(r.problems.is_empty(), "{:#?}", r.problems);
+
+    // Damaged saved data: overwrite bytes of the index file.
+    let mut fs = Fs::mount(dev, MountOptions::default(), T0).unwrap();
+    let file_ino = fs.lookup(3, d.to_string().as_bytes()).unwrap().ino;
+    fs.write(file_ino, 70, b"scribble", T0).unwrap();
+    let dev = fs.unmount(T0).unwrap();
+    let (r, dev) = fsck(dev, RepairMode::No);
+    assert!(r.problems.iter().any(|p| p.text.contains("unusable")), "{:#?}", r.problems);
+    let (_, dev) = fsck(dev, RepairMode::Preen);
+    let (r, dev) = fsck(dev, RepairMode::No);
+    assert!(r.problems.is_empty(), "{:#?}", r.problems);
+
+    // An indexed file loses its primary link but keeps another one.
+    let mut fs = Fs::mount(dev, MountOptions::default(), T0).unwrap();
+    let x3 = fs.lookup(d, b"x3").unwrap().ino;
+    fs.link(x3, d, b"again", T0).unwrap();
+    fs.unlink(d, b"x3", T0).unwrap();
+    assert_eq!(fs.index_info(d).unwrap().unwrap().vectors, 39);
+    let dev = fs.unmount(T0).unwrap();
+    let (r, dev) = fsck(dev, RepairMode::No);
+    assert!(r.problems.iter().any(|p| p.text.contains("no primary link")), "{:#?}", r.problems);
+    let (_, dev) = fsck(dev, RepairMode::Preen);
+    let (r, dev) = fsck(dev, RepairMode::No);
+    assert!(r.problems.is_empty(), "{:#?}", r.problems);
+    // Placed under its remaining link, back in the index.
+    let mut fs = Fs::mount(dev, MountOptions::default(), T0).unwrap();
+    assert_eq!(fs.index_info(d).unwrap().unwrap().vectors, 40);
+    let q = vecf(1000, 4);
+    assert_eq!(search_ids(&mut fs, d, &query(&q, 10)), brute(&model, &q, 10));
+    let hit = fs.vector_search(d, &query(&vecf(3, 4), 1), &Caller::root()).unwrap();
+    assert_eq!(hit.hits[0].path.as_deref(), Some(&b"again"[..]));
+    fsck_clean(fs);
+}

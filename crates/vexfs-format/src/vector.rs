@@ -44,7 +44,11 @@
 //! trailer: `u64` count of files under the root whose embedding is not
 //! indexed (wrong dimension), that many `u64` inode numbers, and a `u64`
 //! count plus that many (`u64` inode, `dim` floats) rows of embeddings
-//! waiting for an untrained index to be trained.
+//! waiting for an untrained index to be trained, and a `u64` count plus
+//! that many (`u64` inode, `u64` member hash) pairs: every vector the index
+//! holds, with a hash of its inode number and bytes (two crc32c, seeds
+//! 0x56434958 and 0x1b873593, high and low word), so fsck can compare the
+//! index with the files without trusting the strategy's internals.
 
 use crate::bytes::*;
 use crate::checksum::crc32c;

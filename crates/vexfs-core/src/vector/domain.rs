@@ -12,6 +12,24 @@ use alloc::vec::Vec;
 use vexfs_ann::{IndexKind, Metric, VectorIndex};
 use vexfs_format::vector::MAX_DIM;
 
+/// A 64-bit hash of one member (inode number and vector bits): two crc32c
+/// with different seeds.
+pub(crate) fn member_hash(ino: u64, v: &[f32]) -> u64 {
+    use vexfs_format::checksum::crc32c_update;
+    let mut a = crc32c_update(0x5643_4958, &ino.to_le_bytes());
+    let mut b = crc32c_update(0x1b87_3593, &ino.to_le_bytes());
+    for x in v {
+        a = crc32c_update(a, &x.to_le_bytes());
+        b = crc32c_update(b, &x.to_le_bytes());
+    }
+    (u64::from(a) << 32) | u64::from(b)
+}
+
+/// Order-independent digest of a set of member hashes.
+pub(crate) fn digest_of(hashes: impl Iterator<Item = u64>) -> u64 {
+    hashes.fold(0u64, u64::wrapping_add)
+}
+
 /// Called with each file (inode number) and its embedding.
 pub(crate) type EmbeddingVisitor<'a, D> = dyn FnMut(&mut Fs<D>, u64, &[f32]) -> Result<()> + 'a;
 
@@ -69,6 +87,10 @@ pub(crate) struct Domain {
     pub(crate) pending: BTreeMap<u64, Vec<f32>>,
     /// Files under the root whose embedding has another dimension.
     pub(crate) unindexed: BTreeSet<u64>,
+    /// Every vector the index holds (pending ones included): inode ->
+    /// [`member_hash`] of (inode, vector). Their sum is the index's content
+    /// digest, which fsck compares with the files.
+    pub(crate) members: BTreeMap<u64, u64>,
     /// Whether the record on disk says clean.
     pub(crate) record_clean: bool,
     pub(crate) generation: u64,
@@ -84,6 +106,7 @@ impl Domain {
             index,
             pending: BTreeMap::new(),
             unindexed: BTreeSet::new(),
+            members: BTreeMap::new(),
             record_clean: false,
             generation: 0,
             disk_bytes: 0,
@@ -95,6 +118,7 @@ impl Domain {
         let a = self.pending.remove(&ino).is_some();
         let b = self.unindexed.remove(&ino);
         let c = self.index.remove(ino).map_err(ann_error)?;
+        self.members.remove(&ino);
         Ok(a || b || c)
     }
 
@@ -106,10 +130,17 @@ impl Domain {
             return Ok(());
         }
         if self.index.is_trained() {
-            return self.index.add(ino, v).map_err(ann_error);
+            self.index.add(ino, v).map_err(ann_error)?;
+        } else {
+            self.pending.insert(ino, v.to_vec());
         }
-        self.pending.insert(ino, v.to_vec());
+        self.members.insert(ino, member_hash(ino, v));
         self.maybe_train()
+    }
+
+    /// The content digest: sum of the member hashes.
+    pub(crate) fn digest(&self) -> u64 {
+        digest_of(self.members.values().copied())
     }
 
     /// Train an untrained index once enough vectors are pending, then move
@@ -157,7 +188,7 @@ impl Domain {
             clean: self.record_clean,
             stale: false,
             loaded: true,
-            vectors: (st.len + self.pending.len()) as u64,
+            vectors: self.members.len() as u64,
             pending: self.pending.len() as u64,
             unindexed: self.unindexed.len() as u64,
             deleted: st.deleted as u64,
@@ -187,6 +218,11 @@ impl Domain {
                 put(&x.to_le_bytes())?;
             }
         }
+        put(&(self.members.len() as u64).to_le_bytes())?;
+        for (ino, h) in &self.members {
+            put(&ino.to_le_bytes())?;
+            put(&h.to_le_bytes())?;
+        }
         Ok(out)
     }
 
@@ -204,6 +240,7 @@ impl Domain {
             index,
             pending: BTreeMap::new(),
             unindexed: BTreeSet::new(),
+            members: BTreeMap::new(),
             record_clean: true,
             generation: 0,
             disk_bytes: bytes.len() as u64,
@@ -237,6 +274,18 @@ impl Domain {
                 .collect();
             d.pending.insert(ino, v);
         }
+        let n = take_u64(&mut src)?;
+        if n > (src.len() / 16) as u64 {
+            return Err(crate::error::corrupt("index trailer count"));
+        }
+        for _ in 0..n {
+            let ino = take_u64(&mut src)?;
+            let h = take_u64(&mut src)?;
+            d.members.insert(ino, h);
+        }
+        if d.members.len() != d.index.len() + d.pending.len() {
+            return Err(crate::error::corrupt("index members do not match its vectors"));
+        }
         if !src.is_empty() {
             return Err(crate::error::corrupt("index trailer has trailing bytes"));
         }
@@ -258,6 +307,7 @@ impl<D: BlockDevice> Fs<D> {
                 rows.try_reserve(dim).map_err(|_| FsError::NoMemory)?;
                 ids.push(ino);
                 rows.extend_from_slice(v);
+                d.members.insert(ino, member_hash(ino, v));
             } else {
                 d.unindexed.insert(ino);
             }

@@ -111,7 +111,13 @@ impl<D: BlockDevice> Fs<D> {
     /// indexes when the nearest index root changes.
     pub(crate) fn set_primary(&mut self, ino: u64, link: Option<Link>) -> Result<()> {
         let mut i = self.read_inode(ino)?;
-        let old_root = self.index_root_of_file(&i)?;
+        // A primary link into a directory that is gone (fsck re-linking
+        // an orphan) simply had no index.
+        let old_root = match self.index_root_of_file(&i) {
+            Ok(r) => r,
+            Err(FsError::Corrupt(_)) | Err(FsError::NotFound) => None,
+            Err(e) => return Err(e),
+        };
         let (p, k) = link.unwrap_or((0, 0));
         if i.is_dir() && p == 0 {
             return Err(FsError::Invalid);

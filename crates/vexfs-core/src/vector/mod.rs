@@ -15,8 +15,8 @@
 //! applied to the in-memory indexes only after the transaction committed,
 //! so a failed operation leaves them as it leaves the disk.
 
-mod catalog;
-mod domain;
+pub(crate) mod catalog;
+pub(crate) mod domain;
 mod embedding;
 mod glob;
 pub mod ioctl;
@@ -36,9 +36,9 @@ pub use vexfs_ann::{IndexKind, Metric};
 #[derive(Default)]
 pub(crate) struct VectorState {
     /// Indexes loaded into memory, by root directory.
-    domains: BTreeMap<u64, Domain>,
+    pub(crate) domains: BTreeMap<u64, Domain>,
     /// Every index root (the catalogue's entries), once read.
-    roots: Option<BTreeSet<u64>>,
+    pub(crate) roots: Option<BTreeSet<u64>>,
     /// Changes to apply to `domains` when the transaction commits.
     deferred: Vec<Deferred>,
     /// Domains loaded during the current transaction: dropped on abort,
