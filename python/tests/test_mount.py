@@ -139,3 +139,13 @@ def test_import_errors(fresh_dir):
     with pytest.raises(OSError) as e:
         vexfs.search(os.path.join(fresh_dir, "nope"), [1.0], 1)
     assert e.value.errno == errno.ENOENT
+
+
+def test_path_types(fresh_dir):
+    import pathlib
+
+    vexfs.import_array(pathlib.Path(fresh_dir), ["a", "b"], np.eye(2), create=True)
+    for d in (fresh_dir, pathlib.Path(fresh_dir), os.fsencode(fresh_dir)):
+        hits = vexfs.search(d, [1.0, 0.0], 1)
+        assert hits[0][0] == os.path.join(fresh_dir, "a") and hits[0][1] == 0.0
+    assert vexfs.index_stats(pathlib.Path(fresh_dir))["state"] == "none"

@@ -99,7 +99,7 @@ def search(dir, vector, k, ef=None, nprobe=None, rerank=None, subtree=None, name
     filesystem (EINVAL for a dimension or metric the index does not take)."""
     ino = 0
     if subtree is not None:
-        p = os.path.join(os.fspath(dir), os.fspath(subtree))
+        p = os.path.join(os.fsdecode(dir), os.fsdecode(subtree))
         st = os.stat(p)
         if not os.path.isdir(p):
             raise NotADirectoryError(20, "subtree is not a directory", p)
@@ -117,5 +117,5 @@ def search(dir, vector, k, ef=None, nprobe=None, rerank=None, subtree=None, name
             return decode(r)
 
         hits = collect(decode(s), s.total, fetch)
-    base = os.fspath(dir)
+    base = os.fsdecode(dir)
     return [(os.path.join(base, os.fsdecode(p)) if p is not None else None, float(dist), ino) for p, dist, ino in hits]
