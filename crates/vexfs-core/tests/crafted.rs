@@ -618,7 +618,7 @@ fn mutation() -> impl Strategy<Value = Mutation> {
     // Half the edits land in the node header and first slots, where the
     // structure lives; the rest anywhere in the body.
     let offset = prop_oneof![0usize..72, 0usize..BS - HEADER_SIZE];
-    prop::collection::vec((0usize..64, offset, any::<u8>()), 1..12)
+    prop::collection::vec((0usize..128, offset, any::<u8>()), 1..12)
 }
 
 fn mutate_and_exercise(base: &MemDevice, dir: u64, file: u64, m: &Mutation) {
@@ -626,8 +626,18 @@ fn mutate_and_exercise(base: &MemDevice, dir: u64, file: u64, m: &Mutation) {
     let mut nodes: Vec<u64> = tree_nodes(&dev, dir).into_iter().map(|(b, _)| b).collect();
     nodes.extend(tree_nodes(&dev, file).into_iter().map(|(b, _)| b));
     for &(n, off, v) in m {
-        let nr = nodes[n % nodes.len()];
-        edit_node(&mut dev, nr, |body| body[off] = v);
+        // Two extra targets: the roots inside the directory's and the
+        // file's inode records (re-sealed with the inode checksum).
+        match n % (nodes.len() + 2) {
+            i if i < nodes.len() => edit_node(&mut dev, nodes[i], |body| body[off] = v),
+            i => {
+                let ino = if i == nodes.len() { dir } else { file };
+                edit_inode(&mut dev, ino, |inode| {
+                    let len = inode.data.len();
+                    inode.data[off % len] = v;
+                });
+            }
+        }
     }
     let fs = match Fs::mount(dev, MountOptions::default(), T0) {
         Ok(fs) => fs,
