@@ -10,7 +10,7 @@ use super::Ctx;
 use crate::vexctl::cli::ImportArgs;
 use crate::vexctl::error::{describe_errno, errno_of, CtlError, Exit, Result};
 use crate::vexctl::{bulk, fsinfo, names, output, sys, vectors};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 use serde::Serialize;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
@@ -129,9 +129,12 @@ fn progress_bar(ctx: &Ctx, total: u64) -> ProgressBar {
     };
     let bar = ProgressBar::with_draw_target(Some(total), target);
     if let Ok(style) =
-        ProgressStyle::with_template("importing [{bar:30}] {pos}/{len} rows, {per_sec}, eta {eta}")
+        ProgressStyle::with_template("importing [{bar:30}] {pos}/{len} rows, {rate}, eta {eta}")
     {
-        bar.set_style(style.progress_chars("=> "));
+        let rate = |s: &ProgressState, w: &mut dyn std::fmt::Write| {
+            let _ = write!(w, "{:.0} rows/s", s.per_sec());
+        };
+        bar.set_style(style.with_key("rate", rate).progress_chars("=> "));
     }
     bar
 }
