@@ -473,7 +473,7 @@ impl<D: BlockDevice> Fs<D> {
                 (op, np)
             };
             let mut g = self.read_inode(gain)?;
-            g.nlink += 1;
+            g.nlink = g.nlink.checked_add(1).ok_or(FsError::TooManyLinks)?;
             self.write_inode(gain, &g)?;
             let mut l = self.read_inode(lose)?;
             l.nlink = l.nlink.saturating_sub(1);

@@ -112,7 +112,7 @@ impl<D: BlockDevice> Fs<D> {
             self.xattr_free_blob(inode)?;
             inode.xattr_block = new;
             inode.xattr_blocks = nblocks as u32;
-            inode.blocks += nblocks as u64;
+            inode.blocks = inode.blocks.saturating_add(nblocks as u64);
             new
         };
         inode.xattr_len = used as u32;
