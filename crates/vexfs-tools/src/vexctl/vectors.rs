@@ -169,6 +169,15 @@ pub fn parse_npy(bytes: &[u8]) -> Result<Matrix, String> {
             ))
         }
     };
+    // A header may claim any shape: refuse one the file cannot hold before
+    // the reader allocates for it.
+    let need = (rows as u128) * (dim as u128) * u128::from(size);
+    if need > bytes.len() as u128 {
+        return Err(format!(
+            "array of shape {shape:?} needs {need} bytes of data, the file has {}",
+            bytes.len()
+        ));
+    }
     let data: Vec<f32> = match size {
         4 => npy
             .into_vec::<f32>()
@@ -265,6 +274,7 @@ pub fn parse_fvecs(bytes: &[u8]) -> Result<Matrix, String> {
                 d * 4
             )
         })?;
+        // chunks_exact(4) yields 4-byte chunks only.
         data.extend(
             body.chunks_exact(4)
                 .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])),
@@ -461,6 +471,8 @@ mod tests {
             "truncated data"
         );
         assert!(parse_npy(b"\x93NUMPY garbage").is_err());
+        let e = parse_npy(&npy_raw("<f4", false, "(1000000000000, 1000)", &body)).unwrap_err();
+        assert!(e.contains("needs"), "{e}");
         let huge: Vec<u8> = [1e300f64].iter().flat_map(|v| v.to_le_bytes()).collect();
         assert!(parse_npy(&npy_raw("<f8", false, "(1,)", &huge))
             .unwrap_err()
