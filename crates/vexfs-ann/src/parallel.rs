@@ -24,7 +24,17 @@ pub fn num_threads() -> usize {
     }
     #[cfg(feature = "std")]
     {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
+        // available_parallelism reads cgroup files on every call (tens of
+        // microseconds): ask once. Callers that insert one vector at a time
+        // (the filesystem) would otherwise pay it per insert.
+        static CORES: AtomicUsize = AtomicUsize::new(0);
+        let c = CORES.load(Ordering::Relaxed);
+        if c > 0 {
+            return c;
+        }
+        let c = std::thread::available_parallelism().map_or(1, |n| n.get());
+        CORES.store(c, Ordering::Relaxed);
+        c
     }
     #[cfg(not(feature = "std"))]
     {

@@ -138,6 +138,43 @@ impl Domain {
         self.maybe_train()
     }
 
+    /// Set the vectors of many inodes at once (a bulk call): one batch
+    /// insertion, which strategies run faster than single adds. Later
+    /// entries for the same inode win.
+    pub(crate) fn upsert_many(&mut self, items: Vec<(u64, Vec<f32>)>) -> Result<()> {
+        let mut last: BTreeMap<u64, Vec<f32>> = BTreeMap::new();
+        for (ino, v) in items {
+            last.insert(ino, v);
+        }
+        if !self.index.is_trained() || last.len() < 2 {
+            for (ino, v) in last {
+                self.upsert(ino, &v)?;
+            }
+            return Ok(());
+        }
+        let dim = self.spec.dim;
+        let mut ids = Vec::new();
+        let mut rows = Vec::new();
+        ids.try_reserve(last.len()).map_err(|_| FsError::NoMemory)?;
+        rows.try_reserve(last.len().saturating_mul(dim)).map_err(|_| FsError::NoMemory)?;
+        for (ino, v) in &last {
+            self.remove(*ino)?;
+            if v.len() == dim {
+                ids.push(*ino);
+                rows.extend_from_slice(v);
+            } else {
+                self.unindexed.insert(*ino);
+            }
+        }
+        self.index.add_batch(&ids, &rows).map_err(ann_error)?;
+        for (ino, v) in &last {
+            if v.len() == dim {
+                self.members.insert(*ino, member_hash(*ino, v));
+            }
+        }
+        Ok(())
+    }
+
     /// The content digest: sum of the member hashes.
     pub(crate) fn digest(&self) -> u64 {
         digest_of(self.members.values().copied())
@@ -387,7 +424,28 @@ impl<D: BlockDevice> Fs<D> {
     /// rebuilds it from the files.
     pub(crate) fn vectors_after_commit(&mut self) {
         self.vectors.loaded_in_tx.clear();
-        for op in core::mem::take(&mut self.vectors.deferred) {
+        let mut ops = core::mem::take(&mut self.vectors.deferred).into_iter().peekable();
+        while let Some(op) = ops.next() {
+            // A run of upserts into one index becomes one batch insertion.
+            if let Deferred::Upsert { root, ino, vector } = op {
+                let mut run = alloc::vec![(ino, vector)];
+                while let Some(Deferred::Upsert { root: r, .. }) = ops.peek() {
+                    if *r != root {
+                        break;
+                    }
+                    if let Some(Deferred::Upsert { ino, vector, .. }) = ops.next() {
+                        run.push((ino, vector));
+                    }
+                }
+                let failed = match self.vectors.domains.get_mut(&root) {
+                    Some(d) => d.upsert_many(run).is_err(),
+                    None => false,
+                };
+                if failed {
+                    self.vectors.domains.remove(&root);
+                }
+                continue;
+            }
             let root = match &op {
                 Deferred::Upsert { root, .. }
                 | Deferred::Remove { root, .. }
