@@ -82,9 +82,26 @@ static void vexfs_put_super(struct super_block *sb)
 	kfree(sbi);
 }
 
+/*
+ * The core decides read-only or read-write once, at mount (it also falls
+ * back to read-only for unknown ro_compat features), so a remount may
+ * change options but not that.
+ */
+static int vexfs_remount(struct super_block *sb, int *flags, char *data)
+{
+	sync_filesystem(sb);
+	if ((*flags & SB_RDONLY) != (sb->s_flags & SB_RDONLY)) {
+		pr_warn("vexfs: %pg: switching between ro and rw needs a fresh mount\n",
+			sb->s_bdev);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static const struct super_operations vexfs_super_ops = {
 	.statfs = vexfs_statfs_op,
 	.sync_fs = vexfs_sync_fs,
+	.remount_fs = vexfs_remount,
 	.put_super = vexfs_put_super,
 };
 

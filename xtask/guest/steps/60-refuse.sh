@@ -1,5 +1,6 @@
 # Seed step 3c: images that are not VexFS, or are damaged, refuse to mount
-# with the right errno and a kernel log line naming the device.
+# with the right errno (EINVAL: not VexFS, or not all of it; EUCLEAN:
+# damaged) and a kernel log line naming the device.
 mkdir -p /mnt/bad
 check_refused() { # device, errno text, label
     n0=$(dmesg | wc -l)
@@ -20,4 +21,10 @@ check_refused /dev/vda "Invalid argument" foreign
 printf '\377\377\377\377' | dd of=/dev/vdc bs=1 seek=200 conv=notrunc 2>/dev/null || fail "dd failed"
 sync
 check_refused /dev/vdc "Structure needs cleaning" corrupt
-pass images=2
+# /dev/vdc again: the first 16 MiB of a 32 MiB VexFS (a truncated copy).
+/vexfs/mkfs.vexfs -q /tmp/big.img 32M || fail "mkfs.vexfs of the 32 MiB image failed"
+dd if=/tmp/big.img of=/dev/vdc bs=1M count=16 conv=notrunc 2>/dev/null || fail "dd failed"
+rm -f /tmp/big.img
+sync
+check_refused /dev/vdc "Invalid argument" truncated
+pass images=3
