@@ -560,4 +560,43 @@ mod tests {
         assert_eq!(m.select(&[2, 0]).data, vec![3.0, 1.0]);
         assert_eq!(m.row(3), None);
     }
+
+    #[test]
+    fn random_and_mutated_inputs_never_panic() {
+        let mut seed = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let valid = npy_bytes(
+            &Matrix {
+                rows: 3,
+                dim: 4,
+                data: vec![1.5; 12],
+            },
+            false,
+        );
+        for round in 0..3000 {
+            let mut b = if round % 2 == 0 {
+                valid.clone()
+            } else {
+                (0..(next() % 300) as usize).map(|_| next() as u8).collect()
+            };
+            for _ in 0..(next() % 4) {
+                if !b.is_empty() {
+                    let i = (next() as usize) % b.len();
+                    b[i] = next() as u8;
+                }
+            }
+            b.truncate((next() as usize) % (b.len() + 1));
+            let _ = parse_npy(&b);
+            let _ = parse_fvecs(&b);
+            if let Ok(t) = std::str::from_utf8(&b) {
+                let _ = parse_text(t);
+            }
+            let _ = crate::vexctl::names::parse_names(&b, 3, round % 3 == 0);
+        }
+    }
 }
