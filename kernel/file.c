@@ -6,7 +6,9 @@
  * (address_space_operations over the core's block mapping) replaces it
  * once the core exports its mapping call; mmap is not offered until then.
  */
+/* linux/falloc.h needs the types linux/fs.h brings in. */
 #include <linux/fs.h>
+#include <linux/falloc.h>
 #include <linux/mm.h>
 #include <linux/uio.h>
 
@@ -113,6 +115,38 @@ unlock:
 	return ret;
 }
 
+static long vexfs_fallocate_op(struct file *file, int mode, loff_t offset, loff_t len)
+{
+	struct inode *inode = file_inode(file);
+	struct super_block *sb = inode->i_sb;
+	struct vexfs_stat st;
+	int err;
+
+	BUILD_BUG_ON(VEXFS_FALLOC_KEEP_SIZE != FALLOC_FL_KEEP_SIZE);
+	BUILD_BUG_ON(VEXFS_FALLOC_PUNCH_HOLE != FALLOC_FL_PUNCH_HOLE);
+	BUILD_BUG_ON(VEXFS_FALLOC_ZERO_RANGE != FALLOC_FL_ZERO_RANGE);
+	if (mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE))
+		return -EOPNOTSUPP;
+
+	inode_lock(inode);
+	if (!(mode & FALLOC_FL_KEEP_SIZE)) {
+		err = inode_newsize_ok(inode, offset + len);
+		if (err)
+			goto out;
+	}
+	err = file_modified(file);
+	if (err)
+		goto out;
+	err = vexfs_fallocate(vexfs_lock(sb), inode->i_ino, offset, len, mode,
+			      vexfs_now(), &st);
+	vexfs_unlock(sb);
+	if (!err)
+		vexfs_refresh_inode(inode, &st);
+out:
+	inode_unlock(inode);
+	return err;
+}
+
 static int vexfs_file_open(struct inode *inode, struct file *file)
 {
 	struct super_block *sb = inode->i_sb;
@@ -154,6 +188,7 @@ const struct file_operations vexfs_file_ops = {
 	.open = vexfs_file_open,
 	.release = vexfs_file_release,
 	.fsync = vexfs_fsync,
+	.fallocate = vexfs_fallocate_op,
 	.splice_read = generic_file_splice_read,
 	.splice_write = iter_file_splice_write,
 };

@@ -92,6 +92,11 @@ struct vexfs_dev_ops {
 typedef int (*vexfs_filldir_t)(void *ctx, const u8 *name, size_t len,
 			       u64 ino, u32 dtype, u64 pos);
 
+/* vexfs_fallocate modes: the FALLOC_FL_* values the core accepts. */
+#define VEXFS_FALLOC_KEEP_SIZE 0x01U
+#define VEXFS_FALLOC_PUNCH_HOLE 0x02U
+#define VEXFS_FALLOC_ZERO_RANGE 0x10U
+
 #define VEXFS_MOUNT_RDONLY (1U << 0)
 #define VEXFS_RENAME_NOREPLACE (1U << 0)
 #define VEXFS_RENAME_EXCHANGE (1U << 1)
@@ -138,6 +143,8 @@ int vexfs_release(struct vexfs_fs *fs, u64 ino);
 s64 vexfs_read(struct vexfs_fs *fs, u64 ino, u64 off, u8 *buf, size_t len);
 s64 vexfs_write(struct vexfs_fs *fs, u64 ino, u64 off, const u8 *buf,
 		size_t len, struct vexfs_time now, struct vexfs_stat *out);
+int vexfs_fallocate(struct vexfs_fs *fs, u64 ino, u64 off, u64 len, u32 mode,
+		    struct vexfs_time now, struct vexfs_stat *out);
 
 /* Called by the Rust side (helpers.c). */
 void *vexfs_k_alloc(size_t size);

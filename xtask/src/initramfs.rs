@@ -22,6 +22,7 @@ pub const VIRTIO_MODULES: &[&str] = &[
 ];
 
 const INIT: &str = include_str!("../guest/init");
+const FSX_CONF: &str = include_str!("../guest/fsx.toml");
 const STEPS: &[(&str, &str)] = &[
     ("lib.sh", include_str!("../guest/steps/lib.sh")),
     (
@@ -32,6 +33,7 @@ const STEPS: &[(&str, &str)] = &[
     ("30-cycles.sh", include_str!("../guest/steps/30-cycles.sh")),
     ("40-mount.sh", include_str!("../guest/steps/40-mount.sh")),
     ("50-tree.sh", include_str!("../guest/steps/50-tree.sh")),
+    ("55-fsx.sh", include_str!("../guest/steps/55-fsx.sh")),
     ("60-refuse.sh", include_str!("../guest/steps/60-refuse.sh")),
     (
         "70-vectors.sh",
@@ -104,10 +106,29 @@ fn add_virtio(kernel: &Kernel, root: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Copy a dynamically linked program and the shared libraries `ldd`
+/// names, at their host paths, so it runs in the guest unchanged.
+fn add_dynamic(bin: &Path, dst: &Path, root: &Path) -> Result<()> {
+    copy(bin, dst, 0o755)?;
+    let out = crate::cmd::output(Command::new("ldd").arg(bin))?;
+    for lib in out.lines().filter_map(|l| {
+        // "libc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x...)" or
+        // "/lib64/ld-linux-x86-64.so.2 (0x...)"
+        let path = l.split("=>").last()?.split_whitespace().next()?;
+        path.starts_with('/').then(|| PathBuf::from(path))
+    }) {
+        let rel = lib
+            .strip_prefix("/")
+            .map_err(|e| format!("{}: {e}", lib.display()))?;
+        copy(&lib, &root.join(rel), 0o755)?;
+    }
+    Ok(())
+}
+
 fn config(kernel: &Kernel, p: &Profile) -> String {
     format!(
-        "# Written by xtask vm-test.\nPROFILE={}\nKVER={}\nCYCLES={}\nSLAB_TOL_KB={}\nVMALLOC_TOL_KB={}\n",
-        p.name, kernel.version, p.cycles, p.slab_tol_kb, p.vmalloc_tol_kb
+        "# Written by xtask vm-test.\nPROFILE={}\nKVER={}\nCYCLES={}\nSLAB_TOL_KB={}\nVMALLOC_TOL_KB={}\nFSX_OPS={}\n",
+        p.name, kernel.version, p.cycles, p.slab_tol_kb, p.vmalloc_tol_kb, p.fsx_ops
     )
 }
 
@@ -139,6 +160,8 @@ pub fn build(
     copy(ko, &root.join("vexfs/vexfs.ko"), 0o644)?;
     copy(&bins.mkfs, &root.join("vexfs/mkfs.vexfs"), 0o755)?;
     copy(&bins.fsck, &root.join("vexfs/fsck.vexfs"), 0o755)?;
+    add_dynamic(&bins.fsx, &root.join("vexfs/fsx"), &root)?;
+    put(&root.join("etc/fsx.toml"), FSX_CONF.as_bytes(), 0o644)?;
     crate::tree::generate(&root.join("payload/tree"), p.tree_files)?;
     // Real binaries in the tree too, beside the generated files.
     copy(ko, &root.join("payload/tree/real/vexfs.ko"), 0o644)?;

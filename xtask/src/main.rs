@@ -36,6 +36,8 @@ pub struct Profile {
     pub cycles: u32,
     /// Files in the generated tree copied onto the mount.
     pub tree_files: u32,
+    /// fsx operations on the kernel mount.
+    pub fsx_ops: u32,
     /// Size of the test disk /dev/vdb.
     pub disk_mib: u64,
     /// Whole guest run, from QEMU start to the final line.
@@ -55,6 +57,7 @@ impl Profile {
                 name: "ci",
                 cycles: 20,
                 tree_files: 300,
+                fsx_ops: 10_000,
                 disk_mib: 256,
                 timeout_s: 600,
                 slab_tol_kb: 128,
@@ -64,6 +67,7 @@ impl Profile {
                 name: "full",
                 cycles: 100,
                 tree_files: 2000,
+                fsx_ops: 100_000,
                 disk_mib: 1024,
                 timeout_s: 1800,
                 slab_tol_kb: 128,

@@ -38,6 +38,11 @@ pub const STEPS: &[StepSpec] = &[
         what: "copy a tree in, namespace ops, remount, verify checksums",
     },
     StepSpec {
+        name: "fsx",
+        seed: "3",
+        what: "fsx (no mapped I/O yet) against its model, then a remount",
+    },
+    StepSpec {
         name: "refuse",
         seed: "3",
         what: "foreign (-EINVAL) and damaged (-EUCLEAN) images refused with a log line",

@@ -132,6 +132,12 @@ pub struct VexfsSetattr {
     pub ctime: VexfsTime,
 }
 
+/// `vexfs_fallocate` modes: the Linux `FALLOC_FL_*` bits this
+/// filesystem accepts (0 allocates and extends the size).
+pub const VEXFS_FALLOC_KEEP_SIZE: u32 = 0x01;
+pub const VEXFS_FALLOC_PUNCH_HOLE: u32 = 0x02;
+pub const VEXFS_FALLOC_ZERO_RANGE: u32 = 0x10;
+
 /// `vexfs_mount` flags.
 pub const VEXFS_MOUNT_RDONLY: u32 = 1 << 0;
 

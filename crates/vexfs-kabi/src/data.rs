@@ -3,8 +3,12 @@
 //! The C side copies between user memory and a kernel bounce buffer
 //! outside the superblock lock, so these calls never touch user memory.
 
-use crate::abi::{neg, VexfsStat, VexfsTime, NEG_EINVAL};
+use crate::abi::{
+    neg, VexfsStat, VexfsTime, NEG_EINVAL, VEXFS_FALLOC_KEEP_SIZE, VEXFS_FALLOC_PUNCH_HOLE,
+    VEXFS_FALLOC_ZERO_RANGE,
+};
 use crate::mount::{bytes, handle, VexfsFs};
+use vexfs_core::FallocMode;
 
 /// Read up to `len` bytes of `ino` at `off` into `buf`. Returns the bytes
 /// read (short at end of file, 0 past it) or a negative errno.
@@ -74,4 +78,47 @@ pub unsafe extern "C" fn vexfs_write(
         Err(e) => return neg(e).into(),
     }
     n as i64
+}
+
+/// `fallocate(2)` on `ino`: `mode` is a combination of the
+/// `VEXFS_FALLOC_*` bits (the `FALLOC_FL_*` values); a hole punch must keep
+/// the size, as Linux requires. Reports the new attributes in `out`.
+///
+/// # Safety
+/// `fs` must be a live handle, not used concurrently; `out` null or
+/// writable.
+#[no_mangle]
+pub unsafe extern "C" fn vexfs_fallocate(
+    fs: *mut VexfsFs,
+    ino: u64,
+    off: u64,
+    len: u64,
+    mode: u32,
+    now: VexfsTime,
+    out: *mut VexfsStat,
+) -> i32 {
+    // SAFETY: the caller guarantees a live handle and exclusive access.
+    let Some(fs) = (unsafe { handle(fs) }) else {
+        return NEG_EINVAL;
+    };
+    let keep_size = mode & VEXFS_FALLOC_KEEP_SIZE != 0;
+    let mode = match mode & !VEXFS_FALLOC_KEEP_SIZE {
+        0 => FallocMode::Allocate { keep_size },
+        VEXFS_FALLOC_PUNCH_HOLE if keep_size => FallocMode::PunchHole,
+        VEXFS_FALLOC_ZERO_RANGE => FallocMode::ZeroRange { keep_size },
+        _ => return neg(vexfs_core::FsError::NotSupported),
+    };
+    if let Err(e) = fs.fallocate(ino, off, len, mode, now.into()) {
+        return neg(e);
+    }
+    match fs.getattr(ino) {
+        Ok(st) => {
+            // SAFETY: the caller guarantees `out` is null or writable.
+            if let Some(o) = unsafe { out.as_mut() } {
+                *o = VexfsStat::from(&st);
+            }
+            0
+        }
+        Err(e) => neg(e),
+    }
 }

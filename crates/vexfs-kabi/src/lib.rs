@@ -34,7 +34,7 @@ mod mount;
 mod node;
 
 pub use abi::*;
-pub use data::{vexfs_read, vexfs_write};
+pub use data::{vexfs_fallocate, vexfs_read, vexfs_write};
 pub use device::CDevice;
 pub use mount::{
     vexfs_block_size, vexfs_is_read_only, vexfs_mount, vexfs_root_ino, vexfs_statfs, vexfs_sync,

@@ -280,3 +280,58 @@ fn null_pointers_are_einval_not_crashes() {
         );
     }
 }
+
+#[test]
+fn fallocate_modes_map_to_the_core() {
+    let mut disk = fresh_disk();
+    let fs = mount(&mut disk).expect("mount");
+    // SAFETY: `fs` is a live handle used from this thread only; every
+    // pointer passed describes a live local buffer.
+    unsafe {
+        let root = vexfs_root_ino(fs);
+        let mut st = VexfsStat::default();
+        assert_eq!(
+            vexfs_create(
+                fs,
+                root,
+                b"f".as_ptr(),
+                1,
+                0o100644,
+                0,
+                0,
+                0,
+                now(),
+                &mut st
+            ),
+            0
+        );
+        let ino = st.ino;
+        let data = vec![0xabu8; 3 * 4096];
+        assert_eq!(
+            vexfs_write(fs, ino, 0, data.as_ptr(), data.len(), now(), &mut st),
+            data.len() as i64
+        );
+        let punch = VEXFS_FALLOC_PUNCH_HOLE | VEXFS_FALLOC_KEEP_SIZE;
+        assert_eq!(
+            vexfs_fallocate(fs, ino, 4096, 4096, punch, now(), &mut st),
+            0
+        );
+        assert_eq!(st.size, data.len() as u64);
+        let mut back = vec![0u8; data.len()];
+        assert_eq!(
+            vexfs_read(fs, ino, 0, back.as_mut_ptr(), back.len()),
+            data.len() as i64
+        );
+        assert!(back[4096..8192].iter().all(|&b| b == 0));
+        assert!(back[..4096].iter().chain(&back[8192..]).all(|&b| b == 0xab));
+        // Growing allocation extends the size unless KEEP_SIZE.
+        assert_eq!(vexfs_fallocate(fs, ino, 0, 65536, 0, now(), &mut st), 0);
+        assert_eq!(st.size, 65536);
+        // Linux requires KEEP_SIZE with a hole punch.
+        assert_eq!(
+            vexfs_fallocate(fs, ino, 0, 4096, VEXFS_FALLOC_PUNCH_HOLE, now(), &mut st),
+            -95
+        );
+        assert_eq!(vexfs_unmount(fs, now()), 0);
+    }
+}
