@@ -6,6 +6,8 @@ pub mod analysis;
 pub mod check;
 pub mod data;
 pub mod dataset;
+pub mod mount;
+pub mod mountbench;
 pub mod peers;
 pub mod report;
 pub mod results;
