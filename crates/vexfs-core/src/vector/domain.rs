@@ -12,6 +12,9 @@ use alloc::vec::Vec;
 use vexfs_ann::{IndexKind, Metric, VectorIndex};
 use vexfs_format::vector::MAX_DIM;
 
+/// Pending vectors a trained index collects before one batch insertion.
+const ABSORB_AT: usize = 8192;
+
 /// A 64-bit hash of one member (inode number and vector bits): two crc32c
 /// with different seeds.
 pub(crate) fn member_hash(ino: u64, v: &[f32]) -> u64 {
@@ -129,11 +132,11 @@ impl Domain {
             self.unindexed.insert(ino);
             return Ok(());
         }
-        if self.index.is_trained() {
-            self.index.add(ino, v).map_err(ann_error)?;
-        } else {
-            self.pending.insert(ino, v.to_vec());
-        }
+        // New vectors wait in `pending` (searched exactly, so they are
+        // found at once) and join the strategy in batches: one batch
+        // insertion of thousands is as fast as an in-process build, one
+        // at a time is several times slower.
+        self.pending.insert(ino, v.to_vec());
         self.members.insert(ino, member_hash(ino, v));
         self.maybe_train()
     }
@@ -146,33 +149,16 @@ impl Domain {
         for (ino, v) in items {
             last.insert(ino, v);
         }
-        if !self.index.is_trained() || last.len() < 2 {
-            for (ino, v) in last {
-                self.upsert(ino, &v)?;
-            }
-            return Ok(());
-        }
-        let dim = self.spec.dim;
-        let mut ids = Vec::new();
-        let mut rows = Vec::new();
-        ids.try_reserve(last.len()).map_err(|_| FsError::NoMemory)?;
-        rows.try_reserve(last.len().saturating_mul(dim)).map_err(|_| FsError::NoMemory)?;
-        for (ino, v) in &last {
-            self.remove(*ino)?;
-            if v.len() == dim {
-                ids.push(*ino);
-                rows.extend_from_slice(v);
+        for (ino, v) in last {
+            self.remove(ino)?;
+            if v.len() == self.spec.dim {
+                self.members.insert(ino, member_hash(ino, &v));
+                self.pending.insert(ino, v);
             } else {
-                self.unindexed.insert(*ino);
+                self.unindexed.insert(ino);
             }
         }
-        self.index.add_batch(&ids, &rows).map_err(ann_error)?;
-        for (ino, v) in &last {
-            if v.len() == dim {
-                self.members.insert(*ino, member_hash(*ino, v));
-            }
-        }
-        Ok(())
+        self.maybe_train()
     }
 
     /// The content digest: sum of the member hashes.
@@ -180,13 +166,28 @@ impl Domain {
         digest_of(self.members.values().copied())
     }
 
-    /// Train an untrained index once enough vectors are pending, then move
-    /// them all in.
+    /// Move pending vectors into the strategy once there are enough of
+    /// them: `ABSORB_AT` for a trained index, the training threshold for an
+    /// untrained one (which trains first).
     pub(crate) fn maybe_train(&mut self) -> Result<()> {
-        if self.index.is_trained() || self.pending.len() < self.spec.train_threshold() {
+        let want = if self.index.is_trained() {
+            ABSORB_AT
+        } else {
+            self.spec.train_threshold()
+        };
+        if self.pending.len() < want {
             return Ok(());
         }
         self.train_now()
+    }
+
+    /// Before a search: a trained index takes its pending vectors in, so
+    /// queries run on the strategy alone.
+    pub(crate) fn absorb_for_search(&mut self) -> Result<()> {
+        if self.index.is_trained() && !self.pending.is_empty() {
+            self.train_now()?;
+        }
+        Ok(())
     }
 
     /// Train on the pending vectors (whatever their number) and absorb them.

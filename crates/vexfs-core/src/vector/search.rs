@@ -219,9 +219,12 @@ impl<D: BlockDevice> Fs<D> {
             nprobe: q.nprobe,
             rerank: q.rerank,
         };
-        let Some(dom) = self.vectors.domains.remove(&root) else {
+        let Some(mut dom) = self.vectors.domains.remove(&root) else {
             return Err(FsError::NotFound);
         };
+        // A batch insertion that fails half way leaves the copy in memory
+        // untrustworthy: it stays out of the map and is rebuilt on next use.
+        dom.absorb_for_search()?;
         let result: Result<Vec<Neighbor>> = if scope.trivial {
             dom.index.search(&q.vector, &params, None).map_err(ann_error)
         } else {
