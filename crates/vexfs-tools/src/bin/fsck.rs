@@ -99,14 +99,17 @@ fn run(prog: &str, a: &Args) -> u8 {
         Ask::Mode(m) => m,
         Ask::Interactive => RepairMode::No,
     };
-    let report = match run_check(prog, a, first_mode, quiet_passes) {
+    // An unmounted image may still be held by its daemon finishing its
+    // writes; a mounted one is looked at as it is (read-only).
+    let wait = uses.is_empty();
+    let report = match run_check(prog, a, first_mode, quiet_passes, wait) {
         Ok(r) => r,
         Err(code) => return code,
     };
     if ask == Ask::Interactive && report.uncorrected() > 0 && !report.cancelled && !report.skipped_clean {
         print_problems(&dev_name, &report, false);
         if confirm(&format!("{} problem(s) found. Fix them?", report.uncorrected())) {
-            return match run_check(prog, a, RepairMode::Yes, true) {
+            return match run_check(prog, a, RepairMode::Yes, true, wait) {
                 Ok(r) => finish(&dev_name, &r, a.verbose, false, true),
                 Err(code) => code,
             };
@@ -126,7 +129,7 @@ fn confirm(question: &str) -> bool {
     matches!(line.trim(), "y" | "Y" | "yes" | "YES")
 }
 
-fn run_check(prog: &str, a: &Args, mode: RepairMode, quiet_passes: bool) -> Result<CheckReport, u8> {
+fn run_check(prog: &str, a: &Args, mode: RepairMode, quiet_passes: bool, wait: bool) -> Result<CheckReport, u8> {
     let path: &Path = &a.device;
     let dev = match Device::open(path, mode == RepairMode::No) {
         Ok(d) => d,
@@ -135,6 +138,13 @@ fn run_check(prog: &str, a: &Args, mode: RepairMode, quiet_passes: bool) -> Resu
             return Err(EXIT_OPERATIONAL);
         }
     };
+    if wait {
+        let tell = || eprintln!("{prog}: {}: waiting for the VexFS daemon that still has it open to finish", path.display());
+        if let Err(e) = vexfs_tools::device::wait_unused(dev.file(), mode != RepairMode::No, 600, tell) {
+            eprintln!("{prog}: {}: {e}", path.display());
+            return Err(EXIT_OPERATIONAL);
+        }
+    }
     let opts = CheckOptions { mode, force: a.force, now: vexfs_tools::now() };
     let show = progress::wanted(false);
     let mut machine = a.progress_fd.filter(|&fd| fd > 0).and_then(|fd| progress::MachineProgress::open(fd, &a.device.display().to_string()));
