@@ -123,6 +123,27 @@ fn attr(s: &Stat) -> FileAttr {
     }
 }
 
+/// Attributes for a directory entry whose inode cannot be read.
+fn placeholder(ino: u64, ft: FileType) -> FileAttr {
+    FileAttr {
+        ino: INodeNo(ino),
+        size: 0,
+        blocks: 0,
+        atime: UNIX_EPOCH,
+        mtime: UNIX_EPOCH,
+        ctime: UNIX_EPOCH,
+        crtime: UNIX_EPOCH,
+        kind: kind(ft),
+        perm: 0,
+        nlink: 1,
+        uid: 0,
+        gid: 0,
+        rdev: 0,
+        blksize: 4096,
+        flags: 0,
+    }
+}
+
 fn errno(e: FsError) -> Errno {
     Errno::from_i32(e.errno())
 }
@@ -495,22 +516,21 @@ impl Filesystem for VexFuse {
         loop {
             // Entries with attributes are ~10x larger: fetch fewer at a time
             // so a full reply buffer wastes little work.
-            let batch = self.with(|fs| {
-                let entries = fs.readdir(ino.0, off, READDIRPLUS_BATCH)?;
-                let mut out = Vec::with_capacity(entries.len());
-                for e in entries {
-                    let st = fs.getattr(e.ino)?;
-                    out.push((e, st));
-                }
-                Ok(out)
-            });
-            let batch = match batch {
+            let batch = match self.with(|fs| fs.readdir_plus(ino.0, off, READDIRPLUS_BATCH)) {
                 Ok(b) => b,
                 Err(e) => return reply.error(e),
             };
             for (e, st) in &batch {
-                let gen = Generation(u64::from(st.generation));
-                if reply.add(INodeNo(e.ino), e.offset, OsStr::from_bytes(&e.name), &self.timeouts.entry, &attr(st), gen) {
+                let added = match st {
+                    Ok(st) => {
+                        let gen = Generation(u64::from(st.generation));
+                        reply.add(INodeNo(e.ino), e.offset, OsStr::from_bytes(&e.name), &self.timeouts.entry, &attr(st), gen)
+                    }
+                    // A damaged child is still listed, with attributes the
+                    // kernel must not cache: its own lookup gives EUCLEAN.
+                    Err(_) => reply.add(INodeNo(e.ino), e.offset, OsStr::from_bytes(&e.name), &Duration::ZERO, &placeholder(e.ino, e.file_type), Generation(0)),
+                };
+                if added {
                     return reply.ok();
                 }
                 off = e.offset;
