@@ -146,6 +146,8 @@ struct vexfs_results {
 
 /* Set many embeddings in one call, as one transaction: either every item
  * is stored and indexed or none is (error_index names the failing item).
+ * The ioctl returns 0 in both cases (FUSE drops a reply's data on error):
+ * check `error`. A malformed struct is -EINVAL.
  * data[] holds `count` file names (single components, relative to the
  * directory, each NUL-terminated: names_len bytes in all), zero padding to
  * a multiple of 4, then count * dim floats. */
