@@ -23,6 +23,10 @@ pub const VIRTIO_MODULES: &[&str] = &[
 
 const INIT: &str = include_str!("../guest/init");
 const FSX_CONF: &str = include_str!("../guest/fsx.toml");
+const PJDFSTEST_CONF: &str = include_str!("../guest/pjdfstest.toml");
+/// pjdfstest switches to nobody:nogroup and tests:tests.
+const PASSWD: &str = "root:x:0:0:root:/:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\ntests:x:1001:1001:tests:/:/bin/false\n";
+const GROUP: &str = "root:x:0:\nnogroup:x:65534:\ntests:x:1001:\n";
 const STEPS: &[(&str, &str)] = &[
     ("lib.sh", include_str!("../guest/steps/lib.sh")),
     (
@@ -34,6 +38,10 @@ const STEPS: &[(&str, &str)] = &[
     ("40-mount.sh", include_str!("../guest/steps/40-mount.sh")),
     ("50-tree.sh", include_str!("../guest/steps/50-tree.sh")),
     ("55-fsx.sh", include_str!("../guest/steps/55-fsx.sh")),
+    (
+        "57-pjdfstest.sh",
+        include_str!("../guest/steps/57-pjdfstest.sh"),
+    ),
     ("60-refuse.sh", include_str!("../guest/steps/60-refuse.sh")),
     (
         "70-vectors.sh",
@@ -127,8 +135,8 @@ fn add_dynamic(bin: &Path, dst: &Path, root: &Path) -> Result<()> {
 
 fn config(kernel: &Kernel, p: &Profile) -> String {
     format!(
-        "# Written by xtask vm-test.\nPROFILE={}\nKVER={}\nCYCLES={}\nSLAB_TOL_KB={}\nVMALLOC_TOL_KB={}\nFSX_OPS={}\n",
-        p.name, kernel.version, p.cycles, p.slab_tol_kb, p.vmalloc_tol_kb, p.fsx_ops
+        "# Written by xtask vm-test.\nPROFILE={}\nKVER={}\nCYCLES={}\nSLAB_TOL_KB={}\nVMALLOC_TOL_KB={}\nFSX_OPS={}\nPJDFSTEST={}\n",
+        p.name, kernel.version, p.cycles, p.slab_tol_kb, p.vmalloc_tol_kb, p.fsx_ops, u8::from(p.pjdfstest)
     )
 }
 
@@ -162,6 +170,16 @@ pub fn build(
     copy(&bins.fsck, &root.join("vexfs/fsck.vexfs"), 0o755)?;
     add_dynamic(&bins.fsx, &root.join("vexfs/fsx"), &root)?;
     put(&root.join("etc/fsx.toml"), FSX_CONF.as_bytes(), 0o644)?;
+    if let Some(pjd) = &bins.pjdfstest {
+        add_dynamic(pjd, &root.join("vexfs/pjdfstest"), &root)?;
+    }
+    put(
+        &root.join("etc/pjdfstest.toml"),
+        PJDFSTEST_CONF.as_bytes(),
+        0o644,
+    )?;
+    put(&root.join("etc/passwd"), PASSWD.as_bytes(), 0o644)?;
+    put(&root.join("etc/group"), GROUP.as_bytes(), 0o644)?;
     crate::tree::generate(&root.join("payload/tree"), p.tree_files)?;
     // Real binaries in the tree too, beside the generated files.
     copy(ko, &root.join("payload/tree/real/vexfs.ko"), 0o644)?;

@@ -43,6 +43,11 @@ pub const STEPS: &[StepSpec] = &[
         what: "fsx (no mapped I/O yet) against its model, then a remount",
     },
     StepSpec {
+        name: "pjdfstest",
+        seed: "3",
+        what: "the Rust pjdfstest on the kernel mount (opt-in: --pjdfstest)",
+    },
+    StepSpec {
         name: "refuse",
         seed: "3",
         what: "foreign (-EINVAL) and damaged (-EUCLEAN) images refused with a log line",

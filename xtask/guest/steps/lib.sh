@@ -39,7 +39,7 @@ run_step() {
     echo "@@VEXFS step=$name status=$status ms=$((t1 - t0)) $rest"
     if [ "$status" = fail ]; then
         # The step's own output, for the report.
-        tail -n 20 "/tmp/$name.log" | sed 's/^/@@VEXFS log /'
+        tail -n 120 "/tmp/$name.log" | sed 's/^/@@VEXFS log /'
         dmesg | tail -n 10 | sed 's/^/@@VEXFS log dmesg: /'
     fi
 }
