@@ -33,6 +33,21 @@ pub enum IndexKind {
     Lsh = 4,
 }
 
+impl IndexKind {
+    /// Decode from the byte stored in serialised headers and the
+    /// filesystem's index records.
+    pub fn from_u8(v: u8) -> Option<Self> {
+        Some(match v {
+            0 => Self::Flat,
+            1 => Self::Hnsw,
+            2 => Self::IvfFlat,
+            3 => Self::IvfPq,
+            4 => Self::Lsh,
+            _ => return None,
+        })
+    }
+}
+
 /// Per-query knobs. Fields a strategy does not use are ignored; `None` means
 /// the strategy's configured default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

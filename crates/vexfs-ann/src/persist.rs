@@ -78,16 +78,6 @@ pub struct Header {
     pub payload_crc: u32,
 }
 
-fn kind_from_u8(v: u8) -> Option<IndexKind> {
-    Some(match v {
-        0 => IndexKind::Flat,
-        1 => IndexKind::Hnsw,
-        2 => IndexKind::IvfFlat,
-        3 => IndexKind::IvfPq,
-        4 => IndexKind::Lsh,
-        _ => return None,
-    })
-}
 
 fn le32(b: &[u8; HEADER_LEN], off: usize) -> u32 {
     let mut x = [0u8; 4];
@@ -136,7 +126,7 @@ impl Header {
         if !(OLDEST_VERSION..=FORMAT_VERSION).contains(&version) {
             return Err(AnnError::UnsupportedVersion(version));
         }
-        let kind = kind_from_u8(b[KIND_OFFSET]).ok_or(AnnError::Corrupt("unknown index kind"))?;
+        let kind = IndexKind::from_u8(b[KIND_OFFSET]).ok_or(AnnError::Corrupt("unknown index kind"))?;
         let metric =
             Metric::from_u8(b[METRIC_OFFSET]).ok_or(AnnError::Corrupt("unknown metric"))?;
         if b[FLAGS_OFFSET] != 0 || b[FLAGS_OFFSET + 1] != 0 {

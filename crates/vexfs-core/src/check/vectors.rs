@@ -92,7 +92,7 @@ pub(super) fn check<D: BlockDevice>(fs: &mut Fs<D>, mode: RepairMode, report: &m
         if fs.read_inode(top).is_err() {
             continue;
         }
-        fs.walk_tree(top, false, &mut |_fs, dir, key, ino, inode| {
+        fs.walk_tree(top, &|_, _| false, &mut |_fs, dir, key, ino, inode| {
             first_link.entry(ino).or_insert((dir, key));
             if inode.parent == dir && inode.link_key == key {
                 primary_ok.insert(ino);

@@ -18,25 +18,10 @@ use vexfs_format::VECTOR_CATALOG_INO;
 
 const CAT: u64 = VECTOR_CATALOG_INO;
 
-fn kind_code(k: IndexKind) -> u8 {
-    k as u8
-}
-
-fn kind_from(c: u8) -> Option<IndexKind> {
-    Some(match c {
-        0 => IndexKind::Flat,
-        1 => IndexKind::Hnsw,
-        2 => IndexKind::IvfFlat,
-        3 => IndexKind::IvfPq,
-        4 => IndexKind::Lsh,
-        _ => return None,
-    })
-}
-
 /// The spec a record describes.
 pub(crate) fn spec_of(rec: &IndexRecord) -> Result<IndexSpec> {
     Ok(IndexSpec {
-        kind: kind_from(rec.strategy).ok_or(corrupt("index record strategy"))?,
+        kind: IndexKind::from_u8(rec.strategy).ok_or(corrupt("index record strategy"))?,
         metric: Metric::from_u8(rec.metric).ok_or(corrupt("index record metric"))?,
         dim: rec.dim as usize,
         params: rec.params().to_vec(),
@@ -195,7 +180,7 @@ impl<D: BlockDevice> Fs<D> {
             off = end;
         }
         let mut rec = IndexRecord {
-            strategy: kind_code(spec.kind),
+            strategy: spec.kind as u8,
             metric: spec.metric as u8,
             dim: u32::try_from(spec.dim).map_err(|_| FsError::Invalid)?,
             state: STATE_CLEAN,

@@ -103,7 +103,12 @@ pub(crate) struct Domain {
 impl Domain {
     pub(crate) fn new(root: u64, spec: IndexSpec) -> Result<Self> {
         let index = spec.empty_index()?;
-        Ok(Self {
+        Ok(Self::with_index(root, spec, index))
+    }
+
+    /// A domain around an existing index, with nothing else known yet.
+    fn with_index(root: u64, spec: IndexSpec, index: Box<dyn VectorIndex>) -> Self {
+        Self {
             root,
             spec,
             index,
@@ -113,7 +118,7 @@ impl Domain {
             record_clean: false,
             generation: 0,
             disk_bytes: 0,
-        })
+        }
     }
 
     /// Remove `ino` wherever it is; true if it was present.
@@ -272,17 +277,9 @@ impl Domain {
         if index.kind() != spec.kind || index.metric() != spec.metric || index.dim() != spec.dim {
             return Err(crate::error::corrupt("saved index does not match its record"));
         }
-        let mut d = Domain {
-            root,
-            spec,
-            index,
-            pending: BTreeMap::new(),
-            unindexed: BTreeSet::new(),
-            members: BTreeMap::new(),
-            record_clean: true,
-            generation: 0,
-            disk_bytes: bytes.len() as u64,
-        };
+        let mut d = Domain::with_index(root, spec, index);
+        d.record_clean = true;
+        d.disk_bytes = bytes.len() as u64;
         let take_u64 = |src: &mut &[u8]| -> Result<u64> {
             let (h, t) = src
                 .split_first_chunk::<8>()
@@ -561,7 +558,10 @@ impl<D: BlockDevice> Fs<D> {
         skip_nested: bool,
         f: &mut EmbeddingVisitor<'_, D>,
     ) -> Result<()> {
-        self.walk_tree(top, skip_nested, &mut |fs, dir, key, ino, inode| {
+        let prune = |_: u64, d: &vexfs_format::inode::Inode| {
+            skip_nested && d.flags & vexfs_format::inode::FLAG_VECTOR_INDEX != 0
+        };
+        self.walk_tree(top, &prune, &mut |fs, dir, key, ino, inode| {
             if inode.is_reg()
                 && inode.flags & vexfs_format::inode::FLAG_HAS_EMBEDDING != 0
                 && inode.parent == dir

@@ -198,13 +198,15 @@ impl<D: BlockDevice> Fs<D> {
         Ok(())
     }
 
-    /// Visit every directory entry under `top` (depth first), skipping the
-    /// subtrees of deeper index roots when `skip_nested`. The callback gets
-    /// the directory, the entry key, the child's number and inode.
+    /// Visit every directory entry under `top` (depth first), not
+    /// descending into the subdirectories `prune` picks (by number and
+    /// inode). The callback gets the directory, the entry key, the child's
+    /// number and inode. Children whose inode is damaged are skipped (fsck's
+    /// structural passes report them).
     pub(crate) fn walk_tree(
         &mut self,
         top: u64,
-        skip_nested: bool,
+        prune: &dyn Fn(u64, &Inode) -> bool,
         f: &mut EntryVisitor<'_, D>,
     ) -> Result<()> {
         let mut stack = alloc::vec![top];
@@ -226,14 +228,11 @@ impl<D: BlockDevice> Fs<D> {
                     let key = e.offset - 3;
                     let child = match self.read_inode(e.ino) {
                         Ok(c) => c,
-                        Err(FsError::Corrupt(_)) => continue,
+                        Err(FsError::Corrupt(_)) | Err(FsError::NotFound) => continue,
                         Err(err) => return Err(err),
                     };
-                    if e.file_type == FileType::Directory {
-                        let nested = child.flags & FLAG_VECTOR_INDEX != 0;
-                        if child.parent == dir && !(skip_nested && nested) {
-                            stack.push(e.ino);
-                        }
+                    if e.file_type == FileType::Directory && child.parent == dir && !prune(e.ino, &child) {
+                        stack.push(e.ino);
                     }
                     f(self, dir, key, e.ino, &child)?;
                 }

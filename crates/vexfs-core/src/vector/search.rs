@@ -354,54 +354,27 @@ impl<D: BlockDevice> Fs<D> {
         flat: &mut FlatIndex,
         out: &mut SearchOutcome,
     ) -> Result<()> {
-        let mut stack = alloc::vec![top];
-        let mut steps = 0u64;
-        while let Some(dir) = stack.pop() {
-            let dinode = self.read_inode(dir)?;
-            if !s.caller.may(&dinode, MAY_EXEC) {
-                continue;
+        // Directories the caller may not search are not entered (their
+        // files would fail `accept` anyway); other index roots answer for
+        // themselves.
+        let caller = s.caller;
+        let prune = |ino: u64, d: &vexfs_format::inode::Inode| skip.contains(&ino) || !caller.may(d, MAY_EXEC);
+        self.walk_tree(top, &prune, &mut |fs, dir, key, ino, child| {
+            if !child.is_reg()
+                || child.flags & FLAG_HAS_EMBEDDING == 0
+                || child.parent != dir
+                || child.link_key != key
+                || !fs.accept(s, ino)?
+            {
+                return Ok(());
             }
-            let mut offset = 2;
-            loop {
-                let batch = self.readdir(dir, offset, 256)?;
-                let Some(last) = batch.last() else { break };
-                offset = last.offset;
-                for e in batch {
-                    steps += 1;
-                    if steps > self.sb.inode_count.saturating_mul(2) {
-                        return Err(crate::error::corrupt(
-                            "directory tree has more entries than inodes allow",
-                        ));
-                    }
-                    let child = match self.read_inode(e.ino) {
-                        Ok(c) => c,
-                        Err(FsError::Corrupt(_)) | Err(FsError::NotFound) => continue,
-                        Err(err) => return Err(err),
-                    };
-                    if child.is_dir() {
-                        if child.parent == dir && !skip.contains(&e.ino) {
-                            stack.push(e.ino);
-                        }
-                        continue;
-                    }
-                    if !child.is_reg()
-                        || child.flags & FLAG_HAS_EMBEDDING == 0
-                        || child.parent != dir
-                        || child.link_key != e.offset - 3
-                    {
-                        continue;
-                    }
-                    if !self.accept(s, e.ino)? {
-                        continue;
-                    }
-                    let v = self.embedding_of(e.ino)?;
-                    out.scanned += 1;
-                    if v.len() == dim {
-                        flat.add(e.ino, &v).map_err(ann_error)?;
-                    }
-                }
+            let v = fs.embedding_of(ino)?;
+            out.scanned += 1;
+            if v.len() == dim {
+                flat.add(ino, &v).map_err(ann_error)?;
             }
-        }
+            Ok(())
+        })?;
         Ok(())
     }
 }
