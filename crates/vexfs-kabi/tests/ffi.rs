@@ -335,3 +335,38 @@ fn fallocate_modes_map_to_the_core() {
         assert_eq!(vexfs_unmount(fs, now()), 0);
     }
 }
+
+#[test]
+fn long_symlink_targets_read_back() {
+    let mut disk = fresh_disk();
+    let fs = mount(&mut disk).expect("mount");
+    // SAFETY: `fs` is a live handle used from this thread only; every
+    // pointer passed describes a live local buffer.
+    unsafe {
+        let root = vexfs_root_ino(fs);
+        for len in [1usize, 111, 112, 113, 200, 1000, 4095] {
+            let target: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
+            let name = format!("l{len}");
+            let mut st = VexfsStat::default();
+            let rc = vexfs_symlink(
+                fs,
+                root,
+                name.as_ptr(),
+                name.len(),
+                target.as_ptr(),
+                target.len(),
+                0,
+                0,
+                now(),
+                &mut st,
+            );
+            assert_eq!(rc, 0, "symlink of {len} bytes");
+            assert_eq!(st.size, len as u64);
+            let mut buf = vec![0u8; 4096];
+            let n = vexfs_readlink(fs, st.ino, buf.as_mut_ptr(), buf.len() - 1);
+            assert_eq!(n, len as i64, "readlink of {len} bytes");
+            assert_eq!(&buf[..len], &target[..], "target of {len} bytes");
+        }
+        assert_eq!(vexfs_unmount(fs, now()), 0);
+    }
+}
