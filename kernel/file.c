@@ -147,31 +147,6 @@ out:
 	return err;
 }
 
-static int vexfs_file_open(struct inode *inode, struct file *file)
-{
-	struct super_block *sb = inode->i_sb;
-	int err = generic_file_open(inode, file);
-
-	if (err)
-		return err;
-	err = vexfs_open(vexfs_lock(sb), inode->i_ino);
-	vexfs_unlock(sb);
-	return err;
-}
-
-/* The last release of an unlinked file frees it in the core. */
-static int vexfs_file_release(struct inode *inode, struct file *file)
-{
-	struct super_block *sb = inode->i_sb;
-	int err = vexfs_release(vexfs_lock(sb), inode->i_ino);
-
-	vexfs_unlock(sb);
-	if (err)
-		pr_warn_ratelimited("vexfs: release of inode %lu failed: %d\n",
-				    inode->i_ino, err);
-	return 0;
-}
-
 static int vexfs_fsync(struct file *file, loff_t start, loff_t end, int datasync)
 {
 	struct super_block *sb = file_inode(file)->i_sb;
@@ -185,8 +160,8 @@ const struct file_operations vexfs_file_ops = {
 	.llseek = generic_file_llseek,
 	.read_iter = vexfs_read_iter,
 	.write_iter = vexfs_write_iter,
-	.open = vexfs_file_open,
-	.release = vexfs_file_release,
+	/* The core's open count follows the VFS inode (vexfs_iget/evict). */
+	.open = generic_file_open,
 	.fsync = vexfs_fsync,
 	.fallocate = vexfs_fallocate_op,
 	.splice_read = generic_file_splice_read,

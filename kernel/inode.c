@@ -8,6 +8,7 @@
  * record, refreshed from the vexfs_stat each mutating call returns.
  */
 #include <linux/fs.h>
+#include <linux/mm.h>
 #include <linux/slab.h>
 
 #include "vexfs.h"
@@ -58,19 +59,49 @@ static void vexfs_set_ops(struct inode *inode, const struct vexfs_stat *st)
 	}
 }
 
-/* The VFS inode for st->ino, created from *st if it is not cached yet. */
+/*
+ * The VFS inode for st->ino, created from *st if it is not cached yet.
+ *
+ * Every VFS inode holds an open reference in the core from here until
+ * vexfs_evict_inode, so the core frees an unlinked inode (and may reuse
+ * its number) only once the VFS has let go of it, as ext2 does at evict:
+ * a number reused while an old VFS inode still lived would hand out the
+ * stale inode from the cache.
+ */
 struct inode *vexfs_iget(struct super_block *sb, const struct vexfs_stat *st)
 {
 	struct inode *inode = iget_locked(sb, st->ino);
+	int err;
 
 	if (!inode)
 		return ERR_PTR(-ENOMEM);
 	if (!(inode->i_state & I_NEW))
 		return inode;
+	err = vexfs_open(vexfs_lock(sb), st->ino);
+	vexfs_unlock(sb);
+	if (err) {
+		iget_failed(inode);
+		return ERR_PTR(err);
+	}
 	vexfs_refresh_inode(inode, st);
 	vexfs_set_ops(inode, st);
 	unlock_new_inode(inode);
 	return inode;
+}
+
+/* The last reference is gone: drop the core's, which frees an unlinked inode. */
+void vexfs_evict_inode(struct inode *inode)
+{
+	struct super_block *sb = inode->i_sb;
+	int err;
+
+	truncate_inode_pages_final(&inode->i_data);
+	clear_inode(inode);
+	err = vexfs_release(vexfs_lock(sb), inode->i_ino);
+	vexfs_unlock(sb);
+	if (err)
+		pr_warn_ratelimited("vexfs: %pg: freeing inode %lu failed: %d\n",
+				    sb->s_bdev, inode->i_ino, err);
 }
 
 int vexfs_setattr_op(struct user_namespace *mnt_userns, struct dentry *dentry,

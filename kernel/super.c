@@ -102,6 +102,7 @@ static const struct super_operations vexfs_super_ops = {
 	.statfs = vexfs_statfs_op,
 	.sync_fs = vexfs_sync_fs,
 	.remount_fs = vexfs_remount,
+	.evict_inode = vexfs_evict_inode,
 	.put_super = vexfs_put_super,
 };
 

@@ -187,6 +187,7 @@ struct vexfs_time vexfs_now(void);
 
 /* inode.c */
 struct inode *vexfs_iget(struct super_block *sb, const struct vexfs_stat *st);
+void vexfs_evict_inode(struct inode *inode);
 void vexfs_refresh_inode(struct inode *inode, const struct vexfs_stat *st);
 int vexfs_setattr_op(struct user_namespace *mnt_userns, struct dentry *dentry,
 		     struct iattr *attr);
