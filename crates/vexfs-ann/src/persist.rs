@@ -78,7 +78,6 @@ pub struct Header {
     pub payload_crc: u32,
 }
 
-
 fn le32(b: &[u8; HEADER_LEN], off: usize) -> u32 {
     let mut x = [0u8; 4];
     x.copy_from_slice(&b[off..off + 4]);
@@ -126,7 +125,8 @@ impl Header {
         if !(OLDEST_VERSION..=FORMAT_VERSION).contains(&version) {
             return Err(AnnError::UnsupportedVersion(version));
         }
-        let kind = IndexKind::from_u8(b[KIND_OFFSET]).ok_or(AnnError::Corrupt("unknown index kind"))?;
+        let kind =
+            IndexKind::from_u8(b[KIND_OFFSET]).ok_or(AnnError::Corrupt("unknown index kind"))?;
         let metric =
             Metric::from_u8(b[METRIC_OFFSET]).ok_or(AnnError::Corrupt("unknown metric"))?;
         if b[FLAGS_OFFSET] != 0 || b[FLAGS_OFFSET + 1] != 0 {

@@ -68,9 +68,21 @@ mod tests {
     #[test]
     fn owner_group_other_and_root() {
         let f = Inode::new(S_IFREG | 0o640, 10, 20, Timestamp::default());
-        let owner = Caller { uid: 10, gid: 99, groups: Vec::new() };
-        let member = Caller { uid: 11, gid: 99, groups: alloc::vec![20] };
-        let other = Caller { uid: 12, gid: 99, groups: Vec::new() };
+        let owner = Caller {
+            uid: 10,
+            gid: 99,
+            groups: Vec::new(),
+        };
+        let member = Caller {
+            uid: 11,
+            gid: 99,
+            groups: alloc::vec![20],
+        };
+        let other = Caller {
+            uid: 12,
+            gid: 99,
+            groups: Vec::new(),
+        };
         assert!(owner.may(&f, MAY_READ | MAY_WRITE));
         assert!(member.may(&f, MAY_READ) && !member.may(&f, MAY_WRITE));
         assert!(!other.may(&f, MAY_READ));

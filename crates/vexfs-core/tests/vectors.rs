@@ -7,8 +7,8 @@ mod common;
 use common::{fresh, remount, T0};
 use std::collections::BTreeMap;
 use vexfs_core::{
-    Caller, Filter, Fs, FsError, IndexKind, IndexSpec, MemDevice, Metric, MountOptions, Query, RenameFlags,
-    XattrFlags,
+    Caller, Filter, Fs, FsError, IndexKind, IndexSpec, MemDevice, Metric, MountOptions, Query,
+    RenameFlags, XattrFlags,
 };
 
 const EMB: &[u8] = b"user.vexfs.embedding";
@@ -75,16 +75,25 @@ fn brute(model: &BTreeMap<u64, Vec<f32>>, q: &[f32], k: usize) -> Vec<u64> {
 /// Unmount and run fsck -n: nothing may be wrong.
 fn fsck_clean(fs: Fs<MemDevice>) {
     let dev = fs.unmount(T0).unwrap();
-    let (report, _) = vexfs_core::check::check(dev, &vexfs_core::check::CheckOptions::default(), &mut |_, _, _| true).unwrap();
+    let (report, _) = vexfs_core::check::check(
+        dev,
+        &vexfs_core::check::CheckOptions::default(),
+        &mut |_, _, _| true,
+    )
+    .unwrap();
     assert!(report.problems.is_empty(), "{:#?}", report.problems);
 }
 
 fn mkdir(fs: &mut Fs<MemDevice>, parent: u64, name: &str) -> u64 {
-    fs.mkdir(parent, name.as_bytes(), 0o755, 0, 0, T0).unwrap().ino
+    fs.mkdir(parent, name.as_bytes(), 0o755, 0, 0, T0)
+        .unwrap()
+        .ino
 }
 
 fn file(fs: &mut Fs<MemDevice>, parent: u64, name: &str) -> u64 {
-    fs.create(parent, name.as_bytes(), 0o644, 0, 0, T0).unwrap().ino
+    fs.create(parent, name.as_bytes(), 0o644, 0, 0, T0)
+        .unwrap()
+        .ino
 }
 
 #[test]
@@ -101,13 +110,21 @@ fn flat_index_equals_brute_force_and_survives_remount() {
     // Unindexed: exact scan.
     let q = vecf(999, 16);
     let want = brute(&model, &q, 10);
-    let out = fs.vector_search(d, &query(&q, 10), &Caller::root()).unwrap();
+    let out = fs
+        .vector_search(d, &query(&q, 10), &Caller::root())
+        .unwrap();
     assert!(out.exact_scan && !out.indexed);
     assert_eq!(out.hits.iter().map(|h| h.ino).collect::<Vec<_>>(), want);
-    assert_eq!(out.hits[0].path.as_deref(), Some(format!("f{}", want[0] - model.keys().next().unwrap()).as_bytes()));
+    assert_eq!(
+        out.hits[0].path.as_deref(),
+        Some(format!("f{}", want[0] - model.keys().next().unwrap()).as_bytes())
+    );
 
-    fs.index_create(d, spec(IndexKind::Flat, 16), false).unwrap();
-    let out = fs.vector_search(d, &query(&q, 10), &Caller::root()).unwrap();
+    fs.index_create(d, spec(IndexKind::Flat, 16), false)
+        .unwrap();
+    let out = fs
+        .vector_search(d, &query(&q, 10), &Caller::root())
+        .unwrap();
     assert!(out.indexed && !out.exact_scan);
     assert_eq!(out.hits.iter().map(|h| h.ino).collect::<Vec<_>>(), want);
     // From the root, paths are relative to it.
@@ -156,13 +173,16 @@ fn hnsw_index_tracks_every_namespace_change() {
     model.remove(&inos[4]);
     check(&mut fs, &model);
     // Rename out and back in, a directory out of the index, a hard link.
-    fs.rename(a, b"n5", out, b"n5", RenameFlags::default(), T0).unwrap();
+    fs.rename(a, b"n5", out, b"n5", RenameFlags::default(), T0)
+        .unwrap();
     model.remove(&inos[5]);
     check(&mut fs, &model);
-    fs.rename(out, b"n5", sub, b"n5", RenameFlags::default(), T0).unwrap();
+    fs.rename(out, b"n5", sub, b"n5", RenameFlags::default(), T0)
+        .unwrap();
     model.insert(inos[5], vecf(5, 8));
     check(&mut fs, &model);
-    fs.rename(a, b"sub", out, b"sub", RenameFlags::default(), T0).unwrap();
+    fs.rename(a, b"sub", out, b"sub", RenameFlags::default(), T0)
+        .unwrap();
     for (i, ino) in inos.iter().enumerate() {
         if i % 3 == 0 || i == 5 {
             model.remove(ino);
@@ -170,7 +190,8 @@ fn hnsw_index_tracks_every_namespace_change() {
     }
     check(&mut fs, &model);
     // Moving the directory back brings its files back.
-    fs.rename(out, b"sub", a, b"sub2", RenameFlags::default(), T0).unwrap();
+    fs.rename(out, b"sub", a, b"sub2", RenameFlags::default(), T0)
+        .unwrap();
     for (i, ino) in inos.iter().enumerate() {
         if i % 3 == 0 || i == 5 {
             model.insert(*ino, vecf(i as u64, 8));
@@ -210,7 +231,10 @@ fn crash_leaves_a_dirty_record_and_the_index_is_rebuilt() {
     drop(fs);
     let mut fs = Fs::mount(dev, MountOptions::default(), T0).unwrap();
     let info = fs.index_info(d).unwrap().unwrap();
-    assert!(info.stale, "a dirty record is reported stale before the rebuild");
+    assert!(
+        info.stale,
+        "a dirty record is reported stale before the rebuild"
+    );
     assert_eq!(info.vectors, 30, "rebuilt from the files");
     let q = vecf(100, 4);
     assert_eq!(search_ids(&mut fs, d, &query(&q, 5)), brute(&model, &q, 5));
@@ -223,28 +247,70 @@ fn wrong_dimension_and_bad_values_are_refused() {
     let f = file(&mut fs, d, "f");
     fs.index_create(d, spec(IndexKind::Hnsw, 4), false).unwrap();
     assert_eq!(set(&mut fs, f, &[1.0, 2.0, 3.0]), Err(FsError::Invalid));
-    assert_eq!(set(&mut fs, f, &[1.0, f32::NAN, 3.0, 4.0]), Err(FsError::Invalid));
-    assert_eq!(fs.setxattr(f, EMB, &[1, 2, 3], XattrFlags::default(), T0), Err(FsError::Invalid));
-    assert_eq!(fs.setxattr(d, EMB, &bytes(&[1.0; 4]), XattrFlags::default(), T0), Err(FsError::Invalid));
+    assert_eq!(
+        set(&mut fs, f, &[1.0, f32::NAN, 3.0, 4.0]),
+        Err(FsError::Invalid)
+    );
+    assert_eq!(
+        fs.setxattr(f, EMB, &[1, 2, 3], XattrFlags::default(), T0),
+        Err(FsError::Invalid)
+    );
+    assert_eq!(
+        fs.setxattr(d, EMB, &bytes(&[1.0; 4]), XattrFlags::default(), T0),
+        Err(FsError::Invalid)
+    );
     assert_eq!(fs.getxattr(f, EMB), Err(FsError::NoData), "nothing stored");
     // Moved in with another dimension: kept, counted as unindexed.
     let o = mkdir(&mut fs, 1, "o");
     let g = file(&mut fs, o, "g");
     set(&mut fs, g, &[1.0, 2.0]).unwrap();
-    fs.rename(o, b"g", d, b"g", RenameFlags::default(), T0).unwrap();
+    fs.rename(o, b"g", d, b"g", RenameFlags::default(), T0)
+        .unwrap();
     assert_eq!(fs.index_info(d).unwrap().unwrap().unindexed, 1);
     assert_eq!(fs.getxattr(g, EMB).unwrap().len(), 8);
     // Bad queries.
-    let bad = |k: usize, v: Vec<f32>| Query { vector: v, k, ..Default::default() };
+    let bad = |k: usize, v: Vec<f32>| Query {
+        vector: v,
+        k,
+        ..Default::default()
+    };
     let root = Caller::root();
-    assert_eq!(fs.vector_search(d, &bad(0, vec![0.0; 4]), &root).unwrap_err(), FsError::Invalid);
-    assert_eq!(fs.vector_search(d, &bad(5000, vec![0.0; 4]), &root).unwrap_err(), FsError::Invalid);
-    assert_eq!(fs.vector_search(d, &bad(1, vec![0.0; 3]), &root).unwrap_err(), FsError::Invalid);
-    assert_eq!(fs.vector_search(d, &bad(1, vec![f32::INFINITY; 4]), &root).unwrap_err(), FsError::Invalid);
-    assert_eq!(fs.vector_search(f, &bad(1, vec![0.0; 4]), &root).unwrap_err(), FsError::NotDir);
+    assert_eq!(
+        fs.vector_search(d, &bad(0, vec![0.0; 4]), &root)
+            .unwrap_err(),
+        FsError::Invalid
+    );
+    assert_eq!(
+        fs.vector_search(d, &bad(5000, vec![0.0; 4]), &root)
+            .unwrap_err(),
+        FsError::Invalid
+    );
+    assert_eq!(
+        fs.vector_search(d, &bad(1, vec![0.0; 3]), &root)
+            .unwrap_err(),
+        FsError::Invalid
+    );
+    assert_eq!(
+        fs.vector_search(d, &bad(1, vec![f32::INFINITY; 4]), &root)
+            .unwrap_err(),
+        FsError::Invalid
+    );
+    assert_eq!(
+        fs.vector_search(f, &bad(1, vec![0.0; 4]), &root)
+            .unwrap_err(),
+        FsError::NotDir
+    );
     // Index creation errors.
-    assert_eq!(fs.index_create(d, spec(IndexKind::Flat, 4), false).unwrap_err(), FsError::Exists);
-    assert_eq!(fs.index_create(o, spec(IndexKind::Flat, 0), false).unwrap_err(), FsError::Invalid);
+    assert_eq!(
+        fs.index_create(d, spec(IndexKind::Flat, 4), false)
+            .unwrap_err(),
+        FsError::Exists
+    );
+    assert_eq!(
+        fs.index_create(o, spec(IndexKind::Flat, 0), false)
+            .unwrap_err(),
+        FsError::Invalid
+    );
     let mut s = spec(IndexKind::Hnsw, 4);
     s.params = b"bogus=1".to_vec();
     assert_eq!(fs.index_create(o, s, false).unwrap_err(), FsError::Invalid);
@@ -260,46 +326,86 @@ fn nested_indexes_filters_and_drop() {
     let mut names = BTreeMap::new();
     for i in 0..40u64 {
         let dir = if i % 2 == 0 { top } else { inner };
-        let name = if i % 4 == 1 { format!("keep{i}.txt") } else { format!("other{i}") };
+        let name = if i % 4 == 1 {
+            format!("keep{i}.txt")
+        } else {
+            format!("other{i}")
+        };
         let ino = file(&mut fs, dir, &name);
         set(&mut fs, ino, &vecf(i, 6)).unwrap();
         if i % 5 == 0 {
-            fs.setxattr(ino, b"user.lang", b"en", XattrFlags::default(), T0).unwrap();
+            fs.setxattr(ino, b"user.lang", b"en", XattrFlags::default(), T0)
+                .unwrap();
         }
         model.insert(ino, vecf(i, 6));
         names.insert(ino, (dir, name, i));
     }
-    fs.index_create(top, spec(IndexKind::Hnsw, 6), false).unwrap();
-    fs.index_create(inner, spec(IndexKind::Flat, 6), false).unwrap();
-    assert_eq!(fs.index_info(top).unwrap().unwrap().vectors, 20, "inner's files left top's index");
+    fs.index_create(top, spec(IndexKind::Hnsw, 6), false)
+        .unwrap();
+    fs.index_create(inner, spec(IndexKind::Flat, 6), false)
+        .unwrap();
+    assert_eq!(
+        fs.index_info(top).unwrap().unwrap().vectors,
+        20,
+        "inner's files left top's index"
+    );
     assert_eq!(fs.index_info(inner).unwrap().unwrap().vectors, 20);
     let q = vecf(77, 6);
     // Searching top merges both indexes.
-    let out = fs.vector_search(top, &query(&q, 10), &Caller::root()).unwrap();
+    let out = fs
+        .vector_search(top, &query(&q, 10), &Caller::root())
+        .unwrap();
     assert!(out.indexed);
-    assert_eq!(out.hits.iter().map(|h| h.ino).collect::<Vec<_>>(), brute(&model, &q, 10));
+    assert_eq!(
+        out.hits.iter().map(|h| h.ino).collect::<Vec<_>>(),
+        brute(&model, &q, 10)
+    );
     // Subtree filter.
     let mut qq = query(&q, 5);
     qq.filter.subtree = Some(inner);
-    let sub: BTreeMap<u64, Vec<f32>> = model.iter().filter(|(i, _)| names[i].0 == inner).map(|(i, v)| (*i, v.clone())).collect();
+    let sub: BTreeMap<u64, Vec<f32>> = model
+        .iter()
+        .filter(|(i, _)| names[i].0 == inner)
+        .map(|(i, v)| (*i, v.clone()))
+        .collect();
     assert_eq!(search_ids(&mut fs, top, &qq), brute(&sub, &q, 5));
     // Name glob: still k results when enough match.
     let mut qq = query(&q, 5);
-    qq.filter = Filter { name_glob: Some(b"keep*.txt".to_vec()), ..Default::default() };
-    let keep: BTreeMap<u64, Vec<f32>> = model.iter().filter(|(i, _)| names[i].1.starts_with("keep")).map(|(i, v)| (*i, v.clone())).collect();
+    qq.filter = Filter {
+        name_glob: Some(b"keep*.txt".to_vec()),
+        ..Default::default()
+    };
+    let keep: BTreeMap<u64, Vec<f32>> = model
+        .iter()
+        .filter(|(i, _)| names[i].1.starts_with("keep"))
+        .map(|(i, v)| (*i, v.clone()))
+        .collect();
     assert_eq!(search_ids(&mut fs, top, &qq), brute(&keep, &q, 5));
     // xattr equality.
     let mut qq = query(&q, 40);
-    qq.filter = Filter { xattr: Some((b"user.lang".to_vec(), b"en".to_vec())), ..Default::default() };
-    let en: BTreeMap<u64, Vec<f32>> = model.iter().filter(|(i, _)| names[i].2 % 5 == 0).map(|(i, v)| (*i, v.clone())).collect();
+    qq.filter = Filter {
+        xattr: Some((b"user.lang".to_vec(), b"en".to_vec())),
+        ..Default::default()
+    };
+    let en: BTreeMap<u64, Vec<f32>> = model
+        .iter()
+        .filter(|(i, _)| names[i].2 % 5 == 0)
+        .map(|(i, v)| (*i, v.clone()))
+        .collect();
     assert_eq!(search_ids(&mut fs, top, &qq), brute(&en, &q, 40));
     // Dropping inner gives its files back to top.
     fs.index_drop(inner).unwrap();
     assert_eq!(fs.index_info(top).unwrap().unwrap().vectors, 40);
-    assert_eq!(search_ids(&mut fs, top, &query(&q, 10)), brute(&model, &q, 10));
+    assert_eq!(
+        search_ids(&mut fs, top, &query(&q, 10)),
+        brute(&model, &q, 10)
+    );
     let mut fs = remount(fs);
     assert_eq!(fs.index_roots().unwrap(), vec![top]);
-    assert_eq!(search_ids(&mut fs, top, &query(&q, 10)), brute(&model, &q, 10));
+    assert_eq!(
+        search_ids(&mut fs, top, &query(&q, 10)),
+        brute(&model, &q, 10)
+    );
     // An empty index root can be removed; its catalogue entry goes too.
     let e = mkdir(&mut fs, 1, "empty");
     fs.index_create(e, spec(IndexKind::Flat, 6), false).unwrap();
@@ -320,23 +426,45 @@ fn permissions_hide_files_inside_the_walk() {
             1 => (d, 0o600),
             _ => (d, 0o644),
         };
-        let ino = fs.create(dir, format!("f{i}").as_bytes(), mode, 0, 0, T0).unwrap().ino;
+        let ino = fs
+            .create(dir, format!("f{i}").as_bytes(), mode, 0, 0, T0)
+            .unwrap()
+            .ino;
         set(&mut fs, ino, &vecf(i, 3)).unwrap();
         if i % 4 >= 2 {
             visible.insert(ino, vecf(i, 3));
         }
     }
     fs.index_create(d, spec(IndexKind::Hnsw, 3), false).unwrap();
-    let user = Caller { uid: 2000, gid: 2000, groups: vec![] };
+    let user = Caller {
+        uid: 2000,
+        gid: 2000,
+        groups: vec![],
+    };
     let q = vecf(5, 3);
-    let got: Vec<u64> = fs.vector_search(d, &query(&q, 5), &user).unwrap().hits.iter().map(|h| h.ino).collect();
+    let got: Vec<u64> = fs
+        .vector_search(d, &query(&q, 5), &user)
+        .unwrap()
+        .hits
+        .iter()
+        .map(|h| h.ino)
+        .collect();
     assert_eq!(got, brute(&visible, &q, 5), "k results, none unreadable");
     // Exact scans follow the same rules.
     let mut qq = query(&q, 5);
     qq.exact = true;
-    let got: Vec<u64> = fs.vector_search(d, &qq, &user).unwrap().hits.iter().map(|h| h.ino).collect();
+    let got: Vec<u64> = fs
+        .vector_search(d, &qq, &user)
+        .unwrap()
+        .hits
+        .iter()
+        .map(|h| h.ino)
+        .collect();
     assert_eq!(got, brute(&visible, &q, 5));
-    assert_eq!(fs.vector_search(private, &query(&q, 1), &user).unwrap_err(), FsError::AccessDenied);
+    assert_eq!(
+        fs.vector_search(private, &query(&q, 1), &user).unwrap_err(),
+        FsError::AccessDenied
+    );
 }
 
 #[test]
@@ -363,15 +491,31 @@ fn ivf_pending_vectors_are_searchable_before_training() {
     assert!(info.pending < 300 - 255, "trained once 256 were there");
     assert_eq!(info.vectors, 300);
     let q = vecf(31337, 8);
-    assert_eq!(search_ids(&mut fs, d, &query(&q, 10)), brute(&model, &q, 10), "nprobe = nlist is exact");
-    assert_eq!(fs.index_info(d).unwrap().unwrap().pending, 0, "a search takes the rest in");
+    assert_eq!(
+        search_ids(&mut fs, d, &query(&q, 10)),
+        brute(&model, &q, 10),
+        "nprobe = nlist is exact"
+    );
+    assert_eq!(
+        fs.index_info(d).unwrap().unwrap().pending,
+        0,
+        "a search takes the rest in"
+    );
     let mut fs = remount(fs);
-    assert_eq!(search_ids(&mut fs, d, &query(&q, 10)), brute(&model, &q, 10));
+    assert_eq!(
+        search_ids(&mut fs, d, &query(&q, 10)),
+        brute(&model, &q, 10)
+    );
 }
 
-
-fn fsck(dev: MemDevice, mode: vexfs_core::check::RepairMode) -> (vexfs_core::check::CheckReport, MemDevice) {
-    let opts = vexfs_core::check::CheckOptions { mode, ..Default::default() };
+fn fsck(
+    dev: MemDevice,
+    mode: vexfs_core::check::RepairMode,
+) -> (vexfs_core::check::CheckReport, MemDevice) {
+    let opts = vexfs_core::check::CheckOptions {
+        mode,
+        ..Default::default()
+    };
     vexfs_core::check::check(dev, &opts, &mut |_, _, _| true).unwrap()
 }
 
@@ -391,7 +535,13 @@ fn fsck_finds_and_rebuilds_stale_damaged_and_unplaced() {
     let dev = fs.device().clone();
     drop(fs);
     let (r, dev) = fsck(dev, RepairMode::No);
-    assert!(r.problems.iter().any(|p| p.text.contains("changed after its last save")), "{:#?}", r.problems);
+    assert!(
+        r.problems
+            .iter()
+            .any(|p| p.text.contains("changed after its last save")),
+        "{:#?}",
+        r.problems
+    );
     let (r, dev) = fsck(dev, RepairMode::Preen);
     assert!(r.problems.iter().all(|p| p.fixed), "{:#?}", r.problems);
     let (r, dev) = fsck(dev, RepairMode::No);
@@ -403,7 +553,11 @@ fn fsck_finds_and_rebuilds_stale_damaged_and_unplaced() {
     fs.write(file_ino, 70, b"scribble", T0).unwrap();
     let dev = fs.unmount(T0).unwrap();
     let (r, dev) = fsck(dev, RepairMode::No);
-    assert!(r.problems.iter().any(|p| p.text.contains("unusable")), "{:#?}", r.problems);
+    assert!(
+        r.problems.iter().any(|p| p.text.contains("unusable")),
+        "{:#?}",
+        r.problems
+    );
     let (_, dev) = fsck(dev, RepairMode::Preen);
     let (r, dev) = fsck(dev, RepairMode::No);
     assert!(r.problems.is_empty(), "{:#?}", r.problems);
@@ -416,7 +570,13 @@ fn fsck_finds_and_rebuilds_stale_damaged_and_unplaced() {
     assert_eq!(fs.index_info(d).unwrap().unwrap().vectors, 39);
     let dev = fs.unmount(T0).unwrap();
     let (r, dev) = fsck(dev, RepairMode::No);
-    assert!(r.problems.iter().any(|p| p.text.contains("no primary link")), "{:#?}", r.problems);
+    assert!(
+        r.problems
+            .iter()
+            .any(|p| p.text.contains("no primary link")),
+        "{:#?}",
+        r.problems
+    );
     let (_, dev) = fsck(dev, RepairMode::Preen);
     let (r, dev) = fsck(dev, RepairMode::No);
     assert!(r.problems.is_empty(), "{:#?}", r.problems);
@@ -424,8 +584,13 @@ fn fsck_finds_and_rebuilds_stale_damaged_and_unplaced() {
     let mut fs = Fs::mount(dev, MountOptions::default(), T0).unwrap();
     assert_eq!(fs.index_info(d).unwrap().unwrap().vectors, 40);
     let q = vecf(1000, 4);
-    assert_eq!(search_ids(&mut fs, d, &query(&q, 10)), brute(&model, &q, 10));
-    let hit = fs.vector_search(d, &query(&vecf(3, 4), 1), &Caller::root()).unwrap();
+    assert_eq!(
+        search_ids(&mut fs, d, &query(&q, 10)),
+        brute(&model, &q, 10)
+    );
+    let hit = fs
+        .vector_search(d, &query(&vecf(3, 4), 1), &Caller::root())
+        .unwrap();
     assert_eq!(hit.hits[0].path.as_deref(), Some(&b"again"[..]));
     fsck_clean(fs);
 }

@@ -279,7 +279,10 @@ mod tests {
 
     #[test]
     fn embedding_checks() {
-        let v: Vec<u8> = [1.0f32, -2.5, 0.0].iter().flat_map(|f| f.to_le_bytes()).collect();
+        let v: Vec<u8> = [1.0f32, -2.5, 0.0]
+            .iter()
+            .flat_map(|f| f.to_le_bytes())
+            .collect();
         assert_eq!(embedding_dim(&v), Ok(3));
         assert_eq!(embedding_dim(&[]), Err(EmbeddingError::Length));
         assert_eq!(embedding_dim(&v[..5]), Err(EmbeddingError::Length));
@@ -287,7 +290,10 @@ mod tests {
         assert_eq!(embedding_dim(&nan), Err(EmbeddingError::NotFinite));
         let inf: Vec<u8> = f32::NEG_INFINITY.to_le_bytes().to_vec();
         assert_eq!(embedding_dim(&inf), Err(EmbeddingError::NotFinite));
-        assert_eq!(embedding_dim(&vec![0u8; 4 * 4097]), Err(EmbeddingError::TooLarge));
+        assert_eq!(
+            embedding_dim(&vec![0u8; 4 * 4097]),
+            Err(EmbeddingError::TooLarge)
+        );
     }
 
     proptest::proptest! {

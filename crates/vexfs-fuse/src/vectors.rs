@@ -37,7 +37,11 @@ impl Sessions {
     /// Take the handle's state out for one call (so the core can run
     /// without this lock held), to be given back with [`Sessions::put`].
     pub fn take(&self, fh: u64) -> QuerySession {
-        self.open.lock().ok().and_then(|mut m| m.get_mut(&fh).map(std::mem::take)).unwrap_or_default()
+        self.open
+            .lock()
+            .ok()
+            .and_then(|mut m| m.get_mut(&fh).map(std::mem::take))
+            .unwrap_or_default()
     }
 
     /// Give the state back, unless the handle was closed meanwhile.
@@ -53,7 +57,11 @@ impl Sessions {
 /// The caller of a request, with its supplementary groups (FUSE requests
 /// carry only uid, gid and pid; the groups come from /proc).
 pub fn caller(uid: u32, gid: u32, pid: u32) -> Caller {
-    Caller { uid, gid, groups: supplementary_groups(pid).unwrap_or_default() }
+    Caller {
+        uid,
+        gid,
+        groups: supplementary_groups(pid).unwrap_or_default(),
+    }
 }
 
 fn supplementary_groups(pid: u32) -> Option<Vec<u32>> {
@@ -62,12 +70,19 @@ fn supplementary_groups(pid: u32) -> Option<Vec<u32>> {
     }
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with("Groups:"))?;
-    Some(line["Groups:".len()..].split_whitespace().filter_map(|g| g.parse().ok()).collect())
+    Some(
+        line["Groups:".len()..]
+            .split_whitespace()
+            .filter_map(|g| g.parse().ok())
+            .collect(),
+    )
 }
 
 /// Whether `cmd` is one of ours, and the input and output sizes it encodes.
 pub fn known(cmd: u32) -> Option<(usize, usize)> {
-    vexfs_uapi::ALL_COMMANDS.contains(&cmd).then(|| vexfs_uapi::ioc_sizes(cmd))
+    vexfs_uapi::ALL_COMMANDS
+        .contains(&cmd)
+        .then(|| vexfs_uapi::ioc_sizes(cmd))
 }
 
 #[cfg(test)]
@@ -84,7 +99,10 @@ mod tests {
         s.put(a, st);
         s.close(a);
         s.put(a, QuerySession::default());
-        assert!(s.open.lock().unwrap().get(&a).is_none(), "a closed handle stays closed");
+        assert!(
+            s.open.lock().unwrap().get(&a).is_none(),
+            "a closed handle stays closed"
+        );
         let _ = s.take(b);
     }
 

@@ -32,7 +32,10 @@ fn bytes(v: &[f32]) -> Vec<u8> {
 }
 
 fn set_emb(p: &Path, v: &[f32]) -> Result<(), i32> {
-    let (p, n) = (CString::new(p.as_os_str().as_bytes()).unwrap(), CString::new(EMB).unwrap());
+    let (p, n) = (
+        CString::new(p.as_os_str().as_bytes()).unwrap(),
+        CString::new(EMB).unwrap(),
+    );
     let b = bytes(v);
     // SAFETY: valid C strings and value buffer of the given length.
     let r = unsafe { libc::setxattr(p.as_ptr(), n.as_ptr(), b.as_ptr().cast(), b.len(), 0) };
@@ -116,7 +119,11 @@ fn search_through_the_mount_equals_brute_force_and_persists() {
     std::fs::create_dir_all(docs.join("sub")).unwrap();
     let mut model = BTreeMap::new();
     for i in 0..300u64 {
-        let rel = if i % 4 == 0 { format!("sub/f{i}") } else { format!("f{i}") };
+        let rel = if i % 4 == 0 {
+            format!("sub/f{i}")
+        } else {
+            format!("f{i}")
+        };
         let p = docs.join(&rel);
         std::fs::write(&p, format!("file {i}")).unwrap();
         let v = vecf(i, 32);
@@ -142,7 +149,13 @@ fn search_through_the_mount_equals_brute_force_and_persists() {
     }
     // Paths are relative to the searched directory.
     let from_root: Vec<String> = search(&m.mnt, &q, 3).into_iter().map(|h| h.0).collect();
-    assert_eq!(from_root, brute(&model, &q, 3).iter().map(|n| format!("docs/{n}")).collect::<Vec<_>>());
+    assert_eq!(
+        from_root,
+        brute(&model, &q, 3)
+            .iter()
+            .map(|n| format!("docs/{n}"))
+            .collect::<Vec<_>>()
+    );
     // Wrong dimension inside the index: EINVAL, nothing stored.
     let extra = docs.join("extra");
     std::fs::write(&extra, "x").unwrap();
@@ -150,7 +163,10 @@ fn search_through_the_mount_equals_brute_force_and_persists() {
     // Stats.
     let mut st = u::IndexStats::new_request();
     ioctl(&docs, u::IOC_INDEX_STATS, Some(&mut st)).unwrap();
-    assert_eq!((st.vectors, st.dim, st.strategy, st.state), (300, 32, u::STRATEGY_FLAT, u::STATE_CLEAN));
+    assert_eq!(
+        (st.vectors, st.dim, st.strategy, st.state),
+        (300, 32, u::STRATEGY_FLAT, u::STATE_CLEAN)
+    );
     // Remount: the index comes back from disk.
     assert!(m.unmount().success());
     let m = s.mount(&[]);
@@ -234,7 +250,10 @@ fn hnsw_paging_bulk_and_bad_input() {
     let got: Vec<String> = all.iter().map(|h| h.0.clone()).collect();
     let overlap = got.iter().filter(|n| want.contains(n)).count();
     assert!(overlap >= 285, "HNSW recall@300 with ef=400: {overlap}/300");
-    assert!(all.windows(2).all(|w| w[0].1 <= w[1].1), "sorted by distance");
+    assert!(
+        all.windows(2).all(|w| w[0].1 <= w[1].1),
+        "sorted by distance"
+    );
     drop(f);
     // A bad item fails the whole call and names itself.
     let mut b = Box::new(u::Bulk::new_request());
@@ -257,21 +276,39 @@ fn hnsw_paging_bulk_and_bad_input() {
     assert_eq!(bad(&|s| s.flags = 1 << 9), Err(libc::EINVAL));
     assert_eq!(bad(&|s| s.size = 12), Err(libc::EINVAL));
     assert_eq!(bad(&|s| s.metric = 9), Err(libc::EINVAL));
-    assert_eq!(bad(&|s| s.name_glob = [b'x'; u::GLOB_MAX]), Err(libc::EINVAL));
+    assert_eq!(
+        bad(&|s| s.name_glob = [b'x'; u::GLOB_MAX]),
+        Err(libc::EINVAL)
+    );
     assert_eq!(create_index(&d, u::STRATEGY_FLAT, 8, ""), Err(libc::EEXIST));
     assert_eq!(create_index(&m.mnt, 99, 8, ""), Err(libc::EINVAL));
-    assert_eq!(create_index(&m.mnt, u::STRATEGY_HNSW, 0, ""), Err(libc::EINVAL));
-    assert_eq!(create_index(&m.mnt, u::STRATEGY_HNSW, 8, "nonsense"), Err(libc::EINVAL));
-    assert_eq!(ioctl::<u::IndexConfig>(&m.mnt, u::IOC_INDEX_DROP, None), Err(libc::ENODATA));
+    assert_eq!(
+        create_index(&m.mnt, u::STRATEGY_HNSW, 0, ""),
+        Err(libc::EINVAL)
+    );
+    assert_eq!(
+        create_index(&m.mnt, u::STRATEGY_HNSW, 8, "nonsense"),
+        Err(libc::EINVAL)
+    );
+    assert_eq!(
+        ioctl::<u::IndexConfig>(&m.mnt, u::IOC_INDEX_DROP, None),
+        Err(libc::ENODATA)
+    );
     // A query on a regular file is ENOTDIR.
     let mut s = search_req(&q, 5);
-    assert_eq!(ioctl(&d.join("r1"), u::IOC_SEARCH, Some(&mut *s)), Err(libc::ENOTDIR));
+    assert_eq!(
+        ioctl(&d.join("r1"), u::IOC_SEARCH, Some(&mut *s)),
+        Err(libc::ENOTDIR)
+    );
     // Filters: name glob, and the subtree of a directory.
     let mut s = search_req(&q, 5);
     assert!(u::set_c_str(&mut s.name_glob, b"r1??"));
     ioctl(&d, u::IOC_SEARCH, Some(&mut *s)).unwrap();
-    let sub: BTreeMap<String, Vec<f32>> =
-        model.iter().filter(|(n, _)| n.len() == 4 && n.starts_with("r1")).map(|(n, v)| (n.clone(), v.clone())).collect();
+    let sub: BTreeMap<String, Vec<f32>> = model
+        .iter()
+        .filter(|(n, _)| n.len() == 4 && n.starts_with("r1"))
+        .map(|(n, v)| (n.clone(), v.clone()))
+        .collect();
     let got: Vec<String> = hits(&s).into_iter().map(|h| h.0).collect();
     assert_eq!(got.len(), 5);
     assert!(got.iter().all(|n| sub.contains_key(n)));
@@ -301,7 +338,10 @@ fn a_tree_copied_to_another_filesystem_and_back_is_searchable() {
     // Out to the host filesystem (the scratch dir lives outside the mount).
     let out = s.dir.path().join("out");
     sh(&format!("cp -a {} {}", src.display(), out.display()));
-    sh(&format!("getfattr -n {EMB} {} >/dev/null", out.join("d7").display()));
+    sh(&format!(
+        "getfattr -n {EMB} {} >/dev/null",
+        out.join("d7").display()
+    ));
     // Back in under a new, indexed directory.
     let back = m.mnt.join("back");
     std::fs::create_dir(&back).unwrap();

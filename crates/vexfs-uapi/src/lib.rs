@@ -11,7 +11,10 @@
 //! `no_std`, no `alloc`: the kernel build links it.
 #![no_std]
 #![forbid(unsafe_code)]
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 use bytemuck::{Pod, Zeroable};
 
@@ -187,12 +190,26 @@ pub const fn ioc(dir: u32, ty: u32, nr: u32, size: usize) -> u32 {
 }
 
 pub const IOC_MAGIC: u32 = 0xF5;
-pub const IOC_SEARCH: u32 = ioc(IOC_READ | IOC_WRITE, IOC_MAGIC, 1, core::mem::size_of::<Search>());
+pub const IOC_SEARCH: u32 = ioc(
+    IOC_READ | IOC_WRITE,
+    IOC_MAGIC,
+    1,
+    core::mem::size_of::<Search>(),
+);
 pub const IOC_STAGE_VECTOR: u32 = ioc(IOC_WRITE, IOC_MAGIC, 2, core::mem::size_of::<VectorChunk>());
-pub const IOC_RESULTS: u32 = ioc(IOC_READ | IOC_WRITE, IOC_MAGIC, 3, core::mem::size_of::<Results>());
-pub const IOC_BULK_SET: u32 = ioc(IOC_READ | IOC_WRITE, IOC_MAGIC, 4, core::mem::size_of::<Bulk>());
-pub const IOC_INDEX_CREATE: u32 =
-    ioc(IOC_WRITE, IOC_MAGIC, 5, core::mem::size_of::<IndexConfig>());
+pub const IOC_RESULTS: u32 = ioc(
+    IOC_READ | IOC_WRITE,
+    IOC_MAGIC,
+    3,
+    core::mem::size_of::<Results>(),
+);
+pub const IOC_BULK_SET: u32 = ioc(
+    IOC_READ | IOC_WRITE,
+    IOC_MAGIC,
+    4,
+    core::mem::size_of::<Bulk>(),
+);
+pub const IOC_INDEX_CREATE: u32 = ioc(IOC_WRITE, IOC_MAGIC, 5, core::mem::size_of::<IndexConfig>());
 pub const IOC_INDEX_DROP: u32 = ioc(IOC_NONE, IOC_MAGIC, 6, 0);
 pub const IOC_INDEX_REBUILD: u32 = ioc(IOC_NONE, IOC_MAGIC, 7, 0);
 pub const IOC_INDEX_SAVE: u32 = ioc(IOC_NONE, IOC_MAGIC, 8, 0);

@@ -24,7 +24,16 @@ fn expectations() -> Vec<(String, u64)> {
         )*};
     }
     size!("vexfs_hit", Hit);
-    off!("vexfs_hit", Hit, ino, distance, path_off, path_len, flags, reserved);
+    off!(
+        "vexfs_hit",
+        Hit,
+        ino,
+        distance,
+        path_off,
+        path_len,
+        flags,
+        reserved
+    );
     size!("vexfs_search", Search);
     off!(
         "vexfs_search",
@@ -54,13 +63,54 @@ fn expectations() -> Vec<(String, u64)> {
         vector
     );
     size!("vexfs_vector_chunk", VectorChunk);
-    off!("vexfs_vector_chunk", VectorChunk, size, dim, offset, count, data);
+    off!(
+        "vexfs_vector_chunk",
+        VectorChunk,
+        size,
+        dim,
+        offset,
+        count,
+        data
+    );
     size!("vexfs_results", Results);
-    off!("vexfs_results", Results, size, offset, count, total, names_used, reserved, hits, names);
+    off!(
+        "vexfs_results",
+        Results,
+        size,
+        offset,
+        count,
+        total,
+        names_used,
+        reserved,
+        hits,
+        names
+    );
     size!("vexfs_bulk", Bulk);
-    off!("vexfs_bulk", Bulk, size, flags, dim, count, names_len, done, error, error_index, data);
+    off!(
+        "vexfs_bulk",
+        Bulk,
+        size,
+        flags,
+        dim,
+        count,
+        names_len,
+        done,
+        error,
+        error_index,
+        data
+    );
     size!("vexfs_index_config", IndexConfig);
-    off!("vexfs_index_config", IndexConfig, size, flags, strategy, metric, dim, reserved, params);
+    off!(
+        "vexfs_index_config",
+        IndexConfig,
+        size,
+        flags,
+        strategy,
+        metric,
+        dim,
+        reserved,
+        params
+    );
     size!("vexfs_index_stats", IndexStats);
     off!(
         "vexfs_index_stats",
@@ -121,9 +171,14 @@ fn c_header_and_rust_mirror_agree() {
     let header = header.canonicalize().expect("include/uapi/vexfs.h exists");
     let exp = expectations();
     let mut c = String::from("#include <stddef.h>\n#include <stdio.h>\n");
-    c.push_str(&format!("#include \"{}\"\nint main(void) {{\n", header.display()));
+    c.push_str(&format!(
+        "#include \"{}\"\nint main(void) {{\n",
+        header.display()
+    ));
     for (i, (expr, _)) in exp.iter().enumerate() {
-        c.push_str(&format!("    printf(\"{i} %llu\\n\", (unsigned long long)({expr}));\n"));
+        c.push_str(&format!(
+            "    printf(\"{i} %llu\\n\", (unsigned long long)({expr}));\n"
+        ));
     }
     c.push_str("    return 0;\n}\n");
     let dir = std::env::temp_dir().join(format!("vexfs-uapi-layout-{}", std::process::id()));
@@ -151,7 +206,11 @@ fn c_header_and_rust_mirror_agree() {
     let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(got.len(), exp.len());
     for (i, (expr, want)) in exp.iter().enumerate() {
-        assert_eq!(got[&i], *want, "{expr}: C says {}, Rust says {want}", got[&i]);
+        assert_eq!(
+            got[&i], *want,
+            "{expr}: C says {}, Rust says {want}",
+            got[&i]
+        );
     }
 }
 
@@ -161,7 +220,10 @@ fn sizes_decode_from_command_numbers() {
         let (i, o) = ioc_sizes(cmd);
         assert!(i < 16384 && o < 16384);
     }
-    assert_eq!(ioc_sizes(IOC_SEARCH), (size_of::<Search>(), size_of::<Search>()));
+    assert_eq!(
+        ioc_sizes(IOC_SEARCH),
+        (size_of::<Search>(), size_of::<Search>())
+    );
     assert_eq!(ioc_sizes(IOC_INDEX_STATS), (0, size_of::<IndexStats>()));
     assert_eq!(ioc_sizes(IOC_INDEX_DROP), (0, 0));
 }

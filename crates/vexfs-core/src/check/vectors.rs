@@ -33,14 +33,20 @@ fn found<D: BlockDevice>(
                 p.fixed = true;
                 report.repairs.push(format!("{} (fixed)", p.text));
             }
-            Err(e) => report.repairs.push(format!("{}: repair failed: {e}", p.text)),
+            Err(e) => report
+                .repairs
+                .push(format!("{}: repair failed: {e}", p.text)),
         }
     }
     report.problems.push(p);
     Ok(())
 }
 
-pub(super) fn check<D: BlockDevice>(fs: &mut Fs<D>, mode: RepairMode, report: &mut CheckReport) -> Result<()> {
+pub(super) fn check<D: BlockDevice>(
+    fs: &mut Fs<D>,
+    mode: RepairMode,
+    report: &mut CheckReport,
+) -> Result<()> {
     // Pass A: flags against attributes; indexed directories.
     let mut flagged = BTreeSet::new();
     let first = fs.sb.first_user_ino;
@@ -67,19 +73,33 @@ pub(super) fn check<D: BlockDevice>(fs: &mut Fs<D>, mode: RepairMode, report: &m
         let has_flag = i.flags & FLAG_HAS_EMBEDDING != 0;
         match (&value, has_flag) {
             (Some(v), _) if embedding_dim(v).is_err() => {
-                found(fs, report, mode, ino, format!("file {ino} has a malformed embedding; remove it"), |fs| {
-                    let now = fs.vectors_now();
-                    fs.removexattr(ino, EMBEDDING_XATTR, now)
-                })?;
+                found(
+                    fs,
+                    report,
+                    mode,
+                    ino,
+                    format!("file {ino} has a malformed embedding; remove it"),
+                    |fs| {
+                        let now = fs.vectors_now();
+                        fs.removexattr(ino, EMBEDDING_XATTR, now)
+                    },
+                )?;
             }
             (Some(_), false) | (None, true) => {
-                found(fs, report, mode, ino, format!("file {ino}: embedding flag disagrees with its attributes; fix it"), |fs| {
-                    fs.transact(|fs| {
-                        let mut i = fs.read_inode(ino)?;
-                        i.flags ^= FLAG_HAS_EMBEDDING;
-                        fs.write_inode(ino, &i)
-                    })
-                })?;
+                found(
+                    fs,
+                    report,
+                    mode,
+                    ino,
+                    format!("file {ino}: embedding flag disagrees with its attributes; fix it"),
+                    |fs| {
+                        fs.transact(|fs| {
+                            let mut i = fs.read_inode(ino)?;
+                            i.flags ^= FLAG_HAS_EMBEDDING;
+                            fs.write_inode(ino, &i)
+                        })
+                    },
+                )?;
             }
             _ => {}
         }
@@ -114,7 +134,9 @@ pub(super) fn check<D: BlockDevice>(fs: &mut Fs<D>, mode: RepairMode, report: &m
         } else {
             format!("inode {ino}: primary link does not name its directory entry; fix it")
         };
-        found(fs, report, mode, ino, text, |fs| fs.transact(|fs| fs.set_primary(ino, Some(link))))?;
+        found(fs, report, mode, ino, text, |fs| {
+            fs.transact(|fs| fs.set_primary(ino, Some(link)))
+        })?;
     }
 
     // Pass C: the catalogue against indexed directories.
@@ -142,13 +164,20 @@ pub(super) fn check<D: BlockDevice>(fs: &mut Fs<D>, mode: RepairMode, report: &m
     }
     for &dir in &flagged {
         if !roots.contains(&dir) {
-            found(fs, report, mode, dir, format!("directory {dir} is marked indexed but has no index; clear the mark"), |fs| {
-                fs.transact(|fs| {
-                    let mut i = fs.read_inode(dir)?;
-                    i.flags &= !FLAG_VECTOR_INDEX;
-                    fs.write_inode(dir, &i)
-                })
-            })?;
+            found(
+                fs,
+                report,
+                mode,
+                dir,
+                format!("directory {dir} is marked indexed but has no index; clear the mark"),
+                |fs| {
+                    fs.transact(|fs| {
+                        let mut i = fs.read_inode(dir)?;
+                        i.flags &= !FLAG_VECTOR_INDEX;
+                        fs.write_inode(dir, &i)
+                    })
+                },
+            )?;
         }
     }
     fs.vectors.roots = None;
@@ -156,7 +185,9 @@ pub(super) fn check<D: BlockDevice>(fs: &mut Fs<D>, mode: RepairMode, report: &m
     // Pass D: every index against the files it covers.
     let roots: Vec<u64> = fs.catalog_roots()?.into_iter().collect();
     for root in roots {
-        let Some((rec, file)) = fs.catalog_record(root)? else { continue };
+        let Some((rec, file)) = fs.catalog_record(root)? else {
+            continue;
+        };
         let dim = rec.dim as usize;
         let mut want = Vec::new();
         fs.walk_embeddings(root, true, &mut |_fs, ino, v| {
@@ -167,19 +198,25 @@ pub(super) fn check<D: BlockDevice>(fs: &mut Fs<D>, mode: RepairMode, report: &m
         })?;
         let want_digest = digest_of(want.iter().copied());
         let verdict = if rec.state != STATE_CLEAN {
-            Some(format!("index of directory {root} changed after its last save; rebuild it"))
+            Some(format!(
+                "index of directory {root} changed after its last save; rebuild it"
+            ))
         } else {
             match fs.catalog_read_data(file, &rec).and_then(|bytes| {
                 let spec = crate::vector::catalog::spec_of(&rec)?;
                 crate::vector::domain::Domain::deserialize(root, spec, &bytes)
             }) {
-                Err(e) => Some(format!("saved index of directory {root} is unusable ({e}); rebuild it")),
-                Ok(d) if d.members.len() != want.len() || d.digest() != want_digest => Some(format!(
+                Err(e) => Some(format!(
+                    "saved index of directory {root} is unusable ({e}); rebuild it"
+                )),
+                Ok(d) if d.members.len() != want.len() || d.digest() != want_digest => {
+                    Some(format!(
                     "index of directory {root} holds {} vectors, the files have {}{}; rebuild it",
                     d.members.len(),
                     want.len(),
                     if d.members.len() == want.len() { " with other contents" } else { "" }
-                )),
+                ))
+                }
                 Ok(_) => None,
             }
         };

@@ -13,7 +13,9 @@ use alloc::vec::Vec;
 use vexfs_ann::{IndexKind, Metric};
 use vexfs_format::features::RO_COMPAT_VECTOR_INDEX;
 use vexfs_format::inode::{Inode, Timestamp, S_IFDIR, S_IFREG};
-use vexfs_format::vector::{IndexRecord, PARAMS_MAX, RECORD_SIZE, RECORD_XATTR, STATE_CLEAN, STATE_DIRTY};
+use vexfs_format::vector::{
+    IndexRecord, PARAMS_MAX, RECORD_SIZE, RECORD_XATTR, STATE_CLEAN, STATE_DIRTY,
+};
 use vexfs_format::VECTOR_CATALOG_INO;
 
 const CAT: u64 = VECTOR_CATALOG_INO;
@@ -146,7 +148,9 @@ impl<D: BlockDevice> Fs<D> {
 
     /// Rewrite the record of `root` as dirty.
     pub(crate) fn catalog_mark_dirty(&mut self, root: u64) -> Result<()> {
-        let (mut rec, file) = self.catalog_record(root)?.ok_or(corrupt("index without catalogue entry"))?;
+        let (mut rec, file) = self
+            .catalog_record(root)?
+            .ok_or(corrupt("index without catalogue entry"))?;
         if rec.state == STATE_DIRTY {
             return Ok(());
         }

@@ -275,7 +275,9 @@ impl Domain {
         let mut src: &[u8] = bytes;
         let index = vexfs_ann::load(&mut src).map_err(ann_error)?;
         if index.kind() != spec.kind || index.metric() != spec.metric || index.dim() != spec.dim {
-            return Err(crate::error::corrupt("saved index does not match its record"));
+            return Err(crate::error::corrupt(
+                "saved index does not match its record",
+            ));
         }
         let mut d = Domain::with_index(root, spec, index);
         d.record_clean = true;
@@ -301,7 +303,9 @@ impl Domain {
         }
         for _ in 0..n {
             let ino = take_u64(&mut src)?;
-            let (vb, t) = src.split_at_checked(d.spec.dim * 4).ok_or(crate::error::corrupt("index trailer truncated"))?;
+            let (vb, t) = src
+                .split_at_checked(d.spec.dim * 4)
+                .ok_or(crate::error::corrupt("index trailer truncated"))?;
             src = t;
             let v: Vec<f32> = vb
                 .chunks_exact(4)
@@ -319,7 +323,9 @@ impl Domain {
             d.members.insert(ino, h);
         }
         if d.members.len() != d.index.len() + d.pending.len() {
-            return Err(crate::error::corrupt("index members do not match its vectors"));
+            return Err(crate::error::corrupt(
+                "index members do not match its vectors",
+            ));
         }
         if !src.is_empty() {
             return Err(crate::error::corrupt("index trailer has trailing bytes"));
@@ -422,7 +428,9 @@ impl<D: BlockDevice> Fs<D> {
     /// rebuilds it from the files.
     pub(crate) fn vectors_after_commit(&mut self) {
         self.vectors.loaded_in_tx.clear();
-        let mut ops = core::mem::take(&mut self.vectors.deferred).into_iter().peekable();
+        let mut ops = core::mem::take(&mut self.vectors.deferred)
+            .into_iter()
+            .peekable();
         while let Some(op) = ops.next() {
             // A run of upserts into one index becomes one batch insertion.
             if let Deferred::Upsert { root, ino, vector } = op {
@@ -462,11 +470,9 @@ impl<D: BlockDevice> Fs<D> {
                     Some(d) => match op {
                         Deferred::Upsert { ino, vector, .. } => d.upsert(ino, &vector),
                         Deferred::Remove { ino, .. } => d.remove(ino).map(|_| ()),
-                        Deferred::Unindexed { ino, .. } => {
-                            d.remove(ino).map(|_| {
-                                d.unindexed.insert(ino);
-                            })
-                        }
+                        Deferred::Unindexed { ino, .. } => d.remove(ino).map(|_| {
+                            d.unindexed.insert(ino);
+                        }),
                         Deferred::MarkedDirty { .. } => {
                             d.record_clean = false;
                             Ok(())

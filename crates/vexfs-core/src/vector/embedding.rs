@@ -32,7 +32,12 @@ impl<D: BlockDevice> Fs<D> {
 
     /// Called inside `setxattr`'s transaction before the value is stored:
     /// validate it, set the inode flag, and queue the index update.
-    pub(crate) fn embedding_will_set(&mut self, ino: u64, inode: &mut Inode, value: &[u8]) -> Result<()> {
+    pub(crate) fn embedding_will_set(
+        &mut self,
+        ino: u64,
+        inode: &mut Inode,
+        value: &[u8],
+    ) -> Result<()> {
         if !inode.is_reg() {
             return Err(FsError::Invalid);
         }

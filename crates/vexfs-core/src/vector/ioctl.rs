@@ -113,13 +113,23 @@ fn opt(v: u32) -> Option<usize> {
 
 /// Fill `hits`/`names` of a reply (at the given offsets) from `hits`,
 /// starting at hit `from`; returns (count, names_used).
-fn put_hits(out: &mut [u8], hits_off: usize, names_off: usize, hits: &[Hit], from: usize) -> Result<(u32, u32)> {
+fn put_hits(
+    out: &mut [u8],
+    hits_off: usize,
+    names_off: usize,
+    hits: &[Hit],
+    from: usize,
+) -> Result<(u32, u32)> {
     let mut used = 0usize;
     let mut count = 0u32;
     for (slot, h) in hits.iter().skip(from).take(u::HITS_MAX).enumerate() {
         let base = hits_off + slot * size_of::<u::Hit>();
         put_u64(out, base + offset_of!(u::Hit, ino), h.ino)?;
-        put_u32(out, base + offset_of!(u::Hit, distance), h.distance.to_bits())?;
+        put_u32(
+            out,
+            base + offset_of!(u::Hit, distance),
+            h.distance.to_bits(),
+        )?;
         let mut flags = 0u16;
         let (mut off, mut len) = (0u32, 0u16);
         match &h.path {
@@ -136,9 +146,13 @@ fn put_hits(out: &mut [u8], hits_off: usize, names_off: usize, hits: &[Hit], fro
         }
         put_u32(out, base + offset_of!(u::Hit, path_off), off)?;
         let pl = base + offset_of!(u::Hit, path_len);
-        out.get_mut(pl..pl + 2).ok_or(FsError::Invalid)?.copy_from_slice(&len.to_le_bytes());
+        out.get_mut(pl..pl + 2)
+            .ok_or(FsError::Invalid)?
+            .copy_from_slice(&len.to_le_bytes());
         let fl = base + offset_of!(u::Hit, flags);
-        out.get_mut(fl..fl + 2).ok_or(FsError::Invalid)?.copy_from_slice(&flags.to_le_bytes());
+        out.get_mut(fl..fl + 2)
+            .ok_or(FsError::Invalid)?
+            .copy_from_slice(&flags.to_le_bytes());
         put_u32(out, base + offset_of!(u::Hit, reserved), 0)?;
         count += 1;
     }
@@ -147,7 +161,11 @@ fn put_hits(out: &mut [u8], hits_off: usize, names_off: usize, hits: &[Hit], fro
 
 /// A single path component for bulk names.
 fn valid_component(n: &[u8]) -> bool {
-    !n.is_empty() && n != b"." && n != b".." && !n.contains(&b'/') && n.len() <= vexfs_format::NAME_MAX
+    !n.is_empty()
+        && n != b"."
+        && n != b".."
+        && !n.contains(&b'/')
+        && n.len() <= vexfs_format::NAME_MAX
 }
 
 impl<D: BlockDevice> Fs<D> {
@@ -202,7 +220,13 @@ impl<D: BlockDevice> Fs<D> {
         }
     }
 
-    fn ioc_search(&mut self, dir: u64, input: &[u8], session: &mut QuerySession, caller: &Caller) -> Result<Vec<u8>> {
+    fn ioc_search(
+        &mut self,
+        dir: u64,
+        input: &[u8],
+        session: &mut QuerySession,
+        caller: &Caller,
+    ) -> Result<Vec<u8>> {
         type S = u::Search;
         check_size::<S>(input)?;
         let flags = get_u32(input, offset_of!(S, flags))?;
@@ -252,9 +276,16 @@ impl<D: BlockDevice> Fs<D> {
         };
         let res = self.vector_search(dir, &q, caller)?;
         let mut out = Vec::new();
-        out.try_reserve(input.len()).map_err(|_| FsError::NoMemory)?;
+        out.try_reserve(input.len())
+            .map_err(|_| FsError::NoMemory)?;
         out.extend_from_slice(input);
-        let (count, used) = put_hits(&mut out, offset_of!(S, hits), offset_of!(S, names), &res.hits, 0)?;
+        let (count, used) = put_hits(
+            &mut out,
+            offset_of!(S, hits),
+            offset_of!(S, names),
+            &res.hits,
+            0,
+        )?;
         let total = res.hits.len() as u32;
         let mut of = 0;
         if res.indexed {
@@ -310,14 +341,26 @@ impl<D: BlockDevice> Fs<D> {
         let mut out = alloc::vec![0u8; input.len()];
         put_u32(&mut out, 0, size_of::<R>() as u32)?;
         put_u32(&mut out, offset_of!(R, offset), from as u32)?;
-        let (count, used) = put_hits(&mut out, offset_of!(R, hits), offset_of!(R, names), &session.last, from)?;
+        let (count, used) = put_hits(
+            &mut out,
+            offset_of!(R, hits),
+            offset_of!(R, names),
+            &session.last,
+            from,
+        )?;
         put_u32(&mut out, offset_of!(R, count), count)?;
         put_u32(&mut out, offset_of!(R, total), session.last.len() as u32)?;
         put_u32(&mut out, offset_of!(R, names_used), used)?;
         Ok(out)
     }
 
-    fn ioc_bulk(&mut self, dir: u64, input: &[u8], caller: &Caller, now: Timestamp) -> Result<Vec<u8>> {
+    fn ioc_bulk(
+        &mut self,
+        dir: u64,
+        input: &[u8],
+        caller: &Caller,
+        now: Timestamp,
+    ) -> Result<Vec<u8>> {
         type B = u::Bulk;
         check_size::<B>(input)?;
         let flags = get_u32(input, offset_of!(B, flags))?;
@@ -328,7 +371,9 @@ impl<D: BlockDevice> Fs<D> {
             return Err(FsError::Invalid);
         }
         let data_off = offset_of!(B, data);
-        let vec_off = names_len.checked_next_multiple_of(4).ok_or(FsError::Invalid)?;
+        let vec_off = names_len
+            .checked_next_multiple_of(4)
+            .ok_or(FsError::Invalid)?;
         let vec_end = count
             .checked_mul(dim * 4)
             .and_then(|n| n.checked_add(vec_off))
@@ -336,7 +381,9 @@ impl<D: BlockDevice> Fs<D> {
         if vec_end > u::BULK_DATA {
             return Err(FsError::Invalid);
         }
-        let names = input.get(data_off..data_off + names_len).ok_or(FsError::Invalid)?;
+        let names = input
+            .get(data_off..data_off + names_len)
+            .ok_or(FsError::Invalid)?;
         if names.last() != Some(&0) {
             return Err(FsError::Invalid);
         }
@@ -356,7 +403,9 @@ impl<D: BlockDevice> Fs<D> {
         let mut failed: Option<(usize, FsError)> = None;
         let r = self.transact(|fs| {
             for (i, name) in list.iter().enumerate() {
-                let value = rows.get(i * dim * 4..(i + 1) * dim * 4).ok_or(FsError::Invalid)?;
+                let value = rows
+                    .get(i * dim * 4..(i + 1) * dim * 4)
+                    .ok_or(FsError::Invalid)?;
                 let item = (|| -> Result<()> {
                     if !valid_component(name) {
                         return Err(FsError::Invalid);
@@ -374,7 +423,8 @@ impl<D: BlockDevice> Fs<D> {
                             if !may_create {
                                 return Err(FsError::AccessDenied);
                             }
-                            fs.create(dir, name, S_IFREG | 0o644, caller.uid, caller.gid, now)?.ino
+                            fs.create(dir, name, S_IFREG | 0o644, caller.uid, caller.gid, now)?
+                                .ino
                         }
                         Err(e) => return Err(e),
                     };
@@ -388,7 +438,8 @@ impl<D: BlockDevice> Fs<D> {
             Ok(())
         });
         let mut out = Vec::new();
-        out.try_reserve(input.len()).map_err(|_| FsError::NoMemory)?;
+        out.try_reserve(input.len())
+            .map_err(|_| FsError::NoMemory)?;
         out.extend_from_slice(input);
         match (r, failed) {
             (Ok(()), _) => {

@@ -12,7 +12,8 @@ use vexfs_format::inode::{FileType, Inode, FLAG_HAS_EMBEDDING, FLAG_VECTOR_INDEX
 use vexfs_format::{ROOT_INO, VECTOR_CATALOG_INO};
 
 /// Called with each directory, entry key, child inode number and inode.
-pub(crate) type EntryVisitor<'a, D> = dyn FnMut(&mut Fs<D>, u64, u64, u64, &Inode) -> Result<()> + 'a;
+pub(crate) type EntryVisitor<'a, D> =
+    dyn FnMut(&mut Fs<D>, u64, u64, u64, &Inode) -> Result<()> + 'a;
 
 /// A primary link: directory and entry key.
 pub(crate) type Link = (u64, u64);
@@ -190,9 +191,13 @@ impl<D: BlockDevice> Fs<D> {
             self.domain_touch(root)?;
             let dim = self.vectors.domains.get(&root).map(|d| d.spec.dim);
             if dim == Some(vector.len()) {
-                self.vectors.deferred.push(Deferred::Upsert { root, ino, vector });
+                self.vectors
+                    .deferred
+                    .push(Deferred::Upsert { root, ino, vector });
             } else {
-                self.vectors.deferred.push(Deferred::Unindexed { root, ino });
+                self.vectors
+                    .deferred
+                    .push(Deferred::Unindexed { root, ino });
             }
         }
         Ok(())
@@ -231,7 +236,10 @@ impl<D: BlockDevice> Fs<D> {
                         Err(FsError::Corrupt(_)) | Err(FsError::NotFound) => continue,
                         Err(err) => return Err(err),
                     };
-                    if e.file_type == FileType::Directory && child.parent == dir && !prune(e.ino, &child) {
+                    if e.file_type == FileType::Directory
+                        && child.parent == dir
+                        && !prune(e.ino, &child)
+                    {
                         stack.push(e.ino);
                     }
                     f(self, dir, key, e.ino, &child)?;

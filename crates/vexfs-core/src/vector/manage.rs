@@ -59,9 +59,9 @@ impl<D: BlockDevice> Fs<D> {
         if !self.indexed_dir(dir)? {
             return Err(FsError::NoData);
         }
-        let (rec, _) = self
-            .catalog_record(dir)?
-            .ok_or(crate::error::corrupt("indexed directory without catalogue entry"))?;
+        let (rec, _) = self.catalog_record(dir)?.ok_or(crate::error::corrupt(
+            "indexed directory without catalogue entry",
+        ))?;
         let spec = super::catalog::spec_of(&rec)?;
         let mut d = self.build_domain(dir, spec)?;
         d.train_now()?;
@@ -157,7 +157,12 @@ impl<D: BlockDevice> Fs<D> {
             return Err(FsError::NoData);
         }
         self.domain_load(dir)?;
-        if self.vectors.domains.get(&dir).is_some_and(|d| !d.record_clean) {
+        if self
+            .vectors
+            .domains
+            .get(&dir)
+            .is_some_and(|d| !d.record_clean)
+        {
             self.domain_save(dir)?;
         }
         Ok(())

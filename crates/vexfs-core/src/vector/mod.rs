@@ -26,9 +26,9 @@ mod search;
 
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::vec::Vec;
+use domain::Domain;
 pub use domain::IndexSpec;
 pub(crate) use embedding::is_embedding;
-use domain::Domain;
 pub use search::{Filter, Hit, Query, SearchOutcome};
 pub use vexfs_ann::{IndexKind, Metric};
 
@@ -49,7 +49,11 @@ pub(crate) struct VectorState {
 /// An in-memory index change waiting for its transaction to commit.
 enum Deferred {
     /// Set (or replace) the vector of `ino`.
-    Upsert { root: u64, ino: u64, vector: Vec<f32> },
+    Upsert {
+        root: u64,
+        ino: u64,
+        vector: Vec<f32>,
+    },
     /// `ino` no longer belongs to the index (or has no embedding).
     Remove { root: u64, ino: u64 },
     /// `ino` has an embedding of the wrong dimension under `root`.
@@ -57,7 +61,11 @@ enum Deferred {
     /// The record on disk is now dirty.
     MarkedDirty { root: u64 },
     /// The index was saved (record clean, this generation and size).
-    Saved { root: u64, generation: u64, disk_bytes: u64 },
+    Saved {
+        root: u64,
+        generation: u64,
+        disk_bytes: u64,
+    },
     /// Drop the in-memory copy (index dropped, or must be reloaded).
     Forget { root: u64 },
 }

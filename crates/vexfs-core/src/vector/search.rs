@@ -124,14 +124,23 @@ impl<D: BlockDevice> Fs<D> {
         let mut found: Vec<Neighbor> = Vec::new();
 
         // Which indexes answer, and which parts need an exact scan.
-        let own = if q.exact { None } else { self.index_root_of_dir(top)? };
+        let own = if q.exact {
+            None
+        } else {
+            self.index_root_of_dir(top)?
+        };
         let mut metric = q.metric;
         let mut skip: BTreeSet<u64> = BTreeSet::new();
         let mut use_roots: Vec<u64> = Vec::new();
         let mut exact_roots: Vec<u64> = Vec::new();
         if let Some(r) = own {
             self.domain_load(r)?;
-            let spec = self.vectors.domains.get(&r).map(|d| d.spec.clone()).ok_or(FsError::NotFound)?;
+            let spec = self
+                .vectors
+                .domains
+                .get(&r)
+                .map(|d| d.spec.clone())
+                .ok_or(FsError::NotFound)?;
             if spec.dim != q.vector.len() || metric.is_some_and(|m| m != spec.metric) {
                 return Err(FsError::Invalid);
             }
@@ -161,7 +170,9 @@ impl<D: BlockDevice> Fs<D> {
             }
         }
         for &r in &use_roots {
-            scope.trivial = caller.is_root() && q.filter == Filter::default() && (r != own.unwrap_or(0) || top == r);
+            scope.trivial = caller.is_root()
+                && q.filter == Filter::default()
+                && (r != own.unwrap_or(0) || top == r);
             let hits = self.search_domain(r, q, &mut scope)?;
             found.extend(hits);
             out.indexed = true;
@@ -201,7 +212,11 @@ impl<D: BlockDevice> Fs<D> {
         found.retain(|n| seen.insert(n.id));
         found.truncate(q.k);
         for n in found {
-            let path = if q.paths { self.path_below(n.id, dir)? } else { None };
+            let path = if q.paths {
+                self.path_below(n.id, dir)?
+            } else {
+                None
+            };
             out.hits.push(super::Hit {
                 ino: n.id,
                 distance: n.distance,
@@ -212,7 +227,12 @@ impl<D: BlockDevice> Fs<D> {
     }
 
     /// Search one loaded index with the scope's checks inside its walk.
-    fn search_domain(&mut self, root: u64, q: &Query, scope: &mut Scope<'_>) -> Result<Vec<Neighbor>> {
+    fn search_domain(
+        &mut self,
+        root: u64,
+        q: &Query,
+        scope: &mut Scope<'_>,
+    ) -> Result<Vec<Neighbor>> {
         let params = SearchParams {
             k: q.k,
             ef: q.ef,
@@ -226,7 +246,9 @@ impl<D: BlockDevice> Fs<D> {
         // untrustworthy: it stays out of the map and is rebuilt on next use.
         dom.absorb_for_search()?;
         let result: Result<Vec<Neighbor>> = if scope.trivial {
-            dom.index.search(&q.vector, &params, None).map_err(ann_error)
+            dom.index
+                .search(&q.vector, &params, None)
+                .map_err(ann_error)
         } else {
             // The index is out of the map, so the filter may borrow the
             // filesystem mutably to read inodes and directories.
@@ -358,7 +380,9 @@ impl<D: BlockDevice> Fs<D> {
         // files would fail `accept` anyway); other index roots answer for
         // themselves.
         let caller = s.caller;
-        let prune = |ino: u64, d: &vexfs_format::inode::Inode| skip.contains(&ino) || !caller.may(d, MAY_EXEC);
+        let prune = |ino: u64, d: &vexfs_format::inode::Inode| {
+            skip.contains(&ino) || !caller.may(d, MAY_EXEC)
+        };
         self.walk_tree(top, &prune, &mut |fs, dir, key, ino, child| {
             if !child.is_reg()
                 || child.flags & FLAG_HAS_EMBEDDING == 0
