@@ -2,8 +2,7 @@
 //!
 //! - `build-module`: the Rust core as a kernel object, then `vexfs.ko`
 //!   against Debian's 6.1 headers (installed on demand).
-//! - `vm-test [--profile ci|full] [--cycles N] [--timeout SECS]
-//!   [--pjdfstest]`: builds
+//! - `vm-test [--profile ci|full] [--cycles N] [--timeout SECS]`: builds
 //!   everything, boots Debian's kernel under QEMU TCG with an initramfs,
 //!   runs the seed's sequence in the guest and writes `target/vm/report.md`
 //!   and `target/vm/report.json`. Exits non-zero on any failure.
@@ -28,7 +27,7 @@ use std::time::Instant;
 pub type Result<T> = std::result::Result<T, String>;
 
 const USAGE: &str = "usage: cargo xtask build-module
-       cargo xtask vm-test [--profile ci|full] [--cycles N] [--timeout SECS] [--pjdfstest]";
+       cargo xtask vm-test [--profile ci|full] [--cycles N] [--timeout SECS]";
 
 /// What a `vm-test` run does; `ci` is the short profile CI runs.
 #[derive(Debug, Clone)]
@@ -61,7 +60,7 @@ impl Profile {
                 cycles: 20,
                 tree_files: 300,
                 fsx_ops: 10_000,
-                pjdfstest: false,
+                pjdfstest: true,
                 disk_mib: 256,
                 timeout_s: 600,
                 slab_tol_kb: 128,
@@ -72,8 +71,7 @@ impl Profile {
                 cycles: 100,
                 tree_files: 2000,
                 fsx_ops: 100_000,
-                // Opt-in (--pjdfstest) until the kernel mount passes it.
-                pjdfstest: false,
+                pjdfstest: true,
                 disk_mib: 1024,
                 timeout_s: 1800,
                 slab_tol_kb: 128,
@@ -94,14 +92,12 @@ fn parse_vm_args(args: &[String]) -> Result<Profile> {
     let mut profile = Profile::named("full")?;
     let mut cycles = None;
     let mut timeout = None;
-    let mut pjdfstest = false;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let mut value = || it.next().cloned().ok_or(format!("{a} needs a value"));
         match a.as_str() {
             "--profile" => profile = Profile::named(&value()?)?,
             "--cycles" => cycles = Some(value()?.parse().map_err(|e| format!("--cycles: {e}"))?),
-            "--pjdfstest" => pjdfstest = true,
             "--timeout" => timeout = Some(value()?.parse().map_err(|e| format!("--timeout: {e}"))?),
             other => return Err(format!("unknown argument '{other}'\n{USAGE}")),
         }
@@ -112,7 +108,6 @@ fn parse_vm_args(args: &[String]) -> Result<Profile> {
     if let Some(t) = timeout {
         profile.timeout_s = t;
     }
-    profile.pjdfstest |= pjdfstest;
     Ok(profile)
 }
 

@@ -45,7 +45,7 @@ pub const STEPS: &[StepSpec] = &[
     StepSpec {
         name: "pjdfstest",
         seed: "3",
-        what: "the Rust pjdfstest on the kernel mount (opt-in: --pjdfstest)",
+        what: "the Rust pjdfstest on the kernel mount (exec tests expected to fail: no mmap)",
     },
     StepSpec {
         name: "refuse",
