@@ -57,11 +57,14 @@ impl Sessions {
 /// The caller of a request, with its supplementary groups (FUSE requests
 /// carry only uid, gid and pid; the groups come from /proc).
 pub fn caller(uid: u32, gid: u32, pid: u32) -> Caller {
-    Caller {
-        uid,
-        gid,
-        groups: supplementary_groups(pid).unwrap_or_default(),
-    }
+    // Root passes every check, so its groups are never consulted: skip
+    // reading /proc (a few percent of a bulk load's time).
+    let groups = if uid == 0 {
+        Vec::new()
+    } else {
+        supplementary_groups(pid).unwrap_or_default()
+    };
+    Caller { uid, gid, groups }
 }
 
 fn supplementary_groups(pid: u32) -> Option<Vec<u32>> {
