@@ -138,16 +138,7 @@ impl<D: BlockDevice> Fs<D> {
                 // An index root carries its files with it.
                 return Ok(());
             }
-            let mut moved = Vec::new();
-            self.walk_embeddings(ino, true, &mut |_fs, f, v| {
-                moved.try_reserve(1).map_err(|_| FsError::NoMemory)?;
-                moved.push((f, v.to_vec()));
-                Ok(())
-            })?;
-            for (f, v) in moved {
-                self.move_between(f, old_root, new_root, Some(v))?;
-            }
-            return Ok(());
+            return self.move_subtree(ino, old_root, new_root);
         }
         if i.is_reg() && i.flags & FLAG_HAS_EMBEDDING != 0 {
             let v = self.embedding_of(ino)?;
@@ -169,6 +160,26 @@ impl<D: BlockDevice> Fs<D> {
         }
         if (i.parent, i.link_key) == link {
             self.set_primary(ino, None)?;
+        }
+        Ok(())
+    }
+
+    /// Every embedding under directory `top` (deeper index roots excluded)
+    /// leaves index `from` and joins index `to`.
+    pub(crate) fn move_subtree(
+        &mut self,
+        top: u64,
+        from: Option<u64>,
+        to: Option<u64>,
+    ) -> Result<()> {
+        let mut moved = Vec::new();
+        self.walk_embeddings(top, true, &mut |_fs, f, v| {
+            moved.try_reserve(1).map_err(|_| FsError::NoMemory)?;
+            moved.push((f, v.to_vec()));
+            Ok(())
+        })?;
+        for (f, v) in moved {
+            self.move_between(f, from, to, Some(v))?;
         }
         Ok(())
     }

@@ -125,16 +125,10 @@ impl<D: BlockDevice> Fs<D> {
             fs.write_inode(dir, &i)?;
             fs.catalog_remove(dir)?;
             fs.vectors.deferred.push(Deferred::Forget { root: dir });
-            if let Some(o) = outer {
-                let mut moved = Vec::new();
-                fs.walk_embeddings(dir, true, &mut |_fs, ino, v| {
-                    moved.try_reserve(1).map_err(|_| FsError::NoMemory)?;
-                    moved.push((ino, v.to_vec()));
-                    Ok(())
-                })?;
-                for (ino, v) in moved {
-                    fs.move_between(ino, None, Some(o), Some(v))?;
-                }
+            if outer.is_some() {
+                // The dropped index is forgotten as a whole: only the
+                // enclosing one gains.
+                fs.move_subtree(dir, None, outer)?;
             }
             Ok(())
         })?;
