@@ -118,8 +118,22 @@ impl<D: BlockDevice> Fs<D> {
                     }
                 }
                 if !get_bit(&buf, j) {
+                    // Blocks freed in the running transaction wait for it
+                    // to be durable (see crate::journal).
+                    if which == Bitmap::Blocks {
+                        if let Some(end) = self.quarantined_until(base + j) {
+                            j = end - base;
+                            continue;
+                        }
+                    }
+                    let stop = match which {
+                        Bitmap::Blocks => self
+                            .next_quarantined(base + j)
+                            .map_or(limit, |q| (q - base).min(limit)),
+                        Bitmap::Inodes => limit,
+                    };
                     let mut n = 1;
-                    while n < want && j + n < limit && !get_bit(&buf, j + n) {
+                    while n < want && j + n < stop && !get_bit(&buf, j + n) {
                         n += 1;
                     }
                     self.set_bits(which, base + j, n, true)?;
@@ -159,7 +173,9 @@ impl<D: BlockDevice> Fs<D> {
             if n == count {
                 return Ok(first);
             }
-            self.free_blocks(first, n)?;
+            // Never used: give the run back without quarantine.
+            self.set_bits(Bitmap::Blocks, first, n, false)?;
+            self.sb.free_blocks += n;
             goal = first + n + 1;
             tries += 1;
             if tries > 64 {
@@ -176,6 +192,7 @@ impl<D: BlockDevice> Fs<D> {
         for b in first..first + count {
             self.forget_block(b);
         }
+        self.quarantine_add(first, count);
         self.sb.free_blocks += count;
         Ok(())
     }

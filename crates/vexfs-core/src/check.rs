@@ -157,6 +157,8 @@ pub enum ProblemKind {
     /// A vector index, embedding flag or primary link disagrees with the
     /// files (fixed by rebuilding from the files).
     VectorIndex,
+    /// The journal superblock or log cannot be read.
+    Journal,
 }
 
 /// One inconsistency found.
@@ -190,6 +192,9 @@ pub struct CheckReport {
     pub skipped_clean: bool,
     /// The progress callback asked to stop; repairs committed so far stay.
     pub cancelled: bool,
+    /// The journal transaction replayed before the check (sequence number,
+    /// blocks); with `-n` it was applied in memory only.
+    pub replayed: Option<(u64, u64)>,
     pub inode_count: u64,
     pub inodes_used: u64,
     pub block_count: u64,
@@ -230,6 +235,44 @@ fn open_for_check<D: BlockDevice>(dev: D, read_only: bool) -> Result<Fs<D>> {
     Ok(fs)
 }
 
+/// Replay the journal (in memory for `-n`) before anything is checked. A
+/// journal that cannot be read is a problem of its own: with repairs
+/// allowed it is reset to empty (a committed transaction in it, if any, is
+/// lost; the scan then repairs what that leaves).
+fn open_journal<D: BlockDevice>(
+    fs: &mut Fs<D>,
+    opts: &CheckOptions,
+    report: &mut CheckReport,
+) -> Result<()> {
+    match fs.journal_open() {
+        Ok(()) => {
+            if let Some((seq, blocks)) = fs.journal_stats.replayed {
+                report.replayed = Some((seq, blocks));
+            }
+            Ok(())
+        }
+        Err(FsError::Io(e)) => Err(FsError::Io(e)),
+        Err(e) => {
+            let mut p = scan::problem(
+                ProblemKind::Journal,
+                Severity::Unsafe,
+                0,
+                fs.sb.journal_start,
+                alloc::format!("journal unreadable: {e}"),
+            );
+            if opts.mode == RepairMode::Yes {
+                fs.journal_reset()?;
+                p.fixed = true;
+                report
+                    .repairs
+                    .push(String::from("reset the journal to empty"));
+            }
+            report.problems.push(p);
+            Ok(())
+        }
+    }
+}
+
 fn fill_stats<D: BlockDevice>(report: &mut CheckReport, fs: &Fs<D>) {
     let sb = &fs.sb;
     report.inode_count = sb.inode_count;
@@ -255,6 +298,7 @@ pub fn check<D: BlockDevice>(
     let read_only = opts.mode == RepairMode::No;
     let mut fs = open_for_check(dev, read_only)?;
     let mut report = CheckReport::default();
+    open_journal(&mut fs, opts, &mut report)?;
     fill_stats(&mut report, &fs);
 
     let state = fs.sb.state;
@@ -293,6 +337,8 @@ pub fn check<D: BlockDevice>(
             break;
         }
         let (problems, repairs, cancelled) = repair::apply(&mut fs, model, opts, progress)?;
+        // The next scan reads home blocks: the repairs must be there.
+        fs.sync()?;
         push_new(&mut report, problems);
         report.repairs.extend(repairs);
         if cancelled {
@@ -320,6 +366,8 @@ pub fn check<D: BlockDevice>(
                 Ok(())
             })?;
         }
+        fs.sync()?;
+        fs.journal_close()?;
         fs.dev.flush()?;
     }
     fill_stats(&mut report, &fs);

@@ -7,7 +7,22 @@ use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use vexfs_format::features::{INCOMPAT_SUPPORTED, RO_COMPAT_SUPPORTED};
 use vexfs_format::inode::{FileType, Inode, Timestamp};
-use vexfs_format::superblock::{Superblock, STATE_CLEAN, STATE_DIRTY, SUPERBLOCK_SIZE};
+use vexfs_format::superblock::{
+    Superblock, STATE_CLEAN, STATE_DIRTY, STATE_ERRORS, SUPERBLOCK_SIZE,
+};
+
+/// What a mount does with an image whose superblock records errors (left
+/// by a failed commit or an fsck that could not repair everything).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ErrorPolicy {
+    /// Mount read-only (the default): the data can be read and copied off.
+    #[default]
+    ReadOnly,
+    /// Refuse to mount until fsck clears the error state.
+    Refuse,
+    /// Mount read-write anyway.
+    Continue,
+}
 
 /// How to mount.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,6 +30,10 @@ pub struct MountOptions {
     pub read_only: bool,
     /// Metadata blocks kept in memory before the clean cache is dropped.
     pub cache_blocks: usize,
+    pub errors: ErrorPolicy,
+    /// Dirty metadata blocks that make the running transaction commit
+    /// (bounded further by the journal's size and the cache).
+    pub group_blocks: usize,
 }
 
 impl Default for MountOptions {
@@ -22,6 +41,8 @@ impl Default for MountOptions {
         Self {
             read_only: false,
             cache_blocks: 65536,
+            errors: ErrorPolicy::ReadOnly,
+            group_blocks: 4096,
         }
     }
 }
@@ -36,8 +57,24 @@ pub struct Fs<D: BlockDevice> {
     pub(crate) cache: BTreeMap<u64, Vec<u8>>,
     pub(crate) cache_limit: usize,
     pub(crate) dirty: BTreeMap<u64, Seal>,
-    pub(crate) undo: BTreeMap<u64, Option<Vec<u8>>>,
+    pub(crate) undo: BTreeMap<u64, crate::tx::Undo>,
     pub(crate) sb_before: Option<Superblock>,
+    /// The superblock as last committed (the running transaction changed
+    /// it if the two differ).
+    pub(crate) sb_committed: Superblock,
+    /// The journal, when the image has one.
+    pub(crate) journal: Option<crate::journal::Journal>,
+    pub(crate) journal_stats: crate::journal::JournalStats,
+    /// Blocks freed in the running transaction (see [`crate::journal`]).
+    pub(crate) quarantine: crate::journal::Quarantine,
+    /// Ranges the current operation quarantined (dropped if it aborts).
+    pub(crate) op_quarantined: Vec<u64>,
+    /// Replayed block images laid over the device (read-only opens).
+    pub(crate) overlay: BTreeMap<u64, Vec<u8>>,
+    /// Dirty blocks that make an operation's end commit the transaction.
+    pub(crate) group_limit: usize,
+    /// Set when a commit failed: everything after is refused.
+    pub(crate) aborted: Option<FsError>,
     pub(crate) tx_depth: u32,
     pub(crate) block_hint: u64,
     pub(crate) ino_hint: u64,
@@ -142,7 +179,7 @@ impl<D: BlockDevice> Fs<D> {
             ));
         }
         let read_only = read_only || sb.feature_ro_compat & !RO_COMPAT_SUPPORTED != 0;
-        Ok(Fs {
+        let mut fs = Fs {
             dev,
             bs: sb.block_size as usize,
             read_only,
@@ -151,19 +188,49 @@ impl<D: BlockDevice> Fs<D> {
             dirty: BTreeMap::new(),
             undo: BTreeMap::new(),
             sb_before: None,
+            sb_committed: sb.clone(),
+            journal: None,
+            journal_stats: Default::default(),
+            quarantine: BTreeMap::new(),
+            op_quarantined: Vec::new(),
+            overlay: BTreeMap::new(),
+            group_limit: 4096,
+            aborted: None,
             tx_depth: 0,
             block_hint: sb.data_start,
             ino_hint: sb.first_user_ino,
             open_counts: BTreeMap::new(),
             vectors: crate::vector::VectorState::default(),
             sb,
-        })
+        };
+        fs.set_group_limit(4096);
+        Ok(fs)
+    }
+
+    pub(crate) fn set_group_limit(&mut self, want: usize) {
+        self.group_limit = want
+            .min(self.journal_capacity() / 2)
+            .min(self.cache_limit / 2)
+            .max(1);
     }
 
     /// Mount: open the image, check the root, and (read-write) mark the
     /// filesystem in use and finish deleting orphans left by a crash.
     pub fn mount(dev: D, opts: MountOptions, now: Timestamp) -> Result<Self> {
         let mut fs = Self::open_image(dev, opts.read_only, opts.cache_blocks)?;
+        fs.journal_open()?;
+        fs.set_group_limit(opts.group_blocks);
+        if fs.sb.state & STATE_ERRORS != 0 {
+            match opts.errors {
+                ErrorPolicy::Refuse => {
+                    return Err(FsError::Incompatible(
+                        "the filesystem has errors recorded: run fsck.vexfs",
+                    ))
+                }
+                ErrorPolicy::ReadOnly => fs.read_only = true,
+                ErrorPolicy::Continue => {}
+            }
+        }
         // The root must decode, or nothing else will work.
         let root = fs.read_inode(fs.sb.root_ino)?;
         if !root.is_dir() {
@@ -176,13 +243,18 @@ impl<D: BlockDevice> Fs<D> {
                 fs.sb.mount_time = now.sec;
                 fs.reap_orphans()
             })?;
-            fs.dev.flush()?;
+            fs.journal_commit()?;
         }
         Ok(fs)
     }
 
     /// Write everything out, mark the filesystem clean and return the device.
+    /// After a failed commit the image is left marked with errors and the
+    /// error is returned.
     pub fn unmount(mut self, now: Timestamp) -> Result<D> {
+        if let Some(e) = self.aborted {
+            return Err(e);
+        }
         if !self.read_only {
             // Indexes changed since their last save are written first, so
             // the clean marker below also vouches for them.
@@ -193,21 +265,29 @@ impl<D: BlockDevice> Fs<D> {
                 self.open_counts.remove(&ino);
                 self.transact(|fs| fs.maybe_free_unlinked(ino))?;
             }
-            self.transact(|fs| {
-                fs.sb.state = STATE_CLEAN;
-                fs.sb.write_time = now.sec;
-                Ok(())
-            })?;
+            self.journal_commit()?;
+            // Everything is home and flushed before the clean marker that
+            // vouches for it is written.
+            self.journal_close()?;
+            self.sb.state = STATE_CLEAN;
+            self.sb.write_time = now.sec;
             self.write_superblock()?;
             self.dev.flush()?;
         }
         Ok(self.dev)
     }
 
-    /// Make all committed changes durable.
+    /// Make every completed operation durable: commit the running
+    /// transaction (flushing file data first). fsync, fdatasync and syncfs
+    /// all come here.
     pub fn sync(&mut self) -> Result<()> {
-        self.dev.flush()?;
-        Ok(())
+        if self.read_only {
+            return match self.aborted {
+                Some(e) => Err(e),
+                None => Ok(()),
+            };
+        }
+        self.journal_commit()
     }
 
     pub fn superblock(&self) -> &Superblock {

@@ -25,6 +25,7 @@ mod file;
 mod file_device;
 mod fs;
 mod inode;
+mod journal;
 pub mod mkfs;
 mod namespace;
 mod perm;
@@ -37,7 +38,10 @@ pub use error::{Corrupt, FsError, Location, Result};
 pub use file::MAX_FILE_SIZE;
 #[cfg(feature = "std")]
 pub use file_device::{is_block_device, FileDevice};
-pub use fs::{DirEntryOut, FallocMode, Fs, MountOptions, RenameFlags, SetAttr, Stat, StatFs};
+pub use fs::{
+    DirEntryOut, ErrorPolicy, FallocMode, Fs, MountOptions, RenameFlags, SetAttr, Stat, StatFs,
+};
+pub use journal::JournalStats;
 pub use vexfs_format as format;
 pub use vexfs_format::inode::{FileType, Inode, Timestamp};
 pub use perm::Caller;

@@ -20,6 +20,16 @@ pub struct MkfsOptions {
     /// Owner of the root directory.
     pub root_uid: u32,
     pub root_gid: u32,
+    /// Journal size in blocks; `None` picks [`default_journal_blocks`],
+    /// `Some(0)` makes an image without a journal.
+    pub journal_blocks: Option<u64>,
+}
+
+/// The journal size mkfs picks: 1/64 of the device, at least 64 blocks
+/// and at most 64 MiB, never more than a quarter of a small device.
+pub fn default_journal_blocks(block_size: u32, block_count: u64) -> u64 {
+    let max = (64u64 << 20) / u64::from(block_size);
+    (block_count / 64).clamp(64, max).min(block_count / 4)
 }
 
 impl Default for MkfsOptions {
@@ -32,6 +42,7 @@ impl Default for MkfsOptions {
             uuid: [0; 16],
             root_uid: 0,
             root_gid: 0,
+            journal_blocks: None,
         }
     }
 }
@@ -49,7 +60,10 @@ pub fn plan(device_bytes: u64, opts: &MkfsOptions) -> Result<Superblock> {
         .inode_count
         .unwrap_or_else(|| (device_bytes / opts.bytes_per_inode.max(1024)).max(64))
         .clamp(vexfs_format::FIRST_USER_INO + 16, u64::from(u32::MAX));
-    let mut sb = Superblock::layout(bs, blocks, inodes)?;
+    let journal = opts
+        .journal_blocks
+        .unwrap_or_else(|| default_journal_blocks(bs, blocks));
+    let mut sb = Superblock::layout(bs, blocks, inodes, journal)?;
     sb.label = opts.label;
     sb.uuid = opts.uuid;
     Ok(sb)
@@ -134,6 +148,20 @@ pub fn format<D: BlockDevice>(
         i.encode(itb.get_mut(off..).ok_or(FsError::Invalid)?, ino)?;
     }
     dev.write_at(sb.inode_table_start * bs as u64, &itb)?;
+    if sb.journal_blocks > 0 {
+        // The journal superblock, and an empty log (its first block zero,
+        // so no stale transaction from an earlier filesystem replays).
+        let mut jb = alloc::vec![0u8; 2 * bs];
+        let js = vexfs_format::journal::JournalSuper {
+            block_size: sb.block_size,
+            log_blocks: sb.journal_blocks - 1,
+            checkpointed: 0,
+            uuid: sb.uuid,
+            errno: 0,
+        };
+        js.encode(jb.get_mut(..bs).ok_or(FsError::Invalid)?)?;
+        dev.write_at(sb.journal_start * bs as u64, &jb)?;
+    }
     let mut sbuf = alloc::vec![0u8; bs];
     sb.encode(&mut sbuf)?;
     dev.write_at(0, &sbuf)?;

@@ -177,7 +177,7 @@ impl<D: BlockDevice> Fs<D> {
         uid: u32,
         gid: u32,
         now: Timestamp,
-        init: impl FnOnce((&mut Self, u64), &mut Inode) -> Result<()>,
+        mut init: impl FnMut((&mut Self, u64), &mut Inode) -> Result<()>,
     ) -> Result<Stat> {
         check_name(name)?;
         self.transact(|fs| {

@@ -1,21 +1,34 @@
-//! The metadata cache and the transaction API.
+//! The metadata cache and the operation API.
 //!
 //! Every metadata change goes through here: an operation runs inside
 //! [`Fs::transact`], reads blocks through the cache, and records changes with
-//! [`Fs::modify_block`] / [`Fs::put_block`]. The first change to a block in a
-//! transaction saves its before-image, so a failed operation is rolled back
-//! in memory by [`Fs::abort`] and nothing reaches the disk. [`Fs::commit`]
-//! seals checksums and writes the dirty set; it is the single place where the
-//! metadata journal hooks in (write the set to the journal, then in place).
+//! [`Fs::modify_block`] / [`Fs::put_block`]. The first change to a block in an
+//! operation saves its before-image (and whether it was already dirty), so a
+//! failed operation is rolled back in memory by [`Fs::abort`] and leaves the
+//! running transaction exactly as it found it.
+//!
+//! A successful operation's changes stay in the cache as part of the running
+//! transaction; [`crate::journal`] commits many operations at once (group
+//! commit) when the transaction grows large, on sync/fsync and at unmount.
 //!
 //! File *data* blocks bypass the cache: they are written directly to the
-//! device before the metadata that points at them is committed.
+//! device, and the journal's first flush makes them durable before the
+//! metadata that points at them.
 
 use crate::device::BlockDevice;
 use crate::error::{FsError, Result};
 use crate::fs::Fs;
 use alloc::vec::Vec;
 use vexfs_format::header;
+
+/// A block's state before the current operation first changed it.
+#[derive(Debug, Clone)]
+pub(crate) struct Undo {
+    /// Its cached contents (`None`: it was not cached).
+    pub before: Option<Vec<u8>>,
+    /// Whether the running transaction already held it dirty, and how.
+    pub dirty_before: Option<Seal>,
+}
 
 /// How a dirty block is finished before it is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,38 +48,48 @@ impl<D: BlockDevice> Fs<D> {
         Ok(nr * self.bs as u64)
     }
 
-    /// Run `f` as one transaction: commit if it succeeds, roll back if not.
-    /// Nested calls join the outer transaction.
-    pub(crate) fn transact<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
+    /// Run `f` as one operation: keep its changes in the running
+    /// transaction if it succeeds, roll back if not. Nested calls join the
+    /// outer operation. An operation that runs out of space while blocks
+    /// freed in the running transaction wait for it to be durable commits
+    /// the transaction (releasing them) and runs once more.
+    pub(crate) fn transact<T>(&mut self, mut f: impl FnMut(&mut Self) -> Result<T>) -> Result<T> {
         if self.read_only {
-            return Err(FsError::ReadOnly);
+            return Err(self.aborted.unwrap_or(FsError::ReadOnly));
         }
-        self.tx_depth += 1;
-        if self.tx_depth == 1 {
-            self.sb_before = Some(self.sb.clone());
-        }
-        let r = f(self);
-        self.tx_depth -= 1;
         if self.tx_depth > 0 {
+            self.tx_depth += 1;
+            let r = f(self);
+            self.tx_depth -= 1;
             return r;
         }
-        match r {
-            Ok(v) => match self.commit() {
-                Ok(()) => {
+        let mut retried = false;
+        loop {
+            self.tx_depth = 1;
+            self.sb_before = Some(self.sb.clone());
+            let r = f(self);
+            self.tx_depth = 0;
+            match r {
+                Ok(v) => {
+                    self.end_operation();
                     self.vectors_after_commit();
-                    Ok(v)
+                    if self.dirty.len() >= self.group_limit {
+                        // The operation is done in memory; a failure here
+                        // aborts the journal and shows on the next call.
+                        let _ = self.journal_commit();
+                    }
+                    return Ok(v);
                 }
                 Err(e) => {
-                    // Part of the change may be on disk: every index it
-                    // touched is reloaded (its record is dirty) on next use.
-                    self.vectors_after_failed_commit();
-                    Err(e)
+                    self.abort();
+                    self.vectors_after_abort();
+                    if e == FsError::NoSpace && !retried && !self.quarantine.is_empty() {
+                        retried = true;
+                        self.journal_commit()?;
+                        continue;
+                    }
+                    return Err(e);
                 }
-            },
-            Err(e) => {
-                self.abort();
-                self.vectors_after_abort();
-                Err(e)
             }
         }
     }
@@ -75,9 +98,9 @@ impl<D: BlockDevice> Fs<D> {
         if self.cache.contains_key(&nr) {
             return Ok(());
         }
-        let off = self.block_offset(nr)?;
+        self.block_offset(nr)?;
         let mut buf = alloc::vec![0u8; self.bs];
-        self.dev.read_at(off, &mut buf)?;
+        self.read_home(nr, &mut buf)?;
         self.cache.insert(nr, buf);
         Ok(())
     }
@@ -94,9 +117,9 @@ impl<D: BlockDevice> Fs<D> {
         if let Some(b) = self.cache.get(&nr) {
             return Ok(b.clone());
         }
-        let off = self.block_offset(nr)?;
+        self.block_offset(nr)?;
         let mut buf = alloc::vec![0u8; self.bs];
-        self.dev.read_at(off, &mut buf)?;
+        self.read_home(nr, &mut buf)?;
         let got_owner = header::verify(&buf, magic, nr, what)?;
         if owner.is_some_and(|o| o != got_owner) {
             return Err(crate::error::corrupt(
@@ -121,8 +144,11 @@ impl<D: BlockDevice> Fs<D> {
 
     fn save_undo(&mut self, nr: u64) {
         if self.tx_depth > 0 && !self.undo.contains_key(&nr) {
-            let before = self.cache.get(&nr).cloned();
-            self.undo.insert(nr, before);
+            let undo = Undo {
+                before: self.cache.get(&nr).cloned(),
+                dirty_before: self.dirty.get(&nr).copied(),
+            };
+            self.undo.insert(nr, undo);
         }
     }
 
@@ -164,51 +190,23 @@ impl<D: BlockDevice> Fs<D> {
         }
     }
 
-    /// Seal and write every dirty block, then the superblock if it changed.
-    pub(crate) fn commit(&mut self) -> Result<()> {
-        let dirty = core::mem::take(&mut self.dirty);
+    /// A successful operation: its changes join the running transaction.
+    fn end_operation(&mut self) {
         self.undo.clear();
-        let sb_changed = self.sb_before.take().is_some_and(|b| b != self.sb);
-        // Contiguous runs are coalesced into one device write each.
-        let mut run: Vec<u8> = Vec::new();
-        let mut run_start = 0u64;
-        let mut run_next = u64::MAX;
-        for (nr, seal) in dirty {
-            let Some(buf) = self.cache.get_mut(&nr) else {
-                continue;
-            };
-            if let Seal::Meta { magic, owner } = seal {
-                header::seal(buf, magic, nr, owner)?;
-            }
-            if nr != run_next && !run.is_empty() {
-                let off = run_start * self.bs as u64;
-                self.dev.write_at(off, &run)?;
-                run.clear();
-            }
-            if run.is_empty() {
-                run_start = nr;
-            }
-            run.extend_from_slice(buf);
-            run_next = nr + 1;
-        }
-        if !run.is_empty() {
-            let off = run_start * self.bs as u64;
-            self.dev.write_at(off, &run)?;
-        }
-        if sb_changed {
-            self.write_superblock()?;
-        }
+        self.op_quarantined.clear();
+        self.sb_before = None;
         if self.cache.len() > self.cache_limit {
-            // Everything is clean now; dropping the cache is always safe.
-            self.cache.clear();
+            // Clean blocks can always be read again; dirty ones are the
+            // running transaction and stay until it commits.
+            let dirty = &self.dirty;
+            self.cache.retain(|nr, _| dirty.contains_key(nr));
         }
-        Ok(())
     }
 
-    /// Roll back every change of the current transaction.
+    /// Roll back every change of the current operation.
     pub(crate) fn abort(&mut self) {
-        for (nr, before) in core::mem::take(&mut self.undo) {
-            match before {
+        for (nr, u) in core::mem::take(&mut self.undo) {
+            match u.before {
                 Some(b) => {
                     self.cache.insert(nr, b);
                 }
@@ -216,8 +214,18 @@ impl<D: BlockDevice> Fs<D> {
                     self.cache.remove(&nr);
                 }
             }
+            match u.dirty_before {
+                Some(seal) => {
+                    self.dirty.insert(nr, seal);
+                }
+                None => {
+                    self.dirty.remove(&nr);
+                }
+            }
         }
-        self.dirty.clear();
+        for first in core::mem::take(&mut self.op_quarantined) {
+            self.quarantine.remove(&first);
+        }
         if let Some(sb) = self.sb_before.take() {
             self.sb = sb;
         }

@@ -253,11 +253,15 @@ fn preen_refuses_unsafe_fixes() {
     let before = u.dev.data.clone();
     let (r, dev) = run(u.dev, RepairMode::Preen);
     assert!(r.uncorrected() > 0 && !r.corrected());
-    // Only the superblock changes: it is marked as having errors, as
-    // e2fsck does when preening stops.
-    let bs = sb_of(&dev).block_size as usize;
+    // Only the superblock changes (through the journal): it is marked as
+    // having errors, as e2fsck does when preening stops.
+    let sb = sb_of(&dev);
+    let bs = sb.block_size as usize;
+    let journal =
+        sb.journal_start as usize * bs..(sb.journal_start + sb.journal_blocks) as usize * bs;
     assert!(
-        dev.data[bs..] == before[bs..],
+        dev.data[bs..journal.start] == before[bs..journal.start]
+            && dev.data[journal.end..] == before[journal.end..],
         "preen must not repair what it cannot fix safely"
     );
     assert_eq!(
@@ -376,7 +380,8 @@ fn orphan_left_by_a_crash_is_freed() {
     fs.open(st.ino).unwrap();
     fs.unlink(ROOT_INO, b"file", T0).unwrap();
     fs.unlink(ROOT_INO, b"hardlink", T0).unwrap();
-    // Crash: take the device as it is, open file and all.
+    // Crash once the unlinks are durable, the file still open.
+    fs.sync().unwrap();
     let crashed = fs.device().clone();
     assert_ne!(sb_of(&crashed).orphan_head, 0);
     let (r, dev) = run(crashed, RepairMode::Preen);

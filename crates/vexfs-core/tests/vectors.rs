@@ -226,7 +226,8 @@ fn crash_leaves_a_dirty_record_and_the_index_is_rebuilt() {
         set(&mut fs, ino, &vecf(i, 4)).unwrap();
         model.insert(ino, vecf(i, 4));
     }
-    // "Crash": take the device without unmounting.
+    // "Crash" once the changes are durable, without unmounting.
+    fs.sync().unwrap();
     let dev = fs.device().clone();
     drop(fs);
     let mut fs = Fs::mount(dev, MountOptions::default(), T0).unwrap();
@@ -531,7 +532,8 @@ fn fsck_finds_and_rebuilds_stale_damaged_and_unplaced() {
         set(&mut fs, ino, &vecf(i, 4)).unwrap();
         model.insert(ino, vecf(i, 4));
     }
-    // A crash: the record is dirty.
+    // A crash after a sync: the record is dirty.
+    fs.sync().unwrap();
     let dev = fs.device().clone();
     drop(fs);
     let (r, dev) = fsck(dev, RepairMode::No);

@@ -19,4 +19,4 @@ pub const INCOMPAT_KNOWN: u64 = INCOMPAT_JOURNAL;
 
 /// Features this implementation can mount read-write.
 pub const RO_COMPAT_SUPPORTED: u64 = RO_COMPAT_VECTOR_INDEX;
-pub const INCOMPAT_SUPPORTED: u64 = 0;
+pub const INCOMPAT_SUPPORTED: u64 = INCOMPAT_JOURNAL;

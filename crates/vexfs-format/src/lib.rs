@@ -16,6 +16,7 @@ pub mod extent;
 pub mod features;
 pub mod header;
 pub mod inode;
+pub mod journal;
 pub mod node;
 pub mod superblock;
 pub mod vector;

@@ -230,6 +230,13 @@ impl Superblock {
         if self.journal_blocks > 0 {
             region(self.journal_start, self.journal_blocks, "superblock journal start")?;
         }
+        // The journal feature and the region come together.
+        let journaled = self.feature_incompat & crate::features::INCOMPAT_JOURNAL != 0;
+        if journaled != (self.journal_blocks > 0)
+            || (journaled && self.journal_blocks < crate::journal::MIN_JOURNAL_BLOCKS)
+        {
+            return Err(bad("superblock journal size"));
+        }
         if self.data_start != cursor || self.data_start >= self.block_count {
             return Err(bad("superblock data start"));
         }
@@ -279,15 +286,27 @@ impl Superblock {
         put_u32(sb, CRC_OFFSET, crc)
     }
 
-    /// Compute a layout for a device of `block_count` blocks.
-    pub fn layout(block_size: u32, block_count: u64, inode_count: u64) -> Result<Self, FormatError> {
+    /// Compute a layout for a device of `block_count` blocks with a
+    /// journal of `journal_blocks` blocks (0: none).
+    pub fn layout(
+        block_size: u32,
+        block_count: u64,
+        inode_count: u64,
+        journal_blocks: u64,
+    ) -> Result<Self, FormatError> {
         let bits = bits_per_bitmap_block(block_size);
         let bbm = block_count.div_ceil(bits);
         let ibm = inode_count.div_ceil(bits);
         let per_block = u64::from(block_size) / INODE_SIZE as u64;
         let itb = inode_count.div_ceil(per_block);
-        let data_start = 1 + bbm + ibm + itb;
-        if data_start + 16 > block_count {
+        if journal_blocks != 0 && journal_blocks < crate::journal::MIN_JOURNAL_BLOCKS {
+            return Err(FormatError::Incompatible("journal too small"));
+        }
+        let journal_start = 1 + bbm + ibm + itb;
+        let data_start = journal_start
+            .checked_add(journal_blocks)
+            .ok_or(FormatError::Incompatible("journal too large"))?;
+        if data_start.saturating_add(16) > block_count {
             return Err(FormatError::Incompatible("device too small for this inode count"));
         }
         Ok(Superblock {
@@ -298,15 +317,19 @@ impl Superblock {
             free_inodes: inode_count,
             feature_compat: 0,
             feature_ro_compat: 0,
-            feature_incompat: 0,
+            feature_incompat: if journal_blocks > 0 {
+                crate::features::INCOMPAT_JOURNAL
+            } else {
+                0
+            },
             block_bitmap_start: 1,
             block_bitmap_blocks: bbm,
             inode_bitmap_start: 1 + bbm,
             inode_bitmap_blocks: ibm,
             inode_table_start: 1 + bbm + ibm,
             inode_table_blocks: itb,
-            journal_start: 0,
-            journal_blocks: 0,
+            journal_start: if journal_blocks > 0 { journal_start } else { 0 },
+            journal_blocks,
             data_start,
             root_ino: crate::ROOT_INO,
             first_user_ino: crate::FIRST_USER_INO,
@@ -353,7 +376,7 @@ mod tests {
 
     #[test]
     fn layout_round_trip() {
-        let mut sb = Superblock::layout(4096, 65536, 16384).unwrap();
+        let mut sb = Superblock::layout(4096, 65536, 16384, 0).unwrap();
         sb.label[..4].copy_from_slice(b"test");
         let mut buf = [0u8; 4096];
         sb.encode(&mut buf).unwrap();
@@ -364,7 +387,7 @@ mod tests {
 
     #[test]
     fn every_bit_flip_is_caught() {
-        let sb = Superblock::layout(4096, 65536, 16384).unwrap();
+        let sb = Superblock::layout(4096, 65536, 16384, 0).unwrap();
         let mut buf = [0u8; 512];
         sb.encode(&mut buf).unwrap();
         for i in 0..512 * 8 {

@@ -4,6 +4,7 @@
 //! `cli_main` is the whole program; the `vexfs-fuse` and `vexfs` binaries
 //! (the latter is the name `mount.fuse3` runs for `-t fuse.vexfs`) call it.
 
+mod committer;
 mod daemon;
 mod logger;
 pub mod ops;
@@ -89,24 +90,41 @@ fn mount_and_serve(o: &Options, notify: Option<daemon::Notifier>) -> Result<(), 
     }
     let dev = FileDevice::open(src, o.read_only).map_err(|e| format!("{}: cannot open: {e}", src.display()))?;
     lock_exclusive(&dev, src)?;
-    let mopts = MountOptions { read_only: o.read_only, cache_blocks: o.cache_blocks.unwrap_or(MountOptions::default().cache_blocks) };
+    let defaults = MountOptions::default();
+    let mopts = MountOptions {
+        read_only: o.read_only,
+        cache_blocks: o.cache_blocks.unwrap_or(defaults.cache_blocks),
+        errors: o.errors,
+        ..defaults
+    };
     let fs = Fs::mount(dev, mopts, ops::now()).map_err(|e| format!("{}: cannot mount: {e}", src.display()))?;
     let read_only = fs.is_read_only();
     if read_only && !o.read_only {
-        eprintln!("vexfs-fuse: {}: image has features this version cannot write; mounting read-only", src.display());
+        let why = if fs.superblock().state & vexfs_core::format::superblock::STATE_ERRORS != 0 {
+            "the filesystem has errors recorded (run fsck.vexfs; errors=continue mounts it read-write)"
+        } else {
+            "image has features this version cannot write"
+        };
+        eprintln!("vexfs-fuse: {}: {why}; mounting read-only", src.display());
+    }
+    if let Some((seq, blocks)) = fs.journal_stats().replayed {
+        eprintln!("vexfs-fuse: {}: replayed journal transaction {seq} ({blocks} blocks)", src.display());
     }
 
     let unmount_error = Arc::new(Mutex::new(None));
     let cache = ops::CacheMode {
         timeouts: ops::Timeouts { attr: o.attr_timeout, entry: o.entry_timeout },
         writeback: o.writeback_cache && !read_only,
+        commit_interval: o.commit_interval,
     };
+    // Stop signals are taken by one thread only: block them before any
+    // other thread (the commit timer) starts, since threads inherit it.
+    daemon::block_stop_signals().map_err(|e| format!("cannot set up signal handling: {e}"))?;
     let vfs = ops::VexFuse::new(fs, cache, unmount_error.clone());
     let config = session_config(o, src, read_only)?;
     let session = fuser::Session::new(vfs, &mountpoint, &config).map_err(|e| format!("cannot mount on {}: {e}", mountpoint.display()))?;
 
     // Signals end the session by unmounting, so `destroy` flushes the core.
-    daemon::block_stop_signals().map_err(|e| format!("cannot set up signal handling: {e}"))?;
     daemon::spawn_signal_unmounter(mountpoint.clone()).map_err(|e| format!("cannot start the signal thread: {e}"))?;
     if let Some(n) = notify {
         n.mounted();

@@ -40,11 +40,13 @@ pub struct Timeouts {
 pub struct CacheMode {
     pub timeouts: Timeouts,
     pub writeback: bool,
+    /// How often the journal commits on its own.
+    pub commit_interval: std::time::Duration,
 }
 
 /// The mounted filesystem as seen by the FUSE session.
 pub struct VexFuse {
-    fs: Mutex<Option<Fs<FileDevice>>>,
+    fs: std::sync::Arc<Mutex<Option<Fs<FileDevice>>>>,
     timeouts: Timeouts,
     writeback: bool,
     /// Set when a handler panicked: the core's state is suspect.
@@ -159,8 +161,16 @@ type R<T> = Result<T, Errno>;
 
 impl VexFuse {
     pub fn new(fs: Fs<FileDevice>, cache: CacheMode, unmount_error: std::sync::Arc<Mutex<Option<String>>>) -> Self {
+        let fs = std::sync::Arc::new(Mutex::new(Some(fs)));
+        if let Err(e) =
+            crate::committer::spawn(std::sync::Arc::downgrade(&fs), cache.commit_interval)
+        {
+            crate::logger::report(&format!(
+                "cannot start the commit thread ({e}); changes commit on sync and unmount only"
+            ));
+        }
         Self {
-            fs: Mutex::new(Some(fs)),
+            fs,
             timeouts: cache.timeouts,
             writeback: cache.writeback,
             failed: AtomicBool::new(false),
@@ -208,8 +218,8 @@ impl VexFuse {
     /// Flush and unmount the core once (from `destroy`, or on drop when the
     /// FUSE mount itself failed after the core was mounted).
     fn finish(&mut self) {
-        let taken = match self.fs.get_mut() {
-            Ok(slot) => slot.take(),
+        let taken = match self.fs.lock() {
+            Ok(mut slot) => slot.take(),
             Err(p) => p.into_inner().take(),
         };
         if self.failed.load(Ordering::Relaxed) {

@@ -30,6 +30,10 @@ pub struct Options {
     pub remount: bool,
     /// Let the kernel cache writes (FUSE writeback cache).
     pub writeback_cache: bool,
+    /// How often the journal commits on its own.
+    pub commit_interval: Duration,
+    /// What to do with an image whose superblock records errors.
+    pub errors: vexfs_core::ErrorPolicy,
 }
 
 /// What the command line asked for.
@@ -60,6 +64,12 @@ Mounts a VexFS image or block device with FUSE.
        attr_timeout=SECS       kernel attribute cache time (default 86400)
        entry_timeout=SECS      kernel name cache time (default 86400)
        cache_blocks=N          metadata blocks cached in memory
+       commit=SECS             journal commit interval (default 5): at most
+                               this much completed work is lost on a crash;
+                               fsync/syncfs commit at once
+       errors=remount-ro|continue|refuse
+                               an image with errors recorded mounts read-only
+                               (default), read-write, or not at all
        no_writeback_cache      write through to the daemon on every write
                                (default: the kernel caches writes and
                                flushes them at close, fsync and unmount)
@@ -110,6 +120,25 @@ fn apply_opt(o: &mut Options, opt: &str) -> Result<(), String> {
         }
         ("attr_timeout", Some(v)) => o.attr_timeout = parse_secs(v, "attr_timeout")?,
         ("entry_timeout", Some(v)) => o.entry_timeout = parse_secs(v, "entry_timeout")?,
+        ("commit", Some(v)) => {
+            let d = parse_secs(v, "commit")?;
+            if d.is_zero() {
+                return Err("commit: must be more than 0 seconds".to_string());
+            }
+            o.commit_interval = d;
+        }
+        ("errors", Some(v)) => {
+            o.errors = match v {
+                "remount-ro" | "ro" => vexfs_core::ErrorPolicy::ReadOnly,
+                "continue" => vexfs_core::ErrorPolicy::Continue,
+                "refuse" | "panic" => vexfs_core::ErrorPolicy::Refuse,
+                _ => {
+                    return Err(format!(
+                        "errors: expected remount-ro, continue or refuse, got {v:?}"
+                    ))
+                }
+            }
+        }
         ("cache_blocks", Some(v)) => {
             o.cache_blocks = Some(v.parse().map_err(|_| format!("cache_blocks: not a number: {v:?}"))?);
         }
@@ -140,6 +169,8 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command, String>
         cache_blocks: None,
         remount: false,
         writeback_cache: true,
+        commit_interval: Duration::from_secs(5),
+        errors: vexfs_core::ErrorPolicy::ReadOnly,
     };
     let mut positional = Vec::new();
     let mut it = args.into_iter();

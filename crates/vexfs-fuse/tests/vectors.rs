@@ -370,7 +370,9 @@ fn a_killed_daemon_leaves_a_consistent_or_rebuilt_index() {
         set_emb(&p, &vecf(i, 8)).unwrap();
         model.insert(format!("k{i}"), vecf(i, 8));
     }
-    // kill -9: no unmount, no save.
+    // Made durable (fsync of the directory commits the journal), then
+    // kill -9: no unmount, no index save.
+    File::open(&d).unwrap().sync_all().unwrap();
     m.kill();
     let m = s.mount(&[]);
     let d = m.mnt.join("d");

@@ -52,6 +52,7 @@ pub unsafe extern "C" fn vexfs_mount(
     let opts = MountOptions {
         read_only: flags & VEXFS_MOUNT_RDONLY != 0,
         cache_blocks: KERNEL_CACHE_BLOCKS,
+        ..MountOptions::default()
     };
     match Fs::mount(dev, opts, now.into()) {
         Ok(fs) => {
@@ -144,7 +145,8 @@ pub unsafe extern "C" fn vexfs_unmount(fs: *mut VexfsFs, now: VexfsTime) -> i32 
     }
 }
 
-/// Make committed changes durable.
+/// Commit the running journal transaction: every completed operation is
+/// durable when this returns (sync_fs, fsync).
 ///
 /// # Safety
 /// `fs` must be a live handle, not used concurrently.

@@ -198,6 +198,9 @@ fn print_problems(dev: &str, r: &CheckReport, preen: bool) {
 /// Print the outcome (the problems too unless already shown) and return
 /// the exit code.
 fn finish(dev: &str, r: &CheckReport, verbose: bool, preen: bool, show_problems: bool) -> u8 {
+    if let Some((seq, blocks)) = r.replayed {
+        println!("{dev}: recovering journal: transaction {seq} ({blocks} blocks)");
+    }
     if r.skipped_clean {
         println!("{dev}: clean, {}/{} files, {}/{} blocks", r.inodes_used, r.inode_count, r.blocks_used, r.block_count);
         return EXIT_OK;

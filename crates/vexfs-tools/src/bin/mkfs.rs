@@ -29,6 +29,13 @@ struct Args {
     /// Bytes of space per inode (default 16384).
     #[arg(short = 'i', value_name = "BYTES_PER_INODE")]
     bytes_per_inode: Option<String>,
+    /// Journal options: 'size=MIB' (0: no journal). Default: 1/64 of the
+    /// device, 256 KiB to 64 MiB.
+    #[arg(short = 'J', value_name = "OPTS")]
+    journal: Option<String>,
+    /// Features: '^journal' makes an image without a journal.
+    #[arg(short = 'O', value_name = "FEATURES")]
+    features: Option<String>,
     /// Overwrite an existing filesystem; give twice to format a mounted device.
     #[arg(short = 'F', action = ArgAction::Count)]
     force: u8,
@@ -66,6 +73,37 @@ fn main() -> ExitCode {
     }
 }
 
+/// The journal size asked for with -J / -O, in blocks (`None`: default).
+fn journal_blocks(a: &Args, bs: u32) -> Result<Option<u64>> {
+    let mut blocks = None;
+    if let Some(f) = &a.features {
+        for feat in f.split(',') {
+            match feat {
+                "^journal" | "^has_journal" => blocks = Some(0),
+                "journal" | "has_journal" => {}
+                other => bail!("unknown feature '{other}' (known: journal)"),
+            }
+        }
+    }
+    if let Some(j) = &a.journal {
+        for opt in j.split(',') {
+            let Some(mib) = opt.strip_prefix("size=") else {
+                bail!("unknown journal option '{opt}' (known: size=MIB)");
+            };
+            let mib: u64 = mib.parse().map_err(|_| anyhow!("journal size '{mib}': not a number of MiB"))?;
+            if blocks == Some(0) && mib > 0 {
+                bail!("-J size= conflicts with -O ^journal");
+            }
+            let n = (mib << 20) / u64::from(bs);
+            if n != 0 && n < vexfs_core::format::journal::MIN_JOURNAL_BLOCKS {
+                bail!("journal of {mib} MiB is smaller than {} blocks", vexfs_core::format::journal::MIN_JOURNAL_BLOCKS);
+            }
+            blocks = Some(n);
+        }
+    }
+    Ok(blocks)
+}
+
 fn describe(sb: &Superblock, uuid: &[u8; 16]) -> Vec<String> {
     let mut out = vec![
         format!("Creating filesystem with {} {} blocks and {} inodes", sb.block_count, human_bytes(u64::from(sb.block_size)), sb.inode_count),
@@ -85,6 +123,11 @@ fn describe(sb: &Superblock, uuid: &[u8; 16]) -> Vec<String> {
         sb.data_start,
         sb.free_blocks
     ));
+    out.push(if sb.journal_blocks > 0 {
+        format!("Journal: blocks {}+{} ({})", sb.journal_start, sb.journal_blocks, human_bytes(sb.journal_blocks * u64::from(sb.block_size)))
+    } else {
+        "Journal: none (commits are ordered, not atomic)".to_string()
+    });
     out
 }
 
@@ -120,7 +163,8 @@ fn run(a: &Args) -> Result<()> {
         }
         None => MkfsOptions::default().bytes_per_inode,
     };
-    let opts = MkfsOptions { block_size: bs, inode_count: a.inodes, bytes_per_inode, label, uuid, ..MkfsOptions::default() };
+    let journal_blocks = journal_blocks(a, bs)?;
+    let opts = MkfsOptions { block_size: bs, inode_count: a.inodes, bytes_per_inode, label, uuid, journal_blocks, ..MkfsOptions::default() };
 
     let path = &a.device;
     let exists = path.exists();
