@@ -19,3 +19,4 @@ pub fn remount(fs: Fs<MemDevice>) -> Fs<MemDevice> {
     let dev = fs.unmount(T0).expect("unmount");
     Fs::mount(dev, MountOptions::default(), T0).expect("remount")
 }
+pub mod recording;
