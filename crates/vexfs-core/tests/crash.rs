@@ -16,7 +16,9 @@ use common::*;
 use std::collections::BTreeMap;
 use vexfs_core::check::{check, CheckOptions, RepairMode};
 use vexfs_core::mkfs::{format, MkfsOptions};
-use vexfs_core::{FallocMode, Fs, FsError, MemDevice, MountOptions, RenameFlags, SetAttr, XattrFlags};
+use vexfs_core::{
+    FallocMode, Fs, FsError, MemDevice, MountOptions, RenameFlags, SetAttr, XattrFlags,
+};
 
 const ROOT: u64 = 1;
 
@@ -86,16 +88,20 @@ struct Workload {
 }
 
 fn pattern(seed: u64, len: usize) -> Vec<u8> {
-    (0..len).map(|i| (seed as usize * 31 + i * 7) as u8).collect()
+    (0..len)
+        .map(|i| (seed as usize * 31 + i * 7) as u8)
+        .collect()
 }
 
 /// File data that names its owner: each 8-byte word at file offset `o`
 /// holds the writing file's id, the write's seed and `o / 8`, so a crash
 /// state can tell a file's own bytes from anyone else's.
 fn tagged(file: u64, seed: u64, off: usize, len: usize) -> Vec<u8> {
-    assert!(off % 8 == 0 && len % 8 == 0);
+    assert!(off.is_multiple_of(8) && len.is_multiple_of(8));
     (0..len / 8)
-        .flat_map(|w| ((file << 48) | ((seed & 0xFFFF) << 32) | ((off / 8 + w) as u64)).to_le_bytes())
+        .flat_map(|w| {
+            ((file << 48) | ((seed & 0xFFFF) << 32) | ((off / 8 + w) as u64)).to_le_bytes()
+        })
         .collect()
 }
 
@@ -111,8 +117,16 @@ fn only_own_words(data: &[u8], ids: &[u64]) -> Result<(), String> {
         }
         let (id, at) = (v >> 48, v & 0xFFFF_FFFF);
         if chunk.len() < 8 || !ids.contains(&id) || at != w as u64 {
-            let around: Vec<String> = data.chunks(8).skip(w.saturating_sub(3)).take(6).map(|c| format!("{:#x}", u64::from_le_bytes(c.try_into().unwrap_or([0; 8])))).collect();
-            return Err(format!("word {w} is {v:#x}: not this file's (ids {ids:?}; len {}; around {around:?})", data.len()));
+            let around: Vec<String> = data
+                .chunks(8)
+                .skip(w.saturating_sub(3))
+                .take(6)
+                .map(|c| format!("{:#x}", u64::from_le_bytes(c.try_into().unwrap_or([0; 8]))))
+                .collect();
+            return Err(format!(
+                "word {w} is {v:#x}: not this file's (ids {ids:?}; len {}; around {around:?})",
+                data.len()
+            ));
         }
     }
     Ok(())
@@ -249,7 +263,11 @@ impl Workload {
         } else {
             FallocMode::Allocate { keep_size: false }
         };
-        if self.fs.fallocate(ino, off as u64, len as u64, mode, T0).is_ok() {
+        if self
+            .fs
+            .fallocate(ino, off as u64, len as u64, mode, T0)
+            .is_ok()
+        {
             let f = self.model.files.get_mut(&ino).unwrap();
             if punch {
                 let end = (off + len).min(f.data.len());
@@ -289,7 +307,14 @@ impl Workload {
         self.touch(&k, Some(ino));
         self.touch(&k2, old);
         self.fs
-            .rename(self.dirs[d], n.as_bytes(), self.dirs[d2], n2.as_bytes(), RenameFlags::default(), T0)
+            .rename(
+                self.dirs[d],
+                n.as_bytes(),
+                self.dirs[d2],
+                n2.as_bytes(),
+                RenameFlags::default(),
+                T0,
+            )
             .unwrap();
         self.model.names.remove(&k);
         self.model.names.insert(k2, ino);
@@ -324,8 +349,17 @@ impl Workload {
         self.touch(&k, Some(ino));
         let v = pattern(seed, len);
         let xname = format!("user.{name}").into_bytes();
-        if self.fs.setxattr(ino, &xname, &v, XattrFlags::default(), T0).is_ok() {
-            self.model.files.get_mut(&ino).unwrap().xattrs.insert(xname, v);
+        if self
+            .fs
+            .setxattr(ino, &xname, &v, XattrFlags::default(), T0)
+            .is_ok()
+        {
+            self.model
+                .files
+                .get_mut(&ino)
+                .unwrap()
+                .xattrs
+                .insert(xname, v);
         }
     }
 
@@ -338,7 +372,12 @@ impl Workload {
         self.touch(&k, Some(ino));
         let xname = format!("user.{name}").into_bytes();
         if self.fs.removexattr(ino, &xname, T0).is_ok() {
-            self.model.files.get_mut(&ino).unwrap().xattrs.remove(&xname);
+            self.model
+                .files
+                .get_mut(&ino)
+                .unwrap()
+                .xattrs
+                .remove(&xname);
         }
     }
 
@@ -387,7 +426,11 @@ impl Run {
                 let got = fs.read(st.ino, 0, 1 << 30).unwrap();
                 assert!(got == want.data, "{what}: fsync'd {k:?} has other contents");
                 for (xn, xv) in &want.xattrs {
-                    assert_eq!(&fs.getxattr(st.ino, xn).unwrap(), xv, "{what}: xattr of {k:?}");
+                    assert_eq!(
+                        &fs.getxattr(st.ino, xn).unwrap(),
+                        xv,
+                        "{what}: xattr of {k:?}"
+                    );
                 }
             }
         }
@@ -422,7 +465,11 @@ impl Run {
             now: T0,
         };
         let (r, _) = check(dev, &opts, &mut |_, _, _| true).expect("fsck runs");
-        assert!(r.problems.is_empty(), "{what}: fsck found {:#?}", r.problems);
+        assert!(
+            r.problems.is_empty(),
+            "{what}: fsck found {:#?}",
+            r.problems
+        );
     }
 
     /// Replay every crash state this run allows; returns how many.
@@ -458,13 +505,15 @@ impl Run {
             if window.len() > 1 {
                 for _ in 0..subsets_per_flush {
                     let mut s = img.clone();
-                    let mut order: Vec<usize> = (0..window.len()).filter(|_| rng.below(2) == 0).collect();
+                    let mut order: Vec<usize> =
+                        (0..window.len()).filter(|_| rng.below(2) == 0).collect();
                     for j in (1..order.len()).rev() {
                         order.swap(j, rng.below(j as u64 + 1) as usize);
                     }
                     for &w in &order {
                         let (off, data) = window[w];
-                        let torn = (rng.below(4) == 0).then(|| 512 * rng.below((data.len() / 512) as u64) as usize);
+                        let torn = (rng.below(4) == 0)
+                            .then(|| 512 * rng.below((data.len() / 512) as u64) as usize);
                         apply(&mut s, off, data, torn);
                     }
                     self.verify(s, at, &format!("subset at event {at}: {order:?}"));
@@ -512,7 +561,11 @@ fn scripted_workload_survives_every_crash_point() {
     }
     w.sync();
     let run = w.finish();
-    let writes = run.log.iter().filter(|e| matches!(e, Event::Write { .. })).count();
+    let writes = run
+        .log
+        .iter()
+        .filter(|e| matches!(e, Event::Write { .. }))
+        .count();
     let states = run.replay_all(6, 0x5EED);
     println!("scripted workload: {writes} writes, {states} crash states replayed, 0 failures");
 }
@@ -536,7 +589,11 @@ fn random_workloads_survive_crashes() {
                     w.create(d, &n, len, s);
                 }
                 2 => {
-                    let (off, len, s) = (rng.below(8000) as usize, 1 + rng.below(4000) as usize, rng.next());
+                    let (off, len, s) = (
+                        rng.below(8000) as usize,
+                        1 + rng.below(4000) as usize,
+                        rng.next(),
+                    );
                     w.write(d, &n, off, len, s);
                 }
                 3 => {
