@@ -140,6 +140,11 @@ impl<D: BlockDevice> Fs<D> {
             }
             self.sb = sb;
         }
+        if sup.errno != 0 {
+            // An aborted journal: whatever the replayed superblock says,
+            // the filesystem has errors until fsck clears them.
+            self.sb.state |= STATE_ERRORS;
+        }
         if !self.read_only {
             // Later transactions must not be mistaken for ones already home.
             j.sup.checkpointed = j.next_seq.wrapping_sub(1);

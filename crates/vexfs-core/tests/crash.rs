@@ -89,7 +89,7 @@ struct Workload {
 
 fn pattern(seed: u64, len: usize) -> Vec<u8> {
     (0..len)
-        .map(|i| (seed as usize * 31 + i * 7) as u8)
+        .map(|i| (seed.wrapping_mul(31).wrapping_add(i as u64 * 7)) as u8)
         .collect()
 }
 

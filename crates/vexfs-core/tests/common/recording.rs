@@ -68,23 +68,44 @@ pub enum FaultKind {
 }
 
 /// A memory device whose reads, writes or flushes fail with EIO once a
-/// countdown of successful ones runs out, until `heal` is called.
+/// countdown of successful ones runs out, until [`FaultyDevice::heal`].
+/// The memory is shared, so a test keeps it when the filesystem is gone.
 #[derive(Debug, Clone)]
 pub struct FaultyDevice {
-    pub dev: MemDevice,
+    pub mem: Arc<Mutex<MemDevice>>,
     pub kind: FaultKind,
-    pub countdown: Arc<Mutex<Option<u64>>>,
-    pub failures: Arc<Mutex<u64>>,
+    countdown: Arc<Mutex<Option<u64>>>,
+    failures: Arc<Mutex<u64>>,
 }
 
 impl FaultyDevice {
     pub fn new(dev: MemDevice, kind: FaultKind, after: u64) -> Self {
         Self {
-            dev,
+            mem: Arc::new(Mutex::new(dev)),
             kind,
             countdown: Arc::new(Mutex::new(Some(after))),
             failures: Arc::new(Mutex::new(0)),
         }
+    }
+
+    /// Stop failing.
+    pub fn heal(&self) {
+        *self.countdown.lock().unwrap() = None;
+    }
+
+    /// Countdown left (`u64::MAX` minus the operations let through when
+    /// created with `u64::MAX`); `None` once healed.
+    pub fn remaining(&self) -> u64 {
+        self.countdown.lock().unwrap().unwrap_or(0)
+    }
+
+    /// Operations failed so far.
+    pub fn failures(&self) -> u64 {
+        *self.failures.lock().unwrap()
+    }
+
+    pub fn contents(&self) -> MemDevice {
+        self.mem.lock().unwrap().clone()
     }
 
     fn tick(&self, kind: FaultKind) -> Result<(), DeviceError> {
@@ -108,18 +129,18 @@ impl FaultyDevice {
 
 impl BlockDevice for FaultyDevice {
     fn size(&self) -> u64 {
-        self.dev.size()
+        self.mem.lock().unwrap().size()
     }
     fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> Result<(), DeviceError> {
         self.tick(FaultKind::Reads)?;
-        self.dev.read_at(offset, buf)
+        self.mem.lock().unwrap().read_at(offset, buf)
     }
     fn write_at(&mut self, offset: u64, buf: &[u8]) -> Result<(), DeviceError> {
         self.tick(FaultKind::Writes)?;
-        self.dev.write_at(offset, buf)
+        self.mem.lock().unwrap().write_at(offset, buf)
     }
     fn flush(&mut self) -> Result<(), DeviceError> {
         self.tick(FaultKind::Flushes)?;
-        self.dev.flush()
+        Ok(())
     }
 }
