@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: unit, property and integration tests, the no_std
 # build of the shared crates, lints, the FUSE suites (pjdfstest, fsx,
-# xattrs, big directories), the ANN recall check and the kernel module's VM
-# run. Installs what it needs.
+# xattrs, big directories), bounded fuzzing, the ANN recall check and the
+# kernel module's VM run. Installs what it needs.
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 ensure_rust
@@ -23,6 +23,11 @@ cargo build --release --target x86_64-unknown-none -p vexfs-ann --no-default-fea
 
 log "clippy"
 cargo clippy --release --workspace --all-targets -- -D warnings
+
+# cargo-fuzz targets (every on-disk decoder, mounted and re-sealed images,
+# journal replay, index loading), each for a bounded time; a crash fails.
+log "fuzzing (scripts/fuzz.sh, 30 s per target)"
+bash scripts/fuzz.sh 30
 
 log "FUSE suites: pjdfstest, fsx"
 bash tests/fuse/run-suites.sh

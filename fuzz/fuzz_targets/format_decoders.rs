@@ -2,7 +2,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use vexfs_format::{dirent, extent, header, inode, node, superblock, xattr};
+use vexfs_format::{dirent, extent, header, inode, journal, node, superblock, xattr};
 
 fuzz_target!(|data: &[u8]| {
     let _ = superblock::Superblock::decode(data);
@@ -15,6 +15,12 @@ fuzz_target!(|data: &[u8]| {
         let _ = node::floor_slot(data, 1234);
     }
     let _ = dirent::DirEntry::decode(data);
+    let _ = journal::JournalSuper::decode(data, 1024, 64, &[0; 16]);
+    if let Ok(journal::LogBlock::Descriptor { count, .. }) = journal::decode_log_block(data) {
+        for i in 0..count {
+            let _ = journal::descriptor_target(data, i);
+        }
+    }
     let _ = extent::Extent::decode_value(5, data, 1 << 20);
     let _ = header::verify(data, header::NODE_MAGIC, 3, "node");
     if let Ok(it) = xattr::XattrIter::new(data) {
