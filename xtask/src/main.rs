@@ -9,6 +9,7 @@
 //!
 //! The module is only ever loaded inside the QEMU guest, never on the host.
 
+mod bench;
 mod cmd;
 mod deps;
 mod initramfs;
@@ -40,6 +41,12 @@ pub struct Profile {
     pub fsx_ops: u32,
     /// Run pjdfstest on the kernel mount.
     pub pjdfstest: bool,
+    /// The ANN benchmark's workload per strategy and mount (rows,
+    /// dimension, queries): small, because the module's distance code runs
+    /// soft-float under TCG.
+    pub vec_rows: u32,
+    pub vec_dim: u32,
+    pub vec_queries: u32,
     /// Size of the test disk /dev/vdb.
     pub disk_mib: u64,
     /// Whole guest run, from QEMU start to the final line.
@@ -61,6 +68,9 @@ impl Profile {
                 tree_files: 300,
                 fsx_ops: 10_000,
                 pjdfstest: true,
+                vec_rows: 2000,
+                vec_dim: 32,
+                vec_queries: 100,
                 disk_mib: 256,
                 timeout_s: 600,
                 slab_tol_kb: 128,
@@ -72,6 +82,9 @@ impl Profile {
                 tree_files: 2000,
                 fsx_ops: 100_000,
                 pjdfstest: true,
+                vec_rows: 10_000,
+                vec_dim: 64,
+                vec_queries: 300,
                 disk_mib: 1024,
                 timeout_s: 1800,
                 slab_tol_kb: 128,

@@ -72,7 +72,8 @@ fn fnv(h: &mut u64, names: &[String]) {
 
 fn arg(args: &[String], i: usize) -> Result<usize, String> {
     let v = args.get(i).ok_or(USAGE)?;
-    v.parse().map_err(|_| format!("not a number: {v:?}\n{USAGE}"))
+    v.parse()
+        .map_err(|_| format!("not a number: {v:?}\n{USAGE}"))
 }
 
 fn run(args: &[String]) -> Result<String, String> {
@@ -83,7 +84,7 @@ fn run(args: &[String]) -> Result<String, String> {
     if n == 0 || dim == 0 || dim > u::INLINE_DIM || k == 0 || k > u::HITS_MAX {
         return Err(USAGE.into());
     }
-    let io = |what: &str| move |e: std::io::Error| format!("{dir}: {what}: {e}");
+    let io = |what: &'static str| move |e: std::io::Error| format!("{dir}: {what}: {e}");
     std::fs::create_dir(dir).map_err(io("mkdir"))?;
     let d = File::open(dir).map_err(io("open"))?;
     sys::index_create(&d, code, dim, params).map_err(io("VEXFS_IOC_INDEX_CREATE"))?;

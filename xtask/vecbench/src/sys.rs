@@ -72,7 +72,13 @@ pub fn bulk_set(dir: &File, rows: &[f32], dim: usize, first: usize) -> io::Resul
 /// The `k` nearest files to `q`: their names (the last path component),
 /// nearest first.
 pub fn search(dir: &File, req: &mut u::Search, q: &[f32], k: usize) -> io::Result<Vec<String>> {
-    (req.count, req.total, req.out_flags, req.names_used, req.scanned) = (0, 0, 0, 0, 0);
+    (
+        req.count,
+        req.total,
+        req.out_flags,
+        req.names_used,
+        req.scanned,
+    ) = (0, 0, 0, 0, 0);
     (req.k, req.dim, req.flags) = (k as u32, q.len() as u32, 0);
     req.vector[..q.len()].copy_from_slice(q);
     ioctl(dir, u::IOC_SEARCH, Some(req))?;
