@@ -71,7 +71,8 @@ impl Profile {
                 vec_rows: 2000,
                 vec_dim: 32,
                 vec_queries: 100,
-                disk_mib: 256,
+                // 16 KiB per inode: the ann-bench step alone makes 20k files.
+                disk_mib: 512,
                 timeout_s: 600,
                 slab_tol_kb: 128,
                 vmalloc_tol_kb: 64,
@@ -82,9 +83,10 @@ impl Profile {
                 tree_files: 2000,
                 fsx_ops: 100_000,
                 pjdfstest: true,
-                vec_rows: 10_000,
-                vec_dim: 64,
-                vec_queries: 300,
+                vec_rows: 5000,
+                vec_dim: 32,
+                vec_queries: 200,
+                // 16 KiB per inode: 50k files in the ann-bench step.
                 disk_mib: 1024,
                 timeout_s: 1800,
                 slab_tol_kb: 128,

@@ -54,13 +54,14 @@ cat /tmp/kernel-hnsw.txt
 overlap=$(cut -f1 /tmp/kernel-hnsw.txt | while read -r p; do cut -f1 /tmp/kernel-exact.txt | grep -cxF "$p"; done | awk '{ s += $1 } END { print s + 0 }')
 $V index stats "$D"
 
+die() { kernel_back $M; fail "$@"; }
 umount $M || fail "umount of the kernel mount failed"
-fuse_up /dev/vdb $M || fail "vexfs-fuse did not mount /dev/vdb"
-searches fuse || { fuse_down $M; fail "a search through vexfs-fuse failed"; }
-fuse_down $M || fail "unmounting vexfs-fuse failed"
-same kernel fuse || fail "vexfs-fuse and the kernel module disagree"
+fuse_up /dev/vdb $M || die "vexfs-fuse did not mount /dev/vdb"
+searches fuse || { die "a search through vexfs-fuse failed"; }
+fuse_down $M || die "unmounting vexfs-fuse failed"
+same kernel fuse || die "vexfs-fuse and the kernel module disagree"
 
-mount -t vexfs /dev/vdb $M || fail "mount -t vexfs after vexfs-fuse failed"
-searches again || fail "a search after the remount failed"
-same kernel again || fail "the kernel mount disagrees with itself after vexfs-fuse saved the index"
+mount -t vexfs /dev/vdb $M || die "mount -t vexfs after vexfs-fuse failed"
+searches again || die "a search after the remount failed"
+same kernel again || die "the kernel mount disagrees with itself after vexfs-fuse saved the index"
 pass files="$files" hits="$hits" hnsw_vs_exact="$overlap" compared=6

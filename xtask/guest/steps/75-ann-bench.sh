@@ -30,13 +30,14 @@ run_all() { # mount label
 }
 rm -f /tmp/digest-kernel /tmp/digest-fuse
 run_all kernel || fail "the benchmark failed on the kernel mount"
+die() { kernel_back $M; fail "$@"; }
 umount $M || fail "umount of the kernel mount failed"
-fuse_up /dev/vdb $M || fail "vexfs-fuse did not mount /dev/vdb"
-run_all fuse || { fuse_down $M; fail "the benchmark failed through vexfs-fuse"; }
-fuse_down $M || fail "unmounting vexfs-fuse failed"
-mount -t vexfs /dev/vdb $M || fail "mount -t vexfs after vexfs-fuse failed"
+fuse_up /dev/vdb $M || die "vexfs-fuse did not mount /dev/vdb"
+run_all fuse || { die "the benchmark failed through vexfs-fuse"; }
+fuse_down $M || die "unmounting vexfs-fuse failed"
+mount -t vexfs /dev/vdb $M || die "mount -t vexfs after vexfs-fuse failed"
 paste /tmp/digest-kernel /tmp/digest-fuse
 same=$(paste /tmp/digest-kernel /tmp/digest-fuse | awk '$2 == $4 { n++ } END { print n + 0 }')
 grep -q "^flat " /tmp/digest-kernel && [ "$(grep '^flat ' /tmp/digest-kernel)" = "$(grep '^flat ' /tmp/digest-fuse)" ] ||
-    fail "the exact (flat) results differ between the kernel and vexfs-fuse"
+    die "the exact (flat) results differ between the kernel and vexfs-fuse"
 pass strategies=5 same_results="$same"
