@@ -91,10 +91,32 @@ impl Bench {
         b
     }
 
+    /// The first run of `strategy` on `mount` (recall and digest: the
+    /// workload is the same every run).
     fn find(&self, mount: &str, strategy: &str) -> Option<&Run> {
         self.runs
             .iter()
             .find(|r| r.mount == mount && r.strategy == strategy)
+    }
+
+    /// The median of `key` over every run of `strategy` on `mount`.
+    fn median(&self, mount: &str, strategy: &str, key: &str) -> Option<f64> {
+        let mut v: Vec<f64> = self
+            .runs
+            .iter()
+            .filter(|r| r.mount == mount && r.strategy == strategy)
+            .filter_map(|r| r.get(key))
+            .collect();
+        if v.is_empty() {
+            return None;
+        }
+        v.sort_by(f64::total_cmp);
+        let mid = v.len() / 2;
+        Some(if v.len() % 2 == 1 {
+            v[mid]
+        } else {
+            (v[mid - 1] + v[mid]) / 2.0
+        })
     }
 
     fn strategies(&self) -> Vec<&str> {
@@ -123,7 +145,7 @@ impl Bench {
         let _ = writeln!(
             m,
             "\n## ANN benchmark: kernel module vs vexfs-fuse (same guest)\n\n\
-             Guest setup: {}; host CPU: {}. Ratios are kernel / FUSE.\n",
+             Guest setup: {}; host CPU: {}. Medians over the runs; ratios are kernel / FUSE.\n",
             self.setup_text().replace('_', " "),
             self.host_cpu
         );
@@ -135,9 +157,9 @@ impl Bench {
         let _ = writeln!(m, "|---|---|---|---|---|---|---|---|---|---|---|---|");
         for s in self.strategies() {
             let (k, f) = (self.find("kernel", s), self.find("fuse", s));
-            let v = |r: Option<&Run>, key: &str| r.and_then(|r| r.get(key));
+            let v = |mount: &str, key: &str| self.median(mount, s, key);
             let show = |x: Option<f64>| x.map_or("-".to_string(), |x| format!("{x:.0}"));
-            let ratio = |key: &str| match (v(k, key), v(f, key)) {
+            let ratio = |key: &str| match (v("kernel", key), v("fuse", key)) {
                 (Some(a), Some(b)) if b > 0.0 => format!("{:.2}", a / b),
                 _ => "-".into(),
             };
@@ -155,13 +177,13 @@ impl Bench {
             let _ = writeln!(
                 m,
                 "| {s} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {same} |",
-                show(v(k, "inserts_per_s")),
-                show(v(f, "inserts_per_s")),
+                show(v("kernel", "inserts_per_s")),
+                show(v("fuse", "inserts_per_s")),
                 ratio("inserts_per_s"),
-                show(v(k, "build_ms")),
-                show(v(f, "build_ms")),
-                show(v(k, "searches_per_s")),
-                show(v(f, "searches_per_s")),
+                show(v("kernel", "build_ms")),
+                show(v("fuse", "build_ms")),
+                show(v("kernel", "searches_per_s")),
+                show(v("fuse", "searches_per_s")),
                 ratio("searches_per_s"),
                 recall(k),
                 recall(f),
@@ -213,13 +235,15 @@ mod tests {
             "bench cpu guest=QEMU_Virtual_CPU rows=2000 dim=32",
             "bench mount=kernel strategy=hnsw n=2000 inserts_per_s=100 searches_per_s=50.0 recall=0.990 digest=00ab",
             "bench mount=fuse strategy=hnsw n=2000 inserts_per_s=200 searches_per_s=25.0 recall=0.990 digest=00ab",
+            "bench mount=fuse run=2 strategy=hnsw n=2000 inserts_per_s=300 searches_per_s=15.0 recall=0.990 digest=00ab",
+            "bench mount=fuse run=3 strategy=hnsw n=2000 inserts_per_s=100 searches_per_s=35.0 recall=0.990 digest=00ab",
             "step=x status=pass ms=1",
         ]
         .iter()
         .map(|s| s.to_string())
         .collect();
         let b = Bench::from_lines(lines.iter(), "Test CPU".into());
-        assert_eq!(b.runs.len(), 2);
+        assert_eq!(b.runs.len(), 4);
         let md = b.markdown();
         assert!(md.contains("| hnsw | 100 | 200 | 0.50 |"), "{md}");
         assert!(

@@ -44,6 +44,10 @@ const STEPS: &[(&str, &str)] = &[
     ),
     ("60-refuse.sh", include_str!("../guest/steps/60-refuse.sh")),
     (
+        "65-crafted.sh",
+        include_str!("../guest/steps/65-crafted.sh"),
+    ),
+    (
         "70-vectors.sh",
         include_str!("../guest/steps/70-vectors.sh"),
     ),
@@ -148,9 +152,9 @@ fn add_dynamic(bin: &Path, dst: &Path, root: &Path) -> Result<()> {
 
 fn config(kernel: &Kernel, p: &Profile) -> String {
     format!(
-        "# Written by xtask vm-test.\nPROFILE={}\nKVER={}\nCYCLES={}\nSLAB_TOL_KB={}\nVMALLOC_TOL_KB={}\nFSX_OPS={}\nPJDFSTEST={}\nVEC_ROWS={}\nVEC_DIM={}\nVEC_QUERIES={}\n",
+        "# Written by xtask vm-test.\nPROFILE={}\nKVER={}\nCYCLES={}\nSLAB_TOL_KB={}\nVMALLOC_TOL_KB={}\nFSX_OPS={}\nPJDFSTEST={}\nVEC_ROWS={}\nVEC_DIM={}\nVEC_QUERIES={}\nVEC_RUNS={}\n",
         p.name, kernel.version, p.cycles, p.slab_tol_kb, p.vmalloc_tol_kb, p.fsx_ops, u8::from(p.pjdfstest),
-        p.vec_rows, p.vec_dim, p.vec_queries
+        p.vec_rows, p.vec_dim, p.vec_queries, p.vec_runs
     )
 }
 

@@ -52,6 +52,11 @@ pub const STEPS: &[StepSpec] = &[
         what: "foreign (-EINVAL) and damaged (-EUCLEAN) images refused with a log line",
     },
     StepSpec {
+        name: "crafted",
+        seed: "3",
+        what: "images damaged in one place (inode table, directory, attribute and bitmap blocks): refused with a log line, or mounted and walked within a time limit",
+    },
+    StepSpec {
         name: "vectors",
         seed: "4",
         what: "vexctl index/import/set/search on the kernel mount; same results through vexfs-fuse on the same image, and after remounting",

@@ -1,7 +1,8 @@
 # Seed step 5: the ANN workload per strategy through the ioctls on the
 # kernel mount, then the same workload through vexfs-fuse on the same
 # image in this guest (vexfs-vecbench: bulk inserts, the build on the
-# first search, VEC_QUERIES k-NN searches, recall against an exact scan).
+# first search, VEC_QUERIES k-NN searches, recall against an exact scan),
+# VEC_RUNS times on each mount (fresh directories each time).
 # Each run prints a "bench" line; the host puts kernel and FUSE side by
 # side in report.md / report.json. Both mounts run the same core on the
 # same vectors; the flat (exact) index must find every true neighbour on
@@ -15,17 +16,21 @@ STRATEGIES="hnsw flat ivf ivfpq lsh"
 K=10
 grep -q "^/dev/vdb $M vexfs " /proc/mounts || fail "the kernel mount is not there"
 cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo | tr ' ' '_')
-echo "bench cpu guest=$cpu rows=$VEC_ROWS dim=$VEC_DIM queries=$VEC_QUERIES k=$K" >> /tmp/step.extra
+echo "bench cpu guest=$cpu rows=$VEC_ROWS dim=$VEC_DIM queries=$VEC_QUERIES k=$K runs=$VEC_RUNS" >> /tmp/step.extra
 run_all() { # mount label
-    for s in $STRATEGIES; do
-        out=$($B "$M/bench-$1-$s" "$s" "$VEC_ROWS" "$VEC_DIM" "$VEC_QUERIES" $K) || {
-            echo "$1 $s: $out"; return 1; }
-        echo "$out"
-        echo "bench mount=$1 $out" >> /tmp/step.extra
-        echo "$s $(echo "$out" | sed 's/.*digest=//')" >> "/tmp/digest-$1"
-        if [ "$s" = flat ]; then
-            echo "$out" | grep -q 'recall=1.000' || { echo "$1: flat is not exact: $out"; return 1; }
-        fi
+    r=1
+    while [ $r -le "$VEC_RUNS" ]; do
+        for s in $STRATEGIES; do
+            out=$($B "$M/bench-$1-$s-$r" "$s" "$VEC_ROWS" "$VEC_DIM" "$VEC_QUERIES" $K) || {
+                echo "$1 $s: $out"; return 1; }
+            echo "$out"
+            echo "bench mount=$1 run=$r $out" >> /tmp/step.extra
+            [ $r -eq 1 ] && echo "$s $(echo "$out" | sed 's/.*digest=//')" >> "/tmp/digest-$1"
+            if [ "$s" = flat ]; then
+                echo "$out" | grep -q 'recall=1.000' || { echo "$1: flat is not exact: $out"; return 1; }
+            fi
+        done
+        r=$((r + 1))
     done
 }
 rm -f /tmp/digest-kernel /tmp/digest-fuse
