@@ -10,7 +10,7 @@
 C=/mnt/crafted
 V="/vexfs/vexctl -q"
 mkdir -p $C
-/vexfs/mkfs.vexfs /dev/vdc > /tmp/mkfs.txt 2>&1 || fail "mkfs.vexfs of /dev/vdc failed"
+/vexfs/mkfs.vexfs -F /dev/vdc > /tmp/mkfs.txt 2>&1 || { cat /tmp/mkfs.txt; fail "mkfs.vexfs of /dev/vdc failed"; }
 layout=$(grep '^Layout:' /tmp/mkfs.txt)
 itab=$(echo "$layout" | sed 's/.*inode table \([0-9]*\)+.*/\1/')
 data=$(echo "$layout" | sed 's/.*data from block \([0-9]*\) .*/\1/')
