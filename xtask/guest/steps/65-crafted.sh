@@ -6,7 +6,8 @@
 # files. Each image must either refuse to mount with a "cannot mount" log
 # line, or mount and answer every call (errors such as EUCLEAN allowed)
 # within the time limit, then unmount. Oopses and kernel warnings are
-# caught by the dmesg step.
+# caught by the dmesg step. One "log case ..." line per image goes to the
+# report.
 C=/mnt/crafted
 V="/vexfs/vexctl -q"
 mkdir -p $C
@@ -64,13 +65,13 @@ EOF3
         [ $rc -eq 143 ] && fail "case $n ($what block $blk): the walk did not finish in 120 s"
         e=$(grep -c 'Structure needs cleaning' /tmp/walk.out)
         euclean=$((euclean + e))
-        echo "case $n: $what block $blk +$off/$len mounted; walk exit $rc, $e EUCLEAN"
+        echo "log case $n: $what block $blk +$off/$len mounted; walk exit $rc, $e EUCLEAN" >> /tmp/step.extra
         umount $C || fail "case $n ($what block $blk): umount failed"
     else
         refused=$((refused + 1))
         cat /tmp/mount.err
         dmesg_since "$n0" | grep -q "vexfs: vdc: cannot mount" || fail "case $n: refused without a log line"
-        echo "case $n: $what block $blk +$off/$len refused: $(dmesg_since "$n0" | grep 'cannot mount' | head -n 1)"
+        echo "log case $n: $what block $blk +$off/$len refused: $(dmesg_since "$n0" | grep 'cannot mount' | head -n 1)" >> /tmp/step.extra
     fi
 done
 [ $((refused + euclean)) -gt 0 ] || fail "no damage was noticed in $n damaged images"
