@@ -29,7 +29,7 @@ done
 umount $C || fail "umount of the fresh image failed"
 dd if=/dev/vdc of=/tmp/pristine.img bs=1M 2>/dev/null || fail "copying the image failed"
 # Deterministic garbage: bytes of a binary in the initramfs.
-dd if=/vexfs/vexctl of=/tmp/garbage bs=4096 skip=50 count=1 2>/dev/null
+dd if=/vexfs/vexctl of=/tmp/garbage bs=4096 skip=50 count=2 2>/dev/null
 
 garble() { # block byte-offset length
     dd if=/tmp/garbage of=/dev/vdc bs=1 count="$3" seek=$(($1 * 4096 + $2)) conv=notrunc 2>/dev/null
@@ -48,14 +48,23 @@ mkdir $C/b/d2 && rmdir $C/b/d2
 true
 EOF2
 refused=0; mounted=0; euclean=0; n=0
-for case in "itab:$itab:0:4096" "itab:$itab:1024:200" "root:$data:0:4096" "data:$((data + 1)):0:4096" \
-            "data:$((data + 2)):100:64" "data:$((data + 4)):0:4096" "bitmap:1:0:64"; do
+# what:block:offset:length; "spread" damages the first 64 bytes of every
+# 4th block for `length` blocks from `block` (directory nodes, attribute
+# blobs and index data all live in the first blocks of the data area).
+for case in "itab:$itab:0:4096" "itab:$itab:256:3840" "itab:$((itab + 1)):0:4096" "itab:$itab:1024:200" \
+            "data:$data:0:4096" "data:$((data + 1)):0:8192" "spread:$data:0:64" "spread:$((data + 2)):0:64" \
+            "bitmap:1:0:64"; do
     IFS=: read -r what blk off len <<EOF3
 $case
 EOF3
     n=$((n + 1))
     dd if=/tmp/pristine.img of=/dev/vdc bs=1M conv=notrunc 2>/dev/null
-    garble "$blk" "$off" "$len"
+    if [ "$what" = spread ]; then
+        b=$blk
+        while [ $b -lt $((blk + len)) ]; do garble $b 0 64; b=$((b + 4)); done
+    else
+        garble "$blk" "$off" "$len"
+    fi
     sync; echo 3 > /proc/sys/vm/drop_caches
     n0=$(dmesg | wc -l)
     if mount -t vexfs /dev/vdc $C 2> /tmp/mount.err; then
