@@ -331,6 +331,7 @@ const struct inode_operations vexfs_dir_inode_ops = {
 	.rmdir = vexfs_rmdir_op,
 	.rename = vexfs_rename_op,
 	.setattr = vexfs_setattr_op,
+	.listxattr = vexfs_listxattr_op,
 };
 
 const struct file_operations vexfs_dir_ops = {
@@ -338,4 +339,8 @@ const struct file_operations vexfs_dir_ops = {
 	.read = generic_read_dir,
 	.iterate_shared = vexfs_iterate,
 	.fsync = vexfs_dir_fsync,
+	.unlocked_ioctl = vexfs_ioctl,
+	/* Every uapi struct has one layout for 32- and 64-bit callers. */
+	.compat_ioctl = compat_ptr_ioctl,
+	.release = vexfs_dir_release,
 };

@@ -6,6 +6,7 @@
 #include <linux/bug.h>
 #include <linux/mm.h>
 #include <linux/printk.h>
+#include <linux/sched.h>
 #include <linux/slab.h>
 
 #include "vexfs.h"
@@ -19,6 +20,13 @@
  */
 void *vexfs_k_alloc(size_t size)
 {
+	/*
+	 * Every call into the core runs in process context under a mutex, and
+	 * index builds and searches run long with no I/O (seconds under
+	 * emulation): the allocator is the one place they pass often, so it
+	 * is where they let others run (no soft-lockup reports).
+	 */
+	cond_resched();
 	return kvmalloc(size, GFP_KERNEL | __GFP_NOWARN);
 }
 

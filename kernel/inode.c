@@ -187,13 +187,16 @@ static const char *vexfs_get_link(struct dentry *dentry, struct inode *inode,
 
 const struct inode_operations vexfs_file_inode_ops = {
 	.setattr = vexfs_setattr_op,
+	.listxattr = vexfs_listxattr_op,
 };
 
 const struct inode_operations vexfs_symlink_inode_ops = {
 	.get_link = vexfs_get_link,
 	.setattr = vexfs_setattr_op,
+	.listxattr = vexfs_listxattr_op,
 };
 
 const struct inode_operations vexfs_special_inode_ops = {
 	.setattr = vexfs_setattr_op,
+	.listxattr = vexfs_listxattr_op,
 };

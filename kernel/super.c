@@ -24,6 +24,7 @@ static inline void vexfs_check_abi(void)
 	BUILD_BUG_ON(sizeof(struct vexfs_statfs) != 40);
 	BUILD_BUG_ON(sizeof(struct vexfs_setattr) != 72);
 	BUILD_BUG_ON(sizeof(struct vexfs_dev_ops) != 24);
+	BUILD_BUG_ON(sizeof(struct vexfs_caller) != 24);
 }
 
 struct vexfs_time vexfs_now(void)
@@ -129,6 +130,7 @@ static int vexfs_fill_super(struct super_block *sb, void *data, int silent)
 		goto fail;
 	}
 	sb->s_op = &vexfs_super_ops;
+	sb->s_xattr = vexfs_xattr_handlers;
 	sb->s_magic = VEXFS_STATFS_MAGIC;
 	sb->s_time_gran = 1;
 	sb->s_maxbytes = MAX_LFS_FILESIZE;

@@ -146,6 +146,40 @@ s64 vexfs_write(struct vexfs_fs *fs, u64 ino, u64 off, const u8 *buf,
 int vexfs_fallocate(struct vexfs_fs *fs, u64 ino, u64 off, u64 len, u32 mode,
 		    struct vexfs_time now, struct vexfs_stat *out);
 
+/* Extended attributes: full names (prefix included), kernel buffers. */
+#define VEXFS_XATTR_CREATE 1U /* XATTR_CREATE */
+#define VEXFS_XATTR_REPLACE 2U /* XATTR_REPLACE */
+
+s64 vexfs_getxattr(struct vexfs_fs *fs, u64 ino, const u8 *name,
+		   size_t name_len, u8 *buf, size_t cap);
+s64 vexfs_listxattr(struct vexfs_fs *fs, u64 ino, u8 *buf, size_t cap);
+int vexfs_setxattr(struct vexfs_fs *fs, u64 ino, const u8 *name,
+		   size_t name_len, const u8 *value, size_t value_len,
+		   u32 flags, struct vexfs_time now, struct vexfs_stat *out);
+int vexfs_removexattr(struct vexfs_fs *fs, u64 ino, const u8 *name,
+		      size_t name_len, struct vexfs_time now,
+		      struct vexfs_stat *out);
+
+/* The vector ioctls (include/uapi/vexfs.h), answered by the core. */
+struct vexfs_session; /* opaque: query state of one open directory */
+
+#define VEXFS_CALLER_PRIVILEGED (1U << 0) /* CAP_DAC_OVERRIDE or CAP_FOWNER */
+
+struct vexfs_caller {
+	u32 uid;
+	u32 gid;
+	u32 flags; /* VEXFS_CALLER_* */
+	u32 ngroups;
+	const u32 *groups; /* supplementary groups */
+};
+
+struct vexfs_session *vexfs_session_new(void);
+void vexfs_session_free(struct vexfs_session *s);
+s64 vexfs_vector_ioctl(struct vexfs_fs *fs, u64 dir, u32 cmd, const u8 *in,
+		       size_t in_len, u8 *out, size_t out_cap,
+		       struct vexfs_session *session,
+		       const struct vexfs_caller *caller, struct vexfs_time now);
+
 /* Called by the Rust side (helpers.c). */
 void *vexfs_k_alloc(size_t size);
 void vexfs_k_free(void *ptr);
@@ -198,6 +232,14 @@ extern const struct inode_operations vexfs_special_inode_ops;
 /* dir.c */
 extern const struct inode_operations vexfs_dir_inode_ops;
 extern const struct file_operations vexfs_dir_ops;
+
+/* xattr.c */
+extern const struct xattr_handler *vexfs_xattr_handlers[];
+ssize_t vexfs_listxattr_op(struct dentry *dentry, char *buf, size_t size);
+
+/* ioctl.c */
+long vexfs_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
+int vexfs_dir_release(struct inode *inode, struct file *file);
 
 /* file.c */
 extern const struct file_operations vexfs_file_ops;

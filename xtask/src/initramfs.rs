@@ -1,5 +1,5 @@
-//! The guest's initramfs: static busybox, the virtio block drivers of the
-//! Debian kernel, the module, the static tools, the step scripts, the test
+//! The guest's initramfs: static busybox, the virtio block drivers and
+//! fuse of the Debian kernel, the module, the static tools, the step scripts, the test
 //! configuration and the tree to copy, packed with `cpio -H newc`.
 
 use crate::cmd::{log, run};
@@ -44,6 +44,10 @@ const STEPS: &[(&str, &str)] = &[
     ),
     ("60-refuse.sh", include_str!("../guest/steps/60-refuse.sh")),
     (
+        "65-crafted.sh",
+        include_str!("../guest/steps/65-crafted.sh"),
+    ),
+    (
         "70-vectors.sh",
         include_str!("../guest/steps/70-vectors.sh"),
     ),
@@ -75,6 +79,16 @@ fn copy(src: &Path, dst: &Path, mode: u32) -> Result<()> {
     put(dst, &data, mode)
 }
 
+/// A static binary without its symbols and debug info (the musl builds
+/// carry line tables: 10+ MiB each, which the guest unpacks for nothing).
+fn copy_stripped(src: &Path, dst: &Path) -> Result<()> {
+    if let Some(parent) = dst.parent() {
+        fs::create_dir_all(parent).map_err(|e| err(parent, e))?;
+    }
+    run(Command::new("strip").arg("-o").arg(dst).arg(src))?;
+    fs::set_permissions(dst, fs::Permissions::from_mode(0o755)).map_err(|e| err(dst, e))
+}
+
 /// `<name>.ko` (or `.ko.xz`, decompressed) somewhere under `dir`.
 fn find_module(dir: &Path, name: &str) -> Option<PathBuf> {
     let entries = fs::read_dir(dir).ok()?;
@@ -93,9 +107,12 @@ fn find_module(dir: &Path, name: &str) -> Option<PathBuf> {
     None
 }
 
-fn add_virtio(kernel: &Kernel, root: &Path) -> Result<()> {
+/// Loaded by the vector steps, to run vexfs-fuse beside the module.
+pub const FUSE_MODULE: &str = "fuse";
+
+fn add_modules(kernel: &Kernel, root: &Path) -> Result<()> {
     let kdir = kernel.modules_dir.join("kernel");
-    for m in VIRTIO_MODULES {
+    for m in VIRTIO_MODULES.iter().chain([&FUSE_MODULE]) {
         let src = find_module(&kdir, m)
             .ok_or_else(|| format!("{m}.ko not found under {}", kdir.display()))?;
         let dst = root.join(format!("lib/modules/{m}.ko"));
@@ -135,8 +152,9 @@ fn add_dynamic(bin: &Path, dst: &Path, root: &Path) -> Result<()> {
 
 fn config(kernel: &Kernel, p: &Profile) -> String {
     format!(
-        "# Written by xtask vm-test.\nPROFILE={}\nKVER={}\nCYCLES={}\nSLAB_TOL_KB={}\nVMALLOC_TOL_KB={}\nFSX_OPS={}\nPJDFSTEST={}\n",
-        p.name, kernel.version, p.cycles, p.slab_tol_kb, p.vmalloc_tol_kb, p.fsx_ops, u8::from(p.pjdfstest)
+        "# Written by xtask vm-test.\nPROFILE={}\nKVER={}\nCYCLES={}\nSLAB_TOL_KB={}\nVMALLOC_TOL_KB={}\nFSX_OPS={}\nPJDFSTEST={}\nVEC_ROWS={}\nVEC_DIM={}\nVEC_QUERIES={}\nVEC_RUNS={}\n",
+        p.name, kernel.version, p.cycles, p.slab_tol_kb, p.vmalloc_tol_kb, p.fsx_ops, u8::from(p.pjdfstest),
+        p.vec_rows, p.vec_dim, p.vec_queries, p.vec_runs
     )
 }
 
@@ -164,10 +182,13 @@ pub fn build(
         config(kernel, p).as_bytes(),
         0o644,
     )?;
-    add_virtio(kernel, &root)?;
+    add_modules(kernel, &root)?;
     copy(ko, &root.join("vexfs/vexfs.ko"), 0o644)?;
     copy(&bins.mkfs, &root.join("vexfs/mkfs.vexfs"), 0o755)?;
     copy(&bins.fsck, &root.join("vexfs/fsck.vexfs"), 0o755)?;
+    copy_stripped(&bins.vexctl, &root.join("vexfs/vexctl"))?;
+    copy_stripped(&bins.fuse, &root.join("vexfs/vexfs-fuse"))?;
+    copy_stripped(&bins.vecbench, &root.join("vexfs/vexfs-vecbench"))?;
     add_dynamic(&bins.fsx, &root.join("vexfs/fsx"), &root)?;
     put(&root.join("etc/fsx.toml"), FSX_CONF.as_bytes(), 0o644)?;
     if let Some(pjd) = &bins.pjdfstest {

@@ -2,13 +2,14 @@
 //!
 //! - `build-module`: the Rust core as a kernel object, then `vexfs.ko`
 //!   against Debian's 6.1 headers (installed on demand).
-//! - `vm-test [--profile ci|full] [--cycles N] [--timeout SECS]`: builds
+//! - `vm-test [--profile ci|full] [--cycles N] [--runs N] [--timeout SECS]`: builds
 //!   everything, boots Debian's kernel under QEMU TCG with an initramfs,
 //!   runs the seed's sequence in the guest and writes `target/vm/report.md`
 //!   and `target/vm/report.json`. Exits non-zero on any failure.
 //!
 //! The module is only ever loaded inside the QEMU guest, never on the host.
 
+mod bench;
 mod cmd;
 mod deps;
 mod initramfs;
@@ -27,7 +28,7 @@ use std::time::Instant;
 pub type Result<T> = std::result::Result<T, String>;
 
 const USAGE: &str = "usage: cargo xtask build-module
-       cargo xtask vm-test [--profile ci|full] [--cycles N] [--timeout SECS]";
+       cargo xtask vm-test [--profile ci|full] [--cycles N] [--runs N] [--timeout SECS]";
 
 /// What a `vm-test` run does; `ci` is the short profile CI runs.
 #[derive(Debug, Clone)]
@@ -40,6 +41,15 @@ pub struct Profile {
     pub fsx_ops: u32,
     /// Run pjdfstest on the kernel mount.
     pub pjdfstest: bool,
+    /// The ANN benchmark's workload per strategy and mount (rows,
+    /// dimension, queries): small, because the module's distance code runs
+    /// soft-float under TCG.
+    pub vec_rows: u32,
+    pub vec_dim: u32,
+    pub vec_queries: u32,
+    /// Repetitions of the whole ANN workload on each mount; the report
+    /// gives medians.
+    pub vec_runs: u32,
     /// Size of the test disk /dev/vdb.
     pub disk_mib: u64,
     /// Whole guest run, from QEMU start to the final line.
@@ -61,7 +71,12 @@ impl Profile {
                 tree_files: 300,
                 fsx_ops: 10_000,
                 pjdfstest: true,
-                disk_mib: 256,
+                vec_rows: 2000,
+                vec_dim: 32,
+                vec_queries: 100,
+                vec_runs: 1,
+                // 16 KiB per inode: the ann-bench step alone makes 20k files.
+                disk_mib: 512,
                 timeout_s: 600,
                 slab_tol_kb: 128,
                 vmalloc_tol_kb: 64,
@@ -72,6 +87,11 @@ impl Profile {
                 tree_files: 2000,
                 fsx_ops: 100_000,
                 pjdfstest: true,
+                vec_rows: 5000,
+                vec_dim: 32,
+                vec_queries: 200,
+                vec_runs: 1,
+                // 16 KiB per inode: 50k files in the ann-bench step.
                 disk_mib: 1024,
                 timeout_s: 1800,
                 slab_tol_kb: 128,
@@ -79,6 +99,17 @@ impl Profile {
             }),
             other => Err(format!("unknown profile '{other}' (ci or full)")),
         }
+    }
+}
+
+impl Profile {
+    /// MiB of test disk the ANN workload needs: mkfs gives one inode per
+    /// 16 KiB, and each run makes ten directories (five strategies, two
+    /// mounts) of `vec_rows` files; a quarter more and 128 MiB for the
+    /// other steps.
+    fn bench_disk_mib(&self) -> u64 {
+        let files = u64::from(self.vec_runs) * 10 * u64::from(self.vec_rows);
+        128 + files * 16 / 1024 * 5 / 4
     }
 }
 
@@ -92,12 +123,14 @@ fn parse_vm_args(args: &[String]) -> Result<Profile> {
     let mut profile = Profile::named("full")?;
     let mut cycles = None;
     let mut timeout = None;
+    let mut runs = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let mut value = || it.next().cloned().ok_or(format!("{a} needs a value"));
         match a.as_str() {
             "--profile" => profile = Profile::named(&value()?)?,
             "--cycles" => cycles = Some(value()?.parse().map_err(|e| format!("--cycles: {e}"))?),
+            "--runs" => runs = Some(value()?.parse().map_err(|e| format!("--runs: {e}"))?),
             "--timeout" => timeout = Some(value()?.parse().map_err(|e| format!("--timeout: {e}"))?),
             other => return Err(format!("unknown argument '{other}'\n{USAGE}")),
         }
@@ -105,9 +138,18 @@ fn parse_vm_args(args: &[String]) -> Result<Profile> {
     if let Some(c) = cycles {
         profile.cycles = c;
     }
+    if let Some(r) = runs {
+        if r == 0 {
+            return Err("--runs must be at least 1".into());
+        }
+        profile.vec_runs = r;
+        // Every run adds its own files (10 directories of vec_rows).
+        profile.timeout_s += u64::from(r - 1) * profile.timeout_s / 3;
+    }
     if let Some(t) = timeout {
         profile.timeout_s = t;
     }
+    profile.disk_mib = profile.disk_mib.max(profile.bench_disk_mib());
     Ok(profile)
 }
 

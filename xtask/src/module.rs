@@ -153,6 +153,9 @@ pub fn build(root: &Path, kernel: &Kernel) -> Result<PathBuf> {
     let _ = fs::remove_dir_all(&work);
     fs::create_dir_all(&work).map_err(|e| format!("{}: {e}", work.display()))?;
     copy_glue(&root.join("kernel"), &work)?;
+    // The ioctl glue includes the uapi header (shared with userspace).
+    let uapi = root.join("include/uapi/vexfs.h");
+    fs::copy(&uapi, work.join("vexfs_uapi.h")).map_err(|e| format!("{}: {e}", uapi.display()))?;
     link_object(&archive, &work, &work.join("vexfs_rust.o_shipped"))?;
 
     log(&format!("Kbuild vexfs.ko against {}", kernel.version));

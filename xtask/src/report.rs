@@ -73,6 +73,7 @@ pub struct Report {
     pub timings: Timings,
     pub boot_line: String,
     pub console: String,
+    pub bench: crate::bench::Bench,
 }
 
 impl Report {
@@ -134,6 +135,7 @@ impl Report {
             timings,
             boot_line,
             console: run.console.display().to_string(),
+            bench: crate::bench::Bench::from_lines(run.lines.iter(), crate::bench::host_cpu()),
         }
     }
 
@@ -232,6 +234,7 @@ impl Report {
                 self.timed_out
             );
         }
+        m.push_str(&self.bench.markdown());
         for s in self.steps.iter().filter(|s| !s.log.is_empty()) {
             let _ = writeln!(m, "\n## {} output\n\n```", s.name);
             for l in &s.log {
@@ -259,6 +262,7 @@ impl Report {
             t.deps_s, t.build_module_s, t.build_tools_s, t.initramfs_s, t.boot_s, t.guest_s, t.total_s
         );
         let _ = writeln!(j, "  \"boot\": {},", q(&self.boot_line));
+        let _ = writeln!(j, "{},", self.bench.json(q));
         j.push_str("  \"steps\": [\n");
         for (i, s) in self.steps.iter().enumerate() {
             let counts: Vec<String> = s

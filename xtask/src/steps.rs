@@ -1,9 +1,8 @@
 //! The steps the guest must report, in order, with the seed step each
 //! implements. A step missing from the guest's output fails the run.
 //!
-//! Hooks: `vectors` and `ann-bench` (seed steps 4 and 5) report `skip`
-//! until the kernel side of the vector interface lands; their bodies are
-//! `xtask/guest/steps/70-vectors.sh` and `75-ann-bench.sh`.
+//! `vectors` and `ann-bench` (seed steps 4 and 5) compare the kernel
+//! module with vexfs-fuse on the same image inside the guest.
 
 pub struct StepSpec {
     pub name: &'static str,
@@ -53,14 +52,19 @@ pub const STEPS: &[StepSpec] = &[
         what: "foreign (-EINVAL) and damaged (-EUCLEAN) images refused with a log line",
     },
     StepSpec {
+        name: "crafted",
+        seed: "3",
+        what: "images damaged in one place (inode table, directory, attribute and bitmap blocks): refused with a log line, or mounted and walked within a time limit",
+    },
+    StepSpec {
         name: "vectors",
         seed: "4",
-        what: "embeddings and search on the kernel mount (hook)",
+        what: "vexctl index/import/set/search on the kernel mount; same results through vexfs-fuse on the same image, and after remounting",
     },
     StepSpec {
         name: "ann-bench",
         seed: "5",
-        what: "ANN benchmark through the kernel beside FUSE (hook)",
+        what: "inserts/s, build, searches/s, recall per strategy through the ioctls: kernel module vs vexfs-fuse in the same guest",
     },
     StepSpec {
         name: "unmount",

@@ -1,5 +1,6 @@
-//! Static userspace binaries for the guest: mkfs.vexfs and fsck.vexfs
-//! built for musl, so the initramfs needs no shared libraries.
+//! Static userspace binaries for the guest: mkfs.vexfs, fsck.vexfs,
+//! vexctl, vexfs-fuse and the vector workload (vexfs-vecbench) built for
+//! musl, so the initramfs needs no shared libraries for them.
 
 use crate::cmd::{cargo, log, run};
 use crate::Result;
@@ -10,6 +11,11 @@ pub const MUSL: &str = "x86_64-unknown-linux-musl";
 pub struct Binaries {
     pub mkfs: PathBuf,
     pub fsck: PathBuf,
+    pub vexctl: PathBuf,
+    /// The FUSE daemon: the vector steps compare the kernel module with it
+    /// on the same image, in the same guest.
+    pub fuse: PathBuf,
+    pub vecbench: PathBuf,
     /// The Rust fsx and pjdfstest (`cargo install`), dynamically linked:
     /// the initramfs carries their libraries.
     pub fsx: PathBuf,
@@ -35,7 +41,7 @@ fn cargo_tool(name: &str) -> Result<PathBuf> {
 }
 
 pub fn build(root: &Path, want_pjdfstest: bool) -> Result<Binaries> {
-    log("static mkfs.vexfs and fsck.vexfs (musl)");
+    log("static mkfs.vexfs, fsck.vexfs, vexctl, vexfs-fuse, vexfs-vecbench (musl)");
     let mut c = cargo();
     c.current_dir(root)
         .args([
@@ -47,12 +53,24 @@ pub fn build(root: &Path, want_pjdfstest: bool) -> Result<Binaries> {
             "-p",
             "vexfs-tools",
         ])
-        .args(["--bin", "mkfs-vexfs", "--bin", "fsck-vexfs"]);
+        .args([
+            "--bin",
+            "mkfs-vexfs",
+            "--bin",
+            "fsck-vexfs",
+            "--bin",
+            "vexctl",
+        ])
+        .args(["-p", "vexfs-fuse", "--bin", "vexfs-fuse"])
+        .args(["-p", "vexfs-vm-vecbench", "--bin", "vexfs-vecbench"]);
     run(&mut c)?;
     let dir = root.join("target").join(MUSL).join("release");
     Ok(Binaries {
         mkfs: dir.join("mkfs-vexfs"),
         fsck: dir.join("fsck-vexfs"),
+        vexctl: dir.join("vexctl"),
+        fuse: dir.join("vexfs-fuse"),
+        vecbench: dir.join("vexfs-vecbench"),
         fsx: cargo_tool("fsx")?,
         pjdfstest: if want_pjdfstest {
             Some(cargo_tool("pjdfstest")?)

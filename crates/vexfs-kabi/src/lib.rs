@@ -1,7 +1,7 @@
 //! The `extern "C"` surface that the kernel module's C glue (`kernel/`)
 //! calls: mount, unmount, statfs, inode attributes, lookup, readdir, file
-//! read and write, and the namespace operations, over the shared
-//! `vexfs-core`.
+//! read and write, the namespace operations, extended attributes and the
+//! vector ioctls, over the shared `vexfs-core`.
 //!
 //! The C side owns every kernel API call (block I/O, memory, locks, the
 //! VFS) and decodes no VexFS bytes; this crate owns every decision about the
@@ -32,6 +32,8 @@ mod device;
 mod kernel;
 mod mount;
 mod node;
+mod vector;
+mod xattr;
 
 pub use abi::*;
 pub use data::{vexfs_fallocate, vexfs_read, vexfs_write};
@@ -44,4 +46,12 @@ pub use node::{
     vexfs_create, vexfs_getattr, vexfs_link, vexfs_lookup, vexfs_mkdir, vexfs_open, vexfs_readdir,
     vexfs_readlink, vexfs_release, vexfs_rename, vexfs_rmdir, vexfs_setattr, vexfs_symlink,
     vexfs_unlink,
+};
+pub use vector::{
+    vexfs_session_free, vexfs_session_new, vexfs_vector_ioctl, VexfsCaller, VexfsSession,
+    VEXFS_CALLER_PRIVILEGED,
+};
+pub use xattr::{
+    vexfs_getxattr, vexfs_listxattr, vexfs_removexattr, vexfs_setxattr, VEXFS_XATTR_CREATE,
+    VEXFS_XATTR_REPLACE,
 };

@@ -4,107 +4,14 @@
 
 use core::ffi::c_void;
 use std::ptr;
-use vexfs_core::mkfs::{format, MkfsOptions};
-use vexfs_core::{MemDevice, Timestamp};
 use vexfs_kabi::*;
+
+mod common;
+use common::{fresh_disk, mount, now, Disk};
 
 const ENOENT: i32 = 2;
 const EINVAL: i32 = 22;
 const EUCLEAN: i32 = 117;
-
-/// The device behind the callbacks: a byte vector.
-struct Disk {
-    data: Vec<u8>,
-}
-
-unsafe extern "C" fn dev_read(ctx: *mut c_void, off: u64, buf: *mut u8, len: usize) -> i32 {
-    // SAFETY: the tests pass a live `Disk` as ctx; the core passes a
-    // buffer of `len` bytes.
-    let (disk, out) = unsafe {
-        (
-            &*(ctx as *const Disk),
-            std::slice::from_raw_parts_mut(buf, len),
-        )
-    };
-    match disk.data.get(off as usize..off as usize + len) {
-        Some(src) => {
-            out.copy_from_slice(src);
-            0
-        }
-        None => -5,
-    }
-}
-
-unsafe extern "C" fn dev_write(ctx: *mut c_void, off: u64, buf: *const u8, len: usize) -> i32 {
-    // SAFETY: as in `dev_read`; nothing else touches the disk meanwhile.
-    let (disk, src) = unsafe {
-        (
-            &mut *(ctx as *mut Disk),
-            std::slice::from_raw_parts(buf, len),
-        )
-    };
-    match disk.data.get_mut(off as usize..off as usize + len) {
-        Some(dst) => {
-            dst.copy_from_slice(src);
-            0
-        }
-        None => -5,
-    }
-}
-
-unsafe extern "C" fn dev_flush(_ctx: *mut c_void) -> i32 {
-    0
-}
-
-const OPS: VexfsDevOps = VexfsDevOps {
-    read: Some(dev_read),
-    write: Some(dev_write),
-    flush: Some(dev_flush),
-};
-
-fn now() -> VexfsTime {
-    VexfsTime {
-        sec: 1_700_000_000,
-        nsec: 0,
-        pad: 0,
-    }
-}
-
-fn fresh_disk() -> Box<Disk> {
-    let dev = format(
-        MemDevice::new(8 << 20),
-        &MkfsOptions::default(),
-        Timestamp { sec: 1, nsec: 0 },
-        &mut |_, _| {},
-    )
-    .expect("mkfs");
-    Box::new(Disk { data: dev.data })
-}
-
-fn mount(disk: &mut Disk) -> Result<*mut VexfsFs, (i32, String)> {
-    let mut fs = ptr::null_mut();
-    let mut msg = [0u8; 128];
-    // SAFETY: OPS accepts a live `Disk`, which outlives the mount in every
-    // test; `fs` and `msg` are writable.
-    let rc = unsafe {
-        vexfs_mount(
-            &OPS,
-            disk as *mut Disk as *mut c_void,
-            disk.data.len() as u64,
-            0,
-            now(),
-            &mut fs,
-            msg.as_mut_ptr(),
-            msg.len(),
-        )
-    };
-    if rc == 0 {
-        Ok(fs)
-    } else {
-        let end = msg.iter().position(|&b| b == 0).unwrap_or(msg.len());
-        Err((rc, String::from_utf8_lossy(&msg[..end]).into_owned()))
-    }
-}
 
 unsafe extern "C" fn collect(
     ctx: *mut c_void,

@@ -1,0 +1,258 @@
+// SPDX-License-Identifier: GPL-2.0-only OR MIT
+/*
+ * The vector ioctls of include/uapi/vexfs.h on directories. Each command
+ * carries one fixed-size struct whose size the command number encodes:
+ * it is copied into a kernel buffer before the sb lock is taken, the core
+ * (Fs::vector_ioctl, the same code vexfs-fuse calls) decodes and answers
+ * it under the lock, and the reply is copied back after the lock is
+ * dropped. The C side decodes nothing but the command number and, after a
+ * bulk set, the names it touched (to keep the dcache in step).
+ *
+ * Every open directory gets its query state (a staged long vector, the
+ * last results for paging) on its first ioctl, in file->private_data,
+ * freed at release: the FUSE daemon keeps the same per open handle.
+ *
+ * Floats: the core runs built soft-float (kernel/README.md): its distance
+ * code never touches FPU or SIMD registers, so no kernel_fpu_begin() is
+ * needed, at the price of speed.
+ */
+#include <linux/capability.h>
+#include <linux/compat.h>
+#include <linux/cred.h>
+#include <linux/dcache.h>
+#include <linux/fs.h>
+#include <linux/mm.h>
+#include <linux/mount.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "vexfs.h"
+#include "vexfs_uapi.h"
+
+/* Whether cmd is one the uapi header defines (anything else: -ENOTTY). */
+static bool vexfs_known_cmd(unsigned int cmd)
+{
+	switch (cmd) {
+	case VEXFS_IOC_SEARCH:
+	case VEXFS_IOC_STAGE_VECTOR:
+	case VEXFS_IOC_RESULTS:
+	case VEXFS_IOC_BULK_SET:
+	case VEXFS_IOC_INDEX_CREATE:
+	case VEXFS_IOC_INDEX_DROP:
+	case VEXFS_IOC_INDEX_REBUILD:
+	case VEXFS_IOC_INDEX_SAVE:
+	case VEXFS_IOC_INDEX_STATS:
+		return true;
+	}
+	return false;
+}
+
+/* Commands that change the filesystem: they need write access to the mount. */
+static bool vexfs_cmd_writes(unsigned int cmd)
+{
+	switch (cmd) {
+	case VEXFS_IOC_BULK_SET:
+	case VEXFS_IOC_INDEX_CREATE:
+	case VEXFS_IOC_INDEX_DROP:
+	case VEXFS_IOC_INDEX_REBUILD:
+	case VEXFS_IOC_INDEX_SAVE:
+		return true;
+	}
+	return false;
+}
+
+/* The largest struct any command carries; _IOC_SIZE never exceeds it. */
+#define VEXFS_IOC_ARG_MAX                                                     \
+	max3(max(sizeof(struct vexfs_search), sizeof(struct vexfs_results)),  \
+	     max(sizeof(struct vexfs_bulk), sizeof(struct vexfs_vector_chunk)), \
+	     max(sizeof(struct vexfs_index_config),                           \
+		 sizeof(struct vexfs_index_stats)))
+
+/* The directory file's query state, made on first use. */
+static struct vexfs_session *vexfs_file_session(struct file *file)
+{
+	struct vexfs_session *s = READ_ONCE(file->private_data);
+	struct vexfs_session *old;
+
+	if (s)
+		return s;
+	s = vexfs_session_new();
+	if (!s)
+		return NULL;
+	/* Two first ioctls racing on one file: keep one session. */
+	old = cmpxchg(&file->private_data, NULL, s);
+	if (old) {
+		vexfs_session_free(s);
+		return old;
+	}
+	return s;
+}
+
+int vexfs_dir_release(struct inode *inode, struct file *file)
+{
+	vexfs_session_free(file->private_data);
+	file->private_data = NULL;
+	return 0;
+}
+
+/*
+ * The caller as the core sees it. The core has one privilege, "passes
+ * every check"; CAP_DAC_OVERRIDE (read and search anything) or CAP_FOWNER
+ * (act as any file's owner) grant it, as they would on the VFS paths.
+ * Supplementary groups are copied out only for unprivileged callers.
+ */
+static int vexfs_make_caller(struct inode *dir, struct vexfs_caller *c,
+			     u32 **groups)
+{
+	struct group_info *gi;
+	int i;
+
+	memset(c, 0, sizeof(*c));
+	*groups = NULL;
+	c->uid = from_kuid(&init_user_ns, current_fsuid());
+	c->gid = from_kgid(&init_user_ns, current_fsgid());
+	if (capable_wrt_inode_uidgid(&init_user_ns, dir, CAP_DAC_OVERRIDE) ||
+	    capable_wrt_inode_uidgid(&init_user_ns, dir, CAP_FOWNER)) {
+		c->flags = VEXFS_CALLER_PRIVILEGED;
+		return 0;
+	}
+	gi = get_current_groups();
+	if (gi->ngroups > 0) {
+		*groups = kvmalloc_array(gi->ngroups, sizeof(u32), GFP_KERNEL);
+		if (!*groups) {
+			put_group_info(gi);
+			return -ENOMEM;
+		}
+		for (i = 0; i < gi->ngroups; i++)
+			(*groups)[i] = from_kgid(&init_user_ns, gi->gid[i]);
+		c->ngroups = gi->ngroups;
+		c->groups = *groups;
+	}
+	put_group_info(gi);
+	return 0;
+}
+
+/* Refresh a cached inode from the core; the caller holds the sb lock. */
+static void vexfs_ioctl_reload(struct vexfs_fs *fs, struct inode *inode)
+{
+	struct vexfs_stat st;
+
+	if (!vexfs_getattr(fs, inode->i_ino, &st))
+		vexfs_refresh_inode(inode, &st);
+}
+
+/*
+ * After a bulk set (run under the directory's i_rwsem, like create): each
+ * named file may have been created (a cached negative dentry must go) or
+ * had its embedding and ctime changed (a cached inode is refreshed).
+ */
+static void vexfs_bulk_sync_dcache(struct dentry *parent,
+				   const struct vexfs_bulk *b)
+{
+	struct super_block *sb = parent->d_sb;
+	u32 len = min_t(u32, b->names_len, VEXFS_BULK_DATA);
+	u32 pos = 0;
+
+	while (pos < len) {
+		const char *name = (const char *)b->data + pos;
+		size_t n = strnlen(name, len - pos);
+		struct qstr q = QSTR_INIT(name, n);
+		struct dentry *d;
+
+		pos += n + 1;
+		if (!n || n > NAME_MAX)
+			continue;
+		d = d_hash_and_lookup(parent, &q);
+		if (IS_ERR_OR_NULL(d))
+			continue;
+		if (d_really_is_negative(d)) {
+			d_drop(d);
+		} else {
+			vexfs_ioctl_reload(vexfs_lock(sb), d_inode(d));
+			vexfs_unlock(sb);
+		}
+		dput(d);
+	}
+}
+
+long vexfs_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct inode *inode = file_inode(file);
+	struct super_block *sb = inode->i_sb;
+	void __user *uarg = (void __user *)arg;
+	size_t size = _IOC_SIZE(cmd), in_len, out_len;
+	bool writes = vexfs_cmd_writes(cmd);
+	struct vexfs_session *session;
+	struct vexfs_caller caller;
+	u8 *in = NULL, *out = NULL;
+	u32 *groups = NULL;
+	struct vexfs_fs *fs;
+	long ret;
+
+	if (!vexfs_known_cmd(cmd))
+		return -ENOTTY;
+	if (size > VEXFS_IOC_ARG_MAX)
+		return -EINVAL;
+	in_len = (_IOC_DIR(cmd) & _IOC_WRITE) ? size : 0;
+	out_len = (_IOC_DIR(cmd) & _IOC_READ) ? size : 0;
+
+	session = vexfs_file_session(file);
+	if (!session)
+		return -ENOMEM;
+	ret = vexfs_make_caller(inode, &caller, &groups);
+	if (ret)
+		return ret;
+	if (in_len) {
+		in = kvmalloc(in_len, GFP_KERNEL);
+		ret = -ENOMEM;
+		if (!in)
+			goto out_free;
+		ret = -EFAULT;
+		if (copy_from_user(in, uarg, in_len))
+			goto out_free;
+	}
+	if (out_len) {
+		out = kvzalloc(out_len, GFP_KERNEL);
+		ret = -ENOMEM;
+		if (!out)
+			goto out_free;
+	}
+	if (writes) {
+		ret = mnt_want_write_file(file);
+		if (ret)
+			goto out_free;
+	}
+	if (cmd == VEXFS_IOC_BULK_SET)
+		inode_lock(inode);
+
+	fs = vexfs_lock(sb);
+	ret = vexfs_vector_ioctl(fs, inode->i_ino, cmd, in, in_len, out, out_len,
+				 session, &caller, vexfs_now());
+	if (ret >= 0 && writes)
+		vexfs_ioctl_reload(fs, inode);
+	vexfs_unlock(sb);
+
+	if (cmd == VEXFS_IOC_BULK_SET) {
+		if (ret >= 0)
+			vexfs_bulk_sync_dcache(file->f_path.dentry,
+					       (const struct vexfs_bulk *)in);
+		inode_unlock(inode);
+	}
+	if (writes)
+		mnt_drop_write_file(file);
+	if (ret < 0)
+		goto out_free;
+	/* The core answers with the whole struct, or nothing. */
+	if (ret && ret != out_len) {
+		ret = -EINVAL;
+		goto out_free;
+	}
+	ret = 0;
+	if (out_len && copy_to_user(uarg, out, out_len))
+		ret = -EFAULT;
+out_free:
+	kvfree(out);
+	kvfree(in);
+	kvfree(groups);
+	return ret;
+}

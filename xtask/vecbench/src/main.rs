@@ -1,0 +1,139 @@
+//! `vexfs-vecbench DIR STRATEGY N DIM QUERIES K`: the vector workload of
+//! the VM run (xtask/guest/steps/75-ann-bench.sh), the same through the
+//! kernel module and through vexfs-fuse. It makes DIR an index root,
+//! stores N seeded random DIM-d embeddings as files with bulk ioctls
+//! (inserts/s), runs one search that folds the pending rows into the
+//! strategy (build), then QUERIES k-NN searches (searches/s), and checks
+//! them against an exact scan done here (recall@K). The digest of every
+//! result list lets two runs of the same workload be compared.
+//!
+//! One line on stdout: `strategy=.. n=.. inserts_per_s=.. build_ms=..
+//! searches_per_s=.. recall=.. digest=..`.
+
+mod sys;
+
+use std::fs::File;
+use std::process::ExitCode;
+use std::time::Instant;
+use vexfs_uapi as u;
+use vexfs_uapi::Request;
+
+const USAGE: &str = "usage: vexfs-vecbench DIR hnsw|flat|ivf|ivfpq|lsh N DIM QUERIES K";
+
+/// xorshift64*: the same vectors on every run and machine.
+struct Rng(u64);
+
+impl Rng {
+    fn unit(&mut self) -> f32 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        let x = self.0.wrapping_mul(0x2545_f491_4f6c_dd1d);
+        (x >> 40) as f32 / (1u64 << 24) as f32
+    }
+
+    fn rows(&mut self, n: usize, dim: usize) -> Vec<f32> {
+        (0..n * dim).map(|_| self.unit()).collect()
+    }
+}
+
+/// Strategy code and parameters sized for a few thousand vectors.
+fn strategy(name: &str) -> Option<(u32, &'static str)> {
+    Some(match name {
+        "hnsw" => (u::STRATEGY_HNSW, ""),
+        "flat" => (u::STRATEGY_FLAT, ""),
+        "ivf" => (u::STRATEGY_IVF, "nlist=32,nprobe=8"),
+        "ivfpq" => (u::STRATEGY_IVFPQ, "nlist=32,nprobe=8,m=8"),
+        "lsh" => (u::STRATEGY_LSH, ""),
+        _ => return None,
+    })
+}
+
+/// Names of the `k` rows nearest to `q` by squared L2, nearest first.
+fn exact(rows: &[f32], dim: usize, q: &[f32], k: usize) -> Vec<String> {
+    let mut d: Vec<(f32, usize)> = rows
+        .chunks_exact(dim)
+        .enumerate()
+        .map(|(i, r)| (r.iter().zip(q).map(|(a, b)| (a - b) * (a - b)).sum(), i))
+        .collect();
+    d.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    d.iter().take(k).map(|(_, i)| format!("v{i}")).collect()
+}
+
+/// FNV-1a over the result names, in order.
+fn fnv(h: &mut u64, names: &[String]) {
+    for n in names {
+        for &b in n.as_bytes().iter().chain(b"\n") {
+            *h ^= u64::from(b);
+            *h = h.wrapping_mul(0x100_0000_01b3);
+        }
+    }
+}
+
+fn arg(args: &[String], i: usize) -> Result<usize, String> {
+    let v = args.get(i).ok_or(USAGE)?;
+    v.parse()
+        .map_err(|_| format!("not a number: {v:?}\n{USAGE}"))
+}
+
+fn run(args: &[String]) -> Result<String, String> {
+    let dir = args.first().ok_or(USAGE)?;
+    let sname = args.get(1).ok_or(USAGE)?;
+    let (code, params) = strategy(sname).ok_or(USAGE)?;
+    let (n, dim, queries, k) = (arg(args, 2)?, arg(args, 3)?, arg(args, 4)?, arg(args, 5)?);
+    if n == 0 || dim == 0 || dim > u::INLINE_DIM || k == 0 || k > u::HITS_MAX {
+        return Err(USAGE.into());
+    }
+    let io = |what: &'static str| move |e: std::io::Error| format!("{dir}: {what}: {e}");
+    std::fs::create_dir(dir).map_err(io("mkdir"))?;
+    let d = File::open(dir).map_err(io("open"))?;
+    sys::index_create(&d, code, dim, params).map_err(io("VEXFS_IOC_INDEX_CREATE"))?;
+    let mut rng = Rng(0x5eed_0000_0000_0001);
+    let rows = rng.rows(n, dim);
+    let qs = rng.rows(queries, dim);
+
+    let t = Instant::now();
+    let calls = sys::bulk_set(&d, &rows, dim, 0).map_err(io("VEXFS_IOC_BULK_SET"))?;
+    let insert_s = t.elapsed().as_secs_f64();
+
+    let mut req = Box::new(u::Search::new_request());
+    let t = Instant::now();
+    sys::search(&d, &mut req, &qs[..dim], k).map_err(io("VEXFS_IOC_SEARCH"))?;
+    let build_s = t.elapsed().as_secs_f64();
+
+    let mut found = Vec::with_capacity(queries);
+    let t = Instant::now();
+    for q in qs.chunks_exact(dim) {
+        found.push(sys::search(&d, &mut req, q, k).map_err(io("VEXFS_IOC_SEARCH"))?);
+    }
+    let search_s = t.elapsed().as_secs_f64();
+
+    let (mut hit, mut digest) = (0usize, 0xcbf2_9ce4_8422_2325u64);
+    for (q, got) in qs.chunks_exact(dim).zip(&found) {
+        let want = exact(&rows, dim, q, k);
+        hit += got.iter().filter(|g| want.contains(g)).count();
+        fnv(&mut digest, got);
+    }
+    let recall = hit as f64 / (queries.max(1) * k) as f64;
+    Ok(format!(
+        "strategy={sname} n={n} dim={dim} queries={queries} k={k} bulk_calls={calls} \
+         inserts_per_s={:.0} build_ms={:.0} searches_per_s={:.1} recall={recall:.3} digest={digest:016x}",
+        n as f64 / insert_s.max(1e-9),
+        build_s * 1e3,
+        queries as f64 / search_s.max(1e-9),
+    ))
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(&args) {
+        Ok(line) => {
+            println!("{line}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("vexfs-vecbench: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
