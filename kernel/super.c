@@ -67,12 +67,35 @@ static int vexfs_sync_fs(struct super_block *sb, int wait)
 	return err;
 }
 
+/*
+ * The journal timer: completed operations live in the core's running
+ * transaction until a commit; this bounds what a crash can lose.
+ */
+static void vexfs_commit_worker(struct work_struct *work)
+{
+	struct vexfs_sb_info *sbi =
+		container_of(to_delayed_work(work), struct vexfs_sb_info, commit_work);
+	int err;
+
+	mutex_lock(&sbi->lock);
+	err = sbi->fs ? vexfs_commit_pending(sbi->fs) : 0;
+	mutex_unlock(&sbi->lock);
+	if (err) {
+		/* The core is now read-only and records the error on disk. */
+		pr_err("vexfs: %pg: journal commit failed (%d); read-only from now on\n",
+		       sbi->sb->s_bdev, err);
+		return;
+	}
+	queue_delayed_work(system_long_wq, &sbi->commit_work, VEXFS_COMMIT_SECS * HZ);
+}
+
 /* Called once the VFS has evicted every inode: the core writes out. */
 static void vexfs_put_super(struct super_block *sb)
 {
 	struct vexfs_sb_info *sbi = VEXFS_SB(sb);
 	int err;
 
+	cancel_delayed_work_sync(&sbi->commit_work);
 	mutex_lock(&sbi->lock);
 	err = vexfs_unmount(sbi->fs, vexfs_now());
 	sbi->fs = NULL;
@@ -121,6 +144,7 @@ static int vexfs_fill_super(struct super_block *sb, void *data, int silent)
 	if (!sbi)
 		return -ENOMEM;
 	mutex_init(&sbi->lock);
+	INIT_DELAYED_WORK(&sbi->commit_work, vexfs_commit_worker);
 	sbi->sb = sb;
 	sb->s_fs_info = sbi;
 
@@ -171,6 +195,8 @@ static int vexfs_fill_super(struct super_block *sb, void *data, int silent)
 		err = -ENOMEM;
 		goto fail_mounted;
 	}
+	if (!sb_rdonly(sb))
+		queue_delayed_work(system_long_wq, &sbi->commit_work, VEXFS_COMMIT_SECS * HZ);
 	return 0;
 
 fail_mounted:

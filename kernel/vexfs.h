@@ -20,6 +20,7 @@
 
 #include <linux/fs.h>
 #include <linux/mutex.h>
+#include <linux/workqueue.h>
 #include <linux/types.h>
 
 #define VEXFS_NAME "vexfs"
@@ -108,6 +109,7 @@ int vexfs_unmount(struct vexfs_fs *fs, struct vexfs_time now);
 int vexfs_sync(struct vexfs_fs *fs);
 int vexfs_statfs(struct vexfs_fs *fs, struct vexfs_statfs *out);
 int vexfs_is_read_only(struct vexfs_fs *fs);
+int vexfs_commit_pending(struct vexfs_fs *fs);
 u32 vexfs_block_size(struct vexfs_fs *fs);
 u64 vexfs_root_ino(struct vexfs_fs *fs);
 
@@ -187,10 +189,15 @@ void vexfs_k_panic(const u8 *msg, size_t len);
 
 /* ---- the C side ---- */
 
+/* Seconds between journal commits of completed operations (as ext4). */
+#define VEXFS_COMMIT_SECS 5
+
 struct vexfs_sb_info {
 	struct mutex lock; /* held around every call into the core */
 	struct vexfs_fs *fs;
 	struct super_block *sb;
+	/* Commits the core's running transaction every VEXFS_COMMIT_SECS. */
+	struct delayed_work commit_work;
 };
 
 static inline struct vexfs_sb_info *VEXFS_SB(struct super_block *sb)

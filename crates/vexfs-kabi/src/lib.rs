@@ -39,7 +39,7 @@ pub use abi::*;
 pub use data::{vexfs_fallocate, vexfs_read, vexfs_write};
 pub use device::CDevice;
 pub use mount::{
-    vexfs_block_size, vexfs_is_read_only, vexfs_mount, vexfs_root_ino, vexfs_statfs, vexfs_sync,
+    vexfs_block_size, vexfs_commit_pending, vexfs_is_read_only, vexfs_mount, vexfs_root_ino, vexfs_statfs, vexfs_sync,
     vexfs_unmount, VexfsFs,
 };
 pub use node::{

@@ -194,6 +194,26 @@ pub unsafe extern "C" fn vexfs_is_read_only(fs: *mut VexfsFs) -> i32 {
     }
 }
 
+/// Commit the running journal transaction if it holds anything: the
+/// module's commit timer (nothing is flushed on an idle filesystem).
+///
+/// # Safety
+/// `fs` must be a live handle, not used concurrently.
+#[no_mangle]
+pub unsafe extern "C" fn vexfs_commit_pending(fs: *mut VexfsFs) -> i32 {
+    // SAFETY: the caller guarantees a live handle and exclusive access.
+    let Some(h) = (unsafe { fs.as_mut() }) else {
+        return NEG_EINVAL;
+    };
+    if h.fs.is_read_only() || !h.fs.has_uncommitted() {
+        return 0;
+    }
+    match h.fs.sync() {
+        Ok(()) => 0,
+        Err(e) => neg(e),
+    }
+}
+
 /// The filesystem block size in bytes.
 ///
 /// # Safety
