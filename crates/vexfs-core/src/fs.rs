@@ -67,6 +67,10 @@ pub struct Fs<D: BlockDevice> {
     pub(crate) journal_stats: crate::journal::JournalStats,
     /// Blocks freed in the running transaction (see [`crate::journal`]).
     pub(crate) quarantine: crate::journal::Quarantine,
+    /// Blocks freed by the commit in flight, until it ends.
+    pub(crate) flight_quarantine: crate::journal::Quarantine,
+    /// A commit started with `commit_begin` has not ended.
+    pub(crate) in_flight: bool,
     /// Ranges the current operation quarantined (dropped if it aborts).
     pub(crate) op_quarantined: Vec<u64>,
     /// Replayed block images laid over the device (read-only opens).
@@ -192,6 +196,8 @@ impl<D: BlockDevice> Fs<D> {
             journal: None,
             journal_stats: Default::default(),
             quarantine: BTreeMap::new(),
+            flight_quarantine: BTreeMap::new(),
+            in_flight: false,
             op_quarantined: Vec::new(),
             overlay: BTreeMap::new(),
             group_limit: 4096,

@@ -278,11 +278,70 @@ impl<D: BlockDevice> Fs<D> {
     }
 
     fn journal_commit_inner(&mut self) -> Result<()> {
+        if self.in_flight {
+            return Err(FsError::Busy);
+        }
+        match self.commit_prepare()? {
+            None => {
+                self.dev.flush()?;
+                self.quarantine.clear();
+                Ok(())
+            }
+            Some(io) => {
+                let r = io.write(&mut self.dev);
+                self.commit_complete(&io, r)
+            }
+        }
+    }
+
+    /// Start a commit whose device writes the caller carries out without
+    /// holding the filesystem: seal the running transaction, copy out
+    /// everything to write, and open a new running transaction. Requests
+    /// may go on meanwhile; [`Fs::commit_end`] must follow. `None`: there
+    /// is nothing to commit. `Busy`: a commit is already in flight.
+    pub fn commit_begin(&mut self) -> Result<Option<CommitIo>> {
+        if let Some(e) = self.aborted {
+            return Err(e);
+        }
+        if self.read_only || self.tx_depth > 0 {
+            return Ok(None);
+        }
+        if self.in_flight {
+            return Err(FsError::Busy);
+        }
+        let r = self.commit_prepare();
+        if let Err(e) = r {
+            self.abort_journal(e);
+        }
+        r
+    }
+
+    /// Finish a commit started with [`Fs::commit_begin`], given the outcome
+    /// of [`CommitIo::write`].
+    pub fn commit_end(&mut self, io: CommitIo, written: Result<()>) -> Result<()> {
+        let r = self.commit_complete(&io, written);
+        if let Err(e) = r {
+            self.abort_journal(e);
+        }
+        r
+    }
+
+    /// Whether a commit started with [`Fs::commit_begin`] has not ended.
+    pub fn commit_in_flight(&self) -> bool {
+        self.in_flight
+    }
+
+    /// Whether the running transaction is large enough that the front end
+    /// should commit it now (it was not committed inline because another
+    /// commit was in flight).
+    pub fn commit_wanted(&self) -> bool {
+        !self.in_flight && self.dirty.len() >= self.group_limit
+    }
+
+    fn commit_prepare(&mut self) -> Result<Option<CommitIo>> {
         let sb_changed = self.sb != self.sb_committed;
         if self.dirty.is_empty() && !sb_changed {
-            self.dev.flush()?;
-            self.quarantine.clear();
-            return Ok(());
+            return Ok(None);
         }
         // Seal every dirty block; collect the images in block order.
         let dirty = core::mem::take(&mut self.dirty);
@@ -300,61 +359,64 @@ impl<D: BlockDevice> Fs<D> {
         if sb_changed {
             self.sb.encode(&mut sb_block)?;
         }
-
-        // 1. Ordered data and the previous checkpoint.
-        self.dev.flush()?;
-        // 2. The log write: the commit point.
         let logged = images.len() + usize::from(sb_changed);
         let fits = self.journal.is_some() && logged <= self.journal_capacity();
-        if fits {
-            self.write_log(&images, sb_changed.then_some(&sb_block))?;
-            self.dev.flush()?;
-            self.journal_stats.commits += 1;
-            self.journal_stats.logged_blocks += logged as u64;
-        } else if self.journal.is_some() {
-            self.journal_stats.unjournaled_commits += 1;
-        }
-        // 3. Home writes, coalesced into runs.
-        let mut run: Vec<u8> = Vec::new();
-        let mut run_start = 0u64;
+        let log = if fits {
+            Some(self.build_log(&images, sb_changed.then_some(&sb_block))?)
+        } else {
+            if self.journal.is_some() {
+                self.journal_stats.unjournaled_commits += 1;
+            }
+            None
+        };
+        // Home writes, coalesced into runs.
+        let mut home: Vec<(u64, Vec<u8>)> = Vec::new();
         let mut run_next = u64::MAX;
         for nr in &images {
             let buf = self.cache.get(nr).ok_or(FsError::Invalid)?;
-            if *nr != run_next && !run.is_empty() {
-                self.dev.write_at(run_start * self.bs as u64, &run)?;
-                run.clear();
+            match home.last_mut() {
+                Some((_, run)) if *nr == run_next => run.extend_from_slice(buf),
+                _ => home.push((nr * self.bs as u64, buf.clone())),
             }
-            if run.is_empty() {
-                run_start = *nr;
-            }
-            run.extend_from_slice(buf);
             run_next = nr + 1;
         }
-        if !run.is_empty() {
-            self.dev.write_at(run_start * self.bs as u64, &run)?;
-        }
         if sb_changed {
-            self.dev.write_at(0, &sb_block[..SUPERBLOCK_SIZE])?;
-        }
-        if !fits {
-            // Without the log the home writes are the commit point.
-            self.dev.flush()?;
+            home.push((0, sb_block[..SUPERBLOCK_SIZE].to_vec()));
         }
         self.sb_committed = self.sb.clone();
-        self.quarantine.clear();
+        // Blocks freed so far stay out of reach until this is durable.
+        let freed = core::mem::take(&mut self.quarantine);
+        self.flight_quarantine.extend(freed);
+        self.in_flight = true;
+        Ok(Some(CommitIo {
+            log,
+            home,
+            logged: logged as u64,
+        }))
+    }
+
+    fn commit_complete(&mut self, io: &CommitIo, written: Result<()>) -> Result<()> {
+        self.in_flight = false;
+        written?;
+        if io.log.is_some() {
+            self.journal_stats.commits += 1;
+            self.journal_stats.logged_blocks += io.logged;
+        }
+        self.flight_quarantine.clear();
         if self.cache.len() > self.cache_limit {
-            // Everything is clean now; dropping the cache is always safe.
-            self.cache.clear();
+            // Keep the running transaction; the rest can be read again.
+            let dirty = &self.dirty;
+            self.cache.retain(|nr, _| dirty.contains_key(nr));
         }
         Ok(())
     }
 
-    /// Write descriptors, images and the commit record as one sequential
-    /// write at the start of the log.
-    fn write_log(&mut self, images: &[u64], sb_block: Option<&Vec<u8>>) -> Result<()> {
+    /// Descriptors, images and the commit record, for one sequential write
+    /// at the start of the log: (device offset, bytes).
+    fn build_log(&mut self, images: &[u64], sb_block: Option<&Vec<u8>>) -> Result<(u64, Vec<u8>)> {
         let bs = self.bs;
         let Some(j) = self.journal.as_mut() else {
-            return Ok(());
+            return Err(FsError::Invalid);
         };
         let seq = j.next_seq;
         j.next_seq = j.next_seq.wrapping_add(1);
@@ -391,8 +453,7 @@ impl<D: BlockDevice> Fs<D> {
             targets.len() as u64,
             !body,
         )?;
-        self.dev.write_at((start + 1) * bs as u64, &log)?;
-        Ok(())
+        Ok(((start + 1) * bs as u64, log))
     }
 
     /// Stop all writes after a failed commit: the cache is ahead of the
@@ -464,13 +525,50 @@ impl<D: BlockDevice> Fs<D> {
 
     /// The end of the quarantined range holding `nr`, if one does.
     pub(crate) fn quarantined_until(&self, nr: u64) -> Option<u64> {
-        let (first, count) = self.quarantine.range(..=nr).next_back()?;
-        (nr < first + count).then_some(first + count)
+        [&self.quarantine, &self.flight_quarantine]
+            .into_iter()
+            .find_map(|q| {
+                let (first, count) = q.range(..=nr).next_back()?;
+                (nr < first + count).then_some(first + count)
+            })
     }
 
     /// The first quarantined block after `nr`, if any (bounds a free run).
     pub(crate) fn next_quarantined(&self, nr: u64) -> Option<u64> {
-        self.quarantine.range(nr + 1..).next().map(|(f, _)| *f)
+        [&self.quarantine, &self.flight_quarantine]
+            .into_iter()
+            .filter_map(|q| q.range(nr + 1..).next().map(|(f, _)| *f))
+            .min()
+    }
+}
+
+/// The device writes of one commit, in order (see the module comment):
+/// flush, the log and a flush (the commit point), then the home writes.
+/// Without room in the log the home writes are the commit point, followed
+/// by a flush.
+#[derive(Debug)]
+pub struct CommitIo {
+    log: Option<(u64, Vec<u8>)>,
+    home: Vec<(u64, Vec<u8>)>,
+    logged: u64,
+}
+
+impl CommitIo {
+    /// Carry out the writes on `dev`: the filesystem's device or another
+    /// handle to the same storage.
+    pub fn write<D: BlockDevice + ?Sized>(&self, dev: &mut D) -> Result<()> {
+        dev.flush()?;
+        if let Some((off, log)) = &self.log {
+            dev.write_at(*off, log)?;
+            dev.flush()?;
+        }
+        for (off, buf) in &self.home {
+            dev.write_at(*off, buf)?;
+        }
+        if self.log.is_none() {
+            dev.flush()?;
+        }
+        Ok(())
     }
 }
 

@@ -41,7 +41,7 @@ pub use file_device::{is_block_device, FileDevice};
 pub use fs::{
     DirEntryOut, ErrorPolicy, FallocMode, Fs, MountOptions, RenameFlags, SetAttr, Stat, StatFs,
 };
-pub use journal::JournalStats;
+pub use journal::{CommitIo, JournalStats};
 pub use vexfs_format as format;
 pub use vexfs_format::inode::{FileType, Inode, Timestamp};
 pub use perm::Caller;

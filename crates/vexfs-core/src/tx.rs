@@ -73,7 +73,7 @@ impl<D: BlockDevice> Fs<D> {
                 Ok(v) => {
                     self.end_operation();
                     self.vectors_after_commit();
-                    if self.dirty.len() >= self.group_limit {
+                    if self.dirty.len() >= self.group_limit && !self.in_flight {
                         // The operation is done in memory; a failure here
                         // aborts the journal and shows on the next call.
                         let _ = self.journal_commit();
@@ -83,7 +83,11 @@ impl<D: BlockDevice> Fs<D> {
                 Err(e) => {
                     self.abort();
                     self.vectors_after_abort();
-                    if e == FsError::NoSpace && !retried && !self.quarantine.is_empty() {
+                    if e == FsError::NoSpace
+                        && !retried
+                        && !self.in_flight
+                        && !self.quarantine.is_empty()
+                    {
                         retried = true;
                         self.journal_commit()?;
                         continue;
@@ -195,9 +199,11 @@ impl<D: BlockDevice> Fs<D> {
         self.undo.clear();
         self.op_quarantined.clear();
         self.sb_before = None;
-        if self.cache.len() > self.cache_limit {
+        if self.cache.len() > self.cache_limit && !self.in_flight {
             // Clean blocks can always be read again; dirty ones are the
-            // running transaction and stay until it commits.
+            // running transaction and stay until it commits. During a
+            // commit in flight nothing is dropped: its blocks may not be
+            // home yet.
             let dirty = &self.dirty;
             self.cache.retain(|nr, _| dirty.contains_key(nr));
         }

@@ -189,6 +189,27 @@ impl Workload {
         });
     }
 
+    /// A commit whose device writes happen while `during` runs more
+    /// operations (as the FUSE daemon's commit timer does without the
+    /// lock). It vouches for the state when it began.
+    fn commit_around(&mut self, during: impl FnOnce(&mut Self)) {
+        self.op += 1;
+        let (op, model) = (self.op, self.model.clone());
+        let io = self.fs.commit_begin().expect("commit_begin");
+        during(self);
+        if let Some(io) = io {
+            let r = io.write(self.fs.device());
+            self.fs.commit_end(io, r).expect("commit_end");
+        }
+        let log = self.log.lock().unwrap();
+        let events = log
+            .iter()
+            .rposition(|e| matches!(e, Event::Flush))
+            .map_or(0, |i| i + 1);
+        drop(log);
+        self.syncs.push(Durable { events, op, model });
+    }
+
     fn create(&mut self, d: &str, n: &str, len: usize, seed: u64) {
         self.op += 1;
         let dir = self.dirs[d];
@@ -582,7 +603,7 @@ fn random_workloads_survive_crashes() {
             let d = dirs[rng.below(2) as usize];
             let d2 = dirs[rng.below(2) as usize];
             let (n, n2) = (names(&mut rng), names(&mut rng));
-            match rng.below(11) {
+            match rng.below(12) {
                 0 | 1 => {
                     let len = rng.below(6000) as usize;
                     let s = rng.next();
@@ -612,6 +633,15 @@ fn random_workloads_survive_crashes() {
                     let (off, len) = (rng.below(6000) as usize, 1 + rng.below(6000) as usize);
                     let punch = rng.below(2) == 0;
                     w.fallocate(d, &n, off, len, punch);
+                }
+                10 => {
+                    let (len, s) = (rng.below(3000) as usize, rng.next());
+                    let n3 = names(&mut rng);
+                    w.commit_around(|w| {
+                        w.create(d, &n3, len, s);
+                        w.unlink(d2, &n2);
+                        w.truncate(d, &n, 100);
+                    });
                 }
                 _ => w.sync(),
             }
