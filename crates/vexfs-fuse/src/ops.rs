@@ -619,8 +619,11 @@ impl Filesystem for VexFuse {
         }
     }
 
-    fn listxattr(&self, _req: &Request, ino: INodeNo, size: u32, reply: ReplyXattr) {
+    fn listxattr(&self, req: &Request, ino: INodeNo, size: u32, reply: ReplyXattr) {
         match self.with(|fs| fs.listxattr(ino.0)) {
+            // As on ext4, trusted.* names are listed to privileged callers
+            // only (the kernel refuses others reading or setting them).
+            Ok(v) if req.uid() != 0 => xattr_reply(reply, &without_trusted(&v), size),
             Ok(v) => xattr_reply(reply, &v, size),
             Err(e) => reply.error(e),
         }
@@ -713,6 +716,18 @@ impl Filesystem for VexFuse {
             Err(e) => reply.error(e),
         }
     }
+}
+
+/// A NUL-separated name list without its `trusted.` names.
+fn without_trusted(list: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(list.len());
+    for name in list.split(|&b| b == 0).filter(|n| !n.is_empty()) {
+        if !name.starts_with(b"trusted.") {
+            out.extend_from_slice(name);
+            out.push(0);
+        }
+    }
+    out
 }
 
 /// Size-probe semantics of getxattr/listxattr: size 0 asks for the length.

@@ -162,3 +162,38 @@ fn base64(data: &[u8]) -> String {
     }
     out
 }
+
+/// The trusted.* namespace belongs to root: another user can neither set,
+/// read nor list it (the kernel checks the first two, the daemon filters
+/// the list), while user.* stays open to the file's permissions.
+#[test]
+fn trusted_names_are_root_only() {
+    if !fuse_available() {
+        return;
+    }
+    if which("setfattr").is_none() || which("setpriv").is_none() || sh("id -u").trim() != "0" {
+        eprintln!("SKIP: needs root, setfattr and setpriv");
+        return;
+    }
+    let s = Scratch::new(64 << 20);
+    let m = s.mount(&["allow_other"]);
+    let f = s.mnt.join("shared");
+    std::fs::write(&f, b"x").unwrap();
+    sh(&format!("chmod 666 {0} && setfattr -n trusted.secret -v 1 {0} && setfattr -n user.open -v 2 {0}", f.display()));
+    let as_nobody = |cmd: &str| {
+        std::process::Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "sh", "-c", cmd])
+            .output()
+            .unwrap()
+    };
+    let fp = f.display();
+    assert!(!as_nobody(&format!("setfattr -n trusted.x -v 1 {fp}")).status.success(), "nobody set a trusted name");
+    assert!(!as_nobody(&format!("getfattr -n trusted.secret {fp}")).status.success(), "nobody read a trusted name");
+    let listed = as_nobody(&format!("getfattr -d -m - {fp}"));
+    let listed = String::from_utf8_lossy(&listed.stdout);
+    assert!(listed.contains("user.open"), "{listed}");
+    assert!(!listed.contains("trusted."), "trusted names listed to nobody: {listed}");
+    assert!(as_nobody(&format!("setfattr -n user.mine -v 3 {fp}")).status.success());
+    assert!(sh(&format!("getfattr -d -m - {fp}")).contains("trusted.secret"), "root still sees it");
+    assert!(m.unmount().success());
+}
