@@ -58,6 +58,16 @@ impl FileDevice {
     pub fn file(&self) -> &File {
         &self.file
     }
+
+    /// A second handle to the same storage (positioned I/O only, so the
+    /// two never disturb each other): lets a commit write without holding
+    /// the filesystem (`Fs::commit_begin`).
+    pub fn try_clone(&self) -> std::io::Result<Self> {
+        Ok(Self {
+            file: self.file.try_clone()?,
+            size: self.size,
+        })
+    }
 }
 
 impl BlockDevice for FileDevice {
