@@ -45,8 +45,12 @@ pub fn assign_all(centroids: &[f32], dim: usize, data: &[f32]) -> Vec<u32> {
     let n = data.len() / dim.max(1);
     let k = centroids.len() / dim.max(1);
     if n >= 64 && k >= 16 {
-        // Large problems go through the exhaustive batch search, which uses
-        // the blocked GEMM-style kernels.
+        // Large problems are a matrix product: the panel kernel with a
+        // running minimum where the level has one, else the exhaustive
+        // batch search with its blocked kernels.
+        if let Some(a) = crate::kmeans_assign::assign_panels(centroids, dim, data) {
+            return a;
+        }
         if let Some(a) = assign_blocked(centroids, dim, data) {
             return a;
         }
