@@ -67,6 +67,9 @@ impl BuildSpec {
             BuildSpec::Lsh { tables, bits, scan } => serde_json::json!({
                 "tables": tables,
                 "bits": bits,
+                // In code-scan mode the whole code is tables * bits long;
+                // FAISS reports its `nbits` beside it.
+                "code_bits": tables * bits,
                 "mode": if *scan { "code-scan" } else { "buckets" },
             }),
         }
