@@ -149,6 +149,26 @@ pub fn compare_markdown(runs: &[(String, RunReport)]) -> String {
             }
             s.push('\n');
         }
+        // Flat batched on one thread (a matrix product on both sides).
+        let _ = write!(s, "| flat (batched, 1 thread) | exact |");
+        for (_, r) in runs {
+            let q = |lib: &str| {
+                r.datasets
+                    .iter()
+                    .filter(|d| d.name == ds)
+                    .flat_map(|d| &d.curves)
+                    .find(|c| c.library == lib && c.strategy == "flat")
+                    .and_then(|c| c.points.first())
+                    .and_then(|p| p.qps_1t_batch)
+            };
+            let c = match (q("vexfs"), q("faiss")) {
+                (Some(v), Some(f)) => format!("{:.2}x ({v:.0} / {f:.0} faiss-flat)", v / f),
+                (Some(v), None) => format!("{v:.0} (no peer)"),
+                _ => "—".into(),
+            };
+            let _ = write!(s, " {c} |");
+        }
+        s.push('\n');
         let _ = writeln!(s, "\n## {ds}: build seconds (VexFS / FAISS twin)\n");
         let _ = write!(s, "| strategy |");
         for (name, _) in runs {
