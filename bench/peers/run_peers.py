@@ -207,19 +207,27 @@ def run_faiss(cfg, data, out):
         def make():
             quantizer = faiss.IndexFlat(d, metric)
             keep_alive.append(quantizer)
-            return faiss.IndexIVFFlat(quantizer, d, c["nlist"], metric)
+            ix = faiss.IndexIVFFlat(quantizer, d, c["nlist"], metric)
+            # The same k-means iteration count as VexFS (FAISS defaults to 10).
+            ix.cp.niter = c["train_iters"]
+            return ix
 
         def apply(ix, nprobe):
             ix.nprobe = nprobe
             return f"nprobe={nprobe}"
 
-        build("faiss-ivf", "ivf", make, True, c["nprobe"], apply, {"nlist": c["nlist"]})
+        build("faiss-ivf", "ivf", make, True, c["nprobe"], apply,
+              {"nlist": c["nlist"], "train_iters": c["train_iters"]})
     if "ivfpq" in strategies:
         c = cfg["ivfpq"]
 
         def make():
             quantizer = faiss.IndexFlat(d, metric)
             ivf = faiss.IndexIVFPQ(quantizer, d, c["nlist"], c["m"], c["nbits"], metric)
+            # Coarse and codebook k-means with VexFS's iteration count
+            # (FAISS defaults to 10 and 25).
+            ivf.cp.niter = c["train_iters"]
+            ivf.pq.cp.niter = c["train_iters"]
             # The refine wrapper does not own its base index: keep the
             # Python objects alive for as long as the index is used.
             keep_alive.extend([quantizer, ivf])
@@ -232,7 +240,8 @@ def run_faiss(cfg, data, out):
             return f"nprobe={nprobe},rerank={rerank}"
 
         points = [(a, b) for a in c["nprobe"] for b in c["rerank"]]
-        build("faiss-ivfpq", "ivfpq", make, True, points, apply, {"nlist": c["nlist"], "m": c["m"], "nbits": c["nbits"]})
+        build("faiss-ivfpq", "ivfpq", make, True, points, apply, {"nlist": c["nlist"], "m": c["m"], "nbits": c["nbits"],
+                                                   "train_iters": c["train_iters"]})
     if "lsh" in strategies:
         c = cfg["lsh"]
         for nbits in c["faiss_nbits"]:

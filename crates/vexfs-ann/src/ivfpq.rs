@@ -473,13 +473,16 @@ impl VectorIndex for IvfPqIndex {
             vectors,
             |id| map.contains_key(&id),
         )?;
-        // Assignment and encoding in parallel, appends in input order.
+        // Blocked assignment (the panel kernel), then encoding in
+        // parallel; appends happen in input order.
+        let assign = crate::kmeans::assign_all(&self.centroids, self.dim, &vs);
         let encoded: Vec<(u32, Vec<u8>)> = {
             let me = &*self;
             let vs = &vs;
+            let assign = &assign;
             let f = |i: usize| {
                 let v = row(vs, me.dim, i);
-                let c = crate::kmeans::nearest(&me.centroids, me.dim, v).0;
+                let c = assign[i] as usize;
                 let mut code = vec![0u8; me.m()];
                 let mut resid = vec![0f32; me.dim];
                 me.encode(v, c, &mut code, &mut resid);

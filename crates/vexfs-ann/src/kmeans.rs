@@ -16,14 +16,25 @@ use alloc::vec::Vec;
 pub const MAX_POINTS_PER_CENTROID: usize = 256;
 
 /// Index and squared L2 distance of the centroid nearest to `x`.
+///
+/// Centroids are scored a block at a time with the grouped row kernel
+/// (one reduction tree per 8 or 16 centroids instead of one per centroid).
 #[inline]
 pub fn nearest(centroids: &[f32], dim: usize, x: &[f32]) -> (usize, f32) {
     let k = kernels();
     let mut best = (0usize, f32::INFINITY);
-    for (i, c) in centroids.chunks_exact(dim).enumerate() {
-        let d = k.l2sq(x, c);
-        if d < best.1 {
-            best = (i, d);
+    if dim == 0 || x.len() < dim {
+        return best;
+    }
+    const CHUNK: usize = 64;
+    let mut buf = [0f32; CHUNK];
+    for (ci, cs) in centroids.chunks(CHUNK * dim).enumerate() {
+        let m = cs.len() / dim;
+        k.dist_rows(x, cs, dim, &mut buf[..m], true);
+        for (j, &d) in buf[..m].iter().enumerate() {
+            if d < best.1 {
+                best = (ci * CHUNK + j, d);
+            }
         }
     }
     best
@@ -34,8 +45,12 @@ pub fn assign_all(centroids: &[f32], dim: usize, data: &[f32]) -> Vec<u32> {
     let n = data.len() / dim.max(1);
     let k = centroids.len() / dim.max(1);
     if n >= 64 && k >= 16 {
-        // Large problems go through the exhaustive batch search, which uses
-        // the blocked GEMM-style kernels.
+        // Large problems are a matrix product: the panel kernel with a
+        // running minimum where the level has one, else the exhaustive
+        // batch search with its blocked kernels.
+        if let Some(a) = crate::kmeans_assign::assign_panels(centroids, dim, data) {
+            return a;
+        }
         if let Some(a) = assign_blocked(centroids, dim, data) {
             return a;
         }

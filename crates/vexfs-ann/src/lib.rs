@@ -36,6 +36,7 @@ pub mod io;
 pub mod ivf;
 pub mod ivfpq;
 pub mod kmeans;
+mod kmeans_assign;
 pub mod lsh;
 mod mem;
 pub mod metric;

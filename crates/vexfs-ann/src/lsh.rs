@@ -186,8 +186,11 @@ impl LshIndex {
         let k = kernels();
         let mut c = Vec::with_capacity(self.dim);
         c.extend(v.iter().zip(&self.center).map(|(x, m)| x - m));
+        // One grouped scan over all hyperplanes (it returns `-dot`).
         out.clear();
-        out.extend(self.planes.chunks_exact(self.dim).map(|p| k.dot(&c, p)));
+        out.resize(self.planes.len() / self.dim.max(1), 0.0);
+        k.dist_rows(&c, &self.planes, self.dim, out, false);
+        out.iter_mut().for_each(|x| *x = -*x);
     }
 
     fn keys_of(&self, proj: &[f32], out: &mut Vec<u64>) {

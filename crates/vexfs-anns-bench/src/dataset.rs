@@ -242,6 +242,25 @@ pub fn parse_metric(s: &str) -> Result<Metric> {
     }
 }
 
+/// Bumped when the ground-truth computation itself changes meaning.
+const GT_VERSION: u64 = 2;
+
+/// 64-bit FNV-1a-style hash over the shapes and every f32 bit pattern of
+/// the base and query matrices (word at a time: ~0.1 s for GloVe's 78 MB).
+pub fn fingerprint(base: &Matrix, queries: &Matrix) -> u64 {
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ GT_VERSION;
+    let mut mix = |w: u64| h = (h ^ w).wrapping_mul(PRIME);
+    for m in [base, queries] {
+        mix(m.rows as u64);
+        mix(m.dim as u64);
+        for x in m.data.iter().take(m.rows * m.dim) {
+            mix(u64::from(x.to_bits()));
+        }
+    }
+    h
+}
+
 /// Ground truth from `given`, the cache, or brute force (then cached).
 pub fn ground_truth(
     loaded: &Loaded,
@@ -265,10 +284,14 @@ pub fn ground_truth(
         }
         return Ok((gt, format!("file {}", p.display())));
     }
+    // The readable key names the source; the fingerprint of the vectors
+    // themselves makes a stale entry impossible to pick up (a different
+    // query file, a changed base file, a new synthetic generator).
     let file = cache_dir.join(format!(
-        "gt-{}-{}-k{k}.ivecs",
+        "gt-{}-{}-k{k}-{:016x}.ivecs",
         loaded.key,
-        metric_name(metric)
+        metric_name(metric),
+        fingerprint(&loaded.base, &loaded.queries)
     ));
     if let Ok(gt) = data::read_ivecs(&file) {
         if gt.rows == loaded.queries.rows && gt.dim == k.min(loaded.base.rows) {
@@ -340,5 +363,11 @@ mod tests {
         let (b, how) = ground_truth(&loaded, Metric::L2, 3, None, &dir, 2, &|_| {}).unwrap();
         assert!(how.starts_with("cached"));
         assert_eq!(a, b);
+        // Same key, different queries: not served from the cache.
+        let mut other = loaded;
+        other.queries.data[0] += 1.0;
+        let (_, how) = ground_truth(&other, Metric::L2, 3, None, &dir, 2, &|_| {}).unwrap();
+        assert!(how.starts_with("computed"), "{how}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -12,6 +12,7 @@ pub mod peers;
 pub mod report;
 pub mod results;
 pub mod runner;
+pub mod simd_levels;
 pub mod sweep;
 pub mod truth;
 

@@ -20,11 +20,13 @@ pub enum BuildSpec {
     },
     Ivf {
         nlist: usize,
+        train_iters: usize,
     },
     IvfPq {
         nlist: usize,
         m: usize,
         nbits: usize,
+        train_iters: usize,
     },
     Lsh {
         tables: usize,
@@ -51,13 +53,23 @@ impl BuildSpec {
             BuildSpec::Hnsw { m, ef_construction } => {
                 serde_json::json!({"M": m, "ef_construction": ef_construction})
             }
-            BuildSpec::Ivf { nlist } => serde_json::json!({"nlist": nlist}),
-            BuildSpec::IvfPq { nlist, m, nbits } => {
-                serde_json::json!({"nlist": nlist, "m": m, "nbits": nbits})
+            BuildSpec::Ivf { nlist, train_iters } => {
+                serde_json::json!({"nlist": nlist, "train_iters": train_iters})
+            }
+            BuildSpec::IvfPq {
+                nlist,
+                m,
+                nbits,
+                train_iters,
+            } => {
+                serde_json::json!({"nlist": nlist, "m": m, "nbits": nbits, "train_iters": train_iters})
             }
             BuildSpec::Lsh { tables, bits, scan } => serde_json::json!({
                 "tables": tables,
                 "bits": bits,
+                // In code-scan mode the whole code is tables * bits long;
+                // FAISS reports its `nbits` beside it.
+                "code_bits": tables * bits,
                 "mode": if *scan { "code-scan" } else { "buckets" },
             }),
         }
@@ -82,11 +94,13 @@ pub fn build_specs(strategy: &str, sweep: &Sweep) -> Vec<BuildSpec> {
             .collect(),
         "ivf" => vec![BuildSpec::Ivf {
             nlist: sweep.ivf.nlist,
+            train_iters: sweep.ivf.train_iters,
         }],
         "ivfpq" => vec![BuildSpec::IvfPq {
             nlist: sweep.ivfpq.nlist,
             m: sweep.ivfpq.m,
             nbits: sweep.ivfpq.nbits,
+            train_iters: sweep.ivfpq.train_iters,
         }],
         "lsh" => sweep
             .lsh
@@ -212,19 +226,25 @@ pub fn make_index(
             )
             .map_err(err)?,
         ),
-        BuildSpec::Ivf { nlist } => Box::new(
+        BuildSpec::Ivf { nlist, train_iters } => Box::new(
             IvfFlatIndex::new(
                 dim,
                 metric,
                 IvfConfig {
                     nlist,
+                    train_iters,
                     seed: BUILD_SEED,
                     ..IvfConfig::default()
                 },
             )
             .map_err(err)?,
         ),
-        BuildSpec::IvfPq { nlist, m, nbits } => Box::new(
+        BuildSpec::IvfPq {
+            nlist,
+            m,
+            nbits,
+            train_iters,
+        } => Box::new(
             IvfPqIndex::new(
                 dim,
                 metric,
@@ -232,6 +252,7 @@ pub fn make_index(
                     nlist,
                     m_subquantizers: m,
                     nbits,
+                    train_iters,
                     seed: BUILD_SEED,
                     ..IvfPqConfig::default()
                 },

@@ -28,12 +28,18 @@ pub struct HnswSweep {
 #[derive(Debug, Clone, Serialize)]
 pub struct IvfSweep {
     pub nlist: usize,
+    /// k-means iterations for the coarse quantiser, the same on both sides
+    /// (FAISS's own default is 10 for IVF and 25 for PQ codebooks).
+    pub train_iters: usize,
     pub nprobe: Vec<usize>,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct IvfPqSweep {
     pub nlist: usize,
+    /// k-means iterations for the coarse quantiser and every PQ codebook,
+    /// the same on both sides.
+    pub train_iters: usize,
     /// Sub-quantisers (must divide the dimension).
     pub m: usize,
     pub nbits: usize,
@@ -61,6 +67,10 @@ pub struct LshSweep {
     /// every code, so its knob is the code length).
     pub faiss_nbits: Vec<usize>,
 }
+
+/// k-means iterations for IVF and PQ training: the VexFS default, passed
+/// to FAISS explicitly so both sides train for the same count.
+pub const KMEANS_ITERS: usize = 20;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -137,10 +147,12 @@ impl Profile {
                 },
                 ivf: IvfSweep {
                     nlist,
+                    train_iters: KMEANS_ITERS,
                     nprobe: capped(vec![1, 4, 16, 64]),
                 },
                 ivfpq: IvfPqSweep {
                     nlist,
+                    train_iters: KMEANS_ITERS,
                     m: Self::pq_m(dim),
                     nbits: 8,
                     nprobe: capped(vec![8, 32]),
@@ -165,10 +177,12 @@ impl Profile {
                 },
                 ivf: IvfSweep {
                     nlist,
+                    train_iters: KMEANS_ITERS,
                     nprobe: capped(vec![1, 2, 4, 8, 16, 32, 64, 128]),
                 },
                 ivfpq: IvfPqSweep {
                     nlist,
+                    train_iters: KMEANS_ITERS,
                     m: Self::pq_m(dim),
                     nbits: 8,
                     nprobe: capped(vec![4, 16, 64]),
@@ -196,12 +210,14 @@ impl Profile {
                 },
                 ivf: IvfSweep {
                     nlist,
+                    train_iters: KMEANS_ITERS,
                     nprobe: capped(vec![
                         1, 2, 4, 8, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512,
                     ]),
                 },
                 ivfpq: IvfPqSweep {
                     nlist,
+                    train_iters: KMEANS_ITERS,
                     m: Self::pq_m(dim),
                     nbits: 8,
                     nprobe: capped(vec![8, 16, 32, 64, 128, 256]),

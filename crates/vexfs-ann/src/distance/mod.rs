@@ -138,7 +138,7 @@ impl Kernels {
         // SAFETY: as in `l2sq`; the gather kernels bound-check every slice.
         unsafe { (self.gather)(q, words, rec, off, ids, out, l2) }
     }
-    /// Whether [`Kernels::panel_dots`] is available (AVX-512 builds).
+    /// Whether [`Kernels::panel_dots`] is available (AVX2 and AVX-512).
     pub fn has_panel(&self) -> bool {
         self.panel.is_some()
     }
@@ -159,7 +159,7 @@ impl Kernels {
             return false;
         }
         // SAFETY: lengths checked above; the table only holds `panel` after
-        // AVX-512F detection.
+        // detecting the features of its level (AVX2+FMA or AVX-512F).
         unsafe { f(q, panel, dim, out) };
         true
     }
@@ -249,20 +249,6 @@ mod detect {
         }
     }
 
-    #[target_feature(enable = "avx2,fma")]
-    unsafe fn avx2_rows(q: &[f32], rows: &[f32], dim: usize, out: &mut [f32], l2: bool) {
-        for (o, r) in out.iter_mut().zip(rows.chunks_exact(dim.max(1))) {
-            // SAFETY: the caller detected avx2+fma (same contract).
-            *o = unsafe {
-                if l2 {
-                    x86::avx2::l2sq(q, r)
-                } else {
-                    x86::avx2::neg_dot(q, r)
-                }
-            };
-        }
-    }
-
     pub(super) fn sse2() -> Kernels {
         Kernels {
             name: "sse2",
@@ -291,10 +277,10 @@ mod detect {
             dot4: x86::avx2::dot4,
             l2sq_u8: x86::avx2::l2sq_u8,
             dot_i8: x86::avx2::dot_i8,
-            panel: None,
-            rows: avx2_rows,
-            stream: avx2_rows,
-            gather: generic_gather,
+            panel: Some(x86::avx2_rows::panel_8x32),
+            rows: x86::avx2_rows::dist_rows,
+            stream: x86::avx2_rows::dist_rows_stream,
+            gather: x86::avx2_rows::gather,
         })
     }
 

@@ -80,6 +80,16 @@ struct Cli {
     /// results.json into --out, without measuring anything.
     #[arg(long)]
     replot: Option<PathBuf>,
+    /// Run the whole benchmark once per SIMD level (comma-separated:
+    /// native, avx512, avx2, sse2, scalar), each in <out>/<level>, and
+    /// write <out>/simd-levels.md comparing them. avx2 also caps FAISS
+    /// (FAISS_SIMD_LEVEL=AVX2, OPENBLAS_CORETYPE=Haswell).
+    #[arg(long, value_delimiter = ',')]
+    simd: Vec<String>,
+    /// With --simd: measure nothing, only rebuild simd-levels.md from the
+    /// results.json already in <out>/<level>.
+    #[arg(long, requires = "simd")]
+    simd_compare_only: bool,
 }
 
 struct Ui {
@@ -274,8 +284,65 @@ fn main() {
     }
 }
 
+/// `--simd`: one child run per level, then the side-by-side table.
+fn run_levels(cli: &Cli) -> Result<()> {
+    use vexfs_anns_bench::simd_levels;
+    let levels = simd_levels::parse(&cli.simd)?;
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let child = simd_levels::child_args(&args);
+    let exe = std::env::current_exe().context("cannot locate anns_benchmark")?;
+    std::fs::create_dir_all(&cli.out)
+        .with_context(|| format!("cannot create {}", cli.out.display()))?;
+    let mut runs = Vec::new();
+    for level in &levels {
+        let out = cli.out.join(&level.name);
+        if !cli.simd_compare_only {
+            run_level(&exe, &child, level, &out)?;
+        }
+        let path = out.join("results.json");
+        let bytes =
+            std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        let report: RunReport = serde_json::from_slice(&bytes)
+            .with_context(|| format!("{} is not a results.json", path.display()))?;
+        runs.push((level.name.clone(), report));
+    }
+    let md = simd_levels::compare_markdown(&runs);
+    std::fs::write(cli.out.join("simd-levels.md"), &md)?;
+    println!("{md}");
+    Ok(())
+}
+
+/// One child run of [`run_levels`], writing into `out`.
+fn run_level(
+    exe: &Path,
+    child: &[String],
+    level: &vexfs_anns_bench::simd_levels::Level,
+    out: &Path,
+) -> Result<()> {
+    use vexfs_anns_bench::simd_levels;
+    eprintln!("\n==== SIMD level {} -> {} ====", level.name, out.display());
+    let mut cmd = std::process::Command::new(exe);
+    cmd.args(child).arg("--out").arg(out);
+    for v in simd_levels::CAPS {
+        cmd.env_remove(v);
+    }
+    for (k, v) in &level.env {
+        cmd.env(k, v);
+    }
+    let status = cmd
+        .status()
+        .context("cannot start a child anns_benchmark")?;
+    if !status.success() {
+        bail!("the {} run failed ({status})", level.name);
+    }
+    Ok(())
+}
+
 fn real_main() -> Result<()> {
     let cli = Cli::parse();
+    if !cli.simd.is_empty() {
+        return run_levels(&cli);
+    }
     let started = Instant::now();
     let ui = Ui::new(cli.no_progress);
     let threads = cli.threads.unwrap_or_else(|| {

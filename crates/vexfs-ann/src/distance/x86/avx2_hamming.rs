@@ -1,0 +1,166 @@
+//! Hamming scan and threshold selection for CPUs without AVX-512
+//! VPOPCNTDQ: a hardware-POPCNT scan, an AVX2 nibble-table scan and an
+//! AVX2 selection.
+//!
+//! The crate is compiled for baseline x86-64, where `count_ones` becomes a
+//! dozen shifts and masks per word; the POPCNT scan is the same loop
+//! compiled with the instruction enabled. The AVX2 scan counts bits with
+//! two 16-entry table lookups per byte (`vpshufb`) and sums bytes with
+//! `vpsadbw`, four codes per reduction.
+
+use alloc::vec::Vec;
+use core::arch::x86_64::*;
+
+/// Hamming distance of `q` (`w = q.len()` words) to each `w`-word code of
+/// `codes`, into `dist` (as many as both hold), with the POPCNT
+/// instruction.
+///
+/// Callers guarantee the `popcnt` feature.
+#[target_feature(enable = "popcnt")]
+pub(crate) unsafe fn distances_popcnt(codes: &[u64], q: &[u64], dist: &mut [u16]) {
+    match q.len() {
+        0 => {}
+        1 => scan_n::<1>(codes, q, dist),
+        2 => scan_n::<2>(codes, q, dist),
+        4 => scan_n::<4>(codes, q, dist),
+        8 => scan_n::<8>(codes, q, dist),
+        w => {
+            for (c, d) in codes.chunks_exact(w).zip(dist.iter_mut()) {
+                let h: u32 = c.iter().zip(q).map(|(a, b)| (a ^ b).count_ones()).sum();
+                *d = h as u16;
+            }
+        }
+    }
+}
+
+/// The fixed-width loop, unrolled over the `W` words of a code.
+#[inline]
+#[target_feature(enable = "popcnt")]
+fn scan_n<const W: usize>(codes: &[u64], q: &[u64], dist: &mut [u16]) {
+    let mut qq = [0u64; W];
+    qq.copy_from_slice(&q[..W]);
+    for (c, d) in codes.chunks_exact(W).zip(dist.iter_mut()) {
+        let mut h = 0u32;
+        for i in 0..W {
+            h += (c[i] ^ qq[i]).count_ones();
+        }
+        *d = h as u16;
+    }
+}
+
+/// Byte-wise popcount of `v` summed into the four u64 lanes.
+#[inline]
+#[target_feature(enable = "avx2")]
+fn popcnt256(v: __m256i) -> __m256i {
+    let lut = _mm256_setr_epi8(
+        0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3,
+        3, 4,
+    );
+    let low = _mm256_set1_epi8(0x0f);
+    let lo = _mm256_and_si256(v, low);
+    let hi = _mm256_and_si256(_mm256_srli_epi16::<4>(v), low);
+    let cnt = _mm256_add_epi8(_mm256_shuffle_epi8(lut, lo), _mm256_shuffle_epi8(lut, hi));
+    _mm256_sad_epu8(cnt, _mm256_setzero_si256())
+}
+
+/// [`distances_popcnt`] with the AVX2 nibble table, for codes of a
+/// multiple of four words (other widths go to the POPCNT scan).
+///
+/// Callers guarantee `avx2` and `popcnt`.
+#[target_feature(enable = "avx2,popcnt")]
+pub(crate) unsafe fn distances_avx2(codes: &[u64], q: &[u64], dist: &mut [u16]) {
+    let w = q.len();
+    if w == 0 || !w.is_multiple_of(4) {
+        // SAFETY: `popcnt` is guaranteed by the caller.
+        unsafe { distances_popcnt(codes, q, dist) };
+        return;
+    }
+    let n = dist.len().min(codes.len() / w);
+    let groups = n / 4;
+    let (cp, qp) = (codes.as_ptr(), q.as_ptr());
+    for g in 0..groups {
+        let mut acc = [_mm256_setzero_si256(); 4];
+        let mut c = 0;
+        while c < w {
+            // SAFETY: reads words c..c+4 of the query and of codes
+            // g*4..g*4+4, all below n * w <= codes.len().
+            unsafe {
+                let qv = _mm256_loadu_si256(qp.add(c) as *const __m256i);
+                for (j, a) in acc.iter_mut().enumerate() {
+                    let x = _mm256_loadu_si256(cp.add((g * 4 + j) * w + c) as *const __m256i);
+                    *a = _mm256_add_epi64(*a, popcnt256(_mm256_xor_si256(x, qv)));
+                }
+            }
+            c += 4;
+        }
+        // Lane j of `s` is the sum of the four u64 lanes of acc[j].
+        let t0 = _mm256_add_epi64(
+            _mm256_unpacklo_epi64(acc[0], acc[1]),
+            _mm256_unpackhi_epi64(acc[0], acc[1]),
+        );
+        let t1 = _mm256_add_epi64(
+            _mm256_unpacklo_epi64(acc[2], acc[3]),
+            _mm256_unpackhi_epi64(acc[2], acc[3]),
+        );
+        let s = _mm256_add_epi64(
+            _mm256_permute2x128_si256::<0x20>(t0, t1),
+            _mm256_permute2x128_si256::<0x31>(t0, t1),
+        );
+        let mut lanes = [0u64; 4];
+        // SAFETY: `lanes` is 32 bytes; unaligned store is allowed.
+        unsafe { _mm256_storeu_si256(lanes.as_mut_ptr() as *mut __m256i, s) };
+        for (d, &l) in dist[g * 4..g * 4 + 4].iter_mut().zip(&lanes) {
+            *d = l as u16;
+        }
+    }
+    let done = groups * 4;
+    // SAFETY: `popcnt` is guaranteed by the caller.
+    unsafe { distances_popcnt(&codes[done * w..n * w], q, &mut dist[done..n]) };
+}
+
+/// Append to `out`, in slot order, every slot with `dist < thr` and the
+/// first `*at_thr` slots with `dist == thr` (decrementing `*at_thr`).
+///
+/// Callers guarantee `avx2`.
+#[target_feature(enable = "avx2")]
+pub(crate) unsafe fn select(dist: &[u16], thr: u16, at_thr: &mut usize, out: &mut Vec<u32>) {
+    let tv = _mm256_set1_epi16(thr as i16);
+    let chunks = dist.len() / 16;
+    for c in 0..chunks {
+        // SAFETY: reads dist[c*16 .. c*16+16], inside the slice.
+        let v = unsafe { _mm256_loadu_si256(dist.as_ptr().add(c * 16) as *const __m256i) };
+        // Unsigned compares: v <= thr exactly when min(v, thr) == v.
+        let le = _mm256_cmpeq_epi16(_mm256_min_epu16(v, tv), v);
+        let eq = _mm256_cmpeq_epi16(v, tv);
+        // Two mask bits per u16 lane; keep the low one of each pair.
+        let pick = if *at_thr > 0 {
+            le
+        } else {
+            _mm256_andnot_si256(eq, le)
+        };
+        let mut bits = (_mm256_movemask_epi8(pick) as u32) & 0x5555_5555;
+        if bits == 0 {
+            continue;
+        }
+        let eqb = (_mm256_movemask_epi8(eq) as u32) & 0x5555_5555;
+        while bits != 0 {
+            let b = bits.trailing_zeros();
+            bits &= bits - 1;
+            let slot = (c * 16) as u32 + b / 2;
+            if eqb & (1 << b) == 0 {
+                out.push(slot);
+            } else if *at_thr > 0 {
+                *at_thr -= 1;
+                out.push(slot);
+            }
+        }
+    }
+    for (s, &d) in dist.iter().enumerate().skip(chunks * 16) {
+        if d < thr {
+            out.push(s as u32);
+        } else if d == thr && *at_thr > 0 {
+            *at_thr -= 1;
+            out.push(s as u32);
+        }
+    }
+}
