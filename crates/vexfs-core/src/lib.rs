@@ -28,6 +28,7 @@ mod inode;
 pub mod mkfs;
 mod namespace;
 mod perm;
+mod seek;
 mod tx;
 pub mod vector;
 mod xattr;
@@ -38,8 +39,11 @@ pub use file::MAX_FILE_SIZE;
 #[cfg(feature = "std")]
 pub use file_device::{is_block_device, FileDevice};
 pub use fs::{DirEntryOut, FallocMode, Fs, MountOptions, RenameFlags, SetAttr, Stat, StatFs};
+pub use perm::Caller;
+pub use seek::SeekTarget;
+pub use vector::{
+    Filter, Hit, IndexInfo, IndexKind, IndexSpec, Metric, Query, QuerySession, SearchOutcome,
+};
 pub use vexfs_format as format;
 pub use vexfs_format::inode::{FileType, Inode, Timestamp};
-pub use perm::Caller;
-pub use vector::{Filter, Hit, IndexInfo, IndexKind, IndexSpec, Metric, Query, QuerySession, SearchOutcome};
 pub use xattr::XattrFlags;
