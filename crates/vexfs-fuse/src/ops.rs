@@ -16,8 +16,10 @@ use fuser::{
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use crate::seek::Seeker;
+use crate::shared::Shared;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use vexfs_core::{FallocMode, FileDevice, FileType, Fs, FsError, SetAttr, Stat, Timestamp, XattrFlags};
 
@@ -27,6 +29,9 @@ pub const MAX_WRITE: u32 = 1 << 20;
 /// Directory entries fetched from the core per batch while filling a reply.
 const READDIR_BATCH: usize = 128;
 const READDIRPLUS_BATCH: usize = 24;
+/// File handles: whether the open may write (directories use their own).
+const READER: FileHandle = FileHandle(0);
+const WRITER: FileHandle = FileHandle(1);
 
 /// Cache lifetimes handed to the kernel.
 #[derive(Debug, Clone, Copy)]
@@ -44,11 +49,10 @@ pub struct CacheMode {
 
 /// The mounted filesystem as seen by the FUSE session.
 pub struct VexFuse {
-    fs: Mutex<Option<Fs<FileDevice>>>,
+    core: Arc<Shared>,
     timeouts: Timeouts,
     writeback: bool,
-    /// Set when a handler panicked: the core's state is suspect.
-    failed: AtomicBool,
+    seeker: Seeker,
     /// Where `destroy` reports a failed final flush.
     unmount_error: std::sync::Arc<Mutex<Option<String>>>,
     /// Query state of open directories (vector ioctls).
@@ -144,10 +148,6 @@ fn placeholder(ino: u64, ft: FileType) -> FileAttr {
     }
 }
 
-fn errno(e: FsError) -> Errno {
-    Errno::from_i32(e.errno())
-}
-
 fn time_or_now(t: Option<TimeOrNow>, now: Timestamp) -> Option<Timestamp> {
     t.map(|t| match t {
         TimeOrNow::Now => now,
@@ -160,38 +160,23 @@ type R<T> = Result<T, Errno>;
 impl VexFuse {
     pub fn new(fs: Fs<FileDevice>, cache: CacheMode, unmount_error: std::sync::Arc<Mutex<Option<String>>>) -> Self {
         Self {
-            fs: Mutex::new(Some(fs)),
+            core: Arc::new(Shared::new(fs)),
             timeouts: cache.timeouts,
             writeback: cache.writeback,
-            failed: AtomicBool::new(false),
+            seeker: Seeker::new(cache.writeback),
             unmount_error,
             sessions: crate::vectors::Sessions::default(),
         }
     }
 
-    /// Lock the core. A poisoned lock means a handler panicked mid-update:
-    /// refuse further requests rather than work on a half-changed state.
-    fn lock(&self) -> R<MutexGuard<'_, Option<Fs<FileDevice>>>> {
-        if self.failed.load(Ordering::Relaxed) {
-            return Err(Errno::EIO);
-        }
-        self.fs.lock().map_err(|_| Errno::EIO)
+    /// Where the session's notifier goes once the session exists (the
+    /// daemon invalidates the kernel's cache of a file through it).
+    pub fn notifier_slot(&self) -> Arc<std::sync::OnceLock<fuser::Notifier>> {
+        self.seeker.notifier.clone()
     }
 
-    /// Run `f` on the core under the lock. A panic (a bug) is contained:
-    /// the request fails with EIO and so does every later one, and the
-    /// image is not marked clean at unmount, so fsck will look at it.
     fn with<T>(&self, f: impl FnOnce(&mut Fs<FileDevice>) -> Result<T, FsError>) -> R<T> {
-        let mut g = self.lock()?;
-        let fs = g.as_mut().ok_or(Errno::EIO)?;
-        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(fs))) {
-            Ok(r) => r.map_err(errno),
-            Err(_) => {
-                self.failed.store(true, Ordering::Relaxed);
-                crate::logger::report("internal error; refusing further requests, run fsck after unmounting");
-                Err(Errno::EIO)
-            }
-        }
+        self.core.with(f)
     }
 
     /// uid/gid for a new node in `parent`, and whether it inherits setgid
@@ -208,11 +193,8 @@ impl VexFuse {
     /// Flush and unmount the core once (from `destroy`, or on drop when the
     /// FUSE mount itself failed after the core was mounted).
     fn finish(&mut self) {
-        let taken = match self.fs.get_mut() {
-            Ok(slot) => slot.take(),
-            Err(p) => p.into_inner().take(),
-        };
-        if self.failed.load(Ordering::Relaxed) {
+        let taken = self.core.take();
+        if self.core.failed.load(Ordering::Relaxed) {
             // Leave the image marked dirty: its in-memory state is suspect.
             if let Ok(mut slot) = self.unmount_error.lock() {
                 *slot = Some("an internal error stopped the filesystem; run fsck".to_string());
@@ -228,6 +210,16 @@ impl VexFuse {
                 }
             }
         }
+    }
+
+    /// The handle for an opened file: writers are counted, so SEEK_DATA
+    /// knows which files may have dirty pages in the kernel.
+    fn handle_for(&self, ino: u64, flags: i32) -> FileHandle {
+        if flags & libc::O_ACCMODE == libc::O_RDONLY {
+            return READER;
+        }
+        self.seeker.writers.opened(ino);
+        WRITER
     }
 
     fn entry(&self, reply: ReplyEntry, r: R<Stat>) {
@@ -417,7 +409,10 @@ impl Filesystem for VexFuse {
             }
             fs.open(ino.0)
         }) {
-            Ok(()) => reply.opened(FileHandle(0), FopenFlags::FOPEN_KEEP_CACHE),
+            Ok(()) => {
+                let fh = self.handle_for(ino.0, flags.0);
+                reply.opened(fh, FopenFlags::FOPEN_KEEP_CACHE)
+            }
             Err(e) => reply.error(e),
         }
     }
@@ -466,12 +461,15 @@ impl Filesystem for VexFuse {
         &self,
         _req: &Request,
         ino: INodeNo,
-        _fh: FileHandle,
+        fh: FileHandle,
         _flags: OpenFlags,
         _lock_owner: Option<LockOwner>,
         _flush: bool,
         reply: ReplyEmpty,
     ) {
+        if fh == WRITER {
+            self.seeker.writers.closed(ino.0);
+        }
         Self::empty(reply, self.with(|fs| fs.release(ino.0)));
     }
 
@@ -647,7 +645,7 @@ impl Filesystem for VexFuse {
         Self::empty(reply, r);
     }
 
-    fn create(&self, req: &Request, parent: INodeNo, name: &OsStr, mode: u32, _umask: u32, _flags: i32, reply: ReplyCreate) {
+    fn create(&self, req: &Request, parent: INodeNo, name: &OsStr, mode: u32, _umask: u32, flags: i32, reply: ReplyCreate) {
         let r = self.with(|fs| {
             let (uid, gid, _) = Self::owner_for_new(fs, req, parent.0)?;
             let st = fs.create(parent.0, name.as_bytes(), (mode & 0o7777) as u16, uid, gid, now())?;
@@ -655,13 +653,10 @@ impl Filesystem for VexFuse {
             Ok(st)
         });
         match r {
-            Ok(s) => reply.created(
-                &self.timeouts.entry,
-                &attr(&s),
-                Generation(u64::from(s.generation)),
-                FileHandle(0),
-                FopenFlags::FOPEN_KEEP_CACHE,
-            ),
+            Ok(s) => {
+                let fh = self.handle_for(s.ino, flags);
+                reply.created(&self.timeouts.entry, &attr(&s), Generation(u64::from(s.generation)), fh, FopenFlags::FOPEN_KEEP_CACHE)
+            }
             Err(e) => reply.error(e),
         }
     }
@@ -682,26 +677,7 @@ impl Filesystem for VexFuse {
     }
 
     fn lseek(&self, _req: &Request, ino: INodeNo, _fh: FileHandle, offset: i64, whence: i32, reply: ReplyLseek) {
-        // SEEK_DATA / SEEK_HOLE treating the whole file as data, which
-        // POSIX allows; the kernel handles SEEK_SET/CUR/END itself.
-        let r = self.with(|fs| fs.getattr(ino.0)).and_then(|s| {
-            let size = i64::try_from(s.size).map_err(|_| Errno::EOVERFLOW)?;
-            if offset < 0 {
-                return Err(Errno::EINVAL);
-            }
-            if offset >= size {
-                return Err(Errno::ENXIO);
-            }
-            match whence {
-                libc::SEEK_DATA => Ok(offset),
-                libc::SEEK_HOLE => Ok(size),
-                _ => Err(Errno::EINVAL),
-            }
-        });
-        match r {
-            Ok(o) => reply.offset(o),
-            Err(e) => reply.error(e),
-        }
+        self.seeker.lseek(&self.core, ino.0, offset, whence, reply);
     }
 }
 
