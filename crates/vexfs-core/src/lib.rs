@@ -13,6 +13,7 @@
 
 extern crate alloc;
 
+mod acl;
 mod alloc_bitmap;
 mod btree;
 pub mod check;

@@ -6,7 +6,9 @@
 //! caller's supplementary groups, which FUSE requests do not carry. The
 //! kernel also clears setuid/setgid on write and chown (we do not ask for
 //! FUSE_HANDLE_KILLPRIV), so the daemon only has to follow the setgid
-//! directory rules on create.
+//! directory rules on create. POSIX ACLs (FUSE_POSIX_ACL) are checked by the
+//! kernel too; the daemon stores them as xattrs, applies the umask or the
+//! parent's default ACL on create, and the core keeps mode and ACL in step.
 
 use fuser::{
     AccessFlags, Errno, FileAttr, FileHandle, Filesystem, FopenFlags, Generation, INodeNo, InitFlags, KernelConfig, LockOwner,
@@ -263,6 +265,12 @@ impl Filesystem for VexFuse {
         ] {
             let _ = config.add_capabilities(cap);
         }
+        // POSIX ACLs: the kernel checks them (default_permissions is always
+        // set) and leaves the umask to us (FUSE_DONT_MASK), since a default
+        // ACL replaces it; the core keeps ACLs and mode in step.
+        if config.add_capabilities(InitFlags::FUSE_POSIX_ACL).is_ok() {
+            let _ = config.add_capabilities(InitFlags::FUSE_DONT_MASK);
+        }
         if self.writeback && config.add_capabilities(InitFlags::FUSE_WRITEBACK_CACHE).is_err() {
             crate::logger::report("the kernel does not offer writeback caching; writing through");
         }
@@ -331,23 +339,25 @@ impl Filesystem for VexFuse {
         }
     }
 
-    fn mknod(&self, req: &Request, parent: INodeNo, name: &OsStr, mode: u32, _umask: u32, rdev: u32, reply: ReplyEntry) {
+    fn mknod(&self, req: &Request, parent: INodeNo, name: &OsStr, mode: u32, umask: u32, rdev: u32, reply: ReplyEntry) {
         let r = self.with(|fs| {
             let (uid, gid, _) = Self::owner_for_new(fs, req, parent.0)?;
             let mode = u16::try_from(mode).map_err(|_| FsError::Invalid)?;
-            fs.mknod(parent.0, name.as_bytes(), mode, rdev, uid, gid, now())
+            fs.create_inheriting(parent.0, mode, mask_bits(umask), |fs, mode| {
+                fs.mknod(parent.0, name.as_bytes(), mode, rdev, uid, gid, now())
+            })
         });
         self.entry(reply, r);
     }
 
-    fn mkdir(&self, req: &Request, parent: INodeNo, name: &OsStr, mode: u32, _umask: u32, reply: ReplyEntry) {
+    fn mkdir(&self, req: &Request, parent: INodeNo, name: &OsStr, mode: u32, umask: u32, reply: ReplyEntry) {
         let r = self.with(|fs| {
             let (uid, gid, sgid) = Self::owner_for_new(fs, req, parent.0)?;
             let mut perm = (mode & 0o7777) as u16;
             if sgid {
                 perm |= S_ISGID;
             }
-            fs.mkdir(parent.0, name.as_bytes(), perm, uid, gid, now())
+            fs.create_inheriting(parent.0, perm, mask_bits(umask), |fs, perm| fs.mkdir(parent.0, name.as_bytes(), perm, uid, gid, now()))
         });
         self.entry(reply, r);
     }
@@ -645,10 +655,11 @@ impl Filesystem for VexFuse {
         Self::empty(reply, r);
     }
 
-    fn create(&self, req: &Request, parent: INodeNo, name: &OsStr, mode: u32, _umask: u32, flags: i32, reply: ReplyCreate) {
+    fn create(&self, req: &Request, parent: INodeNo, name: &OsStr, mode: u32, umask: u32, flags: i32, reply: ReplyCreate) {
         let r = self.with(|fs| {
             let (uid, gid, _) = Self::owner_for_new(fs, req, parent.0)?;
-            let st = fs.create(parent.0, name.as_bytes(), (mode & 0o7777) as u16, uid, gid, now())?;
+            let perm = (mode & 0o7777) as u16;
+            let st = fs.create_inheriting(parent.0, perm, mask_bits(umask), |fs, perm| fs.create(parent.0, name.as_bytes(), perm, uid, gid, now()))?;
             fs.open(st.ino)?;
             Ok(st)
         });
@@ -679,6 +690,11 @@ impl Filesystem for VexFuse {
     fn lseek(&self, _req: &Request, ino: INodeNo, _fh: FileHandle, offset: i64, whence: i32, reply: ReplyLseek) {
         self.seeker.lseek(&self.core, ino.0, offset, whence, reply);
     }
+}
+
+/// The permission bits of a umask from the kernel.
+fn mask_bits(umask: u32) -> u16 {
+    (umask & 0o777) as u16
 }
 
 /// Size-probe semantics of getxattr/listxattr: size 0 asks for the length.
