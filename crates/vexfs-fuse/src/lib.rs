@@ -6,6 +6,7 @@
 
 mod daemon;
 mod logger;
+mod lookups;
 pub mod ops;
 pub mod options;
 mod seek;

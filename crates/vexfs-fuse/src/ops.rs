@@ -18,12 +18,13 @@ use fuser::{
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
+use crate::lookups::Lookups;
 use crate::seek::Seeker;
 use crate::shared::Shared;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use vexfs_core::{FallocMode, FileDevice, FileType, Fs, FsError, SetAttr, Stat, Timestamp, XattrFlags};
+use vexfs_core::{DirEntryOut, FallocMode, FileDevice, FileType, Fs, FsError, SetAttr, Stat, Timestamp, XattrFlags};
 
 const S_ISGID: u16 = 0o2000;
 /// Largest write the kernel may send (it caps at 256 pages = 1 MiB by default).
@@ -55,6 +56,7 @@ pub struct VexFuse {
     timeouts: Timeouts,
     writeback: bool,
     seeker: Seeker,
+    lookups: Lookups,
     /// Where `destroy` reports a failed final flush.
     unmount_error: std::sync::Arc<Mutex<Option<String>>>,
     /// Query state of open directories (vector ioctls).
@@ -166,6 +168,7 @@ impl VexFuse {
             timeouts: cache.timeouts,
             writeback: cache.writeback,
             seeker: Seeker::new(cache.writeback),
+            lookups: Lookups::default(),
             unmount_error,
             sessions: crate::vectors::Sessions::default(),
         }
@@ -222,6 +225,39 @@ impl VexFuse {
         }
         self.seeker.writers.opened(ino);
         WRITER
+    }
+
+    /// Run `f` (which finds or makes one inode) and give the kernel its
+    /// reference, in one critical section.
+    fn with_entry(&self, f: impl FnOnce(&mut Fs<FileDevice>) -> Result<Stat, FsError>) -> R<Stat> {
+        self.with(|fs| {
+            let st = f(fs)?;
+            self.lookups.hold(fs, st.ino);
+            Ok(st)
+        })
+    }
+
+    /// Give back the references taken for readdirplus entries not sent.
+    fn return_unsent(&self, unsent: &[(DirEntryOut, Result<Stat, FsError>)]) {
+        let _ = self.with(|fs| {
+            for (e, _) in unsent.iter().filter(|(e, _)| counts_lookup(&e.name)) {
+                self.lookups.forget(fs, e.ino, 1)?;
+            }
+            Ok(())
+        });
+    }
+
+    /// After a bulk embedding update that may have created files in `dir`
+    /// behind the kernel's back: drop any negative entry the kernel cached
+    /// for those names, and its cached listing of `dir`.
+    fn invalidate_created(&self, dir: u64, cmd: u32, in_data: &[u8]) {
+        let Some(notifier) = self.seeker.notifier.get() else { return };
+        let Some(names) = crate::vectors::created_names(cmd, in_data) else { return };
+        for name in names {
+            // ENOENT: the kernel had nothing cached for that name.
+            let _ = notifier.inval_entry(INodeNo(dir), OsStr::from_bytes(name));
+        }
+        let _ = notifier.inval_inode(INodeNo(dir), 0, 0);
     }
 
     fn entry(&self, reply: ReplyEntry, r: R<Stat>) {
@@ -282,13 +318,19 @@ impl Filesystem for VexFuse {
     }
 
     fn lookup(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEntry) {
-        let r = self.with(|fs| fs.lookup(parent.0, name.as_bytes()));
-        self.entry(reply, r);
+        match self.with_entry(|fs| fs.lookup(parent.0, name.as_bytes())) {
+            // A negative entry (node id 0) the kernel may cache: every
+            // change to the namespace goes through this mount, which
+            // replaces it, or is announced by `invalidate_created`.
+            Err(Errno::ENOENT) => reply.entry(&self.timeouts.entry, &placeholder(0, FileType::Regular), Generation(0)),
+            r => self.entry(reply, r),
+        }
     }
 
-    fn forget(&self, _req: &Request, _ino: INodeNo, _nlookup: u64) {
-        // The core keeps no per-lookup state; open handles are counted by
-        // open/release instead.
+    fn forget(&self, _req: &Request, ino: INodeNo, nlookup: u64) {
+        // No reply to send; a failure here (EIO after an internal error)
+        // leaves the inode to the orphan list at the next mount.
+        let _ = self.with(|fs| self.lookups.forget(fs, ino.0, nlookup));
     }
 
     fn getattr(&self, _req: &Request, ino: INodeNo, _fh: Option<FileHandle>, reply: ReplyAttr) {
@@ -340,7 +382,7 @@ impl Filesystem for VexFuse {
     }
 
     fn mknod(&self, req: &Request, parent: INodeNo, name: &OsStr, mode: u32, umask: u32, rdev: u32, reply: ReplyEntry) {
-        let r = self.with(|fs| {
+        let r = self.with_entry(|fs| {
             let (uid, gid, _) = Self::owner_for_new(fs, req, parent.0)?;
             let mode = u16::try_from(mode).map_err(|_| FsError::Invalid)?;
             fs.create_inheriting(parent.0, mode, mask_bits(umask), |fs, mode| {
@@ -351,7 +393,7 @@ impl Filesystem for VexFuse {
     }
 
     fn mkdir(&self, req: &Request, parent: INodeNo, name: &OsStr, mode: u32, umask: u32, reply: ReplyEntry) {
-        let r = self.with(|fs| {
+        let r = self.with_entry(|fs| {
             let (uid, gid, sgid) = Self::owner_for_new(fs, req, parent.0)?;
             let mut perm = (mode & 0o7777) as u16;
             if sgid {
@@ -371,7 +413,7 @@ impl Filesystem for VexFuse {
     }
 
     fn symlink(&self, req: &Request, parent: INodeNo, link_name: &OsStr, target: &Path, reply: ReplyEntry) {
-        let r = self.with(|fs| {
+        let r = self.with_entry(|fs| {
             let (uid, gid, _) = Self::owner_for_new(fs, req, parent.0)?;
             fs.symlink(parent.0, link_name.as_bytes(), target.as_os_str().as_bytes(), uid, gid, now())
         });
@@ -401,7 +443,7 @@ impl Filesystem for VexFuse {
     }
 
     fn link(&self, _req: &Request, ino: INodeNo, newparent: INodeNo, newname: &OsStr, reply: ReplyEntry) {
-        let r = self.with(|fs| fs.link(ino.0, newparent.0, newname.as_bytes(), now()));
+        let r = self.with_entry(|fs| fs.link(ino.0, newparent.0, newname.as_bytes(), now()));
         self.entry(reply, r);
     }
 
@@ -495,7 +537,10 @@ impl Filesystem for VexFuse {
             }
             fs.open(ino.0)
         }) {
-            Ok(()) => reply.opened(FileHandle(self.sessions.open()), FopenFlags::empty()),
+            // The kernel may keep listings in its page cache across opens:
+            // it drops them itself on changes made through this mount, and
+            // `invalidate_created` covers the one change made around it.
+            Ok(()) => reply.opened(FileHandle(self.sessions.open()), FopenFlags::FOPEN_CACHE_DIR | FopenFlags::FOPEN_KEEP_CACHE),
             Err(e) => reply.error(e),
         }
     }
@@ -524,11 +569,20 @@ impl Filesystem for VexFuse {
         loop {
             // Entries with attributes are ~10x larger: fetch fewer at a time
             // so a full reply buffer wastes little work.
-            let batch = match self.with(|fs| fs.readdir_plus(ino.0, off, READDIRPLUS_BATCH)) {
+            // Each listed entry but "." and ".." gives the kernel a
+            // reference: taken with the listing, returned for entries that
+            // do not fit the reply.
+            let batch = match self.with(|fs| {
+                let b = fs.readdir_plus(ino.0, off, READDIRPLUS_BATCH)?;
+                for (e, _) in b.iter().filter(|(e, _)| counts_lookup(&e.name)) {
+                    self.lookups.hold(fs, e.ino);
+                }
+                Ok(b)
+            }) {
                 Ok(b) => b,
                 Err(e) => return reply.error(e),
             };
-            for (e, st) in &batch {
+            for (i, (e, st)) in batch.iter().enumerate() {
                 let added = match st {
                     Ok(st) => {
                         let gen = Generation(u64::from(st.generation));
@@ -539,6 +593,7 @@ impl Filesystem for VexFuse {
                     Err(_) => reply.add(INodeNo(e.ino), e.offset, OsStr::from_bytes(&e.name), &Duration::ZERO, &placeholder(e.ino, e.file_type), Generation(0)),
                 };
                 if added {
+                    self.return_unsent(batch.get(i..).unwrap_or_default());
                     return reply.ok();
                 }
                 off = e.offset;
@@ -576,7 +631,10 @@ impl Filesystem for VexFuse {
         let r = self.with(|fs| fs.vector_ioctl(ino.0, cmd, in_data, &mut session, &caller, now()));
         self.sessions.put(fh.0, session);
         match r {
-            Ok(out) => reply.ioctl(0, &out),
+            Ok(out) => {
+                self.invalidate_created(ino.0, cmd, in_data);
+                reply.ioctl(0, &out)
+            }
             Err(e) => reply.error(e),
         }
     }
@@ -656,7 +714,7 @@ impl Filesystem for VexFuse {
     }
 
     fn create(&self, req: &Request, parent: INodeNo, name: &OsStr, mode: u32, umask: u32, flags: i32, reply: ReplyCreate) {
-        let r = self.with(|fs| {
+        let r = self.with_entry(|fs| {
             let (uid, gid, _) = Self::owner_for_new(fs, req, parent.0)?;
             let perm = (mode & 0o7777) as u16;
             let st = fs.create_inheriting(parent.0, perm, mask_bits(umask), |fs, perm| fs.create(parent.0, name.as_bytes(), perm, uid, gid, now()))?;
@@ -690,6 +748,12 @@ impl Filesystem for VexFuse {
     fn lseek(&self, _req: &Request, ino: INodeNo, _fh: FileHandle, offset: i64, whence: i32, reply: ReplyLseek) {
         self.seeker.lseek(&self.core, ino.0, offset, whence, reply);
     }
+}
+
+/// Whether a readdirplus entry gives the kernel a lookup reference (it
+/// skips "." and "..").
+fn counts_lookup(name: &[u8]) -> bool {
+    name != b"." && name != b".."
 }
 
 /// The permission bits of a umask from the kernel.
