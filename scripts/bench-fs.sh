@@ -115,13 +115,14 @@ for run in $(seq "$RUNS"); do
     done
 done
 for fs in $FSES; do
-    read -r c s u <<< "$(python3 - "$OUT/$fs-meta.jsonl" "$RUNS" <<'PY'
+    read -r c s m l u <<< "$(python3 - "$OUT/$fs-meta.jsonl" "$RUNS" <<'PY'
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1])][-int(sys.argv[2]):]
-print(*(round(statistics.median(r[k] for r in rows)) for k in ("creates_per_s", "stats_per_s", "unlinks_per_s")))
+keys = ("creates_per_s", "stats_per_s", "misses_per_s", "listings_per_s", "unlinks_per_s")
+print(*(round(statistics.median(r[k] for r in rows)) for k in keys))
 PY
 )"
-    R[$fs.creates]=$c; R[$fs.stats]=$s; R[$fs.unlinks]=$u
+    R[$fs.creates]=$c; R[$fs.stats]=$s; R[$fs.misses]=$m; R[$fs.listings]=$l; R[$fs.unlinks]=$u
     rm -f "$OUT/$fs-meta.jsonl"
 done
 
@@ -136,7 +137,7 @@ done
         echo "| workload | ext4 (loop) | VexFS (FUSE) | VexFS / ext4 |"
         echo "|---|---|---|---|"
     fi
-    for k in randrw:"fio 4 KiB randrw ($JOBS jobs), IOPS" seqwrite:"fio 1 MiB seq write, MiB/s" seqread:"fio 1 MiB seq read, MiB/s" creates:"creates/s" stats:"stats/s" unlinks:"unlinks/s"; do
+    for k in randrw:"fio 4 KiB randrw ($JOBS jobs), IOPS" seqwrite:"fio 1 MiB seq write, MiB/s" seqread:"fio 1 MiB seq read, MiB/s" creates:"creates/s" stats:"stats/s" misses:"failed lookups/s" listings:"listings of a 1000-entry directory/s" unlinks:"unlinks/s"; do
         key="${k%%:*}"; label="${k#*:}"
         [ -n "${R[ext4.$key]:-}" ] || continue
         e=${R[ext4.$key]}; v=${R[vexfs.$key]}
