@@ -123,8 +123,10 @@ print(*(round(statistics.median(r[k] for r in rows)) for k in keys))
 PY
 )"
     R[$fs.creates]=$c; R[$fs.stats]=$s; R[$fs.misses]=$m; R[$fs.listings]=$l; R[$fs.unlinks]=$u
-    rm -f "$OUT/$fs-meta.jsonl"
 done
+# Every run, labelled, beside the medians (the table can be re-derived).
+for fs in $FSES; do sed "s/^{/{\"fs\":\"$fs\",/" "$OUT/$fs-meta.jsonl"; done > "$OUT/meta-runs.jsonl"
+rm -f "$OUT"/*-meta.jsonl
 
 
 {
