@@ -5,22 +5,34 @@
 # absolute figures and VexFS/ext4 ratios and writes target/bench-fs/results.json.
 #
 #   bash scripts/bench-fs.sh [--runtime SECONDS] [--size MiB] [--files N] [--jobs N]
+#                            [--runs N] [--meta-only] [--baseline-fuse BIN]
 #
 # The random read/write job runs JOBS processes (default 2, one per core
 # here) on separate files of SIZE/JOBS each; sequential jobs use one.
+# The metadata workload runs RUNS times (default 1) on each filesystem,
+# interleaved, and reports medians. --meta-only skips fio. --baseline-fuse
+# mounts a third image with another vexfs-fuse binary (an older build) and
+# adds its metadata rates as a column, so a change is measured against its
+# base and ext4 in the same run.
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 RUNTIME=15
 SIZE_MB=1024
 FILES=20000
 JOBS=2
+RUNS=1
+META_ONLY=0
+BASE_FUSE=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --runtime) RUNTIME="$2"; shift 2 ;;
         --size) SIZE_MB="$2"; shift 2 ;;
         --files) FILES="$2"; shift 2 ;;
         --jobs) JOBS="$2"; shift 2 ;;
-        *) echo "usage: $0 [--runtime S] [--size MiB] [--files N] [--jobs N]" >&2; exit 16 ;;
+        --runs) RUNS="$2"; shift 2 ;;
+        --meta-only) META_ONLY=1; shift ;;
+        --baseline-fuse) BASE_FUSE="$(realpath "$2")"; shift 2 ;;
+        *) echo "usage: $0 [--runtime S] [--size MiB] [--files N] [--jobs N] [--runs N] [--meta-only] [--baseline-fuse BIN]" >&2; exit 16 ;;
     esac
 done
 ensure_rust
@@ -28,11 +40,12 @@ ensure_packages fio fuse3 e2fsprogs python3
 cargo build --release -q -p vexfs-tools -p vexfs-fuse -p vexfs-fsbench
 
 OUT="$ROOT/target/bench-fs"
-mkdir -p "$OUT/ext4" "$OUT/vexfs"
+mkdir -p "$OUT/ext4" "$OUT/vexfs" "$OUT/base"
 IMG_SIZE=$((SIZE_MB * 3))M
 LOOPDEV=""
 cleanup() {
     mountpoint -q "$OUT/vexfs" && fusermount3 -u "$OUT/vexfs" || true
+    mountpoint -q "$OUT/base" && fusermount3 -u "$OUT/base" || true
     mountpoint -q "$OUT/ext4" && umount "$OUT/ext4" || true
     [ -n "$LOOPDEV" ] && losetup -d "$LOOPDEV" 2>/dev/null || true
 }
@@ -49,6 +62,17 @@ log "VexFS over FUSE"
 truncate -s "$IMG_SIZE" "$OUT/vexfs.img"
 target/release/mkfs-vexfs -q "$OUT/vexfs.img"
 target/release/vexfs-fuse "$OUT/vexfs.img" "$OUT/vexfs"
+FSES="ext4 vexfs"
+if [ -n "$BASE_FUSE" ]; then
+    log "VexFS over FUSE with the baseline daemon $BASE_FUSE"
+    rm -f "$OUT/base.img"
+    truncate -s "$IMG_SIZE" "$OUT/base.img"
+    target/release/mkfs-vexfs -q "$OUT/base.img"
+    "$BASE_FUSE" "$OUT/base.img" "$OUT/base"
+    FSES="ext4 vexfs base"
+fi
+CPU=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
+log "CPU: $CPU ($(nproc) cores)"
 
 fio_iops() { # dir name rw bs [jobs] -> prints "read_iops write_iops read_MBps write_MBps"
     local dir="$1" name="$2" rw="$3" bs="$4" jobs="${5:-1}"
@@ -65,6 +89,7 @@ PY
 
 declare -A R
 for fs in ext4 vexfs; do
+    [ "$META_ONLY" = 1 ] && break
     d="$OUT/$fs"
     log "$fs: fio randrw 4k"
     read -r ri wi _ _ <<< "$(fio_iops "$d" "$fs-randrw" randrw 4k "$JOBS")"
@@ -78,19 +103,56 @@ for fs in ext4 vexfs; do
     read -r _ _ rbw _ <<< "$(fio_iops "$d" "$fs-seqwrite" read 1M)"
     R[$fs.seqread]=$rbw
     rm -f "$d"/"$fs"-seqwrite*
-    log "$fs: metadata"
-    read -r c s u <<< "$(target/release/fs_metabench "$d" --files "$FILES" --json | python3 -c 'import json,sys; j=json.load(sys.stdin); print(j["creates_per_s"], j["stats_per_s"], j["unlinks_per_s"])')"
-    R[$fs.creates]=$c; R[$fs.stats]=$s; R[$fs.unlinks]=$u
 done
 
+# Metadata: RUNS rounds, each over every filesystem in turn, so a noisy
+# spell hits all of them; medians per filesystem.
+rm -f "$OUT"/*-meta.jsonl
+for run in $(seq "$RUNS"); do
+    for fs in $FSES; do
+        log "$fs: metadata (run $run/$RUNS)"
+        target/release/fs_metabench "$OUT/$fs" --files "$FILES" --json >> "$OUT/$fs-meta.jsonl"
+    done
+done
+for fs in $FSES; do
+    read -r c s m l u <<< "$(python3 - "$OUT/$fs-meta.jsonl" "$RUNS" <<'PY'
+import json, statistics, sys
+rows = [json.loads(l) for l in open(sys.argv[1])][-int(sys.argv[2]):]
+keys = ("creates_per_s", "stats_per_s", "misses_per_s", "listings_per_s", "unlinks_per_s")
+print(*(round(statistics.median(r[k] for r in rows)) for k in keys))
+PY
+)"
+    R[$fs.creates]=$c; R[$fs.stats]=$s; R[$fs.misses]=$m; R[$fs.listings]=$l; R[$fs.unlinks]=$u
+done
+# Every run, labelled, beside the medians (the table can be re-derived).
+for fs in $FSES; do sed "s/^{/{\"fs\":\"$fs\",/" "$OUT/$fs-meta.jsonl"; done > "$OUT/meta-runs.jsonl"
+rm -f "$OUT"/*-meta.jsonl
+
+
 {
-    echo "| workload | ext4 (loop) | VexFS (FUSE) | VexFS / ext4 |"
-    echo "|---|---|---|---|"
-    for k in randrw:"fio 4 KiB randrw ($JOBS jobs), IOPS" seqwrite:"fio 1 MiB seq write, MiB/s" seqread:"fio 1 MiB seq read, MiB/s" creates:"creates/s" stats:"stats/s" unlinks:"unlinks/s"; do
+    echo "CPU: $CPU ($(nproc) cores); metadata: $FILES files, median of $RUNS run(s)"
+    echo
+    if [ -n "$BASE_FUSE" ]; then
+        echo "| workload | ext4 (loop) | VexFS (FUSE) | VexFS / ext4 | baseline (FUSE) | baseline / ext4 |"
+        echo "|---|---|---|---|---|---|"
+    else
+        echo "| workload | ext4 (loop) | VexFS (FUSE) | VexFS / ext4 |"
+        echo "|---|---|---|---|"
+    fi
+    for k in randrw:"fio 4 KiB randrw ($JOBS jobs), IOPS" seqwrite:"fio 1 MiB seq write, MiB/s" seqread:"fio 1 MiB seq read, MiB/s" creates:"creates/s" stats:"stats/s" misses:"failed lookups/s" listings:"listings of a 1000-entry directory/s" unlinks:"unlinks/s"; do
         key="${k%%:*}"; label="${k#*:}"
+        [ -n "${R[ext4.$key]:-}" ] || continue
         e=${R[ext4.$key]}; v=${R[vexfs.$key]}
         ratio=$(python3 -c "print(f'{$v/$e:.2f}' if $e else 'n/a')")
-        echo "| $label | $e | $v | $ratio |"
+        if [ -n "$BASE_FUSE" ] && [ -n "${R[base.$key]:-}" ]; then
+            b=${R[base.$key]}
+            bratio=$(python3 -c "print(f'{$b/$e:.2f}' if $e else 'n/a')")
+            echo "| $label | $e | $v | $ratio | $b | $bratio |"
+        elif [ -n "$BASE_FUSE" ]; then
+            echo "| $label | $e | $v | $ratio | | |"
+        else
+            echo "| $label | $e | $v | $ratio |"
+        fi
     done
 } | tee "$OUT/results.md"
 python3 - "$OUT/results.json" <<PY

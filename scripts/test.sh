@@ -6,7 +6,7 @@
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 ensure_rust
-ensure_packages build-essential pkg-config fuse3 libfuse3-dev attr git python3-venv
+ensure_packages build-essential pkg-config fuse3 libfuse3-dev attr acl git python3-venv
 rustup component add clippy rustfmt >/dev/null 2>&1 || true
 rustup target add x86_64-unknown-none >/dev/null 2>&1
 

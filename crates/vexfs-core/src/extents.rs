@@ -169,4 +169,42 @@ impl<D: BlockDevice> Fs<D> {
         }
         Ok(freed)
     }
+
+    /// Mark `[start, end)` written where it is mapped unwritten (the caller
+    /// has just written every block of it). The runs keep their physical
+    /// blocks; only the flag changes, splitting extents at the edges.
+    pub(crate) fn extent_mark_written(
+        &mut self,
+        ino: u64,
+        inode: &mut Inode,
+        start: u64,
+        end: u64,
+    ) -> Result<()> {
+        let runs = self.extent_remove_range(ino, inode, start, end)?;
+        let mut logical = start;
+        for (physical, len) in runs {
+            // The runs come back in logical order and cover the range
+            // without gaps: the caller found it mapped.
+            let len32 = u32::try_from(len)
+                .map_err(|_| corrupt_at("extent run too long", Location::Inode(ino)))?;
+            self.extent_insert(
+                ino,
+                inode,
+                Extent {
+                    logical,
+                    physical,
+                    len: len32,
+                    flags: 0,
+                },
+            )?;
+            logical = logical.saturating_add(len);
+        }
+        if logical != end {
+            return Err(corrupt_at(
+                "unwritten range not fully mapped",
+                Location::Inode(ino),
+            ));
+        }
+        Ok(())
+    }
 }

@@ -3,13 +3,19 @@
 //! Invariant: inside allocated blocks, every byte past `size` is zero. Writes
 //! zero-fill the unwritten parts of new blocks and truncation zeroes the tail
 //! of the last partial block, so extending a file never exposes old data.
+//!
+//! `fallocate` reserves blocks as unwritten extents: nothing is written to
+//! them and reads give zeros. The first write into one writes whole blocks
+//! (zero-padded, never reading the stale device contents) and then marks
+//! those blocks written, after the data, so a crash in between leaves them
+//! reading as zeros.
 
 use crate::device::BlockDevice;
 use crate::error::{corrupt_at, FsError, Location, Result};
 use crate::extents::Mapping;
 use crate::fs::{FallocMode, Fs};
 use alloc::vec::Vec;
-use vexfs_format::extent::{Extent, MAX_EXTENT_LEN};
+use vexfs_format::extent::{Extent, EXTENT_UNWRITTEN, MAX_EXTENT_LEN};
 use vexfs_format::inode::{Inode, Timestamp};
 
 /// Largest file: 16 TiB.
@@ -92,7 +98,8 @@ impl<D: BlockDevice> Fs<D> {
     }
 
     /// Overwrite `[pos, hi)` inside a mapped run starting at logical block
-    /// `lblk` / physical `physical`, read-modify-writing partial blocks.
+    /// `lblk` / physical `physical`, read-modify-writing partial blocks
+    /// unless the run is `unwritten` (its old contents read as zeros).
     fn write_mapped(
         &mut self,
         physical: u64,
@@ -100,6 +107,7 @@ impl<D: BlockDevice> Fs<D> {
         pos: u64,
         hi: u64,
         data: &[u8],
+        unwritten: bool,
     ) -> Result<()> {
         let bs = self.bs as u64;
         let first = pos / bs;
@@ -107,8 +115,8 @@ impl<D: BlockDevice> Fs<D> {
         let nblocks = last - first + 1;
         let phys0 = physical + (first - lblk);
         let mut buf = alloc::vec![0u8; (nblocks * bs) as usize];
-        let head_partial = !pos.is_multiple_of(bs);
-        let tail_partial = !hi.is_multiple_of(bs);
+        let head_partial = !unwritten && !pos.is_multiple_of(bs);
+        let tail_partial = !unwritten && !hi.is_multiple_of(bs);
         if head_partial {
             self.read_data(phys0, buf.get_mut(..bs as usize).ok_or(FsError::Invalid)?)?;
         }
@@ -215,11 +223,18 @@ impl<D: BlockDevice> Fs<D> {
                 .get((pos - offset) as usize..)
                 .ok_or(FsError::Invalid)?;
             match self.map_block(ino, inode, lblk)? {
-                Mapping::Mapped { physical, run, .. } => {
+                Mapping::Mapped {
+                    physical,
+                    run,
+                    unwritten,
+                } => {
                     let n = run.min(blocks_left).min(MAX_RUN);
                     let hi = end.min((lblk + n) * bs);
                     let chunk = d.get(..(hi - pos) as usize).ok_or(FsError::Invalid)?;
-                    self.write_mapped(physical, lblk, pos, hi, chunk)?;
+                    self.write_mapped(physical, lblk, pos, hi, chunk, unwritten)?;
+                    if unwritten {
+                        self.extent_mark_written(ino, inode, lblk, (hi - 1) / bs + 1)?;
+                    }
                     pos = hi;
                 }
                 Mapping::Hole { run } => {
@@ -231,11 +246,17 @@ impl<D: BlockDevice> Fs<D> {
         Ok(())
     }
 
-    /// Zero bytes `[from, to)` that lie inside one block, if it is mapped.
+    /// Zero bytes `[from, to)` that lie inside one block, if it is mapped
+    /// and written (an unwritten block reads as zeros already).
     fn zero_within_block(&mut self, ino: u64, inode: &Inode, from: u64, to: u64) -> Result<()> {
         let bs = self.bs as u64;
         let lblk = from / bs;
-        if let Mapping::Mapped { physical, .. } = self.map_block(ino, inode, lblk)? {
+        if let Mapping::Mapped {
+            physical,
+            unwritten: false,
+            ..
+        } = self.map_block(ino, inode, lblk)?
+        {
             let mut b = alloc::vec![0u8; self.bs];
             self.read_data(physical, &mut b)?;
             let lo = (from - lblk * bs) as usize;
@@ -305,7 +326,8 @@ impl<D: BlockDevice> Fs<D> {
         Ok(())
     }
 
-    /// Allocate only the holes in `[offset, end)`, zero-filled.
+    /// Reserve the holes in `[offset, end)` as unwritten extents: blocks
+    /// are allocated and mapped, nothing is written to them.
     fn allocate_holes(&mut self, ino: u64, inode: &mut Inode, offset: u64, end: u64) -> Result<()> {
         let bs = self.bs as u64;
         let mut lblk = offset / bs;
@@ -314,13 +336,43 @@ impl<D: BlockDevice> Fs<D> {
             match self.map_block(ino, inode, lblk)? {
                 Mapping::Mapped { run, .. } => lblk += run.min(last - lblk),
                 Mapping::Hole { run } => {
-                    let got =
-                        self.fill_hole(ino, inode, lblk, run.min(last - lblk), lblk * bs, &[])?;
-                    lblk += got;
+                    lblk += self.reserve_hole(ino, inode, lblk, run.min(last - lblk))?;
                 }
             }
         }
         Ok(())
+    }
+
+    /// Allocate up to `want` blocks for the hole at `lblk` and map them
+    /// unwritten; returns the number mapped.
+    fn reserve_hole(&mut self, ino: u64, inode: &mut Inode, lblk: u64, want: u64) -> Result<u64> {
+        let goal = match lblk.checked_sub(1) {
+            Some(prev) => match self.map_block(ino, inode, prev)? {
+                Mapping::Mapped { physical, .. } => physical + 1,
+                Mapping::Hole { .. } => self.block_hint,
+            },
+            None => self.block_hint,
+        };
+        let want = want.min(u64::from(MAX_EXTENT_LEN));
+        if inode.blocks.checked_add(want).is_none() {
+            return Err(corrupt_at(
+                "inode block count overflows",
+                Location::Inode(ino),
+            ));
+        }
+        let (phys, got) = self.alloc_blocks(goal, want)?;
+        self.extent_insert(
+            ino,
+            inode,
+            Extent {
+                logical: lblk,
+                physical: phys,
+                len: got as u32,
+                flags: EXTENT_UNWRITTEN,
+            },
+        )?;
+        inode.blocks = inode.blocks.saturating_add(got);
+        Ok(got)
     }
 
     /// `fallocate(2)`.

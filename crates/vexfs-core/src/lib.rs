@@ -13,6 +13,7 @@
 
 extern crate alloc;
 
+mod acl;
 mod alloc_bitmap;
 mod btree;
 pub mod check;
@@ -29,6 +30,7 @@ mod journal;
 pub mod mkfs;
 mod namespace;
 mod perm;
+mod seek;
 mod tx;
 pub mod vector;
 mod xattr;
@@ -42,8 +44,11 @@ pub use fs::{
     DirEntryOut, ErrorPolicy, FallocMode, Fs, MountOptions, RenameFlags, SetAttr, Stat, StatFs,
 };
 pub use journal::{CommitIo, JournalStats};
+pub use perm::Caller;
+pub use seek::SeekTarget;
+pub use vector::{
+    Filter, Hit, IndexInfo, IndexKind, IndexSpec, Metric, Query, QuerySession, SearchOutcome,
+};
 pub use vexfs_format as format;
 pub use vexfs_format::inode::{FileType, Inode, Timestamp};
-pub use perm::Caller;
-pub use vector::{Filter, Hit, IndexInfo, IndexKind, IndexSpec, Metric, Query, QuerySession, SearchOutcome};
 pub use xattr::XattrFlags;

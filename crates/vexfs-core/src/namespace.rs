@@ -500,6 +500,7 @@ impl<D: BlockDevice> Fs<D> {
             }
             if let Some(m) = a.mode {
                 i.mode = (i.mode & S_IFMT) | (m & !S_IFMT);
+                fs.acl_chmod(ino, &mut i)?;
             }
             if let Some(u) = a.uid {
                 i.uid = u;

@@ -32,6 +32,10 @@ fn parse_name(full: &[u8]) -> Result<(Namespace, &[u8])> {
         return Err(FsError::Range);
     }
     match Namespace::split(full) {
+        // Of the system namespace only the POSIX ACLs are stored.
+        Some((Namespace::System, short)) if crate::acl::AclKind::of(short).is_some() => {
+            Ok((Namespace::System, short))
+        }
         Some((Namespace::System, _)) | None => Err(FsError::NotSupported),
         Some(v) => Ok(v),
     }
@@ -136,14 +140,61 @@ impl<D: BlockDevice> Fs<D> {
         Ok(())
     }
 
+    /// The value of one attribute, if set.
+    pub(crate) fn xattr_find(
+        &mut self,
+        ino: u64,
+        inode: &Inode,
+        ns: Namespace,
+        short: &[u8],
+    ) -> Result<Option<Vec<u8>>> {
+        if inode.xattr_block == 0 {
+            return Ok(None);
+        }
+        Ok(self
+            .xattr_load(ino, inode)?
+            .into_iter()
+            .find(|(n, s, _)| *n == ns && s == short)
+            .map(|(_, _, v)| v))
+    }
+
+    /// Set (`Some`) or remove (`None`) one attribute in `inode`'s blob,
+    /// inside the caller's transaction; the caller writes the inode.
+    /// Returns whether the attribute existed before.
+    pub(crate) fn xattr_put(
+        &mut self,
+        ino: u64,
+        inode: &mut Inode,
+        ns: Namespace,
+        short: &[u8],
+        value: Option<&[u8]>,
+    ) -> Result<bool> {
+        let mut attrs = self.xattr_load(ino, inode)?;
+        let pos = attrs.iter().position(|(n, s, _)| *n == ns && s == short);
+        match (pos, value) {
+            (Some(i), Some(v)) => {
+                if let Some(a) = attrs.get_mut(i) {
+                    a.2 = v.to_vec();
+                }
+            }
+            (None, Some(v)) => {
+                let at = attrs.partition_point(|(n, s, _)| (*n, s.as_slice()) < (ns, short));
+                attrs.insert(at, (ns, short.to_vec(), v.to_vec()));
+            }
+            (Some(i), None) => {
+                attrs.remove(i);
+            }
+            (None, None) => return Ok(false),
+        }
+        self.xattr_store(ino, inode, &attrs)?;
+        Ok(pos.is_some())
+    }
+
     /// `getxattr(2)`: the value of attribute `name` (full name with prefix).
     pub fn getxattr(&mut self, ino: u64, name: &[u8]) -> Result<Vec<u8>> {
         let (ns, short) = parse_name(name)?;
         let inode = self.read_inode(ino)?;
-        self.xattr_load(ino, &inode)?
-            .into_iter()
-            .find(|(n, s, _)| *n == ns && s == short)
-            .map(|(_, _, v)| v)
+        self.xattr_find(ino, &inode, ns, short)?
             .ok_or(FsError::NoData)
     }
 
@@ -171,6 +222,9 @@ impl<D: BlockDevice> Fs<D> {
         let (ns, short) = parse_name(name)?;
         if value.len() > MAX_VALUE {
             return Err(FsError::TooBig);
+        }
+        if let Some(kind) = crate::acl::AclKind::in_namespace(ns, short) {
+            return self.acl_set(ino, kind, value, flags, now);
         }
         self.transact(|fs| {
             let mut inode = fs.read_inode(ino)?;

@@ -64,6 +64,9 @@ enum Op {
     Write(usize, usize, u32, Vec<u8>),
     Truncate(usize, usize, u32),
     Punch(usize, usize, u32, u32),
+    /// fallocate: reserve unwritten blocks, extending the size unless the
+    /// flag (KEEP_SIZE) is set.
+    Alloc(usize, usize, u32, u32, bool),
     Unlink(usize, usize),
     Link(usize, usize, usize, usize),
     Rename(usize, usize, usize, usize),
@@ -83,6 +86,7 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|((d, n), o, v)| Op::Write(d, n, o, v)),
         1 => (loc.clone(), 0u32..300_000).prop_map(|((d, n), s)| Op::Truncate(d, n, s)),
         1 => (loc.clone(), 0u32..200_000, 1u32..50_000).prop_map(|((d, n), o, l)| Op::Punch(d, n, o, l)),
+        1 => (loc.clone(), 0u32..200_000, 1u32..50_000, any::<bool>()).prop_map(|((d, n), o, l, k)| Op::Alloc(d, n, o, l, k)),
         2 => loc.clone().prop_map(|(d, n)| Op::Unlink(d, n)),
         1 => (loc.clone(), loc.clone()).prop_map(|((a, b), (c, d))| Op::Link(a, b, c, d)),
         2 => (loc.clone(), loc.clone()).prop_map(|((a, b), (c, d))| Op::Rename(a, b, c, d)),
@@ -175,6 +179,21 @@ fn apply(fs: &mut Fs<MemDevice>, m: &mut Model, op: &Op) {
                 let lo = (*o as usize).min(data.len());
                 let hi = (*o as usize + *l as usize).min(data.len());
                 data[lo..hi].fill(0);
+            }
+        }
+        Op::Alloc(d, n, o, l, keep) => {
+            let Some(&id) = m.paths.get(&path(*d, *n)) else {
+                return;
+            };
+            let di = dir_ino(fs, *d);
+            let ino = fs.lookup(di, name_of(*n)).unwrap().ino;
+            let mode = FallocMode::Allocate { keep_size: *keep };
+            fs.fallocate(ino, u64::from(*o), u64::from(*l), mode, t)
+                .unwrap();
+            let data = &mut m.nodes[id].data;
+            let end = *o as usize + *l as usize;
+            if !keep && end > data.len() {
+                data.resize(end, 0);
             }
         }
         Op::Unlink(d, n) => {

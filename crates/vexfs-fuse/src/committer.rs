@@ -3,35 +3,61 @@
 //! Operations join the core's running transaction in memory; this thread
 //! commits it every `interval` (like ext4's `commit=` default of five
 //! seconds), so at most that much completed work is lost on a crash or a
-//! `kill -9` of the daemon. fsync, syncfs and unmount commit at once.
+//! `kill -9` of the daemon. fsync and unmount commit at once.
+//!
+//! The commit's device writes (two flushes of the image and the log and
+//! home writes) happen without the core's lock, through a second handle to
+//! the image: requests go on meanwhile instead of stalling behind them.
 
-use std::sync::{Mutex, Weak};
+use crate::shared::Shared;
+use std::sync::Weak;
 use std::time::Duration;
-use vexfs_core::{FileDevice, Fs};
+use vexfs_core::FileDevice;
 
-/// Start the timer over the daemon's filesystem slot. The thread ends
-/// when the slot is emptied (unmount) or dropped.
-pub fn spawn(fs: Weak<Mutex<Option<Fs<FileDevice>>>>, interval: Duration) -> std::io::Result<()> {
+fn report(e: vexfs_core::FsError) {
+    crate::logger::report(&format!("journal commit failed, the filesystem is now read-only: {e}"));
+}
+
+/// Start the timer over the daemon's core. The thread ends when the core
+/// is taken out (unmount) or dropped.
+pub fn spawn(core: Weak<Shared>, mut dev: FileDevice, interval: Duration) -> std::io::Result<()> {
     std::thread::Builder::new()
         .name("vexfs-commit".into())
         .spawn(move || loop {
             std::thread::sleep(interval);
-            let Some(slot) = fs.upgrade() else {
+            let Some(shared) = core.upgrade() else {
                 return;
             };
-            let Ok(mut guard) = slot.lock() else {
+            let io = {
+                let Ok(mut slot) = shared.fs.lock() else {
+                    return;
+                };
+                let Some(fs) = slot.as_mut() else {
+                    return;
+                };
+                if !fs.has_uncommitted() || fs.commit_in_flight() {
+                    continue;
+                }
+                match fs.commit_begin() {
+                    Ok(Some(io)) => io,
+                    Ok(None) => continue,
+                    Err(e) => {
+                        report(e);
+                        return;
+                    }
+                }
+            };
+            let written = io.write(&mut dev);
+            let Ok(mut slot) = shared.fs.lock() else {
                 return;
             };
-            let Some(fs) = guard.as_mut() else {
-                return;
-            };
-            if fs.has_uncommitted() {
-                if let Err(e) = fs.sync() {
-                    crate::logger::report(&format!(
-                        "journal commit failed, the filesystem is now read-only: {e}"
-                    ));
+            if let Some(fs) = slot.as_mut() {
+                if let Err(e) = fs.commit_end(io, written) {
+                    report(e);
                 }
             }
+            drop(slot);
+            shared.committed.notify_all();
         })?;
     Ok(())
 }

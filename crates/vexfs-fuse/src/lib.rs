@@ -7,8 +7,11 @@
 mod committer;
 mod daemon;
 mod logger;
+mod lookups;
 pub mod ops;
 pub mod options;
+mod seek;
+mod shared;
 pub mod vectors;
 
 use options::{Command, Options};
@@ -121,8 +124,11 @@ fn mount_and_serve(o: &Options, notify: Option<daemon::Notifier>) -> Result<(), 
     // other thread (the commit timer) starts, since threads inherit it.
     daemon::block_stop_signals().map_err(|e| format!("cannot set up signal handling: {e}"))?;
     let vfs = ops::VexFuse::new(fs, cache, unmount_error.clone());
+    let notifier_slot = vfs.notifier_slot();
     let config = session_config(o, src, read_only)?;
     let session = fuser::Session::new(vfs, &mountpoint, &config).map_err(|e| format!("cannot mount on {}: {e}", mountpoint.display()))?;
+    // Set once, here: the slot is new and nothing else fills it.
+    let _ = notifier_slot.set(session.notifier());
 
     // Signals end the session by unmounting, so `destroy` flushes the core.
     daemon::spawn_signal_unmounter(mountpoint.clone()).map_err(|e| format!("cannot start the signal thread: {e}"))?;

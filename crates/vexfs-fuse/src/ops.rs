@@ -6,7 +6,9 @@
 //! caller's supplementary groups, which FUSE requests do not carry. The
 //! kernel also clears setuid/setgid on write and chown (we do not ask for
 //! FUSE_HANDLE_KILLPRIV), so the daemon only has to follow the setgid
-//! directory rules on create.
+//! directory rules on create. POSIX ACLs (FUSE_POSIX_ACL) are checked by the
+//! kernel too; the daemon stores them as xattrs, applies the umask or the
+//! parent's default ACL on create, and the core keeps mode and ACL in step.
 
 use fuser::{
     AccessFlags, Errno, FileAttr, FileHandle, Filesystem, FopenFlags, Generation, INodeNo, InitFlags, KernelConfig, LockOwner,
@@ -16,10 +18,13 @@ use fuser::{
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use crate::lookups::Lookups;
+use crate::seek::Seeker;
+use crate::shared::Shared;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use vexfs_core::{FallocMode, FileDevice, FileType, Fs, FsError, SetAttr, Stat, Timestamp, XattrFlags};
+use vexfs_core::{DirEntryOut, FallocMode, FileDevice, FileType, Fs, FsError, SetAttr, Stat, Timestamp, XattrFlags};
 
 const S_ISGID: u16 = 0o2000;
 /// Largest write the kernel may send (it caps at 256 pages = 1 MiB by default).
@@ -27,6 +32,9 @@ pub const MAX_WRITE: u32 = 1 << 20;
 /// Directory entries fetched from the core per batch while filling a reply.
 const READDIR_BATCH: usize = 128;
 const READDIRPLUS_BATCH: usize = 24;
+/// File handles: whether the open may write (directories use their own).
+const READER: FileHandle = FileHandle(0);
+const WRITER: FileHandle = FileHandle(1);
 
 /// Cache lifetimes handed to the kernel.
 #[derive(Debug, Clone, Copy)]
@@ -46,11 +54,11 @@ pub struct CacheMode {
 
 /// The mounted filesystem as seen by the FUSE session.
 pub struct VexFuse {
-    fs: std::sync::Arc<Mutex<Option<Fs<FileDevice>>>>,
+    core: Arc<Shared>,
     timeouts: Timeouts,
     writeback: bool,
-    /// Set when a handler panicked: the core's state is suspect.
-    failed: AtomicBool,
+    seeker: Seeker,
+    lookups: Lookups,
     /// Where `destroy` reports a failed final flush.
     unmount_error: std::sync::Arc<Mutex<Option<String>>>,
     /// Query state of open directories (vector ioctls).
@@ -146,10 +154,6 @@ fn placeholder(ino: u64, ft: FileType) -> FileAttr {
     }
 }
 
-fn errno(e: FsError) -> Errno {
-    Errno::from_i32(e.errno())
-}
-
 fn time_or_now(t: Option<TimeOrNow>, now: Timestamp) -> Option<Timestamp> {
     t.map(|t| match t {
         TimeOrNow::Now => now,
@@ -160,48 +164,34 @@ fn time_or_now(t: Option<TimeOrNow>, now: Timestamp) -> Option<Timestamp> {
 type R<T> = Result<T, Errno>;
 
 impl VexFuse {
-    pub fn new(fs: Fs<FileDevice>, cache: CacheMode, unmount_error: std::sync::Arc<Mutex<Option<String>>>) -> Self {
-        let fs = std::sync::Arc::new(Mutex::new(Some(fs)));
-        if let Err(e) =
-            crate::committer::spawn(std::sync::Arc::downgrade(&fs), cache.commit_interval)
-        {
-            crate::logger::report(&format!(
-                "cannot start the commit thread ({e}); changes commit on sync and unmount only"
-            ));
+    pub fn new(mut fs: Fs<FileDevice>, cache: CacheMode, unmount_error: std::sync::Arc<Mutex<Option<String>>>) -> Self {
+        // A second handle to the image lets the commit timer write while
+        // requests go on (see committer.rs).
+        let commit_dev = fs.device().try_clone();
+        let core = Arc::new(Shared::new(fs));
+        let started = commit_dev.and_then(|dev| crate::committer::spawn(Arc::downgrade(&core), dev, cache.commit_interval));
+        if let Err(e) = started {
+            crate::logger::report(&format!("cannot start the commit thread ({e}); changes commit on fsync and unmount only"));
         }
         Self {
-            fs,
+            core,
             timeouts: cache.timeouts,
             writeback: cache.writeback,
-            failed: AtomicBool::new(false),
+            seeker: Seeker::new(cache.writeback),
+            lookups: Lookups::default(),
             unmount_error,
             sessions: crate::vectors::Sessions::default(),
         }
     }
 
-    /// Lock the core. A poisoned lock means a handler panicked mid-update:
-    /// refuse further requests rather than work on a half-changed state.
-    fn lock(&self) -> R<MutexGuard<'_, Option<Fs<FileDevice>>>> {
-        if self.failed.load(Ordering::Relaxed) {
-            return Err(Errno::EIO);
-        }
-        self.fs.lock().map_err(|_| Errno::EIO)
+    /// Where the session's notifier goes once the session exists (the
+    /// daemon invalidates the kernel's cache of a file through it).
+    pub fn notifier_slot(&self) -> Arc<std::sync::OnceLock<fuser::Notifier>> {
+        self.seeker.notifier.clone()
     }
 
-    /// Run `f` on the core under the lock. A panic (a bug) is contained:
-    /// the request fails with EIO and so does every later one, and the
-    /// image is not marked clean at unmount, so fsck will look at it.
     fn with<T>(&self, f: impl FnOnce(&mut Fs<FileDevice>) -> Result<T, FsError>) -> R<T> {
-        let mut g = self.lock()?;
-        let fs = g.as_mut().ok_or(Errno::EIO)?;
-        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(fs))) {
-            Ok(r) => r.map_err(errno),
-            Err(_) => {
-                self.failed.store(true, Ordering::Relaxed);
-                crate::logger::report("internal error; refusing further requests, run fsck after unmounting");
-                Err(Errno::EIO)
-            }
-        }
+        self.core.with(f)
     }
 
     /// uid/gid for a new node in `parent`, and whether it inherits setgid
@@ -218,11 +208,8 @@ impl VexFuse {
     /// Flush and unmount the core once (from `destroy`, or on drop when the
     /// FUSE mount itself failed after the core was mounted).
     fn finish(&mut self) {
-        let taken = match self.fs.lock() {
-            Ok(mut slot) => slot.take(),
-            Err(p) => p.into_inner().take(),
-        };
-        if self.failed.load(Ordering::Relaxed) {
+        let taken = self.core.take();
+        if self.core.failed.load(Ordering::Relaxed) {
             // Leave the image marked dirty: its in-memory state is suspect.
             if let Ok(mut slot) = self.unmount_error.lock() {
                 *slot = Some("an internal error stopped the filesystem; run fsck".to_string());
@@ -238,6 +225,49 @@ impl VexFuse {
                 }
             }
         }
+    }
+
+    /// The handle for an opened file: writers are counted, so SEEK_DATA
+    /// knows which files may have dirty pages in the kernel.
+    fn handle_for(&self, ino: u64, flags: i32) -> FileHandle {
+        if flags & libc::O_ACCMODE == libc::O_RDONLY {
+            return READER;
+        }
+        self.seeker.writers.opened(ino);
+        WRITER
+    }
+
+    /// Run `f` (which finds or makes one inode) and give the kernel its
+    /// reference, in one critical section.
+    fn with_entry(&self, f: impl FnOnce(&mut Fs<FileDevice>) -> Result<Stat, FsError>) -> R<Stat> {
+        self.with(|fs| {
+            let st = f(fs)?;
+            self.lookups.hold(fs, st.ino);
+            Ok(st)
+        })
+    }
+
+    /// Give back the references taken for readdirplus entries not sent.
+    fn return_unsent(&self, unsent: &[(DirEntryOut, Result<Stat, FsError>)]) {
+        let _ = self.with(|fs| {
+            for (e, _) in unsent.iter().filter(|(e, _)| counts_lookup(&e.name)) {
+                self.lookups.forget(fs, e.ino, 1)?;
+            }
+            Ok(())
+        });
+    }
+
+    /// After a bulk embedding update that may have created files in `dir`
+    /// behind the kernel's back: drop any negative entry the kernel cached
+    /// for those names, and its cached listing of `dir`.
+    fn invalidate_created(&self, dir: u64, cmd: u32, in_data: &[u8]) {
+        let Some(notifier) = self.seeker.notifier.get() else { return };
+        let Some(names) = crate::vectors::created_names(cmd, in_data) else { return };
+        for name in names {
+            // ENOENT: the kernel had nothing cached for that name.
+            let _ = notifier.inval_entry(INodeNo(dir), OsStr::from_bytes(name));
+        }
+        let _ = notifier.inval_inode(INodeNo(dir), 0, 0);
     }
 
     fn entry(&self, reply: ReplyEntry, r: R<Stat>) {
@@ -281,6 +311,12 @@ impl Filesystem for VexFuse {
         ] {
             let _ = config.add_capabilities(cap);
         }
+        // POSIX ACLs: the kernel checks them (default_permissions is always
+        // set) and leaves the umask to us (FUSE_DONT_MASK), since a default
+        // ACL replaces it; the core keeps ACLs and mode in step.
+        if config.add_capabilities(InitFlags::FUSE_POSIX_ACL).is_ok() {
+            let _ = config.add_capabilities(InitFlags::FUSE_DONT_MASK);
+        }
         if self.writeback && config.add_capabilities(InitFlags::FUSE_WRITEBACK_CACHE).is_err() {
             crate::logger::report("the kernel does not offer writeback caching; writing through");
         }
@@ -292,13 +328,19 @@ impl Filesystem for VexFuse {
     }
 
     fn lookup(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEntry) {
-        let r = self.with(|fs| fs.lookup(parent.0, name.as_bytes()));
-        self.entry(reply, r);
+        match self.with_entry(|fs| fs.lookup(parent.0, name.as_bytes())) {
+            // A negative entry (node id 0) the kernel may cache: every
+            // change to the namespace goes through this mount, which
+            // replaces it, or is announced by `invalidate_created`.
+            Err(Errno::ENOENT) => reply.entry(&self.timeouts.entry, &placeholder(0, FileType::Regular), Generation(0)),
+            r => self.entry(reply, r),
+        }
     }
 
-    fn forget(&self, _req: &Request, _ino: INodeNo, _nlookup: u64) {
-        // The core keeps no per-lookup state; open handles are counted by
-        // open/release instead.
+    fn forget(&self, _req: &Request, ino: INodeNo, nlookup: u64) {
+        // No reply to send; a failure here (EIO after an internal error)
+        // leaves the inode to the orphan list at the next mount.
+        let _ = self.with(|fs| self.lookups.forget(fs, ino.0, nlookup));
     }
 
     fn getattr(&self, _req: &Request, ino: INodeNo, _fh: Option<FileHandle>, reply: ReplyAttr) {
@@ -349,23 +391,25 @@ impl Filesystem for VexFuse {
         }
     }
 
-    fn mknod(&self, req: &Request, parent: INodeNo, name: &OsStr, mode: u32, _umask: u32, rdev: u32, reply: ReplyEntry) {
-        let r = self.with(|fs| {
+    fn mknod(&self, req: &Request, parent: INodeNo, name: &OsStr, mode: u32, umask: u32, rdev: u32, reply: ReplyEntry) {
+        let r = self.with_entry(|fs| {
             let (uid, gid, _) = Self::owner_for_new(fs, req, parent.0)?;
             let mode = u16::try_from(mode).map_err(|_| FsError::Invalid)?;
-            fs.mknod(parent.0, name.as_bytes(), mode, rdev, uid, gid, now())
+            fs.create_inheriting(parent.0, mode, mask_bits(umask), |fs, mode| {
+                fs.mknod(parent.0, name.as_bytes(), mode, rdev, uid, gid, now())
+            })
         });
         self.entry(reply, r);
     }
 
-    fn mkdir(&self, req: &Request, parent: INodeNo, name: &OsStr, mode: u32, _umask: u32, reply: ReplyEntry) {
-        let r = self.with(|fs| {
+    fn mkdir(&self, req: &Request, parent: INodeNo, name: &OsStr, mode: u32, umask: u32, reply: ReplyEntry) {
+        let r = self.with_entry(|fs| {
             let (uid, gid, sgid) = Self::owner_for_new(fs, req, parent.0)?;
             let mut perm = (mode & 0o7777) as u16;
             if sgid {
                 perm |= S_ISGID;
             }
-            fs.mkdir(parent.0, name.as_bytes(), perm, uid, gid, now())
+            fs.create_inheriting(parent.0, perm, mask_bits(umask), |fs, perm| fs.mkdir(parent.0, name.as_bytes(), perm, uid, gid, now()))
         });
         self.entry(reply, r);
     }
@@ -379,7 +423,7 @@ impl Filesystem for VexFuse {
     }
 
     fn symlink(&self, req: &Request, parent: INodeNo, link_name: &OsStr, target: &Path, reply: ReplyEntry) {
-        let r = self.with(|fs| {
+        let r = self.with_entry(|fs| {
             let (uid, gid, _) = Self::owner_for_new(fs, req, parent.0)?;
             fs.symlink(parent.0, link_name.as_bytes(), target.as_os_str().as_bytes(), uid, gid, now())
         });
@@ -409,7 +453,7 @@ impl Filesystem for VexFuse {
     }
 
     fn link(&self, _req: &Request, ino: INodeNo, newparent: INodeNo, newname: &OsStr, reply: ReplyEntry) {
-        let r = self.with(|fs| fs.link(ino.0, newparent.0, newname.as_bytes(), now()));
+        let r = self.with_entry(|fs| fs.link(ino.0, newparent.0, newname.as_bytes(), now()));
         self.entry(reply, r);
     }
 
@@ -427,7 +471,10 @@ impl Filesystem for VexFuse {
             }
             fs.open(ino.0)
         }) {
-            Ok(()) => reply.opened(FileHandle(0), FopenFlags::FOPEN_KEEP_CACHE),
+            Ok(()) => {
+                let fh = self.handle_for(ino.0, flags.0);
+                reply.opened(fh, FopenFlags::FOPEN_KEEP_CACHE)
+            }
             Err(e) => reply.error(e),
         }
     }
@@ -468,25 +515,32 @@ impl Filesystem for VexFuse {
     }
 
     fn flush(&self, _req: &Request, _ino: INodeNo, _fh: FileHandle, _lock_owner: LockOwner, reply: ReplyEmpty) {
-        // Writes reach the core synchronously; durability is fsync's job.
-        reply.ok();
+        // Nothing to do at close: the kernel has written the file's dirty
+        // pages back before sending FLUSH, writes reach the core
+        // synchronously, durability is fsync's job and there are no POSIX
+        // locks to drop. ENOSYS makes the kernel stop sending FLUSH (and
+        // close() still succeeds), saving a round trip per close.
+        reply.error(Errno::ENOSYS);
     }
 
     fn release(
         &self,
         _req: &Request,
         ino: INodeNo,
-        _fh: FileHandle,
+        fh: FileHandle,
         _flags: OpenFlags,
         _lock_owner: Option<LockOwner>,
         _flush: bool,
         reply: ReplyEmpty,
     ) {
+        if fh == WRITER {
+            self.seeker.writers.closed(ino.0);
+        }
         Self::empty(reply, self.with(|fs| fs.release(ino.0)));
     }
 
     fn fsync(&self, _req: &Request, _ino: INodeNo, _fh: FileHandle, _datasync: bool, reply: ReplyEmpty) {
-        Self::empty(reply, self.with(|fs| fs.sync()));
+        Self::empty(reply, self.core.sync());
     }
 
     fn opendir(&self, _req: &Request, ino: INodeNo, _flags: OpenFlags, reply: ReplyOpen) {
@@ -497,7 +551,10 @@ impl Filesystem for VexFuse {
             }
             fs.open(ino.0)
         }) {
-            Ok(()) => reply.opened(FileHandle(self.sessions.open()), FopenFlags::empty()),
+            // The kernel may keep listings in its page cache across opens:
+            // it drops them itself on changes made through this mount, and
+            // `invalidate_created` covers the one change made around it.
+            Ok(()) => reply.opened(FileHandle(self.sessions.open()), FopenFlags::FOPEN_CACHE_DIR | FopenFlags::FOPEN_KEEP_CACHE),
             Err(e) => reply.error(e),
         }
     }
@@ -526,11 +583,20 @@ impl Filesystem for VexFuse {
         loop {
             // Entries with attributes are ~10x larger: fetch fewer at a time
             // so a full reply buffer wastes little work.
-            let batch = match self.with(|fs| fs.readdir_plus(ino.0, off, READDIRPLUS_BATCH)) {
+            // Each listed entry but "." and ".." gives the kernel a
+            // reference: taken with the listing, returned for entries that
+            // do not fit the reply.
+            let batch = match self.with(|fs| {
+                let b = fs.readdir_plus(ino.0, off, READDIRPLUS_BATCH)?;
+                for (e, _) in b.iter().filter(|(e, _)| counts_lookup(&e.name)) {
+                    self.lookups.hold(fs, e.ino);
+                }
+                Ok(b)
+            }) {
                 Ok(b) => b,
                 Err(e) => return reply.error(e),
             };
-            for (e, st) in &batch {
+            for (i, (e, st)) in batch.iter().enumerate() {
                 let added = match st {
                     Ok(st) => {
                         let gen = Generation(u64::from(st.generation));
@@ -541,6 +607,7 @@ impl Filesystem for VexFuse {
                     Err(_) => reply.add(INodeNo(e.ino), e.offset, OsStr::from_bytes(&e.name), &Duration::ZERO, &placeholder(e.ino, e.file_type), Generation(0)),
                 };
                 if added {
+                    self.return_unsent(batch.get(i..).unwrap_or_default());
                     return reply.ok();
                 }
                 off = e.offset;
@@ -578,13 +645,16 @@ impl Filesystem for VexFuse {
         let r = self.with(|fs| fs.vector_ioctl(ino.0, cmd, in_data, &mut session, &caller, now()));
         self.sessions.put(fh.0, session);
         match r {
-            Ok(out) => reply.ioctl(0, &out),
+            Ok(out) => {
+                self.invalidate_created(ino.0, cmd, in_data);
+                reply.ioctl(0, &out)
+            }
             Err(e) => reply.error(e),
         }
     }
 
     fn fsyncdir(&self, _req: &Request, _ino: INodeNo, _fh: FileHandle, _datasync: bool, reply: ReplyEmpty) {
-        Self::empty(reply, self.with(|fs| fs.sync()));
+        Self::empty(reply, self.core.sync());
     }
 
     fn statfs(&self, _req: &Request, _ino: INodeNo, reply: ReplyStatfs) {
@@ -660,21 +730,19 @@ impl Filesystem for VexFuse {
         Self::empty(reply, r);
     }
 
-    fn create(&self, req: &Request, parent: INodeNo, name: &OsStr, mode: u32, _umask: u32, _flags: i32, reply: ReplyCreate) {
-        let r = self.with(|fs| {
+    fn create(&self, req: &Request, parent: INodeNo, name: &OsStr, mode: u32, umask: u32, flags: i32, reply: ReplyCreate) {
+        let r = self.with_entry(|fs| {
             let (uid, gid, _) = Self::owner_for_new(fs, req, parent.0)?;
-            let st = fs.create(parent.0, name.as_bytes(), (mode & 0o7777) as u16, uid, gid, now())?;
+            let perm = (mode & 0o7777) as u16;
+            let st = fs.create_inheriting(parent.0, perm, mask_bits(umask), |fs, perm| fs.create(parent.0, name.as_bytes(), perm, uid, gid, now()))?;
             fs.open(st.ino)?;
             Ok(st)
         });
         match r {
-            Ok(s) => reply.created(
-                &self.timeouts.entry,
-                &attr(&s),
-                Generation(u64::from(s.generation)),
-                FileHandle(0),
-                FopenFlags::FOPEN_KEEP_CACHE,
-            ),
+            Ok(s) => {
+                let fh = self.handle_for(s.ino, flags);
+                reply.created(&self.timeouts.entry, &attr(&s), Generation(u64::from(s.generation)), fh, FopenFlags::FOPEN_KEEP_CACHE)
+            }
             Err(e) => reply.error(e),
         }
     }
@@ -695,26 +763,7 @@ impl Filesystem for VexFuse {
     }
 
     fn lseek(&self, _req: &Request, ino: INodeNo, _fh: FileHandle, offset: i64, whence: i32, reply: ReplyLseek) {
-        // SEEK_DATA / SEEK_HOLE treating the whole file as data, which
-        // POSIX allows; the kernel handles SEEK_SET/CUR/END itself.
-        let r = self.with(|fs| fs.getattr(ino.0)).and_then(|s| {
-            let size = i64::try_from(s.size).map_err(|_| Errno::EOVERFLOW)?;
-            if offset < 0 {
-                return Err(Errno::EINVAL);
-            }
-            if offset >= size {
-                return Err(Errno::ENXIO);
-            }
-            match whence {
-                libc::SEEK_DATA => Ok(offset),
-                libc::SEEK_HOLE => Ok(size),
-                _ => Err(Errno::EINVAL),
-            }
-        });
-        match r {
-            Ok(o) => reply.offset(o),
-            Err(e) => reply.error(e),
-        }
+        self.seeker.lseek(&self.core, ino.0, offset, whence, reply);
     }
 }
 
@@ -728,6 +777,17 @@ fn without_trusted(list: &[u8]) -> Vec<u8> {
         }
     }
     out
+}
+
+/// Whether a readdirplus entry gives the kernel a lookup reference (it
+/// skips "." and "..").
+fn counts_lookup(name: &[u8]) -> bool {
+    name != b"." && name != b".."
+}
+
+/// The permission bits of a umask from the kernel.
+fn mask_bits(umask: u32) -> u16 {
+    (umask & 0o777) as u16
 }
 
 /// Size-probe semantics of getxattr/listxattr: size 0 asks for the length.

@@ -88,6 +88,22 @@ pub fn known(cmd: u32) -> Option<(usize, usize)> {
         .then(|| vexfs_uapi::ioc_sizes(cmd))
 }
 
+/// The names a successful bulk update with `BULK_CREATE` may have created
+/// (NUL-separated in its data area), or `None` for any other command.
+pub fn created_names(cmd: u32, in_data: &[u8]) -> Option<Vec<&[u8]>> {
+    use vexfs_uapi as u;
+    if cmd != u::IOC_BULK_SET {
+        return None;
+    }
+    let b: u::Bulk = u::from_bytes(in_data)?;
+    if b.flags & u::BULK_CREATE == 0 {
+        return None;
+    }
+    let data = in_data.get(std::mem::offset_of!(u::Bulk, data)..)?;
+    let names = data.get(..usize::try_from(b.names_len).ok()?)?;
+    Some(names.split(|&c| c == 0).filter(|n| !n.is_empty()).collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

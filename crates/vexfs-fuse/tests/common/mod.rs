@@ -26,7 +26,11 @@ pub fn fuse_available() -> bool {
 }
 
 pub fn which(prog: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH")?.to_str()?.split(':').map(|d| Path::new(d).join(prog)).find(|p| p.is_file())
+    std::env::var_os("PATH")?
+        .to_str()?
+        .split(':')
+        .map(|d| Path::new(d).join(prog))
+        .find(|p| p.is_file())
 }
 
 /// Make a fresh filesystem image of `size` bytes.
@@ -41,7 +45,10 @@ pub fn make_image_with(path: &Path, size: u64, inodes: Option<u64>) {
     drop(f);
     let dev = FileDevice::open(path, false).expect("open image");
     let now = Timestamp::new(1_700_000_000, 0);
-    let opts = MkfsOptions { inode_count: inodes, ..MkfsOptions::default() };
+    let opts = MkfsOptions {
+        inode_count: inodes,
+        ..MkfsOptions::default()
+    };
     format(dev, &opts, now, &mut |_, _| {}).expect("mkfs");
 }
 
@@ -75,7 +82,10 @@ pub fn is_mounted(mnt: &Path) -> bool {
     let Ok(canon) = mnt.canonicalize() else { return false };
     let want = canon.to_string_lossy().replace(' ', "\\040");
     std::fs::read_to_string("/proc/self/mountinfo")
-        .map(|s| s.lines().any(|l| l.split(' ').nth(4) == Some(want.as_str()) && l.contains(" - fuse.vexfs ")))
+        .map(|s| {
+            s.lines()
+                .any(|l| l.split(' ').nth(4) == Some(want.as_str()) && l.contains(" - fuse.vexfs "))
+        })
         .unwrap_or(false)
 }
 
@@ -84,10 +94,18 @@ pub fn is_mounted(mnt: &Path) -> bool {
 pub fn assert_fsck_clean(image: &Path) {
     use vexfs_core::check::{check, CheckOptions};
     let dev = FileDevice::open(image, true).expect("open image for fsck");
-    let opts = CheckOptions { force: true, ..CheckOptions::default() };
+    let opts = CheckOptions {
+        force: true,
+        ..CheckOptions::default()
+    };
     let (report, _) = check(dev, &opts, &mut |_, _, _| true).unwrap_or_else(|e| panic!("fsck could not run: {e}"));
     let problems: Vec<String> = report.problems.iter().map(|p| p.to_string()).collect();
-    assert!(problems.is_empty(), "fsck found problems in {}:\n{}", image.display(), problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "fsck found problems in {}:\n{}",
+        image.display(),
+        problems.join("\n")
+    );
     let buf = std::fs::read(image).expect("read image");
     let sb = vexfs_core::format::superblock::Superblock::decode(&buf).expect("superblock");
     assert_eq!(sb.state, vexfs_core::format::superblock::STATE_CLEAN, "not marked clean at unmount");
@@ -107,11 +125,19 @@ impl Mounted {
         if !opts.is_empty() {
             cmd.arg("-o").arg(opts.join(","));
         }
-        let mut child = cmd.stdin(Stdio::null()).stderr(Stdio::piped()).spawn().map_err(|e| format!("spawn: {e}"))?;
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("spawn: {e}"))?;
         let start = Instant::now();
         while start.elapsed() < Duration::from_secs(20) {
             if is_mounted(mnt) {
-                return Ok(Mounted { child: Some(child), mnt: mnt.to_path_buf(), image: image.to_path_buf() });
+                return Ok(Mounted {
+                    child: Some(child),
+                    mnt: mnt.to_path_buf(),
+                    image: image.to_path_buf(),
+                });
             }
             if let Ok(Some(st)) = child.try_wait() {
                 let mut err = String::new();
@@ -151,7 +177,13 @@ impl Mounted {
         let mut child = self.child.take()?;
         // Let the kernel finish with files just closed by the test.
         for i in 0..100 {
-            let ok = Command::new("fusermount3").arg("-u").arg(&self.mnt).stderr(Stdio::null()).status().map(|s| s.success()).unwrap_or(false);
+            let ok = Command::new("fusermount3")
+                .arg("-u")
+                .arg(&self.mnt)
+                .stderr(Stdio::null())
+                .status()
+                .map(|s| s.success())
+                .unwrap_or(false);
             if ok || !is_mounted(&self.mnt) {
                 break;
             }
@@ -185,7 +217,12 @@ impl Drop for Mounted {
 pub fn sh(cmd: &str) -> String {
     let out = Command::new("sh").arg("-c").arg(cmd).output().expect("run sh");
     if !out.status.success() {
-        panic!("`{cmd}` failed ({}):\n{}\n{}", out.status, String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        panic!(
+            "`{cmd}` failed ({}):\n{}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
