@@ -173,20 +173,22 @@ impl Workload {
         (d.to_string(), n.to_string())
     }
 
-    fn sync(&mut self) {
-        self.op += 1;
-        self.fs.sync().expect("sync");
+    /// Record that the state at operation `op` is durable once the log's
+    /// last flush so far has landed.
+    fn vouch(&mut self, op: usize, model: Model) {
         let log = self.log.lock().unwrap();
         let events = log
             .iter()
             .rposition(|e| matches!(e, Event::Flush))
             .map_or(0, |i| i + 1);
         drop(log);
-        self.syncs.push(Durable {
-            events,
-            op: self.op,
-            model: self.model.clone(),
-        });
+        self.syncs.push(Durable { events, op, model });
+    }
+
+    fn sync(&mut self) {
+        self.op += 1;
+        self.fs.sync().expect("sync");
+        self.vouch(self.op, self.model.clone());
     }
 
     /// A commit whose device writes happen while `during` runs more
@@ -201,13 +203,7 @@ impl Workload {
             let r = io.write(self.fs.device());
             self.fs.commit_end(io, r).expect("commit_end");
         }
-        let log = self.log.lock().unwrap();
-        let events = log
-            .iter()
-            .rposition(|e| matches!(e, Event::Flush))
-            .map_or(0, |i| i + 1);
-        drop(log);
-        self.syncs.push(Durable { events, op, model });
+        self.vouch(op, model);
     }
 
     fn create(&mut self, d: &str, n: &str, len: usize, seed: u64) {
