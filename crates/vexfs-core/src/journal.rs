@@ -403,11 +403,7 @@ impl<D: BlockDevice> Fs<D> {
             self.journal_stats.logged_blocks += io.logged;
         }
         self.flight_quarantine.clear();
-        if self.cache.len() > self.cache_limit {
-            // Keep the running transaction; the rest can be read again.
-            let dirty = &self.dirty;
-            self.cache.retain(|nr, _| dirty.contains_key(nr));
-        }
+        self.trim_cache();
         Ok(())
     }
 

@@ -199,11 +199,15 @@ impl<D: BlockDevice> Fs<D> {
         self.undo.clear();
         self.op_quarantined.clear();
         self.sb_before = None;
+        self.trim_cache();
+    }
+
+    /// Over its limit, drop the cache's clean blocks: they can always be
+    /// read again. Dirty ones are the running transaction and stay until it
+    /// commits; during a commit in flight nothing is dropped, since its
+    /// blocks may not be home yet.
+    pub(crate) fn trim_cache(&mut self) {
         if self.cache.len() > self.cache_limit && !self.in_flight {
-            // Clean blocks can always be read again; dirty ones are the
-            // running transaction and stay until it commits. During a
-            // commit in flight nothing is dropped: its blocks may not be
-            // home yet.
             let dirty = &self.dirty;
             self.cache.retain(|nr, _| dirty.contains_key(nr));
         }
