@@ -195,6 +195,12 @@ pub struct CheckReport {
     /// The journal transaction replayed before the check (sequence number,
     /// blocks); with `-n` it was applied in memory only.
     pub replayed: Option<(u64, u64)>,
+    /// Inodes on the orphan list (unlinked while open when the filesystem
+    /// was last in use) that a writing check deleted before scanning, as a
+    /// mount does.
+    pub orphans_released: u64,
+    /// The same with `-n`: left for the next mount, and not problems.
+    pub orphans_pending: u64,
     pub inode_count: u64,
     pub inodes_used: u64,
     pub block_count: u64,
@@ -273,6 +279,23 @@ fn open_journal<D: BlockDevice>(
     }
 }
 
+/// Delete the inodes on the orphan list the way a mount does, before the
+/// scan, when the check may write. A list the mount code cannot walk is
+/// left as it is: the scan reports what is wrong with it.
+fn reap_orphans<D: BlockDevice>(fs: &mut Fs<D>, report: &mut CheckReport) -> Result<()> {
+    if fs.read_only || fs.sb.orphan_head == 0 {
+        return Ok(());
+    }
+    match fs.transact(|fs| fs.reap_orphans()) {
+        Ok(n) => {
+            report.orphans_released = n;
+            fs.sync()
+        }
+        Err(FsError::Corrupt(_)) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 fn fill_stats<D: BlockDevice>(report: &mut CheckReport, fs: &Fs<D>) {
     let sb = &fs.sb;
     report.inode_count = sb.inode_count;
@@ -299,6 +322,7 @@ pub fn check<D: BlockDevice>(
     let mut fs = open_for_check(dev, read_only)?;
     let mut report = CheckReport::default();
     open_journal(&mut fs, opts, &mut report)?;
+    reap_orphans(&mut fs, &mut report)?;
     fill_stats(&mut report, &fs);
 
     let state = fs.sb.state;
@@ -312,12 +336,15 @@ pub fn check<D: BlockDevice>(
 
     let mut finished_clean = false;
     for round in 0..MAX_ROUNDS {
-        let Some(model) = scan::scan(&mut fs, progress)? else {
+        let Some(model) = scan::scan(&mut fs, read_only, progress)? else {
             report.cancelled = true;
             return Ok((report, fs.dev));
         };
         report.files = model.files;
         report.directories = model.directories;
+        if round == 0 && read_only {
+            report.orphans_pending = model.pending_orphans.len() as u64;
+        }
         if model.problems.is_empty() {
             finished_clean = true;
             break;

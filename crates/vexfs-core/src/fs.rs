@@ -247,7 +247,7 @@ impl<D: BlockDevice> Fs<D> {
                 fs.sb.state = STATE_DIRTY;
                 fs.sb.mount_count = fs.sb.mount_count.wrapping_add(1);
                 fs.sb.mount_time = now.sec;
-                fs.reap_orphans()
+                fs.reap_orphans().map(drop)
             })?;
             fs.journal_commit()?;
         }

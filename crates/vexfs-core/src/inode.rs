@@ -130,9 +130,10 @@ impl<D: BlockDevice> Fs<D> {
     }
 
     /// Delete every inode on the orphan list (done at mount: nobody can
-    /// hold them open any more).
-    pub(crate) fn reap_orphans(&mut self) -> Result<()> {
+    /// hold them open any more). Returns how many were deleted.
+    pub(crate) fn reap_orphans(&mut self) -> Result<u64> {
         let mut steps = 0u64;
+        let mut deleted = 0u64;
         while self.sb.orphan_head != 0 {
             steps += 1;
             if steps > self.sb.inode_count {
@@ -153,7 +154,8 @@ impl<D: BlockDevice> Fs<D> {
                 continue;
             }
             self.delete_inode(ino, inode)?;
+            deleted += 1;
         }
-        Ok(())
+        Ok(deleted)
     }
 }

@@ -71,6 +71,8 @@ struct Run {
     dirs: BTreeMap<String, u64>,
     /// Every file id that ever lived in each inode number.
     ids: BTreeMap<u64, Vec<u64>>,
+    /// Crash states whose pre-mount check found orphans left to the mount.
+    with_orphans: std::cell::Cell<usize>,
 }
 
 struct Workload {
@@ -311,6 +313,17 @@ impl Workload {
         }
     }
 
+    /// Unlink a file that stays open (it is never released): its last
+    /// unlink puts it on the orphan list, which every later crash state
+    /// carries until the mount reaps it.
+    fn unlink_open(&mut self, d: &str, n: &str) {
+        let Some(&ino) = self.model.names.get(&Self::key(d, n)) else {
+            return;
+        };
+        self.fs.open(ino).unwrap();
+        self.unlink(d, n);
+    }
+
     fn rename(&mut self, d: &str, n: &str, d2: &str, n2: &str) {
         self.op += 1;
         let (k, k2) = (Self::key(d, n), Self::key(d2, n2));
@@ -412,6 +425,7 @@ impl Workload {
             ino_touched: self.ino_touched,
             dirs: self.dirs,
             ids: self.ids,
+            with_orphans: std::cell::Cell::new(0),
         }
     }
 }
@@ -425,7 +439,22 @@ impl Run {
     /// Mount a crash state, check what the newest durable sync promised,
     /// unmount and fsck. `events` is how much of the log is known applied.
     fn verify(&self, img: Vec<u8>, events: usize, what: &str) {
-        let dev = MemDevice { data: img };
+        // Before the mount: a read-only check replays the journal in
+        // memory and leaves orphans to the mount, and finds nothing wrong.
+        let opts = CheckOptions {
+            mode: RepairMode::No,
+            force: true,
+            now: T0,
+        };
+        let (r, dev) = check(MemDevice { data: img }, &opts, &mut |_, _, _| true).expect("fsck runs");
+        assert!(
+            r.problems.is_empty(),
+            "{what}: fsck before the mount found {:#?}",
+            r.problems
+        );
+        if r.orphans_pending > 0 {
+            self.with_orphans.set(self.with_orphans.get() + 1);
+        }
         let mut fs = Fs::mount(dev, MountOptions::default(), T0)
             .unwrap_or_else(|e| panic!("{what}: mount failed: {e}"));
         if let Some(s) = self.durable(events) {
@@ -476,11 +505,6 @@ impl Run {
         let dev = fs
             .unmount(T0)
             .unwrap_or_else(|e| panic!("{what}: unmount failed: {e}"));
-        let opts = CheckOptions {
-            mode: RepairMode::No,
-            force: true,
-            now: T0,
-        };
         let (r, _) = check(dev, &opts, &mut |_, _, _| true).expect("fsck runs");
         assert!(
             r.problems.is_empty(),
@@ -566,6 +590,9 @@ fn scripted_workload_survives_every_crash_point() {
     w.sync();
     w.unlink("a", "f2");
     w.create("b", "f3", 20000, 6);
+    w.create("b", "held-open", 9000, 7);
+    w.sync();
+    w.unlink_open("b", "held-open");
     w.rename("b", "f3", "b", "g1");
     w.sync();
     // A directory large enough to split its tree.
@@ -584,7 +611,9 @@ fn scripted_workload_survives_every_crash_point() {
         .filter(|e| matches!(e, Event::Write { .. }))
         .count();
     let states = run.replay_all(6, 0x5EED);
-    println!("scripted workload: {writes} writes, {states} crash states replayed, 0 failures");
+    let orphans = run.with_orphans.get();
+    assert!(orphans > 0, "some crash states hold an orphan");
+    println!("scripted workload: {writes} writes, {states} crash states replayed ({orphans} with an orphan), 0 failures");
 }
 
 #[test]
@@ -617,6 +646,7 @@ fn random_workloads_survive_crashes() {
                     let size = rng.below(9000) as usize;
                     w.truncate(d, &n, size);
                 }
+                4 if rng.below(3) == 0 => w.unlink_open(d, &n),
                 4 => w.unlink(d, &n),
                 5 => w.rename(d, &n, d2, &n2),
                 6 => w.link(d, &n, d2, &n2),

@@ -325,3 +325,33 @@ fn fsck_machine_progress_lines() {
     assert!(lines.iter().any(|l| l.starts_with("1 ")), "{out}");
     assert!(lines.iter().any(|l| l.starts_with("5 ")), "{out}");
 }
+
+/// A file unlinked while open when the machine stopped is on the orphan
+/// list: `-n` says it is left for the mount (exit 0, nothing written),
+/// `-p` deletes it as a mount would, and neither calls it an error.
+#[test]
+fn fsck_treats_orphans_as_recovery_work() {
+    use vexfs_core::{FileDevice, Fs, MountOptions, Timestamp};
+    let dir = tempfile::tempdir().unwrap();
+    let img = image(&dir, "o.img", "16M");
+    let t = Timestamp { sec: 1_700_000_000, nsec: 0 };
+    let mut fs = Fs::mount(FileDevice::open(&img, false).unwrap(), MountOptions::default(), t).unwrap();
+    let ino = fs.create(vexfs_core::format::ROOT_INO, b"held", 0o644, 0, 0, t).unwrap().ino;
+    fs.write(ino, 0, &[1u8; 100_000], t).unwrap();
+    fs.open(ino).unwrap();
+    fs.unlink(vexfs_core::format::ROOT_INO, b"held", t).unwrap();
+    fs.sync().unwrap();
+    drop(fs); // the machine stops: no release, no unmount
+
+    let before = std::fs::read(&img).unwrap();
+    let o = run(FSCK, &["-n", p(&img)]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    assert!(text(&o).contains("1 orphan inode (unlinked while open) left for the next mount"), "{}", text(&o));
+    assert!(std::fs::read(&img).unwrap() == before, "-n wrote to the image");
+    let o = run(FSCK, &["-p", p(&img)]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    assert!(text(&o).contains("released 1 orphan inode"), "{}", text(&o));
+    let o = run(FSCK, &["-fn", p(&img)]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    assert!(!text(&o).contains("orphan"), "{}", text(&o));
+}

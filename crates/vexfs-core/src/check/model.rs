@@ -97,6 +97,11 @@ pub(crate) struct Model {
     pub free_blocks: u64,
     pub free_inodes: u64,
     pub reset_orphan_head: bool,
+    /// Leave well-formed orphans to the mount (a read-only check): they
+    /// are not problems, and their blocks and inode stay marked in use.
+    pub defer_orphans: bool,
+    /// The orphans so left: off the plan, still owning what they own.
+    pub pending_orphans: Vec<(u64, Node)>,
     pub problems: Vec<Problem>,
     pub files: u64,
     pub directories: u64,

@@ -164,7 +164,33 @@ pub(super) fn plan_orphans(m: &mut Model) {
         };
         cur = n.inode.orphan_next;
     }
-    if m.sb.orphan_head != 0 {
+    // A list that walked to its end, every member marked, is sound: what
+    // it holds is recovery work for the mount when this check will not
+    // write (the writing check reaps it before the scan).
+    let sound = cur == 0
+        && on_list.iter().all(|i| {
+            m.nodes
+                .get(i)
+                .is_some_and(|n| n.inode.flags & FLAG_ORPHAN != 0)
+        });
+    let unmarked = on_list.iter().copied().find(|i| {
+        m.nodes
+            .get(i)
+            .is_some_and(|n| n.inode.flags & FLAG_ORPHAN == 0)
+    });
+    if let Some(ino) = unmarked {
+        // The mount refuses such a list; emptying it loses nothing (the
+        // scan below still frees whatever has no links).
+        m.problems.push(problem(
+            ProblemKind::Orphan,
+            Severity::Safe,
+            ino,
+            0,
+            format!("orphan list names inode {ino}, which is not an orphan; empty the list"),
+        ));
+    }
+    let defer = m.defer_orphans && sound;
+    if m.sb.orphan_head != 0 && !defer {
         m.reset_orphan_head = true;
     }
     // Release unreferenced unlinked inodes until nothing changes (a
@@ -186,6 +212,12 @@ pub(super) fn plan_orphans(m: &mut Model) {
             break;
         }
         for (ino, orphan) in newly {
+            if defer && orphan && on_list.contains(&ino) {
+                if let Some(n) = m.nodes.remove(&ino) {
+                    m.pending_orphans.push((ino, n));
+                }
+                continue;
+            }
             let text = if orphan {
                 format!("orphan inode {ino} was not freed; free it")
             } else {

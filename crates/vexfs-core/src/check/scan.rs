@@ -299,8 +299,11 @@ fn read_bitmap<D: BlockDevice>(
 }
 
 /// Scan the whole filesystem and plan its repair. `Ok(None)` if cancelled.
+/// With `defer_orphans` (a check that will not write), inodes waiting on a
+/// sound orphan list are the mount's work, not problems.
 pub(crate) fn scan<D: BlockDevice>(
     fs: &mut Fs<D>,
+    defer_orphans: bool,
     progress: &mut dyn FnMut(Pass, u64, u64) -> bool,
 ) -> Result<Option<Model>> {
     let sb = fs.sb.clone();
@@ -484,6 +487,8 @@ pub(crate) fn scan<D: BlockDevice>(
         free_blocks: 0,
         free_inodes: 0,
         reset_orphan_head: false,
+        defer_orphans,
+        pending_orphans: Vec::new(),
         problems,
         files: 0,
         directories: 0,
@@ -632,7 +637,9 @@ fn plan_bitmaps<D: BlockDevice>(fs: &mut Fs<D>, m: &mut Model) -> Result<()> {
     let mut bb = Bits::new(sb.block_bitmap_blocks.saturating_mul(bits));
     bb.set_range(0, sb.data_start);
     bb.set_range(sb.block_count, bb.len());
-    for n in m.nodes.values() {
+    // Orphans left to the mount still own their blocks and inode.
+    let pending = m.pending_orphans.iter().map(|(ino, n)| (ino, n));
+    for (_, n) in m.nodes.iter().chain(pending.clone()) {
         for &(s, len) in &n.runs {
             bb.set_range(s, len);
         }
@@ -643,7 +650,7 @@ fn plan_bitmaps<D: BlockDevice>(fs: &mut Fs<D>, m: &mut Model) -> Result<()> {
     let mut ib = Bits::new(sb.inode_bitmap_blocks.saturating_mul(bits));
     ib.set_range(0, sb.first_user_ino.saturating_sub(1));
     ib.set_range(sb.inode_count, ib.len());
-    for &ino in m.nodes.keys() {
+    for (&ino, _) in m.nodes.iter().chain(pending) {
         ib.set(ino - 1, true);
     }
     let (disk_bb, bad_bb) = read_bitmap(fs, sb.block_bitmap_start, sb.block_bitmap_blocks)?;
