@@ -195,11 +195,12 @@ pub struct CheckReport {
     /// The journal transaction replayed before the check (sequence number,
     /// blocks); with `-n` it was applied in memory only.
     pub replayed: Option<(u64, u64)>,
-    /// Inodes on the orphan list (unlinked while open when the filesystem
-    /// was last in use) that a writing check deleted before scanning, as a
-    /// mount does.
+    /// Inodes on the orphan list (unlinked while open, or being deleted or
+    /// truncated in steps, when the filesystem was last in use) that a
+    /// writing check deleted before scanning, as a mount does.
     pub orphans_released: u64,
-    /// The same with `-n`: left for the next mount, and not problems.
+    /// With `-n`: inodes on the orphan list left for the next mount to
+    /// delete or finish truncating; not problems.
     pub orphans_pending: u64,
     pub inode_count: u64,
     pub inodes_used: u64,
@@ -343,7 +344,8 @@ pub fn check<D: BlockDevice>(
         report.files = model.files;
         report.directories = model.directories;
         if round == 0 && read_only {
-            report.orphans_pending = model.pending_orphans.len() as u64;
+            report.orphans_pending =
+                model.pending_orphans.len() as u64 + model.pending_truncations;
         }
         if model.problems.is_empty() {
             finished_clean = true;

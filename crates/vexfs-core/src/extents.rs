@@ -26,7 +26,7 @@ impl<D: BlockDevice> Fs<D> {
     /// run inside the data area (so no read or write through it can reach
     /// the superblock, bitmaps or inode table) and its logical run inside
     /// the largest file.
-    fn decode_extent(&self, ino: u64, key: u64, v: &[u8]) -> Result<Extent> {
+    pub(crate) fn decode_extent(&self, ino: u64, key: u64, v: &[u8]) -> Result<Extent> {
         let at = Location::Inode(ino);
         let e = Extent::decode_value(key, v, self.sb.block_count)
             .map_err(|err| FsError::from(err).at(at))?;

@@ -10,6 +10,7 @@
 //! those blocks written, after the data, so a crash in between leaves them
 //! reading as zeros.
 
+use crate::deferred::Deferred;
 use crate::device::BlockDevice;
 use crate::error::{corrupt_at, FsError, Location, Result};
 use crate::extents::Mapping;
@@ -267,30 +268,27 @@ impl<D: BlockDevice> Fs<D> {
         Ok(())
     }
 
-    /// Unmap whole blocks `[first, last)` and free them.
-    fn release_blocks(&mut self, ino: u64, inode: &mut Inode, first: u64, last: u64) -> Result<()> {
-        let runs = self.extent_remove_range(ino, inode, first, last)?;
-        for (p, n) in runs {
-            self.free_blocks(p, n)?;
-            inode.blocks = inode.blocks.saturating_sub(n);
-        }
-        Ok(())
-    }
-
     /// Drop blocks beyond `new_size` and zero the tail of the last block.
+    /// Blocks past this operation's budget are freed by transactions of
+    /// their own (`crate::deferred`): the inode then goes on the orphan
+    /// list, in the caller's copy, which the caller writes. Returns whether
+    /// everything was freed here.
     pub(crate) fn truncate_blocks(
         &mut self,
         ino: u64,
         inode: &mut Inode,
         new_size: u64,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         let bs = self.bs as u64;
-        self.release_blocks(ino, inode, new_size.div_ceil(bs), u64::MAX)?;
+        let left = self.release_bounded(ino, inode, new_size.div_ceil(bs), u64::MAX)?;
         if !new_size.is_multiple_of(bs) && new_size < inode.size {
             let block_end = (new_size / bs + 1) * bs;
             self.zero_within_block(ino, inode, new_size, block_end)?;
         }
-        Ok(())
+        if left.is_some() {
+            self.defer_trim(ino, inode);
+        }
+        Ok(left.is_none())
     }
 
     /// Set the size of a regular file (inside a transaction).
@@ -328,19 +326,57 @@ impl<D: BlockDevice> Fs<D> {
 
     /// Reserve the holes in `[offset, end)` as unwritten extents: blocks
     /// are allocated and mapped, nothing is written to them.
-    fn allocate_holes(&mut self, ino: u64, inode: &mut Inode, offset: u64, end: u64) -> Result<()> {
+    /// What does not fit this operation is queued for transactions of its
+    /// own, which set the size to `size_after` (when larger) at the end.
+    fn allocate_holes(
+        &mut self,
+        ino: u64,
+        inode: &mut Inode,
+        offset: u64,
+        end: u64,
+        size_after: u64,
+    ) -> Result<()> {
         let bs = self.bs as u64;
-        let mut lblk = offset / bs;
-        let last = end.div_ceil(bs);
-        while lblk < last {
-            match self.map_block(ino, inode, lblk)? {
-                Mapping::Mapped { run, .. } => lblk += run.min(last - lblk),
-                Mapping::Hole { run } => {
-                    lblk += self.reserve_hole(ino, inode, lblk, run.min(last - lblk))?;
-                }
-            }
+        let to = end.div_ceil(bs);
+        if let Some(from) = self.allocate_bounded(ino, inode, offset / bs, to)? {
+            self.deferred.push(Deferred::Allocate {
+                ino,
+                from,
+                to,
+                size_after,
+            });
+        } else if size_after > inode.size {
+            inode.size = size_after;
         }
         Ok(())
+    }
+
+    /// Reserve the holes in logical `[lblk, last)`, stopping when the
+    /// operation is full (`crate::deferred`); `Some(next)`: the holes from
+    /// `next` on are left.
+    pub(crate) fn allocate_bounded(
+        &mut self,
+        ino: u64,
+        inode: &mut Inode,
+        mut lblk: u64,
+        last: u64,
+    ) -> Result<Option<u64>> {
+        while lblk < last {
+            let step = match self.map_block(ino, inode, lblk)? {
+                Mapping::Mapped { run, .. } => run.min(last - lblk),
+                Mapping::Hole { run } => {
+                    self.reserve_hole(ino, inode, lblk, run.min(last - lblk))?
+                }
+            };
+            if step == 0 {
+                return Err(FsError::NoSpace);
+            }
+            lblk += step;
+            if lblk < last && self.step_full() {
+                return Ok(Some(lblk));
+            }
+        }
+        Ok(None)
     }
 
     /// Allocate up to `want` blocks for the hole at `lblk` and map them
@@ -396,17 +432,22 @@ impl<D: BlockDevice> Fs<D> {
             let bs = fs.bs as u64;
             match mode {
                 FallocMode::Allocate { keep_size } => {
-                    fs.allocate_holes(ino, &mut inode, offset, end)?;
-                    if !keep_size && end > inode.size {
-                        inode.size = end;
-                    }
+                    let size_after = if keep_size { 0 } else { end };
+                    fs.allocate_holes(ino, &mut inode, offset, end, size_after)?;
                 }
                 FallocMode::PunchHole => {
                     let stop = end.min(inode.size.max(end));
                     let first_full = offset.div_ceil(bs);
                     let last_full = stop / bs;
                     if first_full < last_full {
-                        fs.release_blocks(ino, &mut inode, first_full, last_full)?;
+                        let left = fs.release_bounded(ino, &mut inode, first_full, last_full)?;
+                        if let Some(to) = left {
+                            fs.deferred.push(Deferred::Punch {
+                                ino,
+                                from: first_full,
+                                to,
+                            });
+                        }
                         if !offset.is_multiple_of(bs) {
                             fs.zero_within_block(ino, &inode, offset, first_full * bs)?;
                         }
@@ -429,7 +470,7 @@ impl<D: BlockDevice> Fs<D> {
                         fs.zero_range_alloc(ino, &mut inode, offset, limit)?;
                     }
                     if keep_size {
-                        fs.allocate_holes(ino, &mut inode, offset, end)?;
+                        fs.allocate_holes(ino, &mut inode, offset, end, 0)?;
                     } else if end > inode.size {
                         inode.size = end;
                     }

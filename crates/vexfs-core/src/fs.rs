@@ -86,6 +86,9 @@ pub struct Fs<D: BlockDevice> {
     pub(crate) open_counts: BTreeMap<u64, u32>,
     /// Vector indexes in memory and their pending changes.
     pub(crate) vectors: crate::vector::VectorState,
+    /// Work the current operation left for transactions of its own.
+    pub(crate) deferred: Vec<crate::deferred::Deferred>,
+    pub(crate) running_deferred: bool,
 }
 
 /// Attributes as reported by stat.
@@ -207,6 +210,8 @@ impl<D: BlockDevice> Fs<D> {
             ino_hint: sb.first_user_ino,
             open_counts: BTreeMap::new(),
             vectors: crate::vector::VectorState::default(),
+            deferred: Vec::new(),
+            running_deferred: false,
             sb,
         };
         fs.set_group_limit(4096);

@@ -4,6 +4,7 @@ use crate::device::BlockDevice;
 use crate::error::{corrupt, FsError, Result};
 use crate::fs::Fs;
 use crate::tx::Seal;
+use alloc::vec::Vec;
 use vexfs_format::inode::{Inode, Timestamp, FLAG_INLINE_SYMLINK, FLAG_ORPHAN, INODE_SIZE};
 
 impl<D: BlockDevice> Fs<D> {
@@ -56,18 +57,22 @@ impl<D: BlockDevice> Fs<D> {
         Ok((ino, inode))
     }
 
-    /// Free everything an inode owns and its number.
+    /// Free everything an inode owns and its number. A file with more
+    /// blocks than one operation may free stays on the orphan list, its
+    /// link count zero, while transactions of their own free the rest and
+    /// then delete it (`crate::deferred`).
     pub(crate) fn delete_inode(&mut self, ino: u64, mut inode: Inode) -> Result<()> {
+        if inode.flags & FLAG_INLINE_SYMLINK == 0
+            && !inode.is_dir()
+            && !self.truncate_blocks(ino, &mut inode, 0)?
+        {
+            return self.write_inode(ino, &inode);
+        }
         if inode.flags & FLAG_ORPHAN != 0 {
             self.orphan_remove(ino)?;
         }
         if inode.flags & FLAG_INLINE_SYMLINK == 0 {
-            if inode.is_dir() {
-                self.tree_free_all(ino, &mut inode)?;
-            } else {
-                self.truncate_blocks(ino, &mut inode, 0)?;
-                self.tree_free_all(ino, &mut inode)?;
-            }
+            self.tree_free_all(ino, &mut inode)?;
         }
         self.xattr_free_blob(&mut inode)?;
         self.zero_inode(ino)?;
@@ -103,7 +108,7 @@ impl<D: BlockDevice> Fs<D> {
         Ok(())
     }
 
-    fn orphan_remove(&mut self, ino: u64) -> Result<()> {
+    pub(crate) fn orphan_remove(&mut self, ino: u64) -> Result<()> {
         let mut cur = self.sb.orphan_head;
         let mut prev = 0u64;
         let mut steps = 0u64;
@@ -129,32 +134,43 @@ impl<D: BlockDevice> Fs<D> {
         Ok(())
     }
 
-    /// Delete every inode on the orphan list (done at mount: nobody can
-    /// hold them open any more). Returns how many were deleted.
+    /// Finish what a crash left on the orphan list (done at mount, and by
+    /// a writing fsck): delete the unlinked inodes (nobody can hold them
+    /// open any more) and finish the truncations of linked ones. Returns
+    /// how many were deleted. Large ones finish in steps of their own
+    /// after the caller's operation.
     pub(crate) fn reap_orphans(&mut self) -> Result<u64> {
-        let mut steps = 0u64;
-        let mut deleted = 0u64;
-        while self.sb.orphan_head != 0 {
-            steps += 1;
-            if steps > self.sb.inode_count {
+        // Walk the list first: members freed in steps stay on it until
+        // their last step.
+        let mut list = Vec::new();
+        let mut cur = self.sb.orphan_head;
+        while cur != 0 {
+            if list.len() as u64 >= self.sb.inode_count {
                 return Err(corrupt("orphan list loops"));
             }
-            let ino = self.sb.orphan_head;
-            let inode = self.read_inode(ino)?;
+            let inode = self.read_inode(cur)?;
             if inode.flags & FLAG_ORPHAN == 0 {
                 return Err(corrupt("orphan list names an inode not marked orphan"));
             }
-            if inode.nlink > 0 {
-                // Only unlinked inodes belong here; take it off the list.
-                let mut i = inode;
-                self.sb.orphan_head = i.orphan_next;
-                i.flags &= !FLAG_ORPHAN;
-                i.orphan_next = 0;
-                self.write_inode(ino, &i)?;
+            list.push(cur);
+            cur = inode.orphan_next;
+        }
+        let mut deleted = 0u64;
+        for ino in list {
+            let mut inode = self.read_inode(ino)?;
+            if inode.nlink == 0 {
+                self.delete_inode(ino, inode)?;
+                deleted += 1;
                 continue;
             }
-            self.delete_inode(ino, inode)?;
-            deleted += 1;
+            // A truncation cut short: free what lies past the size.
+            let size = inode.size;
+            if self.truncate_blocks(ino, &mut inode, size)? {
+                self.orphan_remove(ino)?;
+                inode.flags &= !FLAG_ORPHAN;
+                inode.orphan_next = 0;
+            }
+            self.write_inode(ino, &inode)?;
         }
         Ok(deleted)
     }

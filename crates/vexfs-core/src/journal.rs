@@ -64,6 +64,9 @@ pub struct JournalStats {
     pub logged_blocks: u64,
     /// Commits too large for the log, written home between two flushes.
     pub unjournaled_commits: u64,
+    /// Extra transactions long operations (freeing a huge or fragmented
+    /// file) were split into.
+    pub split_steps: u64,
     /// At mount: the sequence number and image count of the transaction
     /// replayed from the log, if one was.
     pub replayed: Option<(u64, u64)>,

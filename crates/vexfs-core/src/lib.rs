@@ -17,6 +17,7 @@ mod acl;
 mod alloc_bitmap;
 mod btree;
 pub mod check;
+mod deferred;
 mod device;
 mod dir;
 mod error;

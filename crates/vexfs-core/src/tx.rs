@@ -78,6 +78,9 @@ impl<D: BlockDevice> Fs<D> {
                         // aborts the journal and shows on the next call.
                         let _ = self.journal_commit();
                     }
+                    if !self.deferred.is_empty() {
+                        self.run_deferred()?;
+                    }
                     return Ok(v);
                 }
                 Err(e) => {
@@ -236,6 +239,7 @@ impl<D: BlockDevice> Fs<D> {
         for first in core::mem::take(&mut self.op_quarantined) {
             self.quarantine.remove(&first);
         }
+        self.deferred.clear();
         if let Some(sb) = self.sb_before.take() {
             self.sb = sb;
         }

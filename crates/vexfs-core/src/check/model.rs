@@ -102,6 +102,8 @@ pub(crate) struct Model {
     pub defer_orphans: bool,
     /// The orphans so left: off the plan, still owning what they own.
     pub pending_orphans: Vec<(u64, Node)>,
+    /// Linked files on that list: truncations the mount will finish.
+    pub pending_truncations: u64,
     pub problems: Vec<Problem>,
     pub files: u64,
     pub directories: u64,

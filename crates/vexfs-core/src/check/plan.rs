@@ -229,8 +229,13 @@ pub(super) fn plan_orphans(m: &mut Model) {
             m.release.insert(ino);
         }
     }
-    // Survivors must not carry orphan state.
+    // Survivors must not carry orphan state, except a linked file whose
+    // truncation a crash cut short: the mount finishes it.
     for (&ino, n) in &m.nodes {
+        if defer && on_list.contains(&ino) && n.inode.nlink > 0 {
+            m.pending_truncations += 1;
+            continue;
+        }
         if n.inode.flags & FLAG_ORPHAN != 0 || n.inode.orphan_next != 0 {
             m.problems.push(problem(
                 ProblemKind::Orphan,

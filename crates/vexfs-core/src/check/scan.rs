@@ -489,6 +489,7 @@ pub(crate) fn scan<D: BlockDevice>(
         reset_orphan_head: false,
         defer_orphans,
         pending_orphans: Vec::new(),
+        pending_truncations: 0,
         problems,
         files: 0,
         directories: 0,

@@ -206,7 +206,7 @@ fn finish(dev: &str, r: &CheckReport, verbose: bool, preen: bool, show_problems:
         println!("{dev}: released {} orphan inode{} (unlinked while open)", r.orphans_released, plural(r.orphans_released));
     }
     if r.orphans_pending > 0 {
-        println!("{dev}: {} orphan inode{} (unlinked while open) left for the next mount to release", r.orphans_pending, plural(r.orphans_pending));
+        println!("{dev}: {} orphan inode{} (unlinked while open, or being truncated) left for the next mount", r.orphans_pending, plural(r.orphans_pending));
     }
     if r.skipped_clean {
         println!("{dev}: clean, {}/{} files, {}/{} blocks", r.inodes_used, r.inode_count, r.blocks_used, r.block_count);
