@@ -194,6 +194,13 @@ impl VexFuse {
         self.core.with(f)
     }
 
+    /// For operations that may free or reserve a file's worth of blocks
+    /// (truncate, unlink, rmdir, rename over a file, the last release or
+    /// forget, fallocate): see `Shared::with_settled`.
+    fn with_settled<T>(&self, f: impl FnOnce(&mut Fs<FileDevice>) -> Result<T, FsError>) -> R<T> {
+        self.core.with_settled(f)
+    }
+
     /// uid/gid for a new node in `parent`, and whether it inherits setgid
     /// (directories in a setgid directory do).
     fn owner_for_new(fs: &mut Fs<FileDevice>, req: &Request, parent: u64) -> Result<(u32, u32, bool), FsError> {
@@ -340,7 +347,7 @@ impl Filesystem for VexFuse {
     fn forget(&self, _req: &Request, ino: INodeNo, nlookup: u64) {
         // No reply to send; a failure here (EIO after an internal error)
         // leaves the inode to the orphan list at the next mount.
-        let _ = self.with(|fs| self.lookups.forget(fs, ino.0, nlookup));
+        let _ = self.with_settled(|fs| self.lookups.forget(fs, ino.0, nlookup));
     }
 
     fn getattr(&self, _req: &Request, ino: INodeNo, _fh: Option<FileHandle>, reply: ReplyAttr) {
@@ -378,7 +385,12 @@ impl Filesystem for VexFuse {
             mtime: time_or_now(mtime, t),
             ctime: ctime.map(to_ts),
         };
-        match self.with(|fs| fs.setattr(ino.0, &a, t)) {
+        let r = if a.size.is_some() {
+            self.with_settled(|fs| fs.setattr(ino.0, &a, t))
+        } else {
+            self.with(|fs| fs.setattr(ino.0, &a, t))
+        };
+        match r {
             Ok(s) => reply.attr(&self.timeouts.attr, &attr(&s)),
             Err(e) => reply.error(e),
         }
@@ -415,11 +427,11 @@ impl Filesystem for VexFuse {
     }
 
     fn unlink(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
-        Self::empty(reply, self.with(|fs| fs.unlink(parent.0, name.as_bytes(), now())));
+        Self::empty(reply, self.with_settled(|fs| fs.unlink(parent.0, name.as_bytes(), now())));
     }
 
     fn rmdir(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
-        Self::empty(reply, self.with(|fs| fs.rmdir(parent.0, name.as_bytes(), now())));
+        Self::empty(reply, self.with_settled(|fs| fs.rmdir(parent.0, name.as_bytes(), now())));
     }
 
     fn symlink(&self, req: &Request, parent: INodeNo, link_name: &OsStr, target: &Path, reply: ReplyEntry) {
@@ -449,7 +461,7 @@ impl Filesystem for VexFuse {
             noreplace: flags.contains(RenameFlags::RENAME_NOREPLACE),
             exchange: flags.contains(RenameFlags::RENAME_EXCHANGE),
         };
-        Self::empty(reply, self.with(|fs| fs.rename(parent.0, name.as_bytes(), newparent.0, newname.as_bytes(), f, now())));
+        Self::empty(reply, self.with_settled(|fs| fs.rename(parent.0, name.as_bytes(), newparent.0, newname.as_bytes(), f, now())));
     }
 
     fn link(&self, _req: &Request, ino: INodeNo, newparent: INodeNo, newname: &OsStr, reply: ReplyEntry) {
@@ -536,7 +548,7 @@ impl Filesystem for VexFuse {
         if fh == WRITER {
             self.seeker.writers.closed(ino.0);
         }
-        Self::empty(reply, self.with(|fs| fs.release(ino.0)));
+        Self::empty(reply, self.with_settled(|fs| fs.release(ino.0)));
     }
 
     fn fsync(&self, _req: &Request, _ino: INodeNo, _fh: FileHandle, _datasync: bool, reply: ReplyEmpty) {
@@ -620,7 +632,7 @@ impl Filesystem for VexFuse {
 
     fn releasedir(&self, _req: &Request, ino: INodeNo, fh: FileHandle, _flags: OpenFlags, reply: ReplyEmpty) {
         self.sessions.close(fh.0);
-        Self::empty(reply, self.with(|fs| fs.release(ino.0)));
+        Self::empty(reply, self.with_settled(|fs| fs.release(ino.0)));
     }
 
     fn ioctl(
@@ -759,7 +771,7 @@ impl Filesystem for VexFuse {
             m if m == ZERO | KEEP => FallocMode::ZeroRange { keep_size: true },
             _ => return reply.error(Errno::EOPNOTSUPP),
         };
-        Self::empty(reply, self.with(|fs| fs.fallocate(ino.0, offset, length, m, now())));
+        Self::empty(reply, self.with_settled(|fs| fs.fallocate(ino.0, offset, length, m, now())));
     }
 
     fn lseek(&self, _req: &Request, ino: INodeNo, _fh: FileHandle, offset: i64, whence: i32, reply: ReplyLseek) {

@@ -4,7 +4,9 @@
 //! A journal commit started by the timer writes without the lock
 //! (`Fs::commit_begin`); until it ends, fsync and unmount wait on
 //! `committed`, and a transaction grown large commits inline again only
-//! once it has.
+//! once it has. Operations that may be split into several transactions
+//! (freeing or reserving a large file) also wait, so the core can commit
+//! between their steps.
 
 use fuser::Errno;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -45,7 +47,22 @@ impl Shared {
     /// the request fails with EIO and so does every later one, and the
     /// image is not marked clean at unmount, so fsck will look at it.
     pub(crate) fn with<T>(&self, f: impl FnOnce(&mut Fs<FileDevice>) -> Result<T, FsError>) -> Result<T, Errno> {
-        let mut g = self.lock()?;
+        self.run(self.lock()?, f)
+    }
+
+    /// [`Shared::with`] once no commit is in flight, for operations that
+    /// may free or reserve more than one transaction holds: the core then
+    /// commits between their steps itself, which it cannot do while the
+    /// timer's commit has the log.
+    pub(crate) fn with_settled<T>(&self, f: impl FnOnce(&mut Fs<FileDevice>) -> Result<T, FsError>) -> Result<T, Errno> {
+        self.run(self.settled()?, f)
+    }
+
+    fn run<T>(
+        &self,
+        mut g: MutexGuard<'_, Option<Fs<FileDevice>>>,
+        f: impl FnOnce(&mut Fs<FileDevice>) -> Result<T, FsError>,
+    ) -> Result<T, Errno> {
         let fs = g.as_mut().ok_or(Errno::EIO)?;
         match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(fs))) {
             Ok(r) => {
