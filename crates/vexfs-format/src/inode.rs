@@ -68,7 +68,11 @@ pub const FLAG_ORPHAN: u32 = 1 << 1;
 pub const FLAG_VECTOR_INDEX: u32 = 1 << 8;
 /// Reserved: the file carries an embedding (fast filter for index rebuilds).
 pub const FLAG_HAS_EMBEDDING: u32 = 1 << 9;
-pub const FLAGS_KNOWN: u32 = FLAG_INLINE_SYMLINK | FLAG_ORPHAN | FLAG_VECTOR_INDEX | FLAG_HAS_EMBEDDING;
+/// The attributes other than ACLs and the embedding are in an attribute
+/// tree whose root the blob names (`crate::xattr_tree`).
+pub const FLAG_XATTR_TREE: u32 = 1 << 2;
+pub const FLAGS_KNOWN: u32 =
+    FLAG_INLINE_SYMLINK | FLAG_ORPHAN | FLAG_XATTR_TREE | FLAG_VECTOR_INDEX | FLAG_HAS_EMBEDDING;
 
 /// A point in time: seconds since the epoch and nanoseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Hash)]
@@ -237,7 +241,10 @@ impl Inode {
             if nsec >= 1_000_000_000 {
                 return Err(bad("inode timestamp"));
             }
-            Ok(Timestamp { sec: get_i64(raw, s)?, nsec })
+            Ok(Timestamp {
+                sec: get_i64(raw, s)?,
+                nsec,
+            })
         };
         let mut data = [0u8; DATA_SIZE];
         data.copy_from_slice(get_bytes(raw, DATA_OFFSET, DATA_SIZE)?);
@@ -269,7 +276,9 @@ impl Inode {
         if inode.flags & !FLAGS_KNOWN != 0 {
             return Err(bad("inode flags"));
         }
-        if inode.flags & FLAG_INLINE_SYMLINK != 0 && (!inode.is_symlink() || inode.size > DATA_SIZE as u64) {
+        if inode.flags & FLAG_INLINE_SYMLINK != 0
+            && (!inode.is_symlink() || inode.size > DATA_SIZE as u64)
+        {
             return Err(bad("inline symlink"));
         }
         if (inode.xattr_block == 0) != (inode.xattr_blocks == 0) {
@@ -320,13 +329,21 @@ mod tests {
 
     #[test]
     fn round_trip_and_slot_check() {
-        let mut i = Inode::new(S_IFREG | 0o644, 1000, 1000, Timestamp::new(1_700_000_000, 5));
+        let mut i = Inode::new(
+            S_IFREG | 0o644,
+            1000,
+            1000,
+            Timestamp::new(1_700_000_000, 5),
+        );
         i.size = 12345;
         i.data[0] = 42;
         let mut raw = [0u8; INODE_SIZE];
         i.encode(&mut raw, 17).unwrap();
         assert_eq!(Inode::decode(&raw, 17).unwrap(), i);
-        assert!(Inode::decode(&raw, 18).is_err(), "slot mismatch must be caught");
+        assert!(
+            Inode::decode(&raw, 18).is_err(),
+            "slot mismatch must be caught"
+        );
     }
 
     proptest::proptest! {

@@ -90,9 +90,15 @@ impl XattrEntry<'_> {
 /// Validate a blob's body (its header checksum is checked separately with
 /// [`crate::header::verify`]) and return (count, used).
 pub fn blob_bounds(blob: &[u8]) -> Result<(usize, usize), FormatError> {
+    blob_bounds_at(blob, BLOB_HEADER)
+}
+
+/// [`blob_bounds`] for a blob whose entries start at `start` (a tree
+/// inode's blob has a longer header, see [`crate::xattr_tree`]).
+pub fn blob_bounds_at(blob: &[u8], start: usize) -> Result<(usize, usize), FormatError> {
     let count = get_u32(blob, 32)? as usize;
     let used = get_u32(blob, 36)? as usize;
-    if used < BLOB_HEADER || used > blob.len() || used > MAX_BLOB {
+    if used < start || used > blob.len() || used > MAX_BLOB {
         return Err(bad("xattr blob length"));
     }
     Ok((count, used))
@@ -108,9 +114,18 @@ pub struct XattrIter<'a> {
 
 impl<'a> XattrIter<'a> {
     pub fn new(blob: &'a [u8]) -> Result<Self, FormatError> {
-        let (count, used) = blob_bounds(blob)?;
+        Self::new_at(blob, BLOB_HEADER)
+    }
+
+    /// Entries starting at `start` (see [`blob_bounds_at`]).
+    pub fn new_at(blob: &'a [u8], start: usize) -> Result<Self, FormatError> {
+        let (count, used) = blob_bounds_at(blob, start)?;
         let blob = blob.get(..used).ok_or(FormatError::Truncated)?;
-        Ok(Self { blob, pos: BLOB_HEADER, left: count })
+        Ok(Self {
+            blob,
+            pos: start,
+            left: count,
+        })
     }
 }
 
@@ -118,11 +133,16 @@ impl<'a> Iterator for XattrIter<'a> {
     type Item = Result<XattrEntry<'a>, FormatError>;
     fn next(&mut self) -> Option<Self::Item> {
         if self.left == 0 {
-            return if self.pos == self.blob.len() { None } else { Some(Err(bad("xattr blob trailing bytes"))) };
+            return if self.pos == self.blob.len() {
+                None
+            } else {
+                Some(Err(bad("xattr blob trailing bytes")))
+            };
         }
         self.left -= 1;
         let r = (|| {
-            let ns = Namespace::from_u8(get_u8(self.blob, self.pos)?).ok_or(bad("xattr namespace"))?;
+            let ns =
+                Namespace::from_u8(get_u8(self.blob, self.pos)?).ok_or(bad("xattr namespace"))?;
             let nlen = usize::from(get_u8(self.blob, self.pos + 1)?);
             let vlen = get_u32(self.blob, self.pos + 2)? as usize;
             if nlen == 0 || vlen > MAX_VALUE {
@@ -131,7 +151,11 @@ impl<'a> Iterator for XattrIter<'a> {
             let name = get_bytes(self.blob, self.pos + ENTRY_HEADER, nlen)?;
             let value = get_bytes(self.blob, self.pos + ENTRY_HEADER + nlen, vlen)?;
             self.pos += ENTRY_HEADER + nlen + vlen;
-            Ok(XattrEntry { namespace: ns, name, value })
+            Ok(XattrEntry {
+                namespace: ns,
+                name,
+                value,
+            })
         })();
         if r.is_err() {
             self.left = 0;
