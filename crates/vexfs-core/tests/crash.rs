@@ -446,8 +446,7 @@ impl Run {
             force: true,
             now: T0,
         };
-        let (r, dev) =
-            check(MemDevice { data: img }, &opts, &mut |_, _, _| true).expect("fsck runs");
+        let (r, dev) = check(MemDevice { data: img }, &opts, &mut |_, _, _| true).expect("fsck runs");
         assert!(
             r.problems.is_empty(),
             "{what}: fsck before the mount found {:#?}",

@@ -44,9 +44,7 @@ pub fn get_bytes(buf: &[u8], off: usize, len: usize) -> Result<&[u8], FormatErro
 #[inline]
 fn put<const N: usize>(buf: &mut [u8], off: usize, v: [u8; N]) -> Result<(), FormatError> {
     let end = off.checked_add(N).ok_or(FormatError::Truncated)?;
-    buf.get_mut(off..end)
-        .ok_or(FormatError::Truncated)?
-        .copy_from_slice(&v);
+    buf.get_mut(off..end).ok_or(FormatError::Truncated)?.copy_from_slice(&v);
     Ok(())
 }
 #[inline]
@@ -72,8 +70,6 @@ pub fn put_i64(buf: &mut [u8], off: usize, v: i64) -> Result<(), FormatError> {
 #[inline]
 pub fn put_bytes(buf: &mut [u8], off: usize, v: &[u8]) -> Result<(), FormatError> {
     let end = off.checked_add(v.len()).ok_or(FormatError::Truncated)?;
-    buf.get_mut(off..end)
-        .ok_or(FormatError::Truncated)?
-        .copy_from_slice(v);
+    buf.get_mut(off..end).ok_or(FormatError::Truncated)?.copy_from_slice(v);
     Ok(())
 }

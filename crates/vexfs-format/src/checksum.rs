@@ -38,11 +38,7 @@ const TABLES: [[u32; 256]; 8] = {
 #[inline(always)]
 fn tab(k: usize, idx: u32) -> u32 {
     // Both indices are in range by construction (k < 8, idx masked to a byte).
-    TABLES
-        .get(k)
-        .and_then(|t| t.get((idx & 0xFF) as usize))
-        .copied()
-        .unwrap_or(0)
+    TABLES.get(k).and_then(|t| t.get((idx & 0xFF) as usize)).copied().unwrap_or(0)
 }
 
 /// Continue a CRC-32C over `data` from a previous raw state.
@@ -52,14 +48,8 @@ pub fn crc32c_update(mut crc: u32, data: &[u8]) -> u32 {
     for c in &mut chunks {
         let lo = u32::from_le_bytes([c[0], c[1], c[2], c[3]]) ^ crc;
         let hi = u32::from_le_bytes([c[4], c[5], c[6], c[7]]);
-        crc = tab(7, lo)
-            ^ tab(6, lo >> 8)
-            ^ tab(5, lo >> 16)
-            ^ tab(4, lo >> 24)
-            ^ tab(3, hi)
-            ^ tab(2, hi >> 8)
-            ^ tab(1, hi >> 16)
-            ^ tab(0, hi >> 24);
+        crc = tab(7, lo) ^ tab(6, lo >> 8) ^ tab(5, lo >> 16) ^ tab(4, lo >> 24)
+            ^ tab(3, hi) ^ tab(2, hi >> 8) ^ tab(1, hi >> 16) ^ tab(0, hi >> 24);
     }
     for &b in chunks.remainder() {
         crc = (crc >> 8) ^ tab(0, crc ^ u32::from(b));

@@ -88,11 +88,7 @@ impl<'a> DirEntry<'a> {
         if ino == 0 || !valid_name(name) {
             return Err(bad("directory entry name"));
         }
-        Ok(DirEntry {
-            ino,
-            file_type: ft,
-            name,
-        })
+        Ok(DirEntry { ino, file_type: ft, name })
     }
 }
 
@@ -111,10 +107,7 @@ mod tests {
         assert_eq!(name_hash(b"hello"), 0x003a_7158_b03f_6c8c);
         assert_eq!(name_hash(b"lost+found"), 0x002c_33e8_8e73_58bc);
         assert_eq!(name_hash(&[0xffu8; 255]), 0x0007_23e2_92d9_e02c);
-        assert_eq!(
-            key_range(b"a"),
-            (0x20_a8aa_562a_6fb3 << 8, (0x20_a8aa_562a_6fb3 << 8) | 0xff)
-        );
+        assert_eq!(key_range(b"a"), (0x20_a8aa_562a_6fb3 << 8, (0x20_a8aa_562a_6fb3 << 8) | 0xff));
         for n in [&b"x"[..], b"hello", &[0xffu8; 255]] {
             let (lo, hi) = key_range(n);
             assert!(hi < 1 << 62 && lo <= hi);
@@ -123,11 +116,7 @@ mod tests {
 
     #[test]
     fn round_trip() {
-        let e = DirEntry {
-            ino: 99,
-            file_type: FileType::Regular,
-            name: b"file.txt",
-        };
+        let e = DirEntry { ino: 99, file_type: FileType::Regular, name: b"file.txt" };
         let mut buf = [0u8; 300];
         let n = e.encode(&mut buf).unwrap();
         assert_eq!(DirEntry::decode(&buf[..n]).unwrap(), e);

@@ -50,12 +50,7 @@ impl Extent {
         if v.len() != EXTENT_VALUE_SIZE {
             return Err(bad("extent record size"));
         }
-        let e = Extent {
-            logical,
-            physical: get_u64(v, 0)?,
-            len: get_u32(v, 8)?,
-            flags: get_u32(v, 12)?,
-        };
+        let e = Extent { logical, physical: get_u64(v, 0)?, len: get_u32(v, 8)?, flags: get_u32(v, 12)? };
         if e.len == 0 || e.len > MAX_EXTENT_LEN || e.flags & !EXTENT_UNWRITTEN != 0 {
             return Err(bad("extent length"));
         }

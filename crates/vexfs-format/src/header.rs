@@ -37,12 +37,7 @@ pub fn seal(block: &mut [u8], magic: u32, block_nr: u64, owner: u64) -> Result<(
 }
 
 /// Check magic, checksum and self-reference; return the owner field.
-pub fn verify(
-    block: &[u8],
-    magic: u32,
-    block_nr: u64,
-    what: &'static str,
-) -> Result<u64, FormatError> {
+pub fn verify(block: &[u8], magic: u32, block_nr: u64, what: &'static str) -> Result<u64, FormatError> {
     if get_u32(block, MAGIC_OFFSET)? != magic {
         return Err(FormatError::Corrupt(Corruption::BadMagic(what)));
     }

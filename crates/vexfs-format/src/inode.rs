@@ -241,10 +241,7 @@ impl Inode {
             if nsec >= 1_000_000_000 {
                 return Err(bad("inode timestamp"));
             }
-            Ok(Timestamp {
-                sec: get_i64(raw, s)?,
-                nsec,
-            })
+            Ok(Timestamp { sec: get_i64(raw, s)?, nsec })
         };
         let mut data = [0u8; DATA_SIZE];
         data.copy_from_slice(get_bytes(raw, DATA_OFFSET, DATA_SIZE)?);
@@ -276,9 +273,7 @@ impl Inode {
         if inode.flags & !FLAGS_KNOWN != 0 {
             return Err(bad("inode flags"));
         }
-        if inode.flags & FLAG_INLINE_SYMLINK != 0
-            && (!inode.is_symlink() || inode.size > DATA_SIZE as u64)
-        {
+        if inode.flags & FLAG_INLINE_SYMLINK != 0 && (!inode.is_symlink() || inode.size > DATA_SIZE as u64) {
             return Err(bad("inline symlink"));
         }
         if (inode.xattr_block == 0) != (inode.xattr_blocks == 0) {
@@ -329,21 +324,13 @@ mod tests {
 
     #[test]
     fn round_trip_and_slot_check() {
-        let mut i = Inode::new(
-            S_IFREG | 0o644,
-            1000,
-            1000,
-            Timestamp::new(1_700_000_000, 5),
-        );
+        let mut i = Inode::new(S_IFREG | 0o644, 1000, 1000, Timestamp::new(1_700_000_000, 5));
         i.size = 12345;
         i.data[0] = 42;
         let mut raw = [0u8; INODE_SIZE];
         i.encode(&mut raw, 17).unwrap();
         assert_eq!(Inode::decode(&raw, 17).unwrap(), i);
-        assert!(
-            Inode::decode(&raw, 18).is_err(),
-            "slot mismatch must be caught"
-        );
+        assert!(Inode::decode(&raw, 18).is_err(), "slot mismatch must be caught");
     }
 
     proptest::proptest! {

@@ -6,10 +6,7 @@
 //! what is wrong. docs/FORMAT.md is the byte-level specification and must be
 //! kept in step with the `*_OFFSET` constants here.
 #![no_std]
-#![cfg_attr(
-    not(test),
-    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
-)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod bytes;
 pub mod checksum;

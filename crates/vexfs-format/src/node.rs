@@ -28,9 +28,7 @@ pub const MAX_LEVEL: u16 = 8;
 // level + nitems + value_start; key + off + len.
 const _: () = assert!(2 + 2 + 4 == NODE_HEADER && 8 + 4 + 4 == SLOT_SIZE);
 // The inode-resident root must hold at least two items of every kind.
-const _: () = assert!(
-    NODE_HEADER + 2 * (SLOT_SIZE + crate::extent::EXTENT_VALUE_SIZE) <= crate::inode::DATA_SIZE
-);
+const _: () = assert!(NODE_HEADER + 2 * (SLOT_SIZE + crate::extent::EXTENT_VALUE_SIZE) <= crate::inode::DATA_SIZE);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NodeHeader {
@@ -51,11 +49,7 @@ pub fn header(body: &[u8]) -> Result<NodeHeader, FormatError> {
     if slots_end > value_start || value_start > body.len() {
         return Err(bad("tree node item count"));
     }
-    Ok(NodeHeader {
-        level,
-        nitems,
-        value_start,
-    })
+    Ok(NodeHeader { level, nitems, value_start })
 }
 
 /// Initialise an empty node.
@@ -147,10 +141,7 @@ pub fn validate(body: &[u8]) -> Result<NodeHeader, FormatError> {
 /// may be empty, and a block pushed down from an empty root is filled in
 /// the same transaction), and every child pointer of an internal node inside
 /// `children` (the data area). Run once, when the block enters the cache.
-pub fn validate_block(
-    body: &[u8],
-    children: core::ops::Range<u64>,
-) -> Result<NodeHeader, FormatError> {
+pub fn validate_block(body: &[u8], children: core::ops::Range<u64>) -> Result<NodeHeader, FormatError> {
     let h = validate(body)?;
     if h.nitems == 0 {
         return Err(bad("empty tree node"));
@@ -190,10 +181,7 @@ pub struct Placement {
 }
 
 impl Placement {
-    pub const ROOT: Self = Self {
-        level: None,
-        range: KeyRange::ALL,
-    };
+    pub const ROOT: Self = Self { level: None, range: KeyRange::ALL };
 }
 
 /// Check a [`validate`]d node against its place in the tree: the level one
@@ -230,25 +218,13 @@ pub fn check_placement(body: &[u8], h: &NodeHeader, at: &Placement) -> Result<()
 /// The placement of the child in slot `i` of an internal node placed at
 /// `at`: one level down, keys in `[key[i], key[i+1])` clipped to the
 /// node's own range (slot 0 starts at the node's lower bound).
-pub fn child_placement(
-    body: &[u8],
-    h: &NodeHeader,
-    i: usize,
-    at: &Placement,
-) -> Result<Placement, FormatError> {
+pub fn child_placement(body: &[u8], h: &NodeHeader, i: usize, at: &Placement) -> Result<Placement, FormatError> {
     if h.level == 0 || i >= h.nitems {
         return Err(bad("tree slot index"));
     }
     let lo = if i == 0 { at.range.lo } else { key(body, i)? };
-    let hi = if i + 1 < h.nitems {
-        Some(key(body, i + 1)?)
-    } else {
-        at.range.hi
-    };
-    Ok(Placement {
-        level: Some(h.level - 1),
-        range: KeyRange { lo, hi },
-    })
+    let hi = if i + 1 < h.nitems { Some(key(body, i + 1)?) } else { at.range.hi };
+    Ok(Placement { level: Some(h.level - 1), range: KeyRange { lo, hi } })
 }
 
 /// Bytes held by live values.
@@ -277,9 +253,7 @@ pub fn fits(body: &[u8], len: usize) -> Result<bool, FormatError> {
 /// as `body`.
 pub fn compact(body: &mut [u8], scratch: &mut [u8]) -> Result<(), FormatError> {
     let h = header(body)?;
-    let scratch = scratch
-        .get_mut(..body.len())
-        .ok_or(FormatError::Truncated)?;
+    let scratch = scratch.get_mut(..body.len()).ok_or(FormatError::Truncated)?;
     scratch.copy_from_slice(body);
     let mut end = body.len();
     for i in 0..h.nitems {
@@ -296,13 +270,7 @@ pub fn compact(body: &mut [u8], scratch: &mut [u8]) -> Result<(), FormatError> {
 /// Insert at slot `i` (keys must stay ordered; the caller found `i` with
 /// [`search`]). Returns `Ok(false)` without changing anything if the node
 /// is full.
-pub fn insert_at(
-    body: &mut [u8],
-    i: usize,
-    k: u64,
-    v: &[u8],
-    scratch: &mut [u8],
-) -> Result<bool, FormatError> {
+pub fn insert_at(body: &mut [u8], i: usize, k: u64, v: &[u8], scratch: &mut [u8]) -> Result<bool, FormatError> {
     let mut h = header(body)?;
     if i > h.nitems || h.nitems >= usize::from(u16::MAX) {
         return Err(bad("tree slot index"));
@@ -354,12 +322,7 @@ pub fn set_key(body: &mut [u8], i: usize, k: u64) -> Result<(), FormatError> {
 
 /// Replace the value of slot `i`. Same-length values are overwritten in
 /// place; otherwise the item is re-inserted. `Ok(false)` if it cannot fit.
-pub fn set_value(
-    body: &mut [u8],
-    i: usize,
-    v: &[u8],
-    scratch: &mut [u8],
-) -> Result<bool, FormatError> {
+pub fn set_value(body: &mut [u8], i: usize, v: &[u8], scratch: &mut [u8]) -> Result<bool, FormatError> {
     let old_len = value(body, i)?.len();
     if old_len == v.len() {
         let s = NODE_HEADER + i * SLOT_SIZE;
@@ -391,17 +354,11 @@ mod tests {
         assert!(insert_at(&mut body, 0, 10, &[1; 16], &mut scratch).unwrap());
         assert!(insert_at(&mut body, 1, 20, &[2; 16], &mut scratch).unwrap());
         assert!(insert_at(&mut body, 0, 5, &[3; 16], &mut scratch).unwrap());
-        assert!(
-            !insert_at(&mut body, 3, 30, &[4; 16], &mut scratch).unwrap(),
-            "112 bytes hold 3 extents"
-        );
+        assert!(!insert_at(&mut body, 3, 30, &[4; 16], &mut scratch).unwrap(), "112 bytes hold 3 extents");
         assert_eq!(validate(&body).unwrap().nitems, 3);
         assert_eq!(value(&body, 1).unwrap(), &[1; 16]);
         remove_at(&mut body, 1).unwrap();
-        assert!(
-            insert_at(&mut body, 2, 30, &[4; 16], &mut scratch).unwrap(),
-            "compaction reclaims space"
-        );
+        assert!(insert_at(&mut body, 2, 30, &[4; 16], &mut scratch).unwrap(), "compaction reclaims space");
         assert_eq!(key(&body, 2).unwrap(), 30);
         assert_eq!(value(&body, 2).unwrap(), &[4; 16]);
         assert_eq!(value(&body, 0).unwrap(), &[3; 16]);
@@ -427,21 +384,12 @@ mod tests {
     fn block_validation() {
         let ok = node_with(512, 1, &[0, 10, 20]);
         assert_eq!(validate_block(&ok, 100..200).unwrap().nitems, 3);
-        assert!(
-            validate_block(&ok, 101..200).is_err(),
-            "child 100 outside the data area"
-        );
-        assert!(
-            validate_block(&node_with(512, 0, &[]), 0..200).is_err(),
-            "empty block node"
-        );
+        assert!(validate_block(&ok, 101..200).is_err(), "child 100 outside the data area");
+        assert!(validate_block(&node_with(512, 0, &[]), 0..200).is_err(), "empty block node");
         // Keys out of order, with the layout otherwise intact.
         let mut bad_order = node_with(512, 0, &[5, 6, 7]);
         put_u64(&mut bad_order, NODE_HEADER + SLOT_SIZE, 9).unwrap();
-        assert_eq!(
-            validate_block(&bad_order, 0..200),
-            Err(bad("tree key order"))
-        );
+        assert_eq!(validate_block(&bad_order, 0..200), Err(bad("tree key order")));
         // More items than the slot area can hold.
         let mut too_many = node_with(512, 0, &[5]);
         put_u16(&mut too_many, 2, 40).unwrap();
@@ -460,23 +408,8 @@ mod tests {
         let c0 = child_placement(&root, &h, 0, &Placement::ROOT).unwrap();
         let c1 = child_placement(&root, &h, 1, &Placement::ROOT).unwrap();
         let c2 = child_placement(&root, &h, 2, &Placement::ROOT).unwrap();
-        assert_eq!(
-            c0,
-            Placement {
-                level: Some(1),
-                range: KeyRange {
-                    lo: 0,
-                    hi: Some(10)
-                }
-            }
-        );
-        assert_eq!(
-            c1.range,
-            KeyRange {
-                lo: 10,
-                hi: Some(20)
-            }
-        );
+        assert_eq!(c0, Placement { level: Some(1), range: KeyRange { lo: 0, hi: Some(10) } });
+        assert_eq!(c1.range, KeyRange { lo: 10, hi: Some(20) });
         assert_eq!(c2.range, KeyRange { lo: 20, hi: None });
         assert!(child_placement(&root, &h, 3, &Placement::ROOT).is_err());
 
@@ -486,23 +419,12 @@ mod tests {
         assert!(check_placement(&mid, &mh, &c0).is_err());
         check_placement(&mid, &mh, &c1).unwrap();
         // Wrong level.
-        let l0 = Placement {
-            level: Some(0),
-            ..c1
-        };
+        let l0 = Placement { level: Some(0), ..c1 };
         assert!(check_placement(&mid, &mh, &l0).is_err());
         // A key at the upper bound belongs to the next sibling.
         let at20 = node_with(512, 0, &[12, 20]);
         let ah = validate(&at20).unwrap();
-        assert!(check_placement(
-            &at20,
-            &ah,
-            &Placement {
-                level: Some(0),
-                ..c1
-            }
-        )
-        .is_err());
+        assert!(check_placement(&at20, &ah, &Placement { level: Some(0), ..c1 }).is_err());
         // Empty internal nodes are refused anywhere, empty leaves are not.
         let empty_internal = node_with(512, 1, &[]);
         let eh = validate(&empty_internal).unwrap();

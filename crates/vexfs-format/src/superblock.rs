@@ -83,10 +83,8 @@ pub const NEXT_GENERATION_OFFSET: usize = 256;
 pub const CRC_OFFSET: usize = 508;
 
 // The table above must tile the 512 bytes exactly.
-const _: () =
-    assert!(NEXT_GENERATION_OFFSET + 8 + 244 == CRC_OFFSET && CRC_OFFSET + 4 == SUPERBLOCK_SIZE);
-const _: () =
-    assert!(LABEL_OFFSET + LABEL_LEN == LOST_FOUND_OFFSET && UUID_OFFSET + 16 == LABEL_OFFSET);
+const _: () = assert!(NEXT_GENERATION_OFFSET + 8 + 244 == CRC_OFFSET && CRC_OFFSET + 4 == SUPERBLOCK_SIZE);
+const _: () = assert!(LABEL_OFFSET + LABEL_LEN == LOST_FOUND_OFFSET && UUID_OFFSET + 16 == LABEL_OFFSET);
 
 pub const STATE_CLEAN: u16 = 1;
 pub const STATE_DIRTY: u16 = 2;
@@ -186,9 +184,7 @@ impl Superblock {
         }
         s.validate_geometry()?;
         if s.feature_incompat & !INCOMPAT_KNOWN != 0 {
-            return Err(FormatError::Incompatible(
-                "unknown incompatible feature flags",
-            ));
+            return Err(FormatError::Incompatible("unknown incompatible feature flags"));
         }
         Ok(s)
     }
@@ -228,27 +224,11 @@ impl Superblock {
             cursor = start.checked_add(len).ok_or(bad(what))?;
             Ok(())
         };
-        region(
-            self.block_bitmap_start,
-            self.block_bitmap_blocks,
-            "superblock block bitmap start",
-        )?;
-        region(
-            self.inode_bitmap_start,
-            self.inode_bitmap_blocks,
-            "superblock inode bitmap start",
-        )?;
-        region(
-            self.inode_table_start,
-            self.inode_table_blocks,
-            "superblock inode table start",
-        )?;
+        region(self.block_bitmap_start, self.block_bitmap_blocks, "superblock block bitmap start")?;
+        region(self.inode_bitmap_start, self.inode_bitmap_blocks, "superblock inode bitmap start")?;
+        region(self.inode_table_start, self.inode_table_blocks, "superblock inode table start")?;
         if self.journal_blocks > 0 {
-            region(
-                self.journal_start,
-                self.journal_blocks,
-                "superblock journal start",
-            )?;
+            region(self.journal_start, self.journal_blocks, "superblock journal start")?;
         }
         // The journal feature and the region come together.
         let journaled = self.feature_incompat & crate::features::INCOMPAT_JOURNAL != 0;
@@ -268,9 +248,7 @@ impl Superblock {
 
     /// Encode into `buf[..512]` with a fresh checksum.
     pub fn encode(&self, buf: &mut [u8]) -> Result<(), FormatError> {
-        let sb = buf
-            .get_mut(..SUPERBLOCK_SIZE)
-            .ok_or(FormatError::Truncated)?;
+        let sb = buf.get_mut(..SUPERBLOCK_SIZE).ok_or(FormatError::Truncated)?;
         sb.fill(0);
         put_bytes(sb, MAGIC_OFFSET, &MAGIC)?;
         put_u32(sb, VERSION_OFFSET, FORMAT_VERSION)?;
@@ -329,9 +307,7 @@ impl Superblock {
             .checked_add(journal_blocks)
             .ok_or(FormatError::Incompatible("journal too large"))?;
         if data_start.saturating_add(16) > block_count {
-            return Err(FormatError::Incompatible(
-                "device too small for this inode count",
-            ));
+            return Err(FormatError::Incompatible("device too small for this inode count"));
         }
         Ok(Superblock {
             block_size,

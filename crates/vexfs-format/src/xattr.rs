@@ -121,11 +121,7 @@ impl<'a> XattrIter<'a> {
     pub fn new_at(blob: &'a [u8], start: usize) -> Result<Self, FormatError> {
         let (count, used) = blob_bounds_at(blob, start)?;
         let blob = blob.get(..used).ok_or(FormatError::Truncated)?;
-        Ok(Self {
-            blob,
-            pos: start,
-            left: count,
-        })
+        Ok(Self { blob, pos: start, left: count })
     }
 }
 
@@ -133,16 +129,11 @@ impl<'a> Iterator for XattrIter<'a> {
     type Item = Result<XattrEntry<'a>, FormatError>;
     fn next(&mut self) -> Option<Self::Item> {
         if self.left == 0 {
-            return if self.pos == self.blob.len() {
-                None
-            } else {
-                Some(Err(bad("xattr blob trailing bytes")))
-            };
+            return if self.pos == self.blob.len() { None } else { Some(Err(bad("xattr blob trailing bytes"))) };
         }
         self.left -= 1;
         let r = (|| {
-            let ns =
-                Namespace::from_u8(get_u8(self.blob, self.pos)?).ok_or(bad("xattr namespace"))?;
+            let ns = Namespace::from_u8(get_u8(self.blob, self.pos)?).ok_or(bad("xattr namespace"))?;
             let nlen = usize::from(get_u8(self.blob, self.pos + 1)?);
             let vlen = get_u32(self.blob, self.pos + 2)? as usize;
             if nlen == 0 || vlen > MAX_VALUE {
@@ -151,11 +142,7 @@ impl<'a> Iterator for XattrIter<'a> {
             let name = get_bytes(self.blob, self.pos + ENTRY_HEADER, nlen)?;
             let value = get_bytes(self.blob, self.pos + ENTRY_HEADER + nlen, vlen)?;
             self.pos += ENTRY_HEADER + nlen + vlen;
-            Ok(XattrEntry {
-                namespace: ns,
-                name,
-                value,
-            })
+            Ok(XattrEntry { namespace: ns, name, value })
         })();
         if r.is_err() {
             self.left = 0;
