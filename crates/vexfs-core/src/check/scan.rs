@@ -19,11 +19,11 @@ use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
+use vexfs_format::bytes::get_u64;
+use vexfs_format::checksum::crc32c;
 use vexfs_format::dirent::{key_range, DirEntry};
 use vexfs_format::extent::Extent;
 use vexfs_format::header::{self, BITMAP_MAGIC, HEADER_SIZE, NODE_MAGIC, XATTR_MAGIC};
-use vexfs_format::bytes::get_u64;
-use vexfs_format::checksum::crc32c;
 use vexfs_format::inode::{FileType, Inode, FLAG_INLINE_SYMLINK, FLAG_XATTR_TREE, INODE_SIZE};
 use vexfs_format::node::{self, Placement};
 use vexfs_format::superblock::bits_per_bitmap_block;
@@ -347,7 +347,10 @@ fn check_xattr_tree<D: BlockDevice>(
         if let TreeValue::Run(r) = it.value {
             let nb = r.blocks(fs.bs);
             if r.first < data_start || r.first.checked_add(nb).is_none_or(|e| e > block_count) {
-                return Ok(Err(format!("value run at block {} outside the data area", r.first)));
+                return Ok(Err(format!(
+                    "value run at block {} outside the data area",
+                    r.first
+                )));
             }
             let mut v = alloc::vec![0u8; (nb as usize) * fs.bs];
             for (i, chunk) in v.chunks_mut(fs.bs).enumerate() {
