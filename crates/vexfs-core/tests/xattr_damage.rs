@@ -26,7 +26,7 @@ fn name(i: u64) -> Vec<u8> {
 
 /// Every 50th value is large enough for a value run.
 fn value(i: u64) -> Vec<u8> {
-    let len = if i % 50 == 0 { 3000 } else { 20 };
+    let len = if i.is_multiple_of(50) { 3000 } else { 20 };
     vec![(i % 251) as u8; len]
 }
 
