@@ -19,9 +19,10 @@ fn name(i: u64) -> Vec<u8> {
     format!("user.k{i:05}").into_bytes()
 }
 
-/// Per-second rates of one run: set N names, get each once in a shuffled
-/// order, list the file's names (names listed per second). `None` where
-/// the layout refused N names.
+/// Per-second rates of one run: set N names (then, below 10,000 names,
+/// replace them in turn up to 10,000 sets), get at least 10,000 times in a
+/// shuffled order, list the file's names (names listed per second).
+/// `None` where the layout refused N names.
 fn one_run(n: u64) -> Option<[f64; 3]> {
     let dev = format(
         MemDevice::new(256 << 20),
@@ -32,21 +33,28 @@ fn one_run(n: u64) -> Option<[f64; 3]> {
     .ok()?;
     let mut fs = Fs::mount(dev, MountOptions::default(), T).ok()?;
     let ino = fs.create(1, b"f", 0o644, 0, 0, T).ok()?.ino;
+    let ops = n.max(10_000);
     let t = Instant::now();
-    for i in 0..n {
-        fs.setxattr(ino, &name(i), &i.to_le_bytes(), XattrFlags::default(), T)
-            .ok()?;
+    for i in 0..ops {
+        fs.setxattr(
+            ino,
+            &name(i % n),
+            &i.to_le_bytes(),
+            XattrFlags::default(),
+            T,
+        )
+        .ok()?;
     }
-    let set = n as f64 / t.elapsed().as_secs_f64();
+    let set = ops as f64 / t.elapsed().as_secs_f64();
     // A fixed permutation: i * odd constant mod n visits every index once
     // when gcd(constant, n) = 1.
     let step = (0..).map(|k| 7919 + 2 * k).find(|s| gcd(*s, n) == 1)?;
     let t = Instant::now();
-    for i in 0..n {
+    for i in 0..ops {
         let j = (i * step) % n;
         fs.getxattr(ino, &name(j)).ok()?;
     }
-    let get = n as f64 / t.elapsed().as_secs_f64();
+    let get = ops as f64 / t.elapsed().as_secs_f64();
     let reps = (100_000 / n).clamp(1, 1000);
     let t = Instant::now();
     for _ in 0..reps {

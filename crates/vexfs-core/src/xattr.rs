@@ -98,16 +98,19 @@ fn parse_name(full: &[u8]) -> Result<(Namespace, &[u8])> {
 }
 
 impl<D: BlockDevice> Fs<D> {
-    fn xattr_load(&mut self, ino: u64, inode: &Inode) -> Result<Blob> {
+    /// The verified bytes of `inode`'s blob, where its entries start and
+    /// the tree root it names; `None` without a blob.
+    fn xattr_raw(
+        &mut self,
+        ino: u64,
+        inode: &Inode,
+    ) -> Result<Option<(Vec<u8>, usize, Option<u64>)>> {
         let tree = inode.flags & FLAG_XATTR_TREE != 0;
         if inode.xattr_block == 0 {
             if tree {
                 return Err(corrupt("attribute tree inode without a blob"));
             }
-            return Ok(Blob {
-                attrs: Vec::new(),
-                tree_root: None,
-            });
+            return Ok(None);
         }
         let n = u64::from(inode.xattr_blocks);
         if n == 0 || n * self.bs as u64 > (MAX_BLOB + self.bs) as u64 {
@@ -130,10 +133,20 @@ impl<D: BlockDevice> Fs<D> {
         if owner != ino {
             return Err(corrupt("xattr blob owned by another inode"));
         }
-        let (start, tree_root) = if tree {
-            (TREE_BLOB_HEADER, Some(get_u64(&blob, TREE_ROOT_OFFSET)?))
+        if tree {
+            let root = get_u64(&blob, TREE_ROOT_OFFSET)?;
+            Ok(Some((blob, TREE_BLOB_HEADER, Some(root))))
         } else {
-            (BLOB_HEADER, None)
+            Ok(Some((blob, BLOB_HEADER, None)))
+        }
+    }
+
+    fn xattr_load(&mut self, ino: u64, inode: &Inode) -> Result<Blob> {
+        let Some((blob, start, tree_root)) = self.xattr_raw(ino, inode)? else {
+            return Ok(Blob {
+                attrs: Vec::new(),
+                tree_root: None,
+            });
         };
         let mut attrs = Vec::new();
         for e in XattrIter::new_at(&blob, start)? {
@@ -245,18 +258,15 @@ impl<D: BlockDevice> Fs<D> {
         ns: Namespace,
         short: &[u8],
     ) -> Result<Option<Vec<u8>>> {
-        if inode.xattr_block == 0 {
+        // Scan the blob in place: only the match is copied out.
+        let Some((blob, start, tree_root)) = self.xattr_raw(ino, inode)? else {
             return Ok(None);
-        }
-        let blob = self.xattr_load(ino, inode)?;
-        let tree_root = blob.tree_root;
-        if let Some(v) = blob
-            .attrs
-            .into_iter()
-            .find(|(n, s, _)| *n == ns && s == short)
-            .map(|(_, _, v)| v)
-        {
-            return Ok(Some(v));
+        };
+        for e in XattrIter::new_at(&blob, start)? {
+            let e = e?;
+            if e.namespace == ns && e.name == short {
+                return Ok(Some(e.value.to_vec()));
+            }
         }
         match tree_root {
             Some(nr) if !is_hot(ns, short) => {
