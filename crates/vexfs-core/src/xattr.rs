@@ -42,6 +42,14 @@ struct Blob {
     tree_root: Option<u64>,
 }
 
+/// A blob as read and verified: its bytes, where its entries start, and
+/// the tree root it names.
+struct RawBlob {
+    bytes: Vec<u8>,
+    start: usize,
+    tree_root: Option<u64>,
+}
+
 /// Attributes that stay in the blob when the others move to the tree: the
 /// kernel reads the ACLs on the first permission check of every inode and
 /// the vector code reads the embedding, so each stays one block read away.
@@ -100,11 +108,7 @@ fn parse_name(full: &[u8]) -> Result<(Namespace, &[u8])> {
 impl<D: BlockDevice> Fs<D> {
     /// The verified bytes of `inode`'s blob, where its entries start and
     /// the tree root it names; `None` without a blob.
-    fn xattr_raw(
-        &mut self,
-        ino: u64,
-        inode: &Inode,
-    ) -> Result<Option<(Vec<u8>, usize, Option<u64>)>> {
+    fn xattr_raw(&mut self, ino: u64, inode: &Inode) -> Result<Option<RawBlob>> {
         let tree = inode.flags & FLAG_XATTR_TREE != 0;
         if inode.xattr_block == 0 {
             if tree {
@@ -135,14 +139,27 @@ impl<D: BlockDevice> Fs<D> {
         }
         if tree {
             let root = get_u64(&blob, TREE_ROOT_OFFSET)?;
-            Ok(Some((blob, TREE_BLOB_HEADER, Some(root))))
+            Ok(Some(RawBlob {
+                bytes: blob,
+                start: TREE_BLOB_HEADER,
+                tree_root: Some(root),
+            }))
         } else {
-            Ok(Some((blob, BLOB_HEADER, None)))
+            Ok(Some(RawBlob {
+                bytes: blob,
+                start: BLOB_HEADER,
+                tree_root: None,
+            }))
         }
     }
 
     fn xattr_load(&mut self, ino: u64, inode: &Inode) -> Result<Blob> {
-        let Some((blob, start, tree_root)) = self.xattr_raw(ino, inode)? else {
+        let Some(RawBlob {
+            bytes: blob,
+            start,
+            tree_root,
+        }) = self.xattr_raw(ino, inode)?
+        else {
             return Ok(Blob {
                 attrs: Vec::new(),
                 tree_root: None,
@@ -259,7 +276,12 @@ impl<D: BlockDevice> Fs<D> {
         short: &[u8],
     ) -> Result<Option<Vec<u8>>> {
         // Scan the blob in place: only the match is copied out.
-        let Some((blob, start, tree_root)) = self.xattr_raw(ino, inode)? else {
+        let Some(RawBlob {
+            bytes: blob,
+            start,
+            tree_root,
+        }) = self.xattr_raw(ino, inode)?
+        else {
             return Ok(None);
         };
         for e in XattrIter::new_at(&blob, start)? {
