@@ -102,7 +102,7 @@ rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 cpu, runs, fses = sys.argv[2], sys.argv[3], sys.argv[4].split()
 label = {"ext4": "ext4 (loop)", "vexfs": "VexFS (FUSE)", "base": "baseline (FUSE)"}
 def med(fs, n, k):
-    v = [r[k] for r in rows if r["fs"] == fs and r["names"] == n and k in r]
+    v = [r[k] for r in rows if r["fs"] == fs and r["names"] == n and r.get(k) is not None]
     return statistics.median(v) if v else None
 print(f"CPU: {cpu}; 8-byte values, one file; median of {runs} run(s); names/s for list")
 print()
