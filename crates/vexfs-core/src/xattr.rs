@@ -245,21 +245,34 @@ impl<D: BlockDevice> Fs<D> {
     /// caller). The one entry point inode deletion uses.
     pub(crate) fn xattr_free_blob(&mut self, inode: &mut Inode) -> Result<()> {
         if inode.flags & FLAG_XATTR_TREE != 0 && inode.xattr_block != 0 {
-            // The blob names its owner; tree nodes are checked against it.
-            let mut first = alloc::vec![0u8; self.bs];
-            self.with_raw_block(inode.xattr_block, |d| {
-                first.copy_from_slice(d);
-                Ok(())
-            })?;
-            let ino = vexfs_format::bytes::get_u64(&first, header::OWNER_OFFSET)?;
-            let blob = self.xattr_load(ino, inode)?;
-            if let Some(nr) = blob.tree_root {
-                let root = self.xtree_open(ino, nr, inode.blocks)?;
-                inode.blocks = self.xtree_free(ino, root)?;
+            match self.xattr_free_tree(inode) {
+                // A damaged tree must not make its file undeletable, and
+                // freeing what a damaged tree names could free another
+                // file's blocks: leave its blocks allocated for fsck,
+                // which finds them owned by nobody and frees them.
+                Err(FsError::Corrupt(_)) => {}
+                r => r?,
             }
         }
         inode.flags &= !FLAG_XATTR_TREE;
         self.xattr_free_run(inode)
+    }
+
+    /// Free a tree inode's attribute tree (nodes, root and value runs).
+    fn xattr_free_tree(&mut self, inode: &mut Inode) -> Result<()> {
+        // The blob names its owner; tree nodes are checked against it.
+        let mut first = alloc::vec![0u8; self.bs];
+        self.with_raw_block(inode.xattr_block, |d| {
+            first.copy_from_slice(d);
+            Ok(())
+        })?;
+        let ino = get_u64(&first, header::OWNER_OFFSET)?;
+        let blob = self.xattr_load(ino, inode)?;
+        if let Some(nr) = blob.tree_root {
+            let root = self.xtree_open(ino, nr, inode.blocks)?;
+            inode.blocks = self.xtree_free(ino, root)?;
+        }
+        Ok(())
     }
 
     /// Whether `ino` keeps attributes in an attribute tree.

@@ -57,6 +57,19 @@ pub(crate) type Owned = (Namespace, Vec<u8>, Vec<u8>);
 /// Items a scan takes per descent.
 const SCAN_BATCH: usize = 256;
 
+/// The key to continue a scan from after asking for keys `>= k` and
+/// getting `key`. A key below `k` is corruption: a crafted tree must end a
+/// scan with an error, never make it go round.
+fn next_key(ino: u64, k: u64, key: u64) -> Result<u64> {
+    if key < k {
+        return Err(corrupt_at(
+            "attribute tree returned keys out of order",
+            Location::Inode(ino),
+        ));
+    }
+    Ok(key.saturating_add(1))
+}
+
 fn bad_item(ino: u64, e: vexfs_format::FormatError) -> FsError {
     FsError::from(e).at(Location::Inode(ino))
 }
@@ -136,9 +149,7 @@ impl<D: BlockDevice> Fs<D> {
             if it.namespace == ns && it.name == name {
                 return Ok(Some((key, v)));
             }
-            // The tree returns keys in order; `key < k` would be corruption
-            // and is refused by the tree's placement checks.
-            k = key.checked_add(1).ok_or(FsError::Invalid)?;
+            k = next_key(ino, k, key)?;
         }
         Ok(None)
     }
@@ -158,8 +169,8 @@ impl<D: BlockDevice> Fs<D> {
             if key > hi || key > free {
                 break;
             }
-            free = key + 1;
-            k = key + 1;
+            k = next_key(ino, k, key)?;
+            free = k;
         }
         if free > hi {
             return Err(FsError::NoSpace);
@@ -300,12 +311,7 @@ impl<D: BlockDevice> Fs<D> {
                 break;
             };
             for (key, raw) in &batch {
-                if *key < k {
-                    return Err(corrupt_at(
-                        "attribute tree returned keys out of order",
-                        Location::Inode(ino),
-                    ));
-                }
+                k = next_key(ino, k, *key)?;
                 let it = TreeItem::decode(raw).map_err(|e| bad_item(ino, e))?;
                 let v = if values {
                     self.resolve(ino, &it)?
@@ -314,9 +320,8 @@ impl<D: BlockDevice> Fs<D> {
                 };
                 out.push((it.namespace, it.name.to_vec(), v));
             }
-            match last.checked_add(1) {
-                Some(n) => k = n,
-                None => break,
+            if last == u64::MAX {
+                break;
             }
         }
         Ok(out)
@@ -338,24 +343,30 @@ impl<D: BlockDevice> Fs<D> {
         Ok(Some(total))
     }
 
-    /// Free every value run, node block and the root block.
+    /// Free every value run, node block and the root block. Every item is
+    /// read and checked before anything is freed, so a damaged tree fails
+    /// with nothing freed.
     pub(crate) fn xtree_free(&mut self, ino: u64, mut root: XRoot) -> Result<u64> {
+        let mut runs = Vec::new();
         let mut k = 0u64;
         loop {
             let batch = self.tree_range(ino, &root, k, SCAN_BATCH)?;
             let Some(last) = batch.last().map(|(key, _)| *key) else {
                 break;
             };
-            for (_, raw) in &batch {
+            for (key, raw) in &batch {
+                k = next_key(ino, k, *key)?;
                 let it = TreeItem::decode(raw).map_err(|e| bad_item(ino, e))?;
                 if let TreeValue::Run(r) = it.value {
-                    self.run_free(&mut root, &r)?;
+                    runs.push(r);
                 }
             }
-            match last.checked_add(1) {
-                Some(n) => k = n,
-                None => break,
+            if last == u64::MAX {
+                break;
             }
+        }
+        for r in &runs {
+            self.run_free(&mut root, r)?;
         }
         self.tree_free_all(ino, &mut root)?;
         self.free_blocks(root.nr, 1)?;

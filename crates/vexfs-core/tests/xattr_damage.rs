@@ -270,3 +270,24 @@ fn blob_names_a_root_in_the_inode_table() {
     assert!(corrupt > 0);
     fsck_finds_and_drops(dev, ino);
 }
+
+/// A file whose attribute tree is damaged can still be deleted; nothing
+/// the damaged tree names is freed, and fsck -y reclaims the leaked blocks.
+#[test]
+fn a_file_with_a_damaged_tree_can_be_deleted() {
+    let (mut dev, ino) = build();
+    let leaf = a_leaf(&dev, ino);
+    edit_node(&mut dev, leaf, |b| {
+        b[node::NODE_HEADER..node::NODE_HEADER + 8].copy_from_slice(&u64::MAX.to_le_bytes());
+    });
+    let mut fs = Fs::mount(dev, MountOptions::default(), T0).unwrap();
+    let free = fs.statfs().blocks_free;
+    fs.unlink(ROOT_INO, b"f", T0).unwrap();
+    assert!(fs.statfs().blocks_free > free, "the blob itself is freed");
+    let dev = fs.unmount(T0).unwrap();
+    let (r, dev) = bounded_check(dev, RepairMode::No);
+    assert!(!r.problems.is_empty(), "leaked tree blocks are reported");
+    let (_, dev) = bounded_check(dev, RepairMode::Yes);
+    let (r, _) = bounded_check(dev, RepairMode::No);
+    assert!(r.problems.is_empty(), "after repair: {:#?}", r.problems);
+}

@@ -28,7 +28,11 @@ pub const TREE_ATTRS: u32 = 300;
 /// large enough for a value run at 1 KiB blocks.
 pub fn tree_attr(i: u32) -> (Vec<u8>, Vec<u8>) {
     let name = format!("user.golden-{i:04}").into_bytes();
-    let len = if i.is_multiple_of(40) { 2500 } else { (i % 30) as usize };
+    let len = if i.is_multiple_of(40) {
+        2500
+    } else {
+        (i % 30) as usize
+    };
     let value = (0..len).map(|j| (i as usize + j) as u8).collect();
     (name, value)
 }
