@@ -24,7 +24,7 @@ use vexfs_format::checksum::crc32c;
 use vexfs_format::header::{HEADER_SIZE, NODE_MAGIC};
 use vexfs_format::node;
 use vexfs_format::xattr::Namespace;
-use vexfs_format::xattr_tree::{key_range, TreeItem, TreeValue, ValueRun, ITEM_HEADER};
+use vexfs_format::xattr_tree::{key_range, TreeItem, TreeValue, ValueRun, ITEM_HEADER, RUN_SIZE};
 
 /// The attribute tree's root node block, held in memory during one
 /// operation; [`Fs::xtree_close`] writes it back if it changed.
@@ -75,9 +75,12 @@ fn bad_item(ino: u64, e: vexfs_format::FormatError) -> FsError {
 }
 
 impl<D: BlockDevice> Fs<D> {
-    /// Whether a value of `len` bytes under `name` stays in its tree item.
+    /// Whether a value of `len` bytes under `name` stays in its tree item:
+    /// when the item fits a quarter block, or when the value is no longer
+    /// than the run reference that would replace it (a long name with a
+    /// short value, which a run would only make bigger).
     fn xtree_inline(&self, name: &[u8], len: usize) -> bool {
-        ITEM_HEADER + name.len() + len <= self.bs / 4
+        len <= RUN_SIZE || ITEM_HEADER + name.len() + len <= self.bs / 4
     }
 
     /// A new, empty tree: one root block charged to the inode.
@@ -207,6 +210,10 @@ impl<D: BlockDevice> Fs<D> {
             crc: crc32c(value),
         };
         let n = r0.blocks(self.bs);
+        if n == 0 {
+            // Empty values are always inline (see `xtree_inline`).
+            return Err(FsError::Invalid);
+        }
         let first = self.alloc_contiguous(n)?;
         let mut buf = alloc::vec![0u8; (n as usize) * self.bs];
         buf.get_mut(..value.len())

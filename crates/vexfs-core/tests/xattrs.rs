@@ -270,3 +270,24 @@ fn flags_in_the_tree() {
         Err(FsError::TooBig)
     );
 }
+
+/// Names of the longest length (255 bytes with the prefix) with empty,
+/// short and run-sized values on the smallest block size, where a name
+/// alone nearly fills the quarter block an inline item may take.
+#[test]
+fn longest_names_on_small_blocks() {
+    let mut fs = fresh(16 << 20, 1024);
+    let ino = fs.create(ROOT_INO, b"f", 0o644, 0, 0, T0).unwrap().ino;
+    let mut model = Model::new();
+    for i in 0..40u32 {
+        let mut n = format!("user.{i:03}").into_bytes();
+        n.resize(255, b'n');
+        let v = vec![i as u8; [0, 1, 16, 17, 600][i as usize % 5]];
+        fs.setxattr(ino, &n, &v, XattrFlags::default(), T0).unwrap();
+        model.insert(n, v);
+    }
+    assert!(fs.xattr_uses_tree(ino).unwrap());
+    verify(&mut fs, ino, &model, "long names");
+    let fs = remount(fs);
+    fsck_clean(fs.unmount(T0).unwrap(), "long names");
+}
