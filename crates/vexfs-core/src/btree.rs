@@ -1,9 +1,11 @@
-//! The B+tree used for directories and file mappings.
+//! The B+tree used for directories, file mappings and attribute trees.
 //!
 //! Keys are unique u64s, values are short byte strings. The root node lives
-//! in the inode's 112-byte `data` area, so small directories and files with
-//! few extents need no tree block at all; deeper nodes are metadata blocks
-//! owned by the inode. When the root fills it is pushed down into a new
+//! where its [`TreeHost`] keeps it: for directories and file mappings the
+//! inode's 112-byte `data` area, so small directories and files with few
+//! extents need no tree block at all; for an attribute tree a root block of
+//! its own (`crate::xattr_tree`). Deeper nodes are metadata blocks owned by
+//! the inode. When the root fills it is pushed down into a new
 //! block and the root becomes an internal node one level higher (the tree
 //! grows at the top, as ext4's extent tree does).
 //!
