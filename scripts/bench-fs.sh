@@ -6,6 +6,7 @@
 #
 #   bash scripts/bench-fs.sh [--runtime SECONDS] [--size MiB] [--files N] [--jobs N]
 #                            [--runs N] [--meta-only] [--baseline-fuse BIN]
+#                            [--xattr-only] [--xattr-names "1 100 10000"]
 #
 # The random read/write job runs JOBS processes (default 2, one per core
 # here) on separate files of SIZE/JOBS each; sequential jobs use one.
@@ -13,7 +14,10 @@
 # interleaved, and reports medians. --meta-only skips fio. --baseline-fuse
 # mounts a third image with another vexfs-fuse binary (an older build) and
 # adds its metadata rates as a column, so a change is measured against its
-# base and ext4 in the same run.
+# base and ext4 in the same run. --xattr-only runs only fs_xattrbench:
+# set, get and list with each count of names on one file (8-byte values),
+# RUNS rounds interleaved across filesystems, medians, into
+# target/bench-fs/xattr.md and xattr-runs.jsonl.
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 RUNTIME=15
@@ -23,6 +27,8 @@ JOBS=2
 RUNS=1
 META_ONLY=0
 BASE_FUSE=""
+XATTR_ONLY=0
+XATTR_NAMES="1 100 10000"
 while [ $# -gt 0 ]; do
     case "$1" in
         --runtime) RUNTIME="$2"; shift 2 ;;
@@ -32,7 +38,9 @@ while [ $# -gt 0 ]; do
         --runs) RUNS="$2"; shift 2 ;;
         --meta-only) META_ONLY=1; shift ;;
         --baseline-fuse) BASE_FUSE="$(realpath "$2")"; shift 2 ;;
-        *) echo "usage: $0 [--runtime S] [--size MiB] [--files N] [--jobs N] [--runs N] [--meta-only] [--baseline-fuse BIN]" >&2; exit 16 ;;
+        --xattr-only) XATTR_ONLY=1; shift ;;
+        --xattr-names) XATTR_NAMES="$2"; shift 2 ;;
+        *) echo "usage: $0 [--runtime S] [--size MiB] [--files N] [--jobs N] [--runs N] [--meta-only] [--baseline-fuse BIN] [--xattr-only] [--xattr-names LIST]" >&2; exit 16 ;;
     esac
 done
 ensure_rust
@@ -73,6 +81,45 @@ if [ -n "$BASE_FUSE" ]; then
 fi
 CPU=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
 log "CPU: $CPU ($(nproc) cores)"
+
+if [ "$XATTR_ONLY" = 1 ]; then
+    # Attributes: RUNS rounds, each over every count and filesystem in
+    # turn; a refusal (ext4 caps a file's attributes at one block) is
+    # recorded as such.
+    : > "$OUT/xattr-runs.jsonl"
+    for run in $(seq "$RUNS"); do
+        for n in $XATTR_NAMES; do
+            for fs in $FSES; do
+                log "$fs: xattrs, $n names (run $run/$RUNS)"
+                target/release/fs_xattrbench "$OUT/$fs" --names "$n" --json \
+                    | sed "s/^{/{\"fs\":\"$fs\",\"run\":$run,/" >> "$OUT/xattr-runs.jsonl" || true
+            done
+        done
+    done
+    python3 - "$OUT/xattr-runs.jsonl" "$CPU ($(nproc) cores)" "$RUNS" "$FSES" <<'PY' | tee "$OUT/xattr.md"
+import json, statistics, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+cpu, runs, fses = sys.argv[2], sys.argv[3], sys.argv[4].split()
+label = {"ext4": "ext4 (loop)", "vexfs": "VexFS (FUSE)", "base": "baseline (FUSE)"}
+def med(fs, n, k):
+    v = [r[k] for r in rows if r["fs"] == fs and r["names"] == n and r.get(k) is not None]
+    return statistics.median(v) if v else None
+print(f"CPU: {cpu}; 8-byte values, one file; median of {runs} run(s); names/s for list")
+print()
+print("| names | op | " + " | ".join(label[f] for f in fses) + " | VexFS / ext4 |" + (" VexFS / baseline |" if "base" in fses else ""))
+print("|---|---|" + "---|" * len(fses) + "---|" + ("---|" if "base" in fses else ""))
+for n in sorted({r["names"] for r in rows}):
+    for k, op in (("set_per_s", "set"), ("get_per_s", "get"), ("list_names_per_s", "list")):
+        v = {f: med(f, n, k) for f in fses}
+        cell = lambda x: "refused" if x is None else f"{x:.0f}"
+        ratio = lambda a, b: f"{a / b:.2f}" if a and b else "n/a"
+        line = f"| {n} | {op} | " + " | ".join(cell(v[f]) for f in fses) + f" | {ratio(v.get('vexfs'), v.get('ext4'))} |"
+        if "base" in fses:
+            line += f" {ratio(v.get('vexfs'), v.get('base'))} |"
+        print(line)
+PY
+    exit 0
+fi
 
 fio_iops() { # dir name rw bs [jobs] -> prints "read_iops write_iops read_MBps write_MBps"
     local dir="$1" name="$2" rw="$3" bs="$4" jobs="${5:-1}"

@@ -2,7 +2,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use vexfs_format::{dirent, extent, header, inode, journal, node, superblock, xattr};
+use vexfs_format::{dirent, extent, header, inode, journal, node, superblock, xattr, xattr_tree};
 
 fuzz_target!(|data: &[u8]| {
     let _ = superblock::Superblock::decode(data);
@@ -30,6 +30,14 @@ fuzz_target!(|data: &[u8]| {
             }
         }
     }
+    if let Ok(it) = xattr::XattrIter::new_at(data, xattr_tree::TREE_BLOB_HEADER) {
+        for e in it.take(10_000) {
+            if e.is_err() {
+                break;
+            }
+        }
+    }
+    let _ = xattr_tree::TreeItem::decode(data);
     // Mutation paths must stay in bounds on arbitrary bodies too.
     let mut body = data.to_vec();
     let mut scratch = vec![0u8; body.len()];

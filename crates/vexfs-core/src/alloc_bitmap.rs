@@ -164,10 +164,14 @@ impl<D: BlockDevice> Fs<D> {
         Ok((first, n))
     }
 
-    /// Allocate exactly `count` contiguous blocks (xattr blobs), or fail.
+    /// Allocate exactly `count` contiguous blocks (xattr blobs and value
+    /// runs), or fail. Shorter free runs are skipped; the search gives up
+    /// once it has passed its starting point, so a fragmented device fails
+    /// with `NoSpace` only when no such run exists.
     pub(crate) fn alloc_contiguous(&mut self, count: u64) -> Result<u64> {
-        let mut goal = self.block_hint;
-        let mut tries = 0;
+        let start = self.block_hint;
+        let mut goal = start;
+        let mut wrapped = false;
         loop {
             let (first, n) = self.alloc_blocks(goal, count)?;
             if n == count {
@@ -176,11 +180,16 @@ impl<D: BlockDevice> Fs<D> {
             // Never used: give the run back without quarantine.
             self.set_bits(Bitmap::Blocks, first, n, false)?;
             self.sb.free_blocks += n;
-            goal = first + n + 1;
-            tries += 1;
-            if tries > 64 {
+            if first < goal {
+                if wrapped {
+                    return Err(FsError::NoSpace);
+                }
+                wrapped = true;
+            }
+            if wrapped && first >= start {
                 return Err(FsError::NoSpace);
             }
+            goal = first + n + 1;
         }
     }
 

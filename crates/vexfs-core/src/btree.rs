@@ -1,9 +1,11 @@
-//! The B+tree used for directories and file mappings.
+//! The B+tree used for directories, file mappings and attribute trees.
 //!
 //! Keys are unique u64s, values are short byte strings. The root node lives
-//! in the inode's 112-byte `data` area, so small directories and files with
-//! few extents need no tree block at all; deeper nodes are metadata blocks
-//! owned by the inode. When the root fills it is pushed down into a new
+//! where its [`TreeHost`] keeps it: for directories and file mappings the
+//! inode's 112-byte `data` area, so small directories and files with few
+//! extents need no tree block at all; for an attribute tree a root block of
+//! its own (`crate::xattr_tree`). Deeper nodes are metadata blocks owned by
+//! the inode. When the root fills it is pushed down into a new
 //! block and the root becomes an internal node one level higher (the tree
 //! grows at the top, as ext4's extent tree does).
 //!
@@ -71,6 +73,32 @@ impl NodeBuf {
 
 type Item = (u64, Vec<u8>);
 
+/// What a tree hangs from: the body of its root node and the block count
+/// its node blocks are charged to. Directory and file-mapping trees hang
+/// from the inode (root in its 112-byte `data`); an attribute tree hangs
+/// from a root block of its own (`crate::xattr_tree`).
+pub(crate) trait TreeHost {
+    fn root(&self) -> &[u8];
+    fn root_mut(&mut self) -> &mut [u8];
+    fn blocks(&self) -> u64;
+    fn set_blocks(&mut self, blocks: u64);
+}
+
+impl TreeHost for Inode {
+    fn root(&self) -> &[u8] {
+        &self.data
+    }
+    fn root_mut(&mut self) -> &mut [u8] {
+        &mut self.data
+    }
+    fn blocks(&self) -> u64 {
+        self.blocks
+    }
+    fn set_blocks(&mut self, blocks: u64) {
+        self.blocks = blocks;
+    }
+}
+
 fn location(ino: u64, loc: Loc) -> Location {
     match loc {
         Loc::Root => Location::Inode(ino),
@@ -106,10 +134,16 @@ impl<D: BlockDevice> Fs<D> {
     }
 
     /// Load the node at `loc` and check it against its place in the tree.
-    fn node_load(&mut self, ino: u64, inode: &Inode, loc: Loc, at: &Placement) -> Result<NodeBuf> {
+    fn node_load<H: TreeHost + ?Sized>(
+        &mut self,
+        ino: u64,
+        inode: &H,
+        loc: Loc,
+        at: &Placement,
+    ) -> Result<NodeBuf> {
         let buf = match loc {
             Loc::Root => {
-                let b = inode.data.to_vec();
+                let b = inode.root().to_vec();
                 node::validate(&b).map_err(|e| FsError::from(e).at(Location::Inode(ino)))?;
                 b
             }
@@ -136,12 +170,17 @@ impl<D: BlockDevice> Fs<D> {
         Ok((Loc::Block(c), p))
     }
 
-    fn node_store(&mut self, ino: u64, inode: &mut Inode, n: NodeBuf) -> Result<()> {
+    fn node_store<H: TreeHost + ?Sized>(
+        &mut self,
+        ino: u64,
+        inode: &mut H,
+        n: NodeBuf,
+    ) -> Result<()> {
         match n.loc {
             Loc::Root => {
-                let len = inode.data.len();
+                let len = inode.root().len();
                 inode
-                    .data
+                    .root_mut()
                     .copy_from_slice(n.buf.get(..len).ok_or(FsError::Invalid)?);
                 Ok(())
             }
@@ -156,13 +195,18 @@ impl<D: BlockDevice> Fs<D> {
         }
     }
 
-    fn new_node_block(&mut self, ino: u64, inode: &mut Inode, goal: u64) -> Result<u64> {
-        let blocks = inode.blocks.checked_add(1).ok_or(corrupt_at(
+    fn new_node_block<H: TreeHost + ?Sized>(
+        &mut self,
+        ino: u64,
+        inode: &mut H,
+        goal: u64,
+    ) -> Result<u64> {
+        let blocks = inode.blocks().checked_add(1).ok_or(corrupt_at(
             "inode block count overflows",
             Location::Inode(ino),
         ))?;
         let (nr, _) = self.alloc_blocks(goal, 1)?;
-        inode.blocks = blocks;
+        inode.set_blocks(blocks);
         Ok(nr)
     }
 
@@ -201,10 +245,10 @@ impl<D: BlockDevice> Fs<D> {
         Ok(())
     }
 
-    fn edge_in(
+    fn edge_in<H: TreeHost + ?Sized>(
         &mut self,
         ino: u64,
-        inode: &Inode,
+        inode: &H,
         (loc, at): (Loc, Placement),
         last: bool,
         depth: u16,
@@ -223,10 +267,10 @@ impl<D: BlockDevice> Fs<D> {
         self.edge_in(ino, inode, c, last, depth + 1)
     }
 
-    fn floor_in(
+    fn floor_in<H: TreeHost + ?Sized>(
         &mut self,
         ino: u64,
-        inode: &Inode,
+        inode: &H,
         (loc, at): (Loc, Placement),
         key: u64,
         depth: u16,
@@ -258,10 +302,10 @@ impl<D: BlockDevice> Fs<D> {
         Ok(None)
     }
 
-    fn ceil_in(
+    fn ceil_in<H: TreeHost + ?Sized>(
         &mut self,
         ino: u64,
-        inode: &Inode,
+        inode: &H,
         (loc, at): (Loc, Placement),
         key: u64,
         depth: u16,
@@ -300,10 +344,10 @@ impl<D: BlockDevice> Fs<D> {
     /// Up to `max` items with keys `>= key`, in order, taken from the leaf
     /// that holds the first of them (so a scan costs one descent per leaf,
     /// not per item). An empty result means there are no more items.
-    pub(crate) fn tree_range(
+    pub(crate) fn tree_range<H: TreeHost + ?Sized>(
         &mut self,
         ino: u64,
-        inode: &Inode,
+        inode: &H,
         key: u64,
         max: usize,
     ) -> Result<Vec<Item>> {
@@ -336,23 +380,37 @@ impl<D: BlockDevice> Fs<D> {
     }
 
     /// The item with the greatest key `<= key`.
-    pub(crate) fn tree_floor(&mut self, ino: u64, inode: &Inode, key: u64) -> Result<Option<Item>> {
+    pub(crate) fn tree_floor<H: TreeHost + ?Sized>(
+        &mut self,
+        ino: u64,
+        inode: &H,
+        key: u64,
+    ) -> Result<Option<Item>> {
         self.floor_in(ino, inode, (Loc::Root, Placement::ROOT), key, 0)
     }
 
     /// The item with the smallest key `>= key`.
-    pub(crate) fn tree_ceil(&mut self, ino: u64, inode: &Inode, key: u64) -> Result<Option<Item>> {
+    pub(crate) fn tree_ceil<H: TreeHost + ?Sized>(
+        &mut self,
+        ino: u64,
+        inode: &H,
+        key: u64,
+    ) -> Result<Option<Item>> {
         self.ceil_in(ino, inode, (Loc::Root, Placement::ROOT), key, 0)
     }
 
     /// Whether the tree holds no items.
-    pub(crate) fn tree_is_empty(&mut self, ino: u64, inode: &Inode) -> Result<bool> {
+    pub(crate) fn tree_is_empty<H: TreeHost + ?Sized>(
+        &mut self,
+        ino: u64,
+        inode: &H,
+    ) -> Result<bool> {
         Ok(self.tree_ceil(ino, inode, 0)?.is_none())
     }
 
     /// Push the root's contents into a new block; the root becomes an
     /// internal node with that block as its only child.
-    fn grow_root(&mut self, ino: u64, inode: &mut Inode) -> Result<()> {
+    fn grow_root<H: TreeHost + ?Sized>(&mut self, ino: u64, inode: &mut H) -> Result<()> {
         let root = self.node_load(ino, inode, Loc::Root, &Placement::ROOT)?;
         let h = node::header(root.body())?;
         if h.level >= node::MAX_LEVEL {
@@ -369,7 +427,7 @@ impl<D: BlockDevice> Fs<D> {
         self.node_store(ino, inode, blk)?;
         let mut r = NodeBuf {
             loc: Loc::Root,
-            buf: alloc::vec![0u8; inode.data.len()],
+            buf: alloc::vec![0u8; inode.root().len()],
         };
         Self::fill_body(
             r.body_mut(),
@@ -381,7 +439,12 @@ impl<D: BlockDevice> Fs<D> {
     }
 
     /// Split a full block node in two by bytes; returns (separator, right).
-    fn split(&mut self, ino: u64, inode: &mut Inode, n: &NodeBuf) -> Result<(u64, u64)> {
+    fn split<H: TreeHost + ?Sized>(
+        &mut self,
+        ino: u64,
+        inode: &mut H,
+        n: &NodeBuf,
+    ) -> Result<(u64, u64)> {
         let Loc::Block(left_nr) = n.loc else {
             return Err(FsError::Invalid);
         };
@@ -425,10 +488,10 @@ impl<D: BlockDevice> Fs<D> {
 
     /// Insert into the subtree at `loc`; returns a (separator, new block)
     /// pair for the parent when the node split.
-    fn insert_rec(
+    fn insert_rec<H: TreeHost + ?Sized>(
         &mut self,
         ino: u64,
-        inode: &mut Inode,
+        inode: &mut H,
         (loc, at): (Loc, Placement),
         key: u64,
         val: &[u8],
@@ -493,10 +556,10 @@ impl<D: BlockDevice> Fs<D> {
 
     /// Insert a new key; `Exists` if it is already present. The caller
     /// writes `inode` back (its root and block count change).
-    pub(crate) fn tree_insert(
+    pub(crate) fn tree_insert<H: TreeHost + ?Sized>(
         &mut self,
         ino: u64,
-        inode: &mut Inode,
+        inode: &mut H,
         key: u64,
         val: &[u8],
     ) -> Result<()> {
@@ -514,10 +577,10 @@ impl<D: BlockDevice> Fs<D> {
     }
 
     /// Replace the value under an existing key.
-    pub(crate) fn tree_update(
+    pub(crate) fn tree_update<H: TreeHost + ?Sized>(
         &mut self,
         ino: u64,
-        inode: &mut Inode,
+        inode: &mut H,
         key: u64,
         val: &[u8],
     ) -> Result<()> {
@@ -541,10 +604,10 @@ impl<D: BlockDevice> Fs<D> {
     }
 
     /// Remove from the subtree; returns (found, node now empty).
-    fn remove_rec(
+    fn remove_rec<H: TreeHost + ?Sized>(
         &mut self,
         ino: u64,
-        inode: &mut Inode,
+        inode: &mut H,
         (loc, at): (Loc, Placement),
         key: u64,
         depth: u16,
@@ -572,7 +635,7 @@ impl<D: BlockDevice> Fs<D> {
             if let (Loc::Block(cnr), _) = c {
                 self.free_blocks(cnr, 1)?;
             }
-            inode.blocks = inode.blocks.saturating_sub(1);
+            inode.set_blocks(inode.blocks().saturating_sub(1));
             let old_k0 = node::key(n.body(), 0)?;
             node::remove_at(n.body_mut(), i)?;
             if i == 0 && h.nitems > 1 {
@@ -586,17 +649,22 @@ impl<D: BlockDevice> Fs<D> {
     }
 
     /// Remove a key; `Ok(false)` if absent.
-    pub(crate) fn tree_remove(&mut self, ino: u64, inode: &mut Inode, key: u64) -> Result<bool> {
+    pub(crate) fn tree_remove<H: TreeHost + ?Sized>(
+        &mut self,
+        ino: u64,
+        inode: &mut H,
+        key: u64,
+    ) -> Result<bool> {
         let (found, empty) = self.remove_rec(ino, inode, (Loc::Root, Placement::ROOT), key, 0)?;
         if empty {
-            init_root(&mut inode.data)?;
+            init_root(inode.root_mut())?;
         }
         self.shrink_root(ino, inode)?;
         Ok(found)
     }
 
     /// Pull a lone child back into the root when its items fit there.
-    fn shrink_root(&mut self, ino: u64, inode: &mut Inode) -> Result<()> {
+    fn shrink_root<H: TreeHost + ?Sized>(&mut self, ino: u64, inode: &mut H) -> Result<()> {
         for _ in 0..=node::MAX_LEVEL {
             let root = self.node_load(ino, inode, Loc::Root, &Placement::ROOT)?;
             let h = node::header(root.body())?;
@@ -609,29 +677,29 @@ impl<D: BlockDevice> Fs<D> {
             let need = node::NODE_HEADER
                 + ch.nitems * node::SLOT_SIZE
                 + node::live_value_bytes(child.body())?;
-            if need > inode.data.len() {
+            if need > inode.root().len() {
                 return Ok(());
             }
             let items = Self::items_of(child.body())?;
             let mut scratch = alloc::vec![0u8; self.bs];
             let mut r = NodeBuf {
                 loc: Loc::Root,
-                buf: alloc::vec![0u8; inode.data.len()],
+                buf: alloc::vec![0u8; inode.root().len()],
             };
             Self::fill_body(r.body_mut(), ch.level, &items, &mut scratch)?;
             self.node_store(ino, inode, r)?;
             if let Loc::Block(cnr) = c {
                 self.free_blocks(cnr, 1)?;
             }
-            inode.blocks = inode.blocks.saturating_sub(1);
+            inode.set_blocks(inode.blocks().saturating_sub(1));
         }
         Ok(())
     }
 
-    fn free_rec(
+    fn free_rec<H: TreeHost + ?Sized>(
         &mut self,
         ino: u64,
-        inode: &mut Inode,
+        inode: &mut H,
         (loc, at): (Loc, Placement),
         depth: u16,
     ) -> Result<()> {
@@ -646,14 +714,18 @@ impl<D: BlockDevice> Fs<D> {
         }
         if let Loc::Block(nr) = loc {
             self.free_blocks(nr, 1)?;
-            inode.blocks = inode.blocks.saturating_sub(1);
+            inode.set_blocks(inode.blocks().saturating_sub(1));
         }
         Ok(())
     }
 
     /// Free every node block (not the values' referents) and reset the root.
-    pub(crate) fn tree_free_all(&mut self, ino: u64, inode: &mut Inode) -> Result<()> {
+    pub(crate) fn tree_free_all<H: TreeHost + ?Sized>(
+        &mut self,
+        ino: u64,
+        inode: &mut H,
+    ) -> Result<()> {
         self.free_rec(ino, inode, (Loc::Root, Placement::ROOT), 0)?;
-        init_root(&mut inode.data)
+        init_root(inode.root_mut())
     }
 }

@@ -76,7 +76,7 @@ impl Default for CheckOptions {
 /// The checker's passes, for progress reporting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Pass {
-    /// Inodes, their trees, extents and attribute blobs.
+    /// Inodes, their trees, extents, attribute blobs and attribute trees.
     Inodes,
     /// Directory entries.
     Directories,
@@ -135,7 +135,7 @@ pub enum ProblemKind {
     Tree,
     /// A block is claimed by two owners.
     DuplicateBlock,
-    /// An extended-attribute blob is damaged.
+    /// An extended-attribute blob, or its attribute tree, is damaged.
     Xattr,
     /// An inode field disagrees with what the inode owns (blocks, size).
     InodeField,

@@ -35,6 +35,7 @@ mod seek;
 mod tx;
 pub mod vector;
 mod xattr;
+mod xattr_tree;
 
 pub use device::{BlockDevice, DeviceError, MemDevice};
 pub use error::{Corrupt, FsError, Location, Result};

@@ -1,20 +1,28 @@
-//! Extended attributes: one contiguous, checksummed blob per inode.
+//! Extended attributes: a checksummed blob per inode, and past about one
+//! block of attributes an attribute tree beside it.
 //!
-//! Setting an attribute rewrites the blob (in place when its block count
-//! is unchanged). Attribute sets are small (a 4096-d f32 embedding is 16 KiB),
-//! so whole-blob rewrites keep the code simple and crash-atomic under the
-//! transaction layer.
+//! The common case (an embedding, an ACL, a few user attributes) is one
+//! blob, rewritten whole on every change (in place when its block count is
+//! unchanged). Once the attributes other than the hot ones (the POSIX ACLs,
+//! read on every first permission check, and the embedding) would take more
+//! than a block, they move in the same transaction into an attribute tree
+//! ([`crate::xattr_tree`]) and the blob keeps only the hot ones and the
+//! tree's root; get and set are then O(log n). When removals leave the tree
+//! a single leaf holding under half a block, its attributes move back.
 
 use crate::device::BlockDevice;
 use crate::error::{corrupt, FsError, Result};
 use crate::fs::Fs;
 use crate::tx::Seal;
 use alloc::vec::Vec;
+use vexfs_format::bytes::{get_u64, put_u64};
+use vexfs_format::features::INCOMPAT_XATTR_TREE;
 use vexfs_format::header::{self, XATTR_MAGIC};
-use vexfs_format::inode::{Inode, Timestamp};
+use vexfs_format::inode::{Inode, Timestamp, FLAG_XATTR_TREE};
 use vexfs_format::xattr::{
     put_bounds, put_entry, Namespace, XattrEntry, XattrIter, BLOB_HEADER, MAX_BLOB, MAX_VALUE,
 };
+use vexfs_format::xattr_tree::{TREE_BLOB_HEADER, TREE_ROOT_OFFSET};
 
 /// `setxattr(2)` flags.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -26,6 +34,62 @@ pub struct XattrFlags {
 }
 
 type Attr = (Namespace, Vec<u8>, Vec<u8>);
+
+/// What an inode's blob holds: its entries and, for a tree inode, the
+/// attribute tree's root block.
+struct Blob {
+    attrs: Vec<Attr>,
+    tree_root: Option<u64>,
+}
+
+/// A blob as read and verified: its bytes, where its entries start, and
+/// the tree root it names.
+struct RawBlob {
+    bytes: Vec<u8>,
+    start: usize,
+    tree_root: Option<u64>,
+}
+
+/// Attributes that stay in the blob when the others move to the tree: the
+/// kernel reads the ACLs on the first permission check of every inode and
+/// the vector code reads the embedding, so each stays one block read away.
+fn is_hot(ns: Namespace, short: &[u8]) -> bool {
+    ns == Namespace::System
+        || (ns == Namespace::User
+            && vexfs_format::vector::EMBEDDING_XATTR.strip_prefix(Namespace::User.prefix())
+                == Some(short))
+}
+
+fn entry_len(ns: Namespace, n: &[u8], v: &[u8]) -> usize {
+    XattrEntry {
+        namespace: ns,
+        name: n,
+        value: v,
+    }
+    .encoded_len()
+}
+
+/// Apply a set (`Some`) or remove (`None`) to a name-sorted list; whether
+/// the name was there.
+fn edit(attrs: &mut Vec<Attr>, ns: Namespace, short: &[u8], value: Option<&[u8]>) -> bool {
+    let pos = attrs.iter().position(|(n, s, _)| *n == ns && s == short);
+    match (pos, value) {
+        (Some(i), Some(v)) => {
+            if let Some(a) = attrs.get_mut(i) {
+                a.2 = v.to_vec();
+            }
+        }
+        (None, Some(v)) => {
+            let at = attrs.partition_point(|(n, s, _)| (*n, s.as_slice()) < (ns, short));
+            attrs.insert(at, (ns, short.to_vec(), v.to_vec()));
+        }
+        (Some(i), None) => {
+            attrs.remove(i);
+        }
+        (None, None) => {}
+    }
+    pos.is_some()
+}
 
 fn parse_name(full: &[u8]) -> Result<(Namespace, &[u8])> {
     if full.len() > 255 {
@@ -42,9 +106,15 @@ fn parse_name(full: &[u8]) -> Result<(Namespace, &[u8])> {
 }
 
 impl<D: BlockDevice> Fs<D> {
-    fn xattr_load(&mut self, ino: u64, inode: &Inode) -> Result<Vec<Attr>> {
+    /// The verified bytes of `inode`'s blob, where its entries start and
+    /// the tree root it names; `None` without a blob.
+    fn xattr_raw(&mut self, ino: u64, inode: &Inode) -> Result<Option<RawBlob>> {
+        let tree = inode.flags & FLAG_XATTR_TREE != 0;
         if inode.xattr_block == 0 {
-            return Ok(Vec::new());
+            if tree {
+                return Err(corrupt("attribute tree inode without a blob"));
+            }
+            return Ok(None);
         }
         let n = u64::from(inode.xattr_blocks);
         if n == 0 || n * self.bs as u64 > (MAX_BLOB + self.bs) as u64 {
@@ -67,39 +137,66 @@ impl<D: BlockDevice> Fs<D> {
         if owner != ino {
             return Err(corrupt("xattr blob owned by another inode"));
         }
-        let mut out = Vec::new();
-        for e in XattrIter::new(&blob)? {
-            let e = e?;
-            out.push((e.namespace, e.name.to_vec(), e.value.to_vec()));
+        if tree {
+            let root = get_u64(&blob, TREE_ROOT_OFFSET)?;
+            Ok(Some(RawBlob {
+                bytes: blob,
+                start: TREE_BLOB_HEADER,
+                tree_root: Some(root),
+            }))
+        } else {
+            Ok(Some(RawBlob {
+                bytes: blob,
+                start: BLOB_HEADER,
+                tree_root: None,
+            }))
         }
-        Ok(out)
     }
 
-    fn xattr_store(&mut self, ino: u64, inode: &mut Inode, attrs: &[Attr]) -> Result<()> {
-        if attrs.is_empty() {
-            return self.xattr_free_blob(inode);
+    fn xattr_load(&mut self, ino: u64, inode: &Inode) -> Result<Blob> {
+        let Some(RawBlob {
+            bytes: blob,
+            start,
+            tree_root,
+        }) = self.xattr_raw(ino, inode)?
+        else {
+            return Ok(Blob {
+                attrs: Vec::new(),
+                tree_root: None,
+            });
+        };
+        let mut attrs = Vec::new();
+        for e in XattrIter::new_at(&blob, start)? {
+            let e = e?;
+            attrs.push((e.namespace, e.name.to_vec(), e.value.to_vec()));
         }
-        let used: usize = BLOB_HEADER
+        Ok(Blob { attrs, tree_root })
+    }
+
+    fn xattr_store(&mut self, ino: u64, inode: &mut Inode, blob: &Blob) -> Result<()> {
+        let attrs = &blob.attrs;
+        if attrs.is_empty() && blob.tree_root.is_none() {
+            return self.xattr_free_run(inode);
+        }
+        let start = if blob.tree_root.is_some() {
+            TREE_BLOB_HEADER
+        } else {
+            BLOB_HEADER
+        };
+        let used: usize = start
             + attrs
                 .iter()
-                .map(|(_, n, v)| {
-                    XattrEntry {
-                        namespace: Namespace::User,
-                        name: n,
-                        value: v,
-                    }
-                    .encoded_len()
-                })
+                .map(|(ns, n, v)| entry_len(*ns, n, v))
                 .sum::<usize>();
         if used > MAX_BLOB {
             return Err(FsError::NoSpace);
         }
         let nblocks = used.div_ceil(self.bs);
-        let mut blob = alloc::vec![0u8; nblocks * self.bs];
-        let mut pos = BLOB_HEADER;
+        let mut buf = alloc::vec![0u8; nblocks * self.bs];
+        let mut pos = start;
         for (ns, n, v) in attrs {
             pos = put_entry(
-                &mut blob,
+                &mut buf,
                 pos,
                 &XattrEntry {
                     namespace: *ns,
@@ -108,27 +205,30 @@ impl<D: BlockDevice> Fs<D> {
                 },
             )?;
         }
-        put_bounds(&mut blob, attrs.len(), used)?;
+        put_bounds(&mut buf, attrs.len(), used)?;
+        if let Some(root) = blob.tree_root {
+            put_u64(&mut buf, TREE_ROOT_OFFSET, root)?;
+        }
         let first = if inode.xattr_block != 0 && inode.xattr_blocks as usize == nblocks {
             inode.xattr_block
         } else {
             let new = self.alloc_contiguous(nblocks as u64)?;
-            self.xattr_free_blob(inode)?;
+            self.xattr_free_run(inode)?;
             inode.xattr_block = new;
             inode.xattr_blocks = nblocks as u32;
             inode.blocks = inode.blocks.saturating_add(nblocks as u64);
             new
         };
         inode.xattr_len = used as u32;
-        header::seal(&mut blob, XATTR_MAGIC, first, ino)?;
-        for (i, chunk) in blob.chunks(self.bs).enumerate() {
+        header::seal(&mut buf, XATTR_MAGIC, first, ino)?;
+        for (i, chunk) in buf.chunks(self.bs).enumerate() {
             self.put_block(first + i as u64, chunk.to_vec(), Seal::Raw)?;
         }
         Ok(())
     }
 
-    /// Free the blob's blocks (inode is written by the caller).
-    pub(crate) fn xattr_free_blob(&mut self, inode: &mut Inode) -> Result<()> {
+    /// Free the blob's own blocks.
+    fn xattr_free_run(&mut self, inode: &mut Inode) -> Result<()> {
         if inode.xattr_block != 0 {
             let n = u64::from(inode.xattr_blocks);
             self.free_blocks(inode.xattr_block, n)?;
@@ -140,6 +240,46 @@ impl<D: BlockDevice> Fs<D> {
         Ok(())
     }
 
+    /// Free all of an inode's attribute storage: the blob and, for a tree
+    /// inode, every tree node and value run (inode is written by the
+    /// caller). The one entry point inode deletion uses.
+    pub(crate) fn xattr_free_blob(&mut self, inode: &mut Inode) -> Result<()> {
+        if inode.flags & FLAG_XATTR_TREE != 0 && inode.xattr_block != 0 {
+            match self.xattr_free_tree(inode) {
+                // A damaged tree must not make its file undeletable, and
+                // freeing what a damaged tree names could free another
+                // file's blocks: leave its blocks allocated for fsck,
+                // which finds them owned by nobody and frees them.
+                Err(FsError::Corrupt(_)) => {}
+                r => r?,
+            }
+        }
+        inode.flags &= !FLAG_XATTR_TREE;
+        self.xattr_free_run(inode)
+    }
+
+    /// Free a tree inode's attribute tree (nodes, root and value runs).
+    fn xattr_free_tree(&mut self, inode: &mut Inode) -> Result<()> {
+        // The blob names its owner; tree nodes are checked against it.
+        let mut first = alloc::vec![0u8; self.bs];
+        self.with_raw_block(inode.xattr_block, |d| {
+            first.copy_from_slice(d);
+            Ok(())
+        })?;
+        let ino = get_u64(&first, header::OWNER_OFFSET)?;
+        let blob = self.xattr_load(ino, inode)?;
+        if let Some(nr) = blob.tree_root {
+            let root = self.xtree_open(ino, nr, inode.blocks)?;
+            inode.blocks = self.xtree_free(ino, root)?;
+        }
+        Ok(())
+    }
+
+    /// Whether `ino` keeps attributes in an attribute tree.
+    pub fn xattr_uses_tree(&mut self, ino: u64) -> Result<bool> {
+        Ok(self.read_inode(ino)?.flags & FLAG_XATTR_TREE != 0)
+    }
+
     /// The value of one attribute, if set.
     pub(crate) fn xattr_find(
         &mut self,
@@ -148,19 +288,33 @@ impl<D: BlockDevice> Fs<D> {
         ns: Namespace,
         short: &[u8],
     ) -> Result<Option<Vec<u8>>> {
-        if inode.xattr_block == 0 {
+        // Scan the blob in place: only the match is copied out.
+        let Some(RawBlob {
+            bytes: blob,
+            start,
+            tree_root,
+        }) = self.xattr_raw(ino, inode)?
+        else {
             return Ok(None);
+        };
+        for e in XattrIter::new_at(&blob, start)? {
+            let e = e?;
+            if e.namespace == ns && e.name == short {
+                return Ok(Some(e.value.to_vec()));
+            }
         }
-        Ok(self
-            .xattr_load(ino, inode)?
-            .into_iter()
-            .find(|(n, s, _)| *n == ns && s == short)
-            .map(|(_, _, v)| v))
+        match tree_root {
+            Some(nr) if !is_hot(ns, short) => {
+                let root = self.xtree_open(ino, nr, inode.blocks)?;
+                self.xtree_get(ino, &root, ns, short)
+            }
+            _ => Ok(None),
+        }
     }
 
-    /// Set (`Some`) or remove (`None`) one attribute in `inode`'s blob,
-    /// inside the caller's transaction; the caller writes the inode.
-    /// Returns whether the attribute existed before.
+    /// Set (`Some`) or remove (`None`) one attribute of `inode`, inside the
+    /// caller's transaction; the caller writes the inode. Returns whether
+    /// the attribute existed before.
     pub(crate) fn xattr_put(
         &mut self,
         ino: u64,
@@ -169,25 +323,74 @@ impl<D: BlockDevice> Fs<D> {
         short: &[u8],
         value: Option<&[u8]>,
     ) -> Result<bool> {
-        let mut attrs = self.xattr_load(ino, inode)?;
-        let pos = attrs.iter().position(|(n, s, _)| *n == ns && s == short);
-        match (pos, value) {
-            (Some(i), Some(v)) => {
-                if let Some(a) = attrs.get_mut(i) {
-                    a.2 = v.to_vec();
-                }
+        let mut blob = self.xattr_load(ino, inode)?;
+        let Some(nr) = blob.tree_root.filter(|_| !is_hot(ns, short)) else {
+            let existed = edit(&mut blob.attrs, ns, short, value);
+            if blob.tree_root.is_none() && self.xattr_past_threshold(&blob.attrs) {
+                self.xattr_to_tree(ino, inode, blob)?;
+            } else {
+                self.xattr_store(ino, inode, &blob)?;
             }
-            (None, Some(v)) => {
-                let at = attrs.partition_point(|(n, s, _)| (*n, s.as_slice()) < (ns, short));
-                attrs.insert(at, (ns, short.to_vec(), v.to_vec()));
+            return Ok(existed);
+        };
+        let mut root = self.xtree_open(ino, nr, inode.blocks)?;
+        let existed = self.xtree_put(ino, &mut root, ns, short, value)?;
+        let hot: usize = blob.attrs.iter().map(|(n, s, v)| entry_len(*n, s, v)).sum();
+        let back = match self.xtree_small(ino, &root)? {
+            Some(cold) => cold <= self.bs / 2 && BLOB_HEADER + hot + cold <= MAX_BLOB,
+            None => false,
+        };
+        if back {
+            let items = self.xtree_all(ino, &root, true)?;
+            inode.blocks = self.xtree_free(ino, root)?;
+            for (n, s, v) in items {
+                edit(&mut blob.attrs, n, &s, Some(&v));
             }
-            (Some(i), None) => {
-                attrs.remove(i);
-            }
-            (None, None) => return Ok(false),
+            blob.tree_root = None;
+            inode.flags &= !FLAG_XATTR_TREE;
+            self.xattr_store(ino, inode, &blob)?;
+        } else {
+            inode.blocks = self.xtree_close(ino, root)?;
         }
-        self.xattr_store(ino, inode, &attrs)?;
-        Ok(pos.is_some())
+        Ok(existed)
+    }
+
+    /// Whether a blob-only attribute set should move to a tree: its
+    /// non-hot attributes take more than a block, or the whole blob would
+    /// pass `MAX_BLOB`.
+    fn xattr_past_threshold(&self, attrs: &[Attr]) -> bool {
+        let mut cold = 0usize;
+        let mut all = BLOB_HEADER;
+        for (ns, n, v) in attrs {
+            let l = entry_len(*ns, n, v);
+            all += l;
+            if !is_hot(*ns, n) {
+                cold += l;
+            }
+        }
+        cold > 0 && (cold > self.bs || all > MAX_BLOB)
+    }
+
+    /// Move every non-hot attribute into a new tree, in this transaction.
+    fn xattr_to_tree(&mut self, ino: u64, inode: &mut Inode, blob: Blob) -> Result<()> {
+        let (hot, cold): (Vec<Attr>, Vec<Attr>) =
+            blob.attrs.into_iter().partition(|(n, s, _)| is_hot(*n, s));
+        let mut root = self.xtree_create(inode.blocks)?;
+        for (n, s, v) in &cold {
+            self.xtree_put(ino, &mut root, *n, s, Some(v))?;
+        }
+        let nr = root.nr;
+        inode.blocks = self.xtree_close(ino, root)?;
+        inode.flags |= FLAG_XATTR_TREE;
+        self.sb.feature_incompat |= INCOMPAT_XATTR_TREE;
+        self.xattr_store(
+            ino,
+            inode,
+            &Blob {
+                attrs: hot,
+                tree_root: Some(nr),
+            },
+        )
     }
 
     /// `getxattr(2)`: the value of attribute `name` (full name with prefix).
@@ -198,11 +401,25 @@ impl<D: BlockDevice> Fs<D> {
             .ok_or(FsError::NoData)
     }
 
-    /// `listxattr(2)`: NUL-terminated full names.
+    /// `listxattr(2)`: NUL-terminated full names, in (namespace, name)
+    /// order wherever they are stored (so a listing does not change when
+    /// an inode crosses the threshold).
     pub fn listxattr(&mut self, ino: u64) -> Result<Vec<u8>> {
         let inode = self.read_inode(ino)?;
+        let blob = self.xattr_load(ino, &inode)?;
+        let mut names: Vec<(Namespace, Vec<u8>)> =
+            blob.attrs.into_iter().map(|(n, s, _)| (n, s)).collect();
+        if let Some(nr) = blob.tree_root {
+            let root = self.xtree_open(ino, nr, inode.blocks)?;
+            names.extend(
+                self.xtree_all(ino, &root, false)?
+                    .into_iter()
+                    .map(|(n, s, _)| (n, s)),
+            );
+            names.sort_unstable();
+        }
         let mut out = Vec::new();
-        for (ns, n, _) in self.xattr_load(ino, &inode)? {
+        for (ns, n) in names {
             out.extend_from_slice(ns.prefix());
             out.extend_from_slice(&n);
             out.push(0);
@@ -228,25 +445,17 @@ impl<D: BlockDevice> Fs<D> {
         }
         self.transact(|fs| {
             let mut inode = fs.read_inode(ino)?;
-            let mut attrs = fs.xattr_load(ino, &inode)?;
-            let pos = attrs.iter().position(|(n, s, _)| *n == ns && s == short);
-            match (pos, flags.create, flags.replace) {
-                (Some(_), true, _) => return Err(FsError::Exists),
-                (None, _, true) => return Err(FsError::NoData),
-                (Some(i), _, _) => {
-                    if let Some(a) = attrs.get_mut(i) {
-                        a.2 = value.to_vec();
-                    }
-                }
-                (None, _, _) => {
-                    let at = attrs.partition_point(|(n, s, _)| (*n, s.as_slice()) < (ns, short));
-                    attrs.insert(at, (ns, short.to_vec(), value.to_vec()));
-                }
-            }
             if crate::vector::is_embedding(name) {
                 fs.embedding_will_set(ino, &mut inode, value)?;
             }
-            fs.xattr_store(ino, &mut inode, &attrs)?;
+            let existed = fs.xattr_put(ino, &mut inode, ns, short, Some(value))?;
+            // A refused flag rolls the whole operation back.
+            if existed && flags.create {
+                return Err(FsError::Exists);
+            }
+            if !existed && flags.replace {
+                return Err(FsError::NoData);
+            }
             inode.ctime = now;
             fs.write_inode(ino, &inode)
         })
@@ -257,16 +466,15 @@ impl<D: BlockDevice> Fs<D> {
         let (ns, short) = parse_name(name)?;
         self.transact(|fs| {
             let mut inode = fs.read_inode(ino)?;
-            let mut attrs = fs.xattr_load(ino, &inode)?;
-            let i = attrs
-                .iter()
-                .position(|(n, s, _)| *n == ns && s == short)
-                .ok_or(FsError::NoData)?;
-            attrs.remove(i);
             if crate::vector::is_embedding(name) {
+                if fs.xattr_find(ino, &inode, ns, short)?.is_none() {
+                    return Err(FsError::NoData);
+                }
                 fs.embedding_will_remove(ino, &mut inode)?;
             }
-            fs.xattr_store(ino, &mut inode, &attrs)?;
+            if !fs.xattr_put(ino, &mut inode, ns, short, None)? {
+                return Err(FsError::NoData);
+            }
             inode.ctime = now;
             fs.write_inode(ino, &inode)
         })

@@ -730,3 +730,32 @@ fn random_workloads_survive_crashes() {
     }
     println!("random workloads: {total} crash states replayed, 0 failures");
 }
+
+/// An inode crossing into an attribute tree, value runs replaced and
+/// removed, and the tree folded back: every crash point keeps the
+/// attributes of the last sync (the old or the new value, never a mix).
+#[test]
+fn attribute_tree_survives_every_crash_point() {
+    let mut w = Workload::new(8 << 20, 1024);
+    w.create("a", "t", 10, 1);
+    w.sync();
+    for i in 0..60 {
+        w.setxattr("a", "t", &format!("name-{i:03}"), 20, i);
+    }
+    w.sync();
+    for i in (0..60).step_by(10) {
+        w.setxattr("a", "t", &format!("name-{i:03}"), 2500, 100 + i);
+    }
+    w.sync();
+    for i in (0..60).step_by(10) {
+        w.setxattr("a", "t", &format!("name-{i:03}"), 3000, 200 + i);
+    }
+    w.sync();
+    for i in 0..55 {
+        w.removexattr("a", "t", &format!("name-{i:03}"));
+    }
+    w.sync();
+    let run = w.finish();
+    let states = run.replay_all(4, 0xA77);
+    assert!(states > 0);
+}

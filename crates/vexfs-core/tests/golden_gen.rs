@@ -52,6 +52,28 @@ fn build() -> MemDevice {
     fs.unmount(T0).unwrap()
 }
 
+/// The attribute-tree golden image (INCOMPAT_XATTR_TREE): one file with
+/// enough attributes for a tree of more than one level, some values in
+/// value runs, and a blob that holds only the tree's root. tests/golden.rs
+/// rebuilds the expected attributes with `tree_attr`.
+fn build_xattr_tree() -> MemDevice {
+    let opts = MkfsOptions {
+        block_size: 1024,
+        inode_count: Some(128),
+        uuid: [0x43; 16],
+        ..Default::default()
+    };
+    let dev = format(MemDevice::new(2 << 20), &opts, T0, &mut |_, _| {}).unwrap();
+    let mut fs = Fs::mount(dev, MountOptions::default(), T0).unwrap();
+    let f = fs.create(1, b"tagged", 0o644, 1000, 1000, T0).unwrap().ino;
+    for i in 0..TREE_ATTRS {
+        let (n, v) = tree_attr(i);
+        fs.setxattr(f, &n, &v, XattrFlags::default(), T0).unwrap();
+    }
+    assert!(fs.xattr_uses_tree(f).unwrap());
+    fs.unmount(T0).unwrap()
+}
+
 /// Sparse dump: magic, size, block size, then (block number, bytes) for
 /// every block that is not all zero.
 fn dump(dev: &MemDevice, bs: usize) -> Vec<u8> {
@@ -73,4 +95,12 @@ fn write_golden_image() {
         return;
     };
     std::fs::write(path, dump(&build(), 1024)).unwrap();
+}
+
+#[test]
+fn write_xattr_tree_golden_image() {
+    let Ok(path) = std::env::var("VEXFS_GOLDEN_XATTR_TREE_OUT") else {
+        return;
+    };
+    std::fs::write(path, dump(&build_xattr_tree(), 1024)).unwrap();
 }

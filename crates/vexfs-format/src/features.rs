@@ -15,8 +15,12 @@ pub const RO_COMPAT_KNOWN: u64 = RO_COMPAT_VECTOR_INDEX;
 /// A metadata journal exists and may need replay before the image is
 /// consistent; code without replay must not touch the image at all.
 pub const INCOMPAT_JOURNAL: u64 = 1 << 0;
-pub const INCOMPAT_KNOWN: u64 = INCOMPAT_JOURNAL;
+/// Some inode keeps its extended attributes in an attribute tree
+/// (`FLAG_XATTR_TREE`); older code would read the tree-mode blob header as
+/// entries. Set by the first inode that crosses the threshold, never cleared.
+pub const INCOMPAT_XATTR_TREE: u64 = 1 << 1;
+pub const INCOMPAT_KNOWN: u64 = INCOMPAT_JOURNAL | INCOMPAT_XATTR_TREE;
 
 /// Features this implementation can mount read-write.
 pub const RO_COMPAT_SUPPORTED: u64 = RO_COMPAT_VECTOR_INDEX;
-pub const INCOMPAT_SUPPORTED: u64 = INCOMPAT_JOURNAL;
+pub const INCOMPAT_SUPPORTED: u64 = INCOMPAT_JOURNAL | INCOMPAT_XATTR_TREE;

@@ -68,7 +68,11 @@ pub const FLAG_ORPHAN: u32 = 1 << 1;
 pub const FLAG_VECTOR_INDEX: u32 = 1 << 8;
 /// Reserved: the file carries an embedding (fast filter for index rebuilds).
 pub const FLAG_HAS_EMBEDDING: u32 = 1 << 9;
-pub const FLAGS_KNOWN: u32 = FLAG_INLINE_SYMLINK | FLAG_ORPHAN | FLAG_VECTOR_INDEX | FLAG_HAS_EMBEDDING;
+/// The attributes other than ACLs and the embedding are in an attribute
+/// tree whose root the blob names (`crate::xattr_tree`).
+pub const FLAG_XATTR_TREE: u32 = 1 << 2;
+pub const FLAGS_KNOWN: u32 =
+    FLAG_INLINE_SYMLINK | FLAG_ORPHAN | FLAG_XATTR_TREE | FLAG_VECTOR_INDEX | FLAG_HAS_EMBEDDING;
 
 /// A point in time: seconds since the epoch and nanoseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Hash)]

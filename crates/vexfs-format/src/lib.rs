@@ -21,6 +21,7 @@ pub mod node;
 pub mod superblock;
 pub mod vector;
 pub mod xattr;
+pub mod xattr_tree;
 
 pub use error::{Corruption, FormatError};
 

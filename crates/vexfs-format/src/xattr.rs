@@ -90,9 +90,15 @@ impl XattrEntry<'_> {
 /// Validate a blob's body (its header checksum is checked separately with
 /// [`crate::header::verify`]) and return (count, used).
 pub fn blob_bounds(blob: &[u8]) -> Result<(usize, usize), FormatError> {
+    blob_bounds_at(blob, BLOB_HEADER)
+}
+
+/// [`blob_bounds`] for a blob whose entries start at `start` (a tree
+/// inode's blob has a longer header, see [`crate::xattr_tree`]).
+pub fn blob_bounds_at(blob: &[u8], start: usize) -> Result<(usize, usize), FormatError> {
     let count = get_u32(blob, 32)? as usize;
     let used = get_u32(blob, 36)? as usize;
-    if used < BLOB_HEADER || used > blob.len() || used > MAX_BLOB {
+    if used < start || used > blob.len() || used > MAX_BLOB {
         return Err(bad("xattr blob length"));
     }
     Ok((count, used))
@@ -108,9 +114,14 @@ pub struct XattrIter<'a> {
 
 impl<'a> XattrIter<'a> {
     pub fn new(blob: &'a [u8]) -> Result<Self, FormatError> {
-        let (count, used) = blob_bounds(blob)?;
+        Self::new_at(blob, BLOB_HEADER)
+    }
+
+    /// Entries starting at `start` (see [`blob_bounds_at`]).
+    pub fn new_at(blob: &'a [u8], start: usize) -> Result<Self, FormatError> {
+        let (count, used) = blob_bounds_at(blob, start)?;
         let blob = blob.get(..used).ok_or(FormatError::Truncated)?;
-        Ok(Self { blob, pos: BLOB_HEADER, left: count })
+        Ok(Self { blob, pos: start, left: count })
     }
 }
 

@@ -14,8 +14,9 @@ pub(crate) struct Node {
     pub ft: FileType,
     /// Tree node blocks and extents, as (first, count) runs.
     pub runs: Vec<(u64, u64)>,
-    /// The attribute blob, when it verified.
-    pub xattr_run: Option<(u64, u64)>,
+    /// The attribute blob and, for a tree inode, the attribute tree's
+    /// node blocks and value runs, when they all verified.
+    pub xattr_runs: Vec<(u64, u64)>,
     /// The blob is damaged: drop it.
     pub drop_xattr: bool,
     /// Bytes used by a sound blob.
@@ -26,7 +27,8 @@ impl Node {
     /// Blocks the inode should be charged for.
     pub fn owned(&self) -> u64 {
         let runs: u64 = self.runs.iter().map(|r| r.1).sum();
-        runs.saturating_add(self.xattr_run.map_or(0, |r| r.1))
+        let xattr: u64 = self.xattr_runs.iter().map(|r| r.1).sum();
+        runs.saturating_add(xattr)
     }
 }
 

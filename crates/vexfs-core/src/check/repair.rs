@@ -19,7 +19,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use vexfs_format::dirent::DirEntry;
 use vexfs_format::header::{BITMAP_MAGIC, HEADER_SIZE};
-use vexfs_format::inode::{Inode, FLAG_ORPHAN, INODE_SIZE, S_IFDIR};
+use vexfs_format::inode::{Inode, FLAG_ORPHAN, FLAG_XATTR_TREE, INODE_SIZE, S_IFDIR};
 use vexfs_format::superblock::bits_per_bitmap_block;
 use vexfs_format::{LOST_FOUND_INO, ROOT_INO};
 
@@ -333,9 +333,12 @@ pub(crate) fn apply<D: BlockDevice>(
                     i.parent = p;
                 }
                 if fix.drop_xattr {
+                    // The blob, the tree and its value runs go together:
+                    // none is claimed, so the bitmap pass frees them.
                     i.xattr_block = 0;
                     i.xattr_blocks = 0;
                     i.xattr_len = 0;
+                    i.flags &= !FLAG_XATTR_TREE;
                 }
                 if let Some(l) = fix.xattr_len {
                     i.xattr_len = l;

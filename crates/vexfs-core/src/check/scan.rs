@@ -19,13 +19,18 @@ use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
+use vexfs_format::bytes::get_u64;
+use vexfs_format::checksum::crc32c;
 use vexfs_format::dirent::{key_range, DirEntry};
 use vexfs_format::extent::Extent;
 use vexfs_format::header::{self, BITMAP_MAGIC, HEADER_SIZE, NODE_MAGIC, XATTR_MAGIC};
-use vexfs_format::inode::{FileType, Inode, FLAG_INLINE_SYMLINK, INODE_SIZE};
+use vexfs_format::inode::{FileType, Inode, FLAG_INLINE_SYMLINK, FLAG_XATTR_TREE, INODE_SIZE};
 use vexfs_format::node::{self, Placement};
 use vexfs_format::superblock::bits_per_bitmap_block;
-use vexfs_format::xattr::{XattrIter, MAX_BLOB};
+use vexfs_format::xattr::{blob_bounds_at, XattrIter, BLOB_HEADER, MAX_BLOB};
+use vexfs_format::xattr_tree::{
+    key_range as xattr_key_range, TreeItem, TreeValue, TREE_BLOB_HEADER, TREE_ROOT_OFFSET,
+};
 use vexfs_format::{LOST_FOUND_INO, ROOT_INO, SYMLINK_MAX, VECTOR_CATALOG_INO};
 
 pub(super) fn problem(
@@ -226,15 +231,27 @@ fn walk_inode<D: BlockDevice>(
     Ok(Ok(out))
 }
 
-/// Verify an inode's attribute blob; `Ok(Some(used))` when sound.
+/// A sound blob (and tree): the blob's used bytes and every block run the
+/// inode's attributes own.
+struct XattrOwned {
+    used: u32,
+    runs: Vec<(u64, u64)>,
+}
+
+/// Verify an inode's attribute blob and, for a tree inode, its attribute
+/// tree; `Err(reason)` when anything is damaged.
 fn check_xattr<D: BlockDevice>(
     fs: &mut Fs<D>,
     ino: u64,
     inode: &Inode,
-) -> Result<core::result::Result<u32, String>> {
+) -> Result<core::result::Result<XattrOwned, String>> {
     let first = inode.xattr_block;
     let n = u64::from(inode.xattr_blocks);
     let bs = fs.bs as u64;
+    let tree = inode.flags & FLAG_XATTR_TREE != 0;
+    if first == 0 {
+        return Ok(Err(String::from("attribute tree flag without a blob")));
+    }
     if n == 0 || n.saturating_mul(bs) > MAX_BLOB as u64 + bs {
         return Ok(Err(format!("attribute blob of {n} blocks")));
     }
@@ -252,7 +269,8 @@ fn check_xattr<D: BlockDevice>(
         Ok(owner) => return Ok(Err(format!("attribute blob belongs to inode {owner}"))),
         Err(e) => return Ok(Err(format!("attribute blob: {e}"))),
     }
-    let iter = match XattrIter::new(&blob) {
+    let start = if tree { TREE_BLOB_HEADER } else { BLOB_HEADER };
+    let iter = match XattrIter::new_at(&blob, start) {
         Ok(it) => it,
         Err(e) => return Ok(Err(format!("attribute blob: {e}"))),
     };
@@ -261,10 +279,93 @@ fn check_xattr<D: BlockDevice>(
             return Ok(Err(format!("attribute blob: {e}")));
         }
     }
-    let used = vexfs_format::xattr::blob_bounds(&blob)
+    let used = blob_bounds_at(&blob, start)
         .map(|(_, u)| u as u32)
         .unwrap_or(0);
-    Ok(Ok(used))
+    let mut runs = alloc::vec![(first, n)];
+    if tree {
+        let root = match get_u64(&blob, TREE_ROOT_OFFSET) {
+            Ok(r) => r,
+            Err(e) => return Ok(Err(format!("attribute blob: {e}"))),
+        };
+        match check_xattr_tree(fs, ino, root)? {
+            Ok(more) => runs.extend(more),
+            Err(why) => return Ok(Err(format!("attribute tree at block {root}: {why}"))),
+        }
+    }
+    Ok(Ok(XattrOwned { used, runs }))
+}
+
+/// Walk an attribute tree from its root block: node checks and key order
+/// as for directory trees, each item's key inside its name's hash range, no
+/// name twice, each value run inside the data area with its checksum.
+/// Returns the runs it owns (nodes and values).
+fn check_xattr_tree<D: BlockDevice>(
+    fs: &mut Fs<D>,
+    ino: u64,
+    root: u64,
+) -> Result<core::result::Result<Vec<(u64, u64)>, String>> {
+    let (data_start, block_count) = (fs.sb.data_start, fs.sb.block_count);
+    if !(data_start..block_count).contains(&root) {
+        return Ok(Err(String::from("root outside the data area")));
+    }
+    let mut blk = alloc::vec![0u8; fs.bs];
+    read_block(fs, root, &mut blk)?;
+    match header::verify(&blk, NODE_MAGIC, root, "attribute tree root") {
+        Ok(owner) if owner == ino => {}
+        Ok(owner) => return Ok(Err(format!("root belongs to inode {owner}"))),
+        Err(e) => return Ok(Err(format!("root: {e}"))),
+    }
+    let mut items = Vec::new();
+    let mut walk = TreeWalk {
+        ino,
+        data_start,
+        block_count,
+        bs: fs.bs,
+        seen: BTreeSet::new(),
+        items: &mut items,
+    };
+    walk.seen.insert(root);
+    let body = blk.get(HEADER_SIZE..).unwrap_or(&[]);
+    if let Err(e) = walk.node(fs, body, &Placement::ROOT, 0)? {
+        return Ok(Err(e));
+    }
+    let mut runs: Vec<(u64, u64)> = walk.seen.iter().map(|&b| (b, 1)).collect();
+    let mut names = BTreeSet::new();
+    for (key, raw) in &items {
+        let it = match TreeItem::decode(raw) {
+            Ok(it) => it,
+            Err(e) => return Ok(Err(format!("item {key:#x}: {e}"))),
+        };
+        let (lo, hi) = xattr_key_range(it.namespace, it.name);
+        if !(lo..=hi).contains(key) {
+            return Ok(Err(format!("item {key:#x} is not under its name's hash")));
+        }
+        if !names.insert((it.namespace, it.name.to_vec())) {
+            return Ok(Err(format!("item {key:#x} repeats a name")));
+        }
+        if let TreeValue::Run(r) = it.value {
+            let nb = r.blocks(fs.bs);
+            if r.first < data_start || r.first.checked_add(nb).is_none_or(|e| e > block_count) {
+                return Ok(Err(format!(
+                    "value run at block {} outside the data area",
+                    r.first
+                )));
+            }
+            let mut v = alloc::vec![0u8; (nb as usize) * fs.bs];
+            for (i, chunk) in v.chunks_mut(fs.bs).enumerate() {
+                read_block(fs, r.first + i as u64, chunk)?;
+            }
+            v.truncate(r.len as usize);
+            if crc32c(&v) != r.crc {
+                return Ok(Err(format!("value run at block {}: bad checksum", r.first)));
+            }
+            if nb > 0 {
+                runs.push((r.first, nb));
+            }
+        }
+    }
+    Ok(Ok(runs))
 }
 
 /// Read a bitmap as it is on disk; returns the bits and the indexes of
@@ -406,15 +507,15 @@ pub(crate) fn scan<D: BlockDevice>(
                 inode,
                 ft,
                 runs: walked.runs,
-                xattr_run: None,
+                xattr_runs: Vec::new(),
                 drop_xattr: false,
                 xattr_used: None,
             };
-            if n.inode.xattr_block != 0 {
+            if n.inode.xattr_block != 0 || n.inode.flags & FLAG_XATTR_TREE != 0 {
                 match check_xattr(fs, ino, &n.inode)? {
-                    Ok(used) => {
-                        n.xattr_run = Some((n.inode.xattr_block, u64::from(n.inode.xattr_blocks)));
-                        n.xattr_used = Some(used);
+                    Ok(x) => {
+                        n.xattr_runs = x.runs;
+                        n.xattr_used = Some(x.used);
                     }
                     Err(why) => {
                         problems.push(problem(
@@ -431,7 +532,7 @@ pub(crate) fn scan<D: BlockDevice>(
             // Claims: within the inode first, then against everything
             // claimed so far; only a fully sound inode commits its claims.
             let mut all: Vec<(u64, u64)> = n.runs.clone();
-            all.extend(n.xattr_run);
+            all.extend(n.xattr_runs.iter().copied());
             all.sort_unstable();
             let mut clash = None;
             let mut prev_end = 0u64;
@@ -644,7 +745,7 @@ fn plan_bitmaps<D: BlockDevice>(fs: &mut Fs<D>, m: &mut Model) -> Result<()> {
         for &(s, len) in &n.runs {
             bb.set_range(s, len);
         }
-        if let Some((s, len)) = n.xattr_run {
+        for &(s, len) in &n.xattr_runs {
             bb.set_range(s, len);
         }
     }

@@ -20,3 +20,19 @@ pub fn remount(fs: Fs<MemDevice>) -> Fs<MemDevice> {
     Fs::mount(dev, MountOptions::default(), T0).expect("remount")
 }
 pub mod recording;
+
+/// Attributes in the attribute-tree golden image.
+pub const TREE_ATTRS: u32 = 300;
+
+/// Attribute `i` of the attribute-tree golden image: every 40th value is
+/// large enough for a value run at 1 KiB blocks.
+pub fn tree_attr(i: u32) -> (Vec<u8>, Vec<u8>) {
+    let name = format!("user.golden-{i:04}").into_bytes();
+    let len = if i.is_multiple_of(40) {
+        2500
+    } else {
+        (i % 30) as usize
+    };
+    let value = (0..len).map(|j| (i as usize + j) as u8).collect();
+    (name, value)
+}

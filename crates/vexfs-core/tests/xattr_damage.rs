@@ -1,0 +1,312 @@
+//! Crafted damage to attribute trees, checksums re-sealed so that only the
+//! structure is wrong: every attribute call ends with a corruption error
+//! (EUCLEAN) or a normal answer, never a panic or a hang; fsck reports it,
+//! and `fsck -y` drops the inode's attributes and leaves a clean image.
+
+mod common;
+use common::*;
+use std::sync::mpsc;
+use std::time::Duration;
+use vexfs_core::check::{check, CheckOptions, CheckReport, ProblemKind, RepairMode};
+use vexfs_core::format::header::{self, HEADER_SIZE, NODE_MAGIC, XATTR_MAGIC};
+use vexfs_core::format::inode::{Inode, INODE_SIZE};
+use vexfs_core::format::node;
+use vexfs_core::format::superblock::Superblock;
+use vexfs_core::format::xattr_tree::TREE_ROOT_OFFSET;
+use vexfs_core::format::ROOT_INO;
+use vexfs_core::{Fs, FsError, MemDevice, MountOptions, XattrFlags};
+
+const BS: usize = 1024;
+const NAMES: u64 = 600;
+const TIMEOUT: Duration = Duration::from_secs(20);
+
+fn name(i: u64) -> Vec<u8> {
+    format!("user.attribute-{i:05}").into_bytes()
+}
+
+/// Every 50th value is large enough for a value run.
+fn value(i: u64) -> Vec<u8> {
+    let len = if i.is_multiple_of(50) { 3000 } else { 20 };
+    vec![(i % 251) as u8; len]
+}
+
+/// A file whose 600 attributes make a tree of at least two levels.
+fn build() -> (MemDevice, u64) {
+    let mut fs = fresh(16 << 20, BS as u32);
+    let ino = fs.create(ROOT_INO, b"f", 0o644, 0, 0, T0).unwrap().ino;
+    for i in 0..NAMES {
+        fs.setxattr(ino, &name(i), &value(i), XattrFlags::default(), T0)
+            .unwrap();
+    }
+    assert!(fs.xattr_uses_tree(ino).unwrap());
+    (fs.unmount(T0).unwrap(), ino)
+}
+
+fn inode_of(dev: &MemDevice, ino: u64) -> Inode {
+    let sb = Superblock::decode(&dev.data[..512]).unwrap();
+    let (blk, off) = sb.inode_location(ino).unwrap();
+    let at = blk as usize * BS + off;
+    Inode::decode(&dev.data[at..at + INODE_SIZE], ino).unwrap()
+}
+
+fn block(dev: &mut MemDevice, nr: u64) -> &mut [u8] {
+    &mut dev.data[nr as usize * BS..(nr as usize + 1) * BS]
+}
+
+fn root_of(dev: &MemDevice, ino: u64) -> u64 {
+    let blob = inode_of(dev, ino).xattr_block as usize * BS;
+    u64::from_le_bytes(
+        dev.data[blob + TREE_ROOT_OFFSET..blob + TREE_ROOT_OFFSET + 8]
+            .try_into()
+            .unwrap(),
+    )
+}
+
+fn body_of(dev: &MemDevice, nr: u64) -> Vec<u8> {
+    dev.data[nr as usize * BS + HEADER_SIZE..(nr as usize + 1) * BS].to_vec()
+}
+
+/// Edit the body of node block `nr` and re-seal it.
+fn edit_node(dev: &mut MemDevice, nr: u64, f: impl FnOnce(&mut [u8])) {
+    let b = block(dev, nr);
+    let owner = header::verify(b, NODE_MAGIC, nr, "node").unwrap();
+    f(&mut b[HEADER_SIZE..]);
+    header::seal(b, NODE_MAGIC, nr, owner).unwrap();
+}
+
+/// (block, level) of every node under the root, root first.
+fn nodes(dev: &MemDevice, ino: u64) -> Vec<(u64, u16)> {
+    let mut out = Vec::new();
+    let mut todo = vec![root_of(dev, ino)];
+    while let Some(nr) = todo.pop() {
+        let body = body_of(dev, nr);
+        let h = node::header(&body).unwrap();
+        out.push((nr, h.level));
+        if h.level > 0 {
+            for i in 0..h.nitems {
+                todo.push(node::child(&body, i).unwrap());
+            }
+        }
+    }
+    out
+}
+
+fn a_leaf(dev: &MemDevice, ino: u64) -> u64 {
+    nodes(dev, ino)
+        .into_iter()
+        .find(|&(_, l)| l == 0)
+        .map(|(nr, _)| nr)
+        .unwrap()
+}
+
+fn bounded_check(dev: MemDevice, mode: RepairMode) -> (CheckReport, MemDevice) {
+    let opts = CheckOptions {
+        mode,
+        force: true,
+        now: T0,
+    };
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(check(dev, &opts, &mut |_, _, _| true).expect("check"));
+    });
+    rx.recv_timeout(TIMEOUT).expect("fsck hung or panicked")
+}
+
+/// Every attribute call on the damaged inode, in a thread with a timeout.
+/// Returns how many ended in a corruption error.
+fn exercise(dev: MemDevice, ino: u64) -> (MemDevice, usize) {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut fs = Fs::mount(dev, MountOptions::default(), T0).expect("mount");
+        let mut corrupt = 0;
+        let mut note = |r: Result<(), FsError>| match r {
+            Err(FsError::Corrupt(_)) => corrupt += 1,
+            Err(FsError::NoData) | Ok(()) => {}
+            Err(e) => panic!("unexpected {e:?}"),
+        };
+        for i in 0..NAMES {
+            note(fs.getxattr(ino, &name(i)).map(|_| ()));
+        }
+        note(fs.listxattr(ino).map(|_| ()));
+        for i in 0..40 {
+            note(fs.setxattr(ino, &name(i * 7), b"new", XattrFlags::default(), T0));
+            note(fs.removexattr(ino, &name(i * 11 + 1), T0));
+        }
+        let _ = tx.send((fs.unmount(T0), corrupt));
+    });
+    let (dev, corrupt) = rx
+        .recv_timeout(TIMEOUT)
+        .expect("operations hung or panicked");
+    (dev.expect("unmount"), corrupt)
+}
+
+/// fsck -n reports the damage as an attribute problem of `ino`; -y drops
+/// the attributes and a second check is clean; the file still works.
+fn fsck_finds_and_drops(dev: MemDevice, ino: u64) {
+    let (r, dev) = bounded_check(dev, RepairMode::No);
+    assert!(
+        r.problems
+            .iter()
+            .any(|p| p.kind == ProblemKind::Xattr && p.ino == ino),
+        "fsck did not report inode {ino}'s attributes: {:#?}",
+        r.problems
+    );
+    let (_, dev) = bounded_check(dev, RepairMode::Yes);
+    let (r, dev) = bounded_check(dev, RepairMode::No);
+    assert!(r.problems.is_empty(), "after repair: {:#?}", r.problems);
+    let mut fs = Fs::mount(dev, MountOptions::default(), T0).unwrap();
+    assert!(!fs.xattr_uses_tree(ino).unwrap());
+    assert_eq!(fs.getxattr(ino, &name(1)), Err(FsError::NoData));
+    fs.setxattr(ino, &name(1), b"again", XattrFlags::default(), T0)
+        .unwrap();
+    assert_eq!(fs.getxattr(ino, &name(1)).unwrap(), b"again");
+}
+
+#[test]
+fn the_tree_has_internal_nodes() {
+    let (dev, ino) = build();
+    let n = nodes(&dev, ino);
+    assert!(n[0].1 >= 1, "root is internal: {n:?}");
+    let (r, _) = bounded_check(dev, RepairMode::No);
+    assert!(r.problems.is_empty(), "{:#?}", r.problems);
+}
+
+#[test]
+fn leaf_key_moved_out_of_its_hash_range() {
+    let (mut dev, ino) = build();
+    let leaf = a_leaf(&dev, ino);
+    // Keep the order (add 1 to the last key), break the hash.
+    edit_node(&mut dev, leaf, |b| {
+        let n = node::header(b).unwrap().nitems;
+        let at = node::NODE_HEADER + (n - 1) * node::SLOT_SIZE;
+        let k = u64::from_le_bytes(b[at..at + 8].try_into().unwrap());
+        b[at..at + 8].copy_from_slice(&(k + 256).to_le_bytes());
+    });
+    let (dev, _) = exercise(dev, ino);
+    fsck_finds_and_drops(dev, ino);
+}
+
+#[test]
+fn leaf_keys_out_of_order() {
+    let (mut dev, ino) = build();
+    let leaf = a_leaf(&dev, ino);
+    edit_node(&mut dev, leaf, |b| {
+        b[node::NODE_HEADER..node::NODE_HEADER + 8].copy_from_slice(&u64::MAX.to_le_bytes());
+    });
+    let (dev, corrupt) = exercise(dev, ino);
+    assert!(corrupt > 0, "a damaged leaf must show as EUCLEAN");
+    fsck_finds_and_drops(dev, ino);
+}
+
+#[test]
+fn internal_node_points_at_the_root() {
+    let (mut dev, ino) = build();
+    let root = root_of(&dev, ino);
+    // The root's first child becomes the root itself: a loop.
+    edit_node(&mut dev, root, |b| {
+        let off = u32::from_le_bytes(
+            b[node::NODE_HEADER + 8..node::NODE_HEADER + 12]
+                .try_into()
+                .unwrap(),
+        ) as usize;
+        b[off..off + 8].copy_from_slice(&root.to_le_bytes());
+    });
+    let (dev, corrupt) = exercise(dev, ino);
+    assert!(corrupt > 0);
+    fsck_finds_and_drops(dev, ino);
+}
+
+#[test]
+fn item_with_a_bad_kind() {
+    let (mut dev, ino) = build();
+    let leaf = a_leaf(&dev, ino);
+    edit_node(&mut dev, leaf, |b| {
+        let off = u32::from_le_bytes(
+            b[node::NODE_HEADER + 8..node::NODE_HEADER + 12]
+                .try_into()
+                .unwrap(),
+        ) as usize;
+        b[off + 2] = 7;
+    });
+    let (dev, corrupt) = exercise(dev, ino);
+    assert!(corrupt > 0);
+    fsck_finds_and_drops(dev, ino);
+}
+
+#[test]
+fn value_run_does_not_match_its_checksum() {
+    let (mut dev, ino) = build();
+    // Attribute 50's value (3000 bytes of 50) is a value run: flip a bit
+    // in each of its full blocks.
+    let pat = vec![50u8; BS];
+    let mut hit = 0;
+    for nr in 0..(dev.data.len() / BS) as u64 {
+        if block(&mut dev, nr) == &pat[..] {
+            block(&mut dev, nr)[10] ^= 1;
+            hit += 1;
+        }
+    }
+    assert!(hit >= 2, "attribute 50's run not found");
+    let mut fs = Fs::mount(dev, MountOptions::default(), T0).unwrap();
+    assert!(matches!(
+        fs.getxattr(ino, &name(50)),
+        Err(FsError::Corrupt(_))
+    ));
+    assert_eq!(fs.getxattr(ino, &name(51)).unwrap(), value(51));
+    let dev = fs.unmount(T0).unwrap();
+    fsck_finds_and_drops(dev, ino);
+}
+
+#[test]
+fn blob_names_a_root_in_the_inode_table() {
+    let (mut dev, ino) = build();
+    let blob = inode_of(&dev, ino).xattr_block;
+    let n = inode_of(&dev, ino).xattr_blocks as usize;
+    let start = blob as usize * BS;
+    dev.data[start + TREE_ROOT_OFFSET..start + TREE_ROOT_OFFSET + 8]
+        .copy_from_slice(&3u64.to_le_bytes());
+    header::seal(&mut dev.data[start..start + n * BS], XATTR_MAGIC, blob, ino).unwrap();
+    let (dev, corrupt) = exercise(dev, ino);
+    assert!(corrupt > 0);
+    fsck_finds_and_drops(dev, ino);
+}
+
+/// A file whose attribute tree is damaged can still be deleted; nothing
+/// the damaged tree names is freed, and fsck -y reclaims the leaked blocks.
+#[test]
+fn a_file_with_a_damaged_tree_can_be_deleted() {
+    let (mut dev, ino) = build();
+    let leaf = a_leaf(&dev, ino);
+    edit_node(&mut dev, leaf, |b| {
+        b[node::NODE_HEADER..node::NODE_HEADER + 8].copy_from_slice(&u64::MAX.to_le_bytes());
+    });
+    let mut fs = Fs::mount(dev, MountOptions::default(), T0).unwrap();
+    let free = fs.statfs().blocks_free;
+    fs.unlink(ROOT_INO, b"f", T0).unwrap();
+    assert!(fs.statfs().blocks_free > free, "the blob itself is freed");
+    let dev = fs.unmount(T0).unwrap();
+    let (r, dev) = bounded_check(dev, RepairMode::No);
+    assert!(!r.problems.is_empty(), "leaked tree blocks are reported");
+    let (_, dev) = bounded_check(dev, RepairMode::Yes);
+    let (r, _) = bounded_check(dev, RepairMode::No);
+    assert!(r.problems.is_empty(), "after repair: {:#?}", r.problems);
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+
+    /// Any byte of any tree node changed (and the block re-sealed): the
+    /// attribute calls end normally or with EUCLEAN, and one fsck -y leaves
+    /// a clean image.
+    #[test]
+    fn any_node_byte_changed(pick in 0usize..1000, off in 0usize..(BS - HEADER_SIZE), byte in 0u8..=255) {
+        let (mut dev, ino) = build();
+        let all = nodes(&dev, ino);
+        let (nr, _) = all[pick % all.len()];
+        edit_node(&mut dev, nr, |b| b[off] = byte);
+        let (dev, _) = exercise(dev, ino);
+        let (_, dev) = bounded_check(dev, RepairMode::Yes);
+        let (r, _) = bounded_check(dev, RepairMode::No);
+        proptest::prop_assert!(r.problems.is_empty(), "after repair: {:#?}", r.problems);
+    }
+}
