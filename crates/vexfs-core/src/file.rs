@@ -303,23 +303,34 @@ impl<D: BlockDevice> Fs<D> {
         Ok(())
     }
 
-    /// Make `[offset, end)` read as zeros without deallocating.
-    fn zero_range_alloc(
-        &mut self,
-        ino: u64,
-        inode: &mut Inode,
-        offset: u64,
-        end: u64,
-    ) -> Result<()> {
-        // Write zeros in bounded chunks: allocation fills holes, mapped
-        // blocks are overwritten.
-        let mut pos = offset;
-        let chunk = MAX_RUN * self.bs as u64;
-        while pos < end {
-            let hi = end.min(pos + chunk);
-            let zeros = alloc::vec![0u8; (hi - pos) as usize];
-            self.write_range(ino, inode, pos, &zeros)?;
-            pos = hi;
+    /// Make bytes `[offset, stop)` read as zeros: whole blocks are freed
+    /// (in bounded steps, `crate::deferred`), partial ones zeroed in place.
+    fn punch(&mut self, ino: u64, inode: &mut Inode, offset: u64, stop: u64) -> Result<()> {
+        let bs = self.bs as u64;
+        let first_full = offset.div_ceil(bs);
+        let last_full = stop / bs;
+        if first_full < last_full {
+            if !offset.is_multiple_of(bs) {
+                self.zero_within_block(ino, inode, offset, first_full * bs)?;
+            }
+            if stop % bs != 0 {
+                self.zero_within_block(ino, inode, last_full * bs, stop)?;
+            }
+            if let Some(to) = self.release_bounded(ino, inode, first_full, last_full)? {
+                self.deferred.push(Deferred::Punch {
+                    ino,
+                    from: first_full,
+                    to,
+                });
+            }
+        } else {
+            // Within one or two partial blocks: zero in place.
+            let mut p = offset;
+            while p < stop {
+                let be = ((p / bs) + 1) * bs;
+                self.zero_within_block(ino, inode, p, be.min(stop))?;
+                p = be.min(stop);
+            }
         }
         Ok(())
     }
@@ -437,42 +448,27 @@ impl<D: BlockDevice> Fs<D> {
                 }
                 FallocMode::PunchHole => {
                     let stop = end.min(inode.size.max(end));
-                    let first_full = offset.div_ceil(bs);
-                    let last_full = stop / bs;
-                    if first_full < last_full {
-                        let left = fs.release_bounded(ino, &mut inode, first_full, last_full)?;
-                        if let Some(to) = left {
-                            fs.deferred.push(Deferred::Punch {
-                                ino,
-                                from: first_full,
-                                to,
-                            });
-                        }
-                        if !offset.is_multiple_of(bs) {
-                            fs.zero_within_block(ino, &inode, offset, first_full * bs)?;
-                        }
-                        if stop % bs != 0 {
-                            fs.zero_within_block(ino, &inode, last_full * bs, stop)?;
-                        }
-                    } else {
-                        // Within one or two partial blocks: zero in place.
-                        let mut p = offset;
-                        while p < stop {
-                            let be = ((p / bs) + 1) * bs;
-                            fs.zero_within_block(ino, &inode, p, be.min(stop))?;
-                            p = be.min(stop);
-                        }
-                    }
+                    fs.punch(ino, &mut inode, offset, stop)?;
                 }
                 FallocMode::ZeroRange { keep_size } => {
+                    // A punch, then the range reserved again as unwritten
+                    // extents: it reads as zeros with nothing written, and
+                    // both halves split into bounded steps like any punch
+                    // or reservation (the reservation after the punch).
                     let limit = if keep_size { end.min(inode.size) } else { end };
                     if offset < limit {
-                        fs.zero_range_alloc(ino, &mut inode, offset, limit)?;
+                        fs.punch(ino, &mut inode, offset, limit)?;
                     }
-                    if keep_size {
-                        fs.allocate_holes(ino, &mut inode, offset, end, 0)?;
-                    } else if end > inode.size {
-                        inode.size = end;
+                    let size_after = if keep_size { 0 } else { end };
+                    if fs.deferred.is_empty() {
+                        fs.allocate_holes(ino, &mut inode, offset, end, size_after)?;
+                    } else {
+                        fs.deferred.push(Deferred::Allocate {
+                            ino,
+                            from: offset / bs,
+                            to: end.div_ceil(bs),
+                            size_after,
+                        });
                     }
                 }
             }

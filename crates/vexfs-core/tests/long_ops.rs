@@ -161,3 +161,31 @@ fn reserving_a_large_range_is_split_and_running_out_of_space_leaves_it_consisten
     assert_eq!(fs.journal_stats().unjournaled_commits, 0);
     assert_checks_clean(fs);
 }
+
+/// Zeroing a range is a punch and a reservation: the range reads as zeros,
+/// stays allocated, and a huge one is split like either half.
+#[test]
+fn zeroing_a_large_range_is_split_and_keeps_it_allocated() {
+    let mut fs = tiny_journal();
+    let ino = big_file(&mut fs, b"z", 50);
+    let (off, len) = (MIB as u64 / 2 + 7, 48 * MIB as u64);
+    fs.fallocate(ino, off, len, FallocMode::ZeroRange { keep_size: true }, T0)
+        .unwrap();
+    fs.sync().unwrap();
+    let s = fs.journal_stats();
+    assert!(s.split_steps > 0, "{s:?}");
+    assert_eq!(s.unjournaled_commits, 0, "{s:?}");
+    let data = fs.read(ino, 0, 50 * MIB).unwrap();
+    let (a, b) = (off as usize, (off + len) as usize);
+    assert!(data[..a].iter().all(|&x| x == 1));
+    assert!(data[a..b].iter().all(|&x| x == 0));
+    assert!(data[b..].iter().all(|&x| x != 0));
+    let st = fs.getattr(ino).unwrap();
+    assert_eq!(st.size, 50 * MIB as u64);
+    assert!(st.blocks_512 >= 100 * 1024, "still allocated: {st:?}");
+    // Writing into the zeroed range needs no allocation.
+    let free = free_blocks(&mut fs);
+    fs.write(ino, 10 * MIB as u64, &[9u8; 4096], T0).unwrap();
+    assert_eq!(free_blocks(&mut fs), free);
+    assert_checks_clean(fs);
+}
