@@ -313,7 +313,7 @@ impl<D: BlockDevice> Fs<D> {
             if !offset.is_multiple_of(bs) {
                 self.zero_within_block(ino, inode, offset, first_full * bs)?;
             }
-            if stop % bs != 0 {
+            if !stop.is_multiple_of(bs) {
                 self.zero_within_block(ino, inode, last_full * bs, stop)?;
             }
             if let Some(to) = self.release_bounded(ino, inode, first_full, last_full)? {
