@@ -152,10 +152,16 @@ fn add_dynamic(bin: &Path, dst: &Path, root: &Path) -> Result<()> {
 
 fn config(kernel: &Kernel, p: &Profile) -> String {
     format!(
-        "# Written by xtask vm-test.\nPROFILE={}\nKVER={}\nCYCLES={}\nSLAB_TOL_KB={}\nVMALLOC_TOL_KB={}\nFSX_OPS={}\nPJDFSTEST={}\nVEC_ROWS={}\nVEC_DIM={}\nVEC_QUERIES={}\nVEC_RUNS={}\n",
+        "# Written by xtask vm-test.\nPROFILE={}\nKVER={}\nCYCLES={}\nSLAB_TOL_KB={}\nVMALLOC_TOL_KB={}\nFSX_OPS={}\nPJDFSTEST={}\nVEC_ROWS={}\nVEC_DIM={}\nVEC_QUERIES={}\nVEC_RUNS={}\nBLOCK_SIZE={}\n",
         p.name, kernel.version, p.cycles, p.slab_tol_kb, p.vmalloc_tol_kb, p.fsx_ops, u8::from(p.pjdfstest),
-        p.vec_rows, p.vec_dim, p.vec_queries, p.vec_runs
+        p.vec_rows, p.vec_dim, p.vec_queries, p.vec_runs, p.block_size
     )
+}
+
+/// `40-mount.sh` -> `mount`.
+fn step_name(file: &str) -> &str {
+    let base = file.strip_suffix(".sh").unwrap_or(file);
+    base.split_once('-').map_or(base, |(_, n)| n)
 }
 
 /// Build `out/initramfs.cpio`; returns its path.
@@ -175,6 +181,9 @@ pub fn build(
     copy(Path::new("/bin/busybox"), &root.join("bin/busybox"), 0o755)?;
     put(&root.join("init"), INIT.as_bytes(), 0o755)?;
     for (name, text) in STEPS {
+        if *name != "lib.sh" && !p.runs_step(step_name(name)) {
+            continue;
+        }
         put(&root.join("steps").join(name), text.as_bytes(), 0o644)?;
     }
     put(

@@ -2,10 +2,14 @@
 //!
 //! - `build-module`: the Rust core as a kernel object, then `vexfs.ko`
 //!   against Debian's 6.1 headers (installed on demand).
-//! - `vm-test [--profile ci|full] [--cycles N] [--runs N] [--timeout SECS]`: builds
-//!   everything, boots Debian's kernel under QEMU TCG with an initramfs,
-//!   runs the seed's sequence in the guest and writes `target/vm/report.md`
-//!   and `target/vm/report.json`. Exits non-zero on any failure.
+//! - `vm-test [--profile ci|full] [--cycles N] [--runs N] [--timeout SECS]
+//!   [--matrix|--no-matrix|--matrix-only]`: builds everything, boots
+//!   Debian's kernel under QEMU TCG with an initramfs, runs the seed's
+//!   sequence in the guest and writes `target/vm/report.md` and
+//!   `target/vm/report.json`; with the matrix (the full profile's default)
+//!   the configuration-dependent steps again under other memory, vCPU and
+//!   block-size settings (`target/vm/matrix.md`). Exits non-zero on any
+//!   failure.
 //!
 //! The module is only ever loaded inside the QEMU guest, never on the host.
 
@@ -13,6 +17,7 @@ mod bench;
 mod cmd;
 mod deps;
 mod initramfs;
+mod matrix;
 mod module;
 mod report;
 mod steps;
@@ -28,7 +33,7 @@ use std::time::Instant;
 pub type Result<T> = std::result::Result<T, String>;
 
 const USAGE: &str = "usage: cargo xtask build-module
-       cargo xtask vm-test [--profile ci|full] [--cycles N] [--runs N] [--timeout SECS]";
+       cargo xtask vm-test [--profile ci|full] [--cycles N] [--runs N] [--timeout SECS] [--matrix|--no-matrix|--matrix-only]";
 
 /// What a `vm-test` run does; `ci` is the short profile CI runs.
 #[derive(Debug, Clone)]
@@ -60,6 +65,16 @@ pub struct Profile {
     /// vmalloc moves in pages; the module image alone is over 200 KiB.
     pub slab_tol_kb: u64,
     pub vmalloc_tol_kb: u64,
+    /// The guest: memory, vCPUs, and the block size mkfs gives /dev/vdb.
+    pub mem_mib: u32,
+    pub smp: u32,
+    pub block_size: u32,
+    /// Steps to run (names as in `steps::STEPS`); `None`: all of them.
+    pub only: Option<&'static [&'static str]>,
+    /// Also run the configuration matrix (`matrix::CONFIGS`).
+    pub matrix: bool,
+    /// Only the matrix, not the main run.
+    pub matrix_only: bool,
 }
 
 impl Profile {
@@ -80,6 +95,12 @@ impl Profile {
                 timeout_s: 600,
                 slab_tol_kb: 128,
                 vmalloc_tol_kb: 64,
+                mem_mib: 1024,
+                smp: 2,
+                block_size: 4096,
+                only: None,
+                matrix: false,
+                matrix_only: false,
             }),
             "full" => Ok(Profile {
                 name: "full",
@@ -96,6 +117,12 @@ impl Profile {
                 timeout_s: 1800,
                 slab_tol_kb: 128,
                 vmalloc_tol_kb: 64,
+                mem_mib: 1024,
+                smp: 2,
+                block_size: 4096,
+                only: None,
+                matrix: true,
+                matrix_only: false,
             }),
             other => Err(format!("unknown profile '{other}' (ci or full)")),
         }
@@ -103,6 +130,11 @@ impl Profile {
 }
 
 impl Profile {
+    /// Whether the guest runs step `name`.
+    pub fn runs_step(&self, name: &str) -> bool {
+        self.only.is_none_or(|o| o.contains(&name))
+    }
+
     /// MiB of test disk the ANN workload needs: mkfs gives one inode per
     /// 16 KiB, and each run makes ten directories (five strategies, two
     /// mounts) of `vec_rows` files; a quarter more and 128 MiB for the
@@ -124,6 +156,8 @@ fn parse_vm_args(args: &[String]) -> Result<Profile> {
     let mut cycles = None;
     let mut timeout = None;
     let mut runs = None;
+    let mut matrix = None;
+    let mut matrix_only = false;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let mut value = || it.next().cloned().ok_or(format!("{a} needs a value"));
@@ -132,6 +166,12 @@ fn parse_vm_args(args: &[String]) -> Result<Profile> {
             "--cycles" => cycles = Some(value()?.parse().map_err(|e| format!("--cycles: {e}"))?),
             "--runs" => runs = Some(value()?.parse().map_err(|e| format!("--runs: {e}"))?),
             "--timeout" => timeout = Some(value()?.parse().map_err(|e| format!("--timeout: {e}"))?),
+            "--matrix" => matrix = Some(true),
+            "--no-matrix" => matrix = Some(false),
+            "--matrix-only" => {
+                matrix = Some(true);
+                matrix_only = true;
+            }
             other => return Err(format!("unknown argument '{other}'\n{USAGE}")),
         }
     }
@@ -149,6 +189,10 @@ fn parse_vm_args(args: &[String]) -> Result<Profile> {
     if let Some(t) = timeout {
         profile.timeout_s = t;
     }
+    if let Some(m) = matrix {
+        profile.matrix = m;
+    }
+    profile.matrix_only = matrix_only;
     profile.disk_mib = profile.disk_mib.max(profile.bench_disk_mib());
     Ok(profile)
 }
@@ -163,6 +207,17 @@ fn build_module_cmd() -> Result<()> {
 
 fn vm_test(profile: &Profile) -> Result<bool> {
     let root = root();
+    let passed = profile.matrix_only || vm_run(&root, profile, &root.join("target/vm"))?;
+    if !profile.matrix {
+        return Ok(passed);
+    }
+    let rows = matrix::run_all(profile, |p, out| vm_run(&root, p, out))?;
+    matrix::write(&root.join("target/vm"), &rows)?;
+    Ok(passed && rows.iter().all(|r| r.passed))
+}
+
+/// One guest boot: build what it needs under `out`, boot, report there.
+fn vm_run(root: &std::path::Path, profile: &Profile, out: &std::path::Path) -> Result<bool> {
     let started = Instant::now();
     let mut timings = report::Timings::default();
 
@@ -171,26 +226,25 @@ fn vm_test(profile: &Profile) -> Result<bool> {
     timings.deps_s = t.elapsed().as_secs_f64();
 
     let t = Instant::now();
-    let ko = module::build(&root, &kernel)?;
+    let ko = module::build(root, &kernel)?;
     timings.build_module_s = t.elapsed().as_secs_f64();
 
     let t = Instant::now();
-    let bins = tools::build(&root, profile.pjdfstest)?;
+    let bins = tools::build(root, profile.pjdfstest)?;
     timings.build_tools_s = t.elapsed().as_secs_f64();
 
-    let out = root.join("target/vm");
     let t = Instant::now();
-    let initrd = initramfs::build(&out, &kernel, &ko, &bins, profile)?;
-    let disks = vm::make_disks(&out, profile)?;
+    let initrd = initramfs::build(out, &kernel, &ko, &bins, profile)?;
+    let disks = vm::make_disks(out, profile)?;
     timings.initramfs_s = t.elapsed().as_secs_f64();
 
-    let run = vm::boot(&out, &kernel, &initrd, &disks, profile)?;
+    let run = vm::boot(out, &kernel, &initrd, &disks, profile)?;
     timings.boot_s = run.boot_s;
     timings.guest_s = run.guest_s;
     timings.total_s = started.elapsed().as_secs_f64();
 
     let rep = report::Report::from_run(profile, &kernel.version, &run, timings);
-    rep.write(&out)?;
+    rep.write(out)?;
     rep.print();
     Ok(rep.passed())
 }

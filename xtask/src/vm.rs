@@ -57,11 +57,12 @@ const CMDLINE: &str = "console=ttyS0 panic=-1 slub_debug=FZPU quiet loglevel=4 r
 
 pub fn boot(out: &Path, kernel: &Kernel, initrd: &Path, disks: &Disks, p: &Profile) -> Result<Run> {
     log(&format!(
-        "booting {} under qemu-system-x86_64 -accel tcg (timeout {} s)",
-        kernel.version, p.timeout_s
+        "booting {} under qemu-system-x86_64 -accel tcg, {} MiB, {} vCPU (timeout {} s)",
+        kernel.version, p.mem_mib, p.smp, p.timeout_s
     ));
     let mut c = Command::new("qemu-system-x86_64");
-    c.args(["-accel", "tcg", "-m", "1024", "-smp", "2"])
+    let (mem, smp) = (p.mem_mib.to_string(), p.smp.to_string());
+    c.args(["-accel", "tcg", "-m", &mem, "-smp", &smp])
         .args(["-display", "none", "-monitor", "none", "-serial", "stdio"])
         .args(["-nic", "none", "-no-reboot"])
         .arg("-kernel")
