@@ -5,7 +5,6 @@
 
 mod common;
 use common::*;
-use vexfs_core::check::{check, CheckOptions, RepairMode};
 use vexfs_core::{FileType, Fs, MemDevice, MountOptions};
 
 const GOLDEN: &[(&str, &[u8])] = &[
@@ -96,16 +95,6 @@ fn assert_tree(fs: &mut Fs<MemDevice>, name: &str) {
     }
 }
 
-fn fsck_clean(dev: MemDevice, name: &str) -> MemDevice {
-    let opts = CheckOptions {
-        mode: RepairMode::No,
-        force: true,
-        now: T0,
-    };
-    let (r, dev) = check(dev, &opts, &mut |_, _, _| true).unwrap();
-    assert!(r.problems.is_empty(), "{name}: {:#?}", r.problems);
-    dev
-}
 
 #[test]
 fn every_golden_image_mounts_reads_and_checks_clean() {

@@ -41,15 +41,7 @@ fn free_blocks(fs: &mut Fs<MemDevice>) -> u64 {
 }
 
 fn assert_checks_clean(fs: Fs<MemDevice>) {
-    let dev = fs.unmount(T0).unwrap();
-    let opts = CheckOptions {
-        mode: RepairMode::No,
-        force: true,
-        now: T0,
-    };
-    let (r, _) = check(dev, &opts, &mut |_, _, _| true).unwrap();
-    assert!(r.problems.is_empty(), "{:#?}", r.problems);
-    assert_eq!(r.orphans_pending, 0);
+    fsck_clean(fs.unmount(T0).unwrap(), "after the long operations");
 }
 
 #[test]

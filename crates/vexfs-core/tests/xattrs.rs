@@ -5,23 +5,9 @@
 mod common;
 use common::*;
 use std::collections::BTreeMap;
-use vexfs_core::check::{check, CheckOptions, RepairMode};
 use vexfs_core::format::ROOT_INO;
 use vexfs_core::{Fs, FsError, MemDevice, XattrFlags};
 
-/// xorshift64*: deterministic, no dependency.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 /// A value size: mostly small, some around a block, a few up to 64 KiB.
 fn value_len(r: &mut Rng, big: bool) -> usize {
@@ -91,16 +77,6 @@ fn verify(fs: &mut Fs<MemDevice>, ino: u64, model: &Model, what: &str) {
     assert_eq!(got, listing(model), "{what}: listing");
 }
 
-fn fsck_clean(dev: MemDevice, what: &str) -> MemDevice {
-    let opts = CheckOptions {
-        mode: RepairMode::No,
-        force: true,
-        now: T0,
-    };
-    let (r, dev) = check(dev, &opts, &mut |_, _, _| true).unwrap();
-    assert!(r.problems.is_empty(), "{what}: {:#?}", r.problems);
-    dev
-}
 
 /// `names` distinct names, then `ops` random sets, replaces and removes.
 fn scale(names: u64, ops: u64, big: bool, bs: u32, device: usize, seed: u64) {

@@ -1,6 +1,7 @@
 //! Helpers shared by the core's integration tests.
 #![allow(dead_code)]
 
+use vexfs_core::check::{check, CheckOptions, RepairMode};
 use vexfs_core::mkfs::{format, MkfsOptions};
 use vexfs_core::{Fs, MemDevice, MountOptions, Timestamp};
 
@@ -35,4 +36,34 @@ pub fn tree_attr(i: u32) -> (Vec<u8>, Vec<u8>) {
     };
     let value = (0..len).map(|j| (i as usize + j) as u8).collect();
     (name, value)
+}
+
+/// A read-only forced check of `dev` must find nothing; `what` names the
+/// case in the failure message.
+pub fn fsck_clean(dev: MemDevice, what: &str) -> MemDevice {
+    let opts = CheckOptions {
+        mode: RepairMode::No,
+        force: true,
+        now: T0,
+    };
+    let (r, dev) = check(dev, &opts, &mut |_, _, _| true).expect("fsck runs");
+    assert!(r.problems.is_empty(), "{what}: {:#?}", r.problems);
+    dev
+}
+
+/// xorshift64*: a small deterministic generator, no dependency.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// Uniform enough in `0..n` (`0` for `n` = 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
 }
