@@ -29,6 +29,9 @@ const HOST_PACKAGES: &[&str] = &[
     "gcc",
     "xz-utils",
     "musl-tools",
+    // The fs-bench step's ext4 baseline and I/O load in the guest.
+    "e2fsprogs",
+    "fio",
 ];
 
 fn installed(pkg: &str) -> bool {

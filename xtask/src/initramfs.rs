@@ -56,6 +56,10 @@ const STEPS: &[(&str, &str)] = &[
         include_str!("../guest/steps/75-ann-bench.sh"),
     ),
     (
+        "78-fs-bench.sh",
+        include_str!("../guest/steps/78-fs-bench.sh"),
+    ),
+    (
         "80-unmount.sh",
         include_str!("../guest/steps/80-unmount.sh"),
     ),
@@ -109,10 +113,12 @@ fn find_module(dir: &Path, name: &str) -> Option<PathBuf> {
 
 /// Loaded by the vector steps, to run vexfs-fuse beside the module.
 pub const FUSE_MODULE: &str = "fuse";
+/// ext4 and what it needs, for the fs-bench step's baseline.
+const EXT4_MODULES: &[&str] = &["crc16", "mbcache", "jbd2", "crc32c_generic", "ext4"];
 
 fn add_modules(kernel: &Kernel, root: &Path) -> Result<()> {
     let kdir = kernel.modules_dir.join("kernel");
-    for m in VIRTIO_MODULES.iter().chain([&FUSE_MODULE]) {
+    for m in VIRTIO_MODULES.iter().chain([&FUSE_MODULE]).chain(EXT4_MODULES) {
         let src = find_module(&kdir, m)
             .ok_or_else(|| format!("{m}.ko not found under {}", kdir.display()))?;
         let dst = root.join(format!("lib/modules/{m}.ko"));
@@ -199,6 +205,13 @@ pub fn build(
     copy_stripped(&bins.fuse, &root.join("vexfs/vexfs-fuse"))?;
     copy_stripped(&bins.vecbench, &root.join("vexfs/vexfs-vecbench"))?;
     add_dynamic(&bins.fsx, &root.join("vexfs/fsx"), &root)?;
+    copy_stripped(&bins.metabench, &root.join("vexfs/fs_metabench"))?;
+    // The fs-bench step's ext4 baseline and fio, from the host.
+    add_dynamic(Path::new("/sbin/mke2fs"), &root.join("vexfs/mke2fs"), &root)?;
+    add_dynamic(Path::new("/usr/bin/fio"), &root.join("vexfs/fio"), &root)?;
+    if Path::new("/etc/mke2fs.conf").is_file() {
+        copy(Path::new("/etc/mke2fs.conf"), &root.join("etc/mke2fs.conf"), 0o644)?;
+    }
     put(&root.join("etc/fsx.toml"), FSX_CONF.as_bytes(), 0o644)?;
     if let Some(pjd) = &bins.pjdfstest {
         add_dynamic(pjd, &root.join("vexfs/pjdfstest"), &root)?;

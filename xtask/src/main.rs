@@ -16,6 +16,7 @@
 mod bench;
 mod cmd;
 mod deps;
+mod fsbench;
 mod initramfs;
 mod matrix;
 mod module;

@@ -74,6 +74,7 @@ pub struct Report {
     pub boot_line: String,
     pub console: String,
     pub bench: crate::bench::Bench,
+    pub fs_bench: crate::fsbench::FsBench,
 }
 
 impl Report {
@@ -137,6 +138,7 @@ impl Report {
             boot_line,
             console: run.console.display().to_string(),
             bench: crate::bench::Bench::from_lines(run.lines.iter(), crate::bench::host_cpu()),
+            fs_bench: crate::fsbench::FsBench::from_lines(run.lines.iter()),
         }
     }
 
@@ -236,6 +238,7 @@ impl Report {
             );
         }
         m.push_str(&self.bench.markdown());
+        m.push_str(&self.fs_bench.markdown());
         for s in self.steps.iter().filter(|s| !s.log.is_empty()) {
             let _ = writeln!(m, "\n## {} output\n\n```", s.name);
             for l in &s.log {
@@ -264,6 +267,7 @@ impl Report {
         );
         let _ = writeln!(j, "  \"boot\": {},", q(&self.boot_line));
         let _ = writeln!(j, "{},", self.bench.json(q));
+        let _ = writeln!(j, "{},", self.fs_bench.json());
         j.push_str("  \"steps\": [\n");
         for (i, s) in self.steps.iter().enumerate() {
             let counts: Vec<String> = s

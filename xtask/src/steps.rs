@@ -67,6 +67,11 @@ pub const STEPS: &[StepSpec] = &[
         what: "inserts/s, build, searches/s, recall per strategy through the ioctls: kernel module vs vexfs-fuse in the same guest",
     },
     StepSpec {
+        name: "fs-bench",
+        seed: "5",
+        what: "the module beside ext4 on the same disk: fs_metabench creates/stats/unlinks, fio 4 KiB random and 1 MiB sequential",
+    },
+    StepSpec {
         name: "unmount",
         seed: "6",
         what: "umount; fsck.vexfs clean; rmmod",

@@ -16,6 +16,8 @@ pub struct Binaries {
     /// on the same image, in the same guest.
     pub fuse: PathBuf,
     pub vecbench: PathBuf,
+    /// fs_metabench, for the fs-bench step.
+    pub metabench: PathBuf,
     /// The Rust fsx and pjdfstest (`cargo install`), dynamically linked:
     /// the initramfs carries their libraries.
     pub fsx: PathBuf,
@@ -41,7 +43,7 @@ fn cargo_tool(name: &str) -> Result<PathBuf> {
 }
 
 pub fn build(root: &Path, want_pjdfstest: bool) -> Result<Binaries> {
-    log("static mkfs.vexfs, fsck.vexfs, vexctl, vexfs-fuse, vexfs-vecbench (musl)");
+    log("static mkfs.vexfs, fsck.vexfs, vexctl, vexfs-fuse, vexfs-vecbench, fs_metabench (musl)");
     let mut c = cargo();
     c.current_dir(root)
         .args([
@@ -62,7 +64,8 @@ pub fn build(root: &Path, want_pjdfstest: bool) -> Result<Binaries> {
             "vexctl",
         ])
         .args(["-p", "vexfs-fuse", "--bin", "vexfs-fuse"])
-        .args(["-p", "vexfs-vm-vecbench", "--bin", "vexfs-vecbench"]);
+        .args(["-p", "vexfs-vm-vecbench", "--bin", "vexfs-vecbench"])
+        .args(["-p", "vexfs-fsbench", "--bin", "fs_metabench"]);
     run(&mut c)?;
     let dir = root.join("target").join(MUSL).join("release");
     Ok(Binaries {
@@ -71,6 +74,7 @@ pub fn build(root: &Path, want_pjdfstest: bool) -> Result<Binaries> {
         vexctl: dir.join("vexctl"),
         fuse: dir.join("vexfs-fuse"),
         vecbench: dir.join("vexfs-vecbench"),
+        metabench: dir.join("fs_metabench"),
         fsx: cargo_tool("fsx")?,
         pjdfstest: if want_pjdfstest {
             Some(cargo_tool("pjdfstest")?)
