@@ -8,6 +8,7 @@
 #include <linux/cred.h>
 #include <linux/fs.h>
 #include <linux/namei.h>
+#include <linux/mm.h>
 #include <linux/slab.h>
 
 #include "vexfs.h"
@@ -245,7 +246,12 @@ static int vexfs_rename_op(struct user_namespace *mnt_userns, struct inode *old_
  * readdir collects a batch of entries under the sb lock, then hands them
  * to dir_emit (which copies to user memory) with the lock dropped.
  */
-#define VEXFS_DIR_BATCH 16
+/*
+ * As many as vexfs_readdir() fetches from the core per call (READDIR_BATCH
+ * in crates/vexfs-kabi/src/node.rs): a smaller buffer would make the core
+ * decode entries only to have them dropped and fetched again.
+ */
+#define VEXFS_DIR_BATCH 64
 
 struct vexfs_dent {
 	u64 ino;
@@ -287,7 +293,7 @@ static int vexfs_iterate(struct file *file, struct dir_context *ctx)
 	unsigned int i;
 	int err = 0;
 
-	b = kmalloc(sizeof(*b), GFP_KERNEL);
+	b = kvmalloc(sizeof(*b), GFP_KERNEL);
 	if (!b)
 		return -ENOMEM;
 	for (;;) {
@@ -307,7 +313,7 @@ static int vexfs_iterate(struct file *file, struct dir_context *ctx)
 			break; /* the core reached the end */
 	}
 out:
-	kfree(b);
+	kvfree(b);
 	return err;
 }
 

@@ -75,7 +75,8 @@ pub unsafe extern "C" fn vexfs_lookup(
     unsafe { put_stat(fs.lookup(dir, name), out) }
 }
 
-/// Entries the core returns per batch while walking a directory.
+/// Entries fetched from the core per call; `VEXFS_DIR_BATCH` in
+/// kernel/dir.c is the same, so none is decoded only to be dropped.
 const READDIR_BATCH: usize = 64;
 
 /// Walk directory `dir` from offset `pos` (0 = start; the offset of the
