@@ -235,7 +235,7 @@ mod tests {
             return;
         }
         let mut rng = Rng::new(11);
-        for w in [1usize, 2, 3, 4, 5, 8, 12, 16] {
+        for w in [1usize, 2, 3, 4, 5, 8, 12, 16, 124, 128] {
             for n in [0usize, 1, 3, 4, 5, 15, 16, 17, 33, 130] {
                 let codes: Vec<u64> = (0..n * w).map(|_| rng.next_u64()).collect();
                 let q: Vec<u64> = (0..w).map(|_| rng.next_u64()).collect();

@@ -122,6 +122,10 @@ impl LshScratch {
 /// index can make the loader generate.
 const MAX_PLANE_FLOATS: usize = 1 << 24;
 
+/// Smallest batch hashed with one matrix product (below it, row by row:
+/// packing the hyperplanes costs more than it saves).
+const BATCH_HASH_MIN: usize = 64;
+
 /// Smallest first batch used to centre an untrained index.
 const AUTO_CENTER_MIN: usize = 256;
 
@@ -196,14 +200,61 @@ impl LshIndex {
     fn keys_of(&self, proj: &[f32], out: &mut Vec<u64>) {
         out.clear();
         for t in proj.chunks_exact(self.cfg.bits) {
-            let mut key = 0u64;
-            for (b, &p) in t.iter().enumerate() {
-                if p >= 0.0 {
-                    key |= 1 << b;
-                }
-            }
-            out.push(key);
+            out.push(crate::lsh_project::sign_key(t));
         }
+    }
+
+    /// [`VectorIndex::add_batch`] for large batches: every id checked
+    /// first (nothing is added when one is a duplicate), then the codes of
+    /// all rows from one matrix product (see `lsh_project`).
+    fn add_hashed_batch(&mut self, ids: &[VectorId], vectors: &[f32]) -> Result<()> {
+        let dim = self.dim;
+        for v in vectors.chunks_exact(dim) {
+            check_vec(dim, v)?;
+        }
+        let mut seen = BTreeMap::new();
+        for &id in ids {
+            if self.pos.contains_key(&id) || seen.insert(id, ()).is_some() {
+                return Err(AnnError::DuplicateId(id));
+            }
+        }
+        if self.ids.len() + ids.len() > u32::MAX as usize {
+            return Err(AnnError::InvalidParameter("index full"));
+        }
+        let rows = crate::common::prepare_rows(self.metric, dim, vectors)?;
+        let mut centred = Vec::new();
+        reserve(&mut centred, rows.len())?;
+        for r in rows.chunks_exact(dim) {
+            centred.extend(r.iter().zip(&self.center).map(|(x, m)| x - m));
+        }
+        let t = self.cfg.tables;
+        let keys = match crate::lsh_project::batch_keys(&self.planes, dim, self.cfg.bits, &centred)
+        {
+            Some(k) => k,
+            None => {
+                let mut all = Vec::new();
+                reserve(&mut all, ids.len() * t)?;
+                let (mut proj, mut k) = (Vec::new(), Vec::new());
+                for r in rows.chunks_exact(dim) {
+                    self.project(r, &mut proj);
+                    self.keys_of(&proj, &mut k);
+                    all.extend_from_slice(&k);
+                }
+                all
+            }
+        };
+        drop(centred);
+        reserve(&mut self.data, rows.len())?;
+        reserve(&mut self.keys, keys.len())?;
+        self.data.extend_from_slice(&rows);
+        for (i, (&id, k)) in ids.iter().zip(keys.chunks_exact(t)).enumerate() {
+            let slot = (self.ids.len() + i) as u32;
+            self.pos.insert(id, slot);
+            self.keys.extend_from_slice(k);
+            self.insert_slot(slot, k);
+        }
+        self.ids.extend_from_slice(ids);
+        Ok(())
     }
 
     /// Whether the index scans packed codes instead of probing buckets.
@@ -224,6 +275,22 @@ impl LshIndex {
         let n = self.ids.len();
         self.buckets = (0..self.cfg.tables).map(|_| BTreeMap::new()).collect();
         self.keys.clear();
+        // Loading a saved index hashes every row: one matrix product.
+        let centred: Vec<f32> = self
+            .data
+            .chunks_exact(self.dim)
+            .flat_map(|r| r.iter().zip(&self.center).map(|(x, m)| x - m))
+            .collect();
+        let t = self.cfg.tables;
+        if let Some(all) =
+            crate::lsh_project::batch_keys(&self.planes, self.dim, self.cfg.bits, &centred)
+        {
+            for (i, k) in all.chunks_exact(t).enumerate() {
+                self.insert_slot(i as u32, k);
+            }
+            self.keys = all;
+            return;
+        }
         let mut proj = Vec::new();
         let mut keys = Vec::new();
         for i in 0..n {
@@ -441,10 +508,13 @@ impl VectorIndex for LshIndex {
         if !self.centered && self.ids.is_empty() && ids.len() >= AUTO_CENTER_MIN {
             self.train(vectors)?;
         }
-        for (i, &id) in ids.iter().enumerate() {
-            self.add(id, &vectors[i * self.dim..(i + 1) * self.dim])?;
+        if ids.len() < BATCH_HASH_MIN {
+            for (i, &id) in ids.iter().enumerate() {
+                self.add(id, &vectors[i * self.dim..(i + 1) * self.dim])?;
+            }
+            return Ok(());
         }
-        Ok(())
+        self.add_hashed_batch(ids, vectors)
     }
     fn add(&mut self, id: VectorId, vector: &[f32]) -> Result<()> {
         check_vec(self.dim, vector)?;
@@ -639,6 +709,63 @@ mod tests {
             .collect();
         all.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap());
         all.iter().take(10).map(|x| x.1).collect()
+    }
+
+    /// A large batch (hashed with one matrix product) gives the same
+    /// searches as the same rows added one at a time, in both modes, and a
+    /// duplicate id in a batch adds nothing.
+    #[test]
+    fn batch_hashing_matches_row_by_row() {
+        let (n, dim) = (2000, 24);
+        let d = data(n, dim);
+        let ids: Vec<u64> = (0..n as u64).collect();
+        for mode in [LshMode::Buckets, LshMode::CodeScan] {
+            let cfg = LshConfig {
+                mode,
+                tables: 4,
+                bits: if mode == LshMode::CodeScan { 64 } else { 10 },
+                probes: 4,
+                rerank: 100,
+                seed: 5,
+            };
+            let mut a = LshIndex::new(dim, Metric::L2, cfg).unwrap();
+            a.add_batch(&ids, &d).unwrap();
+            let mut b = LshIndex::new(dim, Metric::L2, cfg).unwrap();
+            b.train(&d).unwrap();
+            for (i, &id) in ids.iter().enumerate() {
+                b.add(id, &d[i * dim..(i + 1) * dim]).unwrap();
+            }
+            let differ = a.keys.iter().zip(&b.keys).filter(|(x, y)| x != y).count();
+            assert!(
+                differ * 1000 <= a.keys.len(),
+                "{mode:?}: {differ} keys differ"
+            );
+            let p = SearchParams::k(10);
+            let mut same = 0;
+            for q in data(50, dim).chunks_exact(dim) {
+                same +=
+                    usize::from(a.search(q, &p, None).unwrap() == b.search(q, &p, None).unwrap());
+            }
+            assert!(same >= 48, "{mode:?}: {same}/50 searches equal");
+            let dup = [5000u64, 5001, 5000];
+            let before = a.len();
+            let rows = data(3, dim);
+            let many: Vec<u64> = (0..100).map(|i| 9000 + i).chain([9000]).collect();
+            let many_rows = data(101, dim);
+            assert!(matches!(
+                a.add_batch(&many, &many_rows),
+                Err(AnnError::DuplicateId(9000))
+            ));
+            assert!(matches!(
+                a.add_batch(&dup, &rows),
+                Err(AnnError::DuplicateId(5000))
+            ));
+            assert_eq!(
+                a.len(),
+                before + 2,
+                "the small batch adds row by row up to the duplicate"
+            );
+        }
     }
 
     #[test]
