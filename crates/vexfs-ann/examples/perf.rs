@@ -344,7 +344,18 @@ fn main() {
                             ..SearchParams::k(10)
                         },
                     );
-                    println!("lsh code scan rerank={rr}: recall {r:.4} qps {q:.0}");
+                    set_num_threads(1);
+                    let params = SearchParams {
+                        rerank: Some(rr),
+                        ..SearchParams::k(10)
+                    };
+                    let t = Clock::now();
+                    let _ = x.search_batch(&queries, &params).unwrap();
+                    let b = nq as f64 / t.secs();
+                    set_num_threads(0);
+                    println!(
+                        "lsh code scan rerank={rr}: recall {r:.4} qps {q:.0} batched 1 thread {b:.0}"
+                    );
                 }
             }
             _ => eprintln!("unknown kind {kind}"),

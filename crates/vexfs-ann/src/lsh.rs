@@ -29,6 +29,9 @@ use crate::metric::Metric;
 use crate::persist::{Header, Reader, Writer};
 use crate::rng::Rng;
 use alloc::collections::BTreeMap;
+
+#[path = "lsh_batch.rs"]
+mod batch;
 use alloc::vec;
 use alloc::vec::Vec;
 
@@ -348,16 +351,40 @@ impl LshIndex {
         let mut sc = self.pool.take().unwrap_or_else(LshScratch::new);
         sc.dist.clear();
         sc.dist.resize(n, 0);
-        sc.hist.clear();
-        sc.hist.resize(w * 64 + 2, 0);
-        crate::hamming::scan(&self.keys[..n * w], qcode, &mut sc.dist, &mut sc.hist);
+        let LshScratch {
+            dist, hist, cand, ..
+        } = &mut sc;
+        crate::hamming::distances(&self.keys[..n * w], qcode, dist);
+        let res = self.rank_codes(q, dist, hist, cand, k, rerank, filter);
+        self.pool.give(sc);
+        Ok(res)
+    }
+
+    /// The second half of a code scan, given every slot's Hamming distance
+    /// in `dist` (changed for filtered-out slots): the histogram, the
+    /// threshold for the best `rerank`, their selection and exact re-rank.
+    #[allow(clippy::too_many_arguments)]
+    fn rank_codes(
+        &self,
+        q: &[f32],
+        dist: &mut [u16],
+        hist: &mut Vec<u32>,
+        cand: &mut Vec<u32>,
+        k: usize,
+        rerank: usize,
+        filter: Option<&dyn Fn(VectorId) -> bool>,
+    ) -> Vec<Neighbor> {
+        let w = self.cfg.tables;
+        hist.clear();
+        hist.resize(w * 64 + 2, 0);
+        crate::hamming::histogram(dist, hist);
         // Filtered-out slots get a distance past every real one.
         let excluded = (w * 64 + 1) as u16;
-        let mut live = n;
+        let mut live = dist.len();
         if let Some(flt) = filter {
-            for (d, &id) in sc.dist.iter_mut().zip(&self.ids) {
+            for (d, &id) in dist.iter_mut().zip(&self.ids) {
                 if !flt(id) {
-                    sc.hist[*d as usize] -= 1;
+                    hist[*d as usize] -= 1;
                     *d = excluded;
                     live -= 1;
                 }
@@ -371,23 +398,22 @@ impl LshIndex {
         // Threshold: every slot below `thr`, plus `at_thr` of those at it.
         let mut thr = 0usize;
         let mut below = 0usize;
-        while thr < excluded as usize && below + sc.hist[thr] as usize <= budget {
-            below += sc.hist[thr] as usize;
+        while thr < excluded as usize && below + hist[thr] as usize <= budget {
+            below += hist[thr] as usize;
             thr += 1;
         }
         let thr = thr as u16;
         // Filtered-out slots never qualify, not even to fill the budget.
         let at_thr = if thr == excluded { 0 } else { budget - below };
-        sc.cand.clear();
-        crate::hamming::select(&sc.dist, thr, at_thr, &mut sc.cand);
+        cand.clear();
+        crate::hamming::select(dist, thr, at_thr, cand);
         let f = kernels().dist_fn(self.metric);
         let mut top = TopK::new(k);
-        for &s in &sc.cand {
+        for &s in cand.iter() {
             let s = s as usize;
             top.push(f.eval(q, row(&self.data, self.dim, s)), self.ids[s]);
         }
-        self.pool.give(sc);
-        Ok(finish(self.metric, top.into_sorted()))
+        finish(self.metric, top.into_sorted())
     }
 
     pub(crate) fn write_payload(&self, w: &mut Writer) {
@@ -656,6 +682,15 @@ impl VectorIndex for LshIndex {
         self.pool.give(sc);
         Ok(finish(self.metric, top.into_sorted()))
     }
+    fn search_batch(&self, queries: &[f32], params: &SearchParams) -> Result<Vec<Vec<Neighbor>>> {
+        if self.scan_mode() && !self.ids.is_empty() {
+            return self.search_codes_batch(queries, params);
+        }
+        let dim = self.dim;
+        let n = crate::common::batch_rows(dim, queries)?;
+        let f = |i: usize| self.search(&queries[i * dim..(i + 1) * dim], params, None);
+        crate::parallel::par_map(n, &f).into_iter().collect()
+    }
     fn stats(&self) -> IndexStats {
         IndexStats {
             len: self.len(),
@@ -829,6 +864,15 @@ mod tests {
         let r = idx.search(q, &all, None).unwrap();
         assert!(r.iter().all(|x| x.id != top));
         assert_eq!(idx.len(), n - 1);
+        // A batch (blocked scan, groups of queries with a short last one)
+        // gives each query's own results.
+        for params in [p, all] {
+            let got = idx.search_batch(&qs[..13 * dim], &params).unwrap();
+            for (q, g) in qs.chunks_exact(dim).zip(&got) {
+                assert_eq!(*g, idx.search(q, &params, None).unwrap());
+            }
+            assert_eq!(got.len(), 13);
+        }
         // Save / load gives identical results.
         let mut bytes: Vec<u8> = Vec::new();
         idx.save(&mut bytes).unwrap();
