@@ -224,32 +224,33 @@ impl LshIndex {
         if self.ids.len() + ids.len() > u32::MAX as usize {
             return Err(AnnError::InvalidParameter("index full"));
         }
-        let rows = crate::common::prepare_rows(self.metric, dim, vectors)?;
-        let mut centred = Vec::new();
-        reserve(&mut centred, rows.len())?;
-        for r in rows.chunks_exact(dim) {
-            centred.extend(r.iter().zip(&self.center).map(|(x, m)| x - m));
-        }
         let t = self.cfg.tables;
-        let keys = match crate::lsh_project::batch_keys(&self.planes, dim, self.cfg.bits, &centred)
-        {
-            Some(k) => k,
-            None => {
-                let mut all = Vec::new();
-                reserve(&mut all, ids.len() * t)?;
-                let (mut proj, mut k) = (Vec::new(), Vec::new());
-                for r in rows.chunks_exact(dim) {
-                    self.project(r, &mut proj);
-                    self.keys_of(&proj, &mut k);
-                    all.extend_from_slice(&k);
+        reserve(&mut self.data, vectors.len())?;
+        reserve(&mut self.keys, ids.len() * t)?;
+        // Rows go straight into the arena (normalised there for cosine)
+        // and are hashed from it: no copy of the batch.
+        let first = self.data.len();
+        self.data.extend_from_slice(vectors);
+        if self.metric == Metric::Cosine {
+            self.data[first..]
+                .chunks_exact_mut(dim)
+                .for_each(crate::distance::normalize);
+        }
+        let rows = &self.data[first..];
+        let keys =
+            match crate::lsh_project::batch_keys(&self.planes, &self.center, self.cfg.bits, rows) {
+                Some(k) => k,
+                None => {
+                    let mut all = Vec::with_capacity(ids.len() * t);
+                    let (mut proj, mut k) = (Vec::new(), Vec::new());
+                    for r in rows.chunks_exact(dim) {
+                        self.project(r, &mut proj);
+                        self.keys_of(&proj, &mut k);
+                        all.extend_from_slice(&k);
+                    }
+                    all
                 }
-                all
-            }
-        };
-        drop(centred);
-        reserve(&mut self.data, rows.len())?;
-        reserve(&mut self.keys, keys.len())?;
-        self.data.extend_from_slice(&rows);
+            };
         for (i, (&id, k)) in ids.iter().zip(keys.chunks_exact(t)).enumerate() {
             let slot = (self.ids.len() + i) as u32;
             self.pos.insert(id, slot);
@@ -279,14 +280,9 @@ impl LshIndex {
         self.buckets = (0..self.cfg.tables).map(|_| BTreeMap::new()).collect();
         self.keys.clear();
         // Loading a saved index hashes every row: one matrix product.
-        let centred: Vec<f32> = self
-            .data
-            .chunks_exact(self.dim)
-            .flat_map(|r| r.iter().zip(&self.center).map(|(x, m)| x - m))
-            .collect();
         let t = self.cfg.tables;
         if let Some(all) =
-            crate::lsh_project::batch_keys(&self.planes, self.dim, self.cfg.bits, &centred)
+            crate::lsh_project::batch_keys(&self.planes, &self.center, self.cfg.bits, &self.data)
         {
             for (i, k) in all.chunks_exact(t).enumerate() {
                 self.insert_slot(i as u32, k);

@@ -46,10 +46,10 @@ impl PackedPlanes {
         })
     }
 
-    /// Sign codes of the rows of `rows` (each already centred) as `bits`-bit
-    /// keys, `planes / bits` per row, row after row; `None` if a length
-    /// check in the kernel failed (the caller then hashes row by row).
-    pub(crate) fn keys(&self, rows: &[f32], bits: usize) -> Option<Vec<u64>> {
+    /// Sign codes of the rows of `rows` minus `center` as `bits`-bit keys,
+    /// `planes / bits` per row, row after row; `None` if a length check in
+    /// the kernel failed (the caller then hashes row by row).
+    pub(crate) fn keys(&self, rows: &[f32], center: &[f32], bits: usize) -> Option<Vec<u64>> {
         let dim = self.dim;
         let n = rows.len() / dim;
         let tables = self.planes / bits.max(1);
@@ -58,11 +58,20 @@ impl PackedPlanes {
         keys.try_reserve_exact(n * tables).ok()?;
         let mut out = [0f32; PR * PQ];
         let mut proj = vec![0f32; panels * PR * PQ];
+        // The group's rows, centred here rather than in a copy of the
+        // whole batch (which would cost a page fault per 4 KiB).
+        let mut cen = vec![0f32; PQ * dim];
         let mut i = 0;
         while i < n {
             let g = (n - i).min(PQ);
-            // A short last group repeats its last row (results ignored).
-            let q = |j: usize| row(rows, dim, i + j.min(g - 1));
+            for (j, c) in cen.chunks_exact_mut(dim).enumerate() {
+                // A short last group repeats its last row (results ignored).
+                let r = row(rows, dim, i + j.min(g - 1));
+                for ((o, &x), &m) in c.iter_mut().zip(r).zip(center) {
+                    *o = x - m;
+                }
+            }
+            let q = |j: usize| row(&cen, dim, j);
             let qv = [q(0), q(1), q(2), q(3), q(4), q(5), q(6), q(7)];
             for p in 0..panels {
                 let pan = &self.packed[p * PR * dim..(p + 1) * PR * dim];
@@ -91,17 +100,18 @@ pub(crate) fn sign_key(proj: &[f32]) -> u64 {
         .fold(0u64, |k, (b, &p)| if p >= 0.0 { k | (1 << b) } else { k })
 }
 
-/// Keys of every row of `rows` (centred by the caller), in parallel chunks
-/// where allowed; `None` without a panel kernel.
+/// Keys of every row of `rows` minus `center`, in parallel chunks where
+/// allowed; `None` without a panel kernel.
 pub(crate) fn batch_keys(
     planes: &[f32],
-    dim: usize,
+    center: &[f32],
     bits: usize,
     rows: &[f32],
 ) -> Option<Vec<u64>> {
+    let dim = center.len();
     let packed = PackedPlanes::new(planes, dim)?;
     let n = rows.len() / dim;
-    let per = |chunk: &[f32]| packed.keys(chunk, bits).unwrap_or_default();
+    let per = |chunk: &[f32]| packed.keys(chunk, center, bits).unwrap_or_default();
     let keys = crate::parallel::map_chunks(rows, dim, 256, &per);
     // An empty chunk result means a length check failed: fall back.
     (keys.len() == n * (planes.len() / dim / bits)).then_some(keys)
@@ -127,12 +137,17 @@ mod tests {
             let planes: Vec<f32> = (0..dim * bits * tables).map(|_| rng.normal()).collect();
             for n in [1usize, 8, 13, 300] {
                 let rows: Vec<f32> = (0..n * dim).map(|_| rng.normal()).collect();
-                let Some(keys) = batch_keys(&planes, dim, bits, &rows) else {
+                let center: Vec<f32> = (0..dim).map(|_| rng.normal() * 0.1).collect();
+                let Some(keys) = batch_keys(&planes, &center, bits, &rows) else {
                     return; // no panel kernel at this level
                 };
                 assert_eq!(keys.len(), n * tables);
                 for i in 0..n {
-                    let x = row(&rows, dim, i);
+                    let x: Vec<f32> = row(&rows, dim, i)
+                        .iter()
+                        .zip(&center)
+                        .map(|(a, m)| a - m)
+                        .collect();
                     for t in 0..tables {
                         for b in 0..bits {
                             let p = row(&planes, dim, t * bits + b);
