@@ -56,8 +56,8 @@ impl Default for HnswConfig {
     }
 }
 
-/// One 64-byte arena line; the arena is a Vec of these so node records
-/// (and the vectors inside them) start on cache-line boundaries.
+/// One 64-byte arena line; the arena is a Vec of these so it starts on
+/// a cache-line boundary (records, packed, start on 16-byte ones).
 #[derive(Clone, Copy)]
 #[repr(C, align(64))]
 struct Line([u32; 16]);
