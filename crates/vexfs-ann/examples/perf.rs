@@ -317,6 +317,47 @@ fn main() {
                     }
                 }
             }
+            "lshscan" => {
+                // The benchmark's quick-profile code scan: 4 * dim sign bits.
+                let tables = (dim * 4).div_ceil(64);
+                let mut x = LshIndex::new(
+                    dim,
+                    metric,
+                    LshConfig {
+                        mode: LshMode::CodeScan,
+                        tables,
+                        bits: 64,
+                        probes: 1,
+                        rerank: 100,
+                        seed: 1,
+                    },
+                )
+                .unwrap();
+                let t = Clock::now();
+                x.add_batch(&ids, &data).unwrap();
+                println!("lsh code scan {tables}x64 build {:.3}s", t.secs());
+                for rr in [50, 100, 200, 400] {
+                    let (r, q) = one_thread(
+                        &x,
+                        SearchParams {
+                            rerank: Some(rr),
+                            ..SearchParams::k(10)
+                        },
+                    );
+                    set_num_threads(1);
+                    let params = SearchParams {
+                        rerank: Some(rr),
+                        ..SearchParams::k(10)
+                    };
+                    let t = Clock::now();
+                    let _ = x.search_batch(&queries, &params).unwrap();
+                    let b = nq as f64 / t.secs();
+                    set_num_threads(0);
+                    println!(
+                        "lsh code scan rerank={rr}: recall {r:.4} qps {q:.0} batched 1 thread {b:.0}"
+                    );
+                }
+            }
             _ => eprintln!("unknown kind {kind}"),
         }
     }

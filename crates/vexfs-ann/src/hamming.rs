@@ -1,7 +1,7 @@
 //! Hamming ranking of packed binary codes (the LSH code scan).
 //!
-//! [`scan`] computes the Hamming distance of a query code to every stored
-//! code (`w` u64 words each) and their histogram; [`select`] then picks the
+//! [`distances`] computes the Hamming distance of a query code to every
+//! stored code (`w` u64 words each), [`histogram`] their histogram; [`select`] then picks the
 //! slots under a distance threshold. Distances are small integers, so the
 //! histogram gives the threshold for "the best `r`" without sorting. Both
 //! have an AVX-512 path (VPOPCNTDQ for the scan, BW compares for the
@@ -13,17 +13,25 @@ use alloc::vec;
 /// Hamming distances of `q` to each `q.len()`-word code in `codes`, into
 /// `dist` (as many as both hold), and their histogram added into `hist`
 /// (which must have more than `64 * q.len()` entries).
+#[cfg(test)]
 pub(crate) fn scan(codes: &[u64], q: &[u64], dist: &mut [u16], hist: &mut [u32]) {
+    let n = distances(codes, q, dist);
+    histogram(&dist[..n], hist);
+}
+
+/// Hamming distances of `q` to each `q.len()`-word code in `codes`, into
+/// `dist` (as many as both hold; that count is returned).
+pub(crate) fn distances(codes: &[u64], q: &[u64], dist: &mut [u16]) -> usize {
     let w = q.len();
     if w == 0 {
-        return;
+        return 0;
     }
     let n = dist.len().min(codes.len() / w);
     let dist = &mut dist[..n];
     if !simd_scan(codes, q, dist) {
         portable_scan(codes, q, dist);
     }
-    histogram(dist, hist);
+    n
 }
 
 /// Append to `out`, in slot order, every slot whose distance is below
@@ -42,9 +50,10 @@ pub(crate) fn select(dist: &[u16], thr: u16, mut at_thr: usize, out: &mut alloc:
     }
 }
 
-/// Four interleaved sub-histograms, so runs of equal distances do not
-/// serialise on one counter's store-to-load latency.
-fn histogram(dist: &[u16], hist: &mut [u32]) {
+/// Histogram of `dist` added into `hist` (distances past its end wrap),
+/// with four interleaved sub-histograms, so runs of equal distances do
+/// not serialise on one counter's store-to-load latency.
+pub(crate) fn histogram(dist: &[u16], hist: &mut [u32]) {
     let len = hist.len();
     let mut sub = vec![0u32; 4 * len];
     let (h0, rest) = sub.split_at_mut(len);
@@ -235,7 +244,7 @@ mod tests {
             return;
         }
         let mut rng = Rng::new(11);
-        for w in [1usize, 2, 3, 4, 5, 8, 12, 16] {
+        for w in [1usize, 2, 3, 4, 5, 8, 12, 16, 124, 128] {
             for n in [0usize, 1, 3, 4, 5, 15, 16, 17, 33, 130] {
                 let codes: Vec<u64> = (0..n * w).map(|_| rng.next_u64()).collect();
                 let q: Vec<u64> = (0..w).map(|_| rng.next_u64()).collect();

@@ -1,6 +1,7 @@
 //! Hierarchical Navigable Small World graph (Malkov & Yashunin), laid out
 //! like hnswlib: one flat arena of fixed-size node records holding the
-//! level-0 link list and the vector together (cache-line aligned), upper
+//! level-0 link list and the vector together (packed: no padding between
+//! the link list and the vector, records rounded to 16 bytes), upper
 //! layers in separate small per-node arrays, labels and flags alongside.
 //!
 //! Insertion works in *waves*: a wave of new nodes first searches the graph
@@ -55,8 +56,8 @@ impl Default for HnswConfig {
     }
 }
 
-/// One 64-byte arena line; the arena is a Vec of these so node records
-/// (and the vectors inside them) start on cache-line boundaries.
+/// One 64-byte arena line; the arena is a Vec of these so it starts on
+/// a cache-line boundary (records, packed, start on 16-byte ones).
 #[derive(Clone, Copy)]
 #[repr(C, align(64))]
 struct Line([u32; 16]);
@@ -99,9 +100,9 @@ pub struct HnswIndex {
     metric: Metric,
     cfg: HnswConfig,
     m0: usize,
-    /// u32 words per node record (multiple of 16).
+    /// u32 words per node record (multiple of 4).
     rec_words: usize,
-    /// Word offset of the vector inside a record (multiple of 16).
+    /// Word offset of the vector inside a record (right after the links).
     vec_off: usize,
     /// Vector words prefetched per neighbour.
     pf_words: usize,
@@ -127,10 +128,27 @@ pub struct HnswIndex {
     pool: Pool<Scratch>,
 }
 
+/// Record layout `(vector offset, record words)`: the level-0 count and
+/// `2m` link slots, the vector right after them, the record rounded up to
+/// 16 bytes. Aligning the vector and the record to 64-byte lines (format
+/// versions 1 and 2, [`legacy_layout`]) cost up to 30 words a node (172
+/// vs 130 MiB beside hnswlib on GloVe-50) and bought no measurable speed:
+/// the kernels use unaligned loads and a record spans lines either way.
 fn layout(m: usize, dim: usize) -> (usize, usize) {
+    let vec_off = 1 + 2 * m;
+    (vec_off, (vec_off + dim).div_ceil(4) * 4)
+}
+
+/// The line-aligned layout of format versions 1 and 2 (read on load and
+/// repacked).
+fn legacy_layout(m: usize, dim: usize) -> (usize, usize) {
     let vec_off = (1 + 2 * m).div_ceil(16) * 16;
-    let rec_words = (vec_off + dim).div_ceil(16) * 16;
-    (vec_off, rec_words)
+    (vec_off, (vec_off + dim).div_ceil(16) * 16)
+}
+
+/// Arena lines that hold `nodes` records of `rec_words` words.
+fn lines_for(nodes: usize, rec_words: usize) -> usize {
+    nodes.saturating_mul(rec_words).div_ceil(16)
 }
 
 impl HnswIndex {
@@ -175,7 +193,7 @@ impl HnswIndex {
             pool: Pool::new(),
         };
         if cfg.max_elements > 0 {
-            let lines = cfg.max_elements.saturating_mul(rec_words / 16);
+            let lines = lines_for(cfg.max_elements, rec_words);
             let _ = crate::common::reserve(&mut me.arena, lines);
         }
         Ok(me)
@@ -659,9 +677,10 @@ impl HnswIndex {
         }
         let level = self.random_level();
         let node = self.n() as u32;
-        let lines = self.rec_words / 16;
-        crate::common::reserve(&mut self.arena, lines)?;
-        self.arena.resize(self.arena.len() + lines, Line([0; 16]));
+        let lines = lines_for(self.n() + 1, self.rec_words);
+        let more = lines.saturating_sub(self.arena.len());
+        crate::common::reserve(&mut self.arena, more)?;
+        self.arena.resize(lines, Line([0; 16]));
         let o = node as usize * self.rec_words + self.vec_off;
         let dim = self.dim;
         if let Some(dst) = self.words_mut().get_mut(o..o + dim) {
@@ -736,6 +755,14 @@ impl HnswIndex {
     }
 
     pub(crate) fn write_payload(&self, w: &mut Writer) {
+        // The records only: the last line's tail past them is not stored.
+        let used = self.n() * self.rec_words;
+        self.write_payload_with(w, self.words().get(..used).unwrap_or(&[]));
+    }
+
+    /// The payload with `words` as the record arena (tests write the
+    /// legacy layout through it).
+    fn write_payload_with(&self, w: &mut Writer, words: &[u32]) {
         w.usize(self.cfg.m);
         w.usize(self.cfg.ef_construction);
         w.usize(self.cfg.ef_search);
@@ -750,7 +777,7 @@ impl HnswIndex {
         w.bytes(&self.levels);
         let del: Vec<u8> = self.deleted.iter().map(|&d| d as u8).collect();
         w.bytes(&del);
-        w.u32s(self.words());
+        w.u32s(words);
         let flat: Vec<u32> = self.upper.iter().flatten().copied().collect();
         w.u32s(&flat);
     }
@@ -780,10 +807,14 @@ impl HnswIndex {
         if levels.len() != n || del.len() != n || n >= u32::MAX as usize {
             return Err(bad("hnsw: per-node arrays differ in length"));
         }
-        if words.len()
-            != n.checked_mul(me.rec_words)
-                .ok_or(bad("hnsw: size overflow"))?
-        {
+        // Versions 1 and 2 stored line-aligned records: validated in that
+        // layout, then repacked.
+        let (old_off, old_rec) = if h.version < 3 {
+            legacy_layout(me.cfg.m, h.dim)
+        } else {
+            (me.vec_off, me.rec_words)
+        };
+        if words.len() != n.checked_mul(old_rec).ok_or(bad("hnsw: size overflow"))? {
             return Err(bad("hnsw: arena size does not match node count"));
         }
         let m = me.cfg.m;
@@ -806,7 +837,7 @@ impl HnswIndex {
         }
         // Level 0 links.
         for i in 0..n {
-            let o = i * me.rec_words;
+            let o = i * old_rec;
             let c = words[o] as usize;
             if c > me.m0 || words[o + 1..o + 1 + c].iter().any(|&x| x as usize >= n) {
                 return Err(bad("hnsw: bad level-0 link list"));
@@ -828,12 +859,17 @@ impl HnswIndex {
             upper.push(u);
         }
         let mut arena = Vec::new();
-        crate::common::reserve(&mut arena, words.len() / 16)?;
-        arena.extend(words.chunks_exact(16).map(|c| {
-            let mut l = Line([0; 16]);
-            l.0.copy_from_slice(c);
-            l
-        }));
+        let lines = lines_for(n, me.rec_words);
+        crate::common::reserve(&mut arena, lines)?;
+        arena.resize(lines, Line([0; 16]));
+        me.arena = arena;
+        let (rec, off, m0, dim) = (me.rec_words, me.vec_off, me.m0, me.dim);
+        let dst = me.words_mut();
+        for (i, src) in words.chunks_exact(old_rec).enumerate() {
+            let o = i * rec;
+            dst[o..o + 1 + m0].copy_from_slice(&src[..1 + m0]);
+            dst[o + off..o + off + dim].copy_from_slice(&src[old_off..old_off + dim]);
+        }
         let mut map = BTreeMap::new();
         let mut n_deleted = 0;
         let mut deleted = Vec::with_capacity(n);
@@ -852,7 +888,6 @@ impl HnswIndex {
                 _ => return Err(bad("hnsw: bad deleted flag")),
             }
         }
-        me.arena = arena;
         me.upper = upper;
         me.levels = levels;
         me.labels = labels;
@@ -973,5 +1008,86 @@ impl VectorIndex for HnswIndex {
             self.len(),
             [c.m as u32, c.ef_construction as u32, c.ef_search as u32, 0],
         )
+    }
+}
+
+#[cfg(all(test, feature = "std"))]
+mod tests {
+    use super::*;
+
+    /// Records are packed: the vector follows the link list, the record is
+    /// rounded to 16 bytes only.
+    #[test]
+    fn packed_layout_sizes() {
+        assert_eq!(layout(16, 50), (33, 84));
+        assert_eq!(layout(16, 128), (33, 164));
+        assert_eq!(legacy_layout(16, 50), (48, 112));
+        for (m, dim) in [(2usize, 1usize), (5, 7), (16, 50), (32, 960)] {
+            let (off, rec) = layout(m, dim);
+            assert!(off == 1 + 2 * m && rec >= off + dim && rec < off + dim + 4);
+        }
+    }
+
+    /// A format-2 file (line-aligned records) loads into the packed layout
+    /// with the same graph, vectors and search results, and saves as
+    /// format 3.
+    #[test]
+    fn legacy_records_are_repacked_on_load() {
+        let (n, dim, m) = (300usize, 7usize, 5usize);
+        let mut rng = Rng::new(3);
+        let data: Vec<f32> = (0..n * dim).map(|_| rng.normal()).collect();
+        let ids: Vec<u64> = (0..n as u64).map(|i| i * 3).collect();
+        let cfg = HnswConfig {
+            m,
+            ..HnswConfig::default()
+        };
+        let mut idx = HnswIndex::new(dim, Metric::L2, cfg).unwrap();
+        idx.add_batch(&ids, &data).unwrap();
+        idx.remove(9).unwrap();
+        // The same records in the old layout.
+        let (old_off, old_rec) = legacy_layout(m, dim);
+        let mut old = vec![0u32; n * old_rec];
+        for i in 0..n {
+            let (o, src) = (i * old_rec, &idx.words()[i * idx.rec_words..]);
+            old[o..o + 1 + 2 * m].copy_from_slice(&src[..1 + 2 * m]);
+            old[o + old_off..o + old_off + dim]
+                .copy_from_slice(&src[idx.vec_off..idx.vec_off + dim]);
+        }
+        let mut w = Writer::new();
+        idx.write_payload_with(&mut w, &old);
+        let mut bytes: Vec<u8> = Vec::new();
+        w.finish(
+            &mut bytes,
+            IndexKind::Hnsw,
+            Metric::L2,
+            dim,
+            idx.len(),
+            [0; 4],
+        )
+        .unwrap();
+        bytes[8..12].copy_from_slice(&2u32.to_le_bytes());
+        let pc = crate::crc::crc32c(&bytes[64..]);
+        bytes[56..60].copy_from_slice(&pc.to_le_bytes());
+        let hc = crate::crc::crc32c(&bytes[..60]);
+        bytes[60..64].copy_from_slice(&hc.to_le_bytes());
+        let back = HnswIndex::load(&mut &bytes[..]).unwrap();
+        let used = n * idx.rec_words;
+        assert_eq!(back.words()[..used], idx.words()[..used]);
+        let p = SearchParams::k(10);
+        for q in data.chunks_exact(dim).take(20) {
+            assert_eq!(
+                back.search(q, &p, None).unwrap(),
+                idx.search(q, &p, None).unwrap()
+            );
+        }
+        let mut again: Vec<u8> = Vec::new();
+        back.save(&mut again).unwrap();
+        assert_eq!(
+            u32::from_le_bytes([again[8], again[9], again[10], again[11]]),
+            3
+        );
+        let mut direct: Vec<u8> = Vec::new();
+        idx.save(&mut direct).unwrap();
+        assert_eq!(again, direct);
     }
 }

@@ -38,6 +38,7 @@ pub mod ivfpq;
 pub mod kmeans;
 mod kmeans_assign;
 pub mod lsh;
+mod lsh_project;
 mod mem;
 pub mod metric;
 pub mod parallel;

@@ -29,6 +29,9 @@ use crate::metric::Metric;
 use crate::persist::{Header, Reader, Writer};
 use crate::rng::Rng;
 use alloc::collections::BTreeMap;
+
+#[path = "lsh_batch.rs"]
+mod batch;
 use alloc::vec;
 use alloc::vec::Vec;
 
@@ -122,6 +125,10 @@ impl LshScratch {
 /// index can make the loader generate.
 const MAX_PLANE_FLOATS: usize = 1 << 24;
 
+/// Smallest batch hashed with one matrix product (below it, row by row:
+/// packing the hyperplanes costs more than it saves).
+const BATCH_HASH_MIN: usize = 64;
+
 /// Smallest first batch used to centre an untrained index.
 const AUTO_CENTER_MIN: usize = 256;
 
@@ -196,14 +203,62 @@ impl LshIndex {
     fn keys_of(&self, proj: &[f32], out: &mut Vec<u64>) {
         out.clear();
         for t in proj.chunks_exact(self.cfg.bits) {
-            let mut key = 0u64;
-            for (b, &p) in t.iter().enumerate() {
-                if p >= 0.0 {
-                    key |= 1 << b;
-                }
-            }
-            out.push(key);
+            out.push(crate::lsh_project::sign_key(t));
         }
+    }
+
+    /// [`VectorIndex::add_batch`] for large batches: every id checked
+    /// first (nothing is added when one is a duplicate), then the codes of
+    /// all rows from one matrix product (see `lsh_project`).
+    fn add_hashed_batch(&mut self, ids: &[VectorId], vectors: &[f32]) -> Result<()> {
+        let dim = self.dim;
+        for v in vectors.chunks_exact(dim) {
+            check_vec(dim, v)?;
+        }
+        let mut seen = BTreeMap::new();
+        for &id in ids {
+            if self.pos.contains_key(&id) || seen.insert(id, ()).is_some() {
+                return Err(AnnError::DuplicateId(id));
+            }
+        }
+        if self.ids.len() + ids.len() > u32::MAX as usize {
+            return Err(AnnError::InvalidParameter("index full"));
+        }
+        let t = self.cfg.tables;
+        reserve(&mut self.data, vectors.len())?;
+        reserve(&mut self.keys, ids.len() * t)?;
+        // Rows go straight into the arena (normalised there for cosine)
+        // and are hashed from it: no copy of the batch.
+        let first = self.data.len();
+        self.data.extend_from_slice(vectors);
+        if self.metric == Metric::Cosine {
+            self.data[first..]
+                .chunks_exact_mut(dim)
+                .for_each(crate::distance::normalize);
+        }
+        let rows = &self.data[first..];
+        let keys =
+            match crate::lsh_project::batch_keys(&self.planes, &self.center, self.cfg.bits, rows) {
+                Some(k) => k,
+                None => {
+                    let mut all = Vec::with_capacity(ids.len() * t);
+                    let (mut proj, mut k) = (Vec::new(), Vec::new());
+                    for r in rows.chunks_exact(dim) {
+                        self.project(r, &mut proj);
+                        self.keys_of(&proj, &mut k);
+                        all.extend_from_slice(&k);
+                    }
+                    all
+                }
+            };
+        for (i, (&id, k)) in ids.iter().zip(keys.chunks_exact(t)).enumerate() {
+            let slot = (self.ids.len() + i) as u32;
+            self.pos.insert(id, slot);
+            self.keys.extend_from_slice(k);
+            self.insert_slot(slot, k);
+        }
+        self.ids.extend_from_slice(ids);
+        Ok(())
     }
 
     /// Whether the index scans packed codes instead of probing buckets.
@@ -224,6 +279,17 @@ impl LshIndex {
         let n = self.ids.len();
         self.buckets = (0..self.cfg.tables).map(|_| BTreeMap::new()).collect();
         self.keys.clear();
+        // Loading a saved index hashes every row: one matrix product.
+        let t = self.cfg.tables;
+        if let Some(all) =
+            crate::lsh_project::batch_keys(&self.planes, &self.center, self.cfg.bits, &self.data)
+        {
+            for (i, k) in all.chunks_exact(t).enumerate() {
+                self.insert_slot(i as u32, k);
+            }
+            self.keys = all;
+            return;
+        }
         let mut proj = Vec::new();
         let mut keys = Vec::new();
         for i in 0..n {
@@ -281,16 +347,40 @@ impl LshIndex {
         let mut sc = self.pool.take().unwrap_or_else(LshScratch::new);
         sc.dist.clear();
         sc.dist.resize(n, 0);
-        sc.hist.clear();
-        sc.hist.resize(w * 64 + 2, 0);
-        crate::hamming::scan(&self.keys[..n * w], qcode, &mut sc.dist, &mut sc.hist);
+        let LshScratch {
+            dist, hist, cand, ..
+        } = &mut sc;
+        crate::hamming::distances(&self.keys[..n * w], qcode, dist);
+        let res = self.rank_codes(q, dist, hist, cand, k, rerank, filter);
+        self.pool.give(sc);
+        Ok(res)
+    }
+
+    /// The second half of a code scan, given every slot's Hamming distance
+    /// in `dist` (changed for filtered-out slots): the histogram, the
+    /// threshold for the best `rerank`, their selection and exact re-rank.
+    #[allow(clippy::too_many_arguments)]
+    fn rank_codes(
+        &self,
+        q: &[f32],
+        dist: &mut [u16],
+        hist: &mut Vec<u32>,
+        cand: &mut Vec<u32>,
+        k: usize,
+        rerank: usize,
+        filter: Option<&dyn Fn(VectorId) -> bool>,
+    ) -> Vec<Neighbor> {
+        let w = self.cfg.tables;
+        hist.clear();
+        hist.resize(w * 64 + 2, 0);
+        crate::hamming::histogram(dist, hist);
         // Filtered-out slots get a distance past every real one.
         let excluded = (w * 64 + 1) as u16;
-        let mut live = n;
+        let mut live = dist.len();
         if let Some(flt) = filter {
-            for (d, &id) in sc.dist.iter_mut().zip(&self.ids) {
+            for (d, &id) in dist.iter_mut().zip(&self.ids) {
                 if !flt(id) {
-                    sc.hist[*d as usize] -= 1;
+                    hist[*d as usize] -= 1;
                     *d = excluded;
                     live -= 1;
                 }
@@ -304,23 +394,22 @@ impl LshIndex {
         // Threshold: every slot below `thr`, plus `at_thr` of those at it.
         let mut thr = 0usize;
         let mut below = 0usize;
-        while thr < excluded as usize && below + sc.hist[thr] as usize <= budget {
-            below += sc.hist[thr] as usize;
+        while thr < excluded as usize && below + hist[thr] as usize <= budget {
+            below += hist[thr] as usize;
             thr += 1;
         }
         let thr = thr as u16;
         // Filtered-out slots never qualify, not even to fill the budget.
         let at_thr = if thr == excluded { 0 } else { budget - below };
-        sc.cand.clear();
-        crate::hamming::select(&sc.dist, thr, at_thr, &mut sc.cand);
+        cand.clear();
+        crate::hamming::select(dist, thr, at_thr, cand);
         let f = kernels().dist_fn(self.metric);
         let mut top = TopK::new(k);
-        for &s in &sc.cand {
+        for &s in cand.iter() {
             let s = s as usize;
             top.push(f.eval(q, row(&self.data, self.dim, s)), self.ids[s]);
         }
-        self.pool.give(sc);
-        Ok(finish(self.metric, top.into_sorted()))
+        finish(self.metric, top.into_sorted())
     }
 
     pub(crate) fn write_payload(&self, w: &mut Writer) {
@@ -441,10 +530,13 @@ impl VectorIndex for LshIndex {
         if !self.centered && self.ids.is_empty() && ids.len() >= AUTO_CENTER_MIN {
             self.train(vectors)?;
         }
-        for (i, &id) in ids.iter().enumerate() {
-            self.add(id, &vectors[i * self.dim..(i + 1) * self.dim])?;
+        if ids.len() < BATCH_HASH_MIN {
+            for (i, &id) in ids.iter().enumerate() {
+                self.add(id, &vectors[i * self.dim..(i + 1) * self.dim])?;
+            }
+            return Ok(());
         }
-        Ok(())
+        self.add_hashed_batch(ids, vectors)
     }
     fn add(&mut self, id: VectorId, vector: &[f32]) -> Result<()> {
         check_vec(self.dim, vector)?;
@@ -586,6 +678,15 @@ impl VectorIndex for LshIndex {
         self.pool.give(sc);
         Ok(finish(self.metric, top.into_sorted()))
     }
+    fn search_batch(&self, queries: &[f32], params: &SearchParams) -> Result<Vec<Vec<Neighbor>>> {
+        if self.scan_mode() && !self.ids.is_empty() {
+            return self.search_codes_batch(queries, params);
+        }
+        let dim = self.dim;
+        let n = crate::common::batch_rows(dim, queries)?;
+        let f = |i: usize| self.search(&queries[i * dim..(i + 1) * dim], params, None);
+        crate::parallel::par_map(n, &f).into_iter().collect()
+    }
     fn stats(&self) -> IndexStats {
         IndexStats {
             len: self.len(),
@@ -639,6 +740,63 @@ mod tests {
             .collect();
         all.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap());
         all.iter().take(10).map(|x| x.1).collect()
+    }
+
+    /// A large batch (hashed with one matrix product) gives the same
+    /// searches as the same rows added one at a time, in both modes, and a
+    /// duplicate id in a batch adds nothing.
+    #[test]
+    fn batch_hashing_matches_row_by_row() {
+        let (n, dim) = (2000, 24);
+        let d = data(n, dim);
+        let ids: Vec<u64> = (0..n as u64).collect();
+        for mode in [LshMode::Buckets, LshMode::CodeScan] {
+            let cfg = LshConfig {
+                mode,
+                tables: 4,
+                bits: if mode == LshMode::CodeScan { 64 } else { 10 },
+                probes: 4,
+                rerank: 100,
+                seed: 5,
+            };
+            let mut a = LshIndex::new(dim, Metric::L2, cfg).unwrap();
+            a.add_batch(&ids, &d).unwrap();
+            let mut b = LshIndex::new(dim, Metric::L2, cfg).unwrap();
+            b.train(&d).unwrap();
+            for (i, &id) in ids.iter().enumerate() {
+                b.add(id, &d[i * dim..(i + 1) * dim]).unwrap();
+            }
+            let differ = a.keys.iter().zip(&b.keys).filter(|(x, y)| x != y).count();
+            assert!(
+                differ * 1000 <= a.keys.len(),
+                "{mode:?}: {differ} keys differ"
+            );
+            let p = SearchParams::k(10);
+            let mut same = 0;
+            for q in data(50, dim).chunks_exact(dim) {
+                same +=
+                    usize::from(a.search(q, &p, None).unwrap() == b.search(q, &p, None).unwrap());
+            }
+            assert!(same >= 48, "{mode:?}: {same}/50 searches equal");
+            let dup = [5000u64, 5001, 5000];
+            let before = a.len();
+            let rows = data(3, dim);
+            let many: Vec<u64> = (0..100).map(|i| 9000 + i).chain([9000]).collect();
+            let many_rows = data(101, dim);
+            assert!(matches!(
+                a.add_batch(&many, &many_rows),
+                Err(AnnError::DuplicateId(9000))
+            ));
+            assert!(matches!(
+                a.add_batch(&dup, &rows),
+                Err(AnnError::DuplicateId(5000))
+            ));
+            assert_eq!(
+                a.len(),
+                before + 2,
+                "the small batch adds row by row up to the duplicate"
+            );
+        }
     }
 
     #[test]
@@ -702,6 +860,15 @@ mod tests {
         let r = idx.search(q, &all, None).unwrap();
         assert!(r.iter().all(|x| x.id != top));
         assert_eq!(idx.len(), n - 1);
+        // A batch (blocked scan, groups of queries with a short last one)
+        // gives each query's own results.
+        for params in [p, all] {
+            let got = idx.search_batch(&qs[..13 * dim], &params).unwrap();
+            for (q, g) in qs.chunks_exact(dim).zip(&got) {
+                assert_eq!(*g, idx.search(q, &params, None).unwrap());
+            }
+            assert_eq!(got.len(), 13);
+        }
         // Save / load gives identical results.
         let mut bytes: Vec<u8> = Vec::new();
         idx.save(&mut bytes).unwrap();

@@ -6,7 +6,7 @@
 //! | offset | size | field                                            |
 //! |-------:|-----:|--------------------------------------------------|
 //! |      0 |    8 | magic `b"VEXFSANN"`                              |
-//! |      8 |    4 | format version (currently 2; 1 is still read)    |
+//! |      8 |    4 | format version (currently 3; 1 and 2 are read)  |
 //! |     12 |    1 | [`IndexKind`]                                    |
 //! |     13 |    1 | [`Metric`]                                       |
 //! |     14 |    2 | flags (0; unknown bits are rejected)             |
@@ -35,9 +35,11 @@ use alloc::vec::Vec;
 pub const HEADER_LEN: usize = 64;
 /// Header magic.
 pub const MAGIC: [u8; 8] = *b"VEXFSANN";
-/// Current format version. Version 2 added the LSH mode word; everything
-/// else reads the same in versions 1 and 2.
-pub const FORMAT_VERSION: u32 = 2;
+/// Current format version. Version 2 added the LSH mode word; version 3
+/// packs HNSW node records (no padding after the link list; versions 1
+/// and 2 records are line-aligned and repacked on load). Everything else
+/// reads the same in versions 1 to 3.
+pub const FORMAT_VERSION: u32 = 3;
 /// Oldest format version still loaded.
 pub const OLDEST_VERSION: u32 = 1;
 

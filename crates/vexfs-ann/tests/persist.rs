@@ -170,7 +170,11 @@ fn format_1_still_loads() {
         );
     }
     for (i, mut b) in small_indexes().into_iter().enumerate().take(4) {
-        // Flat, HNSW, IVF, IVF-PQ payloads did not change.
+        // Flat, IVF, IVF-PQ payloads did not change; HNSW records did in
+        // version 3 (its legacy load is tested in the crate).
+        if i == 1 {
+            continue;
+        }
         b[8] = 1;
         reseal(&mut b);
         assert!(load(&mut &b[..]).is_ok(), "index {i}");

@@ -5,8 +5,9 @@
 //! The crate is compiled for baseline x86-64, where `count_ones` becomes a
 //! dozen shifts and masks per word; the POPCNT scan is the same loop
 //! compiled with the instruction enabled. The AVX2 scan counts bits with
-//! two 16-entry table lookups per byte (`vpshufb`) and sums bytes with
-//! `vpsadbw`, four codes per reduction.
+//! two 16-entry table lookups per byte (`vpshufb`), adds the byte counts
+//! of a code's chunks and widens them once with `vpsadbw`, four codes per
+//! reduction.
 
 use alloc::vec::Vec;
 use core::arch::x86_64::*;
@@ -48,10 +49,10 @@ fn scan_n<const W: usize>(codes: &[u64], q: &[u64], dist: &mut [u16]) {
     }
 }
 
-/// Byte-wise popcount of `v` summed into the four u64 lanes.
+/// Per-byte popcount of `v` (each byte 0..=8).
 #[inline]
 #[target_feature(enable = "avx2")]
-fn popcnt256(v: __m256i) -> __m256i {
+fn popcnt_bytes(v: __m256i) -> __m256i {
     let lut = _mm256_setr_epi8(
         0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3,
         3, 4,
@@ -59,9 +60,12 @@ fn popcnt256(v: __m256i) -> __m256i {
     let low = _mm256_set1_epi8(0x0f);
     let lo = _mm256_and_si256(v, low);
     let hi = _mm256_and_si256(_mm256_srli_epi16::<4>(v), low);
-    let cnt = _mm256_add_epi8(_mm256_shuffle_epi8(lut, lo), _mm256_shuffle_epi8(lut, hi));
-    _mm256_sad_epu8(cnt, _mm256_setzero_si256())
+    _mm256_add_epi8(_mm256_shuffle_epi8(lut, lo), _mm256_shuffle_epi8(lut, hi))
 }
+
+/// Chunks (of 256 bits) whose byte counts may be summed before a byte
+/// overflows: 31 * 8 = 248 < 256.
+const BYTE_SUM_CHUNKS: usize = 31;
 
 /// [`distances_popcnt`] with the AVX2 nibble table, for codes of a
 /// multiple of four words (other widths go to the POPCNT scan).
@@ -76,46 +80,100 @@ pub(crate) unsafe fn distances_avx2(codes: &[u64], q: &[u64], dist: &mut [u16]) 
         return;
     }
     let n = dist.len().min(codes.len() / w);
-    let groups = n / 4;
+    // Sixteen codes per store: sub-group k holds codes k, k+4, k+8, k+12,
+    // so shifting sub-group k's lanes by 16k and or-ing the four puts the
+    // sixteen u16 distances in slot order in one register. Storing four
+    // distances at a time went through a chain of lane inserts that cost
+    // as much as the counting.
+    let blocks = n / 16;
+    for b in 0..blocks {
+        let base = b * 16;
+        let mut s = _mm256_setzero_si256();
+        for k in 0..4 {
+            let idx = [base + k, base + k + 4, base + k + 8, base + k + 12];
+            // SAFETY: every index is below blocks * 16 <= n, so each code
+            // read lies inside `codes[..n * w]`.
+            let v = unsafe { four(codes, q, idx) };
+            s = _mm256_or_si256(s, shift_lanes(v, k));
+        }
+        // SAFETY: writes dist[base..base + 16], inside `dist[..n]`.
+        unsafe { _mm256_storeu_si256(dist.as_mut_ptr().add(base) as *mut __m256i, s) };
+    }
+    let mut g = blocks * 16;
+    while g + 4 <= n {
+        // SAFETY: codes g..g+4 are below n.
+        let v = unsafe { four(codes, q, [g, g + 1, g + 2, g + 3]) };
+        let mut lanes = [0u64; 4];
+        // SAFETY: `lanes` is 32 bytes; unaligned store is allowed.
+        unsafe { _mm256_storeu_si256(lanes.as_mut_ptr() as *mut __m256i, v) };
+        for (d, &l) in dist[g..g + 4].iter_mut().zip(&lanes) {
+            *d = l as u16;
+        }
+        g += 4;
+    }
+    // SAFETY: `popcnt` is guaranteed by the caller.
+    unsafe { distances_popcnt(&codes[g * w..n * w], q, &mut dist[g..n]) };
+}
+
+/// `v`'s u64 lanes shifted left by 16 * `k` bits (`k` < 4).
+#[inline]
+#[target_feature(enable = "avx2")]
+fn shift_lanes(v: __m256i, k: usize) -> __m256i {
+    match k {
+        0 => v,
+        1 => _mm256_slli_epi64::<16>(v),
+        2 => _mm256_slli_epi64::<32>(v),
+        _ => _mm256_slli_epi64::<48>(v),
+    }
+}
+
+/// Hamming distances of `q` to the four codes `idx`, lane j for `idx[j]`
+/// (each below 2^16 for codes of fewer than 1024 words).
+///
+/// Callers guarantee `avx2`, `q.len()` a multiple of four, and every
+/// `(idx[j] + 1) * q.len() <= codes.len()`.
+#[inline]
+#[target_feature(enable = "avx2")]
+unsafe fn four(codes: &[u64], q: &[u64], idx: [usize; 4]) -> __m256i {
+    let w = q.len();
     let (cp, qp) = (codes.as_ptr(), q.as_ptr());
-    for g in 0..groups {
-        let mut acc = [_mm256_setzero_si256(); 4];
-        let mut c = 0;
-        while c < w {
-            // SAFETY: reads words c..c+4 of the query and of codes
-            // g*4..g*4+4, all below n * w <= codes.len().
+    let mut acc = [_mm256_setzero_si256(); 4];
+    let mut c = 0;
+    while c < w {
+        // Byte counts of up to 31 chunks are summed with byte adds and
+        // widened once (`vpsadbw`), not once per chunk: two fewer
+        // instructions per chunk in a loop that is ALU-bound.
+        let end = (c + 4 * BYTE_SUM_CHUNKS).min(w);
+        let mut bytes = [_mm256_setzero_si256(); 4];
+        while c < end {
+            // SAFETY: reads words c..c+4 of the query and of the four
+            // codes; the caller bounds every code inside `codes`.
             unsafe {
                 let qv = _mm256_loadu_si256(qp.add(c) as *const __m256i);
-                for (j, a) in acc.iter_mut().enumerate() {
-                    let x = _mm256_loadu_si256(cp.add((g * 4 + j) * w + c) as *const __m256i);
-                    *a = _mm256_add_epi64(*a, popcnt256(_mm256_xor_si256(x, qv)));
+                for (b, &i) in bytes.iter_mut().zip(&idx) {
+                    let x = _mm256_loadu_si256(cp.add(i * w + c) as *const __m256i);
+                    *b = _mm256_add_epi8(*b, popcnt_bytes(_mm256_xor_si256(x, qv)));
                 }
             }
             c += 4;
         }
-        // Lane j of `s` is the sum of the four u64 lanes of acc[j].
-        let t0 = _mm256_add_epi64(
-            _mm256_unpacklo_epi64(acc[0], acc[1]),
-            _mm256_unpackhi_epi64(acc[0], acc[1]),
-        );
-        let t1 = _mm256_add_epi64(
-            _mm256_unpacklo_epi64(acc[2], acc[3]),
-            _mm256_unpackhi_epi64(acc[2], acc[3]),
-        );
-        let s = _mm256_add_epi64(
-            _mm256_permute2x128_si256::<0x20>(t0, t1),
-            _mm256_permute2x128_si256::<0x31>(t0, t1),
-        );
-        let mut lanes = [0u64; 4];
-        // SAFETY: `lanes` is 32 bytes; unaligned store is allowed.
-        unsafe { _mm256_storeu_si256(lanes.as_mut_ptr() as *mut __m256i, s) };
-        for (d, &l) in dist[g * 4..g * 4 + 4].iter_mut().zip(&lanes) {
-            *d = l as u16;
+        for (a, b) in acc.iter_mut().zip(&bytes) {
+            *a = _mm256_add_epi64(*a, _mm256_sad_epu8(*b, _mm256_setzero_si256()));
         }
     }
-    let done = groups * 4;
-    // SAFETY: `popcnt` is guaranteed by the caller.
-    unsafe { distances_popcnt(&codes[done * w..n * w], q, &mut dist[done..n]) };
+    // Lane j of the result is the sum of the four u64 lanes of acc[j].
+    let t0 = _mm256_add_epi64(
+        _mm256_unpacklo_epi64(acc[0], acc[1]),
+        _mm256_unpackhi_epi64(acc[0], acc[1]),
+    );
+    let t1 = _mm256_add_epi64(
+        _mm256_unpacklo_epi64(acc[2], acc[3]),
+        _mm256_unpackhi_epi64(acc[2], acc[3]),
+    );
+    _mm256_add_epi64(
+        _mm256_permute2x128_si256::<0x20>(t0, t1),
+        _mm256_permute2x128_si256::<0x31>(t0, t1),
+    )
 }
 
 /// Append to `out`, in slot order, every slot with `dist < thr` and the
