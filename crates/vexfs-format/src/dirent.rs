@@ -27,8 +27,15 @@ pub const MAX_KEY: u64 = (1 << (HASH_BITS + SEQ_BITS)) - 1;
 /// The directory hash: FNV-1a 64 with a final avalanche (murmur3's fmix64),
 /// truncated to 54 bits. Part of the format: never change it.
 pub fn name_hash(name: &[u8]) -> u64 {
+    fnv1a_fmix64(name.iter().copied()) >> (64 - HASH_BITS)
+}
+
+/// FNV-1a 64 over `bytes`, then murmur3's fmix64: the 64-bit hash under
+/// the directory and attribute-tree keys (each keeps 54 bits of it, its
+/// own way; see their callers).
+pub(crate) fn fnv1a_fmix64(bytes: impl Iterator<Item = u8>) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in name {
+    for b in bytes {
         h ^= u64::from(b);
         h = h.wrapping_mul(0x0000_0100_0000_01B3);
     }
@@ -37,7 +44,7 @@ pub fn name_hash(name: &[u8]) -> u64 {
     h ^= h >> 33;
     h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
     h ^= h >> 33;
-    h >> (64 - HASH_BITS)
+    h
 }
 
 /// The first and last key a name may be stored under.

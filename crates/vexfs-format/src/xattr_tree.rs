@@ -51,17 +51,8 @@ const SEQ_BITS: u32 = 8;
 /// The attribute hash: FNV-1a 64 over the namespace byte and the name,
 /// murmur3's fmix64, truncated to 54 bits. Part of the format.
 pub fn attr_hash(ns: Namespace, name: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in core::iter::once(&(ns as u8)).chain(name) {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01B3);
-    }
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-    h ^= h >> 33;
-    h & ((1 << HASH_BITS) - 1)
+    let bytes = core::iter::once(ns as u8).chain(name.iter().copied());
+    crate::dirent::fnv1a_fmix64(bytes) & ((1 << HASH_BITS) - 1)
 }
 
 /// The keys an attribute may sit under: `[lo, hi]`, lowest free first.
