@@ -197,6 +197,8 @@ struct vexfs_index_stats {
 	__u64 memory_bytes;
 	__u64 disk_bytes; /* persisted copy */
 	__u64 generation; /* bumped by every save */
+	__u64 pending;    /* of vectors: stored, searched exactly, not yet in
+	                   * the strategy (training, or background insertion) */
 	char params[VEXFS_PARAMS_MAX];
 };
 

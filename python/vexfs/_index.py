@@ -45,7 +45,8 @@ def save_index(dir):
 def index_stats(dir):
     """The index covering `dir`, as a dict: state ('none', 'clean',
     'dirty', 'stale'), root_ino, strategy, metric, dim, loaded, vectors,
-    unindexed, deleted, memory_bytes, disk_bytes, generation, params."""
+    unindexed, deleted, memory_bytes, disk_bytes, generation, pending
+    (of `vectors`: searched exactly, not yet in the strategy), params."""
     st = u.new_request(u.IndexStats)
     with Dir(dir) as d:
         d.ioctl(u.IOC_INDEX_STATS, st)
@@ -63,5 +64,6 @@ def index_stats(dir):
         "memory_bytes": st.memory_bytes,
         "disk_bytes": st.disk_bytes,
         "generation": st.generation,
+        "pending": st.pending,
         "params": c_bytes(st, "params").decode(errors="replace"),
     }

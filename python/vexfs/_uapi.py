@@ -161,6 +161,7 @@ class IndexStats(ctypes.Structure):
         ("memory_bytes", u64),
         ("disk_bytes", u64),
         ("generation", u64),
+        ("pending", u64),
         ("params", char * PARAMS_MAX),
     ]
 

@@ -49,7 +49,8 @@ pub use journal::{CommitIo, JournalStats};
 pub use perm::Caller;
 pub use seek::SeekTarget;
 pub use vector::{
-    Filter, Hit, IndexInfo, IndexKind, IndexSpec, Metric, Query, QuerySession, SearchOutcome,
+    Absorbed, Filter, Hit, IndexInfo, IndexKind, IndexSpec, Metric, Query, QuerySession,
+    SearchOutcome, DEFAULT_INSERT_BACKLOG,
 };
 pub use vexfs_format as format;
 pub use vexfs_format::inode::{FileType, Inode, Timestamp};

@@ -596,3 +596,85 @@ fn fsck_finds_and_rebuilds_stale_damaged_and_unplaced() {
     assert_eq!(hit.hits[0].path.as_deref(), Some(&b"again"[..]));
     fsck_clean(fs);
 }
+
+#[test]
+fn background_inserts_are_searchable_at_once_and_absorbed_in_steps() {
+    let mut fs = fresh(64 << 20, 4096);
+    fs.set_background_inserts(Some(300));
+    let d = mkdir(&mut fs, 1, "bg");
+    let sub = mkdir(&mut fs, d, "sub");
+    fs.index_create(d, spec(IndexKind::Hnsw, 8), false).unwrap();
+    let mut model = BTreeMap::new();
+    let mut in_sub = BTreeMap::new();
+    for i in 0..250u64 {
+        let dir = if i % 5 == 0 { sub } else { d };
+        let ino = file(&mut fs, dir, &format!("b{i}"));
+        let v = vecf(i, 8);
+        set(&mut fs, ino, &v).unwrap();
+        if dir == sub {
+            in_sub.insert(ino, v.clone());
+        }
+        model.insert(ino, v);
+    }
+    let q = vecf(31337, 8);
+    // Nothing was inserted into the graph: every search scans the pending
+    // rows exactly, with the filter inside the scan.
+    let info = fs.index_info(d).unwrap().unwrap();
+    assert_eq!((info.vectors, info.pending), (250, 250));
+    assert_eq!(fs.vectors_backlog(), 250);
+    assert_eq!(search_ids(&mut fs, d, &query(&q, 10)), brute(&model, &q, 10));
+    let mut sq = query(&q, 5);
+    sq.filter.subtree = Some(sub);
+    assert_eq!(search_ids(&mut fs, d, &sq), brute(&in_sub, &q, 5));
+    // Replacing and removing pending vectors.
+    let first = *model.keys().next().unwrap();
+    let v = vecf(4242, 8);
+    set(&mut fs, first, &v).unwrap();
+    model.insert(first, v);
+    fs.unlink(d, b"b1", T0).unwrap();
+    model.remove(&(first + 1));
+    assert_eq!(search_ids(&mut fs, d, &query(&q, 10)), brute(&model, &q, 10));
+    // A save keeps the pending rows; the remounted index still has them.
+    let changes = fs.vectors_changes();
+    let mut fs = remount(fs);
+    assert_eq!(fs.index_info(d).unwrap().unwrap().pending, 249);
+    assert_eq!(search_ids(&mut fs, d, &query(&q, 10)), brute(&model, &q, 10));
+    // Without a worker the first search took them in.
+    assert_eq!(fs.index_info(d).unwrap().unwrap().pending, 0);
+    let mut fs = remount(fs);
+    fs.set_background_inserts(Some(300));
+    assert!(fs.vectors_changes() <= changes);
+    for i in 250..300u64 {
+        let ino = file(&mut fs, d, &format!("b{i}"));
+        let v = vecf(i, 8);
+        set(&mut fs, ino, &v).unwrap();
+        model.insert(ino, v);
+    }
+    assert_eq!(fs.index_info(d).unwrap().unwrap().pending, 50);
+    // The worker's steps: bounded batches until nothing is left.
+    let mut steps = 0;
+    loop {
+        let a = fs.vectors_absorb(16).unwrap();
+        assert!(a.rows <= 16);
+        steps += 1;
+        if a.left == 0 {
+            break;
+        }
+    }
+    assert_eq!(steps, 4);
+    let info = fs.index_info(d).unwrap().unwrap();
+    assert_eq!((info.vectors, info.pending), (299, 0));
+    assert_eq!(fs.vectors_absorb(16).unwrap(), Default::default());
+    assert_eq!(search_ids(&mut fs, d, &query(&q, 10)), brute(&model, &q, 10));
+    // Past the backlog limit a writer inserts the excess (and a little
+    // more) itself.
+    for i in 300..650u64 {
+        let ino = file(&mut fs, d, &format!("b{i}"));
+        let v = vecf(i, 8);
+        set(&mut fs, ino, &v).unwrap();
+        model.insert(ino, v);
+        assert!(fs.index_info(d).unwrap().unwrap().pending <= 300);
+    }
+    assert_eq!(search_ids(&mut fs, d, &query(&q, 10)), brute(&model, &q, 10));
+    fsck_clean(fs);
+}

@@ -4,6 +4,7 @@
 //! `cli_main` is the whole program; the `vexfs-fuse` and `vexfs` binaries
 //! (the latter is the name `mount.fuse3` runs for `-t fuse.vexfs`) call it.
 
+mod absorber;
 mod committer;
 mod daemon;
 mod logger;

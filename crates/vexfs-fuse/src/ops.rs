@@ -168,10 +168,19 @@ impl VexFuse {
         // A second handle to the image lets the commit timer write while
         // requests go on (see committer.rs).
         let commit_dev = fs.device().try_clone();
+        // Index insertions run on their own thread (absorber.rs).
+        fs.set_background_inserts(Some(vexfs_core::DEFAULT_INSERT_BACKLOG));
         let core = Arc::new(Shared::new(fs));
         let started = commit_dev.and_then(|dev| crate::committer::spawn(Arc::downgrade(&core), dev, cache.commit_interval));
         if let Err(e) = started {
             crate::logger::report(&format!("cannot start the commit thread ({e}); changes commit on fsync and unmount only"));
+        }
+        if let Err(e) = crate::absorber::spawn(Arc::downgrade(&core)) {
+            crate::logger::report(&format!("cannot start the index thread ({e}); indexes insert on the write path"));
+            let _ = core.with(|fs| {
+                fs.set_background_inserts(None);
+                Ok(())
+            });
         }
         Self {
             core,

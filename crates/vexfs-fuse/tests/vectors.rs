@@ -385,3 +385,56 @@ fn a_killed_daemon_leaves_a_consistent_or_rebuilt_index() {
     assert_eq!(got, brute(&model, &q, 5));
     assert!(m.unmount().success());
 }
+
+#[test]
+fn stored_embeddings_are_searchable_at_once_and_join_the_graph_in_the_background() {
+    if !fuse_available() {
+        return;
+    }
+    let s = Scratch::new(256 << 20);
+    let m = s.mount(&[]);
+    let d = m.mnt.join("bg");
+    std::fs::create_dir(&d).unwrap();
+    create_index(&d, u::STRATEGY_HNSW, 16, "m=16,ef_construction=100").unwrap();
+    let mut model = BTreeMap::new();
+    for i in 0..600u64 {
+        let p = d.join(format!("e{i}"));
+        std::fs::write(&p, b"").unwrap();
+        let v = vecf(i, 16);
+        set_emb(&p, &v).unwrap();
+        model.insert(format!("e{i}"), v);
+    }
+    // Whatever the worker has taken in so far, the answer is the exact one:
+    // pending rows are scanned exactly, and a 600-node graph at ef=400 is.
+    let q = vecf(777, 16);
+    let exact = |d: &Path| {
+        let mut sq = search_req(&q, 5);
+        sq.ef = 400;
+        ioctl(d, u::IOC_SEARCH, Some(&mut *sq)).unwrap();
+        hits(&sq).into_iter().map(|h| h.0).collect::<Vec<_>>()
+    };
+    assert_eq!(exact(&d), brute(&model, &q, 5));
+    let stats = |d: &Path| {
+        let mut st = u::IndexStats::new_request();
+        ioctl(d, u::IOC_INDEX_STATS, Some(&mut st)).unwrap();
+        st
+    };
+    assert_eq!(stats(&d).vectors, 600);
+    // The worker empties the pending list once writes pause.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while stats(&d).pending > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "pending rows never joined the graph"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(exact(&d), brute(&model, &q, 5));
+    assert!(m.unmount().success());
+    let m = s.mount(&[]);
+    let st = stats(&d);
+    assert_eq!((st.state, st.vectors, st.pending), (u::STATE_CLEAN, 600, 0));
+    assert_eq!(exact(&d), brute(&model, &q, 5));
+    assert!(m.unmount().success());
+    assert_fsck_clean(&s.image);
+}

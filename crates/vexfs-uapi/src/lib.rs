@@ -168,6 +168,8 @@ pub struct IndexStats {
     pub memory_bytes: u64,
     pub disk_bytes: u64,
     pub generation: u64,
+    /// Of `vectors`: stored and searched exactly, not yet in the strategy.
+    pub pending: u64,
     pub params: [u8; PARAMS_MAX],
 }
 

@@ -128,6 +128,7 @@ fn expectations() -> Vec<(String, u64)> {
         memory_bytes,
         disk_bytes,
         generation,
+        pending,
         params
     );
     for (name, val) in [

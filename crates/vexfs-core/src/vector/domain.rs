@@ -2,6 +2,7 @@
 //! and the operations that build it from the files, load it from its index
 //! file and save it back.
 
+use super::pending::Pending;
 use super::{ann_error, Deferred, IndexInfo};
 use crate::device::BlockDevice;
 use crate::error::{FsError, Result};
@@ -12,8 +13,15 @@ use alloc::vec::Vec;
 use vexfs_ann::{IndexKind, Metric, VectorIndex};
 use vexfs_format::vector::MAX_DIM;
 
-/// Pending vectors a trained index collects before one batch insertion.
+/// Pending vectors a trained index collects before one batch insertion
+/// (when no background worker inserts them).
 const ABSORB_AT: usize = 8192;
+
+/// Pending vectors an index with a background worker may hold, by
+/// default, before a writer inserts some itself: writers then wait for the
+/// strategy, as writers of dirty pages wait for writeback, and searches
+/// never scan more than this exactly.
+pub const DEFAULT_INSERT_BACKLOG: usize = 1 << 18;
 
 /// A 64-bit hash of one member (inode number and vector bits): two crc32c
 /// with different seeds.
@@ -86,8 +94,12 @@ pub(crate) struct Domain {
     pub(crate) root: u64,
     pub(crate) spec: IndexSpec,
     pub(crate) index: Box<dyn VectorIndex>,
-    /// Embeddings waiting for an untrained index (searched exactly).
-    pub(crate) pending: BTreeMap<u64, Vec<f32>>,
+    /// Embeddings the strategy does not hold yet (searched exactly).
+    pub(crate) pending: Pending,
+    /// With a background worker inserting `pending` into the strategy
+    /// (`Fs::vectors_absorb`): the most it may hold before writers insert
+    /// too. `None`: writers and searches insert.
+    pub(crate) background: Option<usize>,
     /// Files under the root whose embedding has another dimension.
     pub(crate) unindexed: BTreeSet<u64>,
     /// Every vector the index holds (pending ones included): inode ->
@@ -96,6 +108,9 @@ pub(crate) struct Domain {
     pub(crate) members: BTreeMap<u64, u64>,
     /// Whether the record on disk says clean.
     pub(crate) record_clean: bool,
+    /// The strategy took in pending vectors since the last save: the saved
+    /// copy is still right, but a new save spares the next mount the work.
+    pub(crate) absorbed_unsaved: bool,
     pub(crate) generation: u64,
     pub(crate) disk_bytes: u64,
 }
@@ -103,27 +118,29 @@ pub(crate) struct Domain {
 impl Domain {
     pub(crate) fn new(root: u64, spec: IndexSpec) -> Result<Self> {
         let index = spec.empty_index()?;
-        Ok(Self::with_index(root, spec, index))
+        Self::with_index(root, spec, index)
     }
 
     /// A domain around an existing index, with nothing else known yet.
-    fn with_index(root: u64, spec: IndexSpec, index: Box<dyn VectorIndex>) -> Self {
-        Self {
+    fn with_index(root: u64, spec: IndexSpec, index: Box<dyn VectorIndex>) -> Result<Self> {
+        Ok(Self {
             root,
+            pending: Pending::new(spec.dim, spec.metric)?,
+            background: None,
             spec,
             index,
-            pending: BTreeMap::new(),
             unindexed: BTreeSet::new(),
             members: BTreeMap::new(),
             record_clean: false,
+            absorbed_unsaved: false,
             generation: 0,
             disk_bytes: 0,
-        }
+        })
     }
 
     /// Remove `ino` wherever it is; true if it was present.
     pub(crate) fn remove(&mut self, ino: u64) -> Result<bool> {
-        let a = self.pending.remove(&ino).is_some();
+        let a = self.pending.remove(ino)?;
         let b = self.unindexed.remove(&ino);
         let c = self.index.remove(ino).map_err(ann_error)?;
         self.members.remove(&ino);
@@ -141,7 +158,7 @@ impl Domain {
         // found at once) and join the strategy in batches: one batch
         // insertion of thousands is as fast as an in-process build, one
         // at a time is several times slower.
-        self.pending.insert(ino, v.to_vec());
+        self.pending.insert(ino, v)?;
         self.members.insert(ino, member_hash(ino, v));
         self.maybe_train()
     }
@@ -157,8 +174,8 @@ impl Domain {
         for (ino, v) in last {
             self.remove(ino)?;
             if v.len() == self.spec.dim {
+                self.pending.insert(ino, &v)?;
                 self.members.insert(ino, member_hash(ino, &v));
-                self.pending.insert(ino, v);
             } else {
                 self.unindexed.insert(ino);
             }
@@ -171,10 +188,28 @@ impl Domain {
         digest_of(self.members.values().copied())
     }
 
-    /// Move pending vectors into the strategy once there are enough of
-    /// them: `ABSORB_AT` for a trained index, the training threshold for an
-    /// untrained one (which trains first).
+    /// Whether the strategy can take pending vectors now: it is trained,
+    /// or enough of them wait to train on.
+    pub(crate) fn can_absorb(&self) -> bool {
+        !self.pending.is_empty()
+            && (self.index.is_trained() || self.pending.len() >= self.spec.train_threshold())
+    }
+
+    /// After a change: move pending vectors into the strategy if there are
+    /// enough of them. Without a background worker that is `ABSORB_AT` for
+    /// a trained index and the training threshold for an untrained one
+    /// (which trains first); with one, only the part of a backlog beyond
+    /// its limit.
     pub(crate) fn maybe_train(&mut self) -> Result<()> {
+        if let Some(limit) = self.background {
+            let over = self.pending.len().saturating_sub(limit);
+            if over > 0 && self.can_absorb() {
+                // A little more than the excess, so the next writers do not
+                // each pay for one small batch.
+                self.absorb(over + limit.min(1024))?;
+            }
+            return Ok(());
+        }
         let want = if self.index.is_trained() {
             ABSORB_AT
         } else {
@@ -186,10 +221,11 @@ impl Domain {
         self.train_now()
     }
 
-    /// Before a search: a trained index takes its pending vectors in, so
-    /// queries run on the strategy alone.
+    /// Before a search without a background worker: a trained index takes
+    /// its pending vectors in, so queries run on the strategy alone. With a
+    /// worker they stay pending (scanned exactly) until it gets to them.
     pub(crate) fn absorb_for_search(&mut self) -> Result<()> {
-        if self.index.is_trained() && !self.pending.is_empty() {
+        if self.background.is_none() && self.index.is_trained() && !self.pending.is_empty() {
             self.train_now()?;
         }
         Ok(())
@@ -197,30 +233,30 @@ impl Domain {
 
     /// Train on the pending vectors (whatever their number) and absorb them.
     pub(crate) fn train_now(&mut self) -> Result<()> {
+        self.absorb(usize::MAX).map(|_| ())
+    }
+
+    /// Move up to `n` pending vectors (lowest inode numbers first) into the
+    /// strategy, training it first on all of them if it is untrained.
+    /// Returns how many moved. On an error the strategy may hold part of
+    /// the batch: the caller drops this copy of the index.
+    pub(crate) fn absorb(&mut self, n: usize) -> Result<usize> {
         if self.pending.is_empty() {
-            return Ok(());
-        }
-        let dim = self.spec.dim;
-        let mut ids = Vec::new();
-        let mut rows = Vec::new();
-        ids.try_reserve(self.pending.len())
-            .map_err(|_| FsError::NoMemory)?;
-        rows.try_reserve(self.pending.len().saturating_mul(dim))
-            .map_err(|_| FsError::NoMemory)?;
-        for (ino, v) in &self.pending {
-            ids.push(*ino);
-            rows.extend_from_slice(v);
+            return Ok(0);
         }
         if !self.index.is_trained() {
+            let (_, rows) = self.pending.batch(usize::MAX)?;
             // Too few vectors for the configured lists is not an error:
             // they stay pending (and searchable) until there are more.
             if self.index.train(&rows).is_err() {
-                return Ok(());
+                return Ok(0);
             }
         }
+        let (ids, rows) = self.pending.batch(n)?;
         self.index.add_batch(&ids, &rows).map_err(ann_error)?;
-        self.pending.clear();
-        Ok(())
+        self.pending.forget(&ids)?;
+        self.absorbed_unsaved = true;
+        Ok(ids.len())
     }
 
     pub(crate) fn info(&self) -> IndexInfo {
@@ -235,7 +271,7 @@ impl Domain {
             pending: self.pending.len() as u64,
             unindexed: self.unindexed.len() as u64,
             deleted: st.deleted as u64,
-            memory_bytes: (st.memory_bytes + self.pending.len() * (self.spec.dim * 4 + 48)) as u64,
+            memory_bytes: (st.memory_bytes + self.pending.memory_bytes()) as u64,
             disk_bytes: self.disk_bytes,
             generation: self.generation,
         }
@@ -255,7 +291,7 @@ impl Domain {
             put(&ino.to_le_bytes())?;
         }
         put(&(self.pending.len() as u64).to_le_bytes())?;
-        for (ino, v) in &self.pending {
+        for (ino, v) in self.pending.iter() {
             put(&ino.to_le_bytes())?;
             for x in v {
                 put(&x.to_le_bytes())?;
@@ -279,7 +315,7 @@ impl Domain {
                 "saved index does not match its record",
             ));
         }
-        let mut d = Domain::with_index(root, spec, index);
+        let mut d = Domain::with_index(root, spec, index)?;
         d.record_clean = true;
         d.disk_bytes = bytes.len() as u64;
         let take_u64 = |src: &mut &[u8]| -> Result<u64> {
@@ -311,7 +347,8 @@ impl Domain {
                 .chunks_exact(4)
                 .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
                 .collect();
-            d.pending.insert(ino, v);
+            // A bad vector or a repeated inode: not what a save writes.
+            d.pending.insert(ino, &v)?;
         }
         let n = take_u64(&mut src)?;
         if n > (src.len() / 16) as u64 {
@@ -339,6 +376,7 @@ impl<D: BlockDevice> Fs<D> {
     /// primary link lies in the subtree, deeper index roots excluded).
     pub(crate) fn build_domain(&mut self, root: u64, spec: IndexSpec) -> Result<Domain> {
         let mut d = Domain::new(root, spec)?;
+        d.background = self.vectors.background;
         let mut ids = Vec::new();
         let mut rows: Vec<f32> = Vec::new();
         let dim = d.spec.dim;
@@ -359,7 +397,7 @@ impl<D: BlockDevice> Fs<D> {
         } else {
             for (i, ino) in ids.iter().enumerate() {
                 let v = rows.get(i * dim..(i + 1) * dim).ok_or(FsError::Invalid)?;
-                d.pending.insert(*ino, v.to_vec());
+                d.pending.insert(*ino, v)?;
             }
             d.maybe_train()?;
         }
@@ -400,6 +438,8 @@ impl<D: BlockDevice> Fs<D> {
                 d
             }
         };
+        let mut d = d;
+        d.background = self.vectors.background;
         self.vectors.domains.insert(root, d);
         if self.tx_depth > 0 {
             self.vectors.loaded_in_tx.push(root);
@@ -428,6 +468,9 @@ impl<D: BlockDevice> Fs<D> {
     /// rebuilds it from the files.
     pub(crate) fn vectors_after_commit(&mut self) {
         self.vectors.loaded_in_tx.clear();
+        if !self.vectors.deferred.is_empty() {
+            self.vectors.changes = self.vectors.changes.wrapping_add(1);
+        }
         let mut ops = core::mem::take(&mut self.vectors.deferred)
             .into_iter()
             .peekable();
@@ -483,6 +526,7 @@ impl<D: BlockDevice> Fs<D> {
                             ..
                         } => {
                             d.record_clean = true;
+                            d.absorbed_unsaved = false;
                             d.generation = generation;
                             d.disk_bytes = disk_bytes;
                             Ok(())
@@ -523,13 +567,14 @@ impl<D: BlockDevice> Fs<D> {
         self.vectors.roots = None;
     }
 
-    /// Save every loaded index whose record is dirty (unmount, sync).
+    /// Save every loaded index whose record is dirty, or whose strategy
+    /// took in pending vectors since its save (unmount, sync).
     pub(crate) fn vectors_save_all(&mut self) -> Result<()> {
         let dirty: Vec<u64> = self
             .vectors
             .domains
             .values()
-            .filter(|d| !d.record_clean)
+            .filter(|d| !d.record_clean || d.absorbed_unsaved)
             .map(|d| d.root)
             .collect();
         for root in dirty {

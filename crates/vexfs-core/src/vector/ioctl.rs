@@ -508,6 +508,7 @@ fn put_stats(out: &mut [u8], i: &IndexInfo) -> Result<()> {
     put_u64(out, offset_of!(T, memory_bytes), i.memory_bytes)?;
     put_u64(out, offset_of!(T, disk_bytes), i.disk_bytes)?;
     put_u64(out, offset_of!(T, generation), i.generation)?;
+    put_u64(out, offset_of!(T, pending), i.pending)?;
     let p = offset_of!(T, params);
     let n = i.spec.params.len().min(u::PARAMS_MAX - 1);
     out.get_mut(p..p + n)

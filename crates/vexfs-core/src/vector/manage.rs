@@ -155,7 +155,7 @@ impl<D: BlockDevice> Fs<D> {
             .vectors
             .domains
             .get(&dir)
-            .is_some_and(|d| !d.record_clean)
+            .is_some_and(|d| !d.record_clean || d.absorbed_unsaved)
         {
             self.domain_save(dir)?;
         }

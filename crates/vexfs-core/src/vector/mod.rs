@@ -15,6 +15,7 @@
 //! applied to the in-memory indexes only after the transaction committed,
 //! so a failed operation leaves them as it leaves the disk.
 
+mod absorb;
 pub(crate) mod catalog;
 pub(crate) mod domain;
 mod embedding;
@@ -22,11 +23,13 @@ mod glob;
 pub mod ioctl;
 mod links;
 mod manage;
+mod pending;
 mod search;
 
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::vec::Vec;
 use domain::Domain;
+pub use absorb::{Absorbed, DEFAULT_INSERT_BACKLOG};
 pub use domain::IndexSpec;
 pub(crate) use embedding::is_embedding;
 pub use search::{Filter, Hit, Query, SearchOutcome};
@@ -44,6 +47,11 @@ pub(crate) struct VectorState {
     /// Domains loaded during the current transaction: dropped on abort,
     /// since they may have been built from changes that were rolled back.
     loaded_in_tx: Vec<u64>,
+    /// A background worker inserts pending vectors (`Fs::vectors_absorb`),
+    /// writers only beyond this backlog.
+    background: Option<usize>,
+    /// Index changes applied so far (the worker waits for a quiet moment).
+    changes: u64,
 }
 
 /// An in-memory index change waiting for its transaction to commit.
@@ -83,7 +91,9 @@ pub struct IndexInfo {
     pub loaded: bool,
     /// Embeddings in the index (pending ones included).
     pub vectors: u64,
-    /// Embeddings waiting for an untrained index to train.
+    /// Embeddings searched exactly until the strategy takes them in (an
+    /// untrained index waiting for enough to train on, or insertions left
+    /// to the background worker).
     pub pending: u64,
     /// Files under the root whose embedding has another dimension.
     pub unindexed: u64,

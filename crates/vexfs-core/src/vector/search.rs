@@ -177,22 +177,9 @@ impl<D: BlockDevice> Fs<D> {
             found.extend(hits);
             out.indexed = true;
         }
-        // Pending vectors of the indexes used, then whatever no index covers.
+        // Whatever no index covers is compared exactly.
         let mut flat = FlatIndex::new(q.vector.len(), metric).map_err(ann_error)?;
         scope.trivial = false;
-        for &r in &use_roots {
-            let pending: Vec<(u64, Vec<f32>)> = self
-                .vectors
-                .domains
-                .get(&r)
-                .map(|d| d.pending.iter().map(|(i, v)| (*i, v.clone())).collect())
-                .unwrap_or_default();
-            for (ino, v) in pending {
-                if self.accept(&mut scope, ino)? {
-                    flat.add(ino, &v).map_err(ann_error)?;
-                }
-            }
-        }
         if own.is_none() {
             self.exact_collect(top, &skip, &mut scope, q.vector.len(), &mut flat, &mut out)?;
         } else {
@@ -226,7 +213,8 @@ impl<D: BlockDevice> Fs<D> {
         Ok(out)
     }
 
-    /// Search one loaded index with the scope's checks inside its walk.
+    /// Search one loaded index (its strategy, and its pending vectors
+    /// exactly) with the scope's checks inside both walks.
     fn search_domain(
         &mut self,
         root: u64,
@@ -246,9 +234,7 @@ impl<D: BlockDevice> Fs<D> {
         // untrustworthy: it stays out of the map and is rebuilt on next use.
         dom.absorb_for_search()?;
         let result: Result<Vec<Neighbor>> = if scope.trivial {
-            dom.index
-                .search(&q.vector, &params, None)
-                .map_err(ann_error)
+            search_both(&dom, &q.vector, &params, None)
         } else {
             // The index is out of the map, so the filter may borrow the
             // filesystem mutably to read inodes and directories.
@@ -264,11 +250,11 @@ impl<D: BlockDevice> Fs<D> {
                     }
                 }
             };
-            let r = dom.index.search(&q.vector, &params, Some(&f));
+            let r = search_both(&dom, &q.vector, &params, Some(&f));
             let (_, _, err) = cell.into_inner();
             match err {
                 Some(e) => Err(e),
-                None => r.map_err(ann_error),
+                None => r,
             }
         };
         self.vectors.domains.insert(root, dom);
@@ -401,4 +387,16 @@ impl<D: BlockDevice> Fs<D> {
         })?;
         Ok(())
     }
+}
+
+/// The strategy's hits and the pending vectors' exact hits, together.
+fn search_both(
+    dom: &super::domain::Domain,
+    q: &[f32],
+    params: &SearchParams,
+    filter: Option<&dyn Fn(u64) -> bool>,
+) -> Result<Vec<Neighbor>> {
+    let mut hits = dom.index.search(q, params, filter).map_err(ann_error)?;
+    hits.extend(dom.pending.search(q, params.k, filter)?);
+    Ok(hits)
 }

@@ -61,6 +61,8 @@ pub struct StatsJson {
     pub memory_bytes: u64,
     pub disk_bytes: u64,
     pub generation: u64,
+    /// Of `vectors`: stored and searched exactly, not yet in the strategy.
+    pub pending: u64,
     pub params: String,
 }
 
@@ -82,6 +84,7 @@ impl StatsJson {
             memory_bytes: st.memory_bytes,
             disk_bytes: st.disk_bytes,
             generation: st.generation,
+            pending: st.pending,
             params: path_text(uapi::c_str(&st.params)),
         }
     }
@@ -124,6 +127,7 @@ impl StatsJson {
                 },
             ),
             ("vectors", self.vectors.to_string()),
+            ("pending", self.pending.to_string()),
             ("unindexed", self.unindexed.to_string()),
             ("deleted", self.deleted.to_string()),
             ("memory", bytes(self.memory_bytes)),
