@@ -205,6 +205,23 @@ pub fn index_stats(dir: &Path) -> Result<u::IndexStats> {
     Ok(s)
 }
 
+/// Wait until the index of `dir` holds every stored vector in its strategy
+/// (no pending rows left for the daemon's insertion worker); the seconds
+/// waited.
+pub fn wait_indexed(dir: &Path) -> Result<f64> {
+    let t = std::time::Instant::now();
+    loop {
+        let st = index_stats(dir)?;
+        if st.pending == 0 {
+            return Ok(t.elapsed().as_secs_f64());
+        }
+        if t.elapsed() > std::time::Duration::from_secs(3600) {
+            bail!("{} vectors still pending after an hour", st.pending);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
 pub fn save_index(dir: &Path) -> Result<()> {
     let f = File::open(dir)?;
     ioctl::<u::IndexStats>(&f, u::IOC_INDEX_SAVE, None).context("VEXFS_IOC_INDEX_SAVE")

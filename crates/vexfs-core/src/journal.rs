@@ -341,6 +341,14 @@ impl<D: BlockDevice> Fs<D> {
         !self.in_flight && self.dirty.len() >= self.group_limit
     }
 
+    /// Whether a front end that commits in the background
+    /// ([`Fs::commit_begin`] on its own thread) should start one now: the
+    /// running transaction reached half the size at which the next
+    /// operation would commit it inline, on the request's time.
+    pub fn commit_due(&self) -> bool {
+        !self.in_flight && self.dirty.len() >= (self.group_limit / 2).max(1)
+    }
+
     fn commit_prepare(&mut self) -> Result<Option<CommitIo>> {
         let sb_changed = self.sb != self.sb_committed;
         if self.dirty.is_empty() && !sb_changed {

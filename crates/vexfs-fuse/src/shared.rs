@@ -19,6 +19,9 @@ pub(crate) struct Shared {
     pub(crate) failed: AtomicBool,
     /// Signalled when a commit in flight ends.
     pub(crate) committed: Condvar,
+    /// Signalled when the running transaction is due for a commit, or the
+    /// core is taken out: wakes the commit thread.
+    pub(crate) commit_soon: Condvar,
 }
 
 pub(crate) fn errno(e: FsError) -> Errno {
@@ -31,6 +34,7 @@ impl Shared {
             fs: Mutex::new(Some(fs)),
             failed: AtomicBool::new(false),
             committed: Condvar::new(),
+            commit_soon: Condvar::new(),
         }
     }
 
@@ -66,6 +70,9 @@ impl Shared {
         let fs = g.as_mut().ok_or(Errno::EIO)?;
         match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(fs))) {
             Ok(r) => {
+                if fs.commit_due() {
+                    self.commit_soon.notify_one();
+                }
                 if fs.commit_wanted() {
                     // Grew large while the timer's commit was in flight.
                     if let Err(e) = fs.sync() {
@@ -99,12 +106,15 @@ impl Shared {
     /// Take the core out for the final unmount (`None` if already taken),
     /// once no commit is in flight.
     pub(crate) fn take(&self) -> Option<Fs<FileDevice>> {
-        match self.settled() {
+        let fs = match self.settled() {
             Ok(mut slot) => slot.take(),
             Err(_) => match self.fs.lock() {
                 Ok(mut slot) => slot.take(),
                 Err(p) => p.into_inner().take(),
             },
-        }
+        };
+        // The commit thread sees the empty slot and ends.
+        self.commit_soon.notify_all();
+        fs
     }
 }
