@@ -278,7 +278,7 @@ fn real_main() -> Result<()> {
     let pending_bulk = mount::index_stats(&bulk)?.pending;
     // Searchable at once: rows still pending are scanned exactly.
     let map = ino_map(&bulk, "r")?;
-    let early = self_hits(&bulk, &base, &map, n)?;
+    let early = self_hits(&bulk, base, &map, n)?;
     let bulk_graph_s = t.elapsed().as_secs_f64() + mount::wait_indexed(&bulk)?;
     let t = Instant::now();
     mount::save_index(&bulk)?;
@@ -307,7 +307,7 @@ fn real_main() -> Result<()> {
             map.len()
         );
     }
-    let (selfhit, probe) = self_hits(&bulk, &base, &map, n)?;
+    let (selfhit, probe) = self_hits(&bulk, base, &map, n)?;
     rep.searchable_check = format!(
         "index stats: {} vectors, state {}, params {:?}, memory_bytes {:.1} MiB, disk_bytes {:.1} MiB; {selfhit}/{probe} stored rows find themselves first (ef=128)",
         st.vectors,
