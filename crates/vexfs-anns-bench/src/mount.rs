@@ -35,6 +35,26 @@ fn run(cmd: &mut Command) -> Result<()> {
 }
 
 /// Whether `mnt` is a mounted fuse.vexfs file system.
+/// utime + stime of a `/proc/PID/stat` file, in seconds (0 if unreadable).
+/// They count every thread of the process, ended ones included, so a
+/// build's CPU time can be compared with another's when the wall times
+/// of a shared machine cannot.
+pub fn cpu_seconds_of(stat: &str) -> f64 {
+    let s = std::fs::read_to_string(stat).unwrap_or_default();
+    // Fields after the parenthesised command name: state is field 3, so
+    // utime (14) and stime (15) are the 12th and 13th after it.
+    let rest = s.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<u64> = rest
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    // SAFETY: sysconf has no preconditions.
+    let tick = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    f.iter().sum::<u64>() as f64 / tick
+}
+
 pub fn is_mounted(mnt: &Path) -> bool {
     let Ok(canon) = mnt.canonicalize() else {
         return false;
@@ -99,6 +119,11 @@ impl Mount {
 
     pub fn pid(&self) -> u32 {
         self.child.as_ref().map_or(0, |c| c.id())
+    }
+
+    /// CPU seconds (user + system, all threads) the daemon has used so far.
+    pub fn cpu_seconds(&self) -> f64 {
+        cpu_seconds_of(&format!("/proc/{}/stat", self.pid()))
     }
 
     /// The daemon's VmRSS and VmHWM in bytes.
