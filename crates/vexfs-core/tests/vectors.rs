@@ -678,3 +678,68 @@ fn background_inserts_are_searchable_at_once_and_absorbed_in_steps() {
     assert_eq!(search_ids(&mut fs, d, &query(&q, 10)), brute(&model, &q, 10));
     fsck_clean(fs);
 }
+
+/// One `VEXFS_IOC_BULK_SET` of `(name, vector)` items into `dir`; the
+/// reply's (error, error_index, done).
+fn bulk(fs: &mut Fs<MemDevice>, dir: u64, items: &[(&str, Vec<f32>)], create: bool, who: &Caller) -> (i32, u32, u32) {
+    use vexfs_uapi as u;
+    use vexfs_uapi::Request as _;
+    let mut b = Box::new(u::Bulk::new_request());
+    b.flags = if create { u::BULK_CREATE } else { 0 };
+    b.dim = items[0].1.len() as u32;
+    b.count = items.len() as u32;
+    let mut names = Vec::new();
+    for (n, _) in items {
+        names.extend_from_slice(n.as_bytes());
+        names.push(0);
+    }
+    b.names_len = names.len() as u32;
+    b.data[..names.len()].copy_from_slice(&names);
+    let mut off = names.len().next_multiple_of(4);
+    for (_, v) in items {
+        let raw = bytes(v);
+        b.data[off..off + raw.len()].copy_from_slice(&raw);
+        off += raw.len();
+    }
+    let mut session = vexfs_core::QuerySession::default();
+    let out = fs
+        .vector_ioctl(dir, u::IOC_BULK_SET, u::as_bytes(&*b), &mut session, who, T0)
+        .expect("bulk ioctl");
+    let r: u::Bulk = u::from_bytes(&out).unwrap();
+    (r.error, r.error_index, r.done)
+}
+
+#[test]
+fn bulk_updates_need_write_permission_on_the_file_or_to_create_in_the_directory() {
+    let mut fs = fresh(32 << 20, 4096);
+    let open = fs.mkdir(1, b"open", 0o777, 0, 0, T0).unwrap().ino;
+    let shut = fs.mkdir(1, b"shut", 0o755, 0, 0, T0).unwrap().ino;
+    let mine = fs.create(shut, b"mine", 0o644, 2000, 2000, T0).unwrap().ino;
+    let theirs = fs.create(shut, b"theirs", 0o644, 0, 0, T0).unwrap().ino;
+    fs.create(open, b"ro", 0o444, 0, 0, T0).unwrap();
+    let user = Caller {
+        uid: 2000,
+        gid: 2000,
+        groups: vec![],
+    };
+    let v = vecf(1, 4);
+    let eacces = -FsError::AccessDenied.errno();
+    // Creating needs write permission on the directory.
+    assert_eq!(bulk(&mut fs, open, &[("new", v.clone())], true, &user), (0, 0, 1));
+    assert_eq!(
+        bulk(&mut fs, shut, &[("mine", v.clone()), ("new", v.clone())], true, &user),
+        (eacces, 1, 0),
+        "no new name in a directory the caller may not write"
+    );
+    // An existing file needs write permission on itself, with or without
+    // the create flag.
+    assert_eq!(bulk(&mut fs, shut, &[("mine", v.clone())], true, &user), (0, 0, 1));
+    assert_eq!(bulk(&mut fs, shut, &[("theirs", v.clone())], false, &user), (eacces, 0, 0));
+    assert_eq!(bulk(&mut fs, open, &[("ro", v.clone())], true, &user), (eacces, 0, 0));
+    // A missing name without the create flag, and a failed call changes
+    // nothing.
+    assert_eq!(bulk(&mut fs, shut, &[("mine", vecf(2, 4)), ("nope", v.clone())], false, &user).1, 1);
+    assert_eq!(fs.getxattr(mine, EMB).unwrap(), bytes(&v));
+    assert_eq!(fs.getxattr(theirs, EMB).unwrap_err(), FsError::NoData);
+    fsck_clean(fs);
+}

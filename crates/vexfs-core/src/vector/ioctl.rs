@@ -411,6 +411,17 @@ impl<D: BlockDevice> Fs<D> {
                         return Err(FsError::Invalid);
                     }
                     embedding_dim(value).map_err(|_| FsError::Invalid)?;
+                    // Creating first spares a new name's extra directory
+                    // lookup (a bulk load mostly creates).
+                    if create && may_create {
+                        match fs.create(dir, name, S_IFREG | 0o644, caller.uid, caller.gid, now) {
+                            Ok(st) => {
+                                return fs.setxattr(st.ino, EMBEDDING_XATTR, value, XattrFlags::default(), now)
+                            }
+                            Err(FsError::Exists) => {}
+                            Err(e) => return Err(e),
+                        }
+                    }
                     let ino = match fs.lookup(dir, name) {
                         Ok(st) => {
                             let inode = fs.read_inode(st.ino)?;
@@ -419,13 +430,7 @@ impl<D: BlockDevice> Fs<D> {
                             }
                             st.ino
                         }
-                        Err(FsError::NotFound) if create => {
-                            if !may_create {
-                                return Err(FsError::AccessDenied);
-                            }
-                            fs.create(dir, name, S_IFREG | 0o644, caller.uid, caller.gid, now)?
-                                .ino
-                        }
+                        Err(FsError::NotFound) if create => return Err(FsError::AccessDenied),
                         Err(e) => return Err(e),
                     };
                     fs.setxattr(ino, EMBEDDING_XATTR, value, XattrFlags::default(), now)
