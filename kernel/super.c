@@ -25,6 +25,7 @@ static inline void vexfs_check_abi(void)
 	BUILD_BUG_ON(sizeof(struct vexfs_setattr) != 72);
 	BUILD_BUG_ON(sizeof(struct vexfs_dev_ops) != 24);
 	BUILD_BUG_ON(sizeof(struct vexfs_caller) != 24);
+	BUILD_BUG_ON(sizeof(struct vexfs_map) != 32);
 }
 
 struct vexfs_time vexfs_now(void)
@@ -184,6 +185,8 @@ static int vexfs_fill_super(struct super_block *sb, void *data, int silent)
 	/* Buffers of one filesystem block from now on, when the page allows. */
 	if (bs <= PAGE_SIZE && !sb_set_blocksize(sb, bs))
 		pr_warn("vexfs: %pg: keeping %lu-byte buffers\n", sb->s_bdev, sb->s_blocksize);
+	/* The page cache maps in filesystem blocks: they must be the buffers. */
+	sbi->pagecache = vexfs_param_pagecache && sb->s_blocksize == bs;
 
 	root = vexfs_iget(sb, &root_st);
 	if (IS_ERR(root)) {
