@@ -67,9 +67,19 @@ impl FsBench {
              | figure | vexfs.ko | ext4 | vexfs.ko / ext4 |\n|---|---:|---:|---:|\n",
         );
         for &(key, label, unit) in FIGURES {
-            let cell = |fs: &str| self.get(fs, key).map_or("—".to_string(), |v| format!("{v:.0} {unit}"));
-            let ratio = self.ratio(key).map_or("—".to_string(), |r| format!("{r:.2}x"));
-            let _ = writeln!(m, "| {label} | {} | {} | {ratio} |", cell("vexfs-kernel"), cell("ext4"));
+            let cell = |fs: &str| {
+                self.get(fs, key)
+                    .map_or("—".to_string(), |v| format!("{v:.0} {unit}"))
+            };
+            let ratio = self
+                .ratio(key)
+                .map_or("—".to_string(), |r| format!("{r:.2}x"));
+            let _ = writeln!(
+                m,
+                "| {label} | {} | {} | {ratio} |",
+                cell("vexfs-kernel"),
+                cell("ext4")
+            );
         }
         m
     }
@@ -100,13 +110,16 @@ mod tests {
     #[test]
     fn both_filesystems_give_a_ratio() {
         let lines = [
-            "fsbench fs=vexfs-kernel files=2000 creates_per_s=500 randread_4k_mibs=10.0".to_string(),
+            "fsbench fs=vexfs-kernel files=2000 creates_per_s=500 randread_4k_mibs=10.0"
+                .to_string(),
             "fsbench fs=ext4 files=2000 creates_per_s=1000 randread_4k_mibs=40.0".to_string(),
         ];
         let b = FsBench::from_lines(lines.iter());
         assert_eq!(b.ratio("creates_per_s"), Some(0.5));
         assert_eq!(b.ratio("randread_4k_mibs"), Some(0.25));
-        assert!(b.markdown().contains("| creates | 500 /s | 1000 /s | 0.50x |"));
+        assert!(b
+            .markdown()
+            .contains("| creates | 500 /s | 1000 /s | 0.50x |"));
         assert!(b.json().contains("\"ratio.creates_per_s\": 0.500"));
     }
 }

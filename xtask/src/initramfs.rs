@@ -38,6 +38,7 @@ const STEPS: &[(&str, &str)] = &[
     ("40-mount.sh", include_str!("../guest/steps/40-mount.sh")),
     ("50-tree.sh", include_str!("../guest/steps/50-tree.sh")),
     ("55-fsx.sh", include_str!("../guest/steps/55-fsx.sh")),
+    ("56-mmap.sh", include_str!("../guest/steps/56-mmap.sh")),
     (
         "57-pjdfstest.sh",
         include_str!("../guest/steps/57-pjdfstest.sh"),
@@ -118,7 +119,11 @@ const EXT4_MODULES: &[&str] = &["crc16", "mbcache", "jbd2", "crc32c_generic", "e
 
 fn add_modules(kernel: &Kernel, root: &Path) -> Result<()> {
     let kdir = kernel.modules_dir.join("kernel");
-    for m in VIRTIO_MODULES.iter().chain([&FUSE_MODULE]).chain(EXT4_MODULES) {
+    for m in VIRTIO_MODULES
+        .iter()
+        .chain([&FUSE_MODULE])
+        .chain(EXT4_MODULES)
+    {
         let src = find_module(&kdir, m)
             .ok_or_else(|| format!("{m}.ko not found under {}", kdir.display()))?;
         let dst = root.join(format!("lib/modules/{m}.ko"));
@@ -206,11 +211,16 @@ pub fn build(
     copy_stripped(&bins.vecbench, &root.join("vexfs/vexfs-vecbench"))?;
     add_dynamic(&bins.fsx, &root.join("vexfs/fsx"), &root)?;
     copy_stripped(&bins.metabench, &root.join("vexfs/fs_metabench"))?;
+    copy_stripped(&bins.mmap_check, &root.join("vexfs/mmap_check"))?;
     // The fs-bench step's ext4 baseline and fio, from the host.
     add_dynamic(Path::new("/sbin/mke2fs"), &root.join("vexfs/mke2fs"), &root)?;
     add_dynamic(Path::new("/usr/bin/fio"), &root.join("vexfs/fio"), &root)?;
     if Path::new("/etc/mke2fs.conf").is_file() {
-        copy(Path::new("/etc/mke2fs.conf"), &root.join("etc/mke2fs.conf"), 0o644)?;
+        copy(
+            Path::new("/etc/mke2fs.conf"),
+            &root.join("etc/mke2fs.conf"),
+            0o644,
+        )?;
     }
     put(&root.join("etc/fsx.toml"), FSX_CONF.as_bytes(), 0o644)?;
     if let Some(pjd) = &bins.pjdfstest {
