@@ -11,9 +11,10 @@
  *
  * Locking: one mutex per superblock (vexfs_sb_info.lock) is held around
  * every call into the core, because the core is single-threaded
- * (`&mut self`). The VFS's own inode and dentry locks are taken as usual
- * on top; the sb mutex is always the innermost lock and is never held
- * while copying to or from user memory.
+ * (`&mut self`). The VFS's own inode and dentry locks, the mapping's
+ * invalidate_lock and folio locks are taken before it (the page cache
+ * calls vexfs_get_block with a folio locked); under it nothing waits for
+ * a file folio or user memory (kernel/README.md, "Locking model").
  */
 #ifndef VEXFS_H
 #define VEXFS_H
