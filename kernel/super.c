@@ -10,6 +10,7 @@
 #include <linux/slab.h>
 #include <linux/statfs.h>
 #include <linux/timekeeping.h>
+#include <linux/writeback.h>
 
 #include "vexfs.h"
 
@@ -70,14 +71,23 @@ static int vexfs_sync_fs(struct super_block *sb, int wait)
 
 /*
  * The journal timer: completed operations live in the core's running
- * transaction until a commit; this bounds what a crash can lose.
+ * transaction until a commit; this bounds what a crash can lose. With the
+ * page cache, dirty file data is written back first, so the blocks this
+ * commit maps hold their data before the mapping is durable (writeback
+ * takes the sb lock for get_block: it must finish before we take it). An
+ * unmount in progress holds s_umount and writes everything back itself.
  */
 static void vexfs_commit_worker(struct work_struct *work)
 {
 	struct vexfs_sb_info *sbi =
 		container_of(to_delayed_work(work), struct vexfs_sb_info, commit_work);
+	struct super_block *sb = sbi->sb;
 	int err;
 
+	if (sbi->pagecache && down_read_trylock(&sb->s_umount)) {
+		sync_inodes_sb(sb);
+		up_read(&sb->s_umount);
+	}
 	mutex_lock(&sbi->lock);
 	err = sbi->fs ? vexfs_commit_pending(sbi->fs) : 0;
 	mutex_unlock(&sbi->lock);
