@@ -5,8 +5,8 @@
  * - through the page cache (vexfs_file_pagecache_ops): the generic read,
  *   write, mmap and splice paths over the address space operations of
  *   aops.c; the core learns the size and mtime a write(2) reached at its
- *   end (vexfs_extend_size), and fsync writes the pages back before it
- *   commits the core's journal;
+ *   end (vexfs_extend_size, when they changed), and fsync writes the
+ *   pages back before it commits the core's journal;
  * - through a kernel bounce buffer (vexfs_file_ops, the first version,
  *   kept for blocks larger than a page and as a fallback): data moves
  *   between user memory and the core one chunk per core call, the user
@@ -215,24 +215,36 @@ const struct file_operations vexfs_file_ops = {
 
 /*
  * A buffered write: the generic path under i_rwsem (it grows i_size in
- * write_end, block by block), then one core call gives the core the new
- * size and mtime. i_rwsem keeps truncate out in between.
+ * write_end, block by block, and sets mtime with the coarse clock), then
+ * one core call gives the core the new size and that mtime, when either
+ * changed: most small overwrites change neither, and take no core call.
+ * i_rwsem keeps truncate out in between.
  */
 static ssize_t vexfs_pagecache_write_iter(struct kiocb *iocb, struct iov_iter *from)
 {
 	struct inode *inode = file_inode(iocb->ki_filp);
 	struct super_block *sb = inode->i_sb;
+	struct timespec64 mtime;
 	struct vexfs_stat st;
+	loff_t size;
 	ssize_t ret;
 	int err;
 
 	inode_lock(inode);
+	size = i_size_read(inode);
+	mtime = inode->i_mtime;
 	ret = generic_write_checks(iocb, from);
 	if (ret > 0)
 		ret = __generic_file_write_iter(iocb, from);
-	if (ret > 0) {
+	if (ret > 0 && (i_size_read(inode) != size ||
+			!timespec64_equal(&inode->i_mtime, &mtime))) {
+		struct vexfs_time now = {
+			.sec = inode->i_mtime.tv_sec,
+			.nsec = inode->i_mtime.tv_nsec,
+		};
+
 		err = vexfs_extend_size(vexfs_lock(sb), inode->i_ino, i_size_read(inode),
-					vexfs_now(), &st);
+					now, &st);
 		vexfs_unlock(sb);
 		if (err)
 			ret = err;

@@ -91,6 +91,24 @@ impl<D: BlockDevice> Fs<D> {
     /// [`Fs::extend_size`]).
     pub fn map_blocks_for_write(&mut self, ino: u64, lblk: u64, max: u64) -> Result<WriteMapping> {
         let span = self.map_span(lblk, max)?;
+        // Refused as any change is, even where nothing would change.
+        if self.read_only {
+            return Err(self.aborted.unwrap_or(FsError::ReadOnly));
+        }
+        // Overwrites are the common case: a written run needs no operation.
+        let inode = self.regular(ino)?;
+        if let Mapping::Mapped {
+            physical,
+            run,
+            unwritten: false,
+        } = self.map_block(ino, &inode, lblk)?
+        {
+            return Ok(WriteMapping {
+                physical,
+                len: run.min(span),
+                fresh: false,
+            });
+        }
         self.transact(|fs| {
             let mut inode = fs.regular(ino)?;
             let m = match fs.map_block(ino, &inode, lblk)? {

@@ -268,3 +268,29 @@ fn damaged_extent_trees_are_corruption_errors() {
         Ok(BlockMap::Mapped { len: 1, .. })
     ));
 }
+
+#[test]
+fn a_read_only_mount_maps_but_refuses_write_mappings() {
+    let mut fs = fresh(8 << 20, BS as u32);
+    let f = file(&mut fs, b"f");
+    fs.write(f, 0, &[3; BS], T0).unwrap();
+    let dev = fs.unmount(T0).unwrap();
+    let opts = MountOptions {
+        read_only: true,
+        ..Default::default()
+    };
+    let mut fs = Fs::mount(dev, opts, T0).unwrap();
+    assert!(matches!(
+        fs.map_blocks(f, 0, 1),
+        Ok(BlockMap::Mapped { len: 1, .. })
+    ));
+    // Even a written block: nothing may be written through a read-only mount.
+    assert!(matches!(
+        fs.map_blocks_for_write(f, 0, 1),
+        Err(FsError::ReadOnly)
+    ));
+    assert!(matches!(
+        fs.map_blocks_for_write(f, 1, 1),
+        Err(FsError::ReadOnly)
+    ));
+}

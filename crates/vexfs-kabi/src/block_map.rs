@@ -23,7 +23,8 @@ pub const VEXFS_MAP_NEW: u32 = 1 << 2;
 
 /// One mapped run (`struct vexfs_map`): `len` blocks from the asked
 /// logical block, at `physical..` when `VEXFS_MAP_MAPPED` is set (a hole
-/// otherwise). `blocks_512` is the file's allocation after the call.
+/// otherwise). `blocks_512` is the file's allocation after the call when
+/// `VEXFS_MAP_NEW` is set (0 otherwise).
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct VexfsMap {
@@ -89,6 +90,11 @@ pub unsafe extern "C" fn vexfs_map_blocks(
             Err(e) => return neg(e),
         }
     };
+    // Only an allocation changes the block count the C side shows.
+    if map.flags & VEXFS_MAP_NEW == 0 {
+        *out = map;
+        return 0;
+    }
     match fs.getattr(ino) {
         Ok(st) => {
             *out = VexfsMap {
