@@ -14,6 +14,7 @@
  */
 /* linux/falloc.h needs the types linux/fs.h brings in. */
 #include <linux/fs.h>
+#include <linux/buffer_head.h>
 #include <linux/falloc.h>
 #include <linux/mm.h>
 #include <linux/pagemap.h>
@@ -214,6 +215,68 @@ const struct file_operations vexfs_file_ops = {
 };
 
 /*
+ * Blocks for an append, in as few core calls as the allocator allows
+ * (each up to a whole run) instead of one per block from write_begin:
+ * the whole blocks the write covers at or past the end of the file, so
+ * nothing of the file is in them and the write overwrites each entirely
+ * (write_begin then finds them mapped and reads nothing). Fresh blocks
+ * get what write_begin would have done for them: any buffer the block
+ * device still holds for them is dropped (clean_bdev_aliases). Returns
+ * the end (bytes) of what is allocated from the first such block, or 0.
+ */
+static loff_t vexfs_alloc_append(struct inode *inode, loff_t pos, size_t count)
+{
+	struct super_block *sb = inode->i_sb;
+	unsigned int bits = inode->i_blkbits;
+	loff_t from = max_t(loff_t, pos, round_up(i_size_read(inode), i_blocksize(inode)));
+	u64 lblk = (from + i_blocksize(inode) - 1) >> bits;
+	u64 end = (u64)(pos + count) >> bits;
+	struct vexfs_map m;
+
+	if (lblk >= end)
+		return 0;
+	while (lblk < end) {
+		int err = vexfs_map_blocks(vexfs_lock(sb), inode->i_ino, lblk, end - lblk,
+					   VEXFS_MAP_CREATE, &m);
+
+		vexfs_unlock(sb);
+		if (err || !m.len)
+			break; /* write_begin allocates the rest, or reports the error */
+		if (m.flags & VEXFS_MAP_NEW) {
+			clean_bdev_aliases(sb->s_bdev, m.physical, m.len);
+			spin_lock(&inode->i_lock);
+			inode->i_blocks = m.blocks_512;
+			spin_unlock(&inode->i_lock);
+		}
+		lblk += min_t(u64, m.len, end - lblk);
+	}
+	return (loff_t)lblk << bits;
+}
+
+/*
+ * A write that stopped short of blocks vexfs_alloc_append mapped leaves
+ * them past the new end of the file with stale contents: unmap them (a
+ * punch that keeps the size; both edges are whole blocks, so nothing is
+ * zeroed in place).
+ */
+static void vexfs_alloc_append_undo(struct inode *inode, loff_t alloc_end)
+{
+	struct super_block *sb = inode->i_sb;
+	loff_t from = round_up(i_size_read(inode), i_blocksize(inode));
+	struct vexfs_stat st;
+	int err;
+
+	if (alloc_end <= from)
+		return;
+	truncate_pagecache(inode, i_size_read(inode));
+	err = vexfs_fallocate(vexfs_lock(sb), inode->i_ino, from, alloc_end - from,
+			      VEXFS_FALLOC_PUNCH_HOLE | VEXFS_FALLOC_KEEP_SIZE, vexfs_now(), &st);
+	vexfs_unlock(sb);
+	if (!err)
+		vexfs_refresh_inode(inode, &st);
+}
+
+/*
  * A buffered write: the generic path under i_rwsem (it grows i_size in
  * write_end, block by block, and sets mtime with the coarse clock), then
  * one core call gives the core the new size and that mtime, when either
@@ -224,9 +287,9 @@ static ssize_t vexfs_pagecache_write_iter(struct kiocb *iocb, struct iov_iter *f
 {
 	struct inode *inode = file_inode(iocb->ki_filp);
 	struct super_block *sb = inode->i_sb;
+	loff_t size, alloc_end = 0;
 	struct timespec64 mtime;
 	struct vexfs_stat st;
-	loff_t size;
 	ssize_t ret;
 	int err;
 
@@ -234,8 +297,12 @@ static ssize_t vexfs_pagecache_write_iter(struct kiocb *iocb, struct iov_iter *f
 	size = i_size_read(inode);
 	mtime = inode->i_mtime;
 	ret = generic_write_checks(iocb, from);
-	if (ret > 0)
+	if (ret > 0) {
+		alloc_end = vexfs_alloc_append(inode, iocb->ki_pos, ret);
 		ret = __generic_file_write_iter(iocb, from);
+		if (alloc_end > round_up(i_size_read(inode), i_blocksize(inode)))
+			vexfs_alloc_append_undo(inode, alloc_end);
+	}
 	if (ret > 0 && (i_size_read(inode) != size ||
 			!timespec64_equal(&inode->i_mtime, &mtime))) {
 		struct vexfs_time now = {
