@@ -221,10 +221,10 @@ const struct file_operations vexfs_file_ops = {
  * nothing of the file is in them and the write overwrites each entirely
  * (write_begin then finds them mapped and reads nothing). Fresh blocks
  * get what write_begin would have done for them: any buffer the block
- * device still holds for them is dropped (clean_bdev_aliases). Returns
- * the end (bytes) of what is allocated from the first such block, or 0.
+ * device still holds for them is dropped (clean_bdev_aliases). On an
+ * error the rest is left to write_begin, which reports it.
  */
-static loff_t vexfs_alloc_append(struct inode *inode, loff_t pos, size_t count)
+static void vexfs_alloc_append(struct inode *inode, loff_t pos, size_t count)
 {
 	struct super_block *sb = inode->i_sb;
 	unsigned int bits = inode->i_blkbits;
@@ -233,8 +233,6 @@ static loff_t vexfs_alloc_append(struct inode *inode, loff_t pos, size_t count)
 	u64 end = (u64)(pos + count) >> bits;
 	struct vexfs_map m;
 
-	if (lblk >= end)
-		return 0;
 	while (lblk < end) {
 		int err = vexfs_map_blocks(vexfs_lock(sb), inode->i_ino, lblk, end - lblk,
 					   VEXFS_MAP_CREATE, &m);
@@ -250,16 +248,15 @@ static loff_t vexfs_alloc_append(struct inode *inode, loff_t pos, size_t count)
 		}
 		lblk += min_t(u64, m.len, end - lblk);
 	}
-	return (loff_t)lblk << bits;
 }
 
 /*
- * A write that stopped short of blocks vexfs_alloc_append mapped leaves
- * them past the new end of the file with stale contents: unmap them (a
- * punch that keeps the size; both edges are whole blocks, so nothing is
- * zeroed in place).
+ * A write that extended the file and stopped short may have mapped blocks
+ * past the new end (vexfs_alloc_append, write_begin) that no data reached,
+ * holding stale contents: unmap them (a punch that keeps the size; both
+ * edges are whole blocks, so nothing is zeroed in place).
  */
-static void vexfs_alloc_append_undo(struct inode *inode, loff_t alloc_end)
+static void vexfs_write_short(struct inode *inode, loff_t alloc_end)
 {
 	struct super_block *sb = inode->i_sb;
 	loff_t from = round_up(i_size_read(inode), i_blocksize(inode));
@@ -287,7 +284,7 @@ static ssize_t vexfs_pagecache_write_iter(struct kiocb *iocb, struct iov_iter *f
 {
 	struct inode *inode = file_inode(iocb->ki_filp);
 	struct super_block *sb = inode->i_sb;
-	loff_t size, alloc_end = 0;
+	loff_t size, want;
 	struct timespec64 mtime;
 	struct vexfs_stat st;
 	ssize_t ret;
@@ -298,10 +295,11 @@ static ssize_t vexfs_pagecache_write_iter(struct kiocb *iocb, struct iov_iter *f
 	mtime = inode->i_mtime;
 	ret = generic_write_checks(iocb, from);
 	if (ret > 0) {
-		alloc_end = vexfs_alloc_append(inode, iocb->ki_pos, ret);
+		want = iocb->ki_pos + ret;
+		vexfs_alloc_append(inode, iocb->ki_pos, ret);
 		ret = __generic_file_write_iter(iocb, from);
-		if (alloc_end > round_up(i_size_read(inode), i_blocksize(inode)))
-			vexfs_alloc_append_undo(inode, alloc_end);
+		if (want > max(size, i_size_read(inode)))
+			vexfs_write_short(inode, round_up(want, i_blocksize(inode)));
 	}
 	if (ret > 0 && (i_size_read(inode) != size ||
 			!timespec64_equal(&inode->i_mtime, &mtime))) {
