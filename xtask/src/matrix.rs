@@ -1,8 +1,8 @@
 //! Seed step 7: the same module under other VM configurations (memory,
 //! vCPUs, block size). Each configuration boots its own guest with the
 //! steps that depend on them: load, mount, a tree with checksums across a
-//! remount, fsx, shared mappings, embeddings and search, unmount with fsck, and the dmesg
-//! scan. Each writes its own report under `target/vm/matrix/<label>/`; the
+//! remount, fsx, shared mappings, embeddings and search, unmount with fsck,
+//! and the dmesg scan. Each writes its own report under `target/vm/matrix/<label>/`; the
 //! table of all of them goes to `target/vm/matrix.md` and `matrix.json`.
 
 use crate::{Profile, Result};

@@ -69,14 +69,8 @@ fn truncating_and_punching_large_ranges_is_split_and_keeps_the_rest() {
     let mut fs = tiny_journal();
     let ino = big_file(&mut fs, b"big", 56);
     // Punch all but the first and last MiB.
-    fs.fallocate(
-        ino,
-        MIB as u64 - 100,
-        54 * MIB as u64 + 200,
-        FallocMode::PunchHole,
-        T0,
-    )
-    .unwrap();
+    fs.fallocate(ino, MIB as u64 - 100, 54 * MIB as u64 + 200, FallocMode::PunchHole, T0)
+        .unwrap();
     let data = fs.read(ino, 0, 56 * MIB).unwrap();
     assert!(data[..MIB - 100].iter().all(|&b| b == 1));
     assert!(data[MIB - 100..55 * MIB + 100].iter().all(|&b| b == 0));
@@ -90,10 +84,7 @@ fn truncating_and_punching_large_ranges_is_split_and_keeps_the_rest() {
     };
     let st = fs.setattr(ino, &a, T0).unwrap();
     assert_eq!(st.size, 10);
-    assert!(
-        st.blocks_512 <= 4,
-        "setattr reports the blocks left: {st:?}"
-    );
+    assert!(st.blocks_512 <= 4, "setattr reports the blocks left: {st:?}");
     fs.sync().unwrap();
     let s = fs.journal_stats();
     assert!(s.split_steps > 0, "{s:?}");
@@ -139,10 +130,7 @@ fn an_open_unlinked_file_stays_an_orphan_through_a_split_truncate() {
 #[test]
 fn reserving_a_large_range_is_split_and_running_out_of_space_leaves_it_consistent() {
     let mut fs = tiny_journal();
-    let ino = fs
-        .create(ROOT_INO, b"reserved", 0o644, 0, 0, T0)
-        .unwrap()
-        .ino;
+    let ino = fs.create(ROOT_INO, b"reserved", 0o644, 0, 0, T0).unwrap().ino;
     let len = 56 * MIB as u64;
     fs.fallocate(ino, 0, len, FallocMode::Allocate { keep_size: false }, T0)
         .unwrap();
@@ -153,17 +141,10 @@ fn reserving_a_large_range_is_split_and_running_out_of_space_leaves_it_consisten
     let st = fs.getattr(ino).unwrap();
     assert_eq!(st.size, len, "the size is set once everything is reserved");
     assert!(st.blocks_512 >= len / 512, "{st:?}");
-    assert!(fs
-        .read(ino, len - 4096, 4096)
-        .unwrap()
-        .iter()
-        .all(|&b| b == 0));
+    assert!(fs.read(ino, len - 4096, 4096).unwrap().iter().all(|&b| b == 0));
     // More than is left: ENOSPC, and what was reserved before it ran out
     // is a consistent (if partial) reservation past the end of the file.
-    let other = fs
-        .create(ROOT_INO, b"too-big", 0o644, 0, 0, T0)
-        .unwrap()
-        .ino;
+    let other = fs.create(ROOT_INO, b"too-big", 0o644, 0, 0, T0).unwrap().ino;
     let r = fs.fallocate(other, 0, len, FallocMode::Allocate { keep_size: false }, T0);
     assert_eq!(r, Err(vexfs_core::FsError::NoSpace));
     assert_eq!(fs.getattr(other).unwrap().size, 0);

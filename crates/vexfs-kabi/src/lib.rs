@@ -1,7 +1,8 @@
 //! The `extern "C"` surface that the kernel module's C glue (`kernel/`)
 //! calls: mount, unmount, statfs, inode attributes, lookup, readdir, file
-//! read and write, the page cache's block mapping, the namespace operations, extended attributes and the
-//! vector ioctls, over the shared `vexfs-core`.
+//! read and write, the page cache's block mapping, the namespace
+//! operations, extended attributes and the vector ioctls, over the shared
+//! `vexfs-core`.
 //!
 //! The C side owns every kernel API call (block I/O, memory, locks, the
 //! VFS) and decodes no VexFS bytes; this crate owns every decision about the
@@ -44,8 +45,8 @@ pub use block_map::{
 pub use data::{vexfs_fallocate, vexfs_read, vexfs_write};
 pub use device::CDevice;
 pub use mount::{
-    vexfs_block_size, vexfs_commit_pending, vexfs_is_read_only, vexfs_mount, vexfs_root_ino,
-    vexfs_statfs, vexfs_sync, vexfs_unmount, VexfsFs,
+    vexfs_block_size, vexfs_commit_pending, vexfs_is_read_only, vexfs_mount, vexfs_root_ino, vexfs_statfs, vexfs_sync,
+    vexfs_unmount, VexfsFs,
 };
 pub use node::{
     vexfs_create, vexfs_getattr, vexfs_link, vexfs_lookup, vexfs_mkdir, vexfs_open, vexfs_readdir,
