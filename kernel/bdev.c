@@ -75,6 +75,47 @@ static int vexfs_bdev_flush(void *ctx)
 	return blkdev_issue_flush(sb->s_bdev);
 }
 
+/*
+ * File data and the block device's cache. File data moves between the
+ * file's page cache and the disk with bios of its own, so a buffer of the
+ * block device may hold an old copy of a data block. The core reads data
+ * blocks through this file only to zero part of one in place (truncate,
+ * hole punch): before that the block's cached copy is marked stale, so
+ * the read comes from the disk, where the page cache has just written
+ * it; after that the zeroed copy is written and waited for, so the file's
+ * page cache, which reads the disk, sees it. A dirty copy is left alone:
+ * it is newer than the disk.
+ */
+void vexfs_bdev_forget(struct super_block *sb, u64 block)
+{
+	struct buffer_head *bh = sb_find_get_block(sb, block);
+
+	if (!bh)
+		return;
+	lock_buffer(bh);
+	if (!buffer_dirty(bh))
+		clear_buffer_uptodate(bh);
+	unlock_buffer(bh);
+	brelse(bh);
+}
+
+int vexfs_bdev_write_block(struct super_block *sb, u64 block)
+{
+	struct buffer_head *bh = sb_find_get_block(sb, block);
+	int err = 0;
+
+	if (!bh)
+		return 0;
+	if (buffer_dirty(bh)) {
+		write_dirty_buffer(bh, REQ_SYNC);
+		wait_on_buffer(bh);
+		if (!buffer_uptodate(bh))
+			err = -EIO;
+	}
+	brelse(bh);
+	return err;
+}
+
 const struct vexfs_dev_ops vexfs_bdev_ops = {
 	.read = vexfs_bdev_read,
 	.write = vexfs_bdev_write,

@@ -9,6 +9,7 @@
  */
 #include <linux/fs.h>
 #include <linux/mm.h>
+#include <linux/pagemap.h>
 #include <linux/slab.h>
 
 #include "vexfs.h"
@@ -29,7 +30,15 @@ void vexfs_refresh_inode(struct inode *inode, const struct vexfs_stat *st)
 	i_uid_write(inode, st->uid);
 	i_gid_write(inode, st->gid);
 	set_nlink(inode, st->nlink);
-	i_size_write(inode, st->size);
+	/*
+	 * With the page cache, i_size leads: a buffered write grows it (in
+	 * write_end) before the core hears of it at the end of the write(2),
+	 * and only truncate shrinks it (truncate_setsize, before the core).
+	 * So a refresh never shrinks a cached regular file's size.
+	 */
+	if (!vexfs_pagecache(inode) || (inode->i_state & I_NEW) ||
+	    st->size > i_size_read(inode))
+		i_size_write(inode, st->size);
 	inode->i_blocks = st->blocks_512;
 	inode->i_atime = vexfs_ts(st->atime);
 	inode->i_mtime = vexfs_ts(st->mtime);
@@ -42,7 +51,12 @@ static void vexfs_set_ops(struct inode *inode, const struct vexfs_stat *st)
 	switch (st->mode & S_IFMT) {
 	case S_IFREG:
 		inode->i_op = &vexfs_file_inode_ops;
-		inode->i_fop = &vexfs_file_ops;
+		if (VEXFS_SB(inode->i_sb)->pagecache) {
+			inode->i_fop = &vexfs_file_pagecache_ops;
+			inode->i_mapping->a_ops = &vexfs_aops;
+		} else {
+			inode->i_fop = &vexfs_file_ops;
+		}
 		break;
 	case S_IFDIR:
 		inode->i_op = &vexfs_dir_inode_ops;
@@ -104,6 +118,52 @@ void vexfs_evict_inode(struct inode *inode)
 				    sb->s_bdev, inode->i_ino, err);
 }
 
+/*
+ * A size change of a file whose data is in the page cache. Shrinking:
+ * the edge page is written back, i_size set and the pages past it dropped
+ * (truncate_setsize) before the core frees the blocks, so no dirty page
+ * can later be written to a block the core has reused. Growing: the old
+ * last page is written back first, which zeroes its bytes past the old
+ * size (a mapping may have written there), so they read as zeros after.
+ */
+static int vexfs_setattr_pagecache(struct inode *inode, const struct vexfs_setattr *sa)
+{
+	struct address_space *mapping = inode->i_mapping;
+	struct super_block *sb = inode->i_sb;
+	loff_t old = i_size_read(inode), size = sa->size;
+	struct vexfs_remap r = { 0 };
+	struct vexfs_stat st;
+	struct vexfs_fs *fs;
+	int err, io_err = 0;
+
+	filemap_invalidate_lock(mapping);
+	if (size < old)
+		err = vexfs_remap_begin(inode, size, LLONG_MAX);
+	else
+		err = filemap_write_and_wait_range(mapping, old, old);
+	if (err)
+		goto out;
+	fs = vexfs_lock(sb);
+	if (size < old)
+		vexfs_remap_edges(fs, inode, size, LLONG_MAX, &r);
+	err = vexfs_setattr(fs, inode->i_ino, sa, vexfs_now(), &st);
+	if (!err)
+		io_err = vexfs_remap_end(inode, &r);
+	vexfs_unlock(sb);
+	if (err) {
+		/* The core kept its size; so does the VFS (the pages are gone). */
+		i_size_write(inode, old);
+		goto out;
+	}
+	if (size > old)
+		truncate_setsize(inode, size);
+	vexfs_refresh_inode(inode, &st);
+	err = io_err;
+out:
+	filemap_invalidate_unlock(mapping);
+	return err;
+}
+
 int vexfs_setattr_op(struct user_namespace *mnt_userns, struct dentry *dentry,
 		     struct iattr *attr)
 {
@@ -147,6 +207,8 @@ int vexfs_setattr_op(struct user_namespace *mnt_userns, struct dentry *dentry,
 	if (!sa.valid)
 		return 0;
 
+	if ((sa.valid & VEXFS_SET_SIZE) && vexfs_pagecache(inode))
+		return vexfs_setattr_pagecache(inode, &sa);
 	err = vexfs_setattr(vexfs_lock(sb), inode->i_ino, &sa, vexfs_now(), &st);
 	vexfs_unlock(sb);
 	if (err)

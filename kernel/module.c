@@ -4,6 +4,16 @@
 
 #include "vexfs.h"
 
+/*
+ * Regular file data through the page cache (mmap, readahead, writeback)
+ * or, with pagecache=0, through the core with a kernel bounce buffer
+ * (the first version's path, kept to compare and to fall back on). Read
+ * at each mount; blocks larger than a page always take the bounce path.
+ */
+bool vexfs_param_pagecache = true;
+module_param_named(pagecache, vexfs_param_pagecache, bool, 0644);
+MODULE_PARM_DESC(pagecache, "file data through the page cache (default) or a bounce buffer (0)");
+
 static int __init vexfs_init(void)
 {
 	int err = register_filesystem(&vexfs_fs_type);

@@ -10,6 +10,7 @@
 #include <linux/slab.h>
 #include <linux/statfs.h>
 #include <linux/timekeeping.h>
+#include <linux/writeback.h>
 
 #include "vexfs.h"
 
@@ -25,6 +26,7 @@ static inline void vexfs_check_abi(void)
 	BUILD_BUG_ON(sizeof(struct vexfs_setattr) != 72);
 	BUILD_BUG_ON(sizeof(struct vexfs_dev_ops) != 24);
 	BUILD_BUG_ON(sizeof(struct vexfs_caller) != 24);
+	BUILD_BUG_ON(sizeof(struct vexfs_map) != 32);
 }
 
 struct vexfs_time vexfs_now(void)
@@ -69,14 +71,23 @@ static int vexfs_sync_fs(struct super_block *sb, int wait)
 
 /*
  * The journal timer: completed operations live in the core's running
- * transaction until a commit; this bounds what a crash can lose.
+ * transaction until a commit; this bounds what a crash can lose. With the
+ * page cache, dirty file data is written back first, so the blocks this
+ * commit maps hold their data before the mapping is durable (writeback
+ * takes the sb lock for get_block: it must finish before we take it). An
+ * unmount in progress holds s_umount and writes everything back itself.
  */
 static void vexfs_commit_worker(struct work_struct *work)
 {
 	struct vexfs_sb_info *sbi =
 		container_of(to_delayed_work(work), struct vexfs_sb_info, commit_work);
+	struct super_block *sb = sbi->sb;
 	int err;
 
+	if (sbi->pagecache && down_read_trylock(&sb->s_umount)) {
+		sync_inodes_sb(sb);
+		up_read(&sb->s_umount);
+	}
 	mutex_lock(&sbi->lock);
 	err = sbi->fs ? vexfs_commit_pending(sbi->fs) : 0;
 	mutex_unlock(&sbi->lock);
@@ -184,6 +195,8 @@ static int vexfs_fill_super(struct super_block *sb, void *data, int silent)
 	/* Buffers of one filesystem block from now on, when the page allows. */
 	if (bs <= PAGE_SIZE && !sb_set_blocksize(sb, bs))
 		pr_warn("vexfs: %pg: keeping %lu-byte buffers\n", sb->s_bdev, sb->s_blocksize);
+	/* The page cache maps in filesystem blocks: they must be the buffers. */
+	sbi->pagecache = vexfs_param_pagecache && sb->s_blocksize == bs;
 
 	root = vexfs_iget(sb, &root_st);
 	if (IS_ERR(root)) {

@@ -11,15 +11,17 @@
  *
  * Locking: one mutex per superblock (vexfs_sb_info.lock) is held around
  * every call into the core, because the core is single-threaded
- * (`&mut self`). The VFS's own inode and dentry locks are taken as usual
- * on top; the sb mutex is always the innermost lock and is never held
- * while copying to or from user memory.
+ * (`&mut self`). The VFS's own inode and dentry locks, the mapping's
+ * invalidate_lock and folio locks are taken before it (the page cache
+ * calls vexfs_get_block with a folio locked); under it nothing waits for
+ * a file folio or user memory (kernel/README.md, "Locking model").
  */
 #ifndef VEXFS_H
 #define VEXFS_H
 
 #include <linux/fs.h>
 #include <linux/mutex.h>
+#include <linux/sched/mm.h>
 #include <linux/workqueue.h>
 #include <linux/types.h>
 
@@ -148,6 +150,25 @@ s64 vexfs_write(struct vexfs_fs *fs, u64 ino, u64 off, const u8 *buf,
 int vexfs_fallocate(struct vexfs_fs *fs, u64 ino, u64 off, u64 len, u32 mode,
 		    struct vexfs_time now, struct vexfs_stat *out);
 
+/* Block mapping for the page cache (crates/vexfs-kabi/src/block_map.rs). */
+#define VEXFS_MAP_CREATE (1U << 0) /* request: allocate / convert for a write */
+#define VEXFS_MAP_MAPPED (1U << 0) /* result: the run is at physical.. */
+#define VEXFS_MAP_UNWRITTEN (1U << 1) /* allocated, reads as zeros */
+#define VEXFS_MAP_NEW (1U << 2) /* allocated or converted now: stale contents */
+
+struct vexfs_map {
+	u64 physical;
+	u64 len; /* blocks from the asked one */
+	u32 flags; /* VEXFS_MAP_* */
+	u32 pad;
+	u64 blocks_512; /* the file's allocation after the call */
+};
+
+int vexfs_map_blocks(struct vexfs_fs *fs, u64 ino, u64 lblk, u64 max,
+		     u32 flags, struct vexfs_map *out);
+int vexfs_extend_size(struct vexfs_fs *fs, u64 ino, u64 end,
+		      struct vexfs_time now, struct vexfs_stat *out);
+
 /* Extended attributes: full names (prefix included), kernel buffers. */
 #define VEXFS_XATTR_CREATE 1U /* XATTR_CREATE */
 #define VEXFS_XATTR_REPLACE 2U /* XATTR_REPLACE */
@@ -194,8 +215,11 @@ void vexfs_k_panic(const u8 *msg, size_t len);
 
 struct vexfs_sb_info {
 	struct mutex lock; /* held around every call into the core */
+	unsigned int nofs; /* memalloc_nofs_save() of the lock holder */
 	struct vexfs_fs *fs;
 	struct super_block *sb;
+	/* Regular file data through the page cache (else a bounce buffer). */
+	bool pagecache;
 	/* Commits the core's running transaction every VEXFS_COMMIT_SECS. */
 	struct delayed_work commit_work;
 };
@@ -205,22 +229,55 @@ static inline struct vexfs_sb_info *VEXFS_SB(struct super_block *sb)
 	return sb->s_fs_info;
 }
 
-/* Lock the core for one call; always paired with vexfs_unlock. */
+/*
+ * Lock the core for one call; always paired with vexfs_unlock. The core
+ * allocates under the lock: reclaim must not re-enter this filesystem
+ * then (evicting one of its inodes takes the lock again), so the holder
+ * allocates as GFP_NOFS.
+ */
 static inline struct vexfs_fs *vexfs_lock(struct super_block *sb)
 {
 	struct vexfs_sb_info *sbi = VEXFS_SB(sb);
+	unsigned int nofs = memalloc_nofs_save();
 
 	mutex_lock(&sbi->lock);
+	sbi->nofs = nofs;
 	return sbi->fs;
 }
 
 static inline void vexfs_unlock(struct super_block *sb)
 {
-	mutex_unlock(&VEXFS_SB(sb)->lock);
+	struct vexfs_sb_info *sbi = VEXFS_SB(sb);
+	unsigned int nofs = sbi->nofs;
+
+	mutex_unlock(&sbi->lock);
+	memalloc_nofs_restore(nofs);
+}
+
+/* Whether this inode's data goes through the page cache (aops.c). */
+static inline bool vexfs_pagecache(const struct inode *inode)
+{
+	return S_ISREG(inode->i_mode) && VEXFS_SB(inode->i_sb)->pagecache;
 }
 
 /* bdev.c */
 extern const struct vexfs_dev_ops vexfs_bdev_ops;
+void vexfs_bdev_forget(struct super_block *sb, u64 block);
+int vexfs_bdev_write_block(struct super_block *sb, u64 block);
+
+/* aops.c */
+extern const struct address_space_operations vexfs_aops;
+int vexfs_get_block(struct inode *inode, sector_t iblock,
+		    struct buffer_head *bh, int create);
+/* The edge blocks a truncate or punch may zero in place (aops.c). */
+struct vexfs_remap {
+	int n;
+	u64 block[2];
+};
+int vexfs_remap_begin(struct inode *inode, loff_t start, loff_t end);
+void vexfs_remap_edges(struct vexfs_fs *fs, struct inode *inode, loff_t start,
+		       loff_t end, struct vexfs_remap *r);
+int vexfs_remap_end(struct inode *inode, const struct vexfs_remap *r);
 
 /* super.c */
 extern struct file_system_type vexfs_fs_type;
@@ -250,5 +307,9 @@ int vexfs_dir_release(struct inode *inode, struct file *file);
 
 /* file.c */
 extern const struct file_operations vexfs_file_ops;
+extern const struct file_operations vexfs_file_pagecache_ops;
+
+/* module.c: the default of sbi->pagecache for new mounts. */
+extern bool vexfs_param_pagecache;
 
 #endif /* VEXFS_H */

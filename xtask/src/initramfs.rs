@@ -38,6 +38,7 @@ const STEPS: &[(&str, &str)] = &[
     ("40-mount.sh", include_str!("../guest/steps/40-mount.sh")),
     ("50-tree.sh", include_str!("../guest/steps/50-tree.sh")),
     ("55-fsx.sh", include_str!("../guest/steps/55-fsx.sh")),
+    ("56-mmap.sh", include_str!("../guest/steps/56-mmap.sh")),
     (
         "57-pjdfstest.sh",
         include_str!("../guest/steps/57-pjdfstest.sh"),
@@ -206,11 +207,20 @@ pub fn build(
     copy_stripped(&bins.vecbench, &root.join("vexfs/vexfs-vecbench"))?;
     add_dynamic(&bins.fsx, &root.join("vexfs/fsx"), &root)?;
     copy_stripped(&bins.metabench, &root.join("vexfs/fs_metabench"))?;
-    // The fs-bench step's ext4 baseline and fio, from the host.
-    add_dynamic(Path::new("/sbin/mke2fs"), &root.join("vexfs/mke2fs"), &root)?;
-    add_dynamic(Path::new("/usr/bin/fio"), &root.join("vexfs/fio"), &root)?;
-    if Path::new("/etc/mke2fs.conf").is_file() {
-        copy(Path::new("/etc/mke2fs.conf"), &root.join("etc/mke2fs.conf"), 0o644)?;
+    copy_stripped(&bins.mmap_check, &root.join("vexfs/mmap_check"))?;
+    // The fs-bench step's ext4 baseline and fio, from the host. Only when
+    // that step runs: fio's libraries are about 80 MiB, which a 512 MiB
+    // guest cannot unpack beside the rest of the initramfs.
+    if p.runs_step("fs-bench") {
+        add_dynamic(Path::new("/sbin/mke2fs"), &root.join("vexfs/mke2fs"), &root)?;
+        add_dynamic(Path::new("/usr/bin/fio"), &root.join("vexfs/fio"), &root)?;
+        if Path::new("/etc/mke2fs.conf").is_file() {
+            copy(
+                Path::new("/etc/mke2fs.conf"),
+                &root.join("etc/mke2fs.conf"),
+                0o644,
+            )?;
+        }
     }
     put(&root.join("etc/fsx.toml"), FSX_CONF.as_bytes(), 0o644)?;
     if let Some(pjd) = &bins.pjdfstest {

@@ -1,8 +1,8 @@
 //! Seed step 7: the same module under other VM configurations (memory,
 //! vCPUs, block size). Each configuration boots its own guest with the
 //! steps that depend on them: load, mount, a tree with checksums across a
-//! remount, fsx, embeddings and search, unmount with fsck, and the dmesg
-//! scan. Each writes its own report under `target/vm/matrix/<label>/`; the
+//! remount, fsx, shared mappings, embeddings and search, unmount with fsck,
+//! and the dmesg scan. Each writes its own report under `target/vm/matrix/<label>/`; the
 //! table of all of them goes to `target/vm/matrix.md` and `matrix.json`.
 
 use crate::{Profile, Result};
@@ -19,7 +19,7 @@ pub const CONFIGS: &[(&str, u32, u32, u32)] = &[
 
 /// The steps a configuration can change the outcome of.
 const STEPS: &[&str] = &[
-    "modinfo", "load", "mount", "tree", "fsx", "vectors", "unmount", "dmesg",
+    "modinfo", "load", "mount", "tree", "fsx", "mmap", "vectors", "unmount", "dmesg",
 ];
 
 pub struct Row {
@@ -77,7 +77,7 @@ pub fn run_all(
 pub fn write(out: &Path, rows: &[Row]) -> Result<()> {
     let mut md = String::from(
         "# VM configuration matrix\n\nThe steps that depend on the guest's memory, vCPUs and block size \
-         (load, mount, tree, fsx, vectors, unmount with fsck, dmesg), each configuration in its own \
+         (load, mount, tree, fsx, mmap, vectors, unmount with fsck, dmesg), each configuration in its own \
          guest; its report is in `matrix/<label>/report.md`. The main run is 1024 MiB, 2 vCPUs, \
          4096-byte blocks.\n\n| configuration | memory MiB | vCPUs | block size | result | seconds |\n|---|---:|---:|---:|---|---:|\n",
     );

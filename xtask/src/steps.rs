@@ -39,12 +39,17 @@ pub const STEPS: &[StepSpec] = &[
     StepSpec {
         name: "fsx",
         seed: "3",
-        what: "fsx (no mapped I/O yet) against its model, then a remount",
+        what: "fsx (mapped reads and writes included) against its model, then a remount",
+    },
+    StepSpec {
+        name: "mmap",
+        seed: "3",
+        what: "shared mappings: write, msync, munmap, remount, read back; exec from the mount",
     },
     StepSpec {
         name: "pjdfstest",
         seed: "3",
-        what: "the Rust pjdfstest on the kernel mount (exec tests expected to fail: no mmap)",
+        what: "the Rust pjdfstest on the kernel mount",
     },
     StepSpec {
         name: "refuse",

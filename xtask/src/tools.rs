@@ -23,6 +23,23 @@ pub struct Binaries {
     pub fsx: PathBuf,
     /// Only looked for (and installed) when the run includes pjdfstest.
     pub pjdfstest: Option<PathBuf>,
+    /// mmap_check (xtask/guest/mmap_check.c), for the mmap step.
+    pub mmap_check: PathBuf,
+}
+
+/// The mmap step's checker: one C file, static with musl-gcc (the guest
+/// has no libc).
+fn build_mmap_check(root: &Path) -> Result<PathBuf> {
+    let out = root.join("target/vm/mmap_check");
+    if let Some(dir) = out.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    let src = root.join("xtask/guest/mmap_check.c");
+    run(std::process::Command::new("musl-gcc")
+        .args(["-static", "-O2", "-Wall", "-Wextra", "-Werror", "-o"])
+        .arg(&out)
+        .arg(&src))?;
+    Ok(out)
 }
 
 /// A `cargo install`ed tool from PATH or cargo's bin folder, installed
@@ -43,7 +60,7 @@ fn cargo_tool(name: &str) -> Result<PathBuf> {
 }
 
 pub fn build(root: &Path, want_pjdfstest: bool) -> Result<Binaries> {
-    log("static mkfs.vexfs, fsck.vexfs, vexctl, vexfs-fuse, vexfs-vecbench, fs_metabench (musl)");
+    log("static mkfs.vexfs, fsck.vexfs, vexctl, vexfs-fuse, vexfs-vecbench, fs_metabench, mmap_check (musl)");
     let mut c = cargo();
     c.current_dir(root)
         .args([
@@ -75,6 +92,7 @@ pub fn build(root: &Path, want_pjdfstest: bool) -> Result<Binaries> {
         fuse: dir.join("vexfs-fuse"),
         vecbench: dir.join("vexfs-vecbench"),
         metabench: dir.join("fs_metabench"),
+        mmap_check: build_mmap_check(root)?,
         fsx: cargo_tool("fsx")?,
         pjdfstest: if want_pjdfstest {
             Some(cargo_tool("pjdfstest")?)

@@ -25,7 +25,7 @@ pub const MAX_FILE_SIZE: u64 = 1 << 44;
 const MAX_RUN: u64 = 1024;
 
 impl<D: BlockDevice> Fs<D> {
-    fn regular(&mut self, ino: u64) -> Result<Inode> {
+    pub(crate) fn regular(&mut self, ino: u64) -> Result<Inode> {
         let inode = self.read_inode(ino)?;
         if inode.is_dir() {
             return Err(FsError::IsDir);

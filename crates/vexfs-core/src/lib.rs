@@ -15,6 +15,7 @@ extern crate alloc;
 
 mod acl;
 mod alloc_bitmap;
+mod block_map;
 mod btree;
 pub mod check;
 mod deferred;
@@ -37,6 +38,7 @@ pub mod vector;
 mod xattr;
 mod xattr_tree;
 
+pub use block_map::{BlockMap, WriteMapping, MAX_MAP_BLOCKS};
 pub use device::{BlockDevice, DeviceError, MemDevice};
 pub use error::{Corrupt, FsError, Location, Result};
 pub use file::MAX_FILE_SIZE;

@@ -1,7 +1,8 @@
 //! The `extern "C"` surface that the kernel module's C glue (`kernel/`)
 //! calls: mount, unmount, statfs, inode attributes, lookup, readdir, file
-//! read and write, the namespace operations, extended attributes and the
-//! vector ioctls, over the shared `vexfs-core`.
+//! read and write, the page cache's block mapping, the namespace
+//! operations, extended attributes and the vector ioctls, over the shared
+//! `vexfs-core`.
 //!
 //! The C side owns every kernel API call (block I/O, memory, locks, the
 //! VFS) and decodes no VexFS bytes; this crate owns every decision about the
@@ -26,6 +27,7 @@
 extern crate alloc;
 
 mod abi;
+mod block_map;
 mod data;
 mod device;
 #[cfg(target_os = "none")]
@@ -36,6 +38,10 @@ mod vector;
 mod xattr;
 
 pub use abi::*;
+pub use block_map::{
+    vexfs_extend_size, vexfs_map_blocks, VexfsMap, VEXFS_MAP_CREATE, VEXFS_MAP_MAPPED,
+    VEXFS_MAP_NEW, VEXFS_MAP_UNWRITTEN,
+};
 pub use data::{vexfs_fallocate, vexfs_read, vexfs_write};
 pub use device::CDevice;
 pub use mount::{

@@ -1,8 +1,9 @@
 # The kernel module beside ext4 on the same virtual disk (/dev/vdb), in
 # this guest: fs_metabench (creates, stats, failed lookups, listings,
 # unlinks of small files) and fio (4 KiB random read and write, 1 MiB
-# sequential write and read, buffered, psync). ext4 first, then a fresh
-# VexFS left mounted for the unmount step. Figures only: the ratios go in
+# sequential write and read, buffered, psync). ext4 first, then fio on a
+# VexFS mounted with pagecache=0 (the bounce-buffer path), then a fresh
+# VexFS (page cache) left mounted for the unmount step. Figures only: the ratios go in
 # the report; a problem on the ext4 side skips its numbers, one on the
 # VexFS side fails the step.
 M=/mnt/vexfs
@@ -44,11 +45,25 @@ if grep -qw ext4 /proc/filesystems && /vexfs/mke2fs -q -F -t ext4 /dev/vdb > /tm
 fi
 [ -n "$ext4" ] || { cat /tmp/mke2fs.txt; echo "ext4 baseline unavailable"; }
 
+# The module's first data path (a bounce buffer through the core, no page
+# cache), fio only, on a fresh VexFS: the page cache's gain, same run.
+P=/sys/module/vexfs/parameters/pagecache
+bounce=""
+if [ -w $P ]; then
+    echo 0 > $P
+    /vexfs/mkfs.vexfs -q -F -L bench /dev/vdb || fail "mkfs.vexfs failed"
+    mount -t vexfs /dev/vdb $M || fail "mount -t vexfs (pagecache=0) failed"
+    bounce=$(fios $M) || fail "fio on the kernel mount (pagecache=0) failed"
+    umount $M || fail "umount (pagecache=0) failed"
+    echo 1 > $P
+fi
+
 /vexfs/mkfs.vexfs -q -F -L bench /dev/vdb || fail "mkfs.vexfs failed"
 mount -t vexfs /dev/vdb $M || fail "mount -t vexfs failed"
 vexfs=$(meta $M) || fail "fs_metabench on the kernel mount failed"
 vexfs="$vexfs$(fios $M)" || fail "fio on the kernel mount failed"
 
 echo "fsbench fs=vexfs-kernel files=$FILES fio_mb=$FIO_MB fio_s=$FIO_S $vexfs" >> /tmp/step.extra
+[ -n "$bounce" ] && echo "fsbench fs=vexfs-kernel-bounce fio_mb=$FIO_MB fio_s=$FIO_S $bounce" >> /tmp/step.extra
 [ -n "$ext4" ] && echo "fsbench fs=ext4 files=$FILES fio_mb=$FIO_MB fio_s=$FIO_S $ext4" >> /tmp/step.extra
 pass files="$FILES" ext4=$([ -n "$ext4" ] && echo yes || echo no)
