@@ -9,3 +9,5 @@ pub mod avx512;
 pub mod avx512_hamming;
 pub mod avx512_rows;
 pub mod sse2;
+pub mod avx2_codes;
+pub mod avx512_codes;
