@@ -45,6 +45,7 @@ pub mod parallel;
 pub mod persist;
 pub mod rng;
 pub mod storage;
+mod varint;
 
 pub use error::{AnnError, Result};
 pub use factory::{build_index, parse_kind, parse_metric};

@@ -223,7 +223,11 @@ impl Codec {
         }
         self.w = scale.iter().map(|s| s * s).collect();
         self.wmax = self.w.iter().copied().fold(0.0, f32::max);
-        let f = if self.wmax > 0.0 { W_MAX / self.wmax } else { 0.0 };
+        let f = if self.wmax > 0.0 {
+            W_MAX / self.wmax
+        } else {
+            0.0
+        };
         self.wint = self
             .w
             .iter()
@@ -246,8 +250,7 @@ impl Codec {
                 if !self.is_trained() {
                     return Err(AnnError::NotTrained);
                 }
-                for (((o, &x), &m), &s) in out.iter_mut().zip(v).zip(&self.min).zip(&self.scale)
-                {
+                for (((o, &x), &m), &s) in out.iter_mut().zip(v).zip(&self.min).zip(&self.scale) {
                     let q = libm::roundf((x - m) / s);
                     // Clamp to the trained range (NaN goes to 0).
                     *o = if q >= 255.0 {
@@ -298,18 +301,17 @@ impl Codec {
         if l2 {
             cq.f = q.iter().zip(ms).map(|(&x, (&m, &s))| (x - m) / s).collect();
             if self.integer {
-                cq.i = cq
-                    .f
-                    .iter()
-                    .map(|&x| {
-                        let v = libm::roundf(x * Q_FRAC);
-                        if v.is_nan() {
-                            0
-                        } else {
-                            v.clamp(Q_MIN as f32, Q_MAX as f32) as i32
-                        }
-                    })
-                    .collect();
+                cq.i =
+                    cq.f.iter()
+                        .map(|&x| {
+                            let v = libm::roundf(x * Q_FRAC);
+                            if v.is_nan() {
+                                0
+                            } else {
+                                v.clamp(Q_MIN as f32, Q_MAX as f32) as i32
+                            }
+                        })
+                        .collect();
                 cq.inv = if self.wmax > 0.0 {
                     self.wmax / W_MAX / (Q_FRAC * Q_FRAC)
                 } else {
@@ -322,11 +324,10 @@ impl Codec {
             if self.integer {
                 let amax = cq.f.iter().fold(0.0f32, |a, x| a.max(x.abs()));
                 let f = if amax > 0.0 { 32767.0 / amax } else { 0.0 };
-                cq.i = cq
-                    .f
-                    .iter()
-                    .map(|&x| libm::roundf(x * f).clamp(-32767.0, 32767.0) as i32)
-                    .collect();
+                cq.i =
+                    cq.f.iter()
+                        .map(|&x| libm::roundf(x * f).clamp(-32767.0, 32767.0) as i32)
+                        .collect();
                 cq.inv = if f > 0.0 { 1.0 / f } else { 0.0 };
             }
         }
@@ -349,8 +350,7 @@ impl Codec {
 
     /// Heap bytes of the quantiser.
     pub fn memory_bytes(&self) -> usize {
-        (self.min.capacity() + self.scale.capacity() + self.w.capacity() + self.wint.capacity())
-            * 4
+        (self.min.capacity() + self.scale.capacity() + self.w.capacity() + self.wint.capacity()) * 4
     }
 
     /// Persist the storage tag and, for SQ8, the ranges.
@@ -412,7 +412,10 @@ mod tests {
         let mut c = Codec::new(Storage::Sq8, dim).unwrap();
         assert!(!c.is_trained());
         let mut code = vec![0u8; dim];
-        assert_eq!(c.encode(&train[..dim], &mut code), Err(AnnError::NotTrained));
+        assert_eq!(
+            c.encode(&train[..dim], &mut code),
+            Err(AnnError::NotTrained)
+        );
         c.train(&train).unwrap();
         let mut back = vec![0f32; dim];
         for row in train.chunks_exact(dim) {

@@ -28,11 +28,7 @@ unsafe fn halves8(p: *const u8) -> __m256 {
 #[inline(always)]
 unsafe fn bytes8(p: *const u8) -> __m256 {
     // SAFETY: the caller guarantees 8 readable bytes at `p` and AVX2.
-    unsafe {
-        _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64(
-            p as *const __m128i,
-        )))
-    }
+    unsafe { _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64(p as *const __m128i))) }
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]
@@ -46,10 +42,7 @@ pub(crate) unsafe fn f16_l2sq(q: &[f32], code: &[u8]) -> f32 {
     unsafe {
         while i + 16 <= n {
             let d0 = _mm256_sub_ps(_mm256_loadu_ps(pq.add(i)), halves8(pc.add(2 * i)));
-            let d1 = _mm256_sub_ps(
-                _mm256_loadu_ps(pq.add(i + 8)),
-                halves8(pc.add(2 * i + 16)),
-            );
+            let d1 = _mm256_sub_ps(_mm256_loadu_ps(pq.add(i + 8)), halves8(pc.add(2 * i + 16)));
             s0 = _mm256_fmadd_ps(d0, d0, s0);
             s1 = _mm256_fmadd_ps(d1, d1, s1);
             i += 16;

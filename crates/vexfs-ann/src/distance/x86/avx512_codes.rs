@@ -19,7 +19,11 @@ unsafe fn halves16(code: &[u8], i: usize, n: usize) -> __m512 {
     if i + 16 <= n {
         // SAFETY: bytes [2i, 2i + 32) are inside `code` (2n <= len); the
         // caller detected AVX-512F.
-        unsafe { _mm512_cvtph_ps(_mm256_loadu_si256(code.as_ptr().add(2 * i) as *const __m256i)) }
+        unsafe {
+            _mm512_cvtph_ps(_mm256_loadu_si256(
+                code.as_ptr().add(2 * i) as *const __m256i
+            ))
+        }
     } else {
         let mut b = [0u8; 32];
         let rest = code.get(2 * i..2 * n).unwrap_or(&[]);
@@ -36,7 +40,7 @@ unsafe fn bytes16(code: &[u8], i: usize, n: usize) -> __m512 {
         // SAFETY: bytes [i, i + 16) are inside `code`; AVX-512F detected.
         unsafe {
             _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128(
-                code.as_ptr().add(i) as *const __m128i,
+                code.as_ptr().add(i) as *const __m128i
             )))
         }
     } else {
