@@ -64,7 +64,7 @@ pub(crate) fn unpack_bits(b: &[u8], n: usize) -> Option<Vec<bool>> {
     if b.len() != n.div_ceil(8) {
         return None;
     }
-    if n % 8 != 0 && b.last().is_some_and(|&l| l >> (n % 8) != 0) {
+    if !n.is_multiple_of(8) && b.last().is_some_and(|&l| l >> (n % 8) != 0) {
         return None;
     }
     Some((0..n).map(|i| b[i / 8] >> (i % 8) & 1 == 1).collect())

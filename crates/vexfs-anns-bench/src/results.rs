@@ -85,9 +85,20 @@ pub struct RunReport {
     pub started_utc: String,
     pub profile: String,
     pub threads: usize,
+    /// CPU model name (`/proc/cpuinfo`).
+    #[serde(default)]
     pub cpu: String,
     /// CPU features and the VexFS kernel set in use.
+    #[serde(default)]
     pub vexfs_simd: String,
+    /// Git commit of the engine that ran and whether its tree was dirty
+    /// (absent in files written before it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine: Option<crate::provenance::EngineCommit>,
+    /// Side -> SIMD level: `vexfs` (kernel table) and each peer.
+    #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
+    pub simd: serde_json::Value,
+    #[serde(default)]
     pub command: String,
     pub datasets: Vec<DatasetResult>,
 }
