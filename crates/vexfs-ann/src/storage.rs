@@ -9,13 +9,15 @@
 //! with a decoded copy, in one of two forms:
 //!
 //! - float (std builds, every SIMD level): L2 is
-//!   `sum scale^2 * (q' - code)^2` with the query mapped into code units
-//!   `q' = (q - min) / scale`; inner product is
+//!   `sum ((q - min) - scale * code)^2` (one fused multiply-add a value to
+//!   get the difference); inner product is
 //!   `sum q * min + sum (q * scale) * code`, the first term a per-query
 //!   constant.
 //! - integer (builds without `std`, i.e. the kernel module, where floats
 //!   are soft-float and about 9x slower): the same sums in fixed point,
-//!   the query at 1/16 code unit and the weights at 16 bits, accumulated
+//!   `sum scale^2 * (q' - code)^2` with the query in code units
+//!   `q' = (q - min) / scale` at 1/16 unit and the weights at 16 bits,
+//!   accumulated
 //!   in u64 / i64. Only the per-query preparation (O(dim)) and one
 //!   conversion per scored vector touch floats; the O(dim) inner loop is
 //!   integer multiply-adds.
@@ -100,7 +102,7 @@ const W_MAX: f32 = 65535.0;
 /// A query prepared for one codec.
 pub(crate) struct CodeQuery {
     l2: bool,
-    /// f16: the query; SQ8 L2: `q'`; SQ8 IP: `q * scale`.
+    /// f16: the query; SQ8 L2: `q - min`; SQ8 IP: `q * scale`.
     f: Vec<f32>,
     /// Integer SQ8 path: fixed-point `q'` or `q * scale`.
     i: Vec<i32>,
@@ -118,8 +120,8 @@ pub(crate) struct Codec {
     /// SQ8: per-dimension minimum and step (empty until trained).
     min: Vec<f32>,
     scale: Vec<f32>,
-    /// SQ8: `scale^2`, and the same as 16-bit integers of `wmax / 65535`.
-    w: Vec<f32>,
+    /// SQ8: `scale^2` as 16-bit integers in units of `wmax / 65535`
+    /// (`wmax` the largest `scale^2`).
     wint: Vec<u32>,
     wmax: f32,
     /// Integer-only SQ8 distances (builds without std).
@@ -148,7 +150,6 @@ impl Codec {
             dim,
             min: Vec::new(),
             scale: Vec::new(),
-            w: Vec::new(),
             wint: Vec::new(),
             wmax: 0.0,
             integer: !cfg!(feature = "std"),
@@ -221,17 +222,15 @@ impl Codec {
         {
             return Err(AnnError::Corrupt("sq8: bad quantiser ranges"));
         }
-        self.w = scale.iter().map(|s| s * s).collect();
-        self.wmax = self.w.iter().copied().fold(0.0, f32::max);
+        self.wmax = scale.iter().map(|s| s * s).fold(0.0, f32::max);
         let f = if self.wmax > 0.0 {
             W_MAX / self.wmax
         } else {
             0.0
         };
-        self.wint = self
-            .w
+        self.wint = scale
             .iter()
-            .map(|&w| libm::roundf(w * f).clamp(0.0, W_MAX) as u32)
+            .map(|&s| libm::roundf(s * s * f).clamp(0.0, W_MAX) as u32)
             .collect();
         self.min = min;
         self.scale = scale;
@@ -297,14 +296,14 @@ impl Codec {
             cq.f = q.to_vec();
             return cq;
         }
-        let ms = self.min.iter().zip(&self.scale);
         if l2 {
-            cq.f = q.iter().zip(ms).map(|(&x, (&m, &s))| (x - m) / s).collect();
+            cq.f = q.iter().zip(&self.min).map(|(&x, &m)| x - m).collect();
             if self.integer {
                 cq.i =
                     cq.f.iter()
-                        .map(|&x| {
-                            let v = libm::roundf(x * Q_FRAC);
+                        .zip(&self.scale)
+                        .map(|(&x, &s)| {
+                            let v = libm::roundf(x / s * Q_FRAC);
                             if v.is_nan() {
                                 0
                             } else {
@@ -341,7 +340,7 @@ impl Codec {
         match (self.storage, q.l2, self.integer) {
             (Storage::F16, true, _) => self.kern.f16_l2sq(&q.f, code),
             (Storage::F16, false, _) => -self.kern.f16_dot(&q.f, code),
-            (_, true, false) => self.kern.sq8_l2(&q.f, &self.w, code),
+            (_, true, false) => self.kern.sq8_l2(&q.f, &self.scale, code),
             (_, false, false) => -(q.c0 + self.kern.sq8_dot(&q.f, code)),
             (_, true, true) => codes::sq8_l2_int(&q.i, &self.wint, code) as f32 * q.inv,
             (_, false, true) => -(q.c0 + codes::sq8_dot_int(&q.i, code) as f32 * q.inv),
@@ -350,7 +349,7 @@ impl Codec {
 
     /// Heap bytes of the quantiser.
     pub fn memory_bytes(&self) -> usize {
-        (self.min.capacity() + self.scale.capacity() + self.w.capacity() + self.wint.capacity()) * 4
+        (self.min.capacity() + self.scale.capacity() + self.wint.capacity()) * 4
     }
 
     /// Persist the storage tag and, for SQ8, the ranges.

@@ -34,13 +34,13 @@ pub fn engine_commit(repo: &Path) -> Option<EngineCommit> {
     Some(EngineCommit { commit, dirty })
 }
 
-/// Side name -> SIMD level: `vexfs` from its kernel table, each peer from
-/// the `simd` field of its probe information.
-pub fn simd_levels(vexfs: &str, peers: &serde_json::Value) -> serde_json::Value {
+/// Side name -> SIMD level: `vexfs` from its kernel table, each peer that
+/// runs (`run`) from the `simd` field of its probe information.
+pub fn simd_levels(vexfs: &str, peers: &serde_json::Value, run: &[String]) -> serde_json::Value {
     let mut m = serde_json::Map::new();
     m.insert("vexfs".into(), vexfs.into());
     if let Some(o) = peers.as_object() {
-        for (name, info) in o {
+        for (name, info) in o.iter().filter(|(n, _)| run.contains(n)) {
             if let Some(s) = info.get("simd").and_then(|s| s.as_str()) {
                 m.insert(name.clone(), s.into());
             }
@@ -59,8 +59,11 @@ mod tests {
             "faiss": {"simd": "AVX2", "version": "1"},
             "usearch": {"error": "not installed"},
         });
-        let v = simd_levels("avx2", &peers);
+        let run = ["faiss".to_string(), "usearch".to_string()];
+        let v = simd_levels("avx2", &peers, &run);
         assert_eq!(v, serde_json::json!({"vexfs": "avx2", "faiss": "AVX2"}));
+        let v = simd_levels("avx2", &peers, &[]);
+        assert_eq!(v, serde_json::json!({"vexfs": "avx2"}));
     }
 
     #[test]

@@ -130,27 +130,26 @@ pub fn f16_dot(q: &[f32], code: &[u8]) -> f32 {
     s
 }
 
-/// `sum w[j] * (q[j] - code[j])^2`: the squared L2 to an SQ8 vector when
-/// `q` is the query in code units (`(x - min) / scale`) and `w` is
-/// `scale^2` per dimension.
-pub fn sq8_l2(q: &[f32], w: &[f32], code: &[u8]) -> f32 {
-    let n = q.len().min(w.len()).min(code.len());
+/// `sum (q[j] - s[j] * code[j])^2`: the squared L2 to an SQ8 vector when
+/// `q` is the query minus the per-dimension minimum and `s` the step.
+pub fn sq8_l2(q: &[f32], s: &[f32], code: &[u8]) -> f32 {
+    let n = q.len().min(s.len()).min(code.len());
     let mut acc = [0.0f32; 4];
     let mut i = 0;
     while i + 4 <= n {
         for (j, a) in acc.iter_mut().enumerate() {
-            let d = q[i + j] - code[i + j] as f32;
-            *a += w[i + j] * d * d;
+            let d = q[i + j] - s[i + j] * code[i + j] as f32;
+            *a += d * d;
         }
         i += 4;
     }
-    let mut s = (acc[0] + acc[2]) + (acc[1] + acc[3]);
+    let mut t = (acc[0] + acc[2]) + (acc[1] + acc[3]);
     while i < n {
-        let d = q[i] - code[i] as f32;
-        s += w[i] * d * d;
+        let d = q[i] - s[i] * code[i] as f32;
+        t += d * d;
         i += 1;
     }
-    s
+    t
 }
 
 /// `sum a[j] * code[j]`: with `a = query * scale` this is the dot product

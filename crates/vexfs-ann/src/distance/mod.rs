@@ -119,11 +119,12 @@ impl Kernels {
         // SAFETY: as in `l2sq`.
         unsafe { (self.f16_dot)(q, code) }
     }
-    /// `sum w * (q - code)^2` over an SQ8 vector (see [`codes::sq8_l2`]).
+    /// `sum (q - step * code)^2` over an SQ8 vector (see
+    /// [`codes::sq8_l2`]).
     #[inline(always)]
-    pub fn sq8_l2(&self, q: &[f32], w: &[f32], code: &[u8]) -> f32 {
+    pub fn sq8_l2(&self, q: &[f32], step: &[f32], code: &[u8]) -> f32 {
         // SAFETY: as in `l2sq`.
-        unsafe { (self.sq8_l2)(q, w, code) }
+        unsafe { (self.sq8_l2)(q, step, code) }
     }
     /// `sum a * code` over an SQ8 vector (see [`codes::sq8_dot`]).
     #[inline(always)]

@@ -399,6 +399,7 @@ fn real_main() -> Result<()> {
         simd: vexfs_anns_bench::provenance::simd_levels(
             &vexfs_anns_bench::vexfs_kernels(),
             &peer_info,
+            &peer_list,
         ),
         command: std::env::args().collect::<Vec<_>>().join(" "),
         datasets: Vec::new(),

@@ -18,14 +18,16 @@ fn hsum256(v: __m256) -> f32 {
 }
 
 /// Eight halves at byte pointer `p`, widened.
-#[inline(always)]
+#[inline]
+#[target_feature(enable = "avx2,f16c")]
 unsafe fn halves8(p: *const u8) -> __m256 {
     // SAFETY: the caller guarantees 16 readable bytes at `p` and F16C.
     unsafe { _mm256_cvtph_ps(_mm_loadu_si128(p as *const __m128i)) }
 }
 
 /// Eight code bytes at `p`, widened to floats.
-#[inline(always)]
+#[inline]
+#[target_feature(enable = "avx2")]
 unsafe fn bytes8(p: *const u8) -> __m256 {
     // SAFETY: the caller guarantees 8 readable bytes at `p` and AVX2.
     unsafe { _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64(p as *const __m128i))) }
@@ -84,31 +86,41 @@ pub(crate) unsafe fn f16_dot(q: &[f32], code: &[u8]) -> f32 {
 }
 
 #[target_feature(enable = "avx2,fma")]
-pub(crate) unsafe fn sq8_l2(q: &[f32], w: &[f32], code: &[u8]) -> f32 {
-    let n = q.len().min(w.len()).min(code.len());
-    let (pq, pw, pc) = (q.as_ptr(), w.as_ptr(), code.as_ptr());
+pub(crate) unsafe fn sq8_l2(q: &[f32], st: &[f32], code: &[u8]) -> f32 {
+    let n = q.len().min(st.len()).min(code.len());
+    let (pq, ps, pc) = (q.as_ptr(), st.as_ptr(), code.as_ptr());
     let (mut s0, mut s1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
     let mut i = 0;
     // SAFETY: loads read [i, i + 8) of all three slices with i + 8 <= n;
     // AVX2 and FMA detected.
     unsafe {
         while i + 16 <= n {
-            let d0 = _mm256_sub_ps(_mm256_loadu_ps(pq.add(i)), bytes8(pc.add(i)));
-            let d1 = _mm256_sub_ps(_mm256_loadu_ps(pq.add(i + 8)), bytes8(pc.add(i + 8)));
-            let t0 = _mm256_mul_ps(d0, _mm256_loadu_ps(pw.add(i)));
-            let t1 = _mm256_mul_ps(d1, _mm256_loadu_ps(pw.add(i + 8)));
-            s0 = _mm256_fmadd_ps(t0, d0, s0);
-            s1 = _mm256_fmadd_ps(t1, d1, s1);
+            // d = q - step * code in one fused op.
+            let d0 = _mm256_fnmadd_ps(
+                _mm256_loadu_ps(ps.add(i)),
+                bytes8(pc.add(i)),
+                _mm256_loadu_ps(pq.add(i)),
+            );
+            let d1 = _mm256_fnmadd_ps(
+                _mm256_loadu_ps(ps.add(i + 8)),
+                bytes8(pc.add(i + 8)),
+                _mm256_loadu_ps(pq.add(i + 8)),
+            );
+            s0 = _mm256_fmadd_ps(d0, d0, s0);
+            s1 = _mm256_fmadd_ps(d1, d1, s1);
             i += 16;
         }
         if i + 8 <= n {
-            let d0 = _mm256_sub_ps(_mm256_loadu_ps(pq.add(i)), bytes8(pc.add(i)));
-            let t0 = _mm256_mul_ps(d0, _mm256_loadu_ps(pw.add(i)));
-            s0 = _mm256_fmadd_ps(t0, d0, s0);
+            let d0 = _mm256_fnmadd_ps(
+                _mm256_loadu_ps(ps.add(i)),
+                bytes8(pc.add(i)),
+                _mm256_loadu_ps(pq.add(i)),
+            );
+            s0 = _mm256_fmadd_ps(d0, d0, s0);
             i += 8;
         }
     }
-    let tail = scalar::sq8_l2(&q[i..n], &w[i..n], &code[i..n]);
+    let tail = scalar::sq8_l2(&q[i..n], &st[i..n], &code[i..n]);
     hsum256(_mm256_add_ps(s0, s1)) + tail
 }
 

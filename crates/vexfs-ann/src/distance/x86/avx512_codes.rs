@@ -14,7 +14,8 @@ fn mask(rem: usize) -> __mmask16 {
 }
 
 /// Sixteen halves starting at value `i` (fewer at the end, zero-filled).
-#[inline(always)]
+#[inline]
+#[target_feature(enable = "avx512f")]
 unsafe fn halves16(code: &[u8], i: usize, n: usize) -> __m512 {
     if i + 16 <= n {
         // SAFETY: bytes [2i, 2i + 32) are inside `code` (2n <= len); the
@@ -34,7 +35,8 @@ unsafe fn halves16(code: &[u8], i: usize, n: usize) -> __m512 {
 }
 
 /// Sixteen code bytes starting at `i` as floats (zero-filled at the end).
-#[inline(always)]
+#[inline]
+#[target_feature(enable = "avx512f")]
 unsafe fn bytes16(code: &[u8], i: usize, n: usize) -> __m512 {
     if i + 16 <= n {
         // SAFETY: bytes [i, i + 16) are inside `code`; AVX-512F detected.
@@ -57,7 +59,8 @@ unsafe fn bytes16(code: &[u8], i: usize, n: usize) -> __m512 {
 }
 
 /// Query lanes [i, i + 16), masked past `n`.
-#[inline(always)]
+#[inline]
+#[target_feature(enable = "avx512f")]
 unsafe fn load_q(p: *const f32, i: usize, n: usize) -> __m512 {
     // SAFETY: full loads read [i, i + 16) with i + 16 <= n; the masked
     // load touches only lanes below n. AVX-512F detected by the caller.
@@ -114,27 +117,29 @@ pub(crate) unsafe fn f16_dot(q: &[f32], code: &[u8]) -> f32 {
 }
 
 #[target_feature(enable = "avx512f")]
-pub(crate) unsafe fn sq8_l2(q: &[f32], w: &[f32], code: &[u8]) -> f32 {
-    let n = q.len().min(w.len()).min(code.len());
-    let (pq, pw) = (q.as_ptr(), w.as_ptr());
+pub(crate) unsafe fn sq8_l2(q: &[f32], st: &[f32], code: &[u8]) -> f32 {
+    let n = q.len().min(st.len()).min(code.len());
+    let (pq, ps) = (q.as_ptr(), st.as_ptr());
     let (mut s0, mut s1) = (_mm512_setzero_ps(), _mm512_setzero_ps());
     let mut i = 0;
-    // SAFETY: the helpers bound every access by `n`; masked weight lanes
-    // past `n` are zero, so those lanes add nothing.
+    // SAFETY: the helpers bound every access by `n`; lanes past `n` are
+    // zero in all three operands, so they add nothing.
     unsafe {
         while i + 32 <= n {
-            let d0 = _mm512_sub_ps(load_q(pq, i, n), bytes16(code, i, n));
-            let d1 = _mm512_sub_ps(load_q(pq, i + 16, n), bytes16(code, i + 16, n));
-            let t0 = _mm512_mul_ps(d0, load_q(pw, i, n));
-            let t1 = _mm512_mul_ps(d1, load_q(pw, i + 16, n));
-            s0 = _mm512_fmadd_ps(t0, d0, s0);
-            s1 = _mm512_fmadd_ps(t1, d1, s1);
+            // d = q - step * code in one fused op.
+            let d0 = _mm512_fnmadd_ps(load_q(ps, i, n), bytes16(code, i, n), load_q(pq, i, n));
+            let d1 = _mm512_fnmadd_ps(
+                load_q(ps, i + 16, n),
+                bytes16(code, i + 16, n),
+                load_q(pq, i + 16, n),
+            );
+            s0 = _mm512_fmadd_ps(d0, d0, s0);
+            s1 = _mm512_fmadd_ps(d1, d1, s1);
             i += 32;
         }
         while i < n {
-            let d = _mm512_sub_ps(load_q(pq, i, n), bytes16(code, i, n));
-            let t = _mm512_mul_ps(d, load_q(pw, i, n));
-            s0 = _mm512_fmadd_ps(t, d, s0);
+            let d = _mm512_fnmadd_ps(load_q(ps, i, n), bytes16(code, i, n), load_q(pq, i, n));
+            s0 = _mm512_fmadd_ps(d, d, s0);
             i += 16;
         }
     }
