@@ -530,4 +530,38 @@ mod tests {
             }
         }
     }
+
+    /// The integer-only SQ8 distances (builds without std) rank like the
+    /// float ones: nearly the same top 10, for L2 and inner product.
+    #[test]
+    fn sq8_integer_path_ranks_like_float() {
+        let (dim, n) = (24usize, 2000u64);
+        let mut rng = Rng::new(9);
+        let data: Vec<f32> = (0..n as usize * dim)
+            .map(|i| rng.normal() * (1.0 + (i % dim) as f32 * 0.2))
+            .collect();
+        for metric in [Metric::L2, Metric::InnerProduct] {
+            let mut f = FlatIndex::with_storage(dim, metric, Storage::Sq8).unwrap();
+            f.train(&data).unwrap();
+            let ids: Vec<u64> = (0..n).collect();
+            f.add_batch(&ids, &data).unwrap();
+            let mut g = FlatIndex::with_storage(dim, metric, Storage::Sq8).unwrap();
+            g.codec = f.codec.clone();
+            g.codes = f.codes.clone();
+            g.ids = f.ids.clone();
+            g.pos = f.pos.clone();
+            if let Some(c) = g.codec.as_mut() {
+                c.set_integer(true);
+            }
+            let (mut same, mut total) = (0usize, 0usize);
+            for _ in 0..50 {
+                let q: Vec<f32> = (0..dim).map(|_| rng.normal()).collect();
+                let a = f.search(&q, &SearchParams::k(10), None).unwrap();
+                let b = g.search(&q, &SearchParams::k(10), None).unwrap();
+                same += b.iter().filter(|x| a.iter().any(|y| y.id == x.id)).count();
+                total += a.len();
+            }
+            assert!(same * 100 >= total * 97, "{metric:?}: {same} of {total}");
+        }
+    }
 }
