@@ -86,6 +86,35 @@ impl FlatIndex {
         }
     }
 
+    /// Many prepared queries over the codes, single thread: a block of
+    /// rows small enough to stay in L2 is scored against every query
+    /// before the next block is read, so the codes come from memory once
+    /// per block of queries instead of once per query.
+    fn scan_codes_block(&self, c: &Codec, qs: &[f32], k: usize) -> Vec<Vec<Neighbor>> {
+        let cqs: Vec<_> = qs
+            .chunks_exact(self.dim)
+            .map(|q| c.query(q, self.metric))
+            .collect();
+        let mut tops: Vec<TopK<VectorId>> = (0..cqs.len()).map(|_| TopK::new(k)).collect();
+        let len = c.code_len();
+        let block = ((256 * 1024) / len.max(1)).clamp(64, 1 << 16);
+        const CHUNK: usize = 64;
+        let mut buf = [0f32; CHUNK];
+        for (rows, ids) in self.codes.chunks(block * len).zip(self.ids.chunks(block)) {
+            for (cq, top) in cqs.iter().zip(tops.iter_mut()) {
+                for (r, i) in rows.chunks(CHUNK * len).zip(ids.chunks(CHUNK)) {
+                    for (o, code) in buf.iter_mut().zip(r.chunks_exact(len)) {
+                        *o = c.dist(cq, code);
+                    }
+                    top.offer(&buf[..i.len()], i, None);
+                }
+            }
+        }
+        tops.into_iter()
+            .map(|t| finish(self.metric, t.into_sorted()))
+            .collect()
+    }
+
     /// Scan of the codes for one prepared query.
     fn scan_codes(
         &self,
@@ -459,12 +488,8 @@ impl VectorIndex for FlatIndex {
         let qs = prepare_rows(self.metric, self.dim, queries)?;
         let k = params.k;
         if let Some(c) = &self.codec {
-            let dim = self.dim;
-            let one = |i: usize| {
-                let t = self.scan_codes(c, row(&qs, dim, i), k, None);
-                finish(self.metric, t.into_sorted())
-            };
-            return Ok(crate::parallel::par_map(qs.len() / dim, &one));
+            let per = |chunk: &[f32]| self.scan_codes_block(c, chunk, k);
+            return Ok(crate::parallel::map_chunks(&qs, self.dim, 4, &per));
         }
         let per = |chunk: &[f32]| self.scan_block(chunk, k, true);
         Ok(crate::parallel::map_chunks(&qs, self.dim, 4, &per))
