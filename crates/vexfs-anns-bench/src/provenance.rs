@@ -1,5 +1,6 @@
 //! Where a results file came from: the engine's git commit (and whether
-//! the work tree had uncommitted changes) and the SIMD level each side ran,
+//! the work tree had uncommitted changes when the binary was built) and
+//! the SIMD level each side ran,
 //! so a table can be traced to the code that produced it.
 
 use serde::{Deserialize, Serialize};
@@ -15,9 +16,22 @@ pub struct EngineCommit {
     pub dirty: bool,
 }
 
+/// The commit this binary was built from (recorded by `build.rs`), or,
+/// when the build had no git, the checkout's state now.
+pub fn engine_commit(repo: &Path) -> Option<EngineCommit> {
+    let commit = env!("VEXFS_BUILD_COMMIT");
+    match env!("VEXFS_BUILD_DIRTY") {
+        "0" | "1" if !commit.is_empty() => Some(EngineCommit {
+            commit: commit.to_string(),
+            dirty: env!("VEXFS_BUILD_DIRTY") == "1",
+        }),
+        _ => checkout_commit(repo),
+    }
+}
+
 /// `git rev-parse HEAD` and `git status` in `repo`; `None` outside a git
 /// checkout or without git.
-pub fn engine_commit(repo: &Path) -> Option<EngineCommit> {
+pub fn checkout_commit(repo: &Path) -> Option<EngineCommit> {
     let git = |args: &[&str]| -> Option<String> {
         let out = Command::new("git")
             .arg("-C")
@@ -68,8 +82,11 @@ mod tests {
 
     #[test]
     fn this_checkout_has_a_commit() {
-        let c = engine_commit(Path::new(env!("CARGO_MANIFEST_DIR"))).expect("a git checkout");
-        assert_eq!(c.commit.len(), 40);
-        assert!(c.commit.chars().all(|x| x.is_ascii_hexdigit()));
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+        for c in [engine_commit(repo), checkout_commit(repo)] {
+            let c = c.expect("a git checkout");
+            assert_eq!(c.commit.len(), 40);
+            assert!(c.commit.chars().all(|x| x.is_ascii_hexdigit()));
+        }
     }
 }

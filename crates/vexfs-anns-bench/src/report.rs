@@ -637,6 +637,8 @@ mod tests {
             threads: 2,
             cpu: "x".into(),
             vexfs_simd: "y".into(),
+            engine: None,
+            simd: serde_json::Value::Null,
             command: "c".into(),
             datasets: vec![dataset()],
         };
