@@ -201,6 +201,30 @@ def run_faiss(cfg, data, out):
 
             name = "faiss-hnsw" if M == h["M"][0] else f"faiss-hnsw-M{M}"
             build(name, "hnsw", make, False, h["ef"], apply, {"M": M, "ef_construction": h["ef_construction"]})
+    # Scalar-quantised storage, the twins of VexFS's storage=f16|sq8:
+    # per-dimension ranges trained on the training sample (QT_8bit), or
+    # half floats (QT_fp16, training is a no-op).
+    sq_types = {"sq8": faiss.ScalarQuantizer.QT_8bit, "f16": faiss.ScalarQuantizer.QT_fp16}
+    for st, qt in sq_types.items():
+        if f"flat-{st}" in strategies:
+            build(f"faiss-flat-{st}", f"flat-{st}",
+                  lambda qt=qt: faiss.IndexScalarQuantizer(d, qt, metric), True, [None],
+                  lambda i, p: "exact", {"storage": st})
+        if f"hnsw-{st}" in strategies:
+            h = cfg["hnsw"]
+            for M in h["M"]:
+                def make(M=M, qt=qt):
+                    ix = faiss.IndexHNSWSQ(d, qt, M, metric)
+                    ix.hnsw.efConstruction = h["ef_construction"]
+                    return ix
+
+                def apply(ix, ef, M=M):
+                    ix.hnsw.efSearch = ef
+                    return f"M={M},ef={ef}"
+
+                name = f"faiss-hnsw-{st}" if M == h["M"][0] else f"faiss-hnsw-{st}-M{M}"
+                build(name, f"hnsw-{st}", make, True, h["ef"], apply,
+                      {"M": M, "ef_construction": h["ef_construction"], "storage": st})
     if "ivf" in strategies:
         c = cfg["ivf"]
 

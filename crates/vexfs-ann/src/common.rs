@@ -321,7 +321,7 @@ impl<T> Pool<T> {
 
 /// Row `i` of a row-major matrix (empty if out of range).
 #[inline(always)]
-pub(crate) fn row(data: &[f32], dim: usize, i: usize) -> &[f32] {
+pub(crate) fn row<T>(data: &[T], dim: usize, i: usize) -> &[T] {
     data.get(i * dim..(i + 1) * dim).unwrap_or(&[])
 }
 

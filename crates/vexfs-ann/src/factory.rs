@@ -5,13 +5,15 @@
 //!
 //! | strategy | keys |
 //! |----------|------|
-//! | flat     | (none) |
-//! | hnsw     | `m`, `ef_construction` (`efc`), `ef_search` (`ef`), `seed`, `max_elements` |
+//! | flat     | `storage` |
+//! | hnsw     | `m`, `ef_construction` (`efc`), `ef_search` (`ef`), `seed`, `max_elements`, `storage` |
 //! | ivf      | `nlist`, `nprobe`, `seed`, `train_iters` (`iters`) |
 //! | ivfpq    | `nlist`, `m` (`m_subquantizers`, `pq_m`), `nbits`, `nprobe`, `rerank`, `seed`, `train_iters` |
 //! | lsh      | `tables`, `bits`, `scan` (1 = code scan), `probes` (`nprobe`), `rerank`, `seed` |
 //!
-//! Unknown keys and unparsable values are errors.
+//! Values are integers, except `storage`: `f32` (default), `f16` or
+//! `sq8` (see [`Storage`]; an SQ8 index must be trained before vectors are
+//! added). Unknown keys and unparsable values are errors.
 
 use crate::error::{AnnError, Result};
 use crate::flat::FlatIndex;
@@ -21,6 +23,7 @@ use crate::ivf::{IvfConfig, IvfFlatIndex};
 use crate::ivfpq::{IvfPqConfig, IvfPqIndex};
 use crate::lsh::{LshConfig, LshIndex};
 use crate::metric::Metric;
+use crate::storage::Storage;
 use alloc::boxed::Box;
 
 /// Parse a strategy name: `flat`, `hnsw`, `ivf` / `ivf_flat` / `ivfflat`,
@@ -59,7 +62,25 @@ pub fn parse_metric(s: &str) -> Option<Metric> {
     }
 }
 
-fn pairs(params: &str) -> impl Iterator<Item = Result<(&str, u64)>> {
+/// A parameter value: an integer, or (for `storage`) a name.
+#[derive(Clone, Copy)]
+struct Value<'a>(&'a str);
+
+impl Value<'_> {
+    fn int(self) -> Result<u64> {
+        self.0
+            .trim()
+            .parse::<u64>()
+            .map_err(|_| AnnError::InvalidParameter("value is not an integer"))
+    }
+    fn storage(self) -> Result<Storage> {
+        Storage::parse(self.0).ok_or(AnnError::InvalidParameter(
+            "storage must be f32, f16 or sq8",
+        ))
+    }
+}
+
+fn pairs(params: &str) -> impl Iterator<Item = Result<(&str, Value<'_>)>> {
     params
         .split(|c: char| c == ',' || c.is_whitespace())
         .filter(|s| !s.is_empty())
@@ -67,11 +88,7 @@ fn pairs(params: &str) -> impl Iterator<Item = Result<(&str, u64)>> {
             let (k, v) = kv
                 .split_once('=')
                 .ok_or(AnnError::InvalidParameter("expected key=value"))?;
-            let v = v
-                .trim()
-                .parse::<u64>()
-                .map_err(|_| AnnError::InvalidParameter("value is not an integer"))?;
-            Ok((k.trim(), v))
+            Ok((k.trim(), Value(v)))
         })
 }
 
@@ -89,16 +106,25 @@ pub fn build_index(
     const UNKNOWN: AnnError = AnnError::InvalidParameter("unknown parameter for this index kind");
     Ok(match kind {
         IndexKind::Flat => {
-            if let Some(p) = pairs(params).next() {
-                p?;
-                return Err(UNKNOWN);
+            let mut storage = Storage::F32;
+            for p in pairs(params) {
+                match p? {
+                    ("storage", v) => storage = v.storage()?,
+                    _ => return Err(UNKNOWN),
+                }
             }
-            Box::new(FlatIndex::new(dim, metric)?)
+            Box::new(FlatIndex::with_storage(dim, metric, storage)?)
         }
         IndexKind::Hnsw => {
             let mut c = HnswConfig::default();
+            let mut storage = Storage::F32;
             for p in pairs(params) {
                 let (k, v) = p?;
+                if k == "storage" {
+                    storage = v.storage()?;
+                    continue;
+                }
+                let v = v.int()?;
                 match k {
                     "m" | "M" => c.m = us(v),
                     "ef_construction" | "efc" => c.ef_construction = us(v),
@@ -108,12 +134,13 @@ pub fn build_index(
                     _ => return Err(UNKNOWN),
                 }
             }
-            Box::new(HnswIndex::new(dim, metric, c)?)
+            Box::new(HnswIndex::with_storage(dim, metric, c, storage)?)
         }
         IndexKind::IvfFlat => {
             let mut c = IvfConfig::default();
             for p in pairs(params) {
                 let (k, v) = p?;
+                let v = v.int()?;
                 match k {
                     "nlist" => c.nlist = us(v),
                     "nprobe" => c.nprobe = us(v),
@@ -128,6 +155,7 @@ pub fn build_index(
             let mut c = IvfPqConfig::default();
             for p in pairs(params) {
                 let (k, v) = p?;
+                let v = v.int()?;
                 match k {
                     "nlist" => c.nlist = us(v),
                     "m" | "M" | "m_subquantizers" | "pq_m" => c.m_subquantizers = us(v),
@@ -145,6 +173,7 @@ pub fn build_index(
             let mut c = LshConfig::default();
             for p in pairs(params) {
                 let (k, v) = p?;
+                let v = v.int()?;
                 match k {
                     "tables" => c.tables = us(v),
                     "bits" => c.bits = us(v),

@@ -5,6 +5,10 @@
 //! ([`VectorIndex::search_batch`]) are blocked like FAISS's exhaustive search:
 //! a block of rows that fits in cache is swept by groups of four queries
 //! with a kernel that loads each row once for all four.
+//!
+//! With f16 or SQ8 storage ([`Storage`]) the rows are kept as codes
+//! instead (half or a quarter of the bytes) and every query is a scan of
+//! the codes with the matching kernel.
 
 use crate::common::{
     batch_rows, check_query, check_vec, finish, prepare, prepare_rows, reserve, row, TopK,
@@ -15,6 +19,7 @@ use crate::index::{IndexKind, IndexStats, Neighbor, SearchParams, VectorId, Vect
 use crate::io::ByteSink;
 use crate::metric::Metric;
 use crate::persist::{Header, Reader, Writer};
+use crate::storage::{Codec, Storage};
 use alloc::collections::BTreeMap;
 use alloc::vec;
 use alloc::vec::Vec;
@@ -32,11 +37,21 @@ pub struct FlatIndex {
     norms: Vec<f32>,
     ids: Vec<VectorId>,
     pos: BTreeMap<VectorId, u32>,
+    /// f16 / SQ8 storage: the codec, and `code_len` bytes per row in
+    /// `codes` (then `data` and `norms` stay empty).
+    codec: Option<Codec>,
+    codes: Vec<u8>,
 }
 
 impl FlatIndex {
     /// An empty index of `dim`-dimensional vectors.
     pub fn new(dim: usize, metric: Metric) -> Result<Self> {
+        Self::with_storage(dim, metric, Storage::F32)
+    }
+
+    /// An empty index keeping its vectors as `storage` (SQ8 must be
+    /// trained before the first `add`).
+    pub fn with_storage(dim: usize, metric: Metric, storage: Storage) -> Result<Self> {
         if dim == 0 || dim > crate::persist::MAX_DIM {
             return Err(AnnError::InvalidParameter("dim must be in 1..=65536"));
         }
@@ -47,10 +62,83 @@ impl FlatIndex {
             norms: Vec::new(),
             ids: Vec::new(),
             pos: BTreeMap::new(),
+            codec: Codec::new(storage, dim),
+            codes: Vec::new(),
         })
     }
 
-    /// Stored vector of `id` (normalised for cosine), if present.
+    /// How the vectors are stored.
+    pub fn storage(&self) -> Storage {
+        self.codec.as_ref().map_or(Storage::F32, Codec::storage)
+    }
+
+    /// Stored vector of `id` decoded to f32 (normalised for cosine;
+    /// rounded as stored for f16 / SQ8).
+    pub fn get_decoded(&self, id: VectorId) -> Option<Vec<f32>> {
+        let &p = self.pos.get(&id)?;
+        match &self.codec {
+            None => Some(row(&self.data, self.dim, p as usize).to_vec()),
+            Some(c) => {
+                let mut v = vec![0f32; self.dim];
+                c.decode(row(&self.codes, c.code_len(), p as usize), &mut v);
+                Some(v)
+            }
+        }
+    }
+
+    /// Many prepared queries over the codes, single thread: a block of
+    /// rows small enough to stay in L2 is scored against every query
+    /// before the next block is read, so the codes come from memory once
+    /// per block of queries instead of once per query.
+    fn scan_codes_block(&self, c: &Codec, qs: &[f32], k: usize) -> Vec<Vec<Neighbor>> {
+        let cqs: Vec<_> = qs
+            .chunks_exact(self.dim)
+            .map(|q| c.query(q, self.metric))
+            .collect();
+        let mut tops: Vec<TopK<VectorId>> = (0..cqs.len()).map(|_| TopK::new(k)).collect();
+        let len = c.code_len();
+        let block = ((256 * 1024) / len.max(1)).clamp(64, 1 << 16);
+        const CHUNK: usize = 64;
+        let mut buf = [0f32; CHUNK];
+        for (rows, ids) in self.codes.chunks(block * len).zip(self.ids.chunks(block)) {
+            for (cq, top) in cqs.iter().zip(tops.iter_mut()) {
+                for (r, i) in rows.chunks(CHUNK * len).zip(ids.chunks(CHUNK)) {
+                    for (o, code) in buf.iter_mut().zip(r.chunks_exact(len)) {
+                        *o = c.dist(cq, code);
+                    }
+                    top.offer(&buf[..i.len()], i, None);
+                }
+            }
+        }
+        tops.into_iter()
+            .map(|t| finish(self.metric, t.into_sorted()))
+            .collect()
+    }
+
+    /// Scan of the codes for one prepared query.
+    fn scan_codes(
+        &self,
+        c: &Codec,
+        q: &[f32],
+        k: usize,
+        filter: Option<&dyn Fn(VectorId) -> bool>,
+    ) -> TopK<VectorId> {
+        let cq = c.query(q, self.metric);
+        let len = c.code_len();
+        let mut top = TopK::new(k);
+        const CHUNK: usize = 64;
+        let mut buf = [0f32; CHUNK];
+        for (rows, ids) in self.codes.chunks(CHUNK * len).zip(self.ids.chunks(CHUNK)) {
+            for (o, r) in buf.iter_mut().zip(rows.chunks_exact(len)) {
+                *o = c.dist(&cq, r);
+            }
+            top.offer(&buf[..ids.len()], ids, filter);
+        }
+        top
+    }
+
+    /// Stored f32 vector of `id` (normalised for cosine), if present;
+    /// `None` with f16 / SQ8 storage (see [`FlatIndex::get_decoded`]).
     pub fn get(&self, id: VectorId) -> Option<&[f32]> {
         self.pos
             .get(&id)
@@ -59,8 +147,13 @@ impl FlatIndex {
 
     /// Reserve room for `n` more vectors.
     pub fn reserve(&mut self, n: usize) -> Result<()> {
-        reserve(&mut self.data, n.saturating_mul(self.dim))?;
-        reserve(&mut self.norms, n)?;
+        match &self.codec {
+            None => {
+                reserve(&mut self.data, n.saturating_mul(self.dim))?;
+                reserve(&mut self.norms, n)?;
+            }
+            Some(c) => reserve(&mut self.codes, n.saturating_mul(c.code_len()))?,
+        }
         reserve(&mut self.ids, n)
     }
 
@@ -236,12 +329,35 @@ impl FlatIndex {
     pub(crate) fn write_payload(&self, w: &mut Writer) {
         w.u64s(&self.ids);
         w.f32s(&self.data);
+        // Format 4: storage tag, quantiser, codes.
+        Codec::write(self.codec.as_ref(), w);
+        if self.codec.is_some() {
+            w.bytes(&self.codes);
+        }
     }
 
     pub(crate) fn read_payload(h: &Header, r: &mut Reader<'_>) -> Result<Self> {
         let mut me = Self::new(h.dim, h.metric)?;
         let ids = r.u64s()?;
         let data = r.f32s()?;
+        if h.version >= 4 {
+            me.codec = Codec::read(r, h.dim, !ids.is_empty())?;
+        }
+        if let Some(c) = &me.codec {
+            let codes = r.bytes()?;
+            let want = ids.len().checked_mul(c.code_len());
+            if !data.is_empty() || Some(codes.len()) != want {
+                return Err(AnnError::Corrupt("flat: code size does not match id count"));
+            }
+            for (i, &id) in ids.iter().enumerate() {
+                if me.pos.insert(id, i as u32).is_some() {
+                    return Err(AnnError::Corrupt("flat: duplicate id"));
+                }
+            }
+            me.ids = ids;
+            me.codes = codes;
+            return Ok(me);
+        }
         if data.len()
             != ids
                 .len()
@@ -279,14 +395,25 @@ impl VectorIndex for FlatIndex {
     fn len(&self) -> usize {
         self.ids.len()
     }
-    fn train(&mut self, _sample: &[f32]) -> Result<()> {
-        Ok(())
+    fn train(&mut self, sample: &[f32]) -> Result<()> {
+        match &mut self.codec {
+            Some(c) if !self.ids.is_empty() && c.is_trained() => Err(AnnError::InvalidParameter(
+                "cannot retrain a quantiser that holds vectors",
+            )),
+            Some(c) => c.train(&prepare_rows(self.metric, self.dim, sample)?),
+            None => Ok(()),
+        }
     }
     fn is_trained(&self) -> bool {
-        true
+        self.codec.as_ref().is_none_or(Codec::is_trained)
     }
     fn add(&mut self, id: VectorId, vector: &[f32]) -> Result<()> {
         check_vec(self.dim, vector)?;
+        if let Some(c) = &self.codec {
+            if !c.is_trained() {
+                return Err(AnnError::NotTrained);
+            }
+        }
         if self.pos.contains_key(&id) {
             return Err(AnnError::DuplicateId(id));
         }
@@ -295,8 +422,17 @@ impl VectorIndex for FlatIndex {
         }
         let v = prepare(self.metric, vector)?;
         self.reserve(1)?;
-        self.data.extend_from_slice(&v);
-        self.norms.push(kernels().dot(&v, &v));
+        match &self.codec {
+            None => {
+                self.data.extend_from_slice(&v);
+                self.norms.push(kernels().dot(&v, &v));
+            }
+            Some(c) => {
+                let at = self.codes.len();
+                self.codes.resize(at + c.code_len(), 0);
+                c.encode(&v, &mut self.codes[at..])?;
+            }
+        }
         self.pos.insert(id, self.ids.len() as u32);
         self.ids.push(id);
         Ok(())
@@ -309,15 +445,25 @@ impl VectorIndex for FlatIndex {
         let last = self.ids.len() - 1;
         if p != last {
             let moved = self.ids[last];
-            self.data
-                .copy_within(last * self.dim..(last + 1) * self.dim, p * self.dim);
-            self.norms[p] = self.norms[last];
+            if let Some(c) = &self.codec {
+                let len = c.code_len();
+                self.codes
+                    .copy_within(last * len..(last + 1) * len, p * len);
+            } else {
+                self.data
+                    .copy_within(last * self.dim..(last + 1) * self.dim, p * self.dim);
+                self.norms[p] = self.norms[last];
+            }
             self.ids[p] = moved;
             self.pos.insert(moved, p as u32);
         }
         self.ids.truncate(last);
-        self.norms.truncate(last);
-        self.data.truncate(last * self.dim);
+        if let Some(c) = &self.codec {
+            self.codes.truncate(last * c.code_len());
+        } else {
+            self.norms.truncate(last);
+            self.data.truncate(last * self.dim);
+        }
         Ok(true)
     }
     fn search(
@@ -328,10 +474,11 @@ impl VectorIndex for FlatIndex {
     ) -> Result<Vec<Neighbor>> {
         check_query(self.dim, query, params)?;
         let q = prepare(self.metric, query)?;
-        Ok(finish(
-            self.metric,
-            self.scan(&q, params.k, filter).into_sorted(),
-        ))
+        let top = match &self.codec {
+            None => self.scan(&q, params.k, filter),
+            Some(c) => self.scan_codes(c, &q, params.k, filter),
+        };
+        Ok(finish(self.metric, top.into_sorted()))
     }
     fn search_batch(&self, queries: &[f32], params: &SearchParams) -> Result<Vec<Vec<Neighbor>>> {
         batch_rows(self.dim, queries)?;
@@ -340,6 +487,10 @@ impl VectorIndex for FlatIndex {
         }
         let qs = prepare_rows(self.metric, self.dim, queries)?;
         let k = params.k;
+        if let Some(c) = &self.codec {
+            let per = |chunk: &[f32]| self.scan_codes_block(c, chunk, k);
+            return Ok(crate::parallel::map_chunks(&qs, self.dim, 4, &per));
+        }
         let per = |chunk: &[f32]| self.scan_block(chunk, k, true);
         Ok(crate::parallel::map_chunks(&qs, self.dim, 4, &per))
     }
@@ -350,6 +501,8 @@ impl VectorIndex for FlatIndex {
             dim: self.dim,
             memory_bytes: self.data.capacity() * 4
                 + self.norms.capacity() * 4
+                + self.codes.capacity()
+                + self.codec.as_ref().map_or(0, Codec::memory_bytes)
                 + self.ids.capacity() * 8
                 + self.pos.len() * 24,
         }
@@ -400,6 +553,40 @@ mod tests {
                     assert!((n.distance - m.distance).abs() < 1e-3 * (1.0 + m.distance.abs()));
                 }
             }
+        }
+    }
+
+    /// The integer-only SQ8 distances (builds without std) rank like the
+    /// float ones: nearly the same top 10, for L2 and inner product.
+    #[test]
+    fn sq8_integer_path_ranks_like_float() {
+        let (dim, n) = (24usize, 2000u64);
+        let mut rng = Rng::new(9);
+        let data: Vec<f32> = (0..n as usize * dim)
+            .map(|i| rng.normal() * (1.0 + (i % dim) as f32 * 0.2))
+            .collect();
+        for metric in [Metric::L2, Metric::InnerProduct] {
+            let mut f = FlatIndex::with_storage(dim, metric, Storage::Sq8).unwrap();
+            f.train(&data).unwrap();
+            let ids: Vec<u64> = (0..n).collect();
+            f.add_batch(&ids, &data).unwrap();
+            let mut g = FlatIndex::with_storage(dim, metric, Storage::Sq8).unwrap();
+            g.codec = f.codec.clone();
+            g.codes = f.codes.clone();
+            g.ids = f.ids.clone();
+            g.pos = f.pos.clone();
+            if let Some(c) = g.codec.as_mut() {
+                c.set_integer(true);
+            }
+            let (mut same, mut total) = (0usize, 0usize);
+            for _ in 0..50 {
+                let q: Vec<f32> = (0..dim).map(|_| rng.normal()).collect();
+                let a = f.search(&q, &SearchParams::k(10), None).unwrap();
+                let b = g.search(&q, &SearchParams::k(10), None).unwrap();
+                same += b.iter().filter(|x| a.iter().any(|y| y.id == x.id)).count();
+                total += a.len();
+            }
+            assert!(same * 100 >= total * 97, "{metric:?}: {same} of {total}");
         }
     }
 }

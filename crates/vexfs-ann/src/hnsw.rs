@@ -1,8 +1,10 @@
 //! Hierarchical Navigable Small World graph (Malkov & Yashunin), laid out
 //! like hnswlib: one flat arena of fixed-size node records holding the
 //! level-0 link list and the vector together (packed: no padding between
-//! the link list and the vector, records rounded to 16 bytes), upper
-//! layers in separate small per-node arrays, labels and flags alongside.
+//! the link list and the vector, nor after it), upper layers in separate
+//! small per-node arrays, labels and flags alongside. With f16 or SQ8
+//! storage ([`Storage`]) the record holds the codes instead of the f32
+//! vector, and every distance is computed on the codes.
 //!
 //! Insertion works in *waves*: a wave of new nodes first searches the graph
 //! as it was before the wave (read-only, so the searches run in parallel),
@@ -25,6 +27,8 @@ use crate::io::ByteSink;
 use crate::metric::Metric;
 use crate::persist::{Header, Reader, Writer};
 use crate::rng::Rng;
+use crate::storage::{CodeQuery, Codec, Storage};
+use alloc::borrow::Cow;
 use alloc::collections::{BTreeMap, BinaryHeap};
 use alloc::vec;
 use alloc::vec::Vec;
@@ -94,14 +98,25 @@ impl Scratch {
     }
 }
 
+/// A query as the graph walk scores it: the prepared f32 vector, and for
+/// f16 / SQ8 storage its form for the code kernels.
+struct Query<'a> {
+    v: Cow<'a, [f32]>,
+    code: Option<CodeQuery>,
+}
+
 /// HNSW index.
 pub struct HnswIndex {
     dim: usize,
     metric: Metric,
     cfg: HnswConfig,
     m0: usize,
-    /// u32 words per node record (multiple of 4).
+    /// u32 words per node record.
     rec_words: usize,
+    /// u32 words of the vector (or its codes) inside a record.
+    vec_words: usize,
+    /// f16 / SQ8 storage; `None` keeps f32 vectors.
+    codec: Option<Codec>,
     /// Word offset of the vector inside a record (right after the links).
     vec_off: usize,
     /// Vector words prefetched per neighbour.
@@ -128,13 +143,22 @@ pub struct HnswIndex {
     pool: Pool<Scratch>,
 }
 
-/// Record layout `(vector offset, record words)`: the level-0 count and
-/// `2m` link slots, the vector right after them, the record rounded up to
-/// 16 bytes. Aligning the vector and the record to 64-byte lines (format
-/// versions 1 and 2, [`legacy_layout`]) cost up to 30 words a node (172
-/// vs 130 MiB beside hnswlib on GloVe-50) and bought no measurable speed:
-/// the kernels use unaligned loads and a record spans lines either way.
-fn layout(m: usize, dim: usize) -> (usize, usize) {
+/// Record layout `(vector offset, record words)` for a vector of
+/// `vec_words` words: the level-0 count and `2m` link slots, the vector
+/// right after them, nothing after it. Aligning the vector and the record
+/// to 64-byte lines (format versions 1 and 2, [`legacy_layout`]) cost up
+/// to 30 words a node (172 vs 130 MiB beside hnswlib on GloVe-50) and
+/// bought no measurable speed: the kernels use unaligned loads and a
+/// record spans lines either way. Format 3 still rounded records to 16
+/// bytes ([`v3_layout`]), about 1.5 MiB on GloVe-50.
+fn layout(m: usize, vec_words: usize) -> (usize, usize) {
+    let vec_off = 1 + 2 * m;
+    (vec_off, vec_off + vec_words)
+}
+
+/// The layout of format version 3 (f32 vectors, records rounded to 16
+/// bytes).
+fn v3_layout(m: usize, dim: usize) -> (usize, usize) {
     let vec_off = 1 + 2 * m;
     (vec_off, (vec_off + dim).div_ceil(4) * 4)
 }
@@ -154,6 +178,17 @@ fn lines_for(nodes: usize, rec_words: usize) -> usize {
 impl HnswIndex {
     /// An empty HNSW index.
     pub fn new(dim: usize, metric: Metric, cfg: HnswConfig) -> Result<Self> {
+        Self::with_storage(dim, metric, cfg, Storage::F32)
+    }
+
+    /// An empty HNSW index keeping its vectors as `storage` in the node
+    /// records (SQ8 must be trained before the first insertion).
+    pub fn with_storage(
+        dim: usize,
+        metric: Metric,
+        cfg: HnswConfig,
+        storage: Storage,
+    ) -> Result<Self> {
         if dim == 0 || dim > crate::persist::MAX_DIM {
             return Err(AnnError::InvalidParameter("dim must be in 1..=65536"));
         }
@@ -163,18 +198,22 @@ impl HnswIndex {
         if cfg.ef_construction == 0 || cfg.ef_search == 0 {
             return Err(AnnError::InvalidParameter("ef must be > 0"));
         }
-        let (vec_off, rec_words) = layout(cfg.m, dim);
+        let codec = Codec::new(storage, dim);
+        let vec_words = storage.code_len(dim).div_ceil(4);
+        let (vec_off, rec_words) = layout(cfg.m, vec_words);
         let mut me = Self {
             dim,
             metric,
             cfg,
             m0: 2 * cfg.m,
             rec_words,
+            vec_words,
+            codec,
             vec_off,
             // Measured on 100k x 128: prefetching the whole vector of every
             // unvisited neighbour before computing distances is ~1.5x faster
             // than prefetching only the next neighbour.
-            pf_words: dim.div_ceil(16).min(16) * 16,
+            pf_words: vec_words.div_ceil(16).min(16) * 16,
             pf_batch: true,
             gather: true,
             kern: kernels(),
@@ -204,6 +243,44 @@ impl HnswIndex {
         &self.cfg
     }
 
+    /// How the vectors are stored.
+    pub fn storage(&self) -> Storage {
+        self.codec.as_ref().map_or(Storage::F32, Codec::storage)
+    }
+
+    /// Stored vector of node `i`, decoded to f32 for f16 / SQ8 storage.
+    fn node_vector(&self, i: u32) -> Cow<'_, [f32]> {
+        match &self.codec {
+            None => Cow::Borrowed(self.vector(i)),
+            Some(c) => {
+                let mut v = vec![0f32; self.dim];
+                c.decode(self.code(i), &mut v);
+                Cow::Owned(v)
+            }
+        }
+    }
+
+    /// A prepared query in the form the storage scores against.
+    fn make_query<'a>(&self, v: Cow<'a, [f32]>) -> Query<'a> {
+        let code = self.codec.as_ref().map(|c| c.query(&v, self.metric));
+        Query { v, code }
+    }
+
+    /// Node `i` as a query (building: distances between stored nodes).
+    fn node_query(&self, i: u32) -> Query<'_> {
+        self.make_query(self.node_vector(i))
+    }
+
+    /// The codes of node `i` (f16 / SQ8 storage).
+    #[inline(always)]
+    fn code(&self, i: u32) -> &[u8] {
+        let o = i as usize * self.rec_words + self.vec_off;
+        let w = self.words().get(o..o + self.vec_words).unwrap_or(&[]);
+        // SAFETY: u8 has alignment 1 and every byte of a u32 is a valid
+        // u8; the slice covers exactly the `vec_words` words above.
+        unsafe { core::slice::from_raw_parts(w.as_ptr() as *const u8, w.len() * 4) }
+    }
+
     /// Rebuild the graph from the live vectors only, reclaiming the space
     /// of removed ones (which are otherwise kept as traversable
     /// tombstones). Ids are kept; the level generator restarts from the
@@ -221,9 +298,10 @@ impl HnswIndex {
         for i in 0..self.n() {
             if !self.deleted[i] {
                 ids.push(self.labels[i]);
-                vecs.extend_from_slice(self.vector(i as u32));
+                vecs.extend_from_slice(&self.node_vector(i as u32));
             }
         }
+        fresh.codec = self.codec.clone();
         fresh.add_batch(&ids, &vecs)?;
         *self = fresh;
         Ok(())
@@ -302,7 +380,7 @@ impl HnswIndex {
     /// before computing their distances.
     #[doc(hidden)]
     pub fn set_prefetch(&mut self, words: usize, batch: bool) {
-        self.pf_words = words.min(self.dim.div_ceil(16) * 16);
+        self.pf_words = words.min(self.vec_words.div_ceil(16) * 16);
         self.pf_batch = batch;
     }
 
@@ -347,8 +425,11 @@ impl HnswIndex {
     }
 
     #[inline(always)]
-    fn d(&self, q: &[f32], i: u32) -> f32 {
-        self.dist.eval(q, self.vector(i))
+    fn d(&self, q: &Query<'_>, i: u32) -> f32 {
+        match (&q.code, &self.codec) {
+            (Some(cq), Some(c)) => c.dist(cq, self.code(i)),
+            _ => self.dist.eval(&q.v, self.vector(i)),
+        }
     }
 
     fn random_level(&mut self) -> usize {
@@ -362,7 +443,7 @@ impl HnswIndex {
     }
 
     /// Greedy descent on one upper layer.
-    fn greedy(&self, q: &[f32], mut cur: u32, mut cd: f32, level: usize) -> (u32, f32) {
+    fn greedy(&self, q: &Query<'_>, mut cur: u32, mut cd: f32, level: usize) -> (u32, f32) {
         loop {
             let mut changed = false;
             for &nb in self.links(cur, level) {
@@ -385,7 +466,7 @@ impl HnswIndex {
     #[allow(clippy::too_many_arguments)]
     fn search_layer<F: Fn(u32) -> bool>(
         &self,
-        q: &[f32],
+        q: &Query<'_>,
         ep: u32,
         ep_d: f32,
         ef: usize,
@@ -422,9 +503,9 @@ impl HnswIndex {
                 if s.fdist.len() < nf {
                     s.fdist.resize(nf, 0.0);
                 }
-                if self.gather {
+                if self.gather && q.code.is_none() {
                     self.kern.gather(
-                        q,
+                        &q.v,
                         self.words(),
                         self.rec_words,
                         self.vec_off,
@@ -505,11 +586,8 @@ impl HnswIndex {
             if sel.len() >= m {
                 break;
             }
-            let vc = self.vector(c.v);
-            if sel
-                .iter()
-                .all(|s| self.dist.eval(vc, self.vector(s.v)) >= c.d)
-            {
+            let qc = self.node_query(c.v);
+            if sel.iter().all(|s| self.d(&qc, s.v) >= c.d) {
                 sel.push(*c);
             }
         }
@@ -537,7 +615,8 @@ impl HnswIndex {
         if frozen_entry == NONE {
             return out;
         }
-        let q = self.vector(node);
+        let q = self.node_query(node);
+        let q = &q;
         let mut ep = frozen_entry;
         let mut ed = self.d(q, ep);
         let mut lev = frozen_max;
@@ -580,7 +659,8 @@ impl HnswIndex {
             let f = |wi: usize| {
                 let node = nodes[wi];
                 let mut lists = me.wave_search(node, frozen_entry, frozen_max);
-                let q = me.vector(node);
+                let q = me.node_query(node);
+                let q = &q;
                 for (lev, list) in lists.iter_mut().enumerate() {
                     for &p in &nodes {
                         if p != node && me.levels[p as usize] as usize >= lev {
@@ -658,11 +738,11 @@ impl HnswIndex {
         if all.len() <= cap {
             return Some(all);
         }
-        let vt = self.vector(t);
+        let qt = self.node_query(t);
         let mut sc: Vec<Scored<u32>> = all
             .iter()
             .map(|&x| Scored {
-                d: self.dist.eval(vt, self.vector(x)),
+                d: self.d(&qt, x),
                 v: x,
             })
             .collect();
@@ -682,10 +762,25 @@ impl HnswIndex {
         crate::common::reserve(&mut self.arena, more)?;
         self.arena.resize(lines, Line([0; 16]));
         let o = node as usize * self.rec_words + self.vec_off;
-        let dim = self.dim;
-        if let Some(dst) = self.words_mut().get_mut(o..o + dim) {
-            for (d, x) in dst.iter_mut().zip(v) {
-                *d = x.to_bits();
+        let vw = self.vec_words;
+        match &self.codec {
+            None => {
+                if let Some(dst) = self.words_mut().get_mut(o..o + vw) {
+                    for (d, x) in dst.iter_mut().zip(v) {
+                        *d = x.to_bits();
+                    }
+                }
+            }
+            Some(c) => {
+                let mut code = vec![0u8; vw * 4];
+                c.encode(v, &mut code)?;
+                if let Some(dst) = self.words_mut().get_mut(o..o + vw) {
+                    // Native byte order, so that `code` reads the bytes back
+                    // through a byte view of the same words.
+                    for (d, b) in dst.iter_mut().zip(code.chunks_exact(4)) {
+                        *d = u32::from_ne_bytes([b[0], b[1], b[2], b[3]]);
+                    }
+                }
             }
         }
         self.upper.push(if level > 0 {
@@ -722,7 +817,7 @@ impl HnswIndex {
 
     fn do_search<F: Fn(u32) -> bool>(
         &self,
-        q: &[f32],
+        q: &Query<'_>,
         k: usize,
         ef: usize,
         allowed: F,
@@ -757,12 +852,13 @@ impl HnswIndex {
     pub(crate) fn write_payload(&self, w: &mut Writer) {
         // The records only: the last line's tail past them is not stored.
         let used = self.n() * self.rec_words;
-        self.write_payload_with(w, self.words().get(..used).unwrap_or(&[]));
+        let words = self.words().get(..used).unwrap_or(&[]);
+        self.write_payload_with(w, words, crate::persist::FORMAT_VERSION);
     }
 
-    /// The payload with `words` as the record arena (tests write the
-    /// legacy layout through it).
-    fn write_payload_with(&self, w: &mut Writer, words: &[u32]) {
+    /// The payload of format `version` with `words` as the record arena
+    /// (tests write the older layouts through it).
+    fn write_payload_with(&self, w: &mut Writer, words: &[u32], version: u32) {
         w.usize(self.cfg.m);
         w.usize(self.cfg.ef_construction);
         w.usize(self.cfg.ef_search);
@@ -773,13 +869,24 @@ impl HnswIndex {
         }
         w.u32(self.entry);
         w.u32(self.max_level as u32);
-        w.u64s(&self.labels);
+        if version >= 4 {
+            w.bytes(&crate::varint::encode_deltas(&self.labels));
+        } else {
+            w.u64s(&self.labels);
+        }
         w.bytes(&self.levels);
-        let del: Vec<u8> = self.deleted.iter().map(|&d| d as u8).collect();
+        let del: Vec<u8> = if version >= 4 {
+            crate::varint::pack_bits(&self.deleted)
+        } else {
+            self.deleted.iter().map(|&d| d as u8).collect()
+        };
         w.bytes(&del);
         w.u32s(words);
         let flat: Vec<u32> = self.upper.iter().flatten().copied().collect();
         w.u32s(&flat);
+        if version >= 4 {
+            Codec::write(self.codec.as_ref(), w);
+        }
     }
 
     pub(crate) fn read_payload(h: &Header, r: &mut Reader<'_>) -> Result<Self> {
@@ -798,21 +905,40 @@ impl HnswIndex {
         me.rng = Rng::from_state(st);
         let entry = r.u32()?;
         let max_level = r.u32()? as usize;
-        let labels = r.u64s()?;
+        let v4 = h.version >= 4;
+        let labels = if v4 {
+            crate::varint::decode_deltas(&r.bytes()?).ok_or(bad("hnsw: bad label encoding"))?
+        } else {
+            r.u64s()?
+        };
         let levels = r.bytes()?;
-        let del = r.bytes()?;
+        let n = labels.len();
+        let del: Vec<u8> = if v4 {
+            crate::varint::unpack_bits(&r.bytes()?, n)
+                .ok_or(bad("hnsw: bad deleted bitmap"))?
+                .into_iter()
+                .map(u8::from)
+                .collect()
+        } else {
+            r.bytes()?
+        };
         let words = r.u32s()?;
         let flat = r.u32s()?;
-        let n = labels.len();
         if levels.len() != n || del.len() != n || n >= u32::MAX as usize {
             return Err(bad("hnsw: per-node arrays differ in length"));
         }
-        // Versions 1 and 2 stored line-aligned records: validated in that
-        // layout, then repacked.
-        let (old_off, old_rec) = if h.version < 3 {
-            legacy_layout(me.cfg.m, h.dim)
-        } else {
-            (me.vec_off, me.rec_words)
+        if v4 {
+            me.codec = Codec::read(r, h.dim, n > 0)?;
+            me.vec_words = me.storage().code_len(h.dim).div_ceil(4);
+            (me.vec_off, me.rec_words) = layout(me.cfg.m, me.vec_words);
+            me.pf_words = me.vec_words.div_ceil(16).min(16) * 16;
+        }
+        // Versions 1 and 2 stored line-aligned records, version 3 records
+        // rounded to 16 bytes: validated in that layout, then repacked.
+        let (old_off, old_rec) = match h.version {
+            ..=2 => legacy_layout(me.cfg.m, h.dim),
+            3 => v3_layout(me.cfg.m, h.dim),
+            _ => (me.vec_off, me.rec_words),
         };
         if words.len() != n.checked_mul(old_rec).ok_or(bad("hnsw: size overflow"))? {
             return Err(bad("hnsw: arena size does not match node count"));
@@ -863,12 +989,12 @@ impl HnswIndex {
         crate::common::reserve(&mut arena, lines)?;
         arena.resize(lines, Line([0; 16]));
         me.arena = arena;
-        let (rec, off, m0, dim) = (me.rec_words, me.vec_off, me.m0, me.dim);
+        let (rec, off, m0, vw) = (me.rec_words, me.vec_off, me.m0, me.vec_words);
         let dst = me.words_mut();
-        for (i, src) in words.chunks_exact(old_rec).enumerate() {
+        for (i, src) in words.chunks_exact(old_rec.max(1)).enumerate() {
             let o = i * rec;
             dst[o..o + 1 + m0].copy_from_slice(&src[..1 + m0]);
-            dst[o + off..o + off + dim].copy_from_slice(&src[old_off..old_off + dim]);
+            dst[o + off..o + off + vw].copy_from_slice(&src[old_off..old_off + vw]);
         }
         let mut map = BTreeMap::new();
         let mut n_deleted = 0;
@@ -915,14 +1041,24 @@ impl VectorIndex for HnswIndex {
     fn len(&self) -> usize {
         self.map.len()
     }
-    fn train(&mut self, _sample: &[f32]) -> Result<()> {
-        Ok(())
+    fn train(&mut self, sample: &[f32]) -> Result<()> {
+        let (metric, dim, n) = (self.metric, self.dim, self.n());
+        match &mut self.codec {
+            Some(c) if n > 0 && c.is_trained() => Err(AnnError::InvalidParameter(
+                "cannot retrain a quantiser that holds vectors",
+            )),
+            Some(c) => c.train(&crate::common::prepare_rows(metric, dim, sample)?),
+            None => Ok(()),
+        }
     }
     fn is_trained(&self) -> bool {
-        true
+        self.codec.as_ref().is_none_or(Codec::is_trained)
     }
     fn add(&mut self, id: VectorId, vector: &[f32]) -> Result<()> {
         check_vec(self.dim, vector)?;
+        if !self.is_trained() {
+            return Err(AnnError::NotTrained);
+        }
         if self.map.contains_key(&id) {
             return Err(AnnError::DuplicateId(id));
         }
@@ -933,6 +1069,9 @@ impl VectorIndex for HnswIndex {
     }
     fn add_batch(&mut self, ids: &[VectorId], vectors: &[f32]) -> Result<()> {
         self.validate_batch(ids, vectors)?;
+        if !self.is_trained() {
+            return Err(AnnError::NotTrained);
+        }
         let mut i = 0;
         while i < ids.len() {
             let w = self.wave_size().min(ids.len() - i);
@@ -963,7 +1102,7 @@ impl VectorIndex for HnswIndex {
         filter: Option<&dyn Fn(VectorId) -> bool>,
     ) -> Result<Vec<Neighbor>> {
         check_query(self.dim, query, params)?;
-        let q = prepare(self.metric, query)?;
+        let q = self.make_query(Cow::Owned(prepare(self.metric, query)?));
         let ef = params.ef.unwrap_or(self.cfg.ef_search);
         let k = params.k;
         let res = match filter {
@@ -993,7 +1132,8 @@ impl VectorIndex for HnswIndex {
                 + self.labels.capacity() * 8
                 + self.levels.capacity()
                 + self.deleted.capacity()
-                + self.map.len() * 24,
+                + self.map.len() * 24
+                + self.codec.as_ref().map_or(0, Codec::memory_bytes),
         }
     }
     fn save(&self, sink: &mut dyn ByteSink) -> Result<()> {
@@ -1015,24 +1155,25 @@ impl VectorIndex for HnswIndex {
 mod tests {
     use super::*;
 
-    /// Records are packed: the vector follows the link list, the record is
-    /// rounded to 16 bytes only.
+    /// Records are packed: the vector follows the link list, nothing
+    /// follows the vector.
     #[test]
     fn packed_layout_sizes() {
-        assert_eq!(layout(16, 50), (33, 84));
-        assert_eq!(layout(16, 128), (33, 164));
+        assert_eq!(layout(16, 50), (33, 83));
+        assert_eq!(layout(16, 128), (33, 161));
+        assert_eq!(v3_layout(16, 50), (33, 84));
         assert_eq!(legacy_layout(16, 50), (48, 112));
-        for (m, dim) in [(2usize, 1usize), (5, 7), (16, 50), (32, 960)] {
-            let (off, rec) = layout(m, dim);
-            assert!(off == 1 + 2 * m && rec >= off + dim && rec < off + dim + 4);
-        }
+        let h = |s| HnswIndex::with_storage(50, Metric::L2, HnswConfig::default(), s).unwrap();
+        assert_eq!(h(Storage::F32).rec_words, 83);
+        assert_eq!(h(Storage::F16).rec_words, 33 + 25);
+        assert_eq!(h(Storage::Sq8).rec_words, 33 + 13);
     }
 
-    /// A format-2 file (line-aligned records) loads into the packed layout
-    /// with the same graph, vectors and search results, and saves as
-    /// format 3.
+    /// Format-2 files (line-aligned records) and format-3 files (records
+    /// rounded to 16 bytes) load into the packed layout with the same
+    /// graph, vectors and search results, and save as the current format.
     #[test]
-    fn legacy_records_are_repacked_on_load() {
+    fn older_records_are_repacked_on_load() {
         let (n, dim, m) = (300usize, 7usize, 5usize);
         let mut rng = Rng::new(3);
         let data: Vec<f32> = (0..n * dim).map(|_| rng.normal()).collect();
@@ -1044,50 +1185,55 @@ mod tests {
         let mut idx = HnswIndex::new(dim, Metric::L2, cfg).unwrap();
         idx.add_batch(&ids, &data).unwrap();
         idx.remove(9).unwrap();
-        // The same records in the old layout.
-        let (old_off, old_rec) = legacy_layout(m, dim);
-        let mut old = vec![0u32; n * old_rec];
-        for i in 0..n {
-            let (o, src) = (i * old_rec, &idx.words()[i * idx.rec_words..]);
-            old[o..o + 1 + 2 * m].copy_from_slice(&src[..1 + 2 * m]);
-            old[o + old_off..o + old_off + dim]
-                .copy_from_slice(&src[idx.vec_off..idx.vec_off + dim]);
-        }
-        let mut w = Writer::new();
-        idx.write_payload_with(&mut w, &old);
-        let mut bytes: Vec<u8> = Vec::new();
-        w.finish(
-            &mut bytes,
-            IndexKind::Hnsw,
-            Metric::L2,
-            dim,
-            idx.len(),
-            [0; 4],
-        )
-        .unwrap();
-        bytes[8..12].copy_from_slice(&2u32.to_le_bytes());
-        let pc = crate::crc::crc32c(&bytes[64..]);
-        bytes[56..60].copy_from_slice(&pc.to_le_bytes());
-        let hc = crate::crc::crc32c(&bytes[..60]);
-        bytes[60..64].copy_from_slice(&hc.to_le_bytes());
-        let back = HnswIndex::load(&mut &bytes[..]).unwrap();
-        let used = n * idx.rec_words;
-        assert_eq!(back.words()[..used], idx.words()[..used]);
-        let p = SearchParams::k(10);
-        for q in data.chunks_exact(dim).take(20) {
+        for version in [2u32, 3] {
+            let (old_off, old_rec) = if version == 2 {
+                legacy_layout(m, dim)
+            } else {
+                v3_layout(m, dim)
+            };
+            let mut old = vec![0u32; n * old_rec];
+            for i in 0..n {
+                let (o, src) = (i * old_rec, &idx.words()[i * idx.rec_words..]);
+                old[o..o + 1 + 2 * m].copy_from_slice(&src[..1 + 2 * m]);
+                old[o + old_off..o + old_off + dim]
+                    .copy_from_slice(&src[idx.vec_off..idx.vec_off + dim]);
+            }
+            let mut w = Writer::new();
+            idx.write_payload_with(&mut w, &old, version);
+            let mut bytes: Vec<u8> = Vec::new();
+            w.finish(
+                &mut bytes,
+                IndexKind::Hnsw,
+                Metric::L2,
+                dim,
+                idx.len(),
+                [0; 4],
+            )
+            .unwrap();
+            bytes[8..12].copy_from_slice(&version.to_le_bytes());
+            let pc = crate::crc::crc32c(&bytes[64..]);
+            bytes[56..60].copy_from_slice(&pc.to_le_bytes());
+            let hc = crate::crc::crc32c(&bytes[..60]);
+            bytes[60..64].copy_from_slice(&hc.to_le_bytes());
+            let back = HnswIndex::load(&mut &bytes[..]).unwrap();
+            let used = n * idx.rec_words;
+            assert_eq!(back.words()[..used], idx.words()[..used]);
+            let p = SearchParams::k(10);
+            for q in data.chunks_exact(dim).take(20) {
+                assert_eq!(
+                    back.search(q, &p, None).unwrap(),
+                    idx.search(q, &p, None).unwrap()
+                );
+            }
+            let mut again: Vec<u8> = Vec::new();
+            back.save(&mut again).unwrap();
             assert_eq!(
-                back.search(q, &p, None).unwrap(),
-                idx.search(q, &p, None).unwrap()
+                u32::from_le_bytes([again[8], again[9], again[10], again[11]]),
+                crate::persist::FORMAT_VERSION
             );
+            let mut direct: Vec<u8> = Vec::new();
+            idx.save(&mut direct).unwrap();
+            assert_eq!(again, direct);
         }
-        let mut again: Vec<u8> = Vec::new();
-        back.save(&mut again).unwrap();
-        assert_eq!(
-            u32::from_le_bytes([again[8], again[9], again[10], again[11]]),
-            3
-        );
-        let mut direct: Vec<u8> = Vec::new();
-        idx.save(&mut direct).unwrap();
-        assert_eq!(again, direct);
     }
 }

@@ -44,6 +44,8 @@ pub mod metric;
 pub mod parallel;
 pub mod persist;
 pub mod rng;
+pub mod storage;
+mod varint;
 
 pub use error::{AnnError, Result};
 pub use factory::{build_index, parse_kind, parse_metric};
@@ -57,3 +59,4 @@ pub use lsh::{LshConfig, LshIndex, LshMode};
 pub use metric::Metric;
 pub use parallel::{num_threads, set_num_threads};
 pub use persist::load;
+pub use storage::Storage;

@@ -6,7 +6,7 @@
 //! | offset | size | field                                            |
 //! |-------:|-----:|--------------------------------------------------|
 //! |      0 |    8 | magic `b"VEXFSANN"`                              |
-//! |      8 |    4 | format version (currently 3; 1 and 2 are read)  |
+//! |      8 |    4 | format version (currently 4; 1 to 3 are read)   |
 //! |     12 |    1 | [`IndexKind`]                                    |
 //! |     13 |    1 | [`Metric`]                                       |
 //! |     14 |    2 | flags (0; unknown bits are rejected)             |
@@ -37,9 +37,12 @@ pub const HEADER_LEN: usize = 64;
 pub const MAGIC: [u8; 8] = *b"VEXFSANN";
 /// Current format version. Version 2 added the LSH mode word; version 3
 /// packs HNSW node records (no padding after the link list; versions 1
-/// and 2 records are line-aligned and repacked on load). Everything else
-/// reads the same in versions 1 to 3.
-pub const FORMAT_VERSION: u32 = 3;
+/// and 2 records are line-aligned and repacked on load); version 4 adds
+/// the vector storage of Flat and HNSW (f32, f16 or SQ8, with the SQ8
+/// ranges), stores HNSW records without rounding them to 16 bytes and
+/// HNSW labels and deleted flags compactly. Everything else reads the
+/// same in versions 1 to 4.
+pub const FORMAT_VERSION: u32 = 4;
 /// Oldest format version still loaded.
 pub const OLDEST_VERSION: u32 = 1;
 

@@ -107,6 +107,8 @@ mod tests {
             threads: 1,
             cpu: String::new(),
             vexfs_simd: String::new(),
+            engine: None,
+            simd: serde_json::Value::Null,
             command: String::new(),
             datasets: vec![DatasetResult {
                 name: "d".into(),

@@ -9,6 +9,7 @@ pub mod dataset;
 pub mod mount;
 pub mod mountbench;
 pub mod peers;
+pub mod provenance;
 pub mod report;
 pub mod results;
 pub mod runner;

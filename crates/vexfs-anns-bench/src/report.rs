@@ -25,7 +25,7 @@ impl Mode {
     /// single-query scan the goal is about.
     fn qps(self, c: &Curve, p: &Point) -> f64 {
         match self {
-            Mode::Single if c.strategy == "flat" => p.qps_1t,
+            Mode::Single if c.strategy.starts_with("flat") => p.qps_1t,
             Mode::Single => p.qps_single(),
             Mode::Batch => p.qps_batch,
         }
@@ -332,12 +332,18 @@ impl Ratio {
 /// The twins each strategy is measured against, and the ratio it must
 /// reach: HNSW against the fastest HNSW peer, the others against FAISS.
 fn goal_for(strategy: &str) -> f64 {
-    match strategy {
+    match strategy.split('-').next().unwrap_or(strategy) {
         "hnsw" => 1.2,
         "flat" => 1.0 / 1.2,
         _ => 1.0,
     }
 }
+
+/// Every strategy a table can have, in table order (f16 / SQ8 storage
+/// variants after the plain ones).
+pub const STRATEGIES: [&str; 9] = [
+    "hnsw", "ivf", "ivfpq", "lsh", "flat", "hnsw-f16", "hnsw-sq8", "flat-f16", "flat-sq8",
+];
 
 /// Primary curves only: extra HNSW degrees (e.g. `-M32`) are plotted but
 /// not part of the like-for-like ratio. Every LSH code length, on either
@@ -350,7 +356,7 @@ fn primary(c: &Curve) -> bool {
 
 pub fn ratios(d: &DatasetResult) -> Vec<Ratio> {
     let mut out = Vec::new();
-    for strategy in ["hnsw", "ivf", "ivfpq", "lsh", "flat"] {
+    for strategy in STRATEGIES {
         let mine: Vec<&Curve> = d
             .curves
             .iter()
@@ -631,6 +637,8 @@ mod tests {
             threads: 2,
             cpu: "x".into(),
             vexfs_simd: "y".into(),
+            engine: None,
+            simd: serde_json::Value::Null,
             command: "c".into(),
             datasets: vec![dataset()],
         };

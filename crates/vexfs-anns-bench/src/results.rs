@@ -85,9 +85,45 @@ pub struct RunReport {
     pub started_utc: String,
     pub profile: String,
     pub threads: usize,
+    /// CPU model name (`/proc/cpuinfo`).
+    #[serde(default)]
     pub cpu: String,
     /// CPU features and the VexFS kernel set in use.
+    #[serde(default)]
     pub vexfs_simd: String,
+    /// Git commit the benchmark binary (engine included) was built from
+    /// and whether its tree was dirty then (absent in files written before
+    /// it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine: Option<crate::provenance::EngineCommit>,
+    /// Side -> SIMD level: `vexfs` (kernel table) and each peer.
+    #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
+    pub simd: serde_json::Value,
+    #[serde(default)]
     pub command: String,
     pub datasets: Vec<DatasetResult>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Results files committed before provenance was recorded still load
+    /// (for `--replot`), without the new fields; new ones round-trip them.
+    #[test]
+    fn old_results_files_load_and_new_fields_round_trip() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../bench/results");
+        let old = std::fs::read(dir.join("anns-simd-glove50-native.json")).unwrap();
+        let mut r: RunReport = serde_json::from_slice(&old).unwrap();
+        assert!(r.engine.is_none() && r.simd.is_null());
+        assert!(!r.datasets.is_empty());
+        r.engine = Some(crate::provenance::EngineCommit {
+            commit: "ab".repeat(20),
+            dirty: true,
+        });
+        r.simd = serde_json::json!({"vexfs": "avx2"});
+        let back: RunReport = serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
+        assert_eq!(back.engine, r.engine);
+        assert_eq!(back.simd, r.simd);
+    }
 }

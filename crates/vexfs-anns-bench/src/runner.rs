@@ -8,15 +8,19 @@ use anyhow::{anyhow, Context, Result};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
-use vexfs_ann::{Metric, SearchParams, VectorIndex};
+use vexfs_ann::{Metric, SearchParams, Storage, VectorIndex};
 
 /// A strategy with its build configuration.
 #[derive(Debug, Clone, PartialEq)]
 pub enum BuildSpec {
-    Flat,
+    /// Exact scan; f16 / SQ8 storage scans the codes.
+    Flat {
+        storage: Storage,
+    },
     Hnsw {
         m: usize,
         ef_construction: usize,
+        storage: Storage,
     },
     Ivf {
         nlist: usize,
@@ -39,8 +43,16 @@ pub enum BuildSpec {
 impl BuildSpec {
     pub fn strategy(&self) -> &'static str {
         match self {
-            BuildSpec::Flat => "flat",
-            BuildSpec::Hnsw { .. } => "hnsw",
+            BuildSpec::Flat { storage } => match storage {
+                Storage::F32 => "flat",
+                Storage::F16 => "flat-f16",
+                Storage::Sq8 => "flat-sq8",
+            },
+            BuildSpec::Hnsw { storage, .. } => match storage {
+                Storage::F32 => "hnsw",
+                Storage::F16 => "hnsw-f16",
+                Storage::Sq8 => "hnsw-sq8",
+            },
             BuildSpec::Ivf { .. } => "ivf",
             BuildSpec::IvfPq { .. } => "ivfpq",
             BuildSpec::Lsh { .. } => "lsh",
@@ -49,9 +61,13 @@ impl BuildSpec {
 
     pub fn params_json(&self) -> serde_json::Value {
         match self {
-            BuildSpec::Flat => serde_json::json!({}),
-            BuildSpec::Hnsw { m, ef_construction } => {
-                serde_json::json!({"M": m, "ef_construction": ef_construction})
+            BuildSpec::Flat { storage } => serde_json::json!({"storage": storage.name()}),
+            BuildSpec::Hnsw {
+                m,
+                ef_construction,
+                storage,
+            } => {
+                serde_json::json!({"M": m, "ef_construction": ef_construction, "storage": storage.name()})
             }
             BuildSpec::Ivf { nlist, train_iters } => {
                 serde_json::json!({"nlist": nlist, "train_iters": train_iters})
@@ -81,8 +97,16 @@ pub const BUILD_SEED: u64 = 42;
 
 /// The build configurations to run for one strategy name.
 pub fn build_specs(strategy: &str, sweep: &Sweep) -> Vec<BuildSpec> {
-    match strategy {
-        "flat" => vec![BuildSpec::Flat],
+    // `flat-sq8`, `hnsw-f16`, ...: the strategy with that vector storage.
+    let (base, storage) = match strategy.split_once('-') {
+        Some((b, st)) => match Storage::parse(st) {
+            Some(st) if st != Storage::F32 => (b, st),
+            _ => return Vec::new(),
+        },
+        None => (strategy, Storage::F32),
+    };
+    match base {
+        "flat" => vec![BuildSpec::Flat { storage }],
         "hnsw" => sweep
             .hnsw
             .m
@@ -90,8 +114,10 @@ pub fn build_specs(strategy: &str, sweep: &Sweep) -> Vec<BuildSpec> {
             .map(|&m| BuildSpec::Hnsw {
                 m,
                 ef_construction: sweep.hnsw.ef_construction,
+                storage,
             })
             .collect(),
+        _ if storage != Storage::F32 => Vec::new(),
         "ivf" => vec![BuildSpec::Ivf {
             nlist: sweep.ivf.nlist,
             train_iters: sweep.ivf.train_iters,
@@ -120,7 +146,7 @@ pub fn build_specs(strategy: &str, sweep: &Sweep) -> Vec<BuildSpec> {
 pub fn search_points(spec: &BuildSpec, sweep: &Sweep, k: usize) -> Vec<(String, SearchParams)> {
     let base = SearchParams::k(k);
     match spec {
-        BuildSpec::Flat => vec![("exact".into(), base)],
+        BuildSpec::Flat { .. } => vec![("exact".into(), base)],
         BuildSpec::Hnsw { m, .. } => sweep
             .hnsw
             .ef
@@ -189,7 +215,9 @@ pub fn search_points(spec: &BuildSpec, sweep: &Sweep, k: usize) -> Vec<(String, 
 /// peers name their extra FAISS LSH code lengths).
 pub fn algo_name(spec: &BuildSpec, sweep: &Sweep) -> String {
     match spec {
-        BuildSpec::Hnsw { m, .. } if Some(m) != sweep.hnsw.m.first() => format!("vexfs-hnsw-M{m}"),
+        BuildSpec::Hnsw { m, .. } if Some(m) != sweep.hnsw.m.first() => {
+            format!("vexfs-{}-M{m}", spec.strategy())
+        }
         BuildSpec::Lsh { tables, bits, .. } if Some(tables) != sweep.lsh.tables.first() => {
             format!("vexfs-lsh-{}", tables * bits)
         }
@@ -211,9 +239,15 @@ pub fn make_index(
     };
     let err = |e: vexfs_ann::AnnError| anyhow!("creating {} index: {e}", spec.strategy());
     Ok(match *spec {
-        BuildSpec::Flat => Box::new(FlatIndex::new(dim, metric).map_err(err)?),
-        BuildSpec::Hnsw { m, ef_construction } => Box::new(
-            HnswIndex::new(
+        BuildSpec::Flat { storage } => {
+            Box::new(FlatIndex::with_storage(dim, metric, storage).map_err(err)?)
+        }
+        BuildSpec::Hnsw {
+            m,
+            ef_construction,
+            storage,
+        } => Box::new(
+            HnswIndex::with_storage(
                 dim,
                 metric,
                 HnswConfig {
@@ -223,6 +257,7 @@ pub fn make_index(
                     seed: BUILD_SEED,
                     max_elements: expected_rows,
                 },
+                storage,
             )
             .map_err(err)?,
         ),

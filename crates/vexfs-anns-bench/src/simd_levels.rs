@@ -179,7 +179,18 @@ pub fn compare_markdown(runs: &[(String, RunReport)]) -> String {
             let _ = write!(s, "---:|");
         }
         s.push('\n');
-        for strategy in ["hnsw", "ivf", "ivfpq", "lsh"] {
+        for strategy in ["hnsw", "ivf", "ivfpq", "lsh", "hnsw-f16", "hnsw-sq8"] {
+            let present = runs.iter().any(|(_, r)| {
+                r.datasets
+                    .iter()
+                    .filter(|d| d.name == ds)
+                    .flat_map(|d| &d.curves)
+                    .any(|c| c.strategy == strategy)
+            });
+            // The storage variants only where they were run.
+            if !present && strategy.contains('-') {
+                continue;
+            }
             let _ = write!(s, "| {strategy} |");
             for (_, r) in runs {
                 let build = |lib: &str| {

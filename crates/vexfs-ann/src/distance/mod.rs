@@ -10,6 +10,7 @@
 //! `avx2` or `avx512` caps the level chosen (std builds), which the
 //! benchmark uses to compare kernels.
 
+pub mod codes;
 pub mod scalar;
 pub mod sq8;
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
@@ -24,6 +25,8 @@ type I8Fn = unsafe fn(&[i8], &[i8]) -> i32;
 type RowsFn = unsafe fn(&[f32], &[f32], usize, &mut [f32], bool);
 type GatherFn = unsafe fn(&[f32], &[u32], usize, usize, &[u32], &mut [f32], bool);
 type PanelFn = unsafe fn([&[f32]; 8], &[f32], usize, &mut [f32; 256]);
+type CodeFn = unsafe fn(&[f32], &[u8]) -> f32;
+type Sq8L2Fn = unsafe fn(&[f32], &[f32], &[u8]) -> f32;
 
 /// Rows in one packed panel for [`Kernels::panel_dots`].
 pub const PANEL_ROWS: usize = 32;
@@ -49,6 +52,10 @@ pub struct Kernels {
     rows: RowsFn,
     stream: RowsFn,
     gather: GatherFn,
+    f16_l2sq: CodeFn,
+    f16_dot: CodeFn,
+    sq8_l2: Sq8L2Fn,
+    sq8_dot: CodeFn,
 }
 
 impl core::fmt::Debug for Kernels {
@@ -99,6 +106,31 @@ impl Kernels {
     pub fn dot_i8(&self, a: &[i8], b: &[i8]) -> i32 {
         // SAFETY: as in `l2sq`.
         unsafe { (self.dot_i8)(a, b) }
+    }
+    /// Squared L2 between `q` and an f16 vector (little-endian halves).
+    #[inline(always)]
+    pub fn f16_l2sq(&self, q: &[f32], code: &[u8]) -> f32 {
+        // SAFETY: as in `l2sq`.
+        unsafe { (self.f16_l2sq)(q, code) }
+    }
+    /// Dot product of `q` with an f16 vector.
+    #[inline(always)]
+    pub fn f16_dot(&self, q: &[f32], code: &[u8]) -> f32 {
+        // SAFETY: as in `l2sq`.
+        unsafe { (self.f16_dot)(q, code) }
+    }
+    /// `sum (q - step * code)^2` over an SQ8 vector (see
+    /// [`codes::sq8_l2`]).
+    #[inline(always)]
+    pub fn sq8_l2(&self, q: &[f32], step: &[f32], code: &[u8]) -> f32 {
+        // SAFETY: as in `l2sq`.
+        unsafe { (self.sq8_l2)(q, step, code) }
+    }
+    /// `sum a * code` over an SQ8 vector (see [`codes::sq8_dot`]).
+    #[inline(always)]
+    pub fn sq8_dot(&self, a: &[f32], code: &[u8]) -> f32 {
+        // SAFETY: as in `l2sq`.
+        unsafe { (self.sq8_dot)(a, code) }
     }
     /// Distances (squared L2 when `l2`, else `-dot`) from `q` to each
     /// `dim`-wide row of `rows`, written to `out` (as many as fit).
@@ -201,6 +233,10 @@ pub static SCALAR: Kernels = Kernels {
     rows: scalar_rows,
     stream: scalar_rows,
     gather: generic_gather,
+    f16_l2sq: codes::f16_l2sq,
+    f16_dot: codes::f16_dot,
+    sq8_l2: codes::sq8_l2,
+    sq8_dot: codes::sq8_dot,
 };
 
 /// Gather through the process-wide table's single-pair kernels.
@@ -262,6 +298,10 @@ mod detect {
             rows: sse2_rows,
             stream: sse2_rows,
             gather: generic_gather,
+            f16_l2sq: codes::f16_l2sq,
+            f16_dot: codes::f16_dot,
+            sq8_l2: codes::sq8_l2,
+            sq8_dot: codes::sq8_dot,
         }
     }
 
@@ -269,7 +309,7 @@ mod detect {
         if !(std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")) {
             return None;
         }
-        Some(Kernels {
+        let mut k = Kernels {
             name: "avx2",
             l2sq: x86::avx2::l2sq,
             dot: x86::avx2::dot,
@@ -281,7 +321,17 @@ mod detect {
             rows: x86::avx2_rows::dist_rows,
             stream: x86::avx2_rows::dist_rows_stream,
             gather: x86::avx2_rows::gather,
-        })
+            f16_l2sq: codes::f16_l2sq,
+            f16_dot: codes::f16_dot,
+            sq8_l2: x86::avx2_codes::sq8_l2,
+            sq8_dot: x86::avx2_codes::sq8_dot,
+        };
+        // F16C comes with every AVX2 CPU in practice, but is its own flag.
+        if std::is_x86_feature_detected!("f16c") {
+            k.f16_l2sq = x86::avx2_codes::f16_l2sq;
+            k.f16_dot = x86::avx2_codes::f16_dot;
+        }
+        Some(k)
     }
 
     pub(super) fn avx512() -> Option<Kernels> {
@@ -300,6 +350,10 @@ mod detect {
             rows: x86::avx512_rows::dist_rows,
             stream: x86::avx512_rows::dist_rows,
             gather: x86::avx512_rows::gather,
+            f16_l2sq: x86::avx512_codes::f16_l2sq,
+            f16_dot: x86::avx512_codes::f16_dot,
+            sq8_l2: x86::avx512_codes::sq8_l2,
+            sq8_dot: x86::avx512_codes::sq8_dot,
         };
         if std::is_x86_feature_detected!("avx512vl") {
             k.stream = x86::avx512_rows::dist_rows_stream;
@@ -415,8 +469,10 @@ mod tests {
     fn gather_matches_scalar() {
         let mut rng = Rng::new(5);
         for dim in [1usize, 5, 16, 17, 50, 64, 100, 128] {
-            let off = 16;
-            let rec = (off + dim).div_ceil(16) * 16;
+            // Records of any word count: packed HNSW records are not
+            // rounded to lines or 16 bytes.
+            let off = 33;
+            let rec = off + dim + dim % 3;
             let nodes = 40;
             let words: std::vec::Vec<u32> =
                 (0..nodes * rec).map(|_| rng.normal().to_bits()).collect();

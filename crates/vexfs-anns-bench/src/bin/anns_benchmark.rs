@@ -361,8 +361,11 @@ fn real_main() -> Result<()> {
     std::fs::create_dir_all(&cli.out)
         .with_context(|| format!("cannot create {}", cli.out.display()))?;
     for s in &cli.strategies {
-        if !["hnsw", "ivf", "ivfpq", "lsh", "flat"].contains(&s.as_str()) {
-            bail!("unknown strategy {s:?}: use hnsw, ivf, ivfpq, lsh, flat");
+        if runner::build_specs(s, &cli.profile.sweep(100_000, 128)).is_empty() {
+            bail!(
+                "unknown strategy {s:?}: use hnsw, ivf, ivfpq, lsh, flat, \
+                 or flat-f16, flat-sq8, hnsw-f16, hnsw-sq8"
+            );
         }
     }
     let mut names: Vec<String> = if cli.dataset.is_empty() {
@@ -392,6 +395,12 @@ fn real_main() -> Result<()> {
         threads,
         cpu: cpu_model(),
         vexfs_simd: vexfs_simd(),
+        engine: vexfs_anns_bench::provenance::engine_commit(&peers::repo_root()),
+        simd: vexfs_anns_bench::provenance::simd_levels(
+            &vexfs_anns_bench::vexfs_kernels(),
+            &peer_info,
+            &peer_list,
+        ),
         command: std::env::args().collect::<Vec<_>>().join(" "),
         datasets: Vec::new(),
     };

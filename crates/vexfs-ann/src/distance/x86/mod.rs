@@ -3,9 +3,11 @@
 //! dispatch table after the matching CPU feature was detected at run time.
 
 pub mod avx2;
+pub mod avx2_codes;
 pub mod avx2_hamming;
 pub mod avx2_rows;
 pub mod avx512;
+pub mod avx512_codes;
 pub mod avx512_hamming;
 pub mod avx512_rows;
 pub mod sse2;

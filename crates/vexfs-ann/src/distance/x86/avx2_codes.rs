@@ -1,0 +1,147 @@
+//! AVX2 + FMA kernels over compressed vectors (see `distance::codes`):
+//! f16 values widened with F16C's `vcvtph2ps`, SQ8 bytes widened with
+//! `vpmovzxbd` and converted with `vcvtdq2ps`. Callers must have detected
+//! `avx2`, `fma` and (for the f16 ones) `f16c`.
+
+use super::super::codes as scalar;
+use core::arch::x86_64::*;
+
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+fn hsum256(v: __m256) -> f32 {
+    let lo = _mm256_castps256_ps128(v);
+    let hi = _mm256_extractf128_ps::<1>(v);
+    let s = _mm_add_ps(lo, hi);
+    let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    let s = _mm_add_ss(s, _mm_shuffle_ps::<0b01>(s, s));
+    _mm_cvtss_f32(s)
+}
+
+/// Eight halves at byte pointer `p`, widened.
+#[inline]
+#[target_feature(enable = "avx2,f16c")]
+unsafe fn halves8(p: *const u8) -> __m256 {
+    // SAFETY: the caller guarantees 16 readable bytes at `p` and F16C.
+    unsafe { _mm256_cvtph_ps(_mm_loadu_si128(p as *const __m128i)) }
+}
+
+/// Eight code bytes at `p`, widened to floats.
+#[inline]
+#[target_feature(enable = "avx2")]
+unsafe fn bytes8(p: *const u8) -> __m256 {
+    // SAFETY: the caller guarantees 8 readable bytes at `p` and AVX2.
+    unsafe { _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64(p as *const __m128i))) }
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(crate) unsafe fn f16_l2sq(q: &[f32], code: &[u8]) -> f32 {
+    let n = q.len().min(code.len() / 2);
+    let (pq, pc) = (q.as_ptr(), code.as_ptr());
+    let (mut s0, mut s1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
+    let mut i = 0;
+    // SAFETY: value loads read [i, i + 8) with i + 8 <= n, so query
+    // floats and code bytes [2i, 2i + 16) are in bounds; features detected.
+    unsafe {
+        while i + 16 <= n {
+            let d0 = _mm256_sub_ps(_mm256_loadu_ps(pq.add(i)), halves8(pc.add(2 * i)));
+            let d1 = _mm256_sub_ps(_mm256_loadu_ps(pq.add(i + 8)), halves8(pc.add(2 * i + 16)));
+            s0 = _mm256_fmadd_ps(d0, d0, s0);
+            s1 = _mm256_fmadd_ps(d1, d1, s1);
+            i += 16;
+        }
+        if i + 8 <= n {
+            let d0 = _mm256_sub_ps(_mm256_loadu_ps(pq.add(i)), halves8(pc.add(2 * i)));
+            s0 = _mm256_fmadd_ps(d0, d0, s0);
+            i += 8;
+        }
+    }
+    let tail = scalar::f16_l2sq(&q[i..n], &code[2 * i..2 * n]);
+    hsum256(_mm256_add_ps(s0, s1)) + tail
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(crate) unsafe fn f16_dot(q: &[f32], code: &[u8]) -> f32 {
+    let n = q.len().min(code.len() / 2);
+    let (pq, pc) = (q.as_ptr(), code.as_ptr());
+    let (mut s0, mut s1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
+    let mut i = 0;
+    // SAFETY: as in `f16_l2sq`.
+    unsafe {
+        while i + 16 <= n {
+            s0 = _mm256_fmadd_ps(_mm256_loadu_ps(pq.add(i)), halves8(pc.add(2 * i)), s0);
+            s1 = _mm256_fmadd_ps(
+                _mm256_loadu_ps(pq.add(i + 8)),
+                halves8(pc.add(2 * i + 16)),
+                s1,
+            );
+            i += 16;
+        }
+        if i + 8 <= n {
+            s0 = _mm256_fmadd_ps(_mm256_loadu_ps(pq.add(i)), halves8(pc.add(2 * i)), s0);
+            i += 8;
+        }
+    }
+    let tail = scalar::f16_dot(&q[i..n], &code[2 * i..2 * n]);
+    hsum256(_mm256_add_ps(s0, s1)) + tail
+}
+
+#[target_feature(enable = "avx2,fma")]
+pub(crate) unsafe fn sq8_l2(q: &[f32], st: &[f32], code: &[u8]) -> f32 {
+    let n = q.len().min(st.len()).min(code.len());
+    let (pq, ps, pc) = (q.as_ptr(), st.as_ptr(), code.as_ptr());
+    let (mut s0, mut s1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
+    let mut i = 0;
+    // SAFETY: loads read [i, i + 8) of all three slices with i + 8 <= n;
+    // AVX2 and FMA detected.
+    unsafe {
+        while i + 16 <= n {
+            // d = q - step * code in one fused op.
+            let d0 = _mm256_fnmadd_ps(
+                _mm256_loadu_ps(ps.add(i)),
+                bytes8(pc.add(i)),
+                _mm256_loadu_ps(pq.add(i)),
+            );
+            let d1 = _mm256_fnmadd_ps(
+                _mm256_loadu_ps(ps.add(i + 8)),
+                bytes8(pc.add(i + 8)),
+                _mm256_loadu_ps(pq.add(i + 8)),
+            );
+            s0 = _mm256_fmadd_ps(d0, d0, s0);
+            s1 = _mm256_fmadd_ps(d1, d1, s1);
+            i += 16;
+        }
+        if i + 8 <= n {
+            let d0 = _mm256_fnmadd_ps(
+                _mm256_loadu_ps(ps.add(i)),
+                bytes8(pc.add(i)),
+                _mm256_loadu_ps(pq.add(i)),
+            );
+            s0 = _mm256_fmadd_ps(d0, d0, s0);
+            i += 8;
+        }
+    }
+    let tail = scalar::sq8_l2(&q[i..n], &st[i..n], &code[i..n]);
+    hsum256(_mm256_add_ps(s0, s1)) + tail
+}
+
+#[target_feature(enable = "avx2,fma")]
+pub(crate) unsafe fn sq8_dot(a: &[f32], code: &[u8]) -> f32 {
+    let n = a.len().min(code.len());
+    let (pa, pc) = (a.as_ptr(), code.as_ptr());
+    let (mut s0, mut s1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
+    let mut i = 0;
+    // SAFETY: loads read [i, i + 8) of both slices with i + 8 <= n.
+    unsafe {
+        while i + 16 <= n {
+            s0 = _mm256_fmadd_ps(_mm256_loadu_ps(pa.add(i)), bytes8(pc.add(i)), s0);
+            s1 = _mm256_fmadd_ps(_mm256_loadu_ps(pa.add(i + 8)), bytes8(pc.add(i + 8)), s1);
+            i += 16;
+        }
+        if i + 8 <= n {
+            s0 = _mm256_fmadd_ps(_mm256_loadu_ps(pa.add(i)), bytes8(pc.add(i)), s0);
+            i += 8;
+        }
+    }
+    let tail = scalar::sq8_dot(&a[i..n], &code[i..n]);
+    hsum256(_mm256_add_ps(s0, s1)) + tail
+}
