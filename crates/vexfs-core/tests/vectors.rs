@@ -743,3 +743,40 @@ fn bulk_updates_need_write_permission_on_the_file_or_to_create_in_the_directory(
     assert_eq!(fs.getxattr(theirs, EMB).unwrap_err(), FsError::NoData);
     fsck_clean(fs);
 }
+
+#[test]
+fn sq8_indexes_learn_their_ranges_from_a_sample_first() {
+    for background in [None, Some(100_000)] {
+        let mut fs = fresh(64 << 20, 4096);
+        fs.set_background_inserts(background);
+        let d = mkdir(&mut fs, 1, "q");
+        let mut s = spec(IndexKind::Hnsw, 16);
+        s.params = b"storage=sq8,ef_construction=100".to_vec();
+        fs.index_create(d, s, false).unwrap();
+        let mut model = BTreeMap::new();
+        for i in 0..1500u64 {
+            let ino = file(&mut fs, d, &format!("v{i}"));
+            set(&mut fs, ino, &vecf(i, 16)).unwrap();
+            model.insert(ino, vecf(i, 16));
+            if i == 999 {
+                // Not trained on the first few: all 1,000 still pending,
+                // and searched exactly.
+                assert_eq!(fs.index_info(d).unwrap().unwrap().pending, 1000);
+                let q = vecf(7, 16);
+                assert_eq!(search_ids(&mut fs, d, &query(&q, 5)), brute(&model, &q, 5));
+            }
+        }
+        while fs.vectors_absorb(4096).unwrap().left > 0 {}
+        let mut q = query(&vecf(4242, 16), 10);
+        q.ef = Some(200);
+        let got = search_ids(&mut fs, d, &q);
+        let want = brute(&model, &q.vector, 10);
+        let overlap = got.iter().filter(|i| want.contains(i)).count();
+        assert!(overlap >= 8, "8-bit codes keep recall: {overlap}/10");
+        let info = fs.index_info(d).unwrap().unwrap();
+        assert_eq!((info.vectors, info.pending), (1500, 0));
+        let mut fs = remount(fs);
+        assert_eq!(search_ids(&mut fs, d, &q), got, "the saved codes load back");
+        fsck_clean(fs);
+    }
+}

@@ -13,6 +13,10 @@ use alloc::vec::Vec;
 use vexfs_ann::{IndexKind, Metric, VectorIndex};
 use vexfs_format::vector::MAX_DIM;
 
+/// Vectors a Flat or HNSW index with 8-bit storage (`storage=sq8`) waits
+/// for before it learns its per-dimension ranges.
+const SQ8_TRAIN_AT: usize = 1024;
+
 /// Pending vectors a trained index collects before one batch insertion
 /// (when no background worker inserts them).
 const ABSORB_AT: usize = 8192;
@@ -76,15 +80,21 @@ impl IndexSpec {
 
     /// Vectors an untrained strategy collects before it trains.
     fn train_threshold(&self) -> usize {
-        let get = |key: &str, default: usize| -> usize {
-            let text = core::str::from_utf8(&self.params).unwrap_or("");
+        let text = core::str::from_utf8(&self.params).unwrap_or("");
+        let param = |key: &str| {
             text.split(|c: char| c == ',' || c.is_whitespace())
                 .filter_map(|kv| kv.split_once('='))
                 .find(|(k, _)| k.trim() == key)
-                .and_then(|(_, v)| v.trim().parse::<usize>().ok())
-                .unwrap_or(default)
+                .map(|(_, v)| v.trim())
         };
+        let get = |key: &str, default: usize| -> usize {
+            param(key).and_then(|v| v.parse().ok()).unwrap_or(default)
+        };
+        let sq8 = param("storage") == Some("sq8");
         match self.kind {
+            // 8-bit codes learn each dimension's range from the data: wait
+            // for a sample worth learning from.
+            IndexKind::Flat | IndexKind::Hnsw if sq8 => SQ8_TRAIN_AT,
             IndexKind::IvfFlat => get("nlist", vexfs_ann::IvfConfig::default().nlist).max(256),
             IndexKind::IvfPq => {
                 let d = vexfs_ann::IvfPqConfig::default();
