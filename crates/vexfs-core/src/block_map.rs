@@ -17,11 +17,10 @@
 //! and then commit (`fsync` does).
 
 use crate::device::BlockDevice;
-use crate::error::{corrupt_at, FsError, Location, Result};
+use crate::error::{FsError, Result};
 use crate::extents::Mapping;
 use crate::file::MAX_FILE_SIZE;
 use crate::fs::Fs;
-use vexfs_format::extent::{Extent, MAX_EXTENT_LEN};
 use vexfs_format::inode::{Inode, Timestamp};
 
 /// Blocks mapped per call at most: bounds one operation's journal use.
@@ -153,35 +152,7 @@ impl<D: BlockDevice> Fs<D> {
         lblk: u64,
         want: u64,
     ) -> Result<WriteMapping> {
-        let goal = match lblk.checked_sub(1) {
-            Some(prev) => match self.map_block(ino, inode, prev)? {
-                Mapping::Mapped { physical, .. } => physical.saturating_add(1),
-                Mapping::Hole { .. } => self.block_hint,
-            },
-            None => self.block_hint,
-        };
-        let want = want.min(u64::from(MAX_EXTENT_LEN));
-        // Checked before allocating, so a bad count fails cleanly.
-        if inode.blocks.checked_add(want).is_none() {
-            return Err(corrupt_at(
-                "inode block count overflows",
-                Location::Inode(ino),
-            ));
-        }
-        let (physical, got) = self.alloc_blocks(goal, want)?;
-        let len32 = u32::try_from(got).map_err(|_| FsError::Invalid)?;
-        self.extent_insert(
-            ino,
-            inode,
-            Extent {
-                logical: lblk,
-                physical,
-                len: len32,
-                flags: 0,
-            },
-        )?;
-        // Cannot saturate: got <= want, checked above.
-        inode.blocks = inode.blocks.saturating_add(got);
+        let (physical, got) = self.allocate_extent(ino, inode, lblk, want, 0)?;
         Ok(WriteMapping {
             physical,
             len: got,

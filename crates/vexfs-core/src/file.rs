@@ -393,33 +393,51 @@ impl<D: BlockDevice> Fs<D> {
     /// Allocate up to `want` blocks for the hole at `lblk` and map them
     /// unwritten; returns the number mapped.
     fn reserve_hole(&mut self, ino: u64, inode: &mut Inode, lblk: u64, want: u64) -> Result<u64> {
+        self.allocate_extent(ino, inode, lblk, want, EXTENT_UNWRITTEN)
+            .map(|(_, got)| got)
+    }
+
+    /// Allocate up to `want` blocks for the hole at `lblk`, next to the
+    /// block before it when possible, and map them with extent `flags`;
+    /// returns the first physical block and the number mapped.
+    pub(crate) fn allocate_extent(
+        &mut self,
+        ino: u64,
+        inode: &mut Inode,
+        lblk: u64,
+        want: u64,
+        flags: u32,
+    ) -> Result<(u64, u64)> {
         let goal = match lblk.checked_sub(1) {
             Some(prev) => match self.map_block(ino, inode, prev)? {
-                Mapping::Mapped { physical, .. } => physical + 1,
+                Mapping::Mapped { physical, .. } => physical.saturating_add(1),
                 Mapping::Hole { .. } => self.block_hint,
             },
             None => self.block_hint,
         };
         let want = want.min(u64::from(MAX_EXTENT_LEN));
+        // Checked before allocating, so a bad count fails cleanly.
         if inode.blocks.checked_add(want).is_none() {
             return Err(corrupt_at(
                 "inode block count overflows",
                 Location::Inode(ino),
             ));
         }
-        let (phys, got) = self.alloc_blocks(goal, want)?;
+        let (physical, got) = self.alloc_blocks(goal, want)?;
+        let len = u32::try_from(got).map_err(|_| FsError::Invalid)?;
         self.extent_insert(
             ino,
             inode,
             Extent {
                 logical: lblk,
-                physical: phys,
-                len: got as u32,
-                flags: EXTENT_UNWRITTEN,
+                physical,
+                len,
+                flags,
             },
         )?;
+        // Cannot saturate: got <= want, checked above.
         inode.blocks = inode.blocks.saturating_add(got);
-        Ok(got)
+        Ok((physical, got))
     }
 
     /// `fallocate(2)`.
