@@ -3,9 +3,10 @@
 
 use core::arch::x86_64::*;
 
+/// Sum of the eight lanes (also used by the kernels over codes).
 #[inline]
 #[target_feature(enable = "avx2,fma")]
-fn hsum256(v: __m256) -> f32 {
+pub(crate) fn hsum256(v: __m256) -> f32 {
     let lo = _mm256_castps256_ps128(v);
     let hi = _mm256_extractf128_ps::<1>(v);
     let s = _mm_add_ps(lo, hi);

@@ -4,18 +4,8 @@
 //! `avx2`, `fma` and (for the f16 ones) `f16c`.
 
 use super::super::codes as scalar;
+use super::avx2::hsum256;
 use core::arch::x86_64::*;
-
-#[inline]
-#[target_feature(enable = "avx2,fma")]
-fn hsum256(v: __m256) -> f32 {
-    let lo = _mm256_castps256_ps128(v);
-    let hi = _mm256_extractf128_ps::<1>(v);
-    let s = _mm_add_ps(lo, hi);
-    let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    let s = _mm_add_ss(s, _mm_shuffle_ps::<0b01>(s, s));
-    _mm_cvtss_f32(s)
-}
 
 /// Eight halves at byte pointer `p`, widened.
 #[inline]
