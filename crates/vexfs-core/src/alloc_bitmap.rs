@@ -161,6 +161,7 @@ impl<D: BlockDevice> Fs<D> {
         }
         self.sb.free_blocks = self.sb.free_blocks.saturating_sub(n);
         self.block_hint = first + n;
+        crate::journal::range_add(&mut self.fresh, first, n);
         Ok((first, n))
     }
 

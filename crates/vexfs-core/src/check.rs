@@ -344,8 +344,7 @@ pub fn check<D: BlockDevice>(
         report.files = model.files;
         report.directories = model.directories;
         if round == 0 && read_only {
-            report.orphans_pending =
-                model.pending_orphans.len() as u64 + model.pending_truncations;
+            report.orphans_pending = model.pending_orphans.len() as u64 + model.pending_truncations;
         }
         if model.problems.is_empty() {
             finished_clean = true;

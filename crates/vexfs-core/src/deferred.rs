@@ -74,7 +74,10 @@ impl<D: BlockDevice> Fs<D> {
                 return Ok(None);
             };
             if k > last - 1 {
-                return Err(corrupt_at("extent tree floor past its key", Location::Inode(ino)));
+                return Err(corrupt_at(
+                    "extent tree floor past its key",
+                    Location::Inode(ino),
+                ));
             }
             let e = self.decode_extent(ino, k, &v)?;
             if e.logical_end() <= first {
@@ -136,7 +139,10 @@ impl<D: BlockDevice> Fs<D> {
                 } else {
                     inode.size.div_ceil(self.bs as u64)
                 };
-                if self.release_bounded(ino, &mut inode, from, u64::MAX)?.is_some() {
+                if self
+                    .release_bounded(ino, &mut inode, from, u64::MAX)?
+                    .is_some()
+                {
                     self.write_inode(ino, &inode)?;
                     return Ok(Some(item));
                 }

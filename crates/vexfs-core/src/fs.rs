@@ -69,6 +69,12 @@ pub struct Fs<D: BlockDevice> {
     pub(crate) quarantine: crate::journal::Quarantine,
     /// Blocks freed by the commit in flight, until it ends.
     pub(crate) flight_quarantine: crate::journal::Quarantine,
+    /// Blocks handed out by the allocator in the running transaction: free
+    /// in every committed state, so written home before the commit record
+    /// instead of through the log (see [`crate::journal`]).
+    pub(crate) fresh: crate::journal::Quarantine,
+    /// How many of the dirty blocks are fresh.
+    pub(crate) fresh_dirty: usize,
     /// A commit started with `commit_begin` has not ended.
     pub(crate) in_flight: bool,
     /// Ranges the current operation quarantined (dropped if it aborts).
@@ -200,6 +206,8 @@ impl<D: BlockDevice> Fs<D> {
             journal_stats: Default::default(),
             quarantine: BTreeMap::new(),
             flight_quarantine: BTreeMap::new(),
+            fresh: BTreeMap::new(),
+            fresh_dirty: 0,
             in_flight: false,
             op_quarantined: Vec::new(),
             overlay: BTreeMap::new(),

@@ -4,9 +4,11 @@
 //! accumulate in the *running transaction* (the dirty set and the
 //! superblock) until [`Fs::journal_commit`] makes them durable as one unit:
 //!
-//! 1. flush the device: file data written since the last commit, and the
-//!    previous commit's home writes, are durable before anything that
-//!    depends on them (ordered data; the log may be overwritten);
+//! 1. write home the blocks the allocator handed out in this transaction,
+//!    then flush the device: those blocks, file data written since the last
+//!    commit, and the previous commit's home writes, are durable before
+//!    anything that depends on them (ordered data; the log may be
+//!    overwritten);
 //! 2. write the transaction into the log (descriptors, block images, commit
 //!    record with a CRC over all of it) in one sequential write, then flush:
 //!    this is the commit point;
@@ -18,6 +20,14 @@
 //! mount the log's first block is read and, if a complete transaction with
 //! a valid commit record newer than the checkpointed sequence is found,
 //! its images are written home. Replaying a transaction twice is harmless.
+//!
+//! A block allocated in the running transaction was free in every
+//! committed state and no replayable log holds an image of it (freed blocks
+//! are never logged, and quarantine keeps them from being reallocated until
+//! the log has moved on), so until the commit record is durable nothing on
+//! disk points at it: like file data it goes home directly, once, instead of
+//! twice through the log. New tree nodes, attribute blocks and index blocks
+//! (most of a bulk load's metadata) cost half the writes.
 //!
 //! Blocks freed in the running transaction are *quarantined*: the
 //! allocator skips them until the transaction is durable, so a truncated
@@ -62,6 +72,9 @@ pub struct JournalStats {
     pub commits: u64,
     /// Block images written to the log.
     pub logged_blocks: u64,
+    /// Blocks allocated in their transaction, written home before its
+    /// commit record instead of through the log.
+    pub early_blocks: u64,
     /// Commits too large for the log, written home between two flushes.
     pub unjournaled_commits: u64,
     /// Extra transactions long operations (freeing a huge or fragmented
@@ -329,6 +342,12 @@ impl<D: BlockDevice> Fs<D> {
         r
     }
 
+    /// Whether block `nr` was handed out by the allocator in the running
+    /// transaction.
+    pub(crate) fn is_fresh(&self, nr: u64) -> bool {
+        self.journal.is_some() && range_holds(&self.fresh, nr)
+    }
+
     /// Whether a commit started with [`Fs::commit_begin`] has not ended.
     pub fn commit_in_flight(&self) -> bool {
         self.in_flight
@@ -338,7 +357,7 @@ impl<D: BlockDevice> Fs<D> {
     /// should commit it now (it was not committed inline because another
     /// commit was in flight).
     pub fn commit_wanted(&self) -> bool {
-        !self.in_flight && self.dirty.len() >= self.group_limit
+        !self.in_flight && self.transaction_full(1)
     }
 
     /// Whether a front end that commits in the background
@@ -346,7 +365,7 @@ impl<D: BlockDevice> Fs<D> {
     /// running transaction reached half the size at which the next
     /// operation would commit it inline, on the request's time.
     pub fn commit_due(&self) -> bool {
-        !self.in_flight && self.dirty.len() >= (self.group_limit / 2).max(1)
+        !self.in_flight && self.transaction_full(2)
     }
 
     fn commit_prepare(&mut self) -> Result<Option<CommitIo>> {
@@ -354,9 +373,14 @@ impl<D: BlockDevice> Fs<D> {
         if self.dirty.is_empty() && !sb_changed {
             return Ok(None);
         }
-        // Seal every dirty block; collect the images in block order.
+        // Seal every dirty block; collect the images in block order,
+        // apart: blocks allocated in this transaction go home before the
+        // commit record, the rest through the log.
         let dirty = core::mem::take(&mut self.dirty);
+        let fresh = core::mem::take(&mut self.fresh);
+        self.fresh_dirty = 0;
         let mut images: Vec<u64> = Vec::with_capacity(dirty.len() + 1);
+        let mut early: Vec<u64> = Vec::new();
         for (nr, seal) in &dirty {
             let Some(buf) = self.cache.get_mut(nr) else {
                 continue;
@@ -364,7 +388,11 @@ impl<D: BlockDevice> Fs<D> {
             if let Seal::Meta { magic, owner } = *seal {
                 header::seal(buf, magic, *nr, owner)?;
             }
-            images.push(*nr);
+            if self.journal.is_some() && range_holds(&fresh, *nr) {
+                early.push(*nr);
+            } else {
+                images.push(*nr);
+            }
         }
         let mut sb_block = alloc::vec![0u8; self.bs];
         if sb_changed {
@@ -378,19 +406,14 @@ impl<D: BlockDevice> Fs<D> {
             if self.journal.is_some() {
                 self.journal_stats.unjournaled_commits += 1;
             }
+            // Written home between two flushes, all of them alike.
+            images.append(&mut early);
+            images.sort_unstable();
             None
         };
-        // Home writes, coalesced into runs.
-        let mut home: Vec<(u64, Vec<u8>)> = Vec::new();
-        let mut run_next = u64::MAX;
-        for nr in &images {
-            let buf = self.cache.get(nr).ok_or(FsError::Invalid)?;
-            match home.last_mut() {
-                Some((_, run)) if *nr == run_next => run.extend_from_slice(buf),
-                _ => home.push((nr * self.bs as u64, buf.clone())),
-            }
-            run_next = nr + 1;
-        }
+        let early_blocks = early.len() as u64;
+        let early = self.coalesce(&early)?;
+        let mut home = self.coalesce(&images)?;
         if sb_changed {
             home.push((0, sb_block[..SUPERBLOCK_SIZE].to_vec()));
         }
@@ -400,10 +423,28 @@ impl<D: BlockDevice> Fs<D> {
         self.flight_quarantine.extend(freed);
         self.in_flight = true;
         Ok(Some(CommitIo {
+            early,
             log,
             home,
             logged: logged as u64,
+            early_blocks,
         }))
+    }
+
+    /// The cached images of `blocks` (ascending) as device writes, runs of
+    /// consecutive blocks joined into one.
+    fn coalesce(&self, blocks: &[u64]) -> Result<Vec<(u64, Vec<u8>)>> {
+        let mut out: Vec<(u64, Vec<u8>)> = Vec::new();
+        let mut run_next = u64::MAX;
+        for nr in blocks {
+            let buf = self.cache.get(nr).ok_or(FsError::Invalid)?;
+            match out.last_mut() {
+                Some((_, run)) if *nr == run_next => run.extend_from_slice(buf),
+                _ => out.push((nr * self.bs as u64, buf.clone())),
+            }
+            run_next = nr + 1;
+        }
+        Ok(out)
     }
 
     fn commit_complete(&mut self, io: &CommitIo, written: Result<()>) -> Result<()> {
@@ -412,6 +453,7 @@ impl<D: BlockDevice> Fs<D> {
         if io.log.is_some() {
             self.journal_stats.commits += 1;
             self.journal_stats.logged_blocks += io.logged;
+            self.journal_stats.early_blocks += io.early_blocks;
         }
         self.flight_quarantine.clear();
         self.trim_cache();
@@ -555,15 +597,20 @@ impl<D: BlockDevice> Fs<D> {
 /// by a flush.
 #[derive(Debug)]
 pub struct CommitIo {
+    early: Vec<(u64, Vec<u8>)>,
     log: Option<(u64, Vec<u8>)>,
     home: Vec<(u64, Vec<u8>)>,
     logged: u64,
+    early_blocks: u64,
 }
 
 impl CommitIo {
     /// Carry out the writes on `dev`: the filesystem's device or another
     /// handle to the same storage.
     pub fn write<D: BlockDevice + ?Sized>(&self, dev: &mut D) -> Result<()> {
+        for (off, buf) in &self.early {
+            dev.write_at(*off, buf)?;
+        }
         dev.flush()?;
         if let Some((off, log)) = &self.log {
             dev.write_at(*off, log)?;
@@ -581,3 +628,33 @@ impl CommitIo {
 
 /// Quarantined ranges, first block to length.
 pub(crate) type Quarantine = BTreeMap<u64, u64>;
+
+/// Whether `nr` lies in one of the disjoint `ranges`.
+pub(crate) fn range_holds(ranges: &Quarantine, nr: u64) -> bool {
+    ranges
+        .range(..=nr)
+        .next_back()
+        .is_some_and(|(first, count)| nr < first + count)
+}
+
+/// Add `[first, first + count)` to the disjoint `ranges`, merging it with
+/// every range it overlaps or touches, so membership only ever grows.
+pub(crate) fn range_add(ranges: &mut Quarantine, first: u64, count: u64) {
+    if count == 0 {
+        return;
+    }
+    let mut lo = first;
+    let mut hi = first.saturating_add(count);
+    if let Some((&f, &c)) = ranges.range(..=lo).next_back() {
+        if f + c >= lo {
+            lo = f;
+            hi = hi.max(f + c);
+        }
+    }
+    let inside: Vec<(u64, u64)> = ranges.range(lo..=hi).map(|(&f, &c)| (f, c)).collect();
+    for (f, c) in inside {
+        hi = hi.max(f + c);
+        ranges.remove(&f);
+    }
+    ranges.insert(lo, hi - lo);
+}

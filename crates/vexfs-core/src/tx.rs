@@ -73,7 +73,7 @@ impl<D: BlockDevice> Fs<D> {
                 Ok(v) => {
                     self.end_operation();
                     self.vectors_after_commit();
-                    if self.dirty.len() >= self.group_limit && !self.in_flight {
+                    if self.transaction_full(1) && !self.in_flight {
                         // The operation is done in memory; a failure here
                         // aborts the journal and shows on the next call.
                         let _ = self.journal_commit();
@@ -170,7 +170,7 @@ impl<D: BlockDevice> Fs<D> {
         debug_assert!(self.tx_depth > 0, "metadata change outside a transaction");
         self.load_into_cache(nr)?;
         self.save_undo(nr);
-        self.dirty.insert(nr, seal);
+        self.mark_dirty(nr, seal);
         let b = self.cache.get_mut(&nr).ok_or(FsError::Invalid)?;
         f(b)
     }
@@ -183,7 +183,7 @@ impl<D: BlockDevice> Fs<D> {
         }
         self.block_offset(nr)?;
         self.save_undo(nr);
-        self.dirty.insert(nr, seal);
+        self.mark_dirty(nr, seal);
         self.cache.insert(nr, data);
         Ok(())
     }
@@ -193,8 +193,35 @@ impl<D: BlockDevice> Fs<D> {
         if self.cache.contains_key(&nr) || self.dirty.contains_key(&nr) {
             self.save_undo(nr);
             self.cache.remove(&nr);
-            self.dirty.remove(&nr);
+            self.unmark_dirty(nr);
         }
+    }
+
+    /// Put a block in the running transaction, counting the ones that will
+    /// not go through the log (see [`crate::journal`]).
+    fn mark_dirty(&mut self, nr: u64, seal: Seal) {
+        if self.dirty.insert(nr, seal).is_none() && self.is_fresh(nr) {
+            self.fresh_dirty += 1;
+        }
+    }
+
+    fn unmark_dirty(&mut self, nr: u64) {
+        if self.dirty.remove(&nr).is_some() && self.is_fresh(nr) {
+            self.fresh_dirty -= 1;
+        }
+    }
+
+    /// Dirty blocks the next commit writes through the log: the ones that
+    /// count against its capacity.
+    pub(crate) fn logged_dirty(&self) -> usize {
+        self.dirty.len() - self.fresh_dirty
+    }
+
+    /// Whether the running transaction is at its group-commit size: the
+    /// log's share, or the memory its pinned blocks may take.
+    pub(crate) fn transaction_full(&self, fraction: usize) -> bool {
+        self.logged_dirty() >= (self.group_limit / fraction).max(1)
+            || self.dirty.len() >= (self.cache_limit / 2 / fraction).max(1)
     }
 
     /// A successful operation: its changes join the running transaction.
@@ -228,12 +255,8 @@ impl<D: BlockDevice> Fs<D> {
                 }
             }
             match u.dirty_before {
-                Some(seal) => {
-                    self.dirty.insert(nr, seal);
-                }
-                None => {
-                    self.dirty.remove(&nr);
-                }
+                Some(seal) => self.mark_dirty(nr, seal),
+                None => self.unmark_dirty(nr),
             }
         }
         for first in core::mem::take(&mut self.op_quarantined) {

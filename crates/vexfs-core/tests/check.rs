@@ -400,7 +400,10 @@ fn orphan_left_by_a_crash_is_recovery_work() {
     assert!(!r.corrected());
     assert_eq!((r.orphans_pending, r.orphans_released), (0, 1));
     assert_eq!(sb_of(&dev).orphan_head, 0);
-    assert!(sb_of(&dev).free_blocks > free_before, "the orphan's blocks are free again");
+    assert!(
+        sb_of(&dev).free_blocks > free_before,
+        "the orphan's blocks are free again"
+    );
     let dev = assert_clean(dev);
     let mut fs = Fs::mount(dev, MountOptions::default(), T0).unwrap();
     assert!(fs.getattr(st.ino).is_err());

@@ -22,7 +22,6 @@ use vexfs_core::{
 
 const ROOT: u64 = 1;
 
-
 /// What a file should hold.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 struct FileModel {
@@ -445,7 +444,8 @@ impl Run {
             force: true,
             now: T0,
         };
-        let (r, dev) = check(MemDevice { data: img }, &opts, &mut |_, _, _| true).expect("fsck runs");
+        let (r, dev) =
+            check(MemDevice { data: img }, &opts, &mut |_, _, _| true).expect("fsck runs");
         assert!(
             r.problems.is_empty(),
             "{what}: fsck before the mount found {:#?}",

@@ -95,7 +95,6 @@ fn assert_tree(fs: &mut Fs<MemDevice>, name: &str) {
     }
 }
 
-
 #[test]
 fn every_golden_image_mounts_reads_and_checks_clean() {
     for (name, bytes) in GOLDEN {

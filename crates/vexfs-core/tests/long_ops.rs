@@ -69,8 +69,14 @@ fn truncating_and_punching_large_ranges_is_split_and_keeps_the_rest() {
     let mut fs = tiny_journal();
     let ino = big_file(&mut fs, b"big", 56);
     // Punch all but the first and last MiB.
-    fs.fallocate(ino, MIB as u64 - 100, 54 * MIB as u64 + 200, FallocMode::PunchHole, T0)
-        .unwrap();
+    fs.fallocate(
+        ino,
+        MIB as u64 - 100,
+        54 * MIB as u64 + 200,
+        FallocMode::PunchHole,
+        T0,
+    )
+    .unwrap();
     let data = fs.read(ino, 0, 56 * MIB).unwrap();
     assert!(data[..MIB - 100].iter().all(|&b| b == 1));
     assert!(data[MIB - 100..55 * MIB + 100].iter().all(|&b| b == 0));
@@ -84,7 +90,10 @@ fn truncating_and_punching_large_ranges_is_split_and_keeps_the_rest() {
     };
     let st = fs.setattr(ino, &a, T0).unwrap();
     assert_eq!(st.size, 10);
-    assert!(st.blocks_512 <= 4, "setattr reports the blocks left: {st:?}");
+    assert!(
+        st.blocks_512 <= 4,
+        "setattr reports the blocks left: {st:?}"
+    );
     fs.sync().unwrap();
     let s = fs.journal_stats();
     assert!(s.split_steps > 0, "{s:?}");
@@ -130,7 +139,10 @@ fn an_open_unlinked_file_stays_an_orphan_through_a_split_truncate() {
 #[test]
 fn reserving_a_large_range_is_split_and_running_out_of_space_leaves_it_consistent() {
     let mut fs = tiny_journal();
-    let ino = fs.create(ROOT_INO, b"reserved", 0o644, 0, 0, T0).unwrap().ino;
+    let ino = fs
+        .create(ROOT_INO, b"reserved", 0o644, 0, 0, T0)
+        .unwrap()
+        .ino;
     let len = 56 * MIB as u64;
     fs.fallocate(ino, 0, len, FallocMode::Allocate { keep_size: false }, T0)
         .unwrap();
@@ -141,10 +153,17 @@ fn reserving_a_large_range_is_split_and_running_out_of_space_leaves_it_consisten
     let st = fs.getattr(ino).unwrap();
     assert_eq!(st.size, len, "the size is set once everything is reserved");
     assert!(st.blocks_512 >= len / 512, "{st:?}");
-    assert!(fs.read(ino, len - 4096, 4096).unwrap().iter().all(|&b| b == 0));
+    assert!(fs
+        .read(ino, len - 4096, 4096)
+        .unwrap()
+        .iter()
+        .all(|&b| b == 0));
     // More than is left: ENOSPC, and what was reserved before it ran out
     // is a consistent (if partial) reservation past the end of the file.
-    let other = fs.create(ROOT_INO, b"too-big", 0o644, 0, 0, T0).unwrap().ino;
+    let other = fs
+        .create(ROOT_INO, b"too-big", 0o644, 0, 0, T0)
+        .unwrap()
+        .ino;
     let r = fs.fallocate(other, 0, len, FallocMode::Allocate { keep_size: false }, T0);
     assert_eq!(r, Err(vexfs_core::FsError::NoSpace));
     assert_eq!(fs.getattr(other).unwrap().size, 0);
@@ -179,5 +198,51 @@ fn zeroing_a_large_range_is_split_and_keeps_it_allocated() {
     let free = free_blocks(&mut fs);
     fs.write(ino, 10 * MIB as u64, &[9u8; 4096], T0).unwrap();
     assert_eq!(free_blocks(&mut fs), free);
+    assert_checks_clean(fs);
+}
+
+/// Blocks allocated in a transaction go home before its commit record and
+/// not through the log: a load of new files with attribute blobs logs only
+/// the blocks that existed before (inode table, bitmaps, the directory's
+/// older nodes). Changing those blobs later goes through the log again.
+#[test]
+fn new_blocks_go_home_directly_and_changed_ones_through_the_log() {
+    let mut fs = fresh(64 * MIB, 4096);
+    let dir = fs.mkdir(ROOT_INO, b"d", 0o755, 0, 0, T0).unwrap().ino;
+    fs.sync().unwrap();
+    let before = fs.journal_stats();
+    let value = vec![7u8; 512];
+    for i in 0..400u32 {
+        let ino = fs
+            .create(dir, format!("f{i:04}").as_bytes(), 0o644, 0, 0, T0)
+            .unwrap()
+            .ino;
+        fs.setxattr(ino, b"user.v", &value, Default::default(), T0)
+            .unwrap();
+    }
+    fs.sync().unwrap();
+    let load = fs.journal_stats();
+    let early = load.early_blocks - before.early_blocks;
+    let logged = load.logged_blocks - before.logged_blocks;
+    // One blob block per file, plus the directory's new tree nodes.
+    assert!(early >= 400, "{load:?}");
+    assert!(logged < 100, "only old blocks are logged: {load:?}");
+    for i in 0..400u32 {
+        let ino = fs.lookup(dir, format!("f{i:04}").as_bytes()).unwrap().ino;
+        fs.setxattr(ino, b"user.v", &[9u8; 512], Default::default(), T0)
+            .unwrap();
+    }
+    fs.sync().unwrap();
+    let change = fs.journal_stats();
+    assert!(
+        change.logged_blocks - load.logged_blocks >= 400,
+        "rewritten blobs are logged: {change:?}"
+    );
+    assert_eq!(change.unjournaled_commits, 0);
+    let mut fs = remount(fs);
+    for i in 0..400u32 {
+        let ino = fs.lookup(dir, format!("f{i:04}").as_bytes()).unwrap().ino;
+        assert_eq!(fs.getxattr(ino, b"user.v").unwrap(), vec![9u8; 512]);
+    }
     assert_checks_clean(fs);
 }

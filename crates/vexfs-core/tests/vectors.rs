@@ -622,7 +622,10 @@ fn background_inserts_are_searchable_at_once_and_absorbed_in_steps() {
     let info = fs.index_info(d).unwrap().unwrap();
     assert_eq!((info.vectors, info.pending), (250, 250));
     assert_eq!(fs.vectors_backlog(), 250);
-    assert_eq!(search_ids(&mut fs, d, &query(&q, 10)), brute(&model, &q, 10));
+    assert_eq!(
+        search_ids(&mut fs, d, &query(&q, 10)),
+        brute(&model, &q, 10)
+    );
     let mut sq = query(&q, 5);
     sq.filter.subtree = Some(sub);
     assert_eq!(search_ids(&mut fs, d, &sq), brute(&in_sub, &q, 5));
@@ -633,12 +636,18 @@ fn background_inserts_are_searchable_at_once_and_absorbed_in_steps() {
     model.insert(first, v);
     fs.unlink(d, b"b1", T0).unwrap();
     model.remove(&(first + 1));
-    assert_eq!(search_ids(&mut fs, d, &query(&q, 10)), brute(&model, &q, 10));
+    assert_eq!(
+        search_ids(&mut fs, d, &query(&q, 10)),
+        brute(&model, &q, 10)
+    );
     // A save keeps the pending rows; the remounted index still has them.
     let changes = fs.vectors_changes();
     let mut fs = remount(fs);
     assert_eq!(fs.index_info(d).unwrap().unwrap().pending, 249);
-    assert_eq!(search_ids(&mut fs, d, &query(&q, 10)), brute(&model, &q, 10));
+    assert_eq!(
+        search_ids(&mut fs, d, &query(&q, 10)),
+        brute(&model, &q, 10)
+    );
     // Without a worker the first search took them in.
     assert_eq!(fs.index_info(d).unwrap().unwrap().pending, 0);
     let mut fs = remount(fs);
@@ -665,7 +674,10 @@ fn background_inserts_are_searchable_at_once_and_absorbed_in_steps() {
     let info = fs.index_info(d).unwrap().unwrap();
     assert_eq!((info.vectors, info.pending), (299, 0));
     assert_eq!(fs.vectors_absorb(16).unwrap(), Default::default());
-    assert_eq!(search_ids(&mut fs, d, &query(&q, 10)), brute(&model, &q, 10));
+    assert_eq!(
+        search_ids(&mut fs, d, &query(&q, 10)),
+        brute(&model, &q, 10)
+    );
     // Past the backlog limit a writer inserts the excess (and a little
     // more) itself.
     for i in 300..650u64 {
@@ -675,13 +687,22 @@ fn background_inserts_are_searchable_at_once_and_absorbed_in_steps() {
         model.insert(ino, v);
         assert!(fs.index_info(d).unwrap().unwrap().pending <= 300);
     }
-    assert_eq!(search_ids(&mut fs, d, &query(&q, 10)), brute(&model, &q, 10));
+    assert_eq!(
+        search_ids(&mut fs, d, &query(&q, 10)),
+        brute(&model, &q, 10)
+    );
     fsck_clean(fs);
 }
 
 /// One `VEXFS_IOC_BULK_SET` of `(name, vector)` items into `dir`; the
 /// reply's (error, error_index, done).
-fn bulk(fs: &mut Fs<MemDevice>, dir: u64, items: &[(&str, Vec<f32>)], create: bool, who: &Caller) -> (i32, u32, u32) {
+fn bulk(
+    fs: &mut Fs<MemDevice>,
+    dir: u64,
+    items: &[(&str, Vec<f32>)],
+    create: bool,
+    who: &Caller,
+) -> (i32, u32, u32) {
     use vexfs_uapi as u;
     use vexfs_uapi::Request as _;
     let mut b = Box::new(u::Bulk::new_request());
@@ -703,7 +724,14 @@ fn bulk(fs: &mut Fs<MemDevice>, dir: u64, items: &[(&str, Vec<f32>)], create: bo
     }
     let mut session = vexfs_core::QuerySession::default();
     let out = fs
-        .vector_ioctl(dir, u::IOC_BULK_SET, u::as_bytes(&*b), &mut session, who, T0)
+        .vector_ioctl(
+            dir,
+            u::IOC_BULK_SET,
+            u::as_bytes(&*b),
+            &mut session,
+            who,
+            T0,
+        )
         .expect("bulk ioctl");
     let r: u::Bulk = u::from_bytes(&out).unwrap();
     (r.error, r.error_index, r.done)
@@ -725,20 +753,48 @@ fn bulk_updates_need_write_permission_on_the_file_or_to_create_in_the_directory(
     let v = vecf(1, 4);
     let eacces = -FsError::AccessDenied.errno();
     // Creating needs write permission on the directory.
-    assert_eq!(bulk(&mut fs, open, &[("new", v.clone())], true, &user), (0, 0, 1));
     assert_eq!(
-        bulk(&mut fs, shut, &[("mine", v.clone()), ("new", v.clone())], true, &user),
+        bulk(&mut fs, open, &[("new", v.clone())], true, &user),
+        (0, 0, 1)
+    );
+    assert_eq!(
+        bulk(
+            &mut fs,
+            shut,
+            &[("mine", v.clone()), ("new", v.clone())],
+            true,
+            &user
+        ),
         (eacces, 1, 0),
         "no new name in a directory the caller may not write"
     );
     // An existing file needs write permission on itself, with or without
     // the create flag.
-    assert_eq!(bulk(&mut fs, shut, &[("mine", v.clone())], true, &user), (0, 0, 1));
-    assert_eq!(bulk(&mut fs, shut, &[("theirs", v.clone())], false, &user), (eacces, 0, 0));
-    assert_eq!(bulk(&mut fs, open, &[("ro", v.clone())], true, &user), (eacces, 0, 0));
+    assert_eq!(
+        bulk(&mut fs, shut, &[("mine", v.clone())], true, &user),
+        (0, 0, 1)
+    );
+    assert_eq!(
+        bulk(&mut fs, shut, &[("theirs", v.clone())], false, &user),
+        (eacces, 0, 0)
+    );
+    assert_eq!(
+        bulk(&mut fs, open, &[("ro", v.clone())], true, &user),
+        (eacces, 0, 0)
+    );
     // A missing name without the create flag, and a failed call changes
     // nothing.
-    assert_eq!(bulk(&mut fs, shut, &[("mine", vecf(2, 4)), ("nope", v.clone())], false, &user).1, 1);
+    assert_eq!(
+        bulk(
+            &mut fs,
+            shut,
+            &[("mine", vecf(2, 4)), ("nope", v.clone())],
+            false,
+            &user
+        )
+        .1,
+        1
+    );
     assert_eq!(fs.getxattr(mine, EMB).unwrap(), bytes(&v));
     assert_eq!(fs.getxattr(theirs, EMB).unwrap_err(), FsError::NoData);
     fsck_clean(fs);

@@ -8,7 +8,6 @@ use std::collections::BTreeMap;
 use vexfs_core::format::ROOT_INO;
 use vexfs_core::{Fs, FsError, MemDevice, XattrFlags};
 
-
 /// A value size: mostly small, some around a block, a few up to 64 KiB.
 fn value_len(r: &mut Rng, big: bool) -> usize {
     match r.below(100) {
@@ -76,7 +75,6 @@ fn verify(fs: &mut Fs<MemDevice>, ino: u64, model: &Model, what: &str) {
         .collect();
     assert_eq!(got, listing(model), "{what}: listing");
 }
-
 
 /// `names` distinct names, then `ops` random sets, replaces and removes.
 fn scale(names: u64, ops: u64, big: bool, bs: u32, device: usize, seed: u64) {

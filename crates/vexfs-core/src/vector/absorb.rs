@@ -10,10 +10,10 @@
 //! record is dirty from the first change, and a save writes pending rows in
 //! the index file's trailer, so nothing here needs a transaction.
 
+pub use super::domain::DEFAULT_INSERT_BACKLOG;
 use crate::device::BlockDevice;
 use crate::error::Result;
 use crate::fs::Fs;
-pub use super::domain::DEFAULT_INSERT_BACKLOG;
 
 /// What one [`Fs::vectors_absorb`] call did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -416,7 +416,13 @@ impl<D: BlockDevice> Fs<D> {
                     if create && may_create {
                         match fs.create(dir, name, S_IFREG | 0o644, caller.uid, caller.gid, now) {
                             Ok(st) => {
-                                return fs.setxattr(st.ino, EMBEDDING_XATTR, value, XattrFlags::default(), now)
+                                return fs.setxattr(
+                                    st.ino,
+                                    EMBEDDING_XATTR,
+                                    value,
+                                    XattrFlags::default(),
+                                    now,
+                                )
                             }
                             Err(FsError::Exists) => {}
                             Err(e) => return Err(e),

@@ -26,10 +26,10 @@ mod manage;
 mod pending;
 mod search;
 
+pub use absorb::{Absorbed, DEFAULT_INSERT_BACKLOG};
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::vec::Vec;
 use domain::Domain;
-pub use absorb::{Absorbed, DEFAULT_INSERT_BACKLOG};
 pub use domain::IndexSpec;
 pub(crate) use embedding::is_embedding;
 pub use search::{Filter, Hit, Query, SearchOutcome};
