@@ -218,10 +218,13 @@ impl<D: BlockDevice> Fs<D> {
     }
 
     /// Whether the running transaction is at its group-commit size: the
-    /// log's share, or the memory its pinned blocks may take.
+    /// log's share, or four times that in all (new blocks are not logged,
+    /// but stay pinned in the cache and copied out by the commit, and an
+    /// fsync waits for all of them), never more than half the cache.
     pub(crate) fn transaction_full(&self, fraction: usize) -> bool {
+        let pinned = (4 * self.group_limit).min(self.cache_limit / 2);
         self.logged_dirty() >= (self.group_limit / fraction).max(1)
-            || self.dirty.len() >= (self.cache_limit / 2 / fraction).max(1)
+            || self.dirty.len() >= (pinned / fraction).max(1)
     }
 
     /// A successful operation: its changes join the running transaction.
