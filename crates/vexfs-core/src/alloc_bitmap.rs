@@ -232,3 +232,15 @@ impl<D: BlockDevice> Fs<D> {
         Ok(())
     }
 }
+
+impl<D: BlockDevice> Fs<D> {
+    /// Whether block `nr` is marked in use in the block bitmap.
+    pub(crate) fn block_in_use(&mut self, nr: u64) -> Result<bool> {
+        if nr >= self.sb.block_count {
+            return Ok(false);
+        }
+        let bits = bits_per_bitmap_block(self.sb.block_size);
+        let buf = self.bitmap_block(Bitmap::Blocks, nr / bits)?;
+        Ok(get_bit(&buf, nr % bits))
+    }
+}

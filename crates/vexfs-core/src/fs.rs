@@ -75,6 +75,8 @@ pub struct Fs<D: BlockDevice> {
     pub(crate) fresh: crate::journal::Quarantine,
     /// How many of the dirty blocks are fresh.
     pub(crate) fresh_dirty: usize,
+    /// Pack blocks that may have free units (see [`crate::xattr_pack`]).
+    pub(crate) pack_room: alloc::collections::BTreeSet<u64>,
     /// A commit started with `commit_begin` has not ended.
     pub(crate) in_flight: bool,
     /// Ranges the current operation quarantined (dropped if it aborts).
@@ -208,6 +210,7 @@ impl<D: BlockDevice> Fs<D> {
             flight_quarantine: BTreeMap::new(),
             fresh: BTreeMap::new(),
             fresh_dirty: 0,
+            pack_room: Default::default(),
             in_flight: false,
             op_quarantined: Vec::new(),
             overlay: BTreeMap::new(),

@@ -435,14 +435,14 @@ impl<D: BlockDevice> Fs<D> {
     /// consecutive blocks joined into one.
     fn coalesce(&self, blocks: &[u64]) -> Result<Vec<(u64, Vec<u8>)>> {
         let mut out: Vec<(u64, Vec<u8>)> = Vec::new();
-        let mut run_next = u64::MAX;
-        for nr in blocks {
-            let buf = self.cache.get(nr).ok_or(FsError::Invalid)?;
-            match out.last_mut() {
-                Some((_, run)) if *nr == run_next => run.extend_from_slice(buf),
-                _ => out.push((nr * self.bs as u64, buf.clone())),
+        // Each run is sized before it is filled: this copy runs with the
+        // filesystem held, and a growing buffer would copy it again.
+        for run in blocks.chunk_by(|a, b| a + 1 == *b) {
+            let mut bytes = Vec::with_capacity(run.len() * self.bs);
+            for nr in run {
+                bytes.extend_from_slice(self.cache.get(nr).ok_or(FsError::Invalid)?);
             }
-            run_next = nr + 1;
+            out.push((run[0] * self.bs as u64, bytes));
         }
         Ok(out)
     }

@@ -36,6 +36,7 @@ mod seek;
 mod tx;
 pub mod vector;
 mod xattr;
+mod xattr_pack;
 mod xattr_tree;
 
 pub use block_map::{BlockMap, WriteMapping, MAX_MAP_BLOCKS};

@@ -18,10 +18,11 @@ use alloc::vec::Vec;
 use vexfs_format::bytes::{get_u64, put_u64};
 use vexfs_format::features::INCOMPAT_XATTR_TREE;
 use vexfs_format::header::{self, XATTR_MAGIC};
-use vexfs_format::inode::{Inode, Timestamp, FLAG_XATTR_TREE};
+use vexfs_format::inode::{Inode, Timestamp, FLAG_XATTR_PACKED, FLAG_XATTR_TREE};
 use vexfs_format::xattr::{
     put_bounds, put_entry, Namespace, XattrEntry, XattrIter, BLOB_HEADER, MAX_BLOB, MAX_VALUE,
 };
+use vexfs_format::xattr_pack::max_packed;
 use vexfs_format::xattr_tree::{TREE_BLOB_HEADER, TREE_ROOT_OFFSET};
 
 /// `setxattr(2)` flags.
@@ -110,6 +111,13 @@ impl<D: BlockDevice> Fs<D> {
     /// the tree root it names; `None` without a blob.
     fn xattr_raw(&mut self, ino: u64, inode: &Inode) -> Result<Option<RawBlob>> {
         let tree = inode.flags & FLAG_XATTR_TREE != 0;
+        if inode.flags & FLAG_XATTR_PACKED != 0 {
+            return Ok(Some(RawBlob {
+                bytes: self.pack_read(ino, inode)?,
+                start: BLOB_HEADER,
+                tree_root: None,
+            }));
+        }
         if inode.xattr_block == 0 {
             if tree {
                 return Err(corrupt("attribute tree inode without a blob"));
@@ -208,6 +216,8 @@ impl<D: BlockDevice> Fs<D> {
         put_bounds(&mut buf, attrs.len(), used)?;
         if let Some(root) = blob.tree_root {
             put_u64(&mut buf, TREE_ROOT_OFFSET, root)?;
+        } else if used <= max_packed(self.bs) {
+            return self.xattr_store_packed(ino, inode, &mut buf[..used]);
         }
         let first = if inode.xattr_block != 0 && inode.xattr_blocks as usize == nblocks {
             inode.xattr_block
@@ -227,9 +237,30 @@ impl<D: BlockDevice> Fs<D> {
         Ok(())
     }
 
-    /// Free the blob's own blocks.
+    /// Store a small blob in a pack block: where it is when it keeps its
+    /// size in units, else in new units (the old place freed after).
+    fn xattr_store_packed(&mut self, ino: u64, inode: &mut Inode, blob: &mut [u8]) -> Result<()> {
+        let (nr, offset) = if self.pack_fits_in_place(inode, blob.len()) {
+            (inode.xattr_block, inode.xattr_offset)
+        } else {
+            let place = self.pack_alloc(blob.len())?;
+            self.xattr_free_run(inode)?;
+            inode.xattr_block = place.0;
+            inode.xattr_offset = place.1;
+            inode.flags |= FLAG_XATTR_PACKED;
+            place
+        };
+        inode.xattr_len = blob.len() as u32;
+        self.pack_write(ino, nr, offset, blob)
+    }
+
+    /// Free the blob's own blocks, or its units in a pack block.
     fn xattr_free_run(&mut self, inode: &mut Inode) -> Result<()> {
-        if inode.xattr_block != 0 {
+        if inode.flags & FLAG_XATTR_PACKED != 0 {
+            self.pack_free(inode)?;
+            inode.flags &= !FLAG_XATTR_PACKED;
+            inode.xattr_offset = 0;
+        } else if inode.xattr_block != 0 {
             let n = u64::from(inode.xattr_blocks);
             self.free_blocks(inode.xattr_block, n)?;
             inode.blocks = inode.blocks.saturating_sub(n);
@@ -255,6 +286,19 @@ impl<D: BlockDevice> Fs<D> {
             }
         }
         inode.flags &= !FLAG_XATTR_TREE;
+        if inode.flags & FLAG_XATTR_PACKED != 0 {
+            match self.pack_free(inode) {
+                // As for a damaged tree: fsck finds the units owned by
+                // nobody and frees them.
+                Err(FsError::Corrupt(_)) | Ok(()) => {}
+                Err(e) => return Err(e),
+            }
+            inode.flags &= !FLAG_XATTR_PACKED;
+            inode.xattr_offset = 0;
+            inode.xattr_block = 0;
+            inode.xattr_len = 0;
+            return Ok(());
+        }
         self.xattr_free_run(inode)
     }
 

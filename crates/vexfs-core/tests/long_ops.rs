@@ -211,7 +211,8 @@ fn new_blocks_go_home_directly_and_changed_ones_through_the_log() {
     let dir = fs.mkdir(ROOT_INO, b"d", 0o755, 0, 0, T0).unwrap().ino;
     fs.sync().unwrap();
     let before = fs.journal_stats();
-    let value = vec![7u8; 512];
+    // Larger than half a block: one blob block per file, not packed.
+    let value = vec![7u8; 2100];
     for i in 0..400u32 {
         let ino = fs
             .create(dir, format!("f{i:04}").as_bytes(), 0o644, 0, 0, T0)
@@ -229,7 +230,7 @@ fn new_blocks_go_home_directly_and_changed_ones_through_the_log() {
     assert!(logged < 100, "only old blocks are logged: {load:?}");
     for i in 0..400u32 {
         let ino = fs.lookup(dir, format!("f{i:04}").as_bytes()).unwrap().ino;
-        fs.setxattr(ino, b"user.v", &[9u8; 512], Default::default(), T0)
+        fs.setxattr(ino, b"user.v", &[9u8; 2100], Default::default(), T0)
             .unwrap();
     }
     fs.sync().unwrap();
@@ -242,7 +243,7 @@ fn new_blocks_go_home_directly_and_changed_ones_through_the_log() {
     let mut fs = remount(fs);
     for i in 0..400u32 {
         let ino = fs.lookup(dir, format!("f{i:04}").as_bytes()).unwrap().ino;
-        assert_eq!(fs.getxattr(ino, b"user.v").unwrap(), vec![9u8; 512]);
+        assert_eq!(fs.getxattr(ino, b"user.v").unwrap(), vec![9u8; 2100]);
     }
     assert_checks_clean(fs);
 }

@@ -19,8 +19,12 @@ pub const INCOMPAT_JOURNAL: u64 = 1 << 0;
 /// (`FLAG_XATTR_TREE`); older code would read the tree-mode blob header as
 /// entries. Set by the first inode that crosses the threshold, never cleared.
 pub const INCOMPAT_XATTR_TREE: u64 = 1 << 1;
-pub const INCOMPAT_KNOWN: u64 = INCOMPAT_JOURNAL | INCOMPAT_XATTR_TREE;
+/// Some inode's attribute blob shares a pack block (`FLAG_XATTR_PACKED`);
+/// older code would take the pack block for the blob. Set by the first
+/// packed blob, never cleared.
+pub const INCOMPAT_XATTR_PACKED: u64 = 1 << 2;
+pub const INCOMPAT_KNOWN: u64 = INCOMPAT_JOURNAL | INCOMPAT_XATTR_TREE | INCOMPAT_XATTR_PACKED;
 
 /// Features this implementation can mount read-write.
 pub const RO_COMPAT_SUPPORTED: u64 = RO_COMPAT_VECTOR_INDEX;
-pub const INCOMPAT_SUPPORTED: u64 = INCOMPAT_JOURNAL | INCOMPAT_XATTR_TREE;
+pub const INCOMPAT_SUPPORTED: u64 = INCOMPAT_JOURNAL | INCOMPAT_XATTR_TREE | INCOMPAT_XATTR_PACKED;

@@ -20,9 +20,9 @@
 //! | 80  | 4    | generation   | NFS-style generation number                    |
 //! | 84  | 4    | flags        | `FLAG_*`                                       |
 //! | 88  | 4    | rdev         | device number for character/block devices     |
-//! | 92  | 4    | reserved     | zero                                           |
-//! | 96  | 8    | xattr_block  | first block of the xattr blob, 0 if none       |
-//! | 104 | 4    | xattr_blocks | contiguous blocks of the blob                  |
+//! | 92  | 4    | xattr_offset | FLAG_XATTR_PACKED: the blob's byte offset in its pack block, else 0 |
+//! | 96  | 8    | xattr_block  | first block of the xattr blob (FLAG_XATTR_PACKED: its pack block), 0 if none |
+//! | 104 | 4    | xattr_blocks | contiguous blocks of the blob (0 for a packed one) |
 //! | 108 | 4    | xattr_len    | bytes used in the blob                         |
 //! | 112 | 8    | orphan_next  | next inode on the orphan list, 0 at its end    |
 //! | 120 | 8    | parent       | directory holding the primary link, 0 if none  |
@@ -71,8 +71,16 @@ pub const FLAG_HAS_EMBEDDING: u32 = 1 << 9;
 /// The attributes other than ACLs and the embedding are in an attribute
 /// tree whose root the blob names (`crate::xattr_tree`).
 pub const FLAG_XATTR_TREE: u32 = 1 << 2;
-pub const FLAGS_KNOWN: u32 =
-    FLAG_INLINE_SYMLINK | FLAG_ORPHAN | FLAG_XATTR_TREE | FLAG_VECTOR_INDEX | FLAG_HAS_EMBEDDING;
+/// The blob is small and shares a pack block with other inodes' blobs
+/// (`crate::xattr_pack`): `xattr_block` is the pack block, `xattr_offset`
+/// where in it the blob starts, `xattr_len` its length.
+pub const FLAG_XATTR_PACKED: u32 = 1 << 3;
+pub const FLAGS_KNOWN: u32 = FLAG_INLINE_SYMLINK
+    | FLAG_ORPHAN
+    | FLAG_XATTR_TREE
+    | FLAG_XATTR_PACKED
+    | FLAG_VECTOR_INDEX
+    | FLAG_HAS_EMBEDDING;
 
 /// A point in time: seconds since the epoch and nanoseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Hash)]
@@ -168,6 +176,8 @@ pub struct Inode {
     pub xattr_block: u64,
     pub xattr_blocks: u32,
     pub xattr_len: u32,
+    /// Byte offset of a packed blob in its pack block (`FLAG_XATTR_PACKED`).
+    pub xattr_offset: u32,
     pub orphan_next: u64,
     /// The directory holding the primary link (for directories also "..");
     /// 0 when a non-directory has no primary link.
@@ -197,6 +207,7 @@ impl Inode {
             xattr_block: 0,
             xattr_blocks: 0,
             xattr_len: 0,
+            xattr_offset: 0,
             orphan_next: 0,
             parent: 0,
             data: [0; DATA_SIZE],
@@ -241,7 +252,10 @@ impl Inode {
             if nsec >= 1_000_000_000 {
                 return Err(bad("inode timestamp"));
             }
-            Ok(Timestamp { sec: get_i64(raw, s)?, nsec })
+            Ok(Timestamp {
+                sec: get_i64(raw, s)?,
+                nsec,
+            })
         };
         let mut data = [0u8; DATA_SIZE];
         data.copy_from_slice(get_bytes(raw, DATA_OFFSET, DATA_SIZE)?);
@@ -262,6 +276,7 @@ impl Inode {
             xattr_block: get_u64(raw, 96)?,
             xattr_blocks: get_u32(raw, 104)?,
             xattr_len: get_u32(raw, 108)?,
+            xattr_offset: get_u32(raw, 92)?,
             orphan_next: get_u64(raw, 112)?,
             parent: get_u64(raw, 120)?,
             data,
@@ -273,10 +288,20 @@ impl Inode {
         if inode.flags & !FLAGS_KNOWN != 0 {
             return Err(bad("inode flags"));
         }
-        if inode.flags & FLAG_INLINE_SYMLINK != 0 && (!inode.is_symlink() || inode.size > DATA_SIZE as u64) {
+        if inode.flags & FLAG_INLINE_SYMLINK != 0
+            && (!inode.is_symlink() || inode.size > DATA_SIZE as u64)
+        {
             return Err(bad("inline symlink"));
         }
-        if (inode.xattr_block == 0) != (inode.xattr_blocks == 0) {
+        if inode.flags & FLAG_XATTR_PACKED != 0 {
+            if inode.xattr_block == 0
+                || inode.xattr_blocks != 0
+                || inode.xattr_len == 0
+                || inode.flags & FLAG_XATTR_TREE != 0
+            {
+                return Err(bad("packed xattr location"));
+            }
+        } else if (inode.xattr_block == 0) != (inode.xattr_blocks == 0) || inode.xattr_offset != 0 {
             return Err(bad("inode xattr location"));
         }
         Ok(inode)
@@ -303,6 +328,7 @@ impl Inode {
         put_u32(raw, 80, self.generation)?;
         put_u32(raw, 84, self.flags)?;
         put_u32(raw, 88, self.rdev)?;
+        put_u32(raw, 92, self.xattr_offset)?;
         put_u64(raw, 96, self.xattr_block)?;
         put_u32(raw, 104, self.xattr_blocks)?;
         put_u32(raw, 108, self.xattr_len)?;
@@ -324,13 +350,21 @@ mod tests {
 
     #[test]
     fn round_trip_and_slot_check() {
-        let mut i = Inode::new(S_IFREG | 0o644, 1000, 1000, Timestamp::new(1_700_000_000, 5));
+        let mut i = Inode::new(
+            S_IFREG | 0o644,
+            1000,
+            1000,
+            Timestamp::new(1_700_000_000, 5),
+        );
         i.size = 12345;
         i.data[0] = 42;
         let mut raw = [0u8; INODE_SIZE];
         i.encode(&mut raw, 17).unwrap();
         assert_eq!(Inode::decode(&raw, 17).unwrap(), i);
-        assert!(Inode::decode(&raw, 18).is_err(), "slot mismatch must be caught");
+        assert!(
+            Inode::decode(&raw, 18).is_err(),
+            "slot mismatch must be caught"
+        );
     }
 
     proptest::proptest! {

@@ -6,7 +6,10 @@
 //! what is wrong. docs/FORMAT.md is the byte-level specification and must be
 //! kept in step with the `*_OFFSET` constants here.
 #![no_std]
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 pub mod bytes;
 pub mod checksum;
@@ -21,6 +24,7 @@ pub mod node;
 pub mod superblock;
 pub mod vector;
 pub mod xattr;
+pub mod xattr_pack;
 pub mod xattr_tree;
 
 pub use error::{Corruption, FormatError};

@@ -17,6 +17,8 @@ pub(crate) struct Node {
     /// The attribute blob and, for a tree inode, the attribute tree's
     /// node blocks and value runs, when they all verified.
     pub xattr_runs: Vec<(u64, u64)>,
+    /// A sound packed blob: its pack block, first unit and unit count.
+    pub pack: Option<(u64, u32, u32)>,
     /// The blob is damaged: drop it.
     pub drop_xattr: bool,
     /// Bytes used by a sound blob.
@@ -95,6 +97,8 @@ pub(crate) struct Model {
     pub inode_bitmap: Bits,
     /// Bitmap blocks (index within each bitmap) to rewrite.
     pub rewrite_block_bitmap: Vec<u64>,
+    /// Pack blocks whose map must become this (units nobody owns freed).
+    pub rewrite_packs: Vec<(u64, u64)>,
     pub rewrite_inode_bitmap: Vec<u64>,
     pub free_blocks: u64,
     pub free_inodes: u64,

@@ -19,7 +19,9 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use vexfs_format::dirent::DirEntry;
 use vexfs_format::header::{BITMAP_MAGIC, HEADER_SIZE};
-use vexfs_format::inode::{Inode, FLAG_ORPHAN, FLAG_XATTR_TREE, INODE_SIZE, S_IFDIR};
+use vexfs_format::inode::{
+    Inode, FLAG_ORPHAN, FLAG_XATTR_PACKED, FLAG_XATTR_TREE, INODE_SIZE, S_IFDIR,
+};
 use vexfs_format::superblock::bits_per_bitmap_block;
 use vexfs_format::{LOST_FOUND_INO, ROOT_INO};
 
@@ -127,6 +129,9 @@ pub(crate) fn apply<D: BlockDevice>(
                     },
                 )?;
             }
+            for &(nr, map) in &m.rewrite_packs {
+                rewrite_pack(fs, nr, map)?;
+            }
             for &k in &m.rewrite_inode_bitmap {
                 let b = bitmap_block(bs, &m.inode_bitmap, k, bits);
                 fs.put_block(
@@ -150,6 +155,12 @@ pub(crate) fn apply<D: BlockDevice>(
                 log.repairs.push(format!(
                     "rewrote {} block bitmap block(s)",
                     m.rewrite_block_bitmap.len()
+                ));
+            }
+            if !m.rewrite_packs.is_empty() {
+                log.repairs.push(format!(
+                    "freed unowned units in {} attribute pack block(s)",
+                    m.rewrite_packs.len()
                 ));
             }
             if !m.rewrite_inode_bitmap.is_empty() {
@@ -338,7 +349,8 @@ pub(crate) fn apply<D: BlockDevice>(
                     i.xattr_block = 0;
                     i.xattr_blocks = 0;
                     i.xattr_len = 0;
-                    i.flags &= !FLAG_XATTR_TREE;
+                    i.xattr_offset = 0;
+                    i.flags &= !(FLAG_XATTR_TREE | FLAG_XATTR_PACKED);
                 }
                 if let Some(l) = fix.xattr_len {
                     i.xattr_len = l;
@@ -395,4 +407,28 @@ pub(crate) fn apply<D: BlockDevice>(
     }
     problems.extend(log.failures);
     Ok((problems, log.repairs, cancelled))
+}
+
+/// Give a pack block (whose header verified in the scan) the map `map`:
+/// the units outside it are zeroed.
+fn rewrite_pack<D: BlockDevice>(fs: &mut Fs<D>, nr: u64, map: u64) -> Result<()> {
+    let mut b = alloc::vec![0u8; fs.bs];
+    fs.read_data(nr, &mut b)?;
+    let unit = vexfs_format::xattr_pack::unit_size(fs.bs);
+    let head = vexfs_format::xattr_pack::header_units(fs.bs);
+    for u in head..vexfs_format::xattr_pack::UNITS {
+        if map & (1u64 << u) == 0 {
+            let at = u as usize * unit;
+            b[at..at + unit].fill(0);
+        }
+    }
+    vexfs_format::xattr_pack::set_map(&mut b, map)?;
+    fs.put_block(
+        nr,
+        b,
+        Seal::Meta {
+            magic: vexfs_format::xattr_pack::PACK_MAGIC,
+            owner: 0,
+        },
+    )
 }

@@ -24,10 +24,13 @@ use vexfs_format::checksum::crc32c;
 use vexfs_format::dirent::{key_range, DirEntry};
 use vexfs_format::extent::Extent;
 use vexfs_format::header::{self, BITMAP_MAGIC, HEADER_SIZE, NODE_MAGIC, XATTR_MAGIC};
-use vexfs_format::inode::{FileType, Inode, FLAG_INLINE_SYMLINK, FLAG_XATTR_TREE, INODE_SIZE};
+use vexfs_format::inode::{
+    FileType, Inode, FLAG_INLINE_SYMLINK, FLAG_XATTR_PACKED, FLAG_XATTR_TREE, INODE_SIZE,
+};
 use vexfs_format::node::{self, Placement};
 use vexfs_format::superblock::bits_per_bitmap_block;
 use vexfs_format::xattr::{blob_bounds_at, XattrIter, BLOB_HEADER, MAX_BLOB};
+use vexfs_format::xattr_pack::{self, PACK_MAGIC};
 use vexfs_format::xattr_tree::{
     key_range as xattr_key_range, TreeItem, TreeValue, TREE_BLOB_HEADER, TREE_ROOT_OFFSET,
 };
@@ -236,6 +239,78 @@ fn walk_inode<D: BlockDevice>(
 struct XattrOwned {
     used: u32,
     runs: Vec<(u64, u64)>,
+    /// A packed blob: its pack block, first unit and unit count.
+    pack: Option<(u64, u32, u32)>,
+}
+
+/// Verify a packed blob: its pack block's header and map, its units in
+/// use, its own header (address, owner, checksum) and its entries.
+fn check_packed<D: BlockDevice>(
+    fs: &mut Fs<D>,
+    ino: u64,
+    inode: &Inode,
+) -> Result<core::result::Result<XattrOwned, String>> {
+    let nr = inode.xattr_block;
+    let (first, n) = match xattr_pack::blob_units(inode.xattr_offset, inode.xattr_len, fs.bs) {
+        Ok(u) => u,
+        Err(e) => return Ok(Err(format!("packed attribute blob: {e}"))),
+    };
+    if nr < fs.sb.data_start || nr >= fs.sb.block_count {
+        return Ok(Err(format!(
+            "attribute pack block {nr} outside the data area"
+        )));
+    }
+    let mut block = alloc::vec![0u8; fs.bs];
+    read_block(fs, nr, &mut block)?;
+    match header::verify(&block, PACK_MAGIC, nr, "xattr pack") {
+        Ok(0) => {}
+        Ok(owner) => {
+            return Ok(Err(format!(
+                "attribute pack block {nr} names owner {owner}"
+            )))
+        }
+        Err(e) => return Ok(Err(format!("attribute pack block {nr}: {e}"))),
+    }
+    let map = match xattr_pack::map(&block) {
+        Ok(m) => m,
+        Err(e) => return Ok(Err(format!("attribute pack block {nr}: {e}"))),
+    };
+    let bits = xattr_pack::run_bits(first, n);
+    if map & bits != bits {
+        return Ok(Err(format!(
+            "packed attribute blob in free units of block {nr}"
+        )));
+    }
+    let off = inode.xattr_offset as usize;
+    let blob = &block[off..off + inode.xattr_len as usize];
+    let addr = xattr_pack::blob_address(nr, inode.xattr_offset, fs.bs);
+    match header::verify(blob, XATTR_MAGIC, addr, "packed xattr blob") {
+        Ok(owner) if owner == ino => {}
+        Ok(owner) => {
+            return Ok(Err(format!(
+                "packed attribute blob belongs to inode {owner}"
+            )))
+        }
+        Err(e) => return Ok(Err(format!("packed attribute blob: {e}"))),
+    }
+    let iter = match XattrIter::new_at(blob, BLOB_HEADER) {
+        Ok(it) => it,
+        Err(e) => return Ok(Err(format!("packed attribute blob: {e}"))),
+    };
+    for e in iter {
+        if let Err(e) = e {
+            return Ok(Err(format!("packed attribute blob: {e}")));
+        }
+    }
+    match blob_bounds_at(blob, BLOB_HEADER) {
+        Ok((_, used)) if used == blob.len() => {}
+        _ => return Ok(Err(String::from("packed attribute blob length"))),
+    }
+    Ok(Ok(XattrOwned {
+        used: inode.xattr_len,
+        runs: Vec::new(),
+        pack: Some((nr, first, n)),
+    }))
 }
 
 /// Verify an inode's attribute blob and, for a tree inode, its attribute
@@ -245,6 +320,9 @@ fn check_xattr<D: BlockDevice>(
     ino: u64,
     inode: &Inode,
 ) -> Result<core::result::Result<XattrOwned, String>> {
+    if inode.flags & FLAG_XATTR_PACKED != 0 {
+        return check_packed(fs, ino, inode);
+    }
     let first = inode.xattr_block;
     let n = u64::from(inode.xattr_blocks);
     let bs = fs.bs as u64;
@@ -293,7 +371,11 @@ fn check_xattr<D: BlockDevice>(
             Err(why) => return Ok(Err(format!("attribute tree at block {root}: {why}"))),
         }
     }
-    Ok(Ok(XattrOwned { used, runs }))
+    Ok(Ok(XattrOwned {
+        used,
+        runs,
+        pack: None,
+    }))
 }
 
 /// Walk an attribute tree from its root block: node checks and key order
@@ -413,6 +495,8 @@ pub(crate) fn scan<D: BlockDevice>(
     let mut release: BTreeSet<u64> = BTreeSet::new();
     let mut entries: Vec<Entry> = Vec::new();
     let mut claimed = Bits::new(sb.block_count);
+    // Units of pack blocks claimed by packed blobs so far, per block.
+    let mut pack_units: BTreeMap<u64, u64> = BTreeMap::new();
     claimed.set_range(0, sb.data_start);
 
     // Pass 1: every inode, its tree, extents and attribute blob.
@@ -508,6 +592,7 @@ pub(crate) fn scan<D: BlockDevice>(
                 ft,
                 runs: walked.runs,
                 xattr_runs: Vec::new(),
+                pack: None,
                 drop_xattr: false,
                 xattr_used: None,
             };
@@ -516,6 +601,7 @@ pub(crate) fn scan<D: BlockDevice>(
                     Ok(x) => {
                         n.xattr_runs = x.runs;
                         n.xattr_used = Some(x.used);
+                        n.pack = x.pack;
                     }
                     Err(why) => {
                         problems.push(problem(
@@ -546,6 +632,20 @@ pub(crate) fn scan<D: BlockDevice>(
                     clash = Some(b);
                     break;
                 }
+                // A whole-block claim on a block that holds packed blobs.
+                if let Some((&b, _)) = pack_units.range(s..s.saturating_add(len)).next() {
+                    clash = Some(b);
+                    break;
+                }
+            }
+            // A packed blob shares its block with other packed blobs only,
+            // in units no other blob claims.
+            if let (None, Some((b, first, count))) = (clash, n.pack) {
+                let bits = xattr_pack::run_bits(first, count);
+                let taken = pack_units.get(&b).copied().unwrap_or(0);
+                if claimed.any_in(b, 1).is_some() || taken & bits != 0 {
+                    clash = Some(b);
+                }
             }
             if let Some(b) = clash {
                 let what = if b < sb.data_start {
@@ -566,6 +666,9 @@ pub(crate) fn scan<D: BlockDevice>(
             for &(s, len) in &all {
                 claimed.set_range(s, len);
             }
+            if let Some((b, first, count)) = n.pack {
+                *pack_units.entry(b).or_insert(0) |= xattr_pack::run_bits(first, count);
+            }
             entries.extend(walked.entries);
             nodes.insert(ino, n);
         }
@@ -584,6 +687,7 @@ pub(crate) fn scan<D: BlockDevice>(
         block_bitmap: Bits::new(0),
         inode_bitmap: Bits::new(0),
         rewrite_block_bitmap: Vec::new(),
+        rewrite_packs: Vec::new(),
         rewrite_inode_bitmap: Vec::new(),
         free_blocks: 0,
         free_inodes: 0,
@@ -747,6 +851,34 @@ fn plan_bitmaps<D: BlockDevice>(fs: &mut Fs<D>, m: &mut Model) -> Result<()> {
         }
         for &(s, len) in &n.xattr_runs {
             bb.set_range(s, len);
+        }
+    }
+    // Pack blocks: in use while a kept inode's blob is in them; their maps
+    // must name exactly the header and those blobs' units.
+    let mut packs: BTreeMap<u64, u64> = BTreeMap::new();
+    for (_, n) in m.nodes.iter().chain(pending.clone()) {
+        if let (Some((b, first, count)), false) = (n.pack, n.drop_xattr) {
+            *packs.entry(b).or_insert(0) |= xattr_pack::run_bits(first, count);
+        }
+    }
+    for (&b, &units) in &packs {
+        bb.set_range(b, 1);
+        let mut block = alloc::vec![0u8; fs.bs];
+        read_block(fs, b, &mut block)?;
+        let want = units | xattr_pack::header_map(fs.bs);
+        let have = xattr_pack::map(&block).unwrap_or(0);
+        if have != want {
+            m.problems.push(problem(
+                ProblemKind::Xattr,
+                Severity::Safe,
+                0,
+                b,
+                format!(
+                    "attribute pack block {b} marks {} unit(s) in use that no inode owns; free them",
+                    (have & !want).count_ones()
+                ),
+            ));
+            m.rewrite_packs.push((b, want));
         }
     }
     let mut ib = Bits::new(sb.inode_bitmap_blocks.saturating_mul(bits));
