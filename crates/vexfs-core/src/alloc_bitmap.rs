@@ -56,9 +56,11 @@ impl<D: BlockDevice> Fs<D> {
         }
     }
 
-    fn bitmap_block(&mut self, which: Bitmap, k: u64) -> Result<alloc::vec::Vec<u8>> {
+    /// Bitmap block `k`, verified into the cache; its block number.
+    fn bitmap_block(&mut self, which: Bitmap, k: u64) -> Result<u64> {
         let (start, _, _) = self.bitmap_geometry(which);
-        self.meta_block(start + k, BITMAP_MAGIC, Some(0), "bitmap block")
+        self.verify_meta_block(start + k, BITMAP_MAGIC, Some(0), "bitmap block")?;
+        Ok(start + k)
     }
 
     fn set_bits(&mut self, which: Bitmap, first: u64, count: u64, v: bool) -> Result<()> {
@@ -101,7 +103,8 @@ impl<D: BlockDevice> Fs<D> {
         let first_k = goal / bits;
         for step in 0..=nblocks {
             let k = (first_k + step) % nblocks.max(1);
-            let buf = self.bitmap_block(which, k)?;
+            let nr = self.bitmap_block(which, k)?;
+            let buf = self.cache.get(&nr).ok_or(FsError::Invalid)?;
             let base = k * bits;
             let limit = bits.min(total.saturating_sub(base));
             let mut j = if step == 0 { goal - base } else { 0 };
@@ -117,7 +120,7 @@ impl<D: BlockDevice> Fs<D> {
                         continue;
                     }
                 }
-                if !get_bit(&buf, j) {
+                if !get_bit(buf, j) {
                     // Blocks freed in the running transaction wait for it
                     // to be durable (see crate::journal).
                     if which == Bitmap::Blocks {
@@ -133,7 +136,7 @@ impl<D: BlockDevice> Fs<D> {
                         Bitmap::Inodes => limit,
                     };
                     let mut n = 1;
-                    while n < want && j + n < stop && !get_bit(&buf, j + n) {
+                    while n < want && j + n < stop && !get_bit(buf, j + n) {
                         n += 1;
                     }
                     self.set_bits(which, base + j, n, true)?;
@@ -240,7 +243,8 @@ impl<D: BlockDevice> Fs<D> {
             return Ok(false);
         }
         let bits = bits_per_bitmap_block(self.sb.block_size);
-        let buf = self.bitmap_block(Bitmap::Blocks, nr / bits)?;
-        Ok(get_bit(&buf, nr % bits))
+        let b = self.bitmap_block(Bitmap::Blocks, nr / bits)?;
+        let buf = self.cache.get(&b).ok_or(FsError::Invalid)?;
+        Ok(get_bit(buf, nr % bits))
     }
 }

@@ -121,8 +121,21 @@ impl<D: BlockDevice> Fs<D> {
         owner: Option<u64>,
         what: &'static str,
     ) -> Result<Vec<u8>> {
-        if let Some(b) = self.cache.get(&nr) {
-            return Ok(b.clone());
+        self.verify_meta_block(nr, magic, owner, what)?;
+        self.cache.get(&nr).cloned().ok_or(FsError::Invalid)
+    }
+
+    /// Bring a metadata block into the cache, verified as [`Fs::meta_block`]
+    /// does, without copying it out: read it with `self.cache` after.
+    pub(crate) fn verify_meta_block(
+        &mut self,
+        nr: u64,
+        magic: u32,
+        owner: Option<u64>,
+        what: &'static str,
+    ) -> Result<()> {
+        if self.cache.contains_key(&nr) {
+            return Ok(());
         }
         self.block_offset(nr)?;
         let mut buf = alloc::vec![0u8; self.bs];
@@ -133,8 +146,21 @@ impl<D: BlockDevice> Fs<D> {
                 "metadata block owned by another inode",
             ));
         }
-        self.cache.insert(nr, buf.clone());
-        Ok(buf)
+        self.cache.insert(nr, buf);
+        Ok(())
+    }
+
+    /// Borrow a verified metadata block (see [`Fs::meta_block`]).
+    pub(crate) fn with_meta_block<T>(
+        &mut self,
+        nr: u64,
+        magic: u32,
+        owner: Option<u64>,
+        what: &'static str,
+        f: impl FnOnce(&[u8]) -> Result<T>,
+    ) -> Result<T> {
+        self.verify_meta_block(nr, magic, owner, what)?;
+        f(self.cache.get(&nr).ok_or(FsError::Invalid)?)
     }
 
     /// Borrow a block read-only through the cache, without verification

@@ -35,32 +35,34 @@ const SEAL: Seal = Seal::Meta {
 const CANDIDATES: usize = 4;
 
 impl<D: BlockDevice> Fs<D> {
-    /// The verified pack block `nr`.
-    fn pack_block(&mut self, nr: u64) -> Result<Vec<u8>> {
+    /// Borrow the verified pack block `nr`.
+    fn with_pack<T>(&mut self, nr: u64, f: impl FnOnce(&[u8]) -> Result<T>) -> Result<T> {
         if nr < self.sb.data_start || nr >= self.sb.block_count {
             return Err(corrupt("xattr pack block outside the data area"));
         }
-        let b = self.meta_block(nr, PACK_MAGIC, Some(0), "xattr pack")?;
-        map(&b)?;
-        Ok(b)
+        self.with_meta_block(nr, PACK_MAGIC, Some(0), "xattr pack", |b| {
+            map(b)?;
+            f(b)
+        })
     }
 
     /// The verified bytes of `inode`'s packed blob.
     pub(crate) fn pack_read(&mut self, ino: u64, inode: &Inode) -> Result<Vec<u8>> {
         let (first, n) = blob_units(inode.xattr_offset, inode.xattr_len, self.bs)?;
-        let b = self.pack_block(inode.xattr_block)?;
-        if map(&b)? & run_bits(first, n) != run_bits(first, n) {
-            return Err(corrupt("packed xattr blob in free pack units"));
-        }
         let off = inode.xattr_offset as usize;
-        let blob = b
-            .get(off..off + inode.xattr_len as usize)
-            .ok_or(FsError::Invalid)?;
         let addr = blob_address(inode.xattr_block, inode.xattr_offset, self.bs);
-        if header::verify(blob, XATTR_MAGIC, addr, "packed xattr blob")? != ino {
-            return Err(corrupt("packed xattr blob owned by another inode"));
-        }
-        Ok(blob.to_vec())
+        self.with_pack(inode.xattr_block, |b| {
+            if map(b)? & run_bits(first, n) != run_bits(first, n) {
+                return Err(corrupt("packed xattr blob in free pack units"));
+            }
+            let blob = b
+                .get(off..off + inode.xattr_len as usize)
+                .ok_or(FsError::Invalid)?;
+            if header::verify(blob, XATTR_MAGIC, addr, "packed xattr blob")? != ino {
+                return Err(corrupt("packed xattr blob owned by another inode"));
+            }
+            Ok(blob.to_vec())
+        })
     }
 
     /// Whether a blob of `len` bytes at `inode`'s packed place can be
@@ -78,9 +80,9 @@ impl<D: BlockDevice> Fs<D> {
         for nr in tries {
             // A hint may name a block freed since, or one whose creation
             // was rolled back: only a block in use with a sound map counts.
-            let usable = self.block_in_use(nr)? && self.pack_block(nr).is_ok();
-            let free = if usable {
-                find_free(map(&self.pack_block(nr)?)?, n)
+            let free = if self.block_in_use(nr)? {
+                self.with_pack(nr, |b| Ok(find_free(map(b)?, n)))
+                    .unwrap_or(None)
             } else {
                 None
             };
@@ -121,7 +123,7 @@ impl<D: BlockDevice> Fs<D> {
         header::seal(blob, XATTR_MAGIC, addr, ino)?;
         let units = units_for(blob.len(), self.bs) as usize * unit_size(self.bs);
         let off = offset as usize;
-        self.pack_block(nr)?;
+        self.with_pack(nr, |_| Ok(()))?;
         self.modify_block(nr, SEAL, |b| {
             let dst = b.get_mut(off..off + units).ok_or(FsError::Invalid)?;
             dst.fill(0);
@@ -138,7 +140,7 @@ impl<D: BlockDevice> Fs<D> {
         let nr = inode.xattr_block;
         let units = n as usize * unit_size(self.bs);
         let off = inode.xattr_offset as usize;
-        self.pack_block(nr)?;
+        self.with_pack(nr, |_| Ok(()))?;
         let left = self.modify_block(nr, SEAL, |b| {
             let m = map(b)?;
             if m & run_bits(first, n) != run_bits(first, n) {
