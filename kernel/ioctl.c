@@ -231,6 +231,8 @@ long vexfs_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	if (ret >= 0 && writes)
 		vexfs_ioctl_reload(fs, inode);
 	vexfs_unlock(sb);
+	/* Any of them may have changed or loaded an index with pending rows. */
+	vexfs_index_kick(sb);
 
 	if (cmd == VEXFS_IOC_BULK_SET) {
 		if (ret >= 0)

@@ -62,6 +62,8 @@ static int vexfs_xattr_set(const struct xattr_handler *handler,
 	if (!err)
 		vexfs_refresh_inode(inode, &st); /* ctime moved */
 	vexfs_unlock(sb);
+	if (!err)
+		vexfs_index_kick(sb); /* an embedding may have changed */
 	return err;
 }
 
