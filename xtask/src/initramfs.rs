@@ -53,6 +53,10 @@ const STEPS: &[(&str, &str)] = &[
         include_str!("../guest/steps/70-vectors.sh"),
     ),
     (
+        "72-index-worker.sh",
+        include_str!("../guest/steps/72-index-worker.sh"),
+    ),
+    (
         "75-ann-bench.sh",
         include_str!("../guest/steps/75-ann-bench.sh"),
     ),
@@ -159,9 +163,9 @@ fn add_dynamic(bin: &Path, dst: &Path, root: &Path) -> Result<()> {
 
 fn config(kernel: &Kernel, p: &Profile) -> String {
     format!(
-        "# Written by xtask vm-test.\nPROFILE={}\nKVER={}\nCYCLES={}\nSLAB_TOL_KB={}\nVMALLOC_TOL_KB={}\nFSX_OPS={}\nPJDFSTEST={}\nVEC_ROWS={}\nVEC_DIM={}\nVEC_QUERIES={}\nVEC_RUNS={}\nBLOCK_SIZE={}\n",
+        "# Written by xtask vm-test.\nPROFILE={}\nKVER={}\nCYCLES={}\nSLAB_TOL_KB={}\nVMALLOC_TOL_KB={}\nFSX_OPS={}\nPJDFSTEST={}\nVEC_ROWS={}\nVEC_DIM={}\nVEC_QUERIES={}\nVEC_RUNS={}\nIW_ROWS={}\nIW_RUNS={}\nBLOCK_SIZE={}\n",
         p.name, kernel.version, p.cycles, p.slab_tol_kb, p.vmalloc_tol_kb, p.fsx_ops, u8::from(p.pjdfstest),
-        p.vec_rows, p.vec_dim, p.vec_queries, p.vec_runs, p.block_size
+        p.vec_rows, p.vec_dim, p.vec_queries, p.vec_runs, p.iw_rows, p.iw_runs, p.block_size
     )
 }
 

@@ -67,6 +67,11 @@ pub const STEPS: &[StepSpec] = &[
         what: "vexctl index/import/set/search on the kernel mount; same results through vexfs-fuse on the same image, and after remounting",
     },
     StepSpec {
+        name: "index-worker",
+        seed: "5",
+        what: "a bulk HNSW load past the write path's batch size with index_worker=0 and 1: inserts/s, vectors pending after the load, time until indexed, recall, fsck",
+    },
+    StepSpec {
         name: "ann-bench",
         seed: "5",
         what: "inserts/s, build, searches/s, recall per strategy through the ioctls: kernel module vs vexfs-fuse in the same guest",
