@@ -339,6 +339,9 @@ void vexfs_index_stop(struct vexfs_sb_info *sbi);
 long vexfs_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
 int vexfs_dir_release(struct inode *inode, struct file *file);
 
+/* mmap.c: shared mappings whose writes move mtime (page_mkwrite). */
+int vexfs_file_mmap(struct file *file, struct vm_area_struct *vma);
+
 /* file.c */
 extern const struct file_operations vexfs_file_ops;
 extern const struct file_operations vexfs_file_pagecache_ops;
