@@ -50,8 +50,8 @@ pub use block_map::{
 pub use data::{vexfs_fallocate, vexfs_read, vexfs_write};
 pub use device::CDevice;
 pub use mount::{
-    vexfs_block_size, vexfs_commit_pending, vexfs_is_read_only, vexfs_mount, vexfs_root_ino, vexfs_statfs, vexfs_sync,
-    vexfs_unmount, VexfsFs,
+    vexfs_block_size, vexfs_commit_pending, vexfs_is_read_only, vexfs_mount, vexfs_root_ino,
+    vexfs_statfs, vexfs_sync, vexfs_unmount, VexfsFs,
 };
 pub use node::{
     vexfs_create, vexfs_getattr, vexfs_link, vexfs_lookup, vexfs_mkdir, vexfs_open, vexfs_readdir,

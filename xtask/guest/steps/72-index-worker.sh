@@ -21,7 +21,7 @@ cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo | tr ' ' '_')
 echo "iworker cpu guest=$cpu rows=$IW_ROWS dim=$DIM queries=$QUERIES k=$K params=$PARAMS runs=$IW_RUNS" >> /tmp/step.extra
 restore() { echo 1 > $P; }
 one() { # mode(0|1) run
-    /vexfs/mkfs.vexfs -q -b "${BLOCK_SIZE:-4096}" /dev/vdd || return 1
+    /vexfs/mkfs.vexfs -q -F -b "${BLOCK_SIZE:-4096}" /dev/vdd || return 1
     echo "$1" > $P || return 1
     mount -t vexfs /dev/vdd $M || return 1
     out=$($B $M/d hnsw "$IW_ROWS" $DIM $QUERIES $K "$PARAMS") || { echo "$out"; umount $M; return 1; }
