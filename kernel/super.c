@@ -177,6 +177,8 @@ static int vexfs_fill_super(struct super_block *sb, void *data, int silent)
 	sb->s_maxbytes = MAX_LFS_FILESIZE;
 	/* atime would only change in memory: the core has no write_inode. */
 	sb->s_flags |= SB_NOATIME;
+	/* ACLs checked by the VFS, stored by the core (acl.c); umask is ours. */
+	sb->s_flags |= SB_POSIXACL;
 	if (sb_rdonly(sb))
 		flags |= VEXFS_MOUNT_RDONLY;
 

@@ -335,6 +335,21 @@ void vexfs_index_init_sb(struct vexfs_sb_info *sbi);
 void vexfs_index_kick(struct super_block *sb);
 void vexfs_index_stop(struct vexfs_sb_info *sbi);
 
+/* acl.c: POSIX ACLs over the core's system.posix_acl_* attributes. */
+struct posix_acl;
+struct vexfs_new_acls {
+	struct posix_acl *access, *dflt; /* inherited by a new node, or NULL */
+	void *access_x, *dflt_x; /* the same in stored (xattr) form */
+	size_t access_len, dflt_len;
+};
+struct posix_acl *vexfs_get_acl(struct inode *inode, int type, bool rcu);
+int vexfs_set_acl(struct user_namespace *mnt_userns, struct inode *inode,
+		  struct posix_acl *acl, int type);
+int vexfs_acl_prepare(struct inode *dir, umode_t *mode, struct vexfs_new_acls *a);
+int vexfs_acl_store(struct vexfs_fs *fs, const struct vexfs_new_acls *a,
+		    struct vexfs_stat *st);
+void vexfs_acl_finish(struct inode *inode, struct vexfs_new_acls *a);
+
 /* ioctl.c */
 long vexfs_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
 int vexfs_dir_release(struct inode *inode, struct file *file);

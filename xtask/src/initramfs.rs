@@ -43,6 +43,7 @@ const STEPS: &[(&str, &str)] = &[
         "57-pjdfstest.sh",
         include_str!("../guest/steps/57-pjdfstest.sh"),
     ),
+    ("58-acl.sh", include_str!("../guest/steps/58-acl.sh")),
     ("60-refuse.sh", include_str!("../guest/steps/60-refuse.sh")),
     (
         "65-crafted.sh",
@@ -225,6 +226,10 @@ pub fn build(
                 0o644,
             )?;
         }
+    }
+    if p.runs_step("acl") {
+        add_dynamic(Path::new("/usr/bin/setfacl"), &root.join("vexfs/setfacl"), &root)?;
+        add_dynamic(Path::new("/usr/bin/getfacl"), &root.join("vexfs/getfacl"), &root)?;
     }
     put(&root.join("etc/fsx.toml"), FSX_CONF.as_bytes(), 0o644)?;
     if let Some(pjd) = &bins.pjdfstest {

@@ -52,6 +52,11 @@ pub const STEPS: &[StepSpec] = &[
         what: "the Rust pjdfstest on the kernel mount",
     },
     StepSpec {
+        name: "acl",
+        seed: "3",
+        what: "POSIX ACLs with setfacl/getfacl: named entries grant and mask, chmod moves the mask, default ACLs and umask on create, removal, a remount",
+    },
+    StepSpec {
         name: "refuse",
         seed: "3",
         what: "foreign (-EINVAL) and damaged (-EUCLEAN) images refused with a log line",
