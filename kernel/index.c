@@ -15,7 +15,8 @@
  * the last look (vexfs_vectors_changes) or nothing waits
  * (vexfs_vectors_backlog), else insert up to sbi->index_rows vectors
  * (vexfs_vectors_absorb), drop the lock and queue itself again at once
- * while vectors wait, or after a poll interval while writes go on. The
+ * while vectors wait (mod_delayed_work: a kick's pending poll delay is
+ * cut to zero), or after a poll interval while writes go on. The
  * step size follows the measured time per row so a step holds the lock
  * for about VEXFS_INDEX_STEP_NS. Writers, the commit timer and the ioctls
  * kick it; unmount cancels it before the core saves the indexes.
@@ -118,7 +119,12 @@ static void vexfs_index_worker(struct work_struct *work)
 	if (!a.rows || !a.left)
 		return;
 	cond_resched();
-	queue_delayed_work(vexfs_index_wq, &sbi->index_work, 0);
+	/*
+	 * At once, also when a kick queued this work meanwhile with its poll
+	 * delay (an INDEX_STATS or search ioctl while the step ran): that
+	 * delay would otherwise idle the worker after every step.
+	 */
+	mod_delayed_work(vexfs_index_wq, &sbi->index_work, 0);
 }
 
 /* Off until the mount has switched the core to background inserts. */

@@ -41,8 +41,13 @@ has "$D/new" "user:1001:rwx	#effective:rw-" || fail "the new file did not inheri
 has "$D/sub" "user:1001:rwx" || fail "the new directory did not inherit the entry"
 has "$D/sub" "default:user:1001:rwx" || fail "the new directory did not inherit the default ACL"
 as_tests "echo ok > $D/new" || fail "the inherited entry did not grant write"
-mkdir "$D/plain" && (umask 027 && touch "$D/plain/m") || fail "create without a default ACL failed"
-[ "$(stat -c %a "$D/plain/m")" = 640 ] || fail "umask 027 gave mode $(stat -c %a "$D/plain/m")"
+# A directory made under $D inherits its default ACL; this one is not.
+P=$M/acl-plain
+mkdir "$P" && (umask 027 && touch "$P/m" && mkdir "$P/d") || fail "create without a default ACL failed"
+[ "$(stat -c %a "$P/m")" = 640 ] || fail "umask 027 gave the file mode $(stat -c %a "$P/m")"
+[ "$(stat -c %a "$P/d")" = 750 ] || fail "umask 027 gave the directory mode $(stat -c %a "$P/d")"
+acl_of "$P/m" | grep -q "^user:1001" && fail "a file outside $D got the named entry"
+rm -rf "$P"
 
 $SF -b "$D/f" || fail "setfacl -b failed"
 acl_of "$D/f" | grep -q "^user:1001" && fail "setfacl -b left the named entry"
