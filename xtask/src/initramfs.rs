@@ -124,7 +124,11 @@ const EXT4_MODULES: &[&str] = &["crc16", "mbcache", "jbd2", "crc32c_generic", "e
 
 fn add_modules(kernel: &Kernel, root: &Path) -> Result<()> {
     let kdir = kernel.modules_dir.join("kernel");
-    for m in VIRTIO_MODULES.iter().chain([&FUSE_MODULE]).chain(EXT4_MODULES) {
+    for m in VIRTIO_MODULES
+        .iter()
+        .chain([&FUSE_MODULE])
+        .chain(EXT4_MODULES)
+    {
         let src = find_module(&kdir, m)
             .ok_or_else(|| format!("{m}.ko not found under {}", kdir.display()))?;
         let dst = root.join(format!("lib/modules/{m}.ko"));
@@ -228,8 +232,16 @@ pub fn build(
         }
     }
     if p.runs_step("acl") {
-        add_dynamic(Path::new("/usr/bin/setfacl"), &root.join("vexfs/setfacl"), &root)?;
-        add_dynamic(Path::new("/usr/bin/getfacl"), &root.join("vexfs/getfacl"), &root)?;
+        add_dynamic(
+            Path::new("/usr/bin/setfacl"),
+            &root.join("vexfs/setfacl"),
+            &root,
+        )?;
+        add_dynamic(
+            Path::new("/usr/bin/getfacl"),
+            &root.join("vexfs/getfacl"),
+            &root,
+        )?;
     }
     put(&root.join("etc/fsx.toml"), FSX_CONF.as_bytes(), 0o644)?;
     if let Some(pjd) = &bins.pjdfstest {

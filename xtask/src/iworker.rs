@@ -57,7 +57,10 @@ impl IndexWorker {
                 (get(&p, "n"), get(&p, "inserts_per_s"), get(&p, "build_ms"))
             {
                 if rate > 0.0 {
-                    p.push(("indexed_ms".into(), format!("{:.0}", n / rate * 1e3 + build)));
+                    p.push((
+                        "indexed_ms".into(),
+                        format!("{:.0}", n / rate * 1e3 + build),
+                    ));
                 }
             }
             b.runs.push((mode, p));
@@ -108,8 +111,15 @@ impl IndexWorker {
                 self.median(mode, key)
                     .map_or("—".to_string(), |v| format!("{v:.dec$}"))
             };
-            let r = self.ratio(key).map_or("—".to_string(), |r| format!("{r:.2}x"));
-            let _ = writeln!(m, "| {label} | {} | {} | {r} |", cell("inline"), cell("worker"));
+            let r = self
+                .ratio(key)
+                .map_or("—".to_string(), |r| format!("{r:.2}x"));
+            let _ = writeln!(
+                m,
+                "| {label} | {} | {} | {r} |",
+                cell("inline"),
+                cell("worker")
+            );
         }
         m
     }
@@ -154,8 +164,14 @@ mod tests {
         // 10,000 rows at 100/s and 200/s, plus 5 s of build: 105 and 55 s.
         assert_eq!(b.median("inline", "indexed_ms"), Some(80_000.0));
         let md = b.markdown();
-        assert!(md.contains("| bulk inserts/s | 150 | 500 | 3.33x |"), "{md}");
-        assert!(md.contains("| pending when the load returns | 1808 | 10000 | 5.53x |"), "{md}");
+        assert!(
+            md.contains("| bulk inserts/s | 150 | 500 | 3.33x |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| pending when the load returns | 1808 | 10000 | 5.53x |"),
+            "{md}"
+        );
         assert!(b.json().contains("\"ratio.inserts_per_s\": 3.333"));
     }
 

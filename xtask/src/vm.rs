@@ -37,7 +37,12 @@ pub fn make_disks(out: &Path, p: &Profile) -> Result<Disks> {
     let dir = out.join("disks");
     fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let mut paths = Vec::new();
-    for (name, mib) in [("vda", 16), ("vdb", p.disk_mib), ("vdc", 16), ("vdd", IW_DISK_MIB)] {
+    for (name, mib) in [
+        ("vda", 16),
+        ("vdb", p.disk_mib),
+        ("vdc", 16),
+        ("vdd", IW_DISK_MIB),
+    ] {
         let path = dir.join(format!("{name}.img"));
         sparse_file(&path, mib)?;
         paths.push(path);

@@ -114,7 +114,10 @@ fn run(args: &[String]) -> Result<String, String> {
     sys::search(&d, &mut req, &qs[..dim], k).map_err(io("VEXFS_IOC_SEARCH"))?;
     while sys::pending(&d).map_err(io("VEXFS_IOC_INDEX_STATS"))? > 0 {
         if t.elapsed() > BUILD_LIMIT {
-            return Err(format!("{dir}: vectors still pending after {} s", BUILD_LIMIT.as_secs()));
+            return Err(format!(
+                "{dir}: vectors still pending after {} s",
+                BUILD_LIMIT.as_secs()
+            ));
         }
         std::thread::sleep(BUILD_POLL);
     }
