@@ -18,8 +18,10 @@
  * while vectors wait (mod_delayed_work: a kick's pending poll delay is
  * cut to zero), or after a poll interval while writes go on. The
  * step size follows the measured time per row so a step holds the lock
- * for about VEXFS_INDEX_STEP_NS. Writers, the commit timer and the ioctls
- * kick it; unmount cancels it before the core saves the indexes.
+ * for about VEXFS_INDEX_STEP_NS. The vector ioctls and xattr changes kick
+ * it when vectors wait, the commit timer every time (for index changes
+ * that came another way); unmount cancels it before the core saves the
+ * indexes.
  *
  * Floating point: the core runs soft-float in the module (kernel/README.md,
  * "Floating point in the module"), so this work touches no FPU or SIMD
@@ -135,10 +137,7 @@ void vexfs_index_init_sb(struct vexfs_sb_info *sbi)
 	sbi->index_rows = VEXFS_INDEX_FIRST_ROWS;
 }
 
-/*
- * After a call that may have changed an index: look after a poll
- * interval. Cheap when already queued (one test of the pending bit).
- */
+/* Look after a poll interval; nothing when already queued. */
 void vexfs_index_kick(struct super_block *sb)
 {
 	struct vexfs_sb_info *sbi = VEXFS_SB(sb);
@@ -146,6 +145,20 @@ void vexfs_index_kick(struct super_block *sb)
 	if (sbi->index_worker)
 		queue_delayed_work(vexfs_index_wq, &sbi->index_work,
 				   msecs_to_jiffies(VEXFS_INDEX_POLL_MS));
+}
+
+/*
+ * Under the sb lock, after a call that may have stored embeddings or
+ * loaded an index with pending rows: kick only when rows wait, so a run of
+ * searches on an index with nothing pending wakes no worker.
+ */
+void vexfs_index_kick_locked(struct super_block *sb, struct vexfs_fs *fs)
+{
+	u64 backlog = 0;
+
+	if (VEXFS_SB(sb)->index_worker && !vexfs_vectors_backlog(fs, &backlog) &&
+	    backlog)
+		vexfs_index_kick(sb);
 }
 
 /*

@@ -333,6 +333,7 @@ int vexfs_index_wq_init(void);
 void vexfs_index_wq_exit(void);
 void vexfs_index_init_sb(struct vexfs_sb_info *sbi);
 void vexfs_index_kick(struct super_block *sb);
+void vexfs_index_kick_locked(struct super_block *sb, struct vexfs_fs *fs);
 void vexfs_index_stop(struct vexfs_sb_info *sbi);
 
 /* acl.c: POSIX ACLs over the core's system.posix_acl_* attributes. */

@@ -61,11 +61,11 @@ static int vexfs_xattr_set(const struct xattr_handler *handler,
 	else /* removexattr(2) arrives as a set without a value */
 		err = vexfs_removexattr(fs, inode->i_ino, full, strlen(full),
 					vexfs_now(), &st);
-	if (!err)
+	if (!err) {
 		vexfs_refresh_inode(inode, &st); /* ctime moved */
+		vexfs_index_kick_locked(sb, fs); /* an embedding may have changed */
+	}
 	vexfs_unlock(sb);
-	if (!err)
-		vexfs_index_kick(sb); /* an embedding may have changed */
 	return err;
 }
 
