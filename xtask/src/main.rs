@@ -10,7 +10,8 @@
 //!   the configuration-dependent steps again under other memory, vCPU and
 //!   block-size settings (`target/vm/matrix.md`). Exits non-zero on any
 //!   failure. `--steps` runs only the steps named (their scripts alone:
-//!   list `load` and `mount` before a step that needs the kernel mount).
+//!   list `load` and `mount` before a step that needs the kernel mount),
+//!   without the matrix unless `--matrix` is given too.
 //!
 //! The module is only ever loaded inside the QEMU guest, never on the host.
 
@@ -209,6 +210,9 @@ fn parse_vm_args(args: &[String]) -> Result<Profile> {
     }
     if let Some(m) = matrix {
         profile.matrix = m;
+    } else if only.is_some() {
+        // A run of chosen steps is a quick look: no matrix unless asked.
+        profile.matrix = false;
     }
     profile.matrix_only = matrix_only;
     if let Some(o) = only {
