@@ -3,7 +3,8 @@
  * Directories: lookup, the namespace operations and readdir. Each one is
  * one call into the core under the superblock lock, followed by a refresh
  * of the VFS inodes the call changed, read back inside the same locked
- * section so no other caller's change can slip in between.
+ * section so no other caller's change can slip in between. A new file or
+ * directory also gets the ACLs it inherits (acl.c) in that section.
  */
 #include <linux/cred.h>
 #include <linux/fs.h>
@@ -67,12 +68,17 @@ static void vexfs_new_owner(struct inode *dir, umode_t *mode, u32 *uid, u32 *gid
 	}
 }
 
-/* Attach the new node the core reported in *st to dentry. */
+/*
+ * Attach the new node the core reported in *st to dentry; its inherited
+ * ACLs (acls, or NULL) are cached on the inode and freed either way.
+ */
 static int vexfs_instantiate(struct inode *dir, struct dentry *dentry,
-			     const struct vexfs_stat *st)
+			     const struct vexfs_stat *st, struct vexfs_new_acls *acls)
 {
 	struct inode *inode = vexfs_iget(dir->i_sb, st);
 
+	if (acls)
+		vexfs_acl_finish(IS_ERR(inode) ? NULL : inode, acls);
 	if (IS_ERR(inode))
 		return PTR_ERR(inode);
 	d_instantiate(dentry, inode);
@@ -83,21 +89,32 @@ static int vexfs_mknod_op(struct user_namespace *mnt_userns, struct inode *dir,
 			  struct dentry *dentry, umode_t mode, dev_t rdev)
 {
 	struct super_block *sb = dir->i_sb;
+	const struct qstr *q = &dentry->d_name;
+	struct vexfs_new_acls acls;
 	struct vexfs_stat st;
 	struct vexfs_fs *fs;
 	u32 uid, gid;
 	int err;
 
 	vexfs_new_owner(dir, &mode, &uid, &gid);
-	fs = vexfs_lock(sb);
-	err = vexfs_create(fs, dir->i_ino, dentry->d_name.name, dentry->d_name.len,
-			   mode, new_encode_dev(rdev), uid, gid, vexfs_now(), &st);
-	if (!err)
-		vexfs_reload(fs, dir);
-	vexfs_unlock(sb);
+	err = vexfs_acl_prepare(dir, &mode, &acls);
 	if (err)
 		return err;
-	return vexfs_instantiate(dir, dentry, &st);
+	fs = vexfs_lock(sb);
+	err = vexfs_create(fs, dir->i_ino, q->name, q->len, mode,
+			   new_encode_dev(rdev), uid, gid, vexfs_now(), &st);
+	if (!err) {
+		err = vexfs_acl_store(fs, &acls, &st);
+		if (err) /* no node without the ACLs it inherits */
+			vexfs_unlink(fs, dir->i_ino, q->name, q->len, vexfs_now());
+		vexfs_reload(fs, dir);
+	}
+	vexfs_unlock(sb);
+	if (err) {
+		vexfs_acl_finish(NULL, &acls);
+		return err;
+	}
+	return vexfs_instantiate(dir, dentry, &st, &acls);
 }
 
 static int vexfs_create_op(struct user_namespace *mnt_userns, struct inode *dir,
@@ -110,6 +127,8 @@ static int vexfs_mkdir_op(struct user_namespace *mnt_userns, struct inode *dir,
 			  struct dentry *dentry, umode_t mode)
 {
 	struct super_block *sb = dir->i_sb;
+	const struct qstr *q = &dentry->d_name;
+	struct vexfs_new_acls acls;
 	struct vexfs_stat st;
 	struct vexfs_fs *fs;
 	u32 uid, gid;
@@ -117,15 +136,24 @@ static int vexfs_mkdir_op(struct user_namespace *mnt_userns, struct inode *dir,
 
 	mode |= S_IFDIR;
 	vexfs_new_owner(dir, &mode, &uid, &gid);
-	fs = vexfs_lock(sb);
-	err = vexfs_mkdir(fs, dir->i_ino, dentry->d_name.name, dentry->d_name.len,
-			  mode, uid, gid, vexfs_now(), &st);
-	if (!err)
-		vexfs_reload(fs, dir);
-	vexfs_unlock(sb);
+	err = vexfs_acl_prepare(dir, &mode, &acls);
 	if (err)
 		return err;
-	return vexfs_instantiate(dir, dentry, &st);
+	fs = vexfs_lock(sb);
+	err = vexfs_mkdir(fs, dir->i_ino, q->name, q->len, mode, uid, gid,
+			  vexfs_now(), &st);
+	if (!err) {
+		err = vexfs_acl_store(fs, &acls, &st);
+		if (err)
+			vexfs_rmdir(fs, dir->i_ino, q->name, q->len, vexfs_now());
+		vexfs_reload(fs, dir);
+	}
+	vexfs_unlock(sb);
+	if (err) {
+		vexfs_acl_finish(NULL, &acls);
+		return err;
+	}
+	return vexfs_instantiate(dir, dentry, &st, &acls);
 }
 
 static int vexfs_symlink_op(struct user_namespace *mnt_userns, struct inode *dir,
@@ -147,7 +175,7 @@ static int vexfs_symlink_op(struct user_namespace *mnt_userns, struct inode *dir
 	vexfs_unlock(sb);
 	if (err)
 		return err;
-	return vexfs_instantiate(dir, dentry, &st);
+	return vexfs_instantiate(dir, dentry, &st, NULL);
 }
 
 static int vexfs_link_op(struct dentry *old_dentry, struct inode *dir,
@@ -338,6 +366,8 @@ const struct inode_operations vexfs_dir_inode_ops = {
 	.rename = vexfs_rename_op,
 	.setattr = vexfs_setattr_op,
 	.listxattr = vexfs_listxattr_op,
+	.get_acl = vexfs_get_acl,
+	.set_acl = vexfs_set_acl,
 };
 
 const struct file_operations vexfs_dir_ops = {

@@ -3,8 +3,8 @@
  * Regular files, two ways (vexfs_sb_info.pagecache picks one per mount):
  *
  * - through the page cache (vexfs_file_pagecache_ops): the generic read,
- *   write, mmap and splice paths over the address space operations of
- *   aops.c; the core learns the size and mtime a write(2) reached at its
+ *   write and splice paths over the address space operations of aops.c,
+ *   mappings through mmap.c; the core learns the size and mtime a write(2) reached at its
  *   end (vexfs_extend_size, when they changed), and fsync writes the
  *   pages back before it commits the core's journal;
  * - through a kernel bounce buffer (vexfs_file_ops, the first version,
@@ -336,7 +336,7 @@ const struct file_operations vexfs_file_pagecache_ops = {
 	.llseek = generic_file_llseek,
 	.read_iter = generic_file_read_iter,
 	.write_iter = vexfs_pagecache_write_iter,
-	.mmap = generic_file_mmap,
+	.mmap = vexfs_file_mmap,
 	.open = generic_file_open,
 	.fsync = vexfs_pagecache_fsync,
 	.fallocate = vexfs_fallocate_op,

@@ -12,6 +12,8 @@
 #include <linux/pagemap.h>
 #include <linux/slab.h>
 
+#include <linux/posix_acl.h>
+
 #include "vexfs.h"
 
 static struct timespec64 vexfs_ts(struct vexfs_time t)
@@ -207,14 +209,18 @@ int vexfs_setattr_op(struct user_namespace *mnt_userns, struct dentry *dentry,
 	if (!sa.valid)
 		return 0;
 
-	if ((sa.valid & VEXFS_SET_SIZE) && vexfs_pagecache(inode))
-		return vexfs_setattr_pagecache(inode, &sa);
-	err = vexfs_setattr(vexfs_lock(sb), inode->i_ino, &sa, vexfs_now(), &st);
-	vexfs_unlock(sb);
-	if (err)
-		return err;
-	vexfs_refresh_inode(inode, &st);
-	return 0;
+	if ((sa.valid & VEXFS_SET_SIZE) && vexfs_pagecache(inode)) {
+		err = vexfs_setattr_pagecache(inode, &sa);
+	} else {
+		err = vexfs_setattr(vexfs_lock(sb), inode->i_ino, &sa, vexfs_now(), &st);
+		if (!err)
+			vexfs_refresh_inode(inode, &st);
+		vexfs_unlock(sb);
+	}
+	/* The core brought the stored access ACL in step with the new mode. */
+	if (!err && (sa.valid & VEXFS_SET_MODE))
+		forget_cached_acl(inode, ACL_TYPE_ACCESS);
+	return err;
 }
 
 static void vexfs_free_link(void *p)
@@ -250,6 +256,8 @@ static const char *vexfs_get_link(struct dentry *dentry, struct inode *inode,
 const struct inode_operations vexfs_file_inode_ops = {
 	.setattr = vexfs_setattr_op,
 	.listxattr = vexfs_listxattr_op,
+	.get_acl = vexfs_get_acl,
+	.set_acl = vexfs_set_acl,
 };
 
 const struct inode_operations vexfs_symlink_inode_ops = {
@@ -261,4 +269,6 @@ const struct inode_operations vexfs_symlink_inode_ops = {
 const struct inode_operations vexfs_special_inode_ops = {
 	.setattr = vexfs_setattr_op,
 	.listxattr = vexfs_listxattr_op,
+	.get_acl = vexfs_get_acl,
+	.set_acl = vexfs_set_acl,
 };

@@ -230,6 +230,8 @@ long vexfs_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 				 session, &caller, vexfs_now());
 	if (ret >= 0 && writes)
 		vexfs_ioctl_reload(fs, inode);
+	/* Any of them may have changed or loaded an index with pending rows. */
+	vexfs_index_kick_locked(sb, fs);
 	vexfs_unlock(sb);
 
 	if (cmd == VEXFS_IOC_BULK_SET) {

@@ -14,12 +14,25 @@ bool vexfs_param_pagecache = true;
 module_param_named(pagecache, vexfs_param_pagecache, bool, 0644);
 MODULE_PARM_DESC(pagecache, "file data through the page cache (default) or a bounce buffer (0)");
 
+/*
+ * Index insertions by a background worker (index.c) or, with
+ * index_worker=0, by the writers themselves in batches and before each
+ * search. Read at each mount.
+ */
+bool vexfs_param_index_worker = true;
+module_param_named(index_worker, vexfs_param_index_worker, bool, 0644);
+MODULE_PARM_DESC(index_worker, "insert into vector indexes from a background worker (default) or on the write path (0)");
+
 static int __init vexfs_init(void)
 {
-	int err = register_filesystem(&vexfs_fs_type);
+	int err = vexfs_index_wq_init();
 
+	if (err)
+		return err;
+	err = register_filesystem(&vexfs_fs_type);
 	if (err) {
 		pr_err("vexfs: register_filesystem failed: %d\n", err);
+		vexfs_index_wq_exit();
 		return err;
 	}
 	pr_info("vexfs: version " VEXFS_VERSION " loaded\n");
@@ -29,6 +42,7 @@ static int __init vexfs_init(void)
 static void __exit vexfs_exit(void)
 {
 	unregister_filesystem(&vexfs_fs_type);
+	vexfs_index_wq_exit();
 	pr_info("vexfs: unloaded\n");
 }
 

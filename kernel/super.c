@@ -27,6 +27,7 @@ static inline void vexfs_check_abi(void)
 	BUILD_BUG_ON(sizeof(struct vexfs_dev_ops) != 24);
 	BUILD_BUG_ON(sizeof(struct vexfs_caller) != 24);
 	BUILD_BUG_ON(sizeof(struct vexfs_map) != 32);
+	BUILD_BUG_ON(sizeof(struct vexfs_absorbed) != 16);
 }
 
 struct vexfs_time vexfs_now(void)
@@ -97,6 +98,8 @@ static void vexfs_commit_worker(struct work_struct *work)
 		       sbi->sb->s_bdev, err);
 		return;
 	}
+	/* A catch-all for index changes no ioctl or xattr call kicked (rename). */
+	vexfs_index_kick(sb);
 	queue_delayed_work(system_long_wq, &sbi->commit_work, VEXFS_COMMIT_SECS * HZ);
 }
 
@@ -106,7 +109,9 @@ static void vexfs_put_super(struct super_block *sb)
 	struct vexfs_sb_info *sbi = VEXFS_SB(sb);
 	int err;
 
+	/* The commit timer kicks the index worker: stop it first. */
 	cancel_delayed_work_sync(&sbi->commit_work);
+	vexfs_index_stop(sbi);
 	mutex_lock(&sbi->lock);
 	err = vexfs_unmount(sbi->fs, vexfs_now());
 	sbi->fs = NULL;
@@ -156,6 +161,7 @@ static int vexfs_fill_super(struct super_block *sb, void *data, int silent)
 		return -ENOMEM;
 	mutex_init(&sbi->lock);
 	INIT_DELAYED_WORK(&sbi->commit_work, vexfs_commit_worker);
+	vexfs_index_init_sb(sbi);
 	sbi->sb = sb;
 	sb->s_fs_info = sbi;
 
@@ -171,6 +177,8 @@ static int vexfs_fill_super(struct super_block *sb, void *data, int silent)
 	sb->s_maxbytes = MAX_LFS_FILESIZE;
 	/* atime would only change in memory: the core has no write_inode. */
 	sb->s_flags |= SB_NOATIME;
+	/* ACLs checked by the VFS, stored by the core (acl.c); umask is ours. */
+	sb->s_flags |= SB_POSIXACL;
 	if (sb_rdonly(sb))
 		flags |= VEXFS_MOUNT_RDONLY;
 
@@ -181,6 +189,13 @@ static int vexfs_fill_super(struct super_block *sb, void *data, int silent)
 		if (vexfs_is_read_only(sbi->fs) > 0)
 			sb->s_flags |= SB_RDONLY;
 		bs = vexfs_block_size(sbi->fs);
+		/*
+		 * Index inserts from the worker, if wanted; a refusal only
+		 * leaves them on the write path.
+		 */
+		if (vexfs_param_index_worker &&
+		    !vexfs_background_inserts(sbi->fs, 1))
+			sbi->index_worker = true;
 		err = vexfs_getattr(sbi->fs, vexfs_root_ino(sbi->fs), &root_st);
 		if (err)
 			strscpy(msg, "cannot read the root directory", sizeof(msg));

@@ -203,6 +203,22 @@ s64 vexfs_vector_ioctl(struct vexfs_fs *fs, u64 dir, u32 cmd, const u8 *in,
 		       struct vexfs_session *session,
 		       const struct vexfs_caller *caller, struct vexfs_time now);
 
+/*
+ * The index insertion worker's calls (crates/vexfs-kabi/src/absorb.rs):
+ * background inserts on (1) or off (0) at mount, then the change counter,
+ * the backlog and one bounded insertion step.
+ */
+struct vexfs_absorbed {
+	u64 rows; /* vectors the strategy took in */
+	u64 left; /* vectors still waiting that a strategy could take in */
+};
+
+int vexfs_background_inserts(struct vexfs_fs *fs, u32 on);
+int vexfs_vectors_changes(struct vexfs_fs *fs, u64 *out);
+int vexfs_vectors_backlog(struct vexfs_fs *fs, u64 *out);
+int vexfs_vectors_absorb(struct vexfs_fs *fs, u64 max_rows,
+			 struct vexfs_absorbed *out);
+
 /* Called by the Rust side (helpers.c). */
 void *vexfs_k_alloc(size_t size);
 void vexfs_k_free(void *ptr);
@@ -222,6 +238,17 @@ struct vexfs_sb_info {
 	bool pagecache;
 	/* Commits the core's running transaction every VEXFS_COMMIT_SECS. */
 	struct delayed_work commit_work;
+	/*
+	 * The index insertion worker (index.c): on at mount when the
+	 * index_worker parameter says so; the rest is the worker's own
+	 * state (the change counter it last saw, its step size in rows,
+	 * whether its last step could take nothing in).
+	 */
+	bool index_worker;
+	struct delayed_work index_work;
+	u64 index_seen;
+	u64 index_rows;
+	bool index_stuck;
 };
 
 static inline struct vexfs_sb_info *VEXFS_SB(struct super_block *sb)
@@ -301,15 +328,42 @@ extern const struct file_operations vexfs_dir_ops;
 extern const struct xattr_handler *vexfs_xattr_handlers[];
 ssize_t vexfs_listxattr_op(struct dentry *dentry, char *buf, size_t size);
 
+/* index.c */
+int vexfs_index_wq_init(void);
+void vexfs_index_wq_exit(void);
+void vexfs_index_init_sb(struct vexfs_sb_info *sbi);
+void vexfs_index_kick(struct super_block *sb);
+void vexfs_index_kick_locked(struct super_block *sb, struct vexfs_fs *fs);
+void vexfs_index_stop(struct vexfs_sb_info *sbi);
+
+/* acl.c: POSIX ACLs over the core's system.posix_acl_* attributes. */
+struct posix_acl;
+struct vexfs_new_acls {
+	struct posix_acl *access, *dflt; /* inherited by a new node, or NULL */
+	void *access_x, *dflt_x; /* the same in stored (xattr) form */
+	size_t access_len, dflt_len;
+};
+struct posix_acl *vexfs_get_acl(struct inode *inode, int type, bool rcu);
+int vexfs_set_acl(struct user_namespace *mnt_userns, struct inode *inode,
+		  struct posix_acl *acl, int type);
+int vexfs_acl_prepare(struct inode *dir, umode_t *mode, struct vexfs_new_acls *a);
+int vexfs_acl_store(struct vexfs_fs *fs, const struct vexfs_new_acls *a,
+		    struct vexfs_stat *st);
+void vexfs_acl_finish(struct inode *inode, struct vexfs_new_acls *a);
+
 /* ioctl.c */
 long vexfs_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
 int vexfs_dir_release(struct inode *inode, struct file *file);
+
+/* mmap.c: shared mappings whose writes move mtime (page_mkwrite). */
+int vexfs_file_mmap(struct file *file, struct vm_area_struct *vma);
 
 /* file.c */
 extern const struct file_operations vexfs_file_ops;
 extern const struct file_operations vexfs_file_pagecache_ops;
 
-/* module.c: the default of sbi->pagecache for new mounts. */
+/* module.c: the defaults of sbi->pagecache and sbi->index_worker for new mounts. */
 extern bool vexfs_param_pagecache;
+extern bool vexfs_param_index_worker;
 
 #endif /* VEXFS_H */

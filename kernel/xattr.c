@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only OR MIT
 /*
  * Extended attributes: the user., trusted. and security. namespaces, each
- * stored by the core in the inode's attribute blob (system. -- ACLs -- is
- * not stored, so POSIX ACL calls get -EOPNOTSUPP from the VFS). The
+ * stored by the core in the inode's attribute blob, and the VFS's own
+ * handlers for system.posix_acl_access and _default, which reach the core
+ * through the ACL inode operations (acl.c). The
  * embedding of a file is the attribute user.vexfs.embedding; setting it
  * updates the vector index covering the file inside the same core call.
  *
@@ -15,6 +16,7 @@
 #include <linux/capability.h>
 #include <linux/fs.h>
 #include <linux/mm.h>
+#include <linux/posix_acl_xattr.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/xattr.h>
@@ -59,8 +61,10 @@ static int vexfs_xattr_set(const struct xattr_handler *handler,
 	else /* removexattr(2) arrives as a set without a value */
 		err = vexfs_removexattr(fs, inode->i_ino, full, strlen(full),
 					vexfs_now(), &st);
-	if (!err)
+	if (!err) {
 		vexfs_refresh_inode(inode, &st); /* ctime moved */
+		vexfs_index_kick_locked(sb, fs); /* an embedding may have changed */
+	}
 	vexfs_unlock(sb);
 	return err;
 }
@@ -93,6 +97,8 @@ const struct xattr_handler *vexfs_xattr_handlers[] = {
 	&vexfs_user_handler,
 	&vexfs_trusted_handler,
 	&vexfs_security_handler,
+	&posix_acl_access_xattr_handler,
+	&posix_acl_default_xattr_handler,
 	NULL,
 };
 

@@ -7,8 +7,14 @@
  *                           pread sees the mapping's bytes and the mapping
  *                           sees pwrite's, and that the last page reads
  *                           zeros past the end of the file
+ *   mmap_check mtime FILE   set FILE's times to OLD_TIME, store one
+ *                           byte (the value it already holds) through a
+ *                           fresh shared mapping, msync: mtime and ctime
+ *                           must have moved past OLD_TIME (page_mkwrite)
  *   mmap_check verify FILE  after a remount: the same bytes through a
- *                           fresh mapping and through read(2)
+ *                           fresh mapping and through read(2), and an
+ *                           mtime that is not OLD_TIME (the mapped
+ *                           write's time reached the disk)
  *
  * Exit 0 when every check holds; 1 with a message naming the first one
  * that did not.
@@ -25,6 +31,7 @@
 #define SIZE (5 * 4096 * 16 + 1234) /* many pages, a partial last one */
 #define PATCH_OFF (3 * 4096 + 100) /* a pwrite inside the mapping */
 #define PATCH_LEN 5000
+#define OLD_TIME 1000000000 /* 2001: before any time the guest clock gives */
 
 static unsigned char expected(size_t i)
 {
@@ -109,6 +116,40 @@ static int do_write(const char *path)
 	return close(fd) ? fail("close") : 0;
 }
 
+static int do_mtime(const char *path)
+{
+	struct timespec old[2] = { { .tv_sec = OLD_TIME }, { .tv_sec = OLD_TIME } };
+	long page = sysconf(_SC_PAGESIZE);
+	struct stat st;
+	unsigned char *p;
+	int fd;
+
+	fd = open(path, O_RDWR);
+	if (fd < 0)
+		return fail("open");
+	if (futimens(fd, old))
+		return fail("futimens");
+	p = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		return fail("mmap");
+	/* The same value: the store still faults the clean page writable. */
+	((volatile unsigned char *)p)[1] = p[1];
+	if (msync(p, page, MS_SYNC))
+		return fail("msync");
+	if (fstat(fd, &st))
+		return fail("fstat");
+	errno = 0;
+	printf("mtime_before=%d mtime_after=%lld ctime_after=%lld\n", OLD_TIME,
+	       (long long)st.st_mtim.tv_sec, (long long)st.st_ctim.tv_sec);
+	if (st.st_mtim.tv_sec <= OLD_TIME)
+		return fail("mtime after a mapped write");
+	if (st.st_ctim.tv_sec < st.st_mtim.tv_sec)
+		return fail("ctime after a mapped write");
+	if (munmap(p, page))
+		return fail("munmap");
+	return close(fd) ? fail("close") : 0;
+}
+
 static int do_verify(const char *path)
 {
 	struct stat st;
@@ -123,6 +164,8 @@ static int do_verify(const char *path)
 	errno = 0;
 	if (st.st_size != SIZE)
 		return fail("size after the remount");
+	if (st.st_mtim.tv_sec == OLD_TIME)
+		return fail("mtime after the remount (the mapped write's time was lost)");
 	p = mmap(NULL, SIZE, PROT_READ, MAP_SHARED, fd, 0);
 	if (p == MAP_FAILED)
 		return fail("mmap");
@@ -136,8 +179,10 @@ int main(int argc, char **argv)
 {
 	if (argc == 3 && !strcmp(argv[1], "write"))
 		return do_write(argv[2]);
+	if (argc == 3 && !strcmp(argv[1], "mtime"))
+		return do_mtime(argv[2]);
 	if (argc == 3 && !strcmp(argv[1], "verify"))
 		return do_verify(argv[2]);
-	fprintf(stderr, "usage: mmap_check write|verify FILE\n");
+	fprintf(stderr, "usage: mmap_check write|mtime|verify FILE\n");
 	return 2;
 }

@@ -32,6 +32,8 @@ const HOST_PACKAGES: &[&str] = &[
     // The fs-bench step's ext4 baseline and I/O load in the guest.
     "e2fsprogs",
     "fio",
+    // setfacl and getfacl for the acl step.
+    "acl",
 ];
 
 fn installed(pkg: &str) -> bool {

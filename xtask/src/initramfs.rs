@@ -43,6 +43,7 @@ const STEPS: &[(&str, &str)] = &[
         "57-pjdfstest.sh",
         include_str!("../guest/steps/57-pjdfstest.sh"),
     ),
+    ("58-acl.sh", include_str!("../guest/steps/58-acl.sh")),
     ("60-refuse.sh", include_str!("../guest/steps/60-refuse.sh")),
     (
         "65-crafted.sh",
@@ -51,6 +52,10 @@ const STEPS: &[(&str, &str)] = &[
     (
         "70-vectors.sh",
         include_str!("../guest/steps/70-vectors.sh"),
+    ),
+    (
+        "72-index-worker.sh",
+        include_str!("../guest/steps/72-index-worker.sh"),
     ),
     (
         "75-ann-bench.sh",
@@ -119,7 +124,11 @@ const EXT4_MODULES: &[&str] = &["crc16", "mbcache", "jbd2", "crc32c_generic", "e
 
 fn add_modules(kernel: &Kernel, root: &Path) -> Result<()> {
     let kdir = kernel.modules_dir.join("kernel");
-    for m in VIRTIO_MODULES.iter().chain([&FUSE_MODULE]).chain(EXT4_MODULES) {
+    for m in VIRTIO_MODULES
+        .iter()
+        .chain([&FUSE_MODULE])
+        .chain(EXT4_MODULES)
+    {
         let src = find_module(&kdir, m)
             .ok_or_else(|| format!("{m}.ko not found under {}", kdir.display()))?;
         let dst = root.join(format!("lib/modules/{m}.ko"));
@@ -159,9 +168,9 @@ fn add_dynamic(bin: &Path, dst: &Path, root: &Path) -> Result<()> {
 
 fn config(kernel: &Kernel, p: &Profile) -> String {
     format!(
-        "# Written by xtask vm-test.\nPROFILE={}\nKVER={}\nCYCLES={}\nSLAB_TOL_KB={}\nVMALLOC_TOL_KB={}\nFSX_OPS={}\nPJDFSTEST={}\nVEC_ROWS={}\nVEC_DIM={}\nVEC_QUERIES={}\nVEC_RUNS={}\nBLOCK_SIZE={}\n",
+        "# Written by xtask vm-test.\nPROFILE={}\nKVER={}\nCYCLES={}\nSLAB_TOL_KB={}\nVMALLOC_TOL_KB={}\nFSX_OPS={}\nPJDFSTEST={}\nVEC_ROWS={}\nVEC_DIM={}\nVEC_QUERIES={}\nVEC_RUNS={}\nIW_ROWS={}\nIW_RUNS={}\nBLOCK_SIZE={}\n",
         p.name, kernel.version, p.cycles, p.slab_tol_kb, p.vmalloc_tol_kb, p.fsx_ops, u8::from(p.pjdfstest),
-        p.vec_rows, p.vec_dim, p.vec_queries, p.vec_runs, p.block_size
+        p.vec_rows, p.vec_dim, p.vec_queries, p.vec_runs, p.iw_rows, p.iw_runs, p.block_size
     )
 }
 
@@ -221,6 +230,18 @@ pub fn build(
                 0o644,
             )?;
         }
+    }
+    if p.runs_step("acl") {
+        add_dynamic(
+            Path::new("/usr/bin/setfacl"),
+            &root.join("vexfs/setfacl"),
+            &root,
+        )?;
+        add_dynamic(
+            Path::new("/usr/bin/getfacl"),
+            &root.join("vexfs/getfacl"),
+            &root,
+        )?;
     }
     put(&root.join("etc/fsx.toml"), FSX_CONF.as_bytes(), 0o644)?;
     if let Some(pjd) = &bins.pjdfstest {

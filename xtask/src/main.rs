@@ -3,13 +3,15 @@
 //! - `build-module`: the Rust core as a kernel object, then `vexfs.ko`
 //!   against Debian's 6.1 headers (installed on demand).
 //! - `vm-test [--profile ci|full] [--cycles N] [--runs N] [--timeout SECS]
-//!   [--matrix|--no-matrix|--matrix-only]`: builds everything, boots
+//!   [--matrix|--no-matrix|--matrix-only] [--steps a,b,..]`: builds everything, boots
 //!   Debian's kernel under QEMU TCG with an initramfs, runs the seed's
 //!   sequence in the guest and writes `target/vm/report.md` and
 //!   `target/vm/report.json`; with the matrix (the full profile's default)
 //!   the configuration-dependent steps again under other memory, vCPU and
 //!   block-size settings (`target/vm/matrix.md`). Exits non-zero on any
-//!   failure.
+//!   failure. `--steps` runs only the steps named (their scripts alone:
+//!   list `load` and `mount` before a step that needs the kernel mount),
+//!   without the matrix unless `--matrix` is given too.
 //!
 //! The module is only ever loaded inside the QEMU guest, never on the host.
 
@@ -18,6 +20,7 @@ mod cmd;
 mod deps;
 mod fsbench;
 mod initramfs;
+mod iworker;
 mod matrix;
 mod module;
 mod report;
@@ -34,7 +37,7 @@ use std::time::Instant;
 pub type Result<T> = std::result::Result<T, String>;
 
 const USAGE: &str = "usage: cargo xtask build-module
-       cargo xtask vm-test [--profile ci|full] [--cycles N] [--runs N] [--timeout SECS] [--matrix|--no-matrix|--matrix-only]";
+       cargo xtask vm-test [--profile ci|full] [--cycles N] [--runs N] [--timeout SECS] [--matrix|--no-matrix|--matrix-only] [--steps a,b,..]";
 
 /// What a `vm-test` run does; `ci` is the short profile CI runs.
 #[derive(Debug, Clone)]
@@ -56,6 +59,13 @@ pub struct Profile {
     /// Repetitions of the whole ANN workload on each mount; the report
     /// gives medians.
     pub vec_runs: u32,
+    /// The index-worker step's bulk load (rows; more than the 8,192
+    /// pending vectors at which writers without a worker insert into the
+    /// graph) and its alternating runs without and with the worker; 0
+    /// runs: the step is left out (the ci profile, for time, unless
+    /// `--steps` names it).
+    pub iw_rows: u32,
+    pub iw_runs: u32,
     /// Size of the test disk /dev/vdb.
     pub disk_mib: u64,
     /// Whole guest run, from QEMU start to the final line.
@@ -91,9 +101,13 @@ impl Profile {
                 vec_dim: 32,
                 vec_queries: 100,
                 vec_runs: 1,
+                iw_rows: 10_000,
+                iw_runs: 0,
                 // 16 KiB per inode: the ann-bench step alone makes 20k files.
                 disk_mib: 512,
-                timeout_s: 600,
+                // About 10 minutes of guest time under TCG on a quiet host;
+                // the margin is for a busy one.
+                timeout_s: 900,
                 slab_tol_kb: 128,
                 vmalloc_tol_kb: 64,
                 mem_mib: 1024,
@@ -113,6 +127,8 @@ impl Profile {
                 vec_dim: 32,
                 vec_queries: 200,
                 vec_runs: 1,
+                iw_rows: 10_000,
+                iw_runs: 2,
                 // 16 KiB per inode: 50k files in the ann-bench step.
                 disk_mib: 1024,
                 timeout_s: 1800,
@@ -133,7 +149,7 @@ impl Profile {
 impl Profile {
     /// Whether the guest runs step `name`.
     pub fn runs_step(&self, name: &str) -> bool {
-        self.only.is_none_or(|o| o.contains(&name))
+        self.only.is_none_or(|o| o.contains(&name)) && (name != "index-worker" || self.iw_runs > 0)
     }
 
     /// MiB of test disk the ANN workload needs: mkfs gives one inode per
@@ -159,6 +175,7 @@ fn parse_vm_args(args: &[String]) -> Result<Profile> {
     let mut runs = None;
     let mut matrix = None;
     let mut matrix_only = false;
+    let mut only = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let mut value = || it.next().cloned().ok_or(format!("{a} needs a value"));
@@ -167,6 +184,7 @@ fn parse_vm_args(args: &[String]) -> Result<Profile> {
             "--cycles" => cycles = Some(value()?.parse().map_err(|e| format!("--cycles: {e}"))?),
             "--runs" => runs = Some(value()?.parse().map_err(|e| format!("--runs: {e}"))?),
             "--timeout" => timeout = Some(value()?.parse().map_err(|e| format!("--timeout: {e}"))?),
+            "--steps" => only = Some(parse_steps(&value()?)?),
             "--matrix" => matrix = Some(true),
             "--no-matrix" => matrix = Some(false),
             "--matrix-only" => {
@@ -192,10 +210,35 @@ fn parse_vm_args(args: &[String]) -> Result<Profile> {
     }
     if let Some(m) = matrix {
         profile.matrix = m;
+    } else if only.is_some() {
+        // A run of chosen steps is a quick look: no matrix unless asked.
+        profile.matrix = false;
     }
     profile.matrix_only = matrix_only;
+    if let Some(o) = only {
+        profile.only = Some(o);
+        if o.contains(&"index-worker") {
+            profile.iw_runs = profile.iw_runs.max(1);
+        }
+    }
     profile.disk_mib = profile.disk_mib.max(profile.bench_disk_mib());
     Ok(profile)
+}
+
+/// `--steps a,b,..`: step names from `steps::STEPS`, kept for the whole run.
+fn parse_steps(list: &str) -> Result<&'static [&'static str]> {
+    let mut names = Vec::new();
+    for name in list.split(',').filter(|n| !n.is_empty()) {
+        let spec = steps::STEPS
+            .iter()
+            .find(|s| s.name == name)
+            .ok_or_else(|| format!("--steps: no step '{name}'"))?;
+        names.push(spec.name);
+    }
+    if names.is_empty() {
+        return Err("--steps needs at least one step name".into());
+    }
+    Ok(Vec::leak(names))
 }
 
 fn build_module_cmd() -> Result<()> {

@@ -75,6 +75,7 @@ pub struct Report {
     pub console: String,
     pub bench: crate::bench::Bench,
     pub fs_bench: crate::fsbench::FsBench,
+    pub index_worker: crate::iworker::IndexWorker,
 }
 
 impl Report {
@@ -139,6 +140,7 @@ impl Report {
             console: run.console.display().to_string(),
             bench: crate::bench::Bench::from_lines(run.lines.iter(), crate::bench::host_cpu()),
             fs_bench: crate::fsbench::FsBench::from_lines(run.lines.iter()),
+            index_worker: crate::iworker::IndexWorker::from_lines(run.lines.iter()),
         }
     }
 
@@ -238,6 +240,7 @@ impl Report {
             );
         }
         m.push_str(&self.bench.markdown());
+        m.push_str(&self.index_worker.markdown());
         m.push_str(&self.fs_bench.markdown());
         for s in self.steps.iter().filter(|s| !s.log.is_empty()) {
             let _ = writeln!(m, "\n## {} output\n\n```", s.name);
@@ -268,6 +271,7 @@ impl Report {
         let _ = writeln!(j, "  \"boot\": {},", q(&self.boot_line));
         let _ = writeln!(j, "{},", self.bench.json(q));
         let _ = writeln!(j, "{},", self.fs_bench.json());
+        let _ = writeln!(j, "{},", self.index_worker.json());
         j.push_str("  \"steps\": [\n");
         for (i, s) in self.steps.iter().enumerate() {
             let counts: Vec<String> = s

@@ -52,6 +52,11 @@ pub const STEPS: &[StepSpec] = &[
         what: "the Rust pjdfstest on the kernel mount",
     },
     StepSpec {
+        name: "acl",
+        seed: "3",
+        what: "POSIX ACLs with setfacl/getfacl: named entries grant and mask, chmod moves the mask, default ACLs and umask on create, removal, a remount",
+    },
+    StepSpec {
         name: "refuse",
         seed: "3",
         what: "foreign (-EINVAL) and damaged (-EUCLEAN) images refused with a log line",
@@ -65,6 +70,11 @@ pub const STEPS: &[StepSpec] = &[
         name: "vectors",
         seed: "4",
         what: "vexctl index/import/set/search on the kernel mount; same results through vexfs-fuse on the same image, and after remounting",
+    },
+    StepSpec {
+        name: "index-worker",
+        seed: "5",
+        what: "a bulk HNSW load past the write path's batch size with index_worker=0 and 1: inserts/s, vectors pending after the load, time until indexed, recall, fsck",
     },
     StepSpec {
         name: "ann-bench",

@@ -16,7 +16,8 @@ use std::time::{Duration, Instant};
 pub const MARK: &str = "@@VEXFS ";
 
 /// The guest's disks in order: vda (zeros: the foreign image), vdb (the
-/// test filesystem, as in the seed), vdc (made VexFS, then damaged).
+/// test filesystem, as in the seed), vdc (made VexFS, then damaged), vdd
+/// (fresh VexFS for each run of the index-worker step).
 pub struct Disks {
     pub paths: Vec<PathBuf>,
 }
@@ -28,11 +29,20 @@ fn sparse_file(path: &Path, mib: u64) -> Result<()> {
         .map_err(|e| format!("{}: {e}", path.display()))
 }
 
+/// /dev/vdd: one inode per 16 KiB and room for the index-worker step's
+/// files (`Profile::iw_rows`, 10,000 by default) and their index.
+const IW_DISK_MIB: u64 = 384;
+
 pub fn make_disks(out: &Path, p: &Profile) -> Result<Disks> {
     let dir = out.join("disks");
     fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let mut paths = Vec::new();
-    for (name, mib) in [("vda", 16), ("vdb", p.disk_mib), ("vdc", 16)] {
+    for (name, mib) in [
+        ("vda", 16),
+        ("vdb", p.disk_mib),
+        ("vdc", 16),
+        ("vdd", IW_DISK_MIB),
+    ] {
         let path = dir.join(format!("{name}.img"));
         sparse_file(&path, mib)?;
         paths.push(path);

@@ -1,8 +1,8 @@
 //! The `extern "C"` surface that the kernel module's C glue (`kernel/`)
 //! calls: mount, unmount, statfs, inode attributes, lookup, readdir, file
 //! read and write, the page cache's block mapping, the namespace
-//! operations, extended attributes and the vector ioctls, over the shared
-//! `vexfs-core`.
+//! operations, extended attributes, the vector ioctls and the index
+//! insertion worker's calls, over the shared `vexfs-core`.
 //!
 //! The C side owns every kernel API call (block I/O, memory, locks, the
 //! VFS) and decodes no VexFS bytes; this crate owns every decision about the
@@ -27,6 +27,7 @@
 extern crate alloc;
 
 mod abi;
+mod absorb;
 mod block_map;
 mod data;
 mod device;
@@ -38,6 +39,10 @@ mod vector;
 mod xattr;
 
 pub use abi::*;
+pub use absorb::{
+    vexfs_background_inserts, vexfs_vectors_absorb, vexfs_vectors_backlog, vexfs_vectors_changes,
+    VexfsAbsorbed,
+};
 pub use block_map::{
     vexfs_extend_size, vexfs_map_blocks, VexfsMap, VEXFS_MAP_CREATE, VEXFS_MAP_MAPPED,
     VEXFS_MAP_NEW, VEXFS_MAP_UNWRITTEN,
@@ -45,8 +50,8 @@ pub use block_map::{
 pub use data::{vexfs_fallocate, vexfs_read, vexfs_write};
 pub use device::CDevice;
 pub use mount::{
-    vexfs_block_size, vexfs_commit_pending, vexfs_is_read_only, vexfs_mount, vexfs_root_ino, vexfs_statfs, vexfs_sync,
-    vexfs_unmount, VexfsFs,
+    vexfs_block_size, vexfs_commit_pending, vexfs_is_read_only, vexfs_mount, vexfs_root_ino,
+    vexfs_statfs, vexfs_sync, vexfs_unmount, VexfsFs,
 };
 pub use node::{
     vexfs_create, vexfs_getattr, vexfs_link, vexfs_lookup, vexfs_mkdir, vexfs_open, vexfs_readdir,

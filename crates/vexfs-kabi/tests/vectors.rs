@@ -116,12 +116,9 @@ fn xattrs_probe_sizes_and_map_errors() {
             set(b"user.none", b"1", VEXFS_XATTR_REPLACE, &mut st),
             -ENODATA
         );
-        // The core stores POSIX ACLs (the module does not register the
-        // system. handlers yet); a malformed one is refused.
-        assert_eq!(
-            set(b"system.posix_acl_access", b"1", 0, &mut st),
-            -EINVAL
-        );
+        // The core stores POSIX ACLs (kernel/acl.c passes them through in
+        // the VFS's xattr form); a malformed one is refused.
+        assert_eq!(set(b"system.posix_acl_access", b"1", 0, &mut st), -EINVAL);
         assert_eq!(set(b"user.big", &vec![7u8; 65537], 0, &mut st), -E2BIG);
         assert_eq!(set(b"user.colour", b"x", 4, &mut st), -EINVAL);
 

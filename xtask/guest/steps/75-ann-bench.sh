@@ -1,7 +1,8 @@
 # Seed step 5: the ANN workload per strategy through the ioctls on the
 # kernel mount, then the same workload through vexfs-fuse on the same
 # image in this guest (vexfs-vecbench: bulk inserts, the build on the
-# first search, VEC_QUERIES k-NN searches, recall against an exact scan),
+# first search and the wait until no vector is pending, VEC_QUERIES k-NN
+# searches, recall against an exact scan),
 # VEC_RUNS times on each mount, alternating (fresh directories each time).
 # Each run prints a "bench" line; the host puts kernel and FUSE side by
 # side in report.md / report.json. Both mounts run the same core on the

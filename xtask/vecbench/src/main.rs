@@ -1,24 +1,35 @@
-//! `vexfs-vecbench DIR STRATEGY N DIM QUERIES K`: the vector workload of
-//! the VM run (xtask/guest/steps/75-ann-bench.sh), the same through the
-//! kernel module and through vexfs-fuse. It makes DIR an index root,
-//! stores N seeded random DIM-d embeddings as files with bulk ioctls
-//! (inserts/s), runs one search that folds the pending rows into the
-//! strategy (build), then QUERIES k-NN searches (searches/s), and checks
-//! them against an exact scan done here (recall@K). The digest of every
-//! result list lets two runs of the same workload be compared.
+//! `vexfs-vecbench DIR STRATEGY N DIM QUERIES K [PARAMS]`: the vector
+//! workload of the VM run (xtask/guest/steps/75-ann-bench.sh and
+//! 72-index-worker.sh), the same through the kernel module and through
+//! vexfs-fuse. It makes DIR an index root (with the strategy's PARAMS, or
+//! ones sized for a few thousand vectors), stores N seeded random DIM-d
+//! embeddings as files with bulk ioctls (inserts/s; how many still wait
+//! for the strategy when the last call returns: pending_after_insert),
+//! then builds: one search, and a wait until no vector is pending (a mount
+//! without an insertion worker folds them in on that search, one with a
+//! worker in the background). Then QUERIES k-NN searches on the strategy
+//! alone (searches/s), checked against an exact scan done here
+//! (recall@K). The digest of every result list lets two runs of the same
+//! workload be compared.
 //!
-//! One line on stdout: `strategy=.. n=.. inserts_per_s=.. build_ms=..
-//! searches_per_s=.. recall=.. digest=..`.
+//! One line on stdout: `strategy=.. n=.. inserts_per_s=..
+//! pending_after_insert=.. build_ms=.. searches_per_s=.. recall=..
+//! digest=..`.
 
 mod sys;
 
 use std::fs::File;
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use vexfs_uapi as u;
 use vexfs_uapi::Request;
 
-const USAGE: &str = "usage: vexfs-vecbench DIR hnsw|flat|ivf|ivfpq|lsh N DIM QUERIES K";
+const USAGE: &str = "usage: vexfs-vecbench DIR hnsw|flat|ivf|ivfpq|lsh N DIM QUERIES K [PARAMS]";
+
+/// How long the build may wait for an insertion worker, and how often it
+/// looks.
+const BUILD_LIMIT: Duration = Duration::from_secs(900);
+const BUILD_POLL: Duration = Duration::from_millis(10);
 
 /// xorshift64*: the same vectors on every run and machine.
 struct Rng(u64);
@@ -79,7 +90,8 @@ fn arg(args: &[String], i: usize) -> Result<usize, String> {
 fn run(args: &[String]) -> Result<String, String> {
     let dir = args.first().ok_or(USAGE)?;
     let sname = args.get(1).ok_or(USAGE)?;
-    let (code, params) = strategy(sname).ok_or(USAGE)?;
+    let (code, default_params) = strategy(sname).ok_or(USAGE)?;
+    let params = args.get(6).map_or(default_params, String::as_str);
     let (n, dim, queries, k) = (arg(args, 2)?, arg(args, 3)?, arg(args, 4)?, arg(args, 5)?);
     if n == 0 || dim == 0 || dim > u::INLINE_DIM || k == 0 || k > u::HITS_MAX {
         return Err(USAGE.into());
@@ -95,10 +107,20 @@ fn run(args: &[String]) -> Result<String, String> {
     let t = Instant::now();
     let calls = sys::bulk_set(&d, &rows, dim, 0).map_err(io("VEXFS_IOC_BULK_SET"))?;
     let insert_s = t.elapsed().as_secs_f64();
+    let pending_after = sys::pending(&d).map_err(io("VEXFS_IOC_INDEX_STATS"))?;
 
     let mut req = Box::new(u::Search::new_request());
     let t = Instant::now();
     sys::search(&d, &mut req, &qs[..dim], k).map_err(io("VEXFS_IOC_SEARCH"))?;
+    while sys::pending(&d).map_err(io("VEXFS_IOC_INDEX_STATS"))? > 0 {
+        if t.elapsed() > BUILD_LIMIT {
+            return Err(format!(
+                "{dir}: vectors still pending after {} s",
+                BUILD_LIMIT.as_secs()
+            ));
+        }
+        std::thread::sleep(BUILD_POLL);
+    }
     let build_s = t.elapsed().as_secs_f64();
 
     let mut found = Vec::with_capacity(queries);
@@ -117,7 +139,8 @@ fn run(args: &[String]) -> Result<String, String> {
     let recall = hit as f64 / (queries.max(1) * k) as f64;
     Ok(format!(
         "strategy={sname} n={n} dim={dim} queries={queries} k={k} bulk_calls={calls} \
-         inserts_per_s={:.0} build_ms={:.0} searches_per_s={:.1} recall={recall:.3} digest={digest:016x}",
+         inserts_per_s={:.0} pending_after_insert={pending_after} build_ms={:.0} searches_per_s={:.1} \
+         recall={recall:.3} digest={digest:016x}",
         n as f64 / insert_s.max(1e-9),
         build_s * 1e3,
         queries as f64 / search_s.max(1e-9),

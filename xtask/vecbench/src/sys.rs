@@ -93,3 +93,11 @@ pub fn search(dir: &File, req: &mut u::Search, q: &[f32], k: usize) -> io::Resul
         })
         .collect())
 }
+
+/// Vectors of the index over `dir` not yet in its strategy
+/// (`VEXFS_IOC_INDEX_STATS`'s `pending`).
+pub fn pending(dir: &File) -> io::Result<u64> {
+    let mut st = u::IndexStats::new_request();
+    ioctl(dir, u::IOC_INDEX_STATS, Some(&mut st))?;
+    Ok(st.pending)
+}
