@@ -2,7 +2,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use vexfs_format::{dirent, extent, header, inode, journal, node, superblock, xattr, xattr_tree};
+use vexfs_format::{
+    dirent, extent, header, inode, journal, node, superblock, xattr, xattr_pack, xattr_tree,
+};
 
 fuzz_target!(|data: &[u8]| {
     let _ = superblock::Superblock::decode(data);
@@ -38,6 +40,16 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     let _ = xattr_tree::TreeItem::decode(data);
+    if let Ok(m) = xattr_pack::map(data) {
+        let _ = xattr_pack::find_free(m, (data.len() % 70) as u32);
+    }
+    if data.len() >= 8 {
+        let off = u32::from_le_bytes([data[0], data[1], data[2], data[3]]);
+        let len = u32::from_le_bytes([data[4], data[5], data[6], data[7]]);
+        for bs in [1024usize, 4096, 65536] {
+            let _ = xattr_pack::blob_units(off, len, bs);
+        }
+    }
     // Mutation paths must stay in bounds on arbitrary bodies too.
     let mut body = data.to_vec();
     let mut scratch = vec![0u8; body.len()];

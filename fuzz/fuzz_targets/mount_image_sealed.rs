@@ -12,6 +12,7 @@ use vexfs_core::check::{check, CheckOptions};
 use vexfs_core::format::checksum::{crc32c_skipping, crc32c_update};
 use vexfs_core::format::header::{self, BITMAP_MAGIC, NODE_MAGIC, OWNER_OFFSET};
 use vexfs_core::format::inode::{CRC_OFFSET as INODE_CRC_OFFSET, INODE_SIZE};
+use vexfs_core::format::xattr_pack::PACK_MAGIC;
 use vexfs_core::format::superblock::{Superblock, CRC_OFFSET as SB_CRC_OFFSET, SUPERBLOCK_SIZE};
 use vexfs_core::mkfs::{format, MkfsOptions};
 use vexfs_core::{FileType, Fs, MemDevice, MountOptions, Timestamp};
@@ -37,6 +38,14 @@ fn base() -> &'static (Vec<u8>, Superblock) {
         }
         fs.symlink(1, b"link", &[b'x'; 300], 0, 0, T).unwrap();
         fs.mkdir(d, b"sub", 0o755, 0, 0, T).unwrap();
+        // Small attribute blobs share pack blocks; one is large enough for
+        // a block of its own.
+        let x = fs.mkdir(1, b"attrs", 0o755, 0, 0, T).unwrap().ino;
+        for i in 0..24u32 {
+            let f = fs.create(x, format!("a{i:02}").as_bytes(), 0o644, 0, 0, T).unwrap().ino;
+            let len = if i == 0 { 700 } else { 20 + i as usize * 7 };
+            fs.setxattr(f, b"user.a", &vec![i as u8; len], Default::default(), T).unwrap();
+        }
         let data = fs.unmount(T).unwrap().data;
         let sb = Superblock::decode(&data[..SUPERBLOCK_SIZE]).unwrap();
         (data, sb)
@@ -63,6 +72,8 @@ fn reseal(img: &mut [u8], sb: &Superblock) {
                 let crc = crc32c_update(!0, &ino.to_le_bytes()) ^ crc32c_skipping(raw, INODE_CRC_OFFSET);
                 raw[INODE_CRC_OFFSET..INODE_CRC_OFFSET + 4].copy_from_slice(&crc.to_le_bytes());
             }
+        } else if nr >= sb.data_start && blk[..4] == PACK_MAGIC.to_le_bytes() {
+            let _ = header::seal(blk, PACK_MAGIC, nr, 0);
         } else if nr >= sb.data_start && blk[..4] == NODE_MAGIC.to_le_bytes() {
             let owner = u64::from_le_bytes(blk[OWNER_OFFSET..OWNER_OFFSET + 8].try_into().unwrap());
             let _ = header::seal(blk, NODE_MAGIC, nr, owner);
@@ -111,6 +122,9 @@ fn walk(fs: &mut Fs<MemDevice>) {
                 match st.file_type {
                     FileType::Directory => stack.push(e.ino),
                     FileType::Regular => {
+                        let _ = fs.listxattr(e.ino);
+                        let _ = fs.getxattr(e.ino, b"user.a");
+                        let _ = fs.setxattr(e.ino, b"user.b", &[7; 90], Default::default(), T);
                         let _ = fs.read(e.ino, 0, 1 << 17);
                         let _ = fs.write(e.ino, 5 * BS as u64 + 10, b"more", T);
                     }
