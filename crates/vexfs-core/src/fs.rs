@@ -81,6 +81,9 @@ pub struct Fs<D: BlockDevice> {
     pub(crate) in_flight: bool,
     /// Ranges the current operation quarantined (dropped if it aborts).
     pub(crate) op_quarantined: Vec<u64>,
+    /// Pack blocks the current operation created (their hints go if it
+    /// aborts: the blocks are free again).
+    pub(crate) op_new_packs: Vec<u64>,
     /// Replayed block images laid over the device (read-only opens).
     pub(crate) overlay: BTreeMap<u64, Vec<u8>>,
     /// Dirty blocks that make an operation's end commit the transaction.
@@ -213,6 +216,7 @@ impl<D: BlockDevice> Fs<D> {
             pack_room: Default::default(),
             in_flight: false,
             op_quarantined: Vec::new(),
+            op_new_packs: Vec::new(),
             overlay: BTreeMap::new(),
             group_limit: 4096,
             aborted: None,

@@ -257,6 +257,7 @@ impl<D: BlockDevice> Fs<D> {
     fn end_operation(&mut self) {
         self.undo.clear();
         self.op_quarantined.clear();
+        self.op_new_packs.clear();
         self.sb_before = None;
         self.trim_cache();
     }
@@ -287,6 +288,9 @@ impl<D: BlockDevice> Fs<D> {
                 Some(seal) => self.mark_dirty(nr, seal),
                 None => self.unmark_dirty(nr),
             }
+        }
+        for nr in core::mem::take(&mut self.op_new_packs) {
+            self.pack_room.remove(&nr);
         }
         for first in core::mem::take(&mut self.op_quarantined) {
             self.quarantine.remove(&first);

@@ -9,15 +9,17 @@
 //! Which pack blocks have room is remembered in memory only (`pack_room`),
 //! from the blocks this mount created or freed units in; after a remount
 //! new blobs start new pack blocks, and the free units of old ones are
-//! reused once a blob in them is freed or moved. The set is a hint: a block
-//! is checked against the block bitmap and its own map before it is used,
-//! so a hint left by an operation that was rolled back is harmless.
+//! reused once a blob in them is freed or moved. A pack block created by an
+//! operation that is rolled back leaves the set with it; every hint is
+//! still checked against the block bitmap, the block's magic and its map
+//! before it is used.
 
 use crate::device::BlockDevice;
 use crate::error::{corrupt, FsError, Result};
 use crate::fs::Fs;
 use crate::tx::Seal;
 use alloc::vec::Vec;
+use vexfs_format::bytes::{get_u32, get_u64};
 use vexfs_format::features::INCOMPAT_XATTR_PACKED;
 use vexfs_format::header::{self, XATTR_MAGIC};
 use vexfs_format::inode::{Inode, FLAG_XATTR_PACKED};
@@ -41,6 +43,12 @@ impl<D: BlockDevice> Fs<D> {
             return Err(corrupt("xattr pack block outside the data area"));
         }
         self.with_meta_block(nr, PACK_MAGIC, Some(0), "xattr pack", |b| {
+            // A cached block was verified when it was read, or written by
+            // this code; the magic tells it from any other cached block
+            // all the same (new pack blocks carry it from the start).
+            if get_u32(b, 0)? != PACK_MAGIC || get_u64(b, 8)? != nr {
+                return Err(corrupt("not an xattr pack block"));
+            }
             map(b)?;
             f(b)
         })
@@ -104,8 +112,12 @@ impl<D: BlockDevice> Fs<D> {
         let mut b = alloc::vec![0u8; self.bs];
         let first = vexfs_format::xattr_pack::header_units(self.bs);
         set_map(&mut b, header_map(self.bs) | run_bits(first, n))?;
+        header::seal(&mut b, PACK_MAGIC, nr, 0)?;
         self.put_block(nr, b, SEAL)?;
         self.pack_room.insert(nr);
+        if self.tx_depth > 0 {
+            self.op_new_packs.push(nr);
+        }
         self.sb.feature_incompat |= INCOMPAT_XATTR_PACKED;
         Ok((nr, first * unit))
     }
