@@ -432,6 +432,26 @@ impl HnswIndex {
         }
     }
 
+    /// Distances from `q` to the nodes `ids` with one grouped kernel call
+    /// (f32 vectors or codes alike).
+    #[inline(always)]
+    fn gather_dists(&self, q: &Query<'_>, ids: &[u32], out: &mut [f32]) {
+        match (&q.code, &self.codec) {
+            (Some(cq), Some(c)) => {
+                c.dist_gather(cq, self.words(), self.rec_words, self.vec_off, ids, out)
+            }
+            _ => self.kern.gather(
+                &q.v,
+                self.words(),
+                self.rec_words,
+                self.vec_off,
+                ids,
+                out,
+                self.metric == Metric::L2,
+            ),
+        }
+    }
+
     fn random_level(&mut self) -> usize {
         let u = 1.0 - self.rng.next_f64(); // (0, 1]
         let l = -libm::log(u) * self.mult;
@@ -503,16 +523,8 @@ impl HnswIndex {
                 if s.fdist.len() < nf {
                     s.fdist.resize(nf, 0.0);
                 }
-                if self.gather && q.code.is_none() {
-                    self.kern.gather(
-                        &q.v,
-                        self.words(),
-                        self.rec_words,
-                        self.vec_off,
-                        &s.fresh,
-                        &mut s.fdist,
-                        self.metric == Metric::L2,
-                    );
+                if self.gather {
+                    self.gather_dists(q, &s.fresh, &mut s.fdist);
                 } else {
                     for (o, &nb) in s.fdist.iter_mut().zip(&s.fresh) {
                         *o = self.d(q, nb);

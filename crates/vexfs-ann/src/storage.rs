@@ -25,7 +25,7 @@
 //! f16 values are converted with integer bit operations (no FPU) when
 //! encoding and by F16C / AVX-512F when scoring.
 
-use crate::distance::{codes, kernels, Kernels};
+use crate::distance::{code_scan, codes, kernels, CodeSpec, Kernels};
 use crate::error::{AnnError, Result};
 use crate::metric::Metric;
 use crate::persist::{Reader, Writer};
@@ -344,6 +344,58 @@ impl Codec {
             (_, false, false) => -(q.c0 + self.kern.sq8_dot(&q.f, code)),
             (_, true, true) => codes::sq8_l2_int(&q.i, &self.wint, code) as f32 * q.inv,
             (_, false, true) => -(q.c0 + codes::sq8_dot_int(&q.i, code) as f32 * q.inv),
+        }
+    }
+
+    /// The float form of a prepared query for the grouped code kernels;
+    /// `None` on the integer path.
+    #[inline(always)]
+    fn spec<'a>(&'a self, q: &'a CodeQuery) -> Option<CodeSpec<'a>> {
+        if self.integer && self.storage == Storage::Sq8 {
+            return None;
+        }
+        let sq8 = self.storage == Storage::Sq8;
+        Some(CodeSpec {
+            sq8,
+            l2: q.l2,
+            q: &q.f,
+            step: if sq8 && q.l2 { &self.scale } else { &[] },
+            c0: q.c0,
+        })
+    }
+
+    /// Distances from a prepared query to consecutive stored vectors
+    /// (`code_len` bytes each) into `out`, as many as both hold.
+    pub fn dist_rows(&self, q: &CodeQuery, rows: &[u8], out: &mut [f32]) {
+        match self.spec(q) {
+            Some(s) => self.kern.code_rows(&s, rows, out),
+            None => {
+                for (o, r) in out.iter_mut().zip(rows.chunks_exact(self.code_len().max(1))) {
+                    *o = self.dist(q, r);
+                }
+            }
+        }
+    }
+
+    /// Distances from a prepared query to the codes of nodes `ids` in a
+    /// record arena (`rec` words a node, codes from word `off`).
+    pub fn dist_gather(
+        &self,
+        q: &CodeQuery,
+        words: &[u32],
+        rec: usize,
+        off: usize,
+        ids: &[u32],
+        out: &mut [f32],
+    ) {
+        match self.spec(q) {
+            Some(s) => self.kern.code_gather(&s, words, rec, off, ids, out),
+            None => {
+                let len = self.code_len();
+                for (o, &id) in out.iter_mut().zip(ids) {
+                    *o = self.dist(q, code_scan::arena_code(words, rec, off, id, len));
+                }
+            }
         }
     }
 
