@@ -330,7 +330,10 @@ impl Codec {
         match self.spec(q) {
             Some(s) => self.kern.code_rows(&s, rows, out),
             None => {
-                for (o, r) in out.iter_mut().zip(rows.chunks_exact(self.code_len().max(1))) {
+                for (o, r) in out
+                    .iter_mut()
+                    .zip(rows.chunks_exact(self.code_len().max(1)))
+                {
                     *o = self.dist(q, r);
                 }
             }
