@@ -35,7 +35,12 @@ fn main() {
         .get(3)
         .cloned()
         .unwrap_or_else(|| "flat,hnsw,ivf,ivfpq,lsh".into());
-    let nq = 1000;
+    // More queries (VEXFS_PERF_QUERIES) when a pass is only a few clock
+    // ticks of CPU time.
+    let nq: usize = std::env::var("VEXFS_PERF_QUERIES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1000);
     let mut rng = Rng::new(7);
     let clusters = 100;
     let centres: Vec<f32> = (0..clusters * dim).map(|_| rng.normal()).collect();
