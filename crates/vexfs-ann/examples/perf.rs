@@ -35,7 +35,12 @@ fn main() {
         .get(3)
         .cloned()
         .unwrap_or_else(|| "flat,hnsw,ivf,ivfpq,lsh".into());
-    let nq = 1000;
+    // More queries (VEXFS_PERF_QUERIES) when a pass is only a few clock
+    // ticks of CPU time.
+    let nq: usize = std::env::var("VEXFS_PERF_QUERIES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1000);
     let mut rng = Rng::new(7);
     let clusters = 100;
     let centres: Vec<f32> = (0..clusters * dim).map(|_| rng.normal()).collect();
@@ -118,6 +123,24 @@ fn main() {
                 let (r, q) = one_thread(&flat, SearchParams::k(10));
                 println!("flat: batch(all threads) {:.0} qps, batch(1 thread) {b1:.0} qps, single {q:.0} qps recall {r:.3}", nq as f64 / tb);
             }
+            "flat-f16" | "flat-sq8" => {
+                let storage = Storage::parse(&kind[5..]).unwrap();
+                let mut f = FlatIndex::with_storage(dim, metric, storage).unwrap();
+                f.train(&data).unwrap();
+                f.add_batch(&ids, &data).unwrap();
+                let reps: usize = std::env::var("VEXFS_PERF_REPS")
+                    .ok()
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(3);
+                let mut best = (0.0, 0.0);
+                for _ in 0..reps {
+                    let (r, q) = one_thread(&f, SearchParams::k(10));
+                    if q > best.1 {
+                        best = (r, q);
+                    }
+                }
+                println!("{kind}: single {:.0} qps recall {:.4}", best.1, best.0);
+            }
             "hnsw" => {
                 let bt: usize = std::env::var("PERF_BUILD_THREADS")
                     .ok()
@@ -131,7 +154,12 @@ fn main() {
                     let h = match cache.as_ref().and_then(|c| std::fs::read(c).ok()) {
                         Some(b) => HnswIndex::load(&mut &b[..]).unwrap(),
                         None => {
-                            let mut h = HnswIndex::new(
+                            // VEXFS_PERF_STORAGE=f16|sq8 keeps codes in the graph.
+                            let storage = std::env::var("VEXFS_PERF_STORAGE")
+                                .ok()
+                                .and_then(|s| Storage::parse(&s))
+                                .unwrap_or_default();
+                            let mut h = HnswIndex::with_storage(
                                 dim,
                                 metric,
                                 HnswConfig {
@@ -141,8 +169,10 @@ fn main() {
                                     seed: 1,
                                     max_elements: n,
                                 },
+                                storage,
                             )
                             .unwrap();
+                            h.train(&data).unwrap();
                             let t = Clock::now();
                             let w = Instant::now();
                             h.add_batch(&ids, &data).unwrap();

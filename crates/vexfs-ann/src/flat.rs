@@ -103,9 +103,7 @@ impl FlatIndex {
         for (rows, ids) in self.codes.chunks(block * len).zip(self.ids.chunks(block)) {
             for (cq, top) in cqs.iter().zip(tops.iter_mut()) {
                 for (r, i) in rows.chunks(CHUNK * len).zip(ids.chunks(CHUNK)) {
-                    for (o, code) in buf.iter_mut().zip(r.chunks_exact(len)) {
-                        *o = c.dist(cq, code);
-                    }
+                    c.dist_rows(cq, r, &mut buf);
                     top.offer(&buf[..i.len()], i, None);
                 }
             }
@@ -129,9 +127,7 @@ impl FlatIndex {
         const CHUNK: usize = 64;
         let mut buf = [0f32; CHUNK];
         for (rows, ids) in self.codes.chunks(CHUNK * len).zip(self.ids.chunks(CHUNK)) {
-            for (o, r) in buf.iter_mut().zip(rows.chunks_exact(len)) {
-                *o = c.dist(&cq, r);
-            }
+            c.dist_rows(&cq, rows, &mut buf);
             top.offer(&buf[..ids.len()], ids, filter);
         }
         top

@@ -25,11 +25,10 @@
 //! f16 values are converted with integer bit operations (no FPU) when
 //! encoding and by F16C / AVX-512F when scoring.
 
-use crate::distance::{codes, kernels, Kernels};
+use crate::distance::{code_scan, codes, kernels, sq8, CodeSpec, Kernels};
 use crate::error::{AnnError, Result};
 use crate::metric::Metric;
 use crate::persist::{Reader, Writer};
-use alloc::vec;
 use alloc::vec::Vec;
 
 /// Vector storage of an index.
@@ -175,42 +174,13 @@ impl Codec {
         self.integer = on;
     }
 
-    /// Learn the SQ8 ranges from a row-major sample (f16 needs nothing).
-    /// Non-finite values are ignored; a dimension with one value (or
-    /// none) gets step 1.
+    /// Learn the SQ8 ranges from a row-major sample (f16 needs nothing),
+    /// with the rule of [`crate::distance::sq8`] (per dimension).
     pub fn train(&mut self, sample: &[f32]) -> Result<()> {
         if self.storage != Storage::Sq8 {
             return Ok(());
         }
-        let dim = self.dim;
-        if sample.is_empty() || !sample.len().is_multiple_of(dim) {
-            return Err(AnnError::DimensionMismatch {
-                expected: dim,
-                got: sample.len() % dim,
-            });
-        }
-        let mut lo = vec![f32::INFINITY; dim];
-        let mut hi = vec![f32::NEG_INFINITY; dim];
-        for row in sample.chunks_exact(dim) {
-            for ((l, h), &x) in lo.iter_mut().zip(hi.iter_mut()).zip(row) {
-                if x.is_finite() {
-                    *l = l.min(x);
-                    *h = h.max(x);
-                }
-            }
-        }
-        let mut scale = vec![1.0f32; dim];
-        for ((l, h), s) in lo.iter_mut().zip(&mut hi).zip(&mut scale) {
-            if !l.is_finite() || !h.is_finite() {
-                (*l, *h) = (0.0, 0.0);
-            }
-            let r = *h - *l;
-            *s = if r > 0.0 && (r / 255.0) > 0.0 {
-                r / 255.0
-            } else {
-                1.0
-            };
-        }
+        let (lo, scale) = sq8::train_ranges(self.dim, sample, sq8::Sq8Mode::PerDimension)?;
         self.set_ranges(lo, scale)
     }
 
@@ -249,17 +219,7 @@ impl Codec {
                 if !self.is_trained() {
                     return Err(AnnError::NotTrained);
                 }
-                for (((o, &x), &m), &s) in out.iter_mut().zip(v).zip(&self.min).zip(&self.scale) {
-                    let q = libm::roundf((x - m) / s);
-                    // Clamp to the trained range (NaN goes to 0).
-                    *o = if q >= 255.0 {
-                        255
-                    } else if q > 0.0 {
-                        q as u8
-                    } else {
-                        0
-                    };
-                }
+                sq8::encode(&self.min, &self.scale, v, out);
             }
         }
         Ok(())
@@ -347,6 +307,61 @@ impl Codec {
         }
     }
 
+    /// The float form of a prepared query for the grouped code kernels;
+    /// `None` on the integer path.
+    #[inline(always)]
+    fn spec<'a>(&'a self, q: &'a CodeQuery) -> Option<CodeSpec<'a>> {
+        if self.integer && self.storage == Storage::Sq8 {
+            return None;
+        }
+        let sq8 = self.storage == Storage::Sq8;
+        Some(CodeSpec {
+            sq8,
+            l2: q.l2,
+            q: &q.f,
+            step: if sq8 && q.l2 { &self.scale } else { &[] },
+            c0: q.c0,
+        })
+    }
+
+    /// Distances from a prepared query to consecutive stored vectors
+    /// (`code_len` bytes each) into `out`, as many as both hold.
+    pub fn dist_rows(&self, q: &CodeQuery, rows: &[u8], out: &mut [f32]) {
+        match self.spec(q) {
+            Some(s) => self.kern.code_rows(&s, rows, out),
+            None => {
+                for (o, r) in out
+                    .iter_mut()
+                    .zip(rows.chunks_exact(self.code_len().max(1)))
+                {
+                    *o = self.dist(q, r);
+                }
+            }
+        }
+    }
+
+    /// Distances from a prepared query to the codes of nodes `ids` in a
+    /// record arena (`rec` words a node, codes from word `off`).
+    pub fn dist_gather(
+        &self,
+        q: &CodeQuery,
+        words: &[u32],
+        rec: usize,
+        off: usize,
+        ids: &[u32],
+        out: &mut [f32],
+    ) {
+        match self.spec(q) {
+            Some(s) => self.kern.code_gather(&s, words, rec, off, ids, out),
+            None => {
+                let len = self.code_len();
+                for (o, &id) in out.iter_mut().zip(ids) {
+                    *o = self.dist(q, code_scan::arena_code(words, rec, off, id, len));
+                }
+            }
+        }
+    }
+
     /// Heap bytes of the quantiser.
     pub fn memory_bytes(&self) -> usize {
         (self.min.capacity() + self.scale.capacity() + self.wint.capacity()) * 4
@@ -393,6 +408,7 @@ impl Codec {
 mod tests {
     use super::*;
     use crate::rng::Rng;
+    use alloc::vec;
 
     fn data(n: usize, dim: usize, seed: u64) -> Vec<f32> {
         let mut rng = Rng::new(seed);

@@ -10,6 +10,7 @@
 //! `avx2` or `avx512` caps the level chosen (std builds), which the
 //! benchmark uses to compare kernels.
 
+pub(crate) mod code_scan;
 pub mod codes;
 pub mod scalar;
 pub mod sq8;
@@ -17,6 +18,7 @@ pub mod sq8;
 pub(crate) mod x86;
 
 use crate::metric::Metric;
+pub(crate) use code_scan::CodeSpec;
 
 type F32Fn = unsafe fn(&[f32], &[f32]) -> f32;
 type Dot4Fn = unsafe fn([&[f32]; 4], &[f32]) -> [f32; 4];
@@ -27,6 +29,8 @@ type GatherFn = unsafe fn(&[f32], &[u32], usize, usize, &[u32], &mut [f32], bool
 type PanelFn = unsafe fn([&[f32]; 8], &[f32], usize, &mut [f32; 256]);
 type CodeFn = unsafe fn(&[f32], &[u8]) -> f32;
 type Sq8L2Fn = unsafe fn(&[f32], &[f32], &[u8]) -> f32;
+type CodeRowsFn = unsafe fn(&CodeSpec<'_>, &[u8], &mut [f32]);
+type CodeGatherFn = unsafe fn(&CodeSpec<'_>, &[u32], usize, usize, &[u32], &mut [f32]);
 
 /// Rows in one packed panel for [`Kernels::panel_dots`].
 pub const PANEL_ROWS: usize = 32;
@@ -56,6 +60,8 @@ pub struct Kernels {
     f16_dot: CodeFn,
     sq8_l2: Sq8L2Fn,
     sq8_dot: CodeFn,
+    code_rows: CodeRowsFn,
+    code_gather: CodeGatherFn,
 }
 
 impl core::fmt::Debug for Kernels {
@@ -131,6 +137,28 @@ impl Kernels {
     pub fn sq8_dot(&self, a: &[f32], code: &[u8]) -> f32 {
         // SAFETY: as in `l2sq`.
         unsafe { (self.sq8_dot)(a, code) }
+    }
+    /// Distances from a prepared code query to consecutive stored f16 /
+    /// SQ8 vectors (`s.code_len()` bytes each) into `out`.
+    #[inline(always)]
+    pub(crate) fn code_rows(&self, s: &CodeSpec<'_>, rows: &[u8], out: &mut [f32]) {
+        // SAFETY: as in `l2sq`; the kernels bound every read by `rows`.
+        unsafe { (self.code_rows)(s, rows, out) }
+    }
+    /// Distances from a prepared code query to the codes of nodes `ids` in
+    /// a record arena (`rec` words a node, codes from word `off`).
+    #[inline(always)]
+    pub(crate) fn code_gather(
+        &self,
+        s: &CodeSpec<'_>,
+        words: &[u32],
+        rec: usize,
+        off: usize,
+        ids: &[u32],
+        out: &mut [f32],
+    ) {
+        // SAFETY: as in `l2sq`; the kernels bound-check every id.
+        unsafe { (self.code_gather)(s, words, rec, off, ids, out) }
     }
     /// Distances (squared L2 when `l2`, else `-dot`) from `q` to each
     /// `dim`-wide row of `rows`, written to `out` (as many as fit).
@@ -237,6 +265,8 @@ pub static SCALAR: Kernels = Kernels {
     f16_dot: codes::f16_dot,
     sq8_l2: codes::sq8_l2,
     sq8_dot: codes::sq8_dot,
+    code_rows: code_scan::scalar_rows,
+    code_gather: code_scan::scalar_gather,
 };
 
 /// Gather through the process-wide table's single-pair kernels.
@@ -302,6 +332,8 @@ mod detect {
             f16_dot: codes::f16_dot,
             sq8_l2: codes::sq8_l2,
             sq8_dot: codes::sq8_dot,
+            code_rows: code_scan::scalar_rows,
+            code_gather: code_scan::scalar_gather,
         }
     }
 
@@ -325,11 +357,15 @@ mod detect {
             f16_dot: codes::f16_dot,
             sq8_l2: x86::avx2_codes::sq8_l2,
             sq8_dot: x86::avx2_codes::sq8_dot,
+            code_rows: code_scan::scalar_rows,
+            code_gather: code_scan::scalar_gather,
         };
         // F16C comes with every AVX2 CPU in practice, but is its own flag.
         if std::is_x86_feature_detected!("f16c") {
             k.f16_l2sq = x86::avx2_codes::f16_l2sq;
             k.f16_dot = x86::avx2_codes::f16_dot;
+            k.code_rows = x86::avx2_code_rows::rows;
+            k.code_gather = x86::avx2_code_rows::gather;
         }
         Some(k)
     }
@@ -354,7 +390,14 @@ mod detect {
             f16_dot: x86::avx512_codes::f16_dot,
             sq8_l2: x86::avx512_codes::sq8_l2,
             sq8_dot: x86::avx512_codes::sq8_dot,
+            code_rows: code_scan::scalar_rows,
+            code_gather: code_scan::scalar_gather,
         };
+        // The grouped code scans are AVX2 ones (see `avx2_code_rows`).
+        if let Some(a) = avx2() {
+            k.code_rows = a.code_rows;
+            k.code_gather = a.code_gather;
+        }
         if std::is_x86_feature_detected!("avx512vl") {
             k.stream = x86::avx512_rows::dist_rows_stream;
         }

@@ -36,41 +36,11 @@ impl Sq8 {
         if dim == 0 {
             return Err(AnnError::InvalidParameter("dim must be > 0"));
         }
-        if sample.is_empty() || !sample.len().is_multiple_of(dim) {
-            return Err(AnnError::DimensionMismatch {
-                expected: dim,
-                got: sample.len() % dim,
-            });
-        }
-        let mut lo = vec![f32::INFINITY; dim];
-        let mut hi = vec![f32::NEG_INFINITY; dim];
-        for row in sample.chunks_exact(dim) {
-            for (j, &x) in row.iter().enumerate() {
-                if x.is_finite() {
-                    lo[j] = lo[j].min(x);
-                    hi[j] = hi[j].max(x);
-                }
-            }
-        }
-        if mode == Sq8Mode::Global {
-            let l = lo.iter().copied().fold(f32::INFINITY, f32::min);
-            let h = hi.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-            lo.iter_mut().for_each(|x| *x = l);
-            hi.iter_mut().for_each(|x| *x = h);
-        }
-        let mut scale = vec![1.0f32; dim];
-        for j in 0..dim {
-            if !lo[j].is_finite() || !hi[j].is_finite() {
-                lo[j] = 0.0;
-                hi[j] = 0.0;
-            }
-            let r = hi[j] - lo[j];
-            scale[j] = if r > 0.0 { r / 255.0 } else { 1.0 };
-        }
+        let (min, scale) = train_ranges(dim, sample, mode)?;
         Ok(Self {
             mode,
             dim,
-            min: lo,
+            min,
             scale,
         })
     }
@@ -83,14 +53,7 @@ impl Sq8 {
     /// Encode `v` into `out` (both `dim` long); values outside the trained
     /// range saturate.
     pub fn encode(&self, v: &[f32], out: &mut [u8]) {
-        for (((o, &x), &m), &s) in out.iter_mut().zip(v).zip(&self.min).zip(&self.scale) {
-            let q = libm::roundf((x - m) / s);
-            *o = if q.is_nan() {
-                0
-            } else {
-                q.clamp(0.0, 255.0) as u8
-            };
-        }
+        encode(&self.min, &self.scale, v, out);
     }
 
     /// Decode `code` into `out`.
@@ -128,6 +91,70 @@ impl Sq8 {
     /// Dimension.
     pub fn dim(&self) -> usize {
         self.dim
+    }
+}
+
+/// The range rule shared by [`Sq8`] and the SQ8 vector storage
+/// (`crate::storage`), FAISS's `QT_8bit` rule: per dimension (or, in
+/// [`Sq8Mode::Global`], over all dimensions) the minimum and
+/// `step = (max - min) / 255` of the finite sample values. A dimension
+/// with no finite value gets minimum 0; one whose range is zero, or whose
+/// step would round to zero, gets step 1. Returns `(min, step)`.
+pub(crate) fn train_ranges(
+    dim: usize,
+    sample: &[f32],
+    mode: Sq8Mode,
+) -> Result<(Vec<f32>, Vec<f32>)> {
+    if dim == 0 || sample.is_empty() || !sample.len().is_multiple_of(dim) {
+        return Err(AnnError::DimensionMismatch {
+            expected: dim,
+            got: sample.len() % dim.max(1),
+        });
+    }
+    let mut lo = vec![f32::INFINITY; dim];
+    let mut hi = vec![f32::NEG_INFINITY; dim];
+    for row in sample.chunks_exact(dim) {
+        for ((l, h), &x) in lo.iter_mut().zip(hi.iter_mut()).zip(row) {
+            if x.is_finite() {
+                *l = l.min(x);
+                *h = h.max(x);
+            }
+        }
+    }
+    if mode == Sq8Mode::Global {
+        let l = lo.iter().copied().fold(f32::INFINITY, f32::min);
+        let h = hi.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        lo.iter_mut().for_each(|x| *x = l);
+        hi.iter_mut().for_each(|x| *x = h);
+    }
+    let mut step = vec![1.0f32; dim];
+    for ((l, h), s) in lo.iter_mut().zip(&mut hi).zip(&mut step) {
+        if !l.is_finite() || !h.is_finite() {
+            (*l, *h) = (0.0, 0.0);
+        }
+        let mut r = (*h - *l) / 255.0;
+        if r.is_infinite() {
+            // Finite ends more than f32::MAX apart.
+            r = *h / 255.0 - *l / 255.0;
+        }
+        *s = if r > 0.0 && r.is_finite() { r } else { 1.0 };
+    }
+    Ok((lo, step))
+}
+
+/// Encode `v` with ranges `(min, step)` into `out`:
+/// `round((x - min) / step)` clamped to 0..=255 (NaN to 0).
+#[inline]
+pub(crate) fn encode(min: &[f32], step: &[f32], v: &[f32], out: &mut [u8]) {
+    for (((o, &x), &m), &s) in out.iter_mut().zip(v).zip(min).zip(step) {
+        let q = libm::roundf((x - m) / s);
+        *o = if q >= 255.0 {
+            255
+        } else if q > 0.0 {
+            q as u8
+        } else {
+            0
+        };
     }
 }
 

@@ -19,7 +19,7 @@ const GROUP: usize = 8;
 /// Lane mask with the low `rem` (0..=8) lanes set, for `_mm256_maskload_ps`.
 #[inline]
 #[target_feature(enable = "avx2,fma")]
-fn tail_mask(rem: usize) -> __m256i {
+pub(crate) fn tail_mask(rem: usize) -> __m256i {
     let r = rem.min(8) as i32;
     let idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     _mm256_cmpgt_epi32(_mm256_set1_epi32(r), idx)
@@ -167,7 +167,7 @@ unsafe fn row_acc(q: &[f32], x: &[f32], mask: __m256i, l2: bool) -> __m256 {
 /// Lane r of the result is the sum of the 8 lanes of `v[r]`.
 #[inline]
 #[target_feature(enable = "avx2,fma")]
-fn sum8(v: &[__m256; 8]) -> __m256 {
+pub(crate) fn sum8(v: &[__m256; 8]) -> __m256 {
     // Round 1: t[i] holds rows 2i, 2i+1 as [a, b, a, b] per 128-bit lane.
     let mut t = [_mm256_setzero_ps(); 4];
     for (i, t) in t.iter_mut().enumerate() {

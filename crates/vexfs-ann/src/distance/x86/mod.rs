@@ -3,6 +3,7 @@
 //! dispatch table after the matching CPU feature was detected at run time.
 
 pub mod avx2;
+pub mod avx2_code_rows;
 pub mod avx2_codes;
 pub mod avx2_hamming;
 pub mod avx2_rows;
