@@ -73,6 +73,13 @@ impl NodeBuf {
 
 type Item = (u64, Vec<u8>);
 
+/// What one node visit tells a walk: the answer found at a leaf, or the
+/// slot, the node's item count and the child to descend into.
+enum Step<T> {
+    Leaf(T),
+    Down(usize, usize, (Loc, Placement)),
+}
+
 /// What a tree hangs from: the body of its root node and the block count
 /// its node blocks are charged to. Directory and file-mapping trees hang
 /// from the inode (root in its 112-byte `data`); an attribute tree hangs
@@ -107,9 +114,9 @@ fn location(ino: u64, loc: Loc) -> Location {
 }
 
 impl<D: BlockDevice> Fs<D> {
-    /// Read a node block, verifying its header and, the first time it is
-    /// read from the device, its whole structure.
-    fn node_block(&mut self, ino: u64, nr: u64) -> Result<Vec<u8>> {
+    /// Bring a node block into the cache, verifying its header and, the
+    /// first time it is read from the device, its whole structure.
+    fn verify_node_block(&mut self, ino: u64, nr: u64) -> Result<()> {
         let at = location(ino, Loc::Block(nr));
         let data = self.sb.data_start..self.sb.block_count;
         if !data.contains(&nr) {
@@ -118,11 +125,14 @@ impl<D: BlockDevice> Fs<D> {
         // Validation runs at cache-fill time only: cached copies are either
         // validated reads or nodes this code wrote itself.
         let fresh = !self.cache.contains_key(&nr);
-        let buf = self
-            .meta_block(nr, NODE_MAGIC, Some(ino), "tree node")
+        self.verify_meta_block(nr, NODE_MAGIC, Some(ino), "tree node")
             .map_err(|e| e.at(at))?;
         if fresh {
-            let body = buf.get(HEADER_SIZE..).unwrap_or(&[]);
+            let body = self
+                .cache
+                .get(&nr)
+                .and_then(|b| b.get(HEADER_SIZE..))
+                .unwrap_or(&[]);
             if let Err(e) = node::validate_block(body, data) {
                 // A node that failed must not stay cached, or the next
                 // access would trust it.
@@ -130,7 +140,90 @@ impl<D: BlockDevice> Fs<D> {
                 return Err(FsError::from(e).at(at));
             }
         }
-        Ok(buf)
+        Ok(())
+    }
+
+    /// A copy of a verified node block (for paths that rewrite it whole).
+    fn node_block(&mut self, ino: u64, nr: u64) -> Result<Vec<u8>> {
+        self.verify_node_block(ino, nr)?;
+        self.cache.get(&nr).cloned().ok_or(FsError::Invalid)
+    }
+
+    /// Run `f` on the body of the node at `loc` where it lies (the cached
+    /// block or the host's root), after the checks [`Fs::node_load`] makes.
+    /// Lookups walk the tree through this, so they copy no node.
+    fn with_node<H: TreeHost + ?Sized, T>(
+        &mut self,
+        ino: u64,
+        inode: &H,
+        loc: Loc,
+        at: &Placement,
+        f: impl FnOnce(&[u8], &NodeHeader) -> Result<T>,
+    ) -> Result<T> {
+        let body: &[u8] = match loc {
+            Loc::Root => {
+                let b = inode.root();
+                node::validate(b).map_err(|e| FsError::from(e).at(Location::Inode(ino)))?;
+                b
+            }
+            Loc::Block(nr) => {
+                self.verify_node_block(ino, nr)?;
+                self.cache
+                    .get(&nr)
+                    .and_then(|b| b.get(HEADER_SIZE..))
+                    .ok_or(FsError::Invalid)?
+            }
+        };
+        let h = node::header(body)?;
+        node::check_placement(body, &h, at).map_err(|e| FsError::from(e).at(location(ino, loc)))?;
+        f(body, &h)
+    }
+
+    /// The child in slot `i` of the internal node at `loc` (re-read in
+    /// place: used when a search backtracks to a sibling).
+    fn child_of<H: TreeHost + ?Sized>(
+        &mut self,
+        ino: u64,
+        inode: &H,
+        loc: Loc,
+        at: &Placement,
+        i: usize,
+    ) -> Result<(Loc, Placement)> {
+        self.with_node(ino, inode, loc, at, |body, h| {
+            Self::child_in(ino, loc, body, h, i, at)
+        })
+    }
+
+    /// Insert an item at `slot` of the node at `loc`, changing it where it
+    /// lies; `Ok(false)`, with the node unchanged, if it is full.
+    fn insert_in_place<H: TreeHost + ?Sized>(
+        &mut self,
+        ino: u64,
+        inode: &mut H,
+        loc: Loc,
+        slot: usize,
+        (key, val): (u64, &[u8]),
+    ) -> Result<bool> {
+        let mut scratch = core::mem::take(&mut self.node_scratch);
+        if scratch.len() < self.bs {
+            scratch.resize(self.bs, 0);
+        }
+        let done = match loc {
+            Loc::Root => node::insert_at(inode.root_mut(), slot, key, val, &mut scratch)
+                .map_err(FsError::from),
+            Loc::Block(nr) => {
+                let seal = Seal::Meta {
+                    magic: NODE_MAGIC,
+                    owner: ino,
+                };
+                self.modify_block(nr, seal, |b| {
+                    let body = b.get_mut(HEADER_SIZE..).ok_or(FsError::Invalid)?;
+                    Ok(node::insert_at(body, slot, key, val, &mut scratch)?)
+                })
+            }
+        };
+        self.node_scratch = scratch;
+        done
     }
 
     /// Load the node at `loc` and check it against its place in the tree.
@@ -164,9 +257,21 @@ impl<D: BlockDevice> Fs<D> {
         i: usize,
         at: &Placement,
     ) -> Result<(Loc, Placement)> {
-        let c = node::child(n.body(), i).map_err(|e| FsError::from(e).at(location(ino, n.loc)))?;
-        let p = node::child_placement(n.body(), h, i, at)
-            .map_err(|e| FsError::from(e).at(location(ino, n.loc)))?;
+        Self::child_in(ino, n.loc, n.body(), h, i, at)
+    }
+
+    /// [`Fs::child_at`] on a node body where it lies.
+    fn child_in(
+        ino: u64,
+        loc: Loc,
+        body: &[u8],
+        h: &NodeHeader,
+        i: usize,
+        at: &Placement,
+    ) -> Result<(Loc, Placement)> {
+        let c = node::child(body, i).map_err(|e| FsError::from(e).at(location(ino, loc)))?;
+        let p = node::child_placement(body, h, i, at)
+            .map_err(|e| FsError::from(e).at(location(ino, loc)))?;
         Ok((Loc::Block(c), p))
     }
 
@@ -219,8 +324,8 @@ impl<D: BlockDevice> Fs<D> {
         Ok(v)
     }
 
-    fn item_at(n: &NodeBuf, i: usize) -> Result<Item> {
-        Ok((node::key(n.body(), i)?, node::value(n.body(), i)?.to_vec()))
+    fn item_in(body: &[u8], i: usize) -> Result<Item> {
+        Ok((node::key(body, i)?, node::value(body, i)?.to_vec()))
     }
 
     fn fill_body(body: &mut [u8], level: u16, items: &[Item], scratch: &mut [u8]) -> Result<()> {
@@ -254,17 +359,60 @@ impl<D: BlockDevice> Fs<D> {
         depth: u16,
     ) -> Result<Option<Item>> {
         Self::too_deep(ino, depth)?;
-        let n = self.node_load(ino, inode, loc, &at)?;
-        let h = node::header(n.body())?;
-        if h.nitems == 0 {
-            return Ok(None);
+        let step = self.with_node(ino, inode, loc, &at, |body, h| {
+            if h.nitems == 0 {
+                return Ok(Step::Leaf(None));
+            }
+            let i = if last { h.nitems - 1 } else { 0 };
+            if h.level == 0 {
+                return Ok(Step::Leaf(Some(Self::item_in(body, i)?)));
+            }
+            Ok(Step::Down(
+                i,
+                h.nitems,
+                Self::child_in(ino, loc, body, h, i, &at)?,
+            ))
+        })?;
+        match step {
+            Step::Leaf(r) => Ok(r),
+            Step::Down(_, _, c) => self.edge_in(ino, inode, c, last, depth + 1),
         }
-        let i = if last { h.nitems - 1 } else { 0 };
-        if h.level == 0 {
-            return Ok(Some(Self::item_at(&n, i)?));
-        }
-        let c = Self::child_at(ino, &n, &h, i, &at)?;
-        self.edge_in(ino, inode, c, last, depth + 1)
+    }
+
+    /// One visit of a search: a leaf's answer, or (slot, item count,
+    /// child) of an internal node to descend into.
+    fn search_step<H: TreeHost + ?Sized>(
+        &mut self,
+        ino: u64,
+        inode: &H,
+        (loc, at): (Loc, Placement),
+        key: u64,
+        floor: bool,
+    ) -> Result<Step<Option<Item>>> {
+        self.with_node(ino, inode, loc, &at, |body, h| {
+            if h.level == 0 {
+                let slot = if floor {
+                    node::floor_slot(body, key)?
+                } else {
+                    match node::search(body, key)? {
+                        Ok(i) | Err(i) => (i < h.nitems).then_some(i),
+                    }
+                };
+                return Ok(Step::Leaf(match slot {
+                    Some(i) => Some(Self::item_in(body, i)?),
+                    None => None,
+                }));
+            }
+            if h.nitems == 0 {
+                return Ok(Step::Leaf(None));
+            }
+            let i = Self::route(body, key)?;
+            Ok(Step::Down(
+                i,
+                h.nitems,
+                Self::child_in(ino, loc, body, h, i, &at)?,
+            ))
+        })
     }
 
     fn floor_in<H: TreeHost + ?Sized>(
@@ -276,25 +424,16 @@ impl<D: BlockDevice> Fs<D> {
         depth: u16,
     ) -> Result<Option<Item>> {
         Self::too_deep(ino, depth)?;
-        let n = self.node_load(ino, inode, loc, &at)?;
-        let h = node::header(n.body())?;
-        if h.level == 0 {
-            return match node::floor_slot(n.body(), key)? {
-                Some(i) => Ok(Some(Self::item_at(&n, i)?)),
-                None => Ok(None),
-            };
-        }
-        if h.nitems == 0 {
-            return Ok(None);
-        }
-        let mut i = Self::route(n.body(), key)?;
-        let c = Self::child_at(ino, &n, &h, i, &at)?;
+        let (mut i, c) = match self.search_step(ino, inode, (loc, at), key, true)? {
+            Step::Leaf(r) => return Ok(r),
+            Step::Down(i, _, c) => (i, c),
+        };
         if let Some(r) = self.floor_in(ino, inode, c, key, depth + 1)? {
             return Ok(Some(r));
         }
         while i > 0 {
             i -= 1;
-            let c = Self::child_at(ino, &n, &h, i, &at)?;
+            let c = self.child_of(ino, inode, loc, &at, i)?;
             if let Some(r) = self.edge_in(ino, inode, c, true, depth + 1)? {
                 return Ok(Some(r));
             }
@@ -311,29 +450,16 @@ impl<D: BlockDevice> Fs<D> {
         depth: u16,
     ) -> Result<Option<Item>> {
         Self::too_deep(ino, depth)?;
-        let n = self.node_load(ino, inode, loc, &at)?;
-        let h = node::header(n.body())?;
-        if h.level == 0 {
-            let i = match node::search(n.body(), key)? {
-                Ok(i) | Err(i) => i,
-            };
-            return Ok(if i < h.nitems {
-                Some(Self::item_at(&n, i)?)
-            } else {
-                None
-            });
-        }
-        if h.nitems == 0 {
-            return Ok(None);
-        }
-        let mut i = Self::route(n.body(), key)?;
-        let c = Self::child_at(ino, &n, &h, i, &at)?;
+        let (mut i, nitems, c) = match self.search_step(ino, inode, (loc, at), key, false)? {
+            Step::Leaf(r) => return Ok(r),
+            Step::Down(i, nitems, c) => (i, nitems, c),
+        };
         if let Some(r) = self.ceil_in(ino, inode, c, key, depth + 1)? {
             return Ok(Some(r));
         }
-        while i + 1 < h.nitems {
+        while i + 1 < nitems {
             i += 1;
-            let c = Self::child_at(ino, &n, &h, i, &at)?;
+            let c = self.child_of(ino, inode, loc, &at, i)?;
             if let Some(r) = self.edge_in(ino, inode, c, false, depth + 1)? {
                 return Ok(Some(r));
             }
@@ -353,28 +479,37 @@ impl<D: BlockDevice> Fs<D> {
     ) -> Result<Vec<Item>> {
         let (mut loc, mut at) = (Loc::Root, Placement::ROOT);
         for _ in 0..=node::MAX_LEVEL {
-            let n = self.node_load(ino, inode, loc, &at)?;
-            let h = node::header(n.body())?;
-            if h.level == 0 {
-                let first = match node::search(n.body(), key)? {
-                    Ok(i) | Err(i) => i,
-                };
-                let mut out = Vec::new();
-                for i in first..h.nitems.min(first.saturating_add(max)) {
-                    out.push(Self::item_at(&n, i)?);
+            let step = self.with_node(ino, inode, loc, &at, |body, h| {
+                if h.level == 0 {
+                    let first = match node::search(body, key)? {
+                        Ok(i) | Err(i) => i,
+                    };
+                    let mut out = Vec::new();
+                    for i in first..h.nitems.min(first.saturating_add(max)) {
+                        out.push(Self::item_in(body, i)?);
+                    }
+                    return Ok(Step::Leaf(Some(out)));
                 }
-                if out.is_empty() {
+                if h.nitems == 0 {
+                    return Ok(Step::Leaf(None));
+                }
+                let i = Self::route(body, key)?;
+                Ok(Step::Down(
+                    i,
+                    h.nitems,
+                    Self::child_in(ino, loc, body, h, i, &at)?,
+                ))
+            })?;
+            match step {
+                Step::Leaf(None) => return Ok(Vec::new()),
+                Step::Leaf(Some(out)) if out.is_empty() => {
                     // The ceiling lies in a later subtree: fall back to the
                     // general search, which backtracks across leaves.
                     return Ok(self.tree_ceil(ino, inode, key)?.into_iter().collect());
                 }
-                return Ok(out);
+                Step::Leaf(Some(out)) => return Ok(out),
+                Step::Down(_, _, c) => (loc, at) = c,
             }
-            if h.nitems == 0 {
-                return Ok(Vec::new());
-            }
-            let i = Self::route(n.body(), key)?;
-            (loc, at) = Self::child_at(ino, &n, &h, i, &at)?;
         }
         Err(corrupt_at("tree deeper than allowed", Location::Inode(ino)))
     }
@@ -487,7 +622,9 @@ impl<D: BlockDevice> Fs<D> {
     }
 
     /// Insert into the subtree at `loc`; returns a (separator, new block)
-    /// pair for the parent when the node split.
+    /// pair for the parent when the node split. The descent reads nodes in
+    /// place and the insert changes the cached node where it lies; only a
+    /// split copies a node out.
     fn insert_rec<H: TreeHost + ?Sized>(
         &mut self,
         ino: u64,
@@ -498,31 +635,32 @@ impl<D: BlockDevice> Fs<D> {
         depth: u16,
     ) -> Result<Option<(u64, u64)>> {
         Self::too_deep(ino, depth)?;
-        let mut scratch = alloc::vec![0u8; self.bs];
-        let mut n = self.node_load(ino, inode, loc, &at)?;
-        let h = node::header(n.body())?;
-        let (slot, item_key, item_val): (usize, u64, Vec<u8>);
-        if h.level == 0 {
-            slot = match node::search(n.body(), key)? {
-                Ok(_) => return Err(FsError::Exists),
-                Err(i) => i,
-            };
-            item_key = key;
-            item_val = val.to_vec();
-        } else {
-            let i = Self::route(n.body(), key)?;
-            let c = Self::child_at(ino, &n, &h, i, &at)?;
-            match self.insert_rec(ino, inode, c, key, val, depth + 1)? {
+        let step = self.with_node(ino, &*inode, loc, &at, |body, h| {
+            if h.level == 0 {
+                return match node::search(body, key)? {
+                    Ok(_) => Err(FsError::Exists),
+                    Err(i) => Ok(Step::Leaf(i)),
+                };
+            }
+            let i = Self::route(body, key)?;
+            Ok(Step::Down(
+                i,
+                h.nitems,
+                Self::child_in(ino, loc, body, h, i, &at)?,
+            ))
+        })?;
+        let child_ptr: [u8; 8];
+        let (slot, item_key, item_val): (usize, u64, &[u8]) = match step {
+            Step::Leaf(i) => (i, key, val),
+            Step::Down(i, _, c) => match self.insert_rec(ino, inode, c, key, val, depth + 1)? {
                 None => return Ok(None),
                 Some((sep, nb)) => {
-                    slot = i + 1;
-                    item_key = sep;
-                    item_val = nb.to_le_bytes().to_vec();
+                    child_ptr = nb.to_le_bytes();
+                    (i + 1, sep, &child_ptr[..])
                 }
-            }
-        }
-        if node::insert_at(n.body_mut(), slot, item_key, &item_val, &mut scratch)? {
-            self.node_store(ino, inode, n)?;
+            },
+        };
+        if self.insert_in_place(ino, inode, loc, slot, (item_key, item_val))? {
             return Ok(None);
         }
         if loc == Loc::Root {
@@ -530,6 +668,7 @@ impl<D: BlockDevice> Fs<D> {
             // means an item larger than a whole root.
             return Err(FsError::NoSpace);
         }
+        let n = self.node_load(ino, inode, loc, &at)?;
         let (sep, right) = self.split(ino, inode, &n)?;
         let target = if item_key >= sep {
             Loc::Block(right)
@@ -537,20 +676,18 @@ impl<D: BlockDevice> Fs<D> {
             loc
         };
         // Both halves hold keys from this node's range, at its level.
-        let mut t = self.node_load(ino, inode, target, &at)?;
-        let pos = match node::search(t.body(), item_key)? {
-            Ok(_) => {
-                return Err(corrupt_at(
+        let pos = self.with_node(ino, &*inode, target, &at, |body, _| {
+            match node::search(body, item_key)? {
+                Ok(_) => Err(corrupt_at(
                     "duplicate key after split",
                     location(ino, target),
-                ))
+                )),
+                Err(i) => Ok(i),
             }
-            Err(i) => i,
-        };
-        if !node::insert_at(t.body_mut(), pos, item_key, &item_val, &mut scratch)? {
+        })?;
+        if !self.insert_in_place(ino, inode, target, pos, (item_key, item_val))? {
             return Err(FsError::NoSpace);
         }
-        self.node_store(ino, inode, t)?;
         Ok(Some((sep, right)))
     }
 

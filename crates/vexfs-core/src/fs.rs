@@ -100,6 +100,9 @@ pub struct Fs<D: BlockDevice> {
     /// Work the current operation left for transactions of its own.
     pub(crate) deferred: Vec<crate::deferred::Deferred>,
     pub(crate) running_deferred: bool,
+    /// A block-sized buffer B+tree inserts compact nodes through, kept so
+    /// an insert does not allocate one per level.
+    pub(crate) node_scratch: Vec<u8>,
 }
 
 /// Attributes as reported by stat.
@@ -227,6 +230,7 @@ impl<D: BlockDevice> Fs<D> {
             vectors: crate::vector::VectorState::default(),
             deferred: Vec::new(),
             running_deferred: false,
+            node_scratch: Vec::new(),
             sb,
         };
         fs.set_group_limit(4096);
