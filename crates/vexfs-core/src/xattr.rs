@@ -200,7 +200,9 @@ impl<D: BlockDevice> Fs<D> {
             return Err(FsError::NoSpace);
         }
         let nblocks = used.div_ceil(self.bs);
-        let mut buf = alloc::vec![0u8; nblocks * self.bs];
+        // A small blob goes into a pack block: build only its own bytes.
+        let packed = blob.tree_root.is_none() && used <= max_packed(self.bs);
+        let mut buf = alloc::vec![0u8; if packed { used } else { nblocks * self.bs }];
         let mut pos = start;
         for (ns, n, v) in attrs {
             pos = put_entry(
@@ -216,8 +218,8 @@ impl<D: BlockDevice> Fs<D> {
         put_bounds(&mut buf, attrs.len(), used)?;
         if let Some(root) = blob.tree_root {
             put_u64(&mut buf, TREE_ROOT_OFFSET, root)?;
-        } else if used <= max_packed(self.bs) {
-            return self.xattr_store_packed(ino, inode, &mut buf[..used]);
+        } else if packed {
+            return self.xattr_store_packed(ino, inode, &mut buf);
         }
         let first = if inode.xattr_block != 0 && inode.xattr_blocks as usize == nblocks {
             inode.xattr_block

@@ -63,6 +63,9 @@ pub struct VexFuse {
     unmount_error: std::sync::Arc<Mutex<Option<String>>>,
     /// Query state of open directories (vector ioctls).
     sessions: crate::vectors::Sessions,
+    /// Directories the kernel was given a negative entry in: only their
+    /// names need dropping after a bulk call creates files.
+    negative_dirs: Mutex<std::collections::HashSet<u64>>,
 }
 
 impl std::fmt::Debug for VexFuse {
@@ -190,6 +193,7 @@ impl VexFuse {
             lookups: Lookups::default(),
             unmount_error,
             sessions: crate::vectors::Sessions::default(),
+            negative_dirs: Mutex::default(),
         }
     }
 
@@ -279,7 +283,11 @@ impl VexFuse {
     fn invalidate_created(&self, dir: u64, cmd: u32, in_data: &[u8]) {
         let Some(notifier) = self.seeker.notifier.get() else { return };
         let Some(names) = crate::vectors::created_names(cmd, in_data) else { return };
-        for name in names {
+        // A directory never answered with a negative entry has none cached
+        // (an ENOENT reply makes no entry the kernel keeps), so one notice
+        // per created name would be wasted there.
+        let negatives = self.negative_dirs.lock().map_or(true, |d| d.contains(&dir));
+        for name in names.into_iter().filter(|_| negatives) {
             // ENOENT: the kernel had nothing cached for that name.
             let _ = notifier.inval_entry(INodeNo(dir), OsStr::from_bytes(name));
         }
@@ -344,7 +352,18 @@ impl Filesystem for VexFuse {
     }
 
     fn lookup(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEntry) {
-        match self.with_entry(|fs| fs.lookup(parent.0, name.as_bytes())) {
+        let found = self.with_entry(|fs| {
+            let r = fs.lookup(parent.0, name.as_bytes());
+            if matches!(r, Err(FsError::NotFound)) {
+                // Noted under the filesystem lock, before the reply: a bulk
+                // call creating the name after this lookup sees the note.
+                if let Ok(mut d) = self.negative_dirs.lock() {
+                    d.insert(parent.0);
+                }
+            }
+            r
+        });
+        match found {
             // A negative entry (node id 0) the kernel may cache: every
             // change to the namespace goes through this mount, which
             // replaces it, or is announced by `invalidate_created`.

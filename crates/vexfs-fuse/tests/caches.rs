@@ -139,5 +139,14 @@ fn negative_entries_and_cached_listings() {
         "stale negative entry after a bulk create"
     );
     assert!(list(&d).contains(&"late".to_string()), "stale listing after a bulk create");
+
+    // In a directory that never had a failed lookup no per-name notice is
+    // sent; the cached listing is still dropped and the names resolve.
+    let e = s.mnt.join("fresh");
+    std::fs::create_dir(&e).unwrap();
+    assert!(list(&e).is_empty());
+    bulk_create(&e, "made");
+    assert!(list(&e).contains(&"made".to_string()), "stale listing after a bulk create");
+    assert!(std::fs::metadata(e.join("made")).unwrap().is_file());
     m.unmount(&s);
 }
