@@ -68,6 +68,12 @@ pub fn is_mounted(mnt: &Path) -> bool {
         .unwrap_or(false)
 }
 
+/// Whether an executable named `name` is on the PATH.
+fn in_path(name: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(name).is_file()))
+}
+
 /// A running `vexfs-fuse -f`; unmounted (fusermount3 -u) on drop.
 pub struct Mount {
     child: Option<Child>,
@@ -79,6 +85,11 @@ impl Mount {
     /// Make a fresh image of `size` bytes with `inodes` inodes under
     /// `work` and mount it.
     pub fn fresh(work: &Path, size: u64, inodes: u64) -> Result<Mount> {
+        // Checked first: without it the run would end, after all its work,
+        // in a mount it cannot take down.
+        if !in_path("fusermount3") {
+            bail!("fusermount3 not found in PATH: install the fuse3 package (apt-get install fuse3)");
+        }
         let image = work.join("vexfs.img");
         let mnt = work.join("mnt");
         let _ = std::fs::remove_file(&image);
