@@ -129,7 +129,8 @@ const MAX_PLANE_FLOATS: usize = 1 << 24;
 /// packing the hyperplanes costs more than it saves).
 const BATCH_HASH_MIN: usize = 64;
 
-/// Smallest first batch used to centre an untrained index.
+/// An index never trained centres itself on its rows once it holds this
+/// many (or on a first batch this large, before hashing it).
 const AUTO_CENTER_MIN: usize = 256;
 
 impl LshIndex {
@@ -273,6 +274,19 @@ impl LshIndex {
         for (t, &key) in keys.iter().enumerate() {
             self.buckets[t].entry(key).or_default().push(slot);
         }
+    }
+
+    /// Centre an index that was never trained once it holds
+    /// [`AUTO_CENTER_MIN`] rows, rehashing them: rows that arrive a few at a
+    /// time (a filesystem's insertion worker hands them over as writes
+    /// pause) would otherwise stay hashed around the origin, and sign
+    /// hashing of data that is not centred puts most of it in a few buckets.
+    fn center_if_due(&mut self) -> Result<()> {
+        if self.centered || self.ids.len() < AUTO_CENTER_MIN {
+            return Ok(());
+        }
+        let rows = self.data.clone();
+        self.train(&rows)
     }
 
     fn rehash_all(&mut self) {
@@ -536,7 +550,8 @@ impl VectorIndex for LshIndex {
             }
             return Ok(());
         }
-        self.add_hashed_batch(ids, vectors)
+        self.add_hashed_batch(ids, vectors)?;
+        self.center_if_due()
     }
     fn add(&mut self, id: VectorId, vector: &[f32]) -> Result<()> {
         check_vec(self.dim, vector)?;
@@ -558,7 +573,7 @@ impl VectorIndex for LshIndex {
         self.pos.insert(id, slot);
         self.keys.extend_from_slice(&keys);
         self.insert_slot(slot, &keys);
-        Ok(())
+        self.center_if_due()
     }
     fn remove(&mut self, id: VectorId) -> Result<bool> {
         let Some(p) = self.pos.remove(&id) else {

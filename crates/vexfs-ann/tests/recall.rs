@@ -188,3 +188,48 @@ fn lsh_rerank_budget() {
         assert!(r.iter().all(|n| even(n.id)));
     }
 }
+
+#[test]
+fn lsh_centres_itself_when_rows_arrive_a_few_at_a_time() {
+    // Rows handed over 30 at a time (as a filesystem's insertion worker
+    // does between writes) end up hashed around the mean of the first 256
+    // rows, exactly as if the index had been trained on them: how rows
+    // arrive does not change the index.
+    let (mut data, queries) = dataset();
+    for x in data.iter_mut() {
+        *x += 5.0; // far from the origin, where centring matters
+    }
+    let ids = ids_for(5000);
+    let cfg = LshConfig {
+        tables: 10,
+        bits: 12,
+        probes: 8,
+        rerank: 500,
+        seed: 1,
+        ..LshConfig::default()
+    };
+    let results = |idx: &LshIndex| -> Vec<Vec<u64>> {
+        queries
+            .chunks_exact(32)
+            .map(|q| {
+                idx.search(q, &SearchParams::k(10), None)
+                    .unwrap()
+                    .iter()
+                    .map(|n| n.id)
+                    .collect()
+            })
+            .collect()
+    };
+    let mut trickled = LshIndex::new(32, Metric::L2, cfg).unwrap();
+    for (i, c) in ids.chunks(30).zip(data.chunks(30 * 32)) {
+        trickled.add_batch(i, c).unwrap();
+    }
+    let mut trained = LshIndex::new(32, Metric::L2, cfg).unwrap();
+    trained.train(&data[..256 * 32]).unwrap();
+    trained.add_batch(&ids, &data).unwrap();
+    let (t, c) = (results(&trickled), results(&trained));
+    assert_eq!(
+        t, c,
+        "rows added 30 at a time are not hashed as a trained index hashes them"
+    );
+}
