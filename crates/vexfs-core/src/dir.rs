@@ -75,9 +75,16 @@ impl<D: BlockDevice> Fs<D> {
         ino: u64,
         ft: FileType,
     ) -> Result<u64> {
+        let key = self.dir_free_key(dir, dinode, name)?;
+        self.dir_add_at(dir, dinode, key, name, ino, ft)?;
+        Ok(key)
+    }
+
+    /// The key a new entry `name` would take (the first free collision
+    /// slot of its hash); `Exists` if the name is taken.
+    pub(crate) fn dir_free_key(&mut self, dir: u64, dinode: &Inode, name: &[u8]) -> Result<u64> {
         check_name(name)?;
         let (lo, hi) = key_range(name);
-        // Pick the first free collision slot for this hash.
         let mut free = lo;
         let mut k = lo;
         while let Some((key, v)) = self.tree_ceil(dir, dinode, k)? {
@@ -95,6 +102,20 @@ impl<D: BlockDevice> Fs<D> {
         if free > hi {
             return Err(FsError::NoSpace);
         }
+        Ok(free)
+    }
+
+    /// Add an entry under `key`, which [`Fs::dir_free_key`] returned for
+    /// this name with the directory unchanged since.
+    pub(crate) fn dir_add_at(
+        &mut self,
+        dir: u64,
+        dinode: &mut Inode,
+        key: u64,
+        name: &[u8],
+        ino: u64,
+        ft: FileType,
+    ) -> Result<()> {
         let e = DirEntry {
             ino,
             file_type: ft,
@@ -106,9 +127,9 @@ impl<D: BlockDevice> Fs<D> {
             .size
             .checked_add(1)
             .ok_or(corrupt_at("directory size overflows", Location::Inode(dir)))?;
-        self.tree_insert(dir, dinode, free, &buf)?;
+        self.tree_insert(dir, dinode, key, &buf)?;
         dinode.size = size;
-        Ok(free)
+        Ok(())
     }
 
     /// Remove the entry `name`; returns the inode it named.

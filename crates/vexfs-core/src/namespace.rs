@@ -185,9 +185,9 @@ impl<D: BlockDevice> Fs<D> {
             if d.nlink == 0 {
                 return Err(FsError::NotFound);
             }
-            if fs.dir_find(parent, &d, name)?.is_some() {
-                return Err(FsError::Exists);
-            }
+            // One descent both refuses a taken name and finds the new
+            // entry's key (nothing below changes the directory's tree).
+            let key = fs.dir_free_key(parent, &d, name)?;
             let is_dir = mode & S_IFMT == vexfs_format::inode::S_IFDIR;
             if is_dir && d.nlink >= LINK_MAX {
                 return Err(FsError::TooManyLinks);
@@ -195,7 +195,7 @@ impl<D: BlockDevice> Fs<D> {
             let (ino, mut inode) = fs.create_inode(mode, uid, gid, now)?;
             init((fs, ino), &mut inode)?;
             let ft = inode.file_type().ok_or(FsError::Invalid)?;
-            let key = fs.dir_add(parent, &mut d, name, ino, ft)?;
+            fs.dir_add_at(parent, &mut d, key, name, ino, ft)?;
             // A new inode has no embedding yet: its primary link is set
             // directly, with no index to update.
             inode.parent = parent;
