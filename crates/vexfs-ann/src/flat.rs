@@ -41,6 +41,8 @@ pub struct FlatIndex {
     /// `codes` (then `data` and `norms` stay empty).
     codec: Option<Codec>,
     codes: Vec<u8>,
+    /// Large buffers grow into fresh huge-page memory (`crate::mem`).
+    huge_pages: bool,
 }
 
 impl FlatIndex {
@@ -64,7 +66,17 @@ impl FlatIndex {
             pos: BTreeMap::new(),
             codec: Codec::new(storage, dim),
             codes: Vec::new(),
+            huge_pages: true,
         })
+    }
+
+    /// Grow by plain reallocation, never moving the rows into fresh
+    /// huge-page memory: for rows that stream in, stay briefly and are
+    /// scanned in address order (a filesystem's pending embeddings), where
+    /// each move's copy and page faults cost more than huge pages save.
+    pub fn without_huge_pages(mut self) -> Self {
+        self.huge_pages = false;
+        self
     }
 
     /// How the vectors are stored.
@@ -143,14 +155,22 @@ impl FlatIndex {
 
     /// Reserve room for `n` more vectors.
     pub fn reserve(&mut self, n: usize) -> Result<()> {
+        fn grow<T>(v: &mut Vec<T>, n: usize, huge: bool) -> Result<()> {
+            if huge {
+                reserve(v, n)
+            } else {
+                v.try_reserve(n).map_err(|_| AnnError::OutOfMemory)
+            }
+        }
+        let huge = self.huge_pages;
         match &self.codec {
             None => {
-                reserve(&mut self.data, n.saturating_mul(self.dim))?;
-                reserve(&mut self.norms, n)?;
+                grow(&mut self.data, n.saturating_mul(self.dim), huge)?;
+                grow(&mut self.norms, n, huge)?;
             }
-            Some(c) => reserve(&mut self.codes, n.saturating_mul(c.code_len()))?,
+            Some(c) => grow(&mut self.codes, n.saturating_mul(c.code_len()), huge)?,
         }
-        reserve(&mut self.ids, n)
+        grow(&mut self.ids, n, huge)
     }
 
     fn scan(

@@ -338,6 +338,24 @@ impl<D: BlockDevice> Fs<D> {
         Ok(())
     }
 
+    /// Fill `dst` with the items in slots `range` of the node body `src`.
+    fn fill_body_from(
+        dst: &mut [u8],
+        level: u16,
+        src: &[u8],
+        range: core::ops::Range<usize>,
+        scratch: &mut [u8],
+    ) -> Result<()> {
+        node::init(dst, level)?;
+        for (slot, i) in range.enumerate() {
+            let (k, v) = (node::key(src, i)?, node::value(src, i)?);
+            if !node::insert_at(dst, slot, k, v, scratch)? {
+                return Err(corrupt("tree items do not fit a node"));
+            }
+        }
+        Ok(())
+    }
+
     /// Slot of the child to descend into for `key`.
     fn route(body: &[u8], key: u64) -> Result<usize> {
         Ok(node::floor_slot(body, key)?.unwrap_or(0))
@@ -583,39 +601,40 @@ impl<D: BlockDevice> Fs<D> {
         let Loc::Block(left_nr) = n.loc else {
             return Err(FsError::Invalid);
         };
-        let h = node::header(n.body())?;
-        let items = Self::items_of(n.body())?;
-        if items.len() < 2 {
+        let body = n.body();
+        let h = node::header(body)?;
+        if h.nitems < 2 {
             return Err(corrupt_at(
                 "cannot split a node with fewer than two items",
                 location(ino, n.loc),
             ));
         }
-        let total: usize = items.iter().map(|(_, v)| v.len() + node::SLOT_SIZE).sum();
+        // Split by bytes; the items are copied from the node's body straight
+        // into the two halves, with no list of owned items between.
+        let mut total = 0usize;
+        for i in 0..h.nitems {
+            total += node::value(body, i)?.len() + node::SLOT_SIZE;
+        }
         let mut acc = 0usize;
         let mut m = 0usize;
-        while m < items.len() - 1 && acc < total / 2 {
-            acc += items.get(m).map_or(0, |(_, v)| v.len() + node::SLOT_SIZE);
+        while m < h.nitems - 1 && acc < total / 2 {
+            acc += node::value(body, m)?.len() + node::SLOT_SIZE;
             m += 1;
         }
         let m = m.max(1);
-        let (left_items, right_items) = items.split_at(m);
-        let sep = right_items
-            .first()
-            .map(|(k, _)| *k)
-            .ok_or(FsError::Invalid)?;
+        let sep = node::key(body, m)?;
         let right_nr = self.new_node_block(ino, inode, left_nr.saturating_add(1))?;
         let mut scratch = alloc::vec![0u8; self.bs];
         let mut l = NodeBuf {
             loc: Loc::Block(left_nr),
             buf: alloc::vec![0u8; self.bs],
         };
-        Self::fill_body(l.body_mut(), h.level, left_items, &mut scratch)?;
+        Self::fill_body_from(l.body_mut(), h.level, body, 0..m, &mut scratch)?;
         let mut r = NodeBuf {
             loc: Loc::Block(right_nr),
             buf: alloc::vec![0u8; self.bs],
         };
-        Self::fill_body(r.body_mut(), h.level, right_items, &mut scratch)?;
+        Self::fill_body_from(r.body_mut(), h.level, body, m..h.nitems, &mut scratch)?;
         self.node_store(ino, inode, l)?;
         self.node_store(ino, inode, r)?;
         Ok((sep, right_nr))

@@ -103,6 +103,8 @@ pub struct Fs<D: BlockDevice> {
     /// A block-sized buffer B+tree inserts compact nodes through, kept so
     /// an insert does not allocate one per level.
     pub(crate) node_scratch: Vec<u8>,
+    /// Buffers for undo copies, given back when an operation ends.
+    pub(crate) undo_spare: Vec<Vec<u8>>,
 }
 
 /// Attributes as reported by stat.
@@ -231,6 +233,7 @@ impl<D: BlockDevice> Fs<D> {
             deferred: Vec::new(),
             running_deferred: false,
             node_scratch: Vec::new(),
+            undo_spare: Vec::new(),
             sb,
         };
         fs.set_group_limit(4096);

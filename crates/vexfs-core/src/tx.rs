@@ -21,6 +21,10 @@ use crate::fs::Fs;
 use alloc::vec::Vec;
 use vexfs_format::header;
 
+/// Block buffers kept for undo copies between operations (256 KiB with
+/// 4 KiB blocks): more than one bulk call of a few dozen files touches.
+const UNDO_SPARE_MAX: usize = 64;
+
 /// A block's state before the current operation first changed it.
 #[derive(Debug, Clone)]
 pub(crate) struct Undo {
@@ -177,8 +181,16 @@ impl<D: BlockDevice> Fs<D> {
 
     fn save_undo(&mut self, nr: u64) {
         if self.tx_depth > 0 && !self.undo.contains_key(&nr) {
+            // Copied into a buffer an earlier operation gave back, so an
+            // operation's first change to a block allocates nothing.
+            let before = self.cache.get(&nr).map(|b| {
+                let mut copy = self.undo_spare.pop().unwrap_or_default();
+                copy.clear();
+                copy.extend_from_slice(b);
+                copy
+            });
             let undo = Undo {
-                before: self.cache.get(&nr).cloned(),
+                before,
                 dirty_before: self.dirty.get(&nr).copied(),
             };
             self.undo.insert(nr, undo);
@@ -255,7 +267,13 @@ impl<D: BlockDevice> Fs<D> {
 
     /// A successful operation: its changes join the running transaction.
     fn end_operation(&mut self) {
-        self.undo.clear();
+        for (_, u) in core::mem::take(&mut self.undo) {
+            if let Some(b) = u.before {
+                if self.undo_spare.len() < UNDO_SPARE_MAX {
+                    self.undo_spare.push(b);
+                }
+            }
+        }
         self.op_quarantined.clear();
         self.op_new_packs.clear();
         self.sb_before = None;

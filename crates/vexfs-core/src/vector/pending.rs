@@ -24,7 +24,9 @@ pub(crate) struct Pending {
 impl Pending {
     pub(crate) fn new(dim: usize, metric: Metric) -> Result<Self> {
         Ok(Self {
-            rows: FlatIndex::new(dim, metric).map_err(ann_error)?,
+            rows: FlatIndex::new(dim, metric)
+                .map_err(ann_error)?
+                .without_huge_pages(),
             order: BTreeSet::new(),
             dim,
         })
