@@ -154,25 +154,26 @@ fn ivfpq_adc_without_rerank_is_sane() {
     }
 }
 
+/// The LSH tables the recall tests use: 10 × 12 bits, 8 probes, the best
+/// 500 candidates re-ranked.
+fn lsh_config() -> LshConfig {
+    LshConfig {
+        tables: 10,
+        bits: 12,
+        probes: 8,
+        rerank: 500,
+        seed: 1,
+        ..LshConfig::default()
+    }
+}
+
 #[test]
 fn lsh_rerank_budget() {
     // Candidates ranked by bucket collisions, the best `rerank` re-ranked.
     let (data, queries) = dataset();
     let ids = ids_for(5000);
     let truth = ground_truth(&data, &ids, &queries, 32, Metric::L2, 10, &|_| true);
-    let mut idx = LshIndex::new(
-        32,
-        Metric::L2,
-        LshConfig {
-            tables: 10,
-            bits: 12,
-            probes: 8,
-            rerank: 500,
-            seed: 1,
-            ..LshConfig::default()
-        },
-    )
-    .unwrap();
+    let mut idx = LshIndex::new(32, Metric::L2, lsh_config()).unwrap();
     // No explicit training: the first batch centres the hash.
     idx.add_batch(&ids, &data).unwrap();
     let res: Vec<Vec<Neighbor>> = queries
@@ -200,14 +201,7 @@ fn lsh_centres_itself_when_rows_arrive_a_few_at_a_time() {
         *x += 5.0; // far from the origin, where centring matters
     }
     let ids = ids_for(5000);
-    let cfg = LshConfig {
-        tables: 10,
-        bits: 12,
-        probes: 8,
-        rerank: 500,
-        seed: 1,
-        ..LshConfig::default()
-    };
+    let cfg = lsh_config();
     let results = |idx: &LshIndex| -> Vec<Vec<u64>> {
         queries
             .chunks_exact(32)

@@ -421,16 +421,30 @@ impl<D: BlockDevice> Fs<D> {
                     None => None,
                 }));
             }
-            if h.nitems == 0 {
-                return Ok(Step::Leaf(None));
-            }
-            let i = Self::route(body, key)?;
-            Ok(Step::Down(
-                i,
-                h.nitems,
-                Self::child_in(ino, loc, body, h, i, &at)?,
-            ))
+            Self::route_step(ino, loc, body, h, key, &at, None)
         })
+    }
+
+    /// From an internal node, the step into the child whose range holds
+    /// `key`; an internal node with no children ends the walk at `empty`.
+    fn route_step<T>(
+        ino: u64,
+        loc: Loc,
+        body: &[u8],
+        h: &NodeHeader,
+        key: u64,
+        at: &Placement,
+        empty: T,
+    ) -> Result<Step<T>> {
+        if h.nitems == 0 {
+            return Ok(Step::Leaf(empty));
+        }
+        let i = Self::route(body, key)?;
+        Ok(Step::Down(
+            i,
+            h.nitems,
+            Self::child_in(ino, loc, body, h, i, at)?,
+        ))
     }
 
     fn floor_in<H: TreeHost + ?Sized>(
@@ -508,15 +522,7 @@ impl<D: BlockDevice> Fs<D> {
                     }
                     return Ok(Step::Leaf(Some(out)));
                 }
-                if h.nitems == 0 {
-                    return Ok(Step::Leaf(None));
-                }
-                let i = Self::route(body, key)?;
-                Ok(Step::Down(
-                    i,
-                    h.nitems,
-                    Self::child_in(ino, loc, body, h, i, &at)?,
-                ))
+                Self::route_step(ino, loc, body, h, key, &at, None)
             })?;
             match step {
                 Step::Leaf(None) => return Ok(Vec::new()),

@@ -11,57 +11,11 @@ use vexfs_uapi as u;
 use vexfs_uapi::Request;
 
 mod common;
-use common::{fresh_disk, mount, now};
+use common::{fresh_disk, ioctl, mount, now, root_caller};
 
 const EINVAL: i32 = 22;
 const DIM: usize = 4;
 const FILES: u64 = 60;
-
-fn root_caller() -> VexfsCaller {
-    VexfsCaller {
-        uid: 0,
-        gid: 0,
-        flags: VEXFS_CALLER_PRIVILEGED,
-        ngroups: 0,
-        groups: ptr::null(),
-    }
-}
-
-/// One ioctl with `arg` in and out, as kernel/ioctl.c copies it.
-///
-/// # Safety
-/// `fs` must be a live handle and `s` a live session.
-unsafe fn ioctl<T: Request>(
-    fs: *mut VexfsFs,
-    dir: u64,
-    cmd: u32,
-    arg: &mut T,
-    s: *mut VexfsSession,
-) -> i64 {
-    let (in_len, out_len) = u::ioc_sizes(cmd);
-    let input = bytemuck::bytes_of(&*arg).to_vec();
-    let mut out = vec![0u8; out_len];
-    // SAFETY: the buffers are live locals of the lengths passed; the
-    // caller guarantees the handle and the session.
-    let rc = unsafe {
-        vexfs_vector_ioctl(
-            fs,
-            dir,
-            cmd,
-            input.as_ptr(),
-            in_len,
-            out.as_mut_ptr(),
-            out.len(),
-            s,
-            &root_caller(),
-            now(),
-        )
-    };
-    if rc > 0 {
-        bytemuck::bytes_of_mut(arg).copy_from_slice(&out);
-    }
-    rc
-}
 
 /// A seeded vector per file number.
 fn vector(i: u64) -> [f32; DIM] {
@@ -105,7 +59,17 @@ unsafe fn populate(fs: *mut VexfsFs, s: *mut VexfsSession) -> u64 {
         let dir = st.ino;
         let mut c = u::IndexConfig::new_request();
         (c.strategy, c.metric, c.dim) = (u::STRATEGY_HNSW, u::METRIC_L2, DIM as u32);
-        assert_eq!(ioctl(fs, dir, u::IOC_INDEX_CREATE, &mut c, s), 0);
+        assert_eq!(
+            ioctl(
+                fs,
+                dir,
+                u::IOC_INDEX_CREATE,
+                Some(&mut c),
+                s,
+                &root_caller()
+            ),
+            0
+        );
         let e = u::EMBEDDING_XATTR.as_bytes();
         for i in 0..FILES {
             let name = format!("f{i}");
@@ -155,7 +119,7 @@ unsafe fn search(fs: *mut VexfsFs, dir: u64, s: *mut VexfsSession) -> (Vec<Strin
     (q.k, q.dim) = (5, DIM as u32);
     q.vector[..DIM].copy_from_slice(&vector(7));
     // SAFETY: forwarded from the caller.
-    let rc = unsafe { ioctl(fs, dir, u::IOC_SEARCH, &mut *q, s) };
+    let rc = unsafe { ioctl(fs, dir, u::IOC_SEARCH, Some(&mut *q), s, &root_caller()) };
     assert!(rc > 0, "search: {rc}");
     let names = q.hits[..q.count as usize]
         .iter()
@@ -166,7 +130,17 @@ unsafe fn search(fs: *mut VexfsFs, dir: u64, s: *mut VexfsSession) -> (Vec<Strin
         .collect();
     let mut stats = u::IndexStats::new_request();
     // SAFETY: forwarded from the caller.
-    assert!(unsafe { ioctl(fs, dir, u::IOC_INDEX_STATS, &mut stats, s) } > 0);
+    let rc = unsafe {
+        ioctl(
+            fs,
+            dir,
+            u::IOC_INDEX_STATS,
+            Some(&mut stats),
+            s,
+            &root_caller(),
+        )
+    };
+    assert!(rc > 0);
     (names, stats.pending)
 }
 

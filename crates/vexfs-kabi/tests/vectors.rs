@@ -9,7 +9,7 @@ use vexfs_uapi as u;
 use vexfs_uapi::Request;
 
 mod common;
-use common::{fresh_disk, mount, now};
+use common::{fresh_disk, ioctl, mount, now, root_caller};
 
 const ENOTDIR: i64 = 20;
 const EINVAL: i64 = 22;
@@ -19,59 +19,6 @@ const ENODATA: i64 = 61;
 const EEXIST: i64 = 17;
 const ENOTTY: i64 = 25;
 const E2BIG: i64 = 7;
-
-fn root_caller() -> VexfsCaller {
-    VexfsCaller {
-        uid: 0,
-        gid: 0,
-        flags: VEXFS_CALLER_PRIVILEGED,
-        ngroups: 0,
-        groups: ptr::null(),
-    }
-}
-
-/// One ioctl with `arg` in and out (the way kernel/ioctl.c copies it).
-///
-/// # Safety
-/// `fs` must be a live handle and `s` a live session.
-unsafe fn ioctl<T: Request>(
-    fs: *mut VexfsFs,
-    dir: u64,
-    cmd: u32,
-    arg: Option<&mut T>,
-    s: *mut VexfsSession,
-    who: &VexfsCaller,
-) -> i64 {
-    let (in_len, out_len) = u::ioc_sizes(cmd);
-    let input: Vec<u8> = arg
-        .as_ref()
-        .map(|a| bytemuck::bytes_of(&**a).to_vec())
-        .unwrap_or_default();
-    assert!(input.len() >= in_len);
-    let mut out = vec![0u8; out_len];
-    // SAFETY: the buffers are live locals of the lengths passed.
-    let rc = unsafe {
-        vexfs_vector_ioctl(
-            fs,
-            dir,
-            cmd,
-            input.as_ptr(),
-            in_len,
-            out.as_mut_ptr(),
-            out.len(),
-            s,
-            who,
-            now(),
-        )
-    };
-    if rc > 0 {
-        assert_eq!(rc as usize, out_len, "the reply is the whole struct");
-        if let Some(a) = arg {
-            bytemuck::bytes_of_mut(a).copy_from_slice(&out);
-        }
-    }
-    rc
-}
 
 #[test]
 fn xattrs_probe_sizes_and_map_errors() {

@@ -7,6 +7,8 @@ use std::ptr;
 use vexfs_core::mkfs::{format, MkfsOptions};
 use vexfs_core::{MemDevice, Timestamp};
 use vexfs_kabi::*;
+use vexfs_uapi as u;
+use vexfs_uapi::Request;
 
 /// The device behind the callbacks: a byte vector.
 pub struct Disk {
@@ -100,4 +102,58 @@ pub fn mount(disk: &mut Disk) -> Result<*mut VexfsFs, (i32, String)> {
         let end = msg.iter().position(|&b| b == 0).unwrap_or(msg.len());
         Err((rc, String::from_utf8_lossy(&msg[..end]).into_owned()))
     }
+}
+
+/// The caller every test acts as unless it says otherwise.
+pub fn root_caller() -> VexfsCaller {
+    VexfsCaller {
+        uid: 0,
+        gid: 0,
+        flags: VEXFS_CALLER_PRIVILEGED,
+        ngroups: 0,
+        groups: ptr::null(),
+    }
+}
+
+/// One ioctl with `arg` in and out (the way kernel/ioctl.c copies it).
+///
+/// # Safety
+/// `fs` must be a live handle and `s` a live session.
+pub unsafe fn ioctl<T: Request>(
+    fs: *mut VexfsFs,
+    dir: u64,
+    cmd: u32,
+    arg: Option<&mut T>,
+    s: *mut VexfsSession,
+    who: &VexfsCaller,
+) -> i64 {
+    let (in_len, out_len) = u::ioc_sizes(cmd);
+    let input: Vec<u8> = arg
+        .as_ref()
+        .map(|a| bytemuck::bytes_of(&**a).to_vec())
+        .unwrap_or_default();
+    assert!(input.len() >= in_len);
+    let mut out = vec![0u8; out_len];
+    // SAFETY: the buffers are live locals of the lengths passed.
+    let rc = unsafe {
+        vexfs_vector_ioctl(
+            fs,
+            dir,
+            cmd,
+            input.as_ptr(),
+            in_len,
+            out.as_mut_ptr(),
+            out.len(),
+            s,
+            who,
+            now(),
+        )
+    };
+    if rc > 0 {
+        assert_eq!(rc as usize, out_len, "the reply is the whole struct");
+        if let Some(a) = arg {
+            bytemuck::bytes_of_mut(a).copy_from_slice(&out);
+        }
+    }
+    rc
 }
