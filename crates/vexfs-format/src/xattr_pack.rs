@@ -34,7 +34,7 @@ pub fn unit_size(block_size: usize) -> usize {
 
 /// Units the header takes at the start of the block.
 pub fn header_units(block_size: usize) -> u32 {
-    PACK_HEADER.div_ceil(unit_size(block_size)) as u32
+    PACK_HEADER.div_ceil(unit_size(block_size).max(1)) as u32
 }
 
 /// The map bits of the header units.
@@ -44,7 +44,7 @@ pub fn header_map(block_size: usize) -> u64 {
 
 /// Units a blob of `len` bytes takes.
 pub fn units_for(len: usize, block_size: usize) -> u32 {
-    len.div_ceil(unit_size(block_size)) as u32
+    len.div_ceil(unit_size(block_size).max(1)) as u32
 }
 
 /// Largest blob that is packed: half a block (a larger one would leave
@@ -63,11 +63,16 @@ pub fn run_bits(first: u32, count: u32) -> u64 {
     } else {
         (1u64 << count) - 1
     };
-    ones << first
+    // A run past the last unit has no bits (and no shift overflow).
+    ones.checked_shl(first).unwrap_or(0)
 }
 
 /// The map of a pack block, checked: the header units in use.
 pub fn map(block: &[u8]) -> Result<u64, FormatError> {
+    // Too small to hold 64 units beside the header: not a pack block.
+    if unit_size(block.len()) == 0 || header_units(block.len()) >= UNITS {
+        return Err(bad("xattr pack block size"));
+    }
     let m = get_u64(block, MAP_OFFSET)?;
     let h = header_map(block.len());
     if m & h != h {
@@ -114,6 +119,21 @@ pub fn blob_address(block: u64, offset: u32, block_size: usize) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn blocks_too_small_and_runs_past_the_end_are_errors_not_panics() {
+        // A fuzzer's 43-byte "block": no units of its own.
+        let tiny = [
+            4u8, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+            0, 0, 0, 0, 0, 59, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0,
+        ];
+        assert!(map(&tiny).is_err());
+        assert!(map(&[0u8; 64 * 40]).is_err());
+        assert_eq!(run_bits(64, 1), 0);
+        assert_eq!(run_bits(u32::MAX, 3), 0);
+        assert_eq!(units_for(10, 16), 10);
+        assert!(blob_units(0, 10, 16).is_err());
+    }
 
     #[test]
     fn units_and_free_runs() {
