@@ -42,6 +42,7 @@ static bool vexfs_known_cmd(unsigned int cmd)
 	case VEXFS_IOC_INDEX_REBUILD:
 	case VEXFS_IOC_INDEX_SAVE:
 	case VEXFS_IOC_INDEX_STATS:
+	case VEXFS_IOC_SEARCH_BATCH:
 		return true;
 	}
 	return false;
@@ -65,8 +66,9 @@ static bool vexfs_cmd_writes(unsigned int cmd)
 #define VEXFS_IOC_ARG_MAX                                                     \
 	max3(max(sizeof(struct vexfs_search), sizeof(struct vexfs_results)),  \
 	     max(sizeof(struct vexfs_bulk), sizeof(struct vexfs_vector_chunk)), \
-	     max(sizeof(struct vexfs_index_config),                           \
-		 sizeof(struct vexfs_index_stats)))
+	     max3(sizeof(struct vexfs_index_config),                          \
+		  sizeof(struct vexfs_index_stats),                           \
+		  sizeof(struct vexfs_search_batch)))
 
 /* The directory file's query state, made on first use. */
 static struct vexfs_session *vexfs_file_session(struct file *file)

@@ -50,6 +50,10 @@
 #define VEXFS_PARAMS_MAX 192
 /* Payload bytes of struct vexfs_bulk (names, then vectors). */
 #define VEXFS_BULK_DATA 16000
+/* Queries per struct vexfs_search_batch, and its payload bytes (the
+ * query vectors in, the hits out). */
+#define VEXFS_BATCH_MAX 256
+#define VEXFS_BATCH_DATA 15360
 
 /* Strategies (struct vexfs_index_config.strategy). */
 #define VEXFS_STRATEGY_DEFAULT 0 /* HNSW */
@@ -140,6 +144,49 @@ struct vexfs_results {
 	char names[VEXFS_NAMES_MAX];
 };
 
+/* Several queries in one call, for clients that search many vectors at
+ * once: one round trip (one FUSE request) for all of them, where
+ * VEXFS_IOC_SEARCH costs one per query. Every query has the same k,
+ * parameters and filters. Results carry inode numbers only (no paths:
+ * VEXFS_SEARCH_NO_PATHS is implied; a walk of the directory, or one
+ * VEXFS_IOC_SEARCH, gives names).
+ * In: data[] holds `count` query vectors of `dim` floats, packed.
+ * Out: data[] holds count * k struct vexfs_batch_hit, query i's at
+ * index i * k, nearest first; found[i] of them are valid (<= k).
+ * count * dim * 4 and count * k * 16 must both fit in data[]. */
+struct vexfs_batch_hit {
+	__u64 ino;
+	float distance;
+	__u32 reserved;
+};
+
+struct vexfs_search_batch {
+	/* in */
+	__u32 size;
+	__u32 flags;     /* VEXFS_SEARCH_EXACT, VEXFS_SEARCH_NO_PATHS */
+	__u32 k;         /* per query, 1..VEXFS_K_MAX */
+	__u32 dim;       /* floats per query vector */
+	__u32 count;     /* queries, 1..VEXFS_BATCH_MAX */
+	__u32 metric;    /* as in struct vexfs_search */
+	__u32 ef;
+	__u32 nprobe;
+	__u32 rerank;
+	__u32 reserved0;
+	__u64 subtree_ino;
+	char name_glob[VEXFS_GLOB_MAX];
+	char xattr_name[VEXFS_XATTR_NAME_MAX];
+	__u32 xattr_value_len;
+	__u32 reserved1;
+	__u8 xattr_value[VEXFS_XATTR_VALUE_MAX];
+	/* out */
+	__u32 out_flags; /* VEXFS_OUT_INDEXED / _EXACT_SCAN, any query */
+	__u32 reserved2;
+	__u64 scanned;   /* embeddings compared exactly, all queries */
+	__u16 found[VEXFS_BATCH_MAX];
+	/* in: queries; out: hits */
+	__u8 data[VEXFS_BATCH_DATA];
+};
+
 /* struct vexfs_bulk.flags */
 #define VEXFS_BULK_CREATE (1u << 0) /* create missing files (mode 0644) */
 #define VEXFS_BULK_FLAGS_KNOWN 0x1u
@@ -213,5 +260,6 @@ struct vexfs_index_stats {
 #define VEXFS_IOC_INDEX_REBUILD _IO(VEXFS_IOC_MAGIC, 7)
 #define VEXFS_IOC_INDEX_SAVE _IO(VEXFS_IOC_MAGIC, 8)
 #define VEXFS_IOC_INDEX_STATS _IOR(VEXFS_IOC_MAGIC, 9, struct vexfs_index_stats)
+#define VEXFS_IOC_SEARCH_BATCH _IOWR(VEXFS_IOC_MAGIC, 10, struct vexfs_search_batch)
 
 #endif /* _UAPI_LINUX_VEXFS_H */

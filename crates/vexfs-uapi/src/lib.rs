@@ -29,6 +29,8 @@ pub const XATTR_NAME_MAX: usize = 64;
 pub const XATTR_VALUE_MAX: usize = 192;
 pub const PARAMS_MAX: usize = 192;
 pub const BULK_DATA: usize = 16000;
+pub const BATCH_MAX: usize = 256;
+pub const BATCH_DATA: usize = 15360;
 
 pub const STRATEGY_DEFAULT: u32 = 0;
 pub const STRATEGY_FLAT: u32 = 1;
@@ -140,6 +142,76 @@ pub struct Bulk {
     pub data: [u8; BULK_DATA],
 }
 
+/// One result of a batched search.
+#[derive(Debug, Clone, Copy, Pod, Zeroable)]
+#[repr(C)]
+pub struct BatchHit {
+    pub ino: u64,
+    pub distance: f32,
+    pub reserved: u32,
+}
+
+/// Several queries in one call (`VEXFS_IOC_SEARCH_BATCH`): query vectors
+/// in `data`, then, on return, `count * k` [`BatchHit`]s there (query
+/// `i`'s from index `i * k`, `found[i]` of them valid).
+#[derive(Debug, Clone, Copy, Pod, Zeroable)]
+#[repr(C)]
+pub struct SearchBatch {
+    pub size: u32,
+    pub flags: u32,
+    pub k: u32,
+    pub dim: u32,
+    pub count: u32,
+    pub metric: u32,
+    pub ef: u32,
+    pub nprobe: u32,
+    pub rerank: u32,
+    pub reserved0: u32,
+    pub subtree_ino: u64,
+    pub name_glob: [u8; GLOB_MAX],
+    pub xattr_name: [u8; XATTR_NAME_MAX],
+    pub xattr_value_len: u32,
+    pub reserved1: u32,
+    pub xattr_value: [u8; XATTR_VALUE_MAX],
+    pub out_flags: u32,
+    pub reserved2: u32,
+    pub scanned: u64,
+    pub found: [u16; BATCH_MAX],
+    pub data: [u8; BATCH_DATA],
+}
+
+impl SearchBatch {
+    /// Put query `i` (of `dim` floats, `dim` set beforehand) in place;
+    /// `false` if it is the wrong length or does not fit.
+    pub fn set_query(&mut self, i: usize, v: &[f32]) -> bool {
+        let dim = self.dim as usize;
+        if v.len() != dim {
+            return false;
+        }
+        let Some(dst) = self.data.get_mut(i * dim * 4..(i + 1) * dim * 4) else {
+            return false;
+        };
+        for (d, x) in dst.chunks_exact_mut(4).zip(v) {
+            d.copy_from_slice(&x.to_le_bytes());
+        }
+        true
+    }
+
+    /// Hit `j` of query `i` in a reply, or `None` past `found[i]`.
+    pub fn hit(&self, i: usize, j: usize) -> Option<BatchHit> {
+        let found = usize::from(*self.found.get(i)?);
+        if i >= self.count as usize || j >= found.min(self.k as usize) {
+            return None;
+        }
+        let size = core::mem::size_of::<BatchHit>();
+        let at = (i * self.k as usize + j) * size;
+        Some(bytemuck::pod_read_unaligned(self.data.get(at..at + size)?))
+    }
+}
+
+/// Flags a batched search accepts (paths are never resolved for it).
+pub const BATCH_FLAGS_KNOWN: u32 = SEARCH_NO_PATHS | SEARCH_EXACT;
+
 #[derive(Debug, Clone, Copy, Pod, Zeroable)]
 #[repr(C)]
 pub struct IndexConfig {
@@ -180,7 +252,9 @@ const _: () = assert!(core::mem::size_of::<Search>() <= IOC_SIZE_MAX);
 const _: () = assert!(core::mem::size_of::<Bulk>() <= IOC_SIZE_MAX);
 const _: () = assert!(core::mem::size_of::<VectorChunk>() <= IOC_SIZE_MAX);
 const _: () = assert!(core::mem::size_of::<Results>() <= IOC_SIZE_MAX);
+const _: () = assert!(core::mem::size_of::<SearchBatch>() <= IOC_SIZE_MAX);
 const _: () = assert!(core::mem::size_of::<Hit>() == 24);
+const _: () = assert!(core::mem::size_of::<BatchHit>() == 16);
 
 const IOC_NONE: u32 = 0;
 const IOC_WRITE: u32 = 1;
@@ -216,6 +290,12 @@ pub const IOC_INDEX_DROP: u32 = ioc(IOC_NONE, IOC_MAGIC, 6, 0);
 pub const IOC_INDEX_REBUILD: u32 = ioc(IOC_NONE, IOC_MAGIC, 7, 0);
 pub const IOC_INDEX_SAVE: u32 = ioc(IOC_NONE, IOC_MAGIC, 8, 0);
 pub const IOC_INDEX_STATS: u32 = ioc(IOC_READ, IOC_MAGIC, 9, core::mem::size_of::<IndexStats>());
+pub const IOC_SEARCH_BATCH: u32 = ioc(
+    IOC_READ | IOC_WRITE,
+    IOC_MAGIC,
+    10,
+    core::mem::size_of::<SearchBatch>(),
+);
 
 /// Bytes the caller passes in for `cmd`, and bytes it expects back.
 pub const fn ioc_sizes(cmd: u32) -> (usize, usize) {
@@ -227,7 +307,7 @@ pub const fn ioc_sizes(cmd: u32) -> (usize, usize) {
 }
 
 /// Every command this API defines.
-pub const ALL_COMMANDS: [u32; 9] = [
+pub const ALL_COMMANDS: [u32; 10] = [
     IOC_SEARCH,
     IOC_STAGE_VECTOR,
     IOC_RESULTS,
@@ -237,6 +317,7 @@ pub const ALL_COMMANDS: [u32; 9] = [
     IOC_INDEX_REBUILD,
     IOC_INDEX_SAVE,
     IOC_INDEX_STATS,
+    IOC_SEARCH_BATCH,
 ];
 
 /// A struct decoded from bytes: `None` unless `bytes` is exactly its size.
@@ -288,4 +369,4 @@ macro_rules! request {
         }
     )*};
 }
-request!(Search, VectorChunk, Results, Bulk, IndexConfig, IndexStats);
+request!(Search, VectorChunk, Results, Bulk, IndexConfig, IndexStats, SearchBatch);

@@ -99,6 +99,34 @@ fn expectations() -> Vec<(String, u64)> {
         error_index,
         data
     );
+    size!("vexfs_batch_hit", BatchHit);
+    off!("vexfs_batch_hit", BatchHit, ino, distance, reserved);
+    size!("vexfs_search_batch", SearchBatch);
+    off!(
+        "vexfs_search_batch",
+        SearchBatch,
+        size,
+        flags,
+        k,
+        dim,
+        count,
+        metric,
+        ef,
+        nprobe,
+        rerank,
+        reserved0,
+        subtree_ino,
+        name_glob,
+        xattr_name,
+        xattr_value_len,
+        reserved1,
+        xattr_value,
+        out_flags,
+        reserved2,
+        scanned,
+        found,
+        data
+    );
     size!("vexfs_index_config", IndexConfig);
     off!(
         "vexfs_index_config",
@@ -141,6 +169,7 @@ fn expectations() -> Vec<(String, u64)> {
         ("VEXFS_IOC_INDEX_REBUILD", IOC_INDEX_REBUILD),
         ("VEXFS_IOC_INDEX_SAVE", IOC_INDEX_SAVE),
         ("VEXFS_IOC_INDEX_STATS", IOC_INDEX_STATS),
+        ("VEXFS_IOC_SEARCH_BATCH", IOC_SEARCH_BATCH),
     ] {
         v.push(((*name).to_string(), u64::from(val)));
     }
@@ -151,6 +180,8 @@ fn expectations() -> Vec<(String, u64)> {
         ("VEXFS_NAMES_MAX", NAMES_MAX as u64),
         ("VEXFS_K_MAX", K_MAX as u64),
         ("VEXFS_BULK_DATA", BULK_DATA as u64),
+        ("VEXFS_BATCH_MAX", BATCH_MAX as u64),
+        ("VEXFS_BATCH_DATA", BATCH_DATA as u64),
         ("VEXFS_PARAMS_MAX", PARAMS_MAX as u64),
         ("VEXFS_SEARCH_FLAGS_KNOWN", u64::from(SEARCH_FLAGS_KNOWN)),
         ("VEXFS_BULK_FLAGS_KNOWN", u64::from(BULK_FLAGS_KNOWN)),

@@ -159,6 +159,34 @@ fn put_hits(
     Ok((count, used as u32))
 }
 
+/// Where a request struct keeps its filter fields (`vexfs_search` and
+/// `vexfs_search_batch` carry the same ones at different offsets).
+struct FilterFields {
+    subtree: usize,
+    glob: usize,
+    xattr_name: usize,
+    xattr_len: usize,
+    xattr_value: usize,
+}
+
+fn get_filter(input: &[u8], f: FilterFields) -> Result<Filter> {
+    let glob = get_str(input, f.glob, u::GLOB_MAX)?;
+    let xname = get_str(input, f.xattr_name, u::XATTR_NAME_MAX)?;
+    let xlen = get_u32(input, f.xattr_len)? as usize;
+    if xlen > u::XATTR_VALUE_MAX || (xname.is_empty() && xlen != 0) {
+        return Err(FsError::Invalid);
+    }
+    let xval = input
+        .get(f.xattr_value..f.xattr_value + xlen)
+        .ok_or(FsError::Invalid)?;
+    let subtree = get_u64(input, f.subtree)?;
+    Ok(Filter {
+        subtree: (subtree != 0).then_some(subtree),
+        name_glob: (!glob.is_empty()).then(|| glob.to_vec()),
+        xattr: (!xname.is_empty()).then(|| (xname.to_vec(), xval.to_vec())),
+    })
+}
+
 /// A single path component for bulk names.
 fn valid_component(n: &[u8]) -> bool {
     !n.is_empty()
@@ -187,6 +215,7 @@ impl<D: BlockDevice> Fs<D> {
         }
         match cmd {
             u::IOC_SEARCH => self.ioc_search(dir, input, session, caller),
+            u::IOC_SEARCH_BATCH => self.ioc_search_batch(dir, input, caller),
             u::IOC_STAGE_VECTOR => Self::ioc_stage(input, session),
             u::IOC_RESULTS => Self::ioc_results(input, session),
             u::IOC_BULK_SET => self.ioc_bulk(dir, input, caller, now),
@@ -249,16 +278,6 @@ impl<D: BlockDevice> Fs<D> {
             }
             get_floats(input, offset_of!(S, vector), dim)?
         };
-        let glob = get_str(input, offset_of!(S, name_glob), u::GLOB_MAX)?;
-        let xname = get_str(input, offset_of!(S, xattr_name), u::XATTR_NAME_MAX)?;
-        let xlen = get_u32(input, offset_of!(S, xattr_value_len))? as usize;
-        if xlen > u::XATTR_VALUE_MAX || (xname.is_empty() && xlen != 0) {
-            return Err(FsError::Invalid);
-        }
-        let xval = input
-            .get(offset_of!(S, xattr_value)..offset_of!(S, xattr_value) + xlen)
-            .ok_or(FsError::Invalid)?;
-        let subtree = get_u64(input, offset_of!(S, subtree_ino))?;
         let q = Query {
             vector,
             k,
@@ -268,11 +287,16 @@ impl<D: BlockDevice> Fs<D> {
             metric: metric_from(get_u32(input, offset_of!(S, metric))?)?,
             exact: flags & u::SEARCH_EXACT != 0,
             paths: flags & u::SEARCH_NO_PATHS == 0,
-            filter: Filter {
-                subtree: (subtree != 0).then_some(subtree),
-                name_glob: (!glob.is_empty()).then(|| glob.to_vec()),
-                xattr: (!xname.is_empty()).then(|| (xname.to_vec(), xval.to_vec())),
-            },
+            filter: get_filter(
+                input,
+                FilterFields {
+                    subtree: offset_of!(S, subtree_ino),
+                    glob: offset_of!(S, name_glob),
+                    xattr_name: offset_of!(S, xattr_name),
+                    xattr_len: offset_of!(S, xattr_value_len),
+                    xattr_value: offset_of!(S, xattr_value),
+                },
+            )?,
         };
         let res = self.vector_search(dir, &q, caller)?;
         let mut out = Vec::new();
@@ -304,6 +328,98 @@ impl<D: BlockDevice> Fs<D> {
         put_u64(&mut out, offset_of!(S, scanned), res.scanned)?;
         put_u64(&mut out, offset_of!(S, reserved1), 0)?;
         session.last = res.hits;
+        Ok(out)
+    }
+
+    /// `count` queries with one set of parameters and filters; each is
+    /// answered exactly as `VEXFS_IOC_SEARCH` would (without paths).
+    fn ioc_search_batch(&mut self, dir: u64, input: &[u8], caller: &Caller) -> Result<Vec<u8>> {
+        type B = u::SearchBatch;
+        check_size::<B>(input)?;
+        let flags = get_u32(input, offset_of!(B, flags))?;
+        for r in [offset_of!(B, reserved0), offset_of!(B, reserved1)] {
+            if get_u32(input, r)? != 0 {
+                return Err(FsError::Invalid);
+            }
+        }
+        let k = get_u32(input, offset_of!(B, k))? as usize;
+        let dim = get_u32(input, offset_of!(B, dim))? as usize;
+        let count = get_u32(input, offset_of!(B, count))? as usize;
+        let hit_size = size_of::<u::BatchHit>();
+        if flags & !u::BATCH_FLAGS_KNOWN != 0
+            || k == 0
+            || k > K_MAX
+            || dim == 0
+            || dim > MAX_DIM
+            || count == 0
+            || count > u::BATCH_MAX
+            || count * dim * 4 > u::BATCH_DATA
+            || count * k * hit_size > u::BATCH_DATA
+        {
+            return Err(FsError::Invalid);
+        }
+        let data = offset_of!(B, data);
+        // Every vector is checked before any query runs.
+        let vectors = get_floats(input, data, count * dim)?;
+        let mut q = Query {
+            vector: Vec::new(),
+            k,
+            ef: opt(get_u32(input, offset_of!(B, ef))?),
+            nprobe: opt(get_u32(input, offset_of!(B, nprobe))?),
+            rerank: opt(get_u32(input, offset_of!(B, rerank))?),
+            metric: metric_from(get_u32(input, offset_of!(B, metric))?)?,
+            exact: flags & u::SEARCH_EXACT != 0,
+            paths: false,
+            filter: get_filter(
+                input,
+                FilterFields {
+                    subtree: offset_of!(B, subtree_ino),
+                    glob: offset_of!(B, name_glob),
+                    xattr_name: offset_of!(B, xattr_name),
+                    xattr_len: offset_of!(B, xattr_value_len),
+                    xattr_value: offset_of!(B, xattr_value),
+                },
+            )?,
+        };
+        let mut out = Vec::new();
+        out.try_reserve(input.len())
+            .map_err(|_| FsError::NoMemory)?;
+        out.extend_from_slice(input);
+        // The query vectors are in the way of the hits: clear the area,
+        // and the counts of queries beyond `count`.
+        out.get_mut(offset_of!(B, found)..)
+            .ok_or(FsError::Invalid)?
+            .fill(0);
+        let (mut of, mut scanned) = (0u32, 0u64);
+        for (i, v) in vectors.chunks_exact(dim).enumerate() {
+            q.vector.clear();
+            q.vector.extend_from_slice(v);
+            let res = self.vector_search(dir, &q, caller)?;
+            if res.indexed {
+                of |= u::OUT_INDEXED;
+            }
+            if res.exact_scan {
+                of |= u::OUT_EXACT_SCAN;
+            }
+            scanned = scanned.saturating_add(res.scanned);
+            let found = res.hits.len().min(k);
+            for (j, h) in res.hits.iter().take(found).enumerate() {
+                let base = data + (i * k + j) * hit_size;
+                put_u64(&mut out, base + offset_of!(u::BatchHit, ino), h.ino)?;
+                put_u32(
+                    &mut out,
+                    base + offset_of!(u::BatchHit, distance),
+                    h.distance.to_bits(),
+                )?;
+            }
+            let f = offset_of!(B, found) + i * 2;
+            out.get_mut(f..f + 2)
+                .ok_or(FsError::Invalid)?
+                .copy_from_slice(&(found as u16).to_le_bytes());
+        }
+        put_u32(&mut out, offset_of!(B, out_flags), of)?;
+        put_u32(&mut out, offset_of!(B, reserved2), 0)?;
+        put_u64(&mut out, offset_of!(B, scanned), scanned)?;
         Ok(out)
     }
 
