@@ -149,3 +149,30 @@ def test_path_types(fresh_dir):
         hits = vexfs.search(d, [1.0, 0.0], 1)
         assert hits[0][0] == os.path.join(fresh_dir, "a") and hits[0][1] == 0.0
     assert vexfs.index_stats(pathlib.Path(fresh_dir))["state"] == "none"
+
+
+def test_search_batch_equals_one_search_per_query(fresh_dir):
+    rng = np.random.default_rng(12)
+    data = rng.standard_normal((400, 16)).astype(np.float32)
+    names = [f"b{i}" for i in range(400)]
+    vexfs.create_index(fresh_dir, 16, strategy="flat")
+    vexfs.import_array(fresh_dir, names, data, create=True)
+    by_ino = {os.stat(os.path.join(fresh_dir, n)).st_ino: os.path.join(fresh_dir, n) for n in names}
+    queries = rng.standard_normal((70, 16)).astype(np.float32)  # more than one request holds
+    inos, dists = vexfs.search_batch(fresh_dir, queries, 10, ef=64)
+    assert inos.shape == (70, 10) and dists.dtype == np.float32
+    for i, q in enumerate(queries):
+        single = vexfs.search(fresh_dir, q, 10, ef=64)
+        assert [by_ino[int(x)] for x in inos[i]] == [h[0] for h in single]
+        assert np.allclose(dists[i], [h[1] for h in single])
+    # Fewer files than k under a filter: padded with 0 / inf.
+    inos, dists = vexfs.search_batch(fresh_dir, queries[:3], 20, name_glob="b1?")
+    assert (inos[:, 10:] == 0).all() and np.isinf(dists[:, 10:]).all()
+    assert all(by_ino[int(x)].rsplit("/", 1)[1].startswith("b1") for x in inos[:, :10].ravel())
+    with pytest.raises(ValueError):
+        vexfs.search_batch(fresh_dir, queries[0], 10)  # 1-D: use search()
+    with pytest.raises(ValueError):
+        vexfs.search_batch(fresh_dir, queries, 4000)  # k too large for one request
+    with pytest.raises(OSError) as e:
+        vexfs.search_batch(fresh_dir, queries[:, :8], 10)  # wrong dimension
+    assert e.value.errno == errno.EINVAL

@@ -22,7 +22,7 @@ def c_program():
             lines.append(f'printf("{cname}.{fname} %zu %zu\\n", offsetof(struct {cname}, {fname}), sizeof(((struct {cname} *)0)->{fname}));')
     for name in u.COMMANDS:
         lines.append(f'printf("{name} %lu\\n", (unsigned long){name});')
-    for name in ["VEXFS_MAX_DIM", "VEXFS_INLINE_DIM", "VEXFS_HITS_MAX", "VEXFS_NAMES_MAX", "VEXFS_K_MAX", "VEXFS_BULK_DATA", "VEXFS_PARAMS_MAX", "VEXFS_SEARCH_FLAGS_KNOWN", "VEXFS_HIT_NO_PATH", "VEXFS_BULK_CREATE", "VEXFS_INDEX_REPLACE", "VEXFS_STATE_STALE", "VEXFS_METRIC_COSINE", "VEXFS_STRATEGY_LSH"]:
+    for name in ["VEXFS_MAX_DIM", "VEXFS_INLINE_DIM", "VEXFS_HITS_MAX", "VEXFS_NAMES_MAX", "VEXFS_K_MAX", "VEXFS_BULK_DATA", "VEXFS_BATCH_MAX", "VEXFS_BATCH_DATA", "VEXFS_PARAMS_MAX", "VEXFS_SEARCH_FLAGS_KNOWN", "VEXFS_HIT_NO_PATH", "VEXFS_BULK_CREATE", "VEXFS_INDEX_REPLACE", "VEXFS_STATE_STALE", "VEXFS_METRIC_COSINE", "VEXFS_STRATEGY_LSH"]:
         lines.append(f'printf("{name} %lu\\n", (unsigned long)({name}));')
     lines.append('printf("VEXFS_EMBEDDING_XATTR %s\\n", VEXFS_EMBEDDING_XATTR);')
     lines.append("return 0; }")
@@ -64,6 +64,8 @@ def test_constants(header_values):
         "VEXFS_NAMES_MAX": u.NAMES_MAX,
         "VEXFS_K_MAX": u.K_MAX,
         "VEXFS_BULK_DATA": u.BULK_DATA,
+        "VEXFS_BATCH_MAX": u.BATCH_MAX,
+        "VEXFS_BATCH_DATA": u.BATCH_DATA,
         "VEXFS_PARAMS_MAX": u.PARAMS_MAX,
         "VEXFS_SEARCH_FLAGS_KNOWN": u.SEARCH_FLAGS_KNOWN,
         "VEXFS_HIT_NO_PATH": u.HIT_NO_PATH,

@@ -11,7 +11,7 @@ from ._uapi import EMBEDDING_XATTR, K_MAX, MAX_DIM
 from ._bulk import import_array
 from ._embedding import get_embedding, remove_embedding, set_embedding
 from ._index import create_index, drop_index, index_stats, rebuild_index, save_index
-from ._search import search
+from ._search import search, search_batch
 
 __all__ = [
     "EMBEDDING_XATTR",
@@ -26,6 +26,7 @@ __all__ = [
     "remove_embedding",
     "save_index",
     "search",
+    "search_batch",
     "set_embedding",
 ]
 

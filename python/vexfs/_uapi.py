@@ -19,6 +19,8 @@ XATTR_NAME_MAX = 64
 XATTR_VALUE_MAX = 192
 PARAMS_MAX = 192
 BULK_DATA = 16000
+BATCH_MAX = 256
+BATCH_DATA = 15360
 
 STRATEGY_DEFAULT = 0
 STRATEGY_FLAT = 1
@@ -94,6 +96,40 @@ class Search(ctypes.Structure):
         ("hits", Hit * HITS_MAX),
         ("names", char * NAMES_MAX),
         ("vector", f32 * INLINE_DIM),
+    ]
+
+
+class BatchHit(ctypes.Structure):
+    _fields_ = [
+        ("ino", u64),
+        ("distance", f32),
+        ("reserved", u32),
+    ]
+
+
+class SearchBatch(ctypes.Structure):
+    _fields_ = [
+        ("size", u32),
+        ("flags", u32),
+        ("k", u32),
+        ("dim", u32),
+        ("count", u32),
+        ("metric", u32),
+        ("ef", u32),
+        ("nprobe", u32),
+        ("rerank", u32),
+        ("reserved0", u32),
+        ("subtree_ino", u64),
+        ("name_glob", char * GLOB_MAX),
+        ("xattr_name", char * XATTR_NAME_MAX),
+        ("xattr_value_len", u32),
+        ("reserved1", u32),
+        ("xattr_value", u8 * XATTR_VALUE_MAX),
+        ("out_flags", u32),
+        ("reserved2", u32),
+        ("scanned", u64),
+        ("found", u16 * BATCH_MAX),
+        ("data", u8 * BATCH_DATA),
     ]
 
 
@@ -191,6 +227,7 @@ IOC_INDEX_DROP = _ioc(_IOC_NONE, 6, 0)
 IOC_INDEX_REBUILD = _ioc(_IOC_NONE, 7, 0)
 IOC_INDEX_SAVE = _ioc(_IOC_NONE, 8, 0)
 IOC_INDEX_STATS = _ioc(_IOC_READ, 9, ctypes.sizeof(IndexStats))
+IOC_SEARCH_BATCH = _ioc(_IOC_READ | _IOC_WRITE, 10, ctypes.sizeof(SearchBatch))
 
 STRUCTS = {
     "vexfs_hit": Hit,
@@ -200,6 +237,8 @@ STRUCTS = {
     "vexfs_bulk": Bulk,
     "vexfs_index_config": IndexConfig,
     "vexfs_index_stats": IndexStats,
+    "vexfs_batch_hit": BatchHit,
+    "vexfs_search_batch": SearchBatch,
 }
 
 COMMANDS = {
@@ -212,4 +251,5 @@ COMMANDS = {
     "VEXFS_IOC_INDEX_REBUILD": IOC_INDEX_REBUILD,
     "VEXFS_IOC_INDEX_SAVE": IOC_INDEX_SAVE,
     "VEXFS_IOC_INDEX_STATS": IOC_INDEX_STATS,
+    "VEXFS_IOC_SEARCH_BATCH": IOC_SEARCH_BATCH,
 }
