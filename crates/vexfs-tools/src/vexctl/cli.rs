@@ -165,6 +165,10 @@ pub struct SearchArgs {
     /// Search near this file's embedding (the file itself is left out).
     #[arg(long, value_name = "PATH", conflicts_with_all = ["vector", "values"])]
     pub like: Option<PathBuf>,
+    /// Many queries: every row of this vector file (.npy, .fvecs or text),
+    /// sent in batches; prints "ROW<TAB>PATH<TAB>DISTANCE" per result.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["vector", "values", "like"])]
+    pub queries: Option<PathBuf>,
     /// Keep the --like file in the results.
     #[arg(long, requires = "like")]
     pub include_self: bool,

@@ -4,6 +4,7 @@ mod embed;
 mod import;
 mod index;
 mod search;
+mod search_batch;
 mod stats;
 
 use super::cli::{Cli, Cmd, VectorSource};

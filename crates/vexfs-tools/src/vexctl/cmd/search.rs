@@ -33,7 +33,10 @@ struct SearchJson {
 }
 
 pub fn run(ctx: &Ctx, a: &SearchArgs) -> Result<()> {
-    let (vector, exclude) = query_vector(a)?;
+    let (vector, exclude) = match &a.queries {
+        Some(_) => (Vec::new(), None),
+        None => query_vector(a)?,
+    };
     let mut q = Query {
         vector,
         k: a.k,
@@ -63,6 +66,9 @@ pub fn run(ctx: &Ctx, a: &SearchArgs) -> Result<()> {
         q.flags |= uapi::SEARCH_NO_PATHS;
     }
     apply_filters(&mut q, &a.dir, &a.filter)?;
+    if let Some(file) = &a.queries {
+        return super::search_batch::run(ctx, a, file, &q);
+    }
     let built = search::build(&q).map_err(CtlError::usage)?;
     let dirf = sys::open_dir(&a.dir).map_err(|e| CtlError::os(a.dir.display(), &e))?;
 
@@ -198,7 +204,7 @@ fn show_path(dir: &Path, rel: &[u8], relative: bool) -> String {
 }
 
 /// A failed stage or search call in words.
-fn search_error(dir: &Path, q: &Query, e: &std::io::Error) -> CtlError {
+pub(super) fn search_error(dir: &Path, q: &Query, e: &std::io::Error) -> CtlError {
     let errno = errno_of(e);
     let what = dir.display();
     match errno {
