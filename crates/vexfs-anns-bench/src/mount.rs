@@ -358,3 +358,46 @@ impl Searcher {
         Ok(self.req.hits[..n].iter().map(|h| h.ino))
     }
 }
+
+/// One client's batched search state (`VEXFS_IOC_SEARCH_BATCH`).
+pub struct BatchSearcher {
+    f: File,
+    req: Box<u::SearchBatch>,
+}
+
+impl BatchSearcher {
+    pub fn open(dir: &Path, k: usize, ef: usize) -> Result<BatchSearcher> {
+        let f = File::open(dir).with_context(|| format!("open {}", dir.display()))?;
+        let mut req = Box::new(u::SearchBatch::new_request());
+        req.k = k as u32;
+        req.ef = ef as u32;
+        Ok(BatchSearcher { f, req })
+    }
+
+    /// Queries one request holds for this dimension (and the k given).
+    pub fn rows(&self, dim: usize) -> usize {
+        let hit = std::mem::size_of::<u::BatchHit>();
+        u::BATCH_MAX
+            .min(u::BATCH_DATA / (dim * 4))
+            .min(u::BATCH_DATA / (self.req.k as usize * hit))
+    }
+
+    /// Inode numbers of each query's hits, nearest first, appended to `out`.
+    pub fn search<'a>(&mut self, queries: impl ExactSizeIterator<Item = &'a [f32]>, out: &mut Vec<Vec<u64>>) -> Result<()> {
+        let r = &mut *self.req;
+        r.count = queries.len() as u32;
+        (r.out_flags, r.scanned) = (0, 0);
+        for (i, q) in queries.enumerate() {
+            r.dim = q.len() as u32;
+            if !r.set_query(i, q) {
+                bail!("query {i} does not fit a batch request");
+            }
+        }
+        ioctl(&self.f, u::IOC_SEARCH_BATCH, Some(&mut *self.req))?;
+        let r = &*self.req;
+        for i in 0..r.count as usize {
+            out.push((0..).map_while(|j| r.hit(i, j)).map(|h| h.ino).collect());
+        }
+        Ok(())
+    }
+}

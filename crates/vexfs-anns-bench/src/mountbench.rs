@@ -133,6 +133,55 @@ where
     Ok(med)
 }
 
+/// One client sends the `nq` queries in groups of `batch` with
+/// `run(searcher, first..end, out)`, which appends one id list per query;
+/// each group is timed (p50/p99 are per group). Repeated `reps` times, the
+/// median QPS reported, as [`measure`] does.
+pub fn measure_batched<S, R>(
+    nq: usize,
+    reps: usize,
+    k: usize,
+    gt: &IdMatrix,
+    batch: usize,
+    mut st: S,
+    mut run: R,
+) -> Result<Measured>
+where
+    R: FnMut(&mut S, std::ops::Range<usize>, &mut Vec<Vec<u64>>) -> Result<()>,
+{
+    let batch = batch.max(1);
+    let mut warm = Vec::new();
+    run(&mut st, 0..batch.min(nq), &mut warm)?;
+    let mut runs: Vec<Measured> = Vec::new();
+    for _ in 0..reps.max(1) {
+        let mut found: Vec<Vec<u64>> = Vec::with_capacity(nq);
+        let mut lat = Vec::with_capacity(nq / batch + 1);
+        let start = Instant::now();
+        for first in (0..nq).step_by(batch) {
+            let t0 = Instant::now();
+            run(&mut st, first..(first + batch).min(nq), &mut found)?;
+            lat.push(t0.elapsed().as_nanos() as u64);
+        }
+        let wall = start.elapsed().as_secs_f64();
+        if found.len() != nq {
+            return Err(anyhow!("batched search gave {} answers for {nq} queries", found.len()));
+        }
+        lat.sort_unstable();
+        runs.push(Measured {
+            qps: nq as f64 / wall.max(1e-12),
+            qps_runs: Vec::new(),
+            recall: recall_at_k(&found, gt, k),
+            p50_us: percentile_us(&lat, 50.0),
+            p99_us: percentile_us(&lat, 99.0),
+        });
+    }
+    runs.sort_by(|a, b| a.qps.total_cmp(&b.qps));
+    let qps_runs = runs.iter().map(|r| r.qps).collect();
+    let mut med = runs[runs.len() / 2].clone();
+    med.qps_runs = qps_runs;
+    Ok(med)
+}
+
 /// A row of the insert table.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Insert {
@@ -149,6 +198,10 @@ pub struct EfPoint {
     pub ef: usize,
     pub mount: Vec<Measured>,
     pub inproc: Vec<Measured>,
+    /// One client through the mount with VEXFS_IOC_SEARCH_BATCH (as many
+    /// queries per request as fit); absent in older results.
+    #[serde(default)]
+    pub mount_batched: Option<Measured>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -174,6 +227,9 @@ pub struct MountReport {
     pub sweep: Vec<EfPoint>,
     /// Mount search with paths resolved, at one ef (1 client).
     pub with_paths: Option<(usize, Measured)>,
+    /// Queries per VEXFS_IOC_SEARCH_BATCH request in the batched pass.
+    #[serde(default)]
+    pub batch_rows: Option<usize>,
     pub memory: serde_json::Value,
     pub lancedb: serde_json::Value,
     pub notes: Vec<String>,
@@ -299,9 +355,32 @@ pub fn markdown(r: &MountReport) -> String {
     } else if !r.lancedb.is_null() {
         s += &format!("\nLanceDB: {}\n", r.lancedb);
     }
+    if let Some(b) = &r.batch_rows {
+        s += &format!("\nOne client, {b} queries per VEXFS_IOC_SEARCH_BATCH request (p50/p99 are per request):\n\n");
+        s += "| ef | recall | QPS batched | p50/p99 us per request | batched / one query per request | batched / in-proc 1t |\n|---:|---:|---:|---:|---:|---:|\n";
+        for p in &r.sweep {
+            if let Some(m) = &p.mount_batched {
+                s += &format!(
+                    "| {} | {:.4} | {:.0} | {:.0}/{:.0} | {:.2} | {:.2} |\n",
+                    p.ef,
+                    m.recall,
+                    m.qps,
+                    m.p50_us,
+                    m.p99_us,
+                    m.qps / p.mount[0].qps.max(1e-9),
+                    m.qps / p.inproc[0].qps.max(1e-9)
+                );
+            }
+        }
+    }
     s += "\nQPS at equal recall (log-linear interpolation on each frontier):\n\n";
-    s += "| recall@k | mount 1c | in-proc 1t | LanceDB 1c | mount/in-proc | mount/LanceDB | mount 2c | LanceDB 2c | mount/LanceDB 2c | mount/seed (155/s) |\n";
-    s += "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+    s += "| recall@k | mount 1c | in-proc 1t | LanceDB 1c | mount/in-proc | mount/LanceDB | mount 2c | LanceDB 2c | mount/LanceDB 2c | mount/seed (155/s) | mount 1c batched | batched/in-proc |\n";
+    s += "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+    let mb: Vec<(f64, f64)> = r
+        .sweep
+        .iter()
+        .filter_map(|p| p.mount_batched.as_ref().map(|m| (m.recall, m.qps)))
+        .collect();
     let (m1, i1, l1) = (curve(r, true, 0), curve(r, false, 0), lance_curve(r, 1));
     let (m2, l2) = (curve(r, true, 1), lance_curve(r, 2));
     for t in TARGETS {
@@ -311,8 +390,9 @@ pub fn markdown(r: &MountReport) -> String {
             qps_at_recall(&l1, t),
         );
         let (d, e) = (qps_at_recall(&m2, t), qps_at_recall(&l2, t));
+        let f = qps_at_recall(&mb, t);
         s += &format!(
-            "| {t:.2} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            "| {t:.2} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
             fmt_opt(a),
             fmt_opt(b),
             fmt_opt(c),
@@ -322,6 +402,8 @@ pub fn markdown(r: &MountReport) -> String {
             fmt_opt(e),
             ratio(d, e),
             ratio(a, Some(SEED_SEARCHES_PER_S)),
+            fmt_opt(f),
+            ratio(f, b),
         );
     }
     s += &format!("\nMemory: {}\n", r.memory);

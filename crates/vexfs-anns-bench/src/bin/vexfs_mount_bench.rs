@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 use vexfs_ann::{HnswConfig, HnswIndex, SearchParams, VectorIndex};
 use vexfs_anns_bench::dataset::{self, DatasetSpec};
-use vexfs_anns_bench::mount::{self, Mount, Searcher};
+use vexfs_anns_bench::mount::{self, BatchSearcher, Mount, Searcher};
 use vexfs_anns_bench::mountbench::{self as mb, EfPoint, Insert, MountReport};
 use vexfs_anns_bench::{data, peers, runner};
 
@@ -213,6 +213,7 @@ fn real_main() -> Result<()> {
         searchable_check: String::new(),
         sweep: Vec::new(),
         with_paths: None,
+        batch_rows: None,
         memory: serde_json::json!({}),
         lancedb: serde_json::Value::Null,
         notes: Vec::new(),
@@ -330,7 +331,7 @@ fn real_main() -> Result<()> {
         }
         Ok(())
     };
-    let mut mount_pts: Vec<(usize, Vec<mb::Measured>)> = Vec::new();
+    let mut mount_pts: Vec<(usize, Vec<mb::Measured>, Option<mb::Measured>)> = Vec::new();
     for &ef in &cli.ef {
         let ef = ef.max(k);
         let mut v = Vec::new();
@@ -378,12 +379,30 @@ fn real_main() -> Result<()> {
             );
             v.push(r);
         }
-        mount_pts.push((ef, v));
+        // One client, many queries per request.
+        let bs = BatchSearcher::open(&bulk, k, ef)?;
+        let rows = bs.rows(dim);
+        rep.batch_rows = Some(rows);
+        let b = mb::measure_batched(nq, cli.reps, k, &gt, rows, bs, |s, range, out| {
+            let first = out.len();
+            s.search(range.map(|q| queries.row(q)), out)?;
+            for ids in &mut out[first..] {
+                for id in ids.iter_mut() {
+                    *id = map.get(id).copied().unwrap_or(u64::MAX);
+                }
+            }
+            Ok(())
+        })?;
+        eprintln!(
+            "  mount ef={ef} batched ({rows} per request): recall={:.4} qps={:.0}",
+            b.recall, b.qps
+        );
+        mount_pts.push((ef, v, Some(b)));
     }
     // With paths, at the first ef reaching recall 0.95 (else the last).
     let ef_paths = mount_pts
         .iter()
-        .find(|(_, v)| v[0].recall >= 0.95)
+        .find(|(_, v, _)| v[0].recall >= 0.95)
         .or(mount_pts.last())
         .map_or(128, |p| p.0);
     let r = mb::measure(
@@ -479,7 +498,7 @@ fn real_main() -> Result<()> {
         format!("{cores} threads, {build_cpu:.1} CPU s (the mount's build after its last bulk call: {build_cpu_mount:.1} CPU s, ratio {:.2})", build_cpu_mount / build_cpu.max(1e-9)),
     ));
     let rss_b = runner::rss_bytes();
-    for (ef, mv) in mount_pts {
+    for (ef, mv, batched) in mount_pts {
         let p = SearchParams {
             ef: Some(ef),
             ..SearchParams::k(k)
@@ -509,6 +528,7 @@ fn real_main() -> Result<()> {
             ef,
             mount: mv,
             inproc: v,
+            mount_batched: batched,
         });
     }
     drop(index);
