@@ -112,6 +112,28 @@ static int vexfs_write_end(struct file *file, struct address_space *mapping,
 	return n;
 }
 
+/*
+ * O_DIRECT: the generic block-device path over the same mapping, from and
+ * to user memory with no page cache copy. Writes into holes inside the
+ * file (DIO_SKIP_HOLES) come back short and the generic write path does
+ * the rest buffered; blocks past the end are allocated here (flagged new,
+ * so a partial block is zeroed around the data). i_size grows in
+ * generic_file_direct_write; vexfs_pagecache_write_iter then tells the
+ * core, and unmaps blocks a short extending write left past the end.
+ * Reads first write back dirty pages of the range (the generic code), so
+ * they see what buffered writes left there.
+ */
+static ssize_t vexfs_direct_IO(struct kiocb *iocb, struct iov_iter *iter)
+{
+	struct inode *inode = file_inode(iocb->ki_filp);
+	loff_t end = iocb->ki_pos + iov_iter_count(iter);
+	ssize_t ret = blockdev_direct_IO(iocb, inode, iter, vexfs_get_block);
+
+	if (ret < 0 && iov_iter_rw(iter) == WRITE)
+		vexfs_write_failed(inode->i_mapping, end);
+	return ret;
+}
+
 static sector_t vexfs_bmap(struct address_space *mapping, sector_t block)
 {
 	return generic_block_bmap(mapping, block, vexfs_get_block);
@@ -127,6 +149,7 @@ const struct address_space_operations vexfs_aops = {
 	.write_begin = vexfs_write_begin,
 	.write_end = vexfs_write_end,
 	.bmap = vexfs_bmap,
+	.direct_IO = vexfs_direct_IO,
 	.migrate_folio = buffer_migrate_folio,
 	.is_partially_uptodate = block_is_partially_uptodate,
 	.error_remove_page = generic_error_remove_page,

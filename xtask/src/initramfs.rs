@@ -38,6 +38,7 @@ const STEPS: &[(&str, &str)] = &[
     ("40-mount.sh", include_str!("../guest/steps/40-mount.sh")),
     ("50-tree.sh", include_str!("../guest/steps/50-tree.sh")),
     ("55-fsx.sh", include_str!("../guest/steps/55-fsx.sh")),
+    ("56-direct.sh", include_str!("../guest/steps/56-direct.sh")),
     ("56-mmap.sh", include_str!("../guest/steps/56-mmap.sh")),
     (
         "57-pjdfstest.sh",

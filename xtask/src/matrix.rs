@@ -19,7 +19,7 @@ pub const CONFIGS: &[(&str, u32, u32, u32)] = &[
 
 /// The steps a configuration can change the outcome of.
 const STEPS: &[&str] = &[
-    "modinfo", "load", "mount", "tree", "fsx", "mmap", "vectors", "unmount", "dmesg",
+    "modinfo", "load", "mount", "tree", "fsx", "direct", "mmap", "vectors", "unmount", "dmesg",
 ];
 
 pub struct Row {

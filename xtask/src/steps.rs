@@ -42,6 +42,11 @@ pub const STEPS: &[StepSpec] = &[
         what: "fsx (mapped reads and writes included) against its model, then a remount",
     },
     StepSpec {
+        name: "direct",
+        seed: "3",
+        what: "O_DIRECT: fio appends and overwrites (64 KiB, 4 KiB, 512 B) verified by checksum, O_DIRECT and page cache reads agree, a remount",
+    },
+    StepSpec {
         name: "mmap",
         seed: "3",
         what: "shared mappings: write, msync, munmap, remount, read back; exec from the mount",
