@@ -126,11 +126,16 @@ where
             p99_us: percentile_us(&lat, 99.0),
         });
     }
+    Ok(median(runs))
+}
+
+/// The repetition with the median QPS, carrying every repetition's QPS.
+fn median(mut runs: Vec<Measured>) -> Measured {
     runs.sort_by(|a, b| a.qps.total_cmp(&b.qps));
     let qps_runs = runs.iter().map(|r| r.qps).collect();
     let mut med = runs[runs.len() / 2].clone();
     med.qps_runs = qps_runs;
-    Ok(med)
+    med
 }
 
 /// One client sends the `nq` queries in groups of `batch` with
@@ -164,7 +169,10 @@ where
         }
         let wall = start.elapsed().as_secs_f64();
         if found.len() != nq {
-            return Err(anyhow!("batched search gave {} answers for {nq} queries", found.len()));
+            return Err(anyhow!(
+                "batched search gave {} answers for {nq} queries",
+                found.len()
+            ));
         }
         lat.sort_unstable();
         runs.push(Measured {
@@ -175,11 +183,7 @@ where
             p99_us: percentile_us(&lat, 99.0),
         });
     }
-    runs.sort_by(|a, b| a.qps.total_cmp(&b.qps));
-    let qps_runs = runs.iter().map(|r| r.qps).collect();
-    let mut med = runs[runs.len() / 2].clone();
-    med.qps_runs = qps_runs;
-    Ok(med)
+    Ok(median(runs))
 }
 
 /// A row of the insert table.

@@ -14,15 +14,7 @@ use vexfs_uapi::{self as u, Request as _};
 const DIM: usize = 8;
 
 fn vecf(seed: u64) -> Vec<f32> {
-    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(1);
-    (0..DIM)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            ((s >> 40) as f32 / (1u64 << 24) as f32) - 0.5
-        })
-        .collect()
+    common::vecf(seed, DIM)
 }
 
 fn raw(v: &[f32]) -> Vec<u8> {

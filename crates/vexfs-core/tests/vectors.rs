@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{fresh, remount, T0};
+use common::{fresh, remount, vecf, T0};
 use std::collections::BTreeMap;
 use vexfs_core::{
     Caller, Filter, Fs, FsError, IndexKind, IndexSpec, MemDevice, Metric, MountOptions, Query,
@@ -15,19 +15,6 @@ const EMB: &[u8] = b"user.vexfs.embedding";
 
 fn bytes(v: &[f32]) -> Vec<u8> {
     v.iter().flat_map(|x| x.to_le_bytes()).collect()
-}
-
-/// A deterministic pseudo-random vector.
-fn vecf(seed: u64, dim: usize) -> Vec<f32> {
-    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(1);
-    (0..dim)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            ((s >> 40) as f32 / (1u64 << 24) as f32) - 0.5
-        })
-        .collect()
 }
 
 fn l2(a: &[f32], b: &[f32]) -> f32 {

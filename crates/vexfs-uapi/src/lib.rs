@@ -369,4 +369,12 @@ macro_rules! request {
         }
     )*};
 }
-request!(Search, VectorChunk, Results, Bulk, IndexConfig, IndexStats, SearchBatch);
+request!(
+    Search,
+    VectorChunk,
+    Results,
+    Bulk,
+    IndexConfig,
+    IndexStats,
+    SearchBatch
+);

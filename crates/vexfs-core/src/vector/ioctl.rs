@@ -159,9 +159,14 @@ fn put_hits(
     Ok((count, used as u32))
 }
 
-/// Where a request struct keeps its filter fields (`vexfs_search` and
-/// `vexfs_search_batch` carry the same ones at different offsets).
-struct FilterFields {
+/// Where a request struct keeps its query parameters and filters
+/// (`vexfs_search` and `vexfs_search_batch` carry the same fields at
+/// different offsets).
+struct QueryFields {
+    ef: usize,
+    nprobe: usize,
+    rerank: usize,
+    metric: usize,
     subtree: usize,
     glob: usize,
     xattr_name: usize,
@@ -169,7 +174,30 @@ struct FilterFields {
     xattr_value: usize,
 }
 
-fn get_filter(input: &[u8], f: FilterFields) -> Result<Filter> {
+macro_rules! query_fields {
+    ($t:ty) => {
+        QueryFields {
+            ef: offset_of!($t, ef),
+            nprobe: offset_of!($t, nprobe),
+            rerank: offset_of!($t, rerank),
+            metric: offset_of!($t, metric),
+            subtree: offset_of!($t, subtree_ino),
+            glob: offset_of!($t, name_glob),
+            xattr_name: offset_of!($t, xattr_name),
+            xattr_len: offset_of!($t, xattr_value_len),
+            xattr_value: offset_of!($t, xattr_value),
+        }
+    };
+}
+
+/// The query a request describes, for `vector` (checked by the caller).
+fn get_query(
+    input: &[u8],
+    f: QueryFields,
+    vector: Vec<f32>,
+    k: usize,
+    flags: u32,
+) -> Result<Query> {
     let glob = get_str(input, f.glob, u::GLOB_MAX)?;
     let xname = get_str(input, f.xattr_name, u::XATTR_NAME_MAX)?;
     let xlen = get_u32(input, f.xattr_len)? as usize;
@@ -180,11 +208,30 @@ fn get_filter(input: &[u8], f: FilterFields) -> Result<Filter> {
         .get(f.xattr_value..f.xattr_value + xlen)
         .ok_or(FsError::Invalid)?;
     let subtree = get_u64(input, f.subtree)?;
-    Ok(Filter {
-        subtree: (subtree != 0).then_some(subtree),
-        name_glob: (!glob.is_empty()).then(|| glob.to_vec()),
-        xattr: (!xname.is_empty()).then(|| (xname.to_vec(), xval.to_vec())),
+    Ok(Query {
+        vector,
+        k,
+        ef: opt(get_u32(input, f.ef)?),
+        nprobe: opt(get_u32(input, f.nprobe)?),
+        rerank: opt(get_u32(input, f.rerank)?),
+        metric: metric_from(get_u32(input, f.metric)?)?,
+        exact: flags & u::SEARCH_EXACT != 0,
+        paths: flags & u::SEARCH_NO_PATHS == 0,
+        filter: Filter {
+            subtree: (subtree != 0).then_some(subtree),
+            name_glob: (!glob.is_empty()).then(|| glob.to_vec()),
+            xattr: (!xname.is_empty()).then(|| (xname.to_vec(), xval.to_vec())),
+        },
     })
+}
+
+/// A reply that starts as a copy of the request.
+fn copy_of(input: &[u8]) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    out.try_reserve(input.len())
+        .map_err(|_| FsError::NoMemory)?;
+    out.extend_from_slice(input);
+    Ok(out)
 }
 
 /// A single path component for bulk names.
@@ -278,31 +325,9 @@ impl<D: BlockDevice> Fs<D> {
             }
             get_floats(input, offset_of!(S, vector), dim)?
         };
-        let q = Query {
-            vector,
-            k,
-            ef: opt(get_u32(input, offset_of!(S, ef))?),
-            nprobe: opt(get_u32(input, offset_of!(S, nprobe))?),
-            rerank: opt(get_u32(input, offset_of!(S, rerank))?),
-            metric: metric_from(get_u32(input, offset_of!(S, metric))?)?,
-            exact: flags & u::SEARCH_EXACT != 0,
-            paths: flags & u::SEARCH_NO_PATHS == 0,
-            filter: get_filter(
-                input,
-                FilterFields {
-                    subtree: offset_of!(S, subtree_ino),
-                    glob: offset_of!(S, name_glob),
-                    xattr_name: offset_of!(S, xattr_name),
-                    xattr_len: offset_of!(S, xattr_value_len),
-                    xattr_value: offset_of!(S, xattr_value),
-                },
-            )?,
-        };
+        let q = get_query(input, query_fields!(S), vector, k, flags)?;
         let res = self.vector_search(dir, &q, caller)?;
-        let mut out = Vec::new();
-        out.try_reserve(input.len())
-            .map_err(|_| FsError::NoMemory)?;
-        out.extend_from_slice(input);
+        let mut out = copy_of(input)?;
         let (count, used) = put_hits(
             &mut out,
             offset_of!(S, hits),
@@ -361,30 +386,15 @@ impl<D: BlockDevice> Fs<D> {
         let data = offset_of!(B, data);
         // Every vector is checked before any query runs.
         let vectors = get_floats(input, data, count * dim)?;
-        let mut q = Query {
-            vector: Vec::new(),
+        // Paths are never resolved for a batch (they would not fit).
+        let mut q = get_query(
+            input,
+            query_fields!(B),
+            Vec::new(),
             k,
-            ef: opt(get_u32(input, offset_of!(B, ef))?),
-            nprobe: opt(get_u32(input, offset_of!(B, nprobe))?),
-            rerank: opt(get_u32(input, offset_of!(B, rerank))?),
-            metric: metric_from(get_u32(input, offset_of!(B, metric))?)?,
-            exact: flags & u::SEARCH_EXACT != 0,
-            paths: false,
-            filter: get_filter(
-                input,
-                FilterFields {
-                    subtree: offset_of!(B, subtree_ino),
-                    glob: offset_of!(B, name_glob),
-                    xattr_name: offset_of!(B, xattr_name),
-                    xattr_len: offset_of!(B, xattr_value_len),
-                    xattr_value: offset_of!(B, xattr_value),
-                },
-            )?,
-        };
-        let mut out = Vec::new();
-        out.try_reserve(input.len())
-            .map_err(|_| FsError::NoMemory)?;
-        out.extend_from_slice(input);
+            flags | u::SEARCH_NO_PATHS,
+        )?;
+        let mut out = copy_of(input)?;
         // The query vectors are in the way of the hits: clear the area,
         // and the counts of queries beyond `count`.
         out.get_mut(offset_of!(B, found)..)
@@ -564,10 +574,7 @@ impl<D: BlockDevice> Fs<D> {
             }
             Ok(())
         });
-        let mut out = Vec::new();
-        out.try_reserve(input.len())
-            .map_err(|_| FsError::NoMemory)?;
-        out.extend_from_slice(input);
+        let mut out = copy_of(input)?;
         match (r, failed) {
             (Ok(()), _) => {
                 put_u32(&mut out, offset_of!(B, done), count as u32)?;

@@ -16,6 +16,19 @@ pub fn fresh(bytes: usize, block_size: u32) -> Fs<MemDevice> {
     Fs::mount(dev, MountOptions::default(), T0).expect("mount")
 }
 
+/// A deterministic pseudo-random vector of `dim` values in [-0.5, 0.5).
+pub fn vecf(seed: u64, dim: usize) -> Vec<f32> {
+    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(1);
+    (0..dim)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            ((s >> 40) as f32 / (1u64 << 24) as f32) - 0.5
+        })
+        .collect()
+}
+
 pub fn remount(fs: Fs<MemDevice>) -> Fs<MemDevice> {
     let dev = fs.unmount(T0).expect("unmount");
     Fs::mount(dev, MountOptions::default(), T0).expect("remount")

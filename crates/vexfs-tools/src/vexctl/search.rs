@@ -86,6 +86,47 @@ pub struct Built {
 }
 
 /// Check a query and build its request.
+/// The filter fields of a request (`vexfs_search` and
+/// `vexfs_search_batch` both have them).
+pub struct FilterFields<'a> {
+    pub glob: &'a mut [u8],
+    pub xattr_name: &'a mut [u8],
+    pub xattr_value: &'a mut [u8],
+    pub xattr_len: &'a mut u32,
+}
+
+/// Put the query's name and xattr filters in; a message if one does not fit.
+pub fn set_filters(q: &Query, f: FilterFields<'_>) -> Result<(), String> {
+    if let Some(g) = &q.name_glob {
+        if !uapi::set_c_str(f.glob, g) {
+            return Err(format!(
+                "name glob is {} bytes; at most {} fit",
+                g.len(),
+                uapi::GLOB_MAX - 1
+            ));
+        }
+    }
+    if let Some((name, value)) = &q.xattr {
+        if !uapi::set_c_str(f.xattr_name, name) {
+            return Err(format!(
+                "attribute name is {} bytes; at most {} fit",
+                name.len(),
+                uapi::XATTR_NAME_MAX - 1
+            ));
+        }
+        let dst = f.xattr_value.get_mut(..value.len()).ok_or_else(|| {
+            format!(
+                "attribute value is {} bytes; at most {} fit",
+                value.len(),
+                uapi::XATTR_VALUE_MAX
+            )
+        })?;
+        dst.copy_from_slice(value);
+        *f.xattr_len = value.len() as u32;
+    }
+    Ok(())
+}
+
 pub fn build(q: &Query) -> Result<Built, String> {
     if q.k == 0 || q.k as usize > uapi::K_MAX {
         return Err(format!("k must be from 1 to {} (got {})", uapi::K_MAX, q.k));
@@ -104,33 +145,15 @@ pub fn build(q: &Query) -> Result<Built, String> {
     s.rerank = q.rerank;
     s.flags = q.flags;
     s.subtree_ino = q.subtree_ino;
-    if let Some(g) = &q.name_glob {
-        if !uapi::set_c_str(&mut s.name_glob, g) {
-            return Err(format!(
-                "name glob is {} bytes; at most {} fit",
-                g.len(),
-                uapi::GLOB_MAX - 1
-            ));
-        }
-    }
-    if let Some((name, value)) = &q.xattr {
-        if !uapi::set_c_str(&mut s.xattr_name, name) {
-            return Err(format!(
-                "attribute name is {} bytes; at most {} fit",
-                name.len(),
-                uapi::XATTR_NAME_MAX - 1
-            ));
-        }
-        let dst = s.xattr_value.get_mut(..value.len()).ok_or_else(|| {
-            format!(
-                "attribute value is {} bytes; at most {} fit",
-                value.len(),
-                uapi::XATTR_VALUE_MAX
-            )
-        })?;
-        dst.copy_from_slice(value);
-        s.xattr_value_len = value.len() as u32;
-    }
+    set_filters(
+        q,
+        FilterFields {
+            glob: &mut s.name_glob,
+            xattr_name: &mut s.xattr_name,
+            xattr_value: &mut s.xattr_value,
+            xattr_len: &mut s.xattr_value_len,
+        },
+    )?;
     let mut stage = Vec::new();
     if q.vector.len() <= uapi::INLINE_DIM {
         if let Some(dst) = s.vector.get_mut(..q.vector.len()) {

@@ -12,12 +12,12 @@ use std::path::{Path, PathBuf};
 use vexfs_uapi::{self as uapi, Request, Results};
 
 #[derive(Serialize)]
-struct HitJson {
+pub(super) struct HitJson {
     /// Joined to DIR (or relative to it with --relative); null when the
     /// filesystem gave no path.
-    path: Option<String>,
-    distance: f32,
-    ino: u64,
+    pub(super) path: Option<String>,
+    pub(super) distance: f32,
+    pub(super) ino: u64,
 }
 
 #[derive(Serialize)]

@@ -3,24 +3,18 @@
 //! fit (one round trip each). The filesystem answers with inode numbers;
 //! paths come from one walk of DIR afterwards (skipped with --no-paths).
 
+use super::search::HitJson;
 use super::Ctx;
 use crate::vexctl::cli::SearchArgs;
 use crate::vexctl::error::{CtlError, Result};
 use crate::vexctl::output;
-use crate::vexctl::search::Query;
+use crate::vexctl::search::{self, Query};
 use crate::vexctl::sys;
 use serde::Serialize;
 use std::collections::{BTreeSet, HashMap};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use vexfs_uapi::{self as uapi, Request, SearchBatch};
-
-#[derive(Serialize)]
-struct HitJson {
-    path: Option<String>,
-    distance: f32,
-    ino: u64,
-}
 
 #[derive(Serialize)]
 struct QueryJson {
@@ -64,22 +58,15 @@ fn request(
     b.nprobe = q.nprobe;
     b.rerank = q.rerank;
     b.subtree_ino = q.subtree_ino;
-    if let Some(g) = &q.name_glob {
-        if !uapi::set_c_str(&mut b.name_glob, g) {
-            return Err(format!("name filter: at most {} bytes", uapi::GLOB_MAX - 1));
-        }
-    }
-    if let Some((n, v)) = &q.xattr {
-        if !uapi::set_c_str(&mut b.xattr_name, n) || v.len() > uapi::XATTR_VALUE_MAX {
-            return Err(format!(
-                "xattr filter: name below {} bytes, value at most {}",
-                uapi::XATTR_NAME_MAX,
-                uapi::XATTR_VALUE_MAX
-            ));
-        }
-        b.xattr_value[..v.len()].copy_from_slice(v);
-        b.xattr_value_len = v.len() as u32;
-    }
+    search::set_filters(
+        q,
+        search::FilterFields {
+            glob: &mut b.name_glob,
+            xattr_name: &mut b.xattr_name,
+            xattr_value: &mut b.xattr_value,
+            xattr_len: &mut b.xattr_value_len,
+        },
+    )?;
     for (i, r) in rows.iter().enumerate() {
         if !b.set_query(i, r) {
             return Err("a query row does not fit the request".into());
