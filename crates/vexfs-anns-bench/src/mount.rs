@@ -376,10 +376,7 @@ impl BatchSearcher {
 
     /// Queries one request holds for this dimension (and the k given).
     pub fn rows(&self, dim: usize) -> usize {
-        let hit = std::mem::size_of::<u::BatchHit>();
-        u::BATCH_MAX
-            .min(u::BATCH_DATA / (dim * 4))
-            .min(u::BATCH_DATA / (self.req.k as usize * hit))
+        u::batch_rows(dim, self.req.k as usize)
     }
 
     /// Inode numbers of each query's hits, nearest first, appended to `out`.
@@ -396,7 +393,7 @@ impl BatchSearcher {
         ioctl(&self.f, u::IOC_SEARCH_BATCH, Some(&mut *self.req))?;
         let r = &*self.req;
         for i in 0..r.count as usize {
-            out.push((0..).map_while(|j| r.hit(i, j)).map(|h| h.ino).collect());
+            out.push(r.hits(i).map(|h| h.ino).collect());
         }
         Ok(())
     }

@@ -74,12 +74,7 @@ fn run(
     let out = fs.vector_ioctl(dir, u::IOC_SEARCH_BATCH, u::as_bytes(b), &mut s, who, T0)?;
     let r: u::SearchBatch = u::from_bytes(&out).unwrap();
     Ok((0..r.count as usize)
-        .map(|i| {
-            (0..)
-                .map_while(|j| r.hit(i, j))
-                .map(|h| (h.ino, h.distance))
-                .collect()
-        })
+        .map(|i| r.hits(i).map(|h| (h.ino, h.distance)).collect())
         .collect())
 }
 

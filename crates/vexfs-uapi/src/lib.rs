@@ -197,6 +197,11 @@ impl SearchBatch {
         true
     }
 
+    /// Query `i`'s hits in a reply, nearest first.
+    pub fn hits(&self, i: usize) -> impl Iterator<Item = BatchHit> + '_ {
+        (0..).map_while(move |j| self.hit(i, j))
+    }
+
     /// Hit `j` of query `i` in a reply, or `None` past `found[i]`.
     pub fn hit(&self, i: usize, j: usize) -> Option<BatchHit> {
         let found = usize::from(*self.found.get(i)?);
@@ -206,6 +211,25 @@ impl SearchBatch {
         let size = core::mem::size_of::<BatchHit>();
         let at = (i * self.k as usize + j) * size;
         Some(bytemuck::pod_read_unaligned(self.data.get(at..at + size)?))
+    }
+}
+
+/// Queries of `dim` floats one [`SearchBatch`] can carry at `k` hits
+/// each: the queries and the hits must both fit in `data` (0: not even
+/// one does).
+pub const fn batch_rows(dim: usize, k: usize) -> usize {
+    let by_queries = BATCH_DATA / if dim == 0 { 1 } else { dim * 4 };
+    let hit = core::mem::size_of::<BatchHit>();
+    let by_hits = BATCH_DATA / if k == 0 { 1 } else { k * hit };
+    let n = if by_queries < by_hits {
+        by_queries
+    } else {
+        by_hits
+    };
+    if n < BATCH_MAX {
+        n
+    } else {
+        BATCH_MAX
     }
 }
 

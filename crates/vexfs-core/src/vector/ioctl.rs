@@ -377,9 +377,7 @@ impl<D: BlockDevice> Fs<D> {
             || dim == 0
             || dim > MAX_DIM
             || count == 0
-            || count > u::BATCH_MAX
-            || count * dim * 4 > u::BATCH_DATA
-            || count * k * hit_size > u::BATCH_DATA
+            || count > u::batch_rows(dim, k)
         {
             return Err(FsError::Invalid);
         }

@@ -33,14 +33,6 @@ struct BatchJson {
     requests: usize,
 }
 
-/// Queries one request carries for this dimension and k (0: k too large).
-pub fn rows_per_request(dim: usize, k: usize) -> usize {
-    let hit = std::mem::size_of::<uapi::BatchHit>();
-    uapi::BATCH_MAX
-        .min(uapi::BATCH_DATA / (dim * 4).max(1))
-        .min(uapi::BATCH_DATA / (k * hit).max(1))
-}
-
 /// A request for `rows` (of `dim` floats each) with the query's
 /// parameters and filters; an error if a filter does not fit.
 fn request(
@@ -108,7 +100,7 @@ fn paths_of(dir: &Path, want: &BTreeSet<u64>) -> HashMap<u64, String> {
 
 pub fn run(ctx: &Ctx, a: &SearchArgs, file: &Path, q: &Query) -> Result<()> {
     let m = super::read_vectors(file)?;
-    let per = rows_per_request(m.dim, q.k as usize);
+    let per = uapi::batch_rows(m.dim, q.k as usize);
     if per == 0 {
         return Err(CtlError::usage(format!(
             "-k {} with {} dimensions does not fit one batch request (use --vector for one query)",
@@ -130,12 +122,7 @@ pub fn run(ctx: &Ctx, a: &SearchArgs, file: &Path, q: &Query) -> Result<()> {
         of |= b.out_flags;
         scanned = scanned.saturating_add(b.scanned);
         for i in 0..part.len() {
-            per_query.push(
-                (0..)
-                    .map_while(|j| b.hit(i, j))
-                    .map(|h| (h.ino, h.distance))
-                    .collect(),
-            );
+            per_query.push(b.hits(i).map(|h| (h.ino, h.distance)).collect());
         }
     }
     let names = if a.no_paths {
@@ -194,9 +181,9 @@ mod tests {
 
     #[test]
     fn requests_hold_what_fits() {
-        assert_eq!(rows_per_request(128, 10), 30);
-        assert_eq!(rows_per_request(4, 1), uapi::BATCH_MAX);
-        assert_eq!(rows_per_request(8, 4000), 0);
+        assert_eq!(uapi::batch_rows(128, 10), 30);
+        assert_eq!(uapi::batch_rows(4, 1), uapi::BATCH_MAX);
+        assert_eq!(uapi::batch_rows(8, 4000), 0);
         let q = Query {
             k: 10,
             name_glob: Some(b"a*".to_vec()),
