@@ -67,6 +67,7 @@ impl<D: BlockDevice> Fs<D> {
     /// `lblk`, changing nothing. Blocks past the end of the file map as
     /// they are stored (normally a hole).
     pub fn map_blocks(&mut self, ino: u64, lblk: u64, max: u64) -> Result<BlockMap> {
+        self.trim_before_read();
         let span = self.map_span(lblk, max)?;
         let inode = self.regular(ino)?;
         Ok(match self.map_block(ino, &inode, lblk)? {

@@ -172,6 +172,7 @@ impl<D: BlockDevice> Fs<D> {
     /// Entries after readdir offset `offset` (0 = start; 1 and 2 are "."
     /// and ".."; entry offsets are `key + 3`), at most `max`.
     pub fn readdir(&mut self, dir: u64, offset: u64, max: usize) -> Result<Vec<DirEntryOut>> {
+        self.trim_before_read();
         let dinode = self.read_inode(dir)?;
         if !dinode.is_dir() {
             return Err(FsError::NotDir);
@@ -231,6 +232,7 @@ impl<D: BlockDevice> Fs<D> {
         offset: u64,
         max: usize,
     ) -> Result<Vec<(DirEntryOut, Result<Stat>)>> {
+        self.trim_before_read();
         let entries = self.readdir(dir, offset, max)?;
         let mut out = Vec::with_capacity(entries.len());
         for e in entries {

@@ -45,6 +45,7 @@ impl<D: BlockDevice> Fs<D> {
 
     /// Read up to `len` bytes at `offset`; short at end of file.
     pub fn read(&mut self, ino: u64, offset: u64, len: usize) -> Result<Vec<u8>> {
+        self.trim_before_read();
         let inode = self.regular(ino)?;
         self.read_inode_data(ino, &inode, offset, len)
     }

@@ -27,6 +27,7 @@ impl<D: BlockDevice> Fs<D> {
 
     /// Resolve `name` in directory `parent`.
     pub fn lookup(&mut self, parent: u64, name: &[u8]) -> Result<Stat> {
+        self.trim_before_read();
         let d = self.dir_inode(parent)?;
         let ino = match name {
             b"." => parent,
@@ -151,6 +152,7 @@ impl<D: BlockDevice> Fs<D> {
 
     /// The target of a symbolic link.
     pub fn readlink(&mut self, ino: u64) -> Result<Vec<u8>> {
+        self.trim_before_read();
         let i = self.read_inode(ino)?;
         if !i.is_symlink() {
             return Err(FsError::Invalid);

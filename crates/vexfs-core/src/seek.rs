@@ -30,6 +30,7 @@ impl<D: BlockDevice> Fs<D> {
         offset: u64,
         target: SeekTarget,
     ) -> Result<Option<u64>> {
+        self.trim_before_read();
         let inode = self.read_inode(ino)?;
         if inode.is_dir() {
             return Err(FsError::IsDir);

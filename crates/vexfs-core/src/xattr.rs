@@ -441,6 +441,7 @@ impl<D: BlockDevice> Fs<D> {
 
     /// `getxattr(2)`: the value of attribute `name` (full name with prefix).
     pub fn getxattr(&mut self, ino: u64, name: &[u8]) -> Result<Vec<u8>> {
+        self.trim_before_read();
         let (ns, short) = parse_name(name)?;
         let inode = self.read_inode(ino)?;
         self.xattr_find(ino, &inode, ns, short)?
@@ -451,6 +452,7 @@ impl<D: BlockDevice> Fs<D> {
     /// order wherever they are stored (so a listing does not change when
     /// an inode crosses the threshold).
     pub fn listxattr(&mut self, ino: u64) -> Result<Vec<u8>> {
+        self.trim_before_read();
         let inode = self.read_inode(ino)?;
         let blob = self.xattr_load(ino, &inode)?;
         let mut names: Vec<(Namespace, Vec<u8>)> =

@@ -88,6 +88,7 @@ struct Scope<'a> {
 impl<D: BlockDevice> Fs<D> {
     /// The k nearest files under directory `dir` (see VECTORS.md).
     pub fn vector_search(&mut self, dir: u64, q: &Query, caller: &Caller) -> Result<SearchOutcome> {
+        self.trim_before_read();
         let d = self.read_inode(dir)?;
         if !d.is_dir() {
             return Err(FsError::NotDir);
