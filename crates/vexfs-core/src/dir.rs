@@ -232,7 +232,6 @@ impl<D: BlockDevice> Fs<D> {
         offset: u64,
         max: usize,
     ) -> Result<Vec<(DirEntryOut, Result<Stat>)>> {
-        self.trim_before_read();
         let entries = self.readdir(dir, offset, max)?;
         let mut out = Vec::with_capacity(entries.len());
         for e in entries {

@@ -372,10 +372,8 @@ impl<D: BlockDevice> Fs<D> {
 }
 
 /// Whether a clean block survives the trim salted by `salt`: three in four
-/// do, by the low bits of a SplitMix64-style mix.
+/// do, by the low bits of the block number's SplitMix64 mix.
 fn keeps_on_trim(nr: u64, salt: u64) -> bool {
-    let mut x = nr ^ salt;
-    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    (x ^ (x >> 31)) & 3 != 0
+    let mut state = nr ^ salt;
+    vexfs_ann::rng::splitmix64(&mut state) & 3 != 0
 }

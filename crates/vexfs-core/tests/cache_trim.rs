@@ -107,7 +107,7 @@ fn a_tiny_cache_trims_often_and_loses_nothing() {
 /// Passes over a working set somewhat larger than the cache. Dropping every
 /// clean block at each trim makes every access of the next pass a read
 /// (1,173 reads per pass over a 1,108-block set when this was written);
-/// dropping a quarter keeps a good share of the set cached (742).
+/// dropping a quarter keeps a good share of the set cached (751).
 #[test]
 fn a_working_set_above_the_limit_does_not_go_cold() {
     let (dev, dirs) = populated();
