@@ -4,7 +4,11 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export PATH="$HOME/.cargo/bin:$PATH"
 
-log() { printf '\n==> %s\n' "$*" >&2; }
+# Each step is stamped with the seconds since the outermost script started
+# (exported, so nested scripts share the clock), so a CI log shows where
+# the time goes.
+export VEXFS_T0="${VEXFS_T0:-$(date +%s)}"
+log() { printf '\n==> [%5ss] %s\n' "$(($(date +%s) - VEXFS_T0))" "$*" >&2; }
 
 as_root() {
     if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi

@@ -11,7 +11,8 @@
 # Env:   FSX_OPS=N FSX_SEED=N CARGO_TARGET_DIR=...
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-log() { printf '\n==> %s\n' "$*"; }
+export VEXFS_T0="${VEXFS_T0:-$(date +%s)}"
+log() { printf '\n==> [%5ss] %s\n' "$(($(date +%s) - VEXFS_T0))" "$*"; }
 
 if [ "$(id -u)" != 0 ]; then
     echo "run-suites.sh: needs root (FUSE allow_other, pjdfstest user switching)" >&2
