@@ -6,7 +6,7 @@
 //! | offset | size | field                                            |
 //! |-------:|-----:|--------------------------------------------------|
 //! |      0 |    8 | magic `b"VEXFSANN"`                              |
-//! |      8 |    4 | format version (currently 4; 1 to 3 are read)   |
+//! |      8 |    4 | format version (currently 5; 1 to 4 are read)   |
 //! |     12 |    1 | [`IndexKind`]                                    |
 //! |     13 |    1 | [`Metric`]                                       |
 //! |     14 |    2 | flags (0; unknown bits are rejected)             |
@@ -40,9 +40,10 @@ pub const MAGIC: [u8; 8] = *b"VEXFSANN";
 /// and 2 records are line-aligned and repacked on load); version 4 adds
 /// the vector storage of Flat and HNSW (f32, f16 or SQ8, with the SQ8
 /// ranges), stores HNSW records without rounding them to 16 bytes and
-/// HNSW labels and deleted flags compactly. Everything else reads the
-/// same in versions 1 to 4.
-pub const FORMAT_VERSION: u32 = 4;
+/// HNSW labels and deleted flags compactly; version 5 adds the LSH
+/// flags word (bits chosen automatically). Everything else reads the
+/// same in versions 1 to 5.
+pub const FORMAT_VERSION: u32 = 5;
 /// Oldest format version still loaded.
 pub const OLDEST_VERSION: u32 = 1;
 

@@ -147,7 +147,9 @@ fn resealed_damage_never_panics() {
 }
 
 /// Format 1 files still load: the same bytes apart from the LSH mode word
-/// that version 2 added (format 1 had no mode; bits = 64 meant a code scan).
+/// that version 2 added (format 1 had no mode; bits = 64 meant a code scan)
+/// and the flags word of version 5 (without it, bits are fixed). Format 4
+/// LSH files (no flags word) load too.
 #[test]
 fn format_1_still_loads() {
     let data = clustered(300, 8, 3, 5);
@@ -159,19 +161,22 @@ fn format_1_still_loads() {
     ] {
         let mut idx = build_index(IndexKind::Lsh, 8, Metric::L2, params).unwrap();
         idx.add_batch(&ids, &data).unwrap();
-        let v2 = save(idx.as_ref());
-        let mut v1 = v2.clone();
-        v1.drain(64..68);
-        v1[8] = 1;
-        let len = (v1.len() - 64) as u64;
-        v1[48..56].copy_from_slice(&len.to_le_bytes());
-        reseal(&mut v1);
-        let back = load(&mut &v1[..]).unwrap();
-        let p = SearchParams::k(5);
-        assert_eq!(
-            back.search(q, &p, None).unwrap(),
-            idx.search(q, &p, None).unwrap()
-        );
+        let v5 = save(idx.as_ref());
+        for (version, words) in [(1u8, 64..72), (4, 68..72)] {
+            let mut old = v5.clone();
+            old.drain(words);
+            old[8] = version;
+            let len = (old.len() - 64) as u64;
+            old[48..56].copy_from_slice(&len.to_le_bytes());
+            reseal(&mut old);
+            let back = load(&mut &old[..]).unwrap();
+            let p = SearchParams::k(5);
+            assert_eq!(
+                back.search(q, &p, None).unwrap(),
+                idx.search(q, &p, None).unwrap(),
+                "format {version}, {params}"
+            );
+        }
     }
     for (i, mut b) in small_indexes().into_iter().enumerate().take(4) {
         // IVF and IVF-PQ payloads did not change; HNSW records did in
