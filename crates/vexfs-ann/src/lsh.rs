@@ -158,10 +158,12 @@ const AUTO_BITS_MAX: usize = 32;
 
 /// `round(log2(n))` for `n >= 1`, in integers (no `libm` in `no_std`):
 /// the floor, plus one when `n >= 2^(f + 1/2)`, i.e. `n^2 >= 2^(2f + 1)`.
+/// `n` is capped at `u32::MAX` (an index's row limit), so the square fits
+/// a `u64` and no 128-bit helper is needed in the kernel.
 fn round_log2(n: usize) -> usize {
-    let f = (usize::BITS - 1 - n.max(1).leading_zeros()) as usize;
-    let sq = (n as u128) * (n as u128);
-    f + usize::from(sq >= 1u128 << (2 * f + 1))
+    let n = n.clamp(1, u32::MAX as usize) as u64;
+    let f = 63 - n.leading_zeros();
+    (f + u32::from(n * n >= 1u64 << (2 * f + 1))) as usize
 }
 
 /// Bits per key for `n` rows: about [`AUTO_BUCKET_ROWS`] rows per bucket,
@@ -953,7 +955,8 @@ mod tests {
         assert_eq!(auto_bits(2000, 8, 32), 7);
         assert_eq!(auto_bits(1 << 20, 8, 32), 16);
         // The hyperplane budget caps the choice.
-        assert_eq!(auto_bits(1 << 40, 1024, 65536), 0);
+        assert_eq!(auto_bits(usize::MAX, 1024, 65536), 0);
+        assert_eq!(round_log2(usize::MAX), 32);
     }
 
     /// Automatic bits follow the row count (rows added one at a time and
