@@ -29,6 +29,7 @@ mod bits;
 mod model;
 mod plan;
 mod repair;
+mod salvage;
 mod scan;
 mod vectors;
 

@@ -1,7 +1,8 @@
 //! Crafted damage to attribute trees, checksums re-sealed so that only the
 //! structure is wrong: every attribute call ends with a corruption error
 //! (EUCLEAN) or a normal answer, never a panic or a hang; fsck reports it,
-//! and `fsck -y` drops the inode's attributes and leaves a clean image.
+//! and `fsck -y` rebuilds the inode's attributes from those that still
+//! verify (dropping only the damaged ones) and leaves a clean image.
 
 mod common;
 use common::*;
@@ -140,9 +141,14 @@ fn exercise(dev: MemDevice, ino: u64) -> (MemDevice, usize) {
     (dev.expect("unmount"), corrupt)
 }
 
-/// fsck -n reports the damage as an attribute problem of `ino`; -y drops
-/// the attributes and a second check is clean; the file still works.
-fn fsck_finds_and_drops(dev: MemDevice, ino: u64) {
+/// fsck -n reports the damage as an attribute problem of `ino`; -y
+/// rebuilds the attributes from what verifies and a second check is clean.
+/// Every attribute left reads back with its own value (a salvage never
+/// invents or mixes values; `exercise` may have changed some on the
+/// damaged mount), at most `lose` of those `exercise` did not try to
+/// remove are missing, and the file still takes new attributes. Returns
+/// how many of those survived.
+fn fsck_salvages(dev: MemDevice, ino: u64, lose: u64) -> u64 {
     let (r, dev) = bounded_check(dev, RepairMode::No);
     assert!(
         r.problems
@@ -151,15 +157,74 @@ fn fsck_finds_and_drops(dev: MemDevice, ino: u64) {
         "fsck did not report inode {ino}'s attributes: {:#?}",
         r.problems
     );
-    let (_, dev) = bounded_check(dev, RepairMode::Yes);
+    let (fixed, dev) = bounded_check(dev, RepairMode::Yes);
+    let rebuilt = fixed
+        .repairs
+        .iter()
+        .any(|t| t.contains("salvaged extended attributes"));
     let (r, dev) = bounded_check(dev, RepairMode::No);
     assert!(r.problems.is_empty(), "after repair: {:#?}", r.problems);
     let mut fs = Fs::mount(dev, MountOptions::default(), T0).unwrap();
-    assert!(!fs.xattr_uses_tree(ino).unwrap());
-    assert_eq!(fs.getxattr(ino, &name(1)), Err(FsError::NoData));
-    fs.setxattr(ino, &name(1), b"again", XattrFlags::default(), T0)
-        .unwrap();
-    assert_eq!(fs.getxattr(ino, &name(1)).unwrap(), b"again");
+    let (mut kept, mut listed_want) = (0, 0);
+    for i in 0..NAMES {
+        let untouched = !removed_by_exercise(i);
+        match fs.getxattr(ino, &name(i)) {
+            Ok(v) => {
+                // `exercise` may have set these to "new" on the damaged
+                // mount before the check.
+                let set = i.is_multiple_of(7) && i < 280 && v == b"new";
+                assert!(
+                    v == value(i) || set,
+                    "attribute {i} came back with another value ({} bytes)",
+                    v.len()
+                );
+                kept += u64::from(untouched);
+                listed_want += 1;
+            }
+            Err(FsError::NoData) => {}
+            Err(e) => panic!("attribute {i}: {e:?}"),
+        }
+    }
+    let listed = fs.listxattr(ino).unwrap();
+    assert_eq!(listed.iter().filter(|&&b| b == 0).count(), listed_want);
+    assert_eq!(rebuilt, listed_want > 0, "repairs: {:#?}", fixed.repairs);
+    let untouched = (0..NAMES).filter(|&i| !removed_by_exercise(i)).count() as u64;
+    assert!(
+        kept + lose >= untouched,
+        "only {kept} of {untouched} attributes kept, {lose} may be lost"
+    );
+    fs.setxattr(
+        ino,
+        b"user.after-repair",
+        b"again",
+        XattrFlags::default(),
+        T0,
+    )
+    .unwrap();
+    assert_eq!(fs.getxattr(ino, b"user.after-repair").unwrap(), b"again");
+    let dev = fs.unmount(T0).unwrap();
+    let (r, _) = bounded_check(dev, RepairMode::No);
+    assert!(
+        r.problems.is_empty(),
+        "after a new attribute: {:#?}",
+        r.problems
+    );
+    kept
+}
+
+/// The attributes `exercise` tries to remove.
+fn removed_by_exercise(i: u64) -> bool {
+    i >= 1 && (i - 1).is_multiple_of(11) && (i - 1) / 11 < 40
+}
+
+/// Attributes in one leaf: the most a single damaged leaf can lose.
+fn per_leaf(dev: &MemDevice, ino: u64) -> u64 {
+    nodes(dev, ino)
+        .into_iter()
+        .filter(|&(_, l)| l == 0)
+        .map(|(nr, _)| node::header(&body_of(dev, nr)).unwrap().nitems as u64)
+        .max()
+        .unwrap()
 }
 
 #[test]
@@ -183,7 +248,8 @@ fn leaf_key_moved_out_of_its_hash_range() {
         b[at..at + 8].copy_from_slice(&(k + 256).to_le_bytes());
     });
     let (dev, _) = exercise(dev, ino);
-    fsck_finds_and_drops(dev, ino);
+    // The name is intact: every attribute comes back, under its right key.
+    fsck_salvages(dev, ino, 0);
 }
 
 #[test]
@@ -193,9 +259,11 @@ fn leaf_keys_out_of_order() {
     edit_node(&mut dev, leaf, |b| {
         b[node::NODE_HEADER..node::NODE_HEADER + 8].copy_from_slice(&u64::MAX.to_le_bytes());
     });
+    let leaf_items = per_leaf(&dev, ino);
     let (dev, corrupt) = exercise(dev, ino);
     assert!(corrupt > 0, "a damaged leaf must show as EUCLEAN");
-    fsck_finds_and_drops(dev, ino);
+    // At most the damaged leaf is lost.
+    fsck_salvages(dev, ino, leaf_items);
 }
 
 #[test]
@@ -213,7 +281,9 @@ fn internal_node_points_at_the_root() {
     });
     let (dev, corrupt) = exercise(dev, ino);
     assert!(corrupt > 0);
-    fsck_finds_and_drops(dev, ino);
+    // The first child's subtree is unreachable; the others are kept.
+    let kept = fsck_salvages(dev, ino, NAMES);
+    assert!(kept > 0 && kept < NAMES, "{kept}");
 }
 
 #[test]
@@ -230,7 +300,8 @@ fn item_with_a_bad_kind() {
     });
     let (dev, corrupt) = exercise(dev, ino);
     assert!(corrupt > 0);
-    fsck_finds_and_drops(dev, ino);
+    // Only the item with the bad kind is lost.
+    fsck_salvages(dev, ino, 1);
 }
 
 #[test]
@@ -254,7 +325,8 @@ fn value_run_does_not_match_its_checksum() {
     ));
     assert_eq!(fs.getxattr(ino, &name(51)).unwrap(), value(51));
     let dev = fs.unmount(T0).unwrap();
-    fsck_finds_and_drops(dev, ino);
+    // Attribute 50 is lost, every other one kept.
+    fsck_salvages(dev, ino, 1);
 }
 
 #[test]
@@ -268,7 +340,9 @@ fn blob_names_a_root_in_the_inode_table() {
     header::seal(&mut dev.data[start..start + n * BS], XATTR_MAGIC, blob, ino).unwrap();
     let (dev, corrupt) = exercise(dev, ino);
     assert!(corrupt > 0);
-    fsck_finds_and_drops(dev, ino);
+    // The tree is unreachable: only the blob's own entries can remain.
+    let kept = fsck_salvages(dev, ino, NAMES);
+    assert!(kept < NAMES, "{kept}");
 }
 
 /// A file whose attribute tree is damaged can still be deleted; nothing
@@ -296,8 +370,8 @@ proptest::proptest! {
     #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
 
     /// Any byte of any tree node changed (and the block re-sealed): the
-    /// attribute calls end normally or with EUCLEAN, and one fsck -y leaves
-    /// a clean image.
+    /// attribute calls end normally or with EUCLEAN, one fsck -y leaves a
+    /// clean image, and every attribute it kept reads back.
     #[test]
     fn any_node_byte_changed(pick in 0usize..1000, off in 0usize..(BS - HEADER_SIZE), byte in 0u8..=255) {
         let (mut dev, ino) = build();
@@ -306,7 +380,13 @@ proptest::proptest! {
         edit_node(&mut dev, nr, |b| b[off] = byte);
         let (dev, _) = exercise(dev, ino);
         let (_, dev) = bounded_check(dev, RepairMode::Yes);
-        let (r, _) = bounded_check(dev, RepairMode::No);
+        let (r, dev) = bounded_check(dev, RepairMode::No);
         proptest::prop_assert!(r.problems.is_empty(), "after repair: {:#?}", r.problems);
+        // Whatever was kept reads back.
+        let mut fs = Fs::mount(dev, MountOptions::default(), T0).unwrap();
+        let listed = fs.listxattr(ino).unwrap();
+        for n in listed.split(|&b| b == 0).filter(|n| !n.is_empty()) {
+            proptest::prop_assert!(fs.getxattr(ino, n).is_ok());
+        }
     }
 }

@@ -2,6 +2,7 @@
 //! plan decided, which the repair step applies.
 
 use super::bits::Bits;
+use super::salvage::Attr;
 use super::Problem;
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::vec::Vec;
@@ -19,7 +20,8 @@ pub(crate) struct Node {
     pub xattr_runs: Vec<(u64, u64)>,
     /// A sound packed blob: its pack block, first unit and unit count.
     pub pack: Option<(u64, u32, u32)>,
-    /// The blob is damaged: drop it.
+    /// The blob or tree is damaged: drop it (what verifies of it is in
+    /// `Model::salvaged`).
     pub drop_xattr: bool,
     /// Bytes used by a sound blob.
     pub xattr_used: Option<u32>,
@@ -111,6 +113,9 @@ pub(crate) struct Model {
     /// Linked files on that list: truncations the mount will finish.
     pub pending_truncations: u64,
     pub problems: Vec<Problem>,
+    /// What verified of each damaged attribute set (`Node::drop_xattr`):
+    /// written back after the drop.
+    pub salvaged: BTreeMap<u64, Vec<Attr>>,
     pub files: u64,
     pub directories: u64,
 }

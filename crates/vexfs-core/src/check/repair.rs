@@ -8,6 +8,7 @@
 //! allocator never hands out a block that is still in use.
 
 use super::model::{Action, Model};
+use super::salvage::Attr;
 use super::{CheckOptions, Pass, Problem, ProblemKind, Severity};
 use crate::device::BlockDevice;
 use crate::error::{FsError, Result};
@@ -90,7 +91,7 @@ pub(crate) fn apply<D: BlockDevice>(
         repairs: Vec::new(),
         failures: Vec::new(),
     };
-    const STEPS: u64 = 6;
+    const STEPS: u64 = 7;
     let mut step = 0u64;
     let mut next = |step: &mut u64| {
         *step += 1;
@@ -400,6 +401,26 @@ pub(crate) fn apply<D: BlockDevice>(
         }
     }
 
+    // 7. Attributes salvaged from a dropped set, written back through the
+    //    attribute code (a fresh blob or tree). The drop above left the
+    //    inode without any, and the bitmaps no longer hold the old blocks,
+    //    so this allocates like any setxattr.
+    if !cancelled {
+        for (&ino, attrs) in &m.salvaged {
+            if !m.fixes.get(&ino).is_some_and(|f| f.drop_xattr) {
+                continue;
+            }
+            let kept = restore_xattrs(fs, ino, attrs, &mut log)?;
+            log.repairs.push(format!(
+                "inode {ino}: rebuilt {kept} of {} salvaged extended attributes",
+                attrs.len()
+            ));
+        }
+        if !next(&mut step) {
+            cancelled = true;
+        }
+    }
+
     let ok = log.failures.is_empty() && !cancelled;
     let mut problems = m.problems;
     for p in &mut problems {
@@ -407,6 +428,50 @@ pub(crate) fn apply<D: BlockDevice>(
     }
     problems.extend(log.failures);
     Ok((problems, log.repairs, cancelled))
+}
+
+/// Attributes written back per transaction.
+const RESTORE_BATCH: usize = 64;
+
+/// Write `attrs` back onto `ino`, a batch per transaction; a batch that
+/// fails is retried one attribute at a time, so one the attribute code
+/// refuses costs only itself (reported as a failure). Returns how many
+/// were written.
+fn restore_xattrs<D: BlockDevice>(
+    fs: &mut Fs<D>,
+    ino: u64,
+    attrs: &[Attr],
+    log: &mut Log,
+) -> Result<usize> {
+    let put = |fs: &mut Fs<D>, batch: &[Attr]| {
+        fs.transact(|fs| {
+            let mut inode = fs.read_inode(ino)?;
+            for (ns, name, value) in batch {
+                fs.xattr_put(ino, &mut inode, *ns, name, Some(value))?;
+            }
+            fs.write_inode(ino, &inode)
+        })
+    };
+    let mut kept = 0;
+    for batch in attrs.chunks(RESTORE_BATCH) {
+        match put(fs, batch) {
+            Ok(()) => kept += batch.len(),
+            Err(e) if operational(&e) => return Err(e),
+            Err(_) => {
+                for a in batch {
+                    let what = format!(
+                        "restore attribute {}{} of inode {ino}",
+                        String::from_utf8_lossy(a.0.prefix()),
+                        String::from_utf8_lossy(&a.1)
+                    );
+                    if log.outcome(put(fs, core::slice::from_ref(a)), &what, ino)? {
+                        kept += 1;
+                    }
+                }
+            }
+        }
+    }
+    Ok(kept)
 }
 
 /// Give a pack block (whose header verified in the scan) the map `map`:

@@ -10,6 +10,7 @@ use super::model::{Entry, Model, Node};
 use super::plan::{
     plan_connectivity, plan_counts, plan_duplicate_names, plan_entries, plan_orphans,
 };
+use super::salvage::{self, Salvaged};
 use super::{Pass, Problem, ProblemKind, Severity};
 use crate::device::BlockDevice;
 use crate::error::Result;
@@ -53,11 +54,25 @@ pub(super) fn problem(
     }
 }
 
-fn read_block<D: BlockDevice>(fs: &mut Fs<D>, nr: u64, buf: &mut [u8]) -> Result<()> {
+pub(super) fn read_block<D: BlockDevice>(fs: &mut Fs<D>, nr: u64, buf: &mut [u8]) -> Result<()> {
     // Home contents: repairs are committed before each scan, and a
     // read-only check of an image needing replay sees the replayed blocks.
     fs.block_offset(nr)?;
     fs.read_home(nr, buf)
+}
+
+/// The repair a damaged attribute set gets, in words.
+fn salvage_text(s: &Salvaged) -> String {
+    let lost = match (s.lost_items, s.lost_blocks) {
+        (0, 0) => String::new(),
+        (i, 0) => format!(" ({i} unreadable)"),
+        (0, b) => format!(" ({b} unreadable blocks)"),
+        (i, b) => format!(" ({i} unreadable, and {b} unreadable blocks)"),
+    };
+    match s.attrs.len() {
+        0 => format!("drop its extended attributes{lost}"),
+        k => format!("rebuild its extended attributes from the {k} that verify{lost}"),
+    }
 }
 
 /// Why a tree is unusable.
@@ -493,6 +508,7 @@ pub(crate) fn scan<D: BlockDevice>(
     let mut problems = Vec::new();
     let mut nodes: BTreeMap<u64, Node> = BTreeMap::new();
     let mut release: BTreeSet<u64> = BTreeSet::new();
+    let mut salvaged = BTreeMap::new();
     let mut entries: Vec<Entry> = Vec::new();
     let mut claimed = Bits::new(sb.block_count);
     // Units of pack blocks claimed by packed blobs so far, per block.
@@ -604,14 +620,19 @@ pub(crate) fn scan<D: BlockDevice>(
                         n.pack = x.pack;
                     }
                     Err(why) => {
+                        let s = salvage::salvage_xattrs(fs, ino, &n.inode)?;
+                        let what = salvage_text(&s);
                         problems.push(problem(
                             ProblemKind::Xattr,
                             Severity::Unsafe,
                             ino,
                             n.inode.xattr_block,
-                            format!("inode {ino}: {why}; drop its extended attributes"),
+                            format!("inode {ino}: {why}; {what}"),
                         ));
                         n.drop_xattr = true;
+                        if !s.attrs.is_empty() {
+                            salvaged.insert(ino, s.attrs);
+                        }
                     }
                 }
             }
@@ -696,6 +717,7 @@ pub(crate) fn scan<D: BlockDevice>(
         pending_orphans: Vec::new(),
         pending_truncations: 0,
         problems,
+        salvaged,
         files: 0,
         directories: 0,
     };
