@@ -45,8 +45,11 @@ done
 getent group tests >/dev/null || groupadd tests
 getent passwd tests >/dev/null || useradd -M -g tests -s /usr/sbin/nologin -d / tests
 
+# The same package selection as the workspace build (scripts/test.sh):
+# with `-p vexfs-fuse` alone, cargo unifies features differently and
+# rebuilds the core and its dependencies (minutes) for nothing.
 log "build vexfs-fuse (release)"
-cargo build --release -p vexfs-fuse --bins --tests --quiet
+cargo build --release --workspace --all-targets --quiet
 target="${CARGO_TARGET_DIR:-target}"
 # mount.fuse3 runs the helper named after the subtype from the system PATH.
 install -m 755 "$target/release/vexfs" /usr/local/sbin/vexfs
@@ -57,4 +60,4 @@ if [ "${1:-}" = "--all" ]; then
 fi
 
 log "pjdfstest and fsx (${FSX_OPS:-100000} operations)"
-cargo test --release -p vexfs-fuse --test suites -- --ignored --nocapture --test-threads=1
+cargo test --release --workspace --test suites -- --ignored --nocapture --test-threads=1
