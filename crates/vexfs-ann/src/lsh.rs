@@ -173,7 +173,7 @@ fn auto_bits(n: usize, tables: usize, dim: usize) -> usize {
     let want = round_log2(n)
         .saturating_sub(AUTO_BUCKET_ROWS.trailing_zeros() as usize)
         .clamp(AUTO_BITS_MIN, AUTO_BITS_MAX);
-    want.min(MAX_PLANE_FLOATS / (tables * dim).max(1))
+    want.min(MAX_PLANE_FLOATS / tables.saturating_mul(dim).max(1))
 }
 
 impl LshIndex {
@@ -184,10 +184,8 @@ impl LshIndex {
     /// An empty LSH index (usable without training; `train` centres the
     /// hash on the sample mean).
     pub fn new(dim: usize, metric: Metric, cfg: LshConfig) -> Result<Self> {
-        if dim == 0 || dim > crate::persist::MAX_DIM {
-            return Err(AnnError::InvalidParameter("dim must be in 1..=65536"));
-        }
-        if cfg.tables == 0 || cfg.tables > 1024 || cfg.bits > 64 || cfg.probes == 0 {
+        // Everything else is checked by `with_bits`.
+        if cfg.bits > 64 {
             return Err(Self::BAD_PARAMETERS);
         }
         let bits = match (cfg.bits, cfg.mode) {

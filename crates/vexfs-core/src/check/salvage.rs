@@ -16,7 +16,7 @@
 //! bounded by the format's maximum level, and the bytes kept are capped,
 //! so a crafted image cannot make it loop or exhaust memory.
 
-use super::scan::read_block;
+use super::scan::{in_data_area, read_block, read_blocks};
 use crate::device::BlockDevice;
 use crate::error::Result;
 use crate::fs::Fs;
@@ -28,7 +28,7 @@ use vexfs_format::header::{self, HEADER_SIZE, NODE_MAGIC, XATTR_MAGIC};
 use vexfs_format::inode::{Inode, FLAG_XATTR_PACKED, FLAG_XATTR_TREE};
 use vexfs_format::node;
 use vexfs_format::xattr::{Namespace, XattrIter, BLOB_HEADER, MAX_BLOB};
-use vexfs_format::xattr_pack::{self, PACK_MAGIC};
+use vexfs_format::xattr_pack;
 use vexfs_format::xattr_tree::{TreeItem, TreeValue, TREE_BLOB_HEADER, TREE_ROOT_OFFSET};
 
 /// Bytes of names and values one inode's salvage may keep in memory; the
@@ -49,18 +49,6 @@ pub(crate) struct Salvaged {
     pub lost_items: u64,
     /// Blob or tree blocks that did not verify (their items are unknown).
     pub lost_blocks: u64,
-}
-
-impl Salvaged {
-    fn keep(&mut self, names: &mut BTreeSet<(Namespace, Vec<u8>)>, bytes: &mut usize, a: Attr) {
-        let size = a.1.len() + a.2.len();
-        if *bytes + size > MAX_SALVAGE_BYTES || !names.insert((a.0, a.1.clone())) {
-            self.lost_items += 1;
-            return;
-        }
-        *bytes += size;
-        self.attrs.push(a);
-    }
 }
 
 /// Collect what verifies of `ino`'s attributes (see the module comment).
@@ -94,11 +82,16 @@ struct Walk {
 }
 
 impl Walk {
-    fn in_data<D: BlockDevice>(fs: &Fs<D>, first: u64, count: u64) -> bool {
-        first >= fs.sb.data_start
-            && first
-                .checked_add(count)
-                .is_some_and(|e| e <= fs.sb.block_count)
+    /// Keep `a` unless its name was kept already or the memory cap is
+    /// reached (then it counts as lost).
+    fn keep(&mut self, a: Attr) {
+        let size = a.1.len() + a.2.len();
+        if self.bytes + size > MAX_SALVAGE_BYTES || !self.names.insert((a.0, a.1.clone())) {
+            self.out.lost_items += 1;
+            return;
+        }
+        self.bytes += size;
+        self.out.attrs.push(a);
     }
 
     /// The inline entries of a verified blob, up to the first that does
@@ -112,7 +105,7 @@ impl Walk {
             match e {
                 Ok(e) => {
                     let a = (e.namespace, e.name.to_vec(), e.value.to_vec());
-                    self.out.keep(&mut self.names, &mut self.bytes, a);
+                    self.keep(a);
                 }
                 Err(_) => {
                     self.out.lost_items += 1;
@@ -126,7 +119,7 @@ impl Walk {
         let nr = inode.xattr_block;
         let (off, len) = (inode.xattr_offset as usize, inode.xattr_len as usize);
         if xattr_pack::blob_units(inode.xattr_offset, inode.xattr_len, fs.bs).is_err()
-            || !Self::in_data(fs, nr, 1)
+            || !in_data_area(fs, nr, 1)
             || off + len > fs.bs
         {
             self.out.lost_blocks += 1;
@@ -136,9 +129,8 @@ impl Walk {
         read_block(fs, nr, &mut block)?;
         let addr = xattr_pack::blob_address(nr, inode.xattr_offset, fs.bs);
         let blob = &block[off..off + len];
-        // The pack block's own header may be what is damaged; the blob
-        // carries a checksum of its own.
-        let _ = header::verify(&block, PACK_MAGIC, nr, "xattr pack");
+        // The pack block's own header and map are not consulted (they may
+        // be what is damaged): the blob carries a checksum of its own.
         match header::verify(blob, XATTR_MAGIC, addr, "packed xattr blob") {
             Ok(owner) if owner == self.ino => self.entries(blob, BLOB_HEADER),
             _ => self.out.lost_blocks += 1,
@@ -153,15 +145,12 @@ impl Walk {
         if first == 0
             || n == 0
             || n.saturating_mul(bs) > MAX_BLOB as u64 + bs
-            || !Self::in_data(fs, first, n)
+            || !in_data_area(fs, first, n)
         {
             self.out.lost_blocks += 1;
             return Ok(());
         }
-        let mut blob = alloc::vec![0u8; (n * bs) as usize];
-        for (i, chunk) in blob.chunks_mut(fs.bs).enumerate() {
-            read_block(fs, first + i as u64, chunk)?;
-        }
+        let blob = read_blocks(fs, first, n)?;
         if header::verify(&blob, XATTR_MAGIC, first, "xattr blob").ok() != Some(self.ino) {
             self.out.lost_blocks += 1;
             return Ok(());
@@ -179,7 +168,7 @@ impl Walk {
 
     /// One tree node: its items if it is a leaf, its children otherwise.
     fn node<D: BlockDevice>(&mut self, fs: &mut Fs<D>, nr: u64, depth: u16) -> Result<()> {
-        if depth > node::MAX_LEVEL || !Self::in_data(fs, nr, 1) || !self.seen.insert(nr) {
+        if depth > node::MAX_LEVEL || !in_data_area(fs, nr, 1) || !self.seen.insert(nr) {
             self.out.lost_blocks += 1;
             return Ok(());
         }
@@ -211,11 +200,8 @@ impl Walk {
                 TreeValue::Inline(v) => Some(v.to_vec()),
                 TreeValue::Run(r) => {
                     let nb = r.blocks(fs.bs);
-                    if Self::in_data(fs, r.first, nb) && r.len as usize <= MAX_SALVAGE_BYTES {
-                        let mut v = alloc::vec![0u8; nb as usize * fs.bs];
-                        for (j, chunk) in v.chunks_mut(fs.bs).enumerate() {
-                            read_block(fs, r.first + j as u64, chunk)?;
-                        }
+                    if in_data_area(fs, r.first, nb) && r.len as usize <= MAX_SALVAGE_BYTES {
+                        let mut v = read_blocks(fs, r.first, nb)?;
                         v.truncate(r.len as usize);
                         (crc32c(&v) == r.crc).then_some(v)
                     } else {
@@ -226,7 +212,7 @@ impl Walk {
             match value {
                 Some(v) => {
                     let a = (item.namespace, item.name.to_vec(), v);
-                    self.out.keep(&mut self.names, &mut self.bytes, a);
+                    self.keep(a);
                 }
                 None => self.out.lost_items += 1,
             }

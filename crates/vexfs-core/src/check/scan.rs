@@ -61,6 +61,28 @@ pub(super) fn read_block<D: BlockDevice>(fs: &mut Fs<D>, nr: u64, buf: &mut [u8]
     fs.read_home(nr, buf)
 }
 
+/// Whether blocks `first..first + count` lie inside the data area.
+pub(super) fn in_data_area<D: BlockDevice>(fs: &Fs<D>, first: u64, count: u64) -> bool {
+    first >= fs.sb.data_start
+        && first
+            .checked_add(count)
+            .is_some_and(|e| e <= fs.sb.block_count)
+}
+
+/// Blocks `first..first + count`, read home (see [`read_block`]) into one
+/// buffer.
+pub(super) fn read_blocks<D: BlockDevice>(
+    fs: &mut Fs<D>,
+    first: u64,
+    count: u64,
+) -> Result<Vec<u8>> {
+    let mut buf = alloc::vec![0u8; count as usize * fs.bs];
+    for (i, chunk) in buf.chunks_mut(fs.bs).enumerate() {
+        read_block(fs, first + i as u64, chunk)?;
+    }
+    Ok(buf)
+}
+
 /// The repair a damaged attribute set gets, in words.
 fn salvage_text(s: &Salvaged) -> String {
     let lost = match (s.lost_items, s.lost_blocks) {
@@ -348,15 +370,12 @@ fn check_xattr<D: BlockDevice>(
     if n == 0 || n.saturating_mul(bs) > MAX_BLOB as u64 + bs {
         return Ok(Err(format!("attribute blob of {n} blocks")));
     }
-    if first < fs.sb.data_start || first.checked_add(n).is_none_or(|e| e > fs.sb.block_count) {
+    if !in_data_area(fs, first, n) {
         return Ok(Err(format!(
             "attribute blob at block {first} outside the data area"
         )));
     }
-    let mut blob = alloc::vec![0u8; (n * bs) as usize];
-    for (i, chunk) in blob.chunks_mut(fs.bs).enumerate() {
-        read_block(fs, first + i as u64, chunk)?;
-    }
+    let blob = read_blocks(fs, first, n)?;
     match header::verify(&blob, XATTR_MAGIC, first, "xattr blob") {
         Ok(owner) if owner == ino => {}
         Ok(owner) => return Ok(Err(format!("attribute blob belongs to inode {owner}"))),
@@ -443,16 +462,13 @@ fn check_xattr_tree<D: BlockDevice>(
         }
         if let TreeValue::Run(r) = it.value {
             let nb = r.blocks(fs.bs);
-            if r.first < data_start || r.first.checked_add(nb).is_none_or(|e| e > block_count) {
+            if !in_data_area(fs, r.first, nb) {
                 return Ok(Err(format!(
                     "value run at block {} outside the data area",
                     r.first
                 )));
             }
-            let mut v = alloc::vec![0u8; (nb as usize) * fs.bs];
-            for (i, chunk) in v.chunks_mut(fs.bs).enumerate() {
-                read_block(fs, r.first + i as u64, chunk)?;
-            }
+            let mut v = read_blocks(fs, r.first, nb)?;
             v.truncate(r.len as usize);
             if crc32c(&v) != r.crc {
                 return Ok(Err(format!("value run at block {}: bad checksum", r.first)));
