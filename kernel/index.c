@@ -24,10 +24,10 @@
  * indexes.
  *
  * Floating point: the core runs soft-float in the module (kernel/README.md,
- * "Floating point in the module"), so this work touches no FPU or SIMD
- * register and needs no kernel_fpu_begin(); it runs in process context on
- * an unbound workqueue and may sleep anywhere in a step (allocation,
- * the mutex).
+ * "Floating point in the module") except its distance kernels, each call
+ * of which is one FPU section (fpu.c); so this work runs in process
+ * context on an unbound workqueue and may sleep anywhere in a step
+ * (allocation, the mutex), never inside a section.
  */
 #include <linux/math64.h>
 #include <linux/printk.h>

@@ -12,9 +12,9 @@
  * last results for paging) on its first ioctl, in file->private_data,
  * freed at release: the FUSE daemon keeps the same per open handle.
  *
- * Floats: the core runs built soft-float (kernel/README.md): its distance
- * code never touches FPU or SIMD registers, so no kernel_fpu_begin() is
- * needed, at the price of speed.
+ * Floats: the core is built soft-float (kernel/README.md) and may sleep
+ * anywhere under the lock; only its distance kernels run with SSE2, each
+ * call in its own FPU section (fpu.c), so no section spans this code.
  */
 #include <linux/capability.h>
 #include <linux/compat.h>

@@ -23,19 +23,31 @@ bool vexfs_param_index_worker = true;
 module_param_named(index_worker, vexfs_param_index_worker, bool, 0644);
 MODULE_PARM_DESC(index_worker, "insert into vector indexes from a background worker (default) or on the write path (0)");
 
+/*
+ * Distances (search, index builds) with SSE2 inside kernel_fpu_begin/end
+ * (fpu.c), or, with simd=0, soft-float in the core itself (about nine
+ * times slower; the results are the same bits). Read at load.
+ */
+bool vexfs_param_simd = true;
+module_param_named(simd, vexfs_param_simd, bool, 0444);
+MODULE_PARM_DESC(simd, "distance kernels with SSE2 in FPU sections (default) or soft-float (0)");
+
 static int __init vexfs_init(void)
 {
 	int err = vexfs_index_wq_init();
 
 	if (err)
 		return err;
+	if (vexfs_param_simd)
+		vexfs_fpu_install();
 	err = register_filesystem(&vexfs_fs_type);
 	if (err) {
 		pr_err("vexfs: register_filesystem failed: %d\n", err);
 		vexfs_index_wq_exit();
 		return err;
 	}
-	pr_info("vexfs: version " VEXFS_VERSION " loaded\n");
+	pr_info("vexfs: version " VEXFS_VERSION " loaded (distances: %s)\n",
+		vexfs_param_simd ? "sse2" : "soft-float");
 	return 0;
 }
 
@@ -50,8 +62,8 @@ module_init(vexfs_init);
 module_exit(vexfs_exit);
 
 /*
- * GPL-compatible on purpose: the vector search will need
- * kernel_fpu_begin/end, which are GPL-only exports.
+ * GPL-compatible on purpose: the distance kernels run between
+ * kernel_fpu_begin and kernel_fpu_end (fpu.c), GPL-only exports.
  */
 MODULE_LICENSE("Dual MIT/GPL");
 MODULE_AUTHOR("The VexFS developers");

@@ -224,6 +224,17 @@ void *vexfs_k_alloc(size_t size);
 void vexfs_k_free(void *ptr);
 void vexfs_k_panic(const u8 *msg, size_t len);
 
+/*
+ * The float kernels (fpu.c): the soft-float core hands each distance
+ * kernel call (a struct vexfs_ann::distance::offload::OffloadCall, opaque
+ * here) to the SSE2 object (crates/vexfs-kfpu) inside an FPU section.
+ * vexfs_fpu_install() (crates/vexfs-kabi) makes the core do so from then
+ * on; vexfs_fpu_run() is the SSE2 object's one entry point.
+ */
+int vexfs_k_fpu_call(void *call);
+void vexfs_fpu_install(void);
+int vexfs_fpu_run(void *call);
+
 /* ---- the C side ---- */
 
 /* Seconds between journal commits of completed operations (as ext4). */
@@ -365,5 +376,6 @@ extern const struct file_operations vexfs_file_pagecache_ops;
 /* module.c: the defaults of sbi->pagecache and sbi->index_worker for new mounts. */
 extern bool vexfs_param_pagecache;
 extern bool vexfs_param_index_worker;
+extern bool vexfs_param_simd;
 
 #endif /* VEXFS_H */

@@ -1,9 +1,13 @@
 //! Building `vexfs.ko`: the Rust core as one relocatable object the module
 //! loader accepts, then Kbuild over the C glue in `kernel/`.
 //!
-//! The recipe (see kernel/README.md for why each piece is there):
-//! 1. `cargo rustc -p vexfs-kabi --crate-type staticlib` for the custom
-//!    target `x86_64-vexfs-kernel.json` with `-Zbuild-std=core,alloc`
+//! The recipe (see kernel/README.md for why each piece is there), run for
+//! two crates: the core (`vexfs-kabi`, soft-float, `vexfs_rust.o`) and its
+//! float kernels (`vexfs-kfpu`, SSE2, `vexfs_fpu.o`, called only inside
+//! kernel_fpu_begin/end):
+//! 1. `cargo rustc -p <crate> --crate-type staticlib` for the crate's
+//!    custom target (`x86_64-vexfs-kernel.json`,
+//!    `x86_64-vexfs-kernel-fpu.json`) with `-Zbuild-std=core,alloc`
 //!    (RUSTC_BOOTSTRAP=1 on stable), fat LTO, no debug info;
 //! 2. `ld -r --gc-sections` rooted at the exported `vexfs_*` functions;
 //! 3. `objcopy`: only those stay global; `.eh_frame`, `.llvmbc`,
@@ -18,7 +22,31 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const TARGET_NAME: &str = "x86_64-vexfs-kernel";
+/// One Rust object of the module.
+struct RustObject {
+    /// The crate built as a staticlib.
+    krate: &'static str,
+    /// Its custom target (a JSON spec in the crate's folder).
+    target: &'static str,
+    /// The object Kbuild takes in (`<name>.o_shipped`).
+    object: &'static str,
+    /// Prefix of the `extern "C"` functions the C glue calls.
+    exports: &'static str,
+}
+
+const CORE: RustObject = RustObject {
+    krate: "vexfs-kabi",
+    target: "x86_64-vexfs-kernel",
+    object: "vexfs_rust",
+    exports: "vexfs_",
+};
+
+const FPU: RustObject = RustObject {
+    krate: "vexfs-kfpu",
+    target: "x86_64-vexfs-kernel-fpu",
+    object: "vexfs_fpu",
+    exports: "vexfs_fpu_",
+};
 
 /// Flags that make rustc's output look like the kernel's own C: no unwind
 /// tables, calls through the retpoline thunks, returns through the return
@@ -38,9 +66,9 @@ const LOADER_RELOCS: &[&str] = &[
     "R_X86_64_PC64",
 ];
 
-fn build_staticlib(root: &Path) -> Result<PathBuf> {
-    log("Rust core for the kernel (vexfs-kabi staticlib)");
-    let spec = root.join(format!("crates/vexfs-kabi/{TARGET_NAME}.json"));
+fn build_staticlib(root: &Path, o: &RustObject) -> Result<PathBuf> {
+    log(&format!("Rust for the kernel ({} staticlib, {})", o.krate, o.target));
+    let spec = root.join(format!("crates/{}/{}.json", o.krate, o.target));
     let target_dir = root.join("target/kernel");
     let mut c = cargo();
     c.current_dir(root)
@@ -54,7 +82,7 @@ fn build_staticlib(root: &Path) -> Result<PathBuf> {
             "rustc",
             "-q",
             "-p",
-            "vexfs-kabi",
+            o.krate,
             "--release",
             "--crate-type",
             "staticlib",
@@ -65,11 +93,13 @@ fn build_staticlib(root: &Path) -> Result<PathBuf> {
         .arg("--target-dir")
         .arg(&target_dir);
     run(&mut c)?;
-    Ok(target_dir.join(TARGET_NAME).join("release/libvexfs_kabi.a"))
+    let lib = format!("release/lib{}.a", o.krate.replace('-', "_"));
+    Ok(target_dir.join(o.target).join(lib))
 }
 
-/// The `vexfs_*` functions the archive defines: the C-visible surface.
-fn exported_symbols(archive: &Path) -> Result<Vec<String>> {
+/// The functions named `prefix*` the archive defines: the C-visible
+/// surface.
+fn exported_symbols(archive: &Path, prefix: &str) -> Result<Vec<String>> {
     let out = output(
         Command::new("nm")
             .args(["-g", "--defined-only"])
@@ -80,13 +110,13 @@ fn exported_symbols(archive: &Path) -> Result<Vec<String>> {
         .filter_map(|l| {
             let mut f = l.split_whitespace();
             let (_addr, kind, name) = (f.next()?, f.next()?, f.next()?);
-            (kind == "T" && name.starts_with("vexfs_")).then(|| name.to_string())
+            (kind == "T" && name.starts_with(prefix)).then(|| name.to_string())
         })
         .collect();
     syms.sort();
     syms.dedup();
     if syms.is_empty() {
-        return Err(format!("{} exports no vexfs_* function", archive.display()));
+        return Err(format!("{} exports no {prefix}* function", archive.display()));
     }
     Ok(syms)
 }
@@ -112,11 +142,12 @@ fn check_relocations(obj: &Path) -> Result<()> {
 }
 
 /// Steps 2-4: one relocatable object with only the entry points global.
-fn link_object(archive: &Path, work: &Path, shipped: &Path) -> Result<()> {
-    let syms = exported_symbols(archive)?;
-    let keep = work.join("vexfs_rust.syms");
+fn link_object(archive: &Path, work: &Path, o: &RustObject) -> Result<()> {
+    let syms = exported_symbols(archive, o.exports)?;
+    let keep = work.join(format!("{}.syms", o.object));
     fs::write(&keep, syms.join("\n") + "\n").map_err(|e| format!("{}: {e}", keep.display()))?;
-    let linked = work.join("vexfs_rust.ld.o");
+    let linked = work.join(format!("{}.ld.o", o.object));
+    let shipped = &work.join(format!("{}.o_shipped", o.object));
     let mut ld = Command::new("ld");
     ld.args(["-r", "--gc-sections"]);
     for s in &syms {
@@ -146,7 +177,10 @@ fn copy_glue(src: &Path, dst: &Path) -> Result<()> {
 
 /// Build `vexfs.ko` for `kernel`; returns its path.
 pub fn build(root: &Path, kernel: &Kernel) -> Result<PathBuf> {
-    let archive = build_staticlib(root)?;
+    let archives = [
+        (build_staticlib(root, &CORE)?, &CORE),
+        (build_staticlib(root, &FPU)?, &FPU),
+    ];
     let work = root.join("target/kernel/module");
     // A fresh copy each time: Kbuild's own dependency tracking then only
     // sees this build's sources.
@@ -156,7 +190,9 @@ pub fn build(root: &Path, kernel: &Kernel) -> Result<PathBuf> {
     // The ioctl glue includes the uapi header (shared with userspace).
     let uapi = root.join("include/uapi/vexfs.h");
     fs::copy(&uapi, work.join("vexfs_uapi.h")).map_err(|e| format!("{}: {e}", uapi.display()))?;
-    link_object(&archive, &work, &work.join("vexfs_rust.o_shipped"))?;
+    for (archive, o) in &archives {
+        link_object(archive, &work, o)?;
+    }
 
     log(&format!("Kbuild vexfs.ko against {}", kernel.version));
     let mut make = Command::new("make");

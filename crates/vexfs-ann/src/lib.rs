@@ -21,6 +21,11 @@
 #![cfg_attr(not(feature = "std"), no_std)]
 #![warn(missing_docs)]
 
+// The FPU object's kernels are SSE2 code: a soft-float target cannot build
+// them (the kernel module builds them for its own SSE2 target).
+#[cfg(all(feature = "fpu-executor", not(target_feature = "sse2")))]
+compile_error!("the `fpu-executor` feature needs a target with SSE2 (not soft-float)");
+
 extern crate alloc;
 
 mod common;

@@ -1,10 +1,13 @@
 //! What a `no_std` staticlib needs inside the kernel: a global allocator
-//! and a panic handler, both calling helpers in `kernel/helpers.c`.
+//! and a panic handler, both calling helpers in `kernel/helpers.c`, and
+//! the switch that hands the float kernels to the SSE2 object
+//! (`kernel/fpu.c`, `crates/vexfs-kfpu`).
 //! Compiled only for the kernel target (`target_os = "none"`).
 
 use core::alloc::{GlobalAlloc, Layout};
 use core::fmt::Write;
 use core::panic::PanicInfo;
+use vexfs_ann::distance::offload::OffloadCall;
 
 extern "C" {
     /// `kvmalloc(size, GFP_KERNEL | __GFP_NOWARN)`: at least 8-byte
@@ -14,6 +17,19 @@ extern "C" {
     fn vexfs_k_free(ptr: *mut u8);
     /// `pr_emerg` the message, then `BUG()`. Does not return.
     fn vexfs_k_panic(msg: *const u8, len: usize);
+    /// Run the call in `vexfs_fpu_run` between `kernel_fpu_begin()` and
+    /// `kernel_fpu_end()`.
+    fn vexfs_k_fpu_call(call: *mut OffloadCall) -> i32;
+}
+
+/// From now on, the core's distance kernels run in the SSE2 object, each
+/// call in an FPU section. Called once at module load, before any mount.
+#[no_mangle]
+pub extern "C" fn vexfs_fpu_install() {
+    // SAFETY: `vexfs_k_fpu_call` runs each call with `execute` (the SSE2
+    // object's `vexfs_fpu_run`) and is part of the module, so it lives as
+    // long as this code.
+    unsafe { vexfs_ann::distance::offload::install(vexfs_k_fpu_call) };
 }
 
 /// What `vexfs_k_alloc` guarantees.

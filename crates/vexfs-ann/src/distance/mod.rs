@@ -14,7 +14,8 @@ pub(crate) mod code_scan;
 pub mod codes;
 pub mod scalar;
 pub mod sq8;
-#[cfg(all(feature = "std", target_arch = "x86_64"))]
+pub mod offload;
+#[cfg(all(target_arch = "x86_64", any(feature = "std", feature = "fpu-executor")))]
 pub(crate) mod x86;
 
 use crate::metric::Metric;
@@ -260,7 +261,7 @@ pub static SCALAR: Kernels = Kernels {
     panel: None,
     rows: scalar_rows,
     stream: scalar_rows,
-    gather: generic_gather,
+    gather: scalar_gather,
     f16_l2sq: codes::f16_l2sq,
     f16_dot: codes::f16_dot,
     sq8_l2: codes::sq8_l2,
@@ -269,8 +270,8 @@ pub static SCALAR: Kernels = Kernels {
     code_gather: code_scan::scalar_gather,
 };
 
-/// Gather through the process-wide table's single-pair kernels.
-fn generic_gather(
+/// Gather with the portable pair kernels.
+fn scalar_gather(
     q: &[f32],
     words: &[u32],
     rec: usize,
@@ -279,15 +280,39 @@ fn generic_gather(
     out: &mut [f32],
     l2: bool,
 ) {
-    let k = kernels();
+    gather_pairs(scalar::l2sq, scalar::neg_dot, q, words, rec, off, ids, out, l2);
+}
+
+/// Gather with one pair kernel per id (ids out of range score against an
+/// empty vector, as the SIMD gathers do).
+#[allow(clippy::too_many_arguments)]
+fn gather_pairs(
+    l2sq: F32Fn,
+    neg_dot: F32Fn,
+    q: &[f32],
+    words: &[u32],
+    rec: usize,
+    off: usize,
+    ids: &[u32],
+    out: &mut [f32],
+    l2: bool,
+) {
     let dim = q.len();
     for (o, &id) in out.iter_mut().zip(ids) {
-        let s = id as usize * rec + off;
-        let w = words.get(s..s + dim).unwrap_or(&[]);
+        let s = (id as usize).saturating_mul(rec).saturating_add(off);
+        let w = words.get(s..s.saturating_add(dim)).unwrap_or(&[]);
         // SAFETY: u32 and f32 have the same size and alignment and every
         // bit pattern is a valid f32.
         let v = unsafe { core::slice::from_raw_parts(w.as_ptr() as *const f32, w.len()) };
-        *o = if l2 { k.l2sq(q, v) } else { k.neg_dot(q, v) };
+        // SAFETY: the pair kernels come from a table built after feature
+        // detection (or are baseline); they bound-check their slices.
+        *o = unsafe {
+            if l2 {
+                l2sq(q, v)
+            } else {
+                neg_dot(q, v)
+            }
+        };
     }
 }
 
@@ -301,8 +326,10 @@ fn scalar_rows(q: &[f32], rows: &[f32], dim: usize, out: &mut [f32], l2: bool) {
     }
 }
 
-#[cfg(all(feature = "std", target_arch = "x86_64"))]
-mod detect {
+/// The SSE2 table: baseline on x86-64, so no detection. Also what the
+/// kernel module's FPU object runs (`offload::execute`).
+#[cfg(all(target_arch = "x86_64", any(feature = "std", feature = "fpu-executor")))]
+mod sse2_table {
     use super::*;
 
     fn sse2_rows(q: &[f32], rows: &[f32], dim: usize, out: &mut [f32], l2: bool) {
@@ -315,7 +342,19 @@ mod detect {
         }
     }
 
-    pub(super) fn sse2() -> Kernels {
+    fn sse2_gather(
+        q: &[f32],
+        words: &[u32],
+        rec: usize,
+        off: usize,
+        ids: &[u32],
+        out: &mut [f32],
+        l2: bool,
+    ) {
+        gather_pairs(x86::sse2::l2sq, x86::sse2::neg_dot, q, words, rec, off, ids, out, l2);
+    }
+
+    pub(crate) const fn sse2() -> Kernels {
         Kernels {
             name: "sse2",
             l2sq: x86::sse2::l2sq,
@@ -327,7 +366,7 @@ mod detect {
             panel: None,
             rows: sse2_rows,
             stream: sse2_rows,
-            gather: generic_gather,
+            gather: sse2_gather,
             f16_l2sq: codes::f16_l2sq,
             f16_dot: codes::f16_dot,
             sq8_l2: codes::sq8_l2,
@@ -336,6 +375,13 @@ mod detect {
             code_gather: code_scan::scalar_gather,
         }
     }
+}
+#[cfg(all(target_arch = "x86_64", any(feature = "std", feature = "fpu-executor")))]
+pub(crate) use sse2_table::sse2;
+
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+mod detect {
+    use super::*;
 
     pub(super) fn avx2() -> Option<Kernels> {
         if !(std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")) {
@@ -419,7 +465,7 @@ pub fn available() -> std::vec::Vec<Kernels> {
     let mut v = std::vec![SCALAR];
     #[cfg(target_arch = "x86_64")]
     {
-        v.push(detect::sse2());
+        v.push(sse2());
         v.extend(detect::avx2());
         v.extend(detect::avx512());
     }
@@ -447,11 +493,17 @@ pub fn kernels() -> &'static Kernels {
     K.get_or_init(choose)
 }
 
-/// The kernel table: scalar in `no_std` builds.
+/// The kernel table in `no_std` builds: scalar, or the float kernels
+/// handed to an FPU section once the embedder installed one (the kernel
+/// module, see [`offload`]).
 #[cfg(not(feature = "std"))]
 #[inline]
 pub fn kernels() -> &'static Kernels {
-    &SCALAR
+    if offload::installed() {
+        &offload::OFFLOAD
+    } else {
+        &SCALAR
+    }
 }
 
 /// Hint the CPU to pull the cache line at `p` into L1. No-op where
@@ -505,6 +557,31 @@ pub(crate) fn report(metric: Metric, d: f32) -> f32 {
 mod tests {
     use super::*;
     use crate::rng::Rng;
+
+    /// The portable kernels give the SSE2 kernels' bits (same summation
+    /// order), for lengths that exercise the 8- and 4-wide steps and tails.
+    #[test]
+    fn scalar_gives_the_sse2_bits() {
+        let Some(sse2) = available().into_iter().find(|k| k.name() == "sse2") else {
+            return;
+        };
+        let mut rng = Rng::new(11);
+        for n in (0usize..40).chain([50, 64, 100, 127, 128, 300, 960]) {
+            for _ in 0..20 {
+                let a: std::vec::Vec<f32> = (0..n).map(|_| rng.normal()).collect();
+                let b: std::vec::Vec<f32> = (0..n).map(|_| rng.normal() * 3.0).collect();
+                assert_eq!(SCALAR.l2sq(&a, &b).to_bits(), sse2.l2sq(&a, &b).to_bits(), "l2sq {n}");
+                assert_eq!(SCALAR.dot(&a, &b).to_bits(), sse2.dot(&a, &b).to_bits(), "dot {n}");
+                let rows: std::vec::Vec<f32> = a.iter().chain(&b).copied().collect();
+                for l2 in [true, false] {
+                    let (mut x, mut y) = ([0f32; 2], [0f32; 2]);
+                    SCALAR.dist_rows(&a, &rows, n, &mut x, l2);
+                    sse2.dist_rows(&a, &rows, n, &mut y, l2);
+                    assert_eq!(x.map(f32::to_bits), y.map(f32::to_bits), "rows {n} {l2}");
+                }
+            }
+        }
+    }
 
     /// Every table's arena gather agrees with the scalar distance, for
     /// group sizes that exercise the 16/8/4/1 paths and ids out of range.

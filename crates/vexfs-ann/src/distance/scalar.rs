@@ -1,48 +1,73 @@
 //! Portable kernels. Used by `no_std` / kernel builds (soft-float) and as the
-//! reference the SIMD versions are tested against. Eight independent
-//! accumulators let the compiler vectorise when the target allows it and
-//! break the add dependency chain when it does not.
+//! reference the SIMD versions are tested against.
+//!
+//! The float kernels add in exactly the order of the SSE2 ones (two
+//! four-lane accumulators over eight-wide steps, a four-wide step into the
+//! first, the same horizontal sum, then the tail one by one), so they give
+//! the same bits: the kernel module, which computes soft-float, and a
+//! daemon on an SSE2 machine then score, hash and rank alike.
+
+/// The SSE2 kernels' reduction: eight lane sums (`acc[j]` lane `j` of the
+/// first accumulator, `acc[4 + j]` of the second) summed as
+/// `_mm_add_ps` then the movehl/shuffle horizontal sum do it.
+#[inline(always)]
+fn reduce(acc: &[f32; 8]) -> f32 {
+    let v = [
+        acc[0] + acc[4],
+        acc[1] + acc[5],
+        acc[2] + acc[6],
+        acc[3] + acc[7],
+    ];
+    (v[0] + v[2]) + (v[1] + v[3])
+}
+
+/// Lane sums of `f(a[i], b[i])` in the SSE2 kernels' order, and where the
+/// tail that they add one by one starts.
+#[inline(always)]
+fn lanes(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32) -> ([f32; 8], usize) {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut acc = [0.0f32; 8];
+    let mut i = 0;
+    while i + 8 <= n {
+        for j in 0..8 {
+            acc[j] += f(a[i + j], b[i + j]);
+        }
+        i += 8;
+    }
+    if i + 4 <= n {
+        for j in 0..4 {
+            acc[j] += f(a[i + j], b[i + j]);
+        }
+        i += 4;
+    }
+    (acc, i)
+}
 
 /// Squared Euclidean distance.
 #[inline]
 pub fn l2sq(a: &[f32], b: &[f32]) -> f32 {
-    let n = a.len().min(b.len());
-    let (a, b) = (&a[..n], &b[..n]);
-    let mut acc = [0.0f32; 8];
-    let mut ca = a.chunks_exact(8);
-    let mut cb = b.chunks_exact(8);
-    for (x, y) in (&mut ca).zip(&mut cb) {
-        for i in 0..8 {
-            let d = x[i] - y[i];
-            acc[i] += d * d;
-        }
-    }
-    let mut s = 0.0;
-    for (x, y) in ca.remainder().iter().zip(cb.remainder()) {
+    let sq = |x: f32, y: f32| {
         let d = x - y;
-        s += d * d;
+        d * d
+    };
+    let (acc, tail) = lanes(a, b, sq);
+    let mut s = reduce(&acc);
+    for (&x, &y) in a[tail..].iter().zip(&b[tail..]) {
+        s += sq(x, y);
     }
-    s + ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]))
+    s
 }
 
 /// Dot product.
 #[inline]
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let n = a.len().min(b.len());
-    let (a, b) = (&a[..n], &b[..n]);
-    let mut acc = [0.0f32; 8];
-    let mut ca = a.chunks_exact(8);
-    let mut cb = b.chunks_exact(8);
-    for (x, y) in (&mut ca).zip(&mut cb) {
-        for i in 0..8 {
-            acc[i] += x[i] * y[i];
-        }
-    }
-    let mut s = 0.0;
-    for (x, y) in ca.remainder().iter().zip(cb.remainder()) {
+    let (acc, tail) = lanes(a, b, |x, y| x * y);
+    let mut s = reduce(&acc);
+    for (&x, &y) in a[tail..].iter().zip(&b[tail..]) {
         s += x * y;
     }
-    s + ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]))
+    s
 }
 
 /// Dot products of four queries against one row.
