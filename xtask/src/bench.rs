@@ -152,9 +152,10 @@ impl Bench {
         let _ = writeln!(
             m,
             "| strategy | inserts/s kernel | inserts/s FUSE | ratio | build ms kernel | build ms FUSE | \
-             searches/s kernel | searches/s FUSE | ratio | recall kernel | recall FUSE | same results |"
+             searches/s kernel | searches/s FUSE | ratio | recall kernel | recall FUSE | same results, own builds | \
+             same results, same image |"
         );
-        let _ = writeln!(m, "|---|---|---|---|---|---|---|---|---|---|---|---|");
+        let _ = writeln!(m, "|---|---|---|---|---|---|---|---|---|---|---|---|---|");
         for s in self.strategies() {
             let (k, f) = (self.find("kernel", s), self.find("fuse", s));
             let v = |mount: &str, key: &str| self.median(mount, s, key);
@@ -164,19 +165,30 @@ impl Bench {
                 _ => "-".into(),
             };
             let recall = |r: Option<&Run>| r.map_or("-", |r| r.text("recall")).to_string();
-            let same = match (k, f) {
-                (Some(a), Some(b)) => {
-                    if a.text("digest") == b.text("digest") {
-                        "yes"
-                    } else {
-                        "no"
-                    }
-                }
-                _ => "-",
+            let digests_agree = |a: Option<&Run>, b: Option<&Run>| match (a, b) {
+                (Some(a), Some(b)) if a.text("digest") == b.text("digest") => Some(true),
+                (Some(_), Some(_)) => Some(false),
+                _ => None,
             };
+            let yes_no = |x: Option<bool>| match x {
+                Some(true) => "yes",
+                Some(false) => "no",
+                None => "-",
+            };
+            let same = yes_no(digests_agree(k, f));
+            // Each mount searching the indexes the other one built and saved.
+            let same_image = yes_no(
+                match (
+                    digests_agree(k, self.find("fuse-on-kernel", s)),
+                    digests_agree(f, self.find("kernel-on-fuse", s)),
+                ) {
+                    (Some(a), Some(b)) => Some(a && b),
+                    _ => None,
+                },
+            );
             let _ = writeln!(
                 m,
-                "| {s} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {same} |",
+                "| {s} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {same} | {same_image} |",
                 show(v("kernel", "inserts_per_s")),
                 show(v("fuse", "inserts_per_s")),
                 ratio("inserts_per_s"),
@@ -237,19 +249,27 @@ mod tests {
             "bench mount=fuse strategy=hnsw n=2000 inserts_per_s=200 searches_per_s=25.0 recall=0.990 digest=00ab",
             "bench mount=fuse run=2 strategy=hnsw n=2000 inserts_per_s=300 searches_per_s=15.0 recall=0.990 digest=00ab",
             "bench mount=fuse run=3 strategy=hnsw n=2000 inserts_per_s=100 searches_per_s=35.0 recall=0.990 digest=00ab",
+            "bench mount=fuse-on-kernel run=1 strategy=hnsw queries=100 searches_per_s=30.0 recall=0.990 digest=00ab",
+            "bench mount=kernel-on-fuse run=1 strategy=hnsw queries=100 searches_per_s=60.0 recall=0.990 digest=00ab",
+            "bench mount=kernel strategy=ivf n=2000 inserts_per_s=100 searches_per_s=50.0 recall=0.700 digest=0001",
+            "bench mount=fuse strategy=ivf n=2000 inserts_per_s=100 searches_per_s=50.0 recall=0.710 digest=0002",
+            "bench mount=fuse-on-kernel run=1 strategy=ivf queries=100 searches_per_s=30.0 recall=0.700 digest=0001",
+            "bench mount=kernel-on-fuse run=1 strategy=ivf queries=100 searches_per_s=60.0 recall=0.710 digest=0003",
             "step=x status=pass ms=1",
         ]
         .iter()
         .map(|s| s.to_string())
         .collect();
         let b = Bench::from_lines(lines.iter(), "Test CPU".into());
-        assert_eq!(b.runs.len(), 4);
+        assert_eq!(b.runs.len(), 10);
         let md = b.markdown();
         assert!(md.contains("| hnsw | 100 | 200 | 0.50 |"), "{md}");
         assert!(
-            md.contains("| 50 | 25 | 2.00 | 0.990 | 0.990 | yes |"),
+            md.contains("| 50 | 25 | 2.00 | 0.990 | 0.990 | yes | yes |"),
             "{md}"
         );
+        // Own builds differ; the kernel searching FUSE's index does too.
+        assert!(md.contains("| 0.700 | 0.710 | no | no |"), "{md}");
         assert!(md.contains("QEMU Virtual CPU"));
         let j = b.json(|s| format!("\"{s}\""));
         assert!(j.contains("\"digest\": \"00ab\""), "{j}");
