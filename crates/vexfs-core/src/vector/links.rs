@@ -65,6 +65,15 @@ impl<D: BlockDevice> Fs<D> {
 
     /// The entry with key `key` in directory `dir`: (name, ino).
     pub(crate) fn entry_at(&mut self, dir: u64, key: u64) -> Result<Option<(Vec<u8>, u64)>> {
+        let mut name = Vec::new();
+        Ok(self
+            .entry_name_into(dir, key, &mut name)?
+            .map(|ino| (name, ino)))
+    }
+
+    /// [`Fs::entry_at`] that puts the name at the front of `out` (no copy
+    /// of its own) and returns the entry's inode.
+    fn entry_name_into(&mut self, dir: u64, key: u64, out: &mut Vec<u8>) -> Result<Option<u64>> {
         let d = self.read_inode(dir)?;
         if !d.is_dir() {
             return Ok(None);
@@ -72,34 +81,32 @@ impl<D: BlockDevice> Fs<D> {
         match self.tree_ceil(dir, &d, key)? {
             Some((k, v)) if k == key => {
                 let e = DirEntry::decode(&v)?;
-                Ok(Some((e.name.to_vec(), e.ino)))
+                out.splice(0..0, e.name.iter().copied());
+                Ok(Some(e.ino))
             }
             _ => Ok(None),
         }
     }
 
     /// The path of `ino` relative to directory `top`, through primary
-    /// links; `None` if its primary link chain does not pass `top`.
+    /// links; `None` if its primary link chain does not pass `top`. Built
+    /// from the leaf up in one buffer: a search resolves one per result.
     pub(crate) fn path_below(&mut self, ino: u64, top: u64) -> Result<Option<Vec<u8>>> {
-        let mut parts: Vec<Vec<u8>> = Vec::new();
+        let mut out = Vec::new();
         let mut cur = ino;
         for _ in 0..=self.sb.inode_count {
             if cur == top {
-                let mut out = Vec::new();
-                for (i, p) in parts.iter().rev().enumerate() {
-                    if i > 0 {
-                        out.push(b'/');
-                    }
-                    out.extend_from_slice(p);
-                }
                 return Ok(Some(out));
             }
             let i = self.read_inode(cur)?;
             if i.parent == 0 || i.parent == cur || cur == ROOT_INO {
                 return Ok(None);
             }
-            match self.entry_at(i.parent, i.link_key)? {
-                Some((name, e)) if e == cur => parts.push(name),
+            if !out.is_empty() {
+                out.insert(0, b'/');
+            }
+            match self.entry_name_into(i.parent, i.link_key, &mut out)? {
+                Some(e) if e == cur => {}
                 _ => return Ok(None),
             }
             cur = i.parent;
