@@ -121,6 +121,12 @@ struct LshScratch {
     dist: Vec<u16>,
     /// Hamming distance histogram (code-scan mode).
     hist: Vec<u32>,
+    /// Multi-probe masks of every table, and where each table's start.
+    masks: Vec<u64>,
+    mask_at: Vec<usize>,
+    /// `probe_masks` scratch.
+    order: Vec<(f32, usize)>,
+    subsets: Vec<(f32, u64)>,
 }
 
 impl LshScratch {
@@ -131,6 +137,10 @@ impl LshScratch {
             cand: Vec::new(),
             dist: Vec::new(),
             hist: Vec::new(),
+            masks: Vec::new(),
+            mask_at: Vec::new(),
+            order: Vec::new(),
+            subsets: Vec::new(),
         }
     }
 }
@@ -416,10 +426,17 @@ impl LshIndex {
         }
     }
 
-    /// Probe masks for one table: the empty mask, then subsets of the
-    /// least certain bits by increasing summed squared margin.
-    fn probe_masks(&self, proj: &[f32], probes: usize, out: &mut Vec<u64>) {
-        out.clear();
+    /// Probe masks for one table, appended to `out`: the empty mask, then
+    /// subsets of the least certain bits by increasing summed squared
+    /// margin (`order` and `subsets` are scratch).
+    fn probe_masks(
+        &self,
+        proj: &[f32],
+        probes: usize,
+        out: &mut Vec<u64>,
+        order: &mut Vec<(f32, usize)>,
+        subsets: &mut Vec<(f32, u64)>,
+    ) {
         out.push(0);
         if probes <= 1 {
             return;
@@ -427,23 +444,22 @@ impl LshIndex {
         let bits = proj.len();
         let l = (usize::BITS - (probes - 1).leading_zeros()) as usize + 2;
         let l = l.min(bits).min(12);
-        let mut order: Vec<(f32, usize)> =
-            proj.iter().enumerate().map(|(b, &p)| (p * p, b)).collect();
+        order.clear();
+        order.extend(proj.iter().enumerate().map(|(b, &p)| (p * p, b)));
         order.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap_or(core::cmp::Ordering::Equal));
         let low = &order[..l];
-        let mut subsets: Vec<(f32, u64)> = (1u32..(1 << l))
-            .map(|s| {
-                let mut score = 0.0;
-                let mut mask = 0u64;
-                for (i, &(m2, b)) in low.iter().enumerate() {
-                    if s & (1 << i) != 0 {
-                        score += m2;
-                        mask |= 1 << b;
-                    }
+        subsets.clear();
+        subsets.extend((1u32..(1 << l)).map(|s| {
+            let mut score = 0.0;
+            let mut mask = 0u64;
+            for (i, &(m2, b)) in low.iter().enumerate() {
+                if s & (1 << i) != 0 {
+                    score += m2;
+                    mask |= 1 << b;
                 }
-                (score, mask)
-            })
-            .collect();
+            }
+            (score, mask)
+        }));
         subsets.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap_or(core::cmp::Ordering::Equal));
         out.extend(subsets.iter().take(probes - 1).map(|s| s.1));
     }
@@ -751,13 +767,25 @@ impl VectorIndex for LshIndex {
         if self.scan_mode() {
             return self.search_codes(&q, &keys, params.k, rerank, filter);
         }
-        let mut masks: Vec<Vec<u64>> = Vec::with_capacity(self.cfg.tables);
-        for t in proj.chunks_exact(self.bits) {
-            let mut m = Vec::new();
-            self.probe_masks(t, probes, &mut m);
-            masks.push(m);
-        }
         let mut sc = self.pool.take().unwrap_or_else(LshScratch::new);
+        // Every table's masks in one list (`mask_at[t]..mask_at[t + 1]`),
+        // built in the pooled scratch: no allocation per table.
+        {
+            let LshScratch {
+                masks,
+                mask_at,
+                order,
+                subsets,
+                ..
+            } = &mut sc;
+            masks.clear();
+            mask_at.clear();
+            mask_at.push(0);
+            for t in proj.chunks_exact(self.bits) {
+                self.probe_masks(t, probes, masks, order, subsets);
+                mask_at.push(masks.len());
+            }
+        }
         let n = self.ids.len();
         sc.vis.reset(n);
         if sc.hits.len() < n {
@@ -771,9 +799,14 @@ impl VectorIndex for LshIndex {
         // counting touches only a small per-slot array, not the vectors.
         let budget = rerank.max(params.k);
         for rank in 0..probes {
-            for (ti, m) in masks.iter().enumerate() {
-                let Some(&mask) = m.get(rank) else { continue };
-                let Some(b) = self.buckets[ti].get(&(keys[ti] ^ mask)) else {
+            for (ti, (&key, table)) in keys.iter().zip(&self.buckets).enumerate() {
+                let Some(&mask) = sc.mask_at.get(ti).and_then(|&a| {
+                    let end = sc.mask_at.get(ti + 1).copied().unwrap_or(a);
+                    sc.masks[a..end].get(rank)
+                }) else {
+                    continue;
+                };
+                let Some(b) = table.get(&(key ^ mask)) else {
                     continue;
                 };
                 for &s in b {
