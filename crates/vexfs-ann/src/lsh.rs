@@ -800,10 +800,9 @@ impl VectorIndex for LshIndex {
         let budget = rerank.max(params.k);
         for rank in 0..probes {
             for (ti, (&key, table)) in keys.iter().zip(&self.buckets).enumerate() {
-                let Some(&mask) = sc.mask_at.get(ti).and_then(|&a| {
-                    let end = sc.mask_at.get(ti + 1).copied().unwrap_or(a);
-                    sc.masks[a..end].get(rank)
-                }) else {
+                // `mask_at` has an entry per table and one past the last.
+                let masks = &sc.masks[sc.mask_at[ti]..sc.mask_at[ti + 1]];
+                let Some(&mask) = masks.get(rank) else {
                     continue;
                 };
                 let Some(b) = table.get(&(key ^ mask)) else {

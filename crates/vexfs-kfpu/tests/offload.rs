@@ -69,23 +69,8 @@ fn malformed_calls_are_refused() {
     assert_eq!(unsafe { vexfs_kfpu::vexfs_fpu_run(std::ptr::null_mut()) }, -22);
     let q = [1.0f32; 4];
     let mut out = [0f32; 0];
-    let mut c = OffloadCall {
-        op: OP_PAIR,
-        l2: 1,
-        a: q.as_ptr(),
-        a_len: 4,
-        b: q.as_ptr(),
-        b_len: 4,
-        q: [q.as_ptr(); 4],
-        q_len: [0; 4],
-        ids: [].as_ptr(),
-        ids_len: 0,
-        dim: 0,
-        rec: 0,
-        off: 0,
-        out: out.as_mut_ptr(),
-        out_len: 0,
-    };
+    let mut c = OffloadCall::new(OP_PAIR, true, &q, &mut out);
+    (c.b, c.b_len) = (q.as_ptr(), q.len());
     // SAFETY: every pointer and length above describes a live slice.
     assert_eq!(unsafe { vexfs_kfpu::vexfs_fpu_run(&mut c) }, -22, "no room");
     c.op = 99;

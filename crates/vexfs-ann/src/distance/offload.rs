@@ -19,7 +19,7 @@
 //! Since the portable kernels sum in the SSE2 kernels' order, results do
 //! not depend on whether a call was handed over.
 
-use super::{scalar, Kernels, SCALAR};
+use super::{Kernels, SCALAR};
 use core::sync::atomic::{AtomicPtr, Ordering};
 
 /// Pair distance: squared L2 when `l2` is set, else the dot product;
@@ -73,7 +73,9 @@ pub struct OffloadCall {
 }
 
 impl OffloadCall {
-    fn new(op: u32, l2: bool, a: &[f32], out: &mut [f32]) -> Self {
+    /// A call of `op` on `a` into `out`, with every other slice empty and
+    /// every other field 0 (the wrappers then set what their op reads).
+    pub fn new(op: u32, l2: bool, a: &[f32], out: &mut [f32]) -> Self {
         let none = [].as_ptr();
         Self {
             op,
@@ -119,20 +121,18 @@ pub fn installed() -> bool {
 
 fn run(call: &mut OffloadCall) {
     let p = ENTRY.load(Ordering::Acquire);
-    let rc = if p.is_null() {
-        // SAFETY: the call was built from live slices by the wrappers.
-        unsafe { execute_with(&SCALAR, call) }
-    } else {
+    if !p.is_null() {
         // SAFETY: `install` stored an `OffloadEntry`; its contract is that
         // of `execute`, whose requirements the wrappers meet.
-        unsafe { core::mem::transmute::<*mut (), OffloadEntry>(p)(call) }
-    };
-    // The wrappers only build well-formed calls; should an entry refuse
-    // one anyway, compute here rather than return what `out` held.
-    if rc != 0 {
-        // SAFETY: as above.
-        unsafe { execute_with(&SCALAR, call) };
+        if unsafe { core::mem::transmute::<*mut (), OffloadEntry>(p)(call) } == 0 {
+            return;
+        }
     }
+    // Nothing installed, or the entry refused the call (the wrappers only
+    // build well-formed ones): compute here rather than return what `out`
+    // held.
+    // SAFETY: the call was built from live slices by the wrappers.
+    unsafe { execute_with(&SCALAR, call) };
 }
 
 fn off_pair(a: &[f32], b: &[f32], l2: bool) -> f32 {
@@ -170,8 +170,8 @@ fn off_dot4(q: [&[f32]; 4], row: &[f32]) -> [f32; 4] {
 const ROWS_FLOATS_PER_CALL: usize = 64 * 1024;
 
 fn off_rows(q: &[f32], rows: &[f32], dim: usize, out: &mut [f32], l2: bool) {
-    let per = (ROWS_FLOATS_PER_CALL / dim.max(1)).max(1);
     let dim = dim.max(1);
+    let per = (ROWS_FLOATS_PER_CALL / dim).max(1);
     for (o, r) in out.chunks_mut(per).zip(rows.chunks(per * dim)) {
         let mut c = OffloadCall::new(OP_ROWS, l2, q, o);
         (c.b, c.b_len, c.dim) = (r.as_ptr(), r.len(), dim);
@@ -205,8 +205,6 @@ pub static OFFLOAD: Kernels = Kernels {
     rows: off_rows,
     stream: off_rows,
     gather: off_gather,
-    l2sq_u8: scalar::l2sq_u8,
-    dot_i8: scalar::dot_i8,
     ..SCALAR
 };
 
