@@ -15,14 +15,24 @@ impl log::Log for Stderr {
     }
     fn log(&self, r: &log::Record<'_>) {
         if self.enabled(r.metadata()) {
-            if r.level() == log::Level::Error {
-                report(&format!("{}", r.args()));
-            } else {
-                eprintln!("vexfs-fuse [{}] {}", r.level(), r.args());
+            let msg = format!("{}", r.args());
+            if r.level() == log::Level::Error && !is_reply_to_gone_request(&msg) {
+                report(&msg);
+            } else if r.level() != log::Level::Error || log::max_level() >= log::LevelFilter::Debug {
+                eprintln!("vexfs-fuse [{}] {msg}", r.level());
             }
         }
     }
     fn flush(&self) {}
+}
+
+/// fuser's report that the kernel refused a reply with ENOENT. The kernel
+/// answers so when no request with the reply's id waits any more: the
+/// caller was interrupted, or the connection was aborted at unmount while
+/// requests were in flight. Nobody is left to get the answer, nothing is
+/// lost, so this is a debug line (`-d`), not an error.
+fn is_reply_to_gone_request(msg: &str) -> bool {
+    msg.starts_with("Failed to send FUSE reply:") && msg.ends_with("(os error 2)")
 }
 
 pub fn init(debug: bool) {
@@ -44,5 +54,19 @@ pub fn report(msg: &str) {
             // SAFETY: a constant "%s" format with one valid C string argument.
             unsafe { libc::syslog(libc::LOG_ERR | libc::LOG_DAEMON, c"%s".as_ptr(), c.as_ptr()) };
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_reply_to_gone_request;
+
+    #[test]
+    fn only_enoent_replies_are_quiet() {
+        let enoent = std::io::Error::from_raw_os_error(libc::ENOENT);
+        let eio = std::io::Error::from_raw_os_error(libc::EIO);
+        assert!(is_reply_to_gone_request(&format!("Failed to send FUSE reply: {enoent}")));
+        assert!(!is_reply_to_gone_request(&format!("Failed to send FUSE reply: {eio}")));
+        assert!(!is_reply_to_gone_request(&format!("something else: {enoent}")));
     }
 }
