@@ -16,10 +16,14 @@ impl log::Log for Stderr {
     fn log(&self, r: &log::Record<'_>) {
         if self.enabled(r.metadata()) {
             let msg = format!("{}", r.args());
-            if r.level() == log::Level::Error && !is_reply_to_gone_request(&msg) {
+            let level = match r.level() {
+                log::Level::Error if is_reply_to_gone_request(&msg) => log::Level::Debug,
+                l => l,
+            };
+            if level == log::Level::Error {
                 report(&msg);
-            } else if r.level() != log::Level::Error || log::max_level() >= log::LevelFilter::Debug {
-                eprintln!("vexfs-fuse [{}] {msg}", r.level());
+            } else if level <= log::max_level() {
+                eprintln!("vexfs-fuse [{level}] {msg}");
             }
         }
     }
