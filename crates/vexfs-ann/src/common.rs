@@ -64,12 +64,24 @@ pub(crate) struct TopK<T> {
     heap: BinaryHeap<Scored<T>>,
 }
 
+/// Room a result heap reserves up front; a larger `k` grows past it.
+const TOPK_RESERVE_MAX: usize = 1 << 16;
+
 impl<T: Copy> TopK<T> {
     pub fn new(k: usize) -> Self {
         Self {
             k,
-            heap: BinaryHeap::with_capacity(k.saturating_add(1).min(1 << 16)),
+            heap: BinaryHeap::with_capacity(k.saturating_add(1).min(TOPK_RESERVE_MAX)),
         }
+    }
+    /// [`TopK::new`] for the search paths: a failed allocation is an
+    /// error. With `k` up to the reserved room (every `k` the filesystem
+    /// accepts) the heap never grows after this.
+    pub fn try_new(k: usize) -> Result<Self> {
+        let mut heap = BinaryHeap::new();
+        heap.try_reserve_exact(k.saturating_add(1).min(TOPK_RESERVE_MAX))
+            .map_err(|_| AnnError::OutOfMemory)?;
+        Ok(Self { k, heap })
     }
     /// Current admission threshold: a distance must be below this to enter.
     #[inline(always)]
@@ -239,8 +251,10 @@ impl Visited {
         }
     }
     /// Start a new query over `n` slots.
-    pub fn reset(&mut self, n: usize) {
+    pub fn reset(&mut self, n: usize) -> Result<()> {
         if self.tags.len() < n {
+            let more = n - self.tags.len();
+            reserve(&mut self.tags, more)?;
             self.tags.resize(n, 0);
         }
         self.epoch = self.epoch.wrapping_add(1);
@@ -248,6 +262,7 @@ impl Visited {
             self.tags.iter_mut().for_each(|t| *t = 0);
             self.epoch = 1;
         }
+        Ok(())
     }
     /// Mark `i`; true if it was not yet visited in this epoch.
     #[inline(always)]
@@ -326,4 +341,4 @@ pub(crate) fn row<T>(data: &[T], dim: usize, i: usize) -> &[T] {
 }
 
 /// `try_reserve` mapped to our error (large buffers get huge pages).
-pub(crate) use crate::mem::reserve;
+pub(crate) use crate::mem::{heap_room, reserve};

@@ -132,17 +132,17 @@ impl FlatIndex {
         q: &[f32],
         k: usize,
         filter: Option<&dyn Fn(VectorId) -> bool>,
-    ) -> TopK<VectorId> {
+    ) -> Result<TopK<VectorId>> {
         let cq = c.query(q, self.metric);
         let len = c.code_len();
-        let mut top = TopK::new(k);
+        let mut top = TopK::try_new(k)?;
         const CHUNK: usize = 64;
         let mut buf = [0f32; CHUNK];
         for (rows, ids) in self.codes.chunks(CHUNK * len).zip(self.ids.chunks(CHUNK)) {
             c.dist_rows(&cq, rows, &mut buf);
             top.offer(&buf[..ids.len()], ids, filter);
         }
-        top
+        Ok(top)
     }
 
     /// Stored f32 vector of `id` (normalised for cosine), if present;
@@ -178,10 +178,10 @@ impl FlatIndex {
         q: &[f32],
         k: usize,
         filter: Option<&dyn Fn(VectorId) -> bool>,
-    ) -> TopK<VectorId> {
+    ) -> Result<TopK<VectorId>> {
         let kern = kernels();
         let l2 = self.metric == Metric::L2;
-        let mut top = TopK::new(k);
+        let mut top = TopK::try_new(k)?;
         // Distances for a chunk of rows at a time (one kernel call per
         // chunk), then the cheap threshold test.
         const CHUNK: usize = 64;
@@ -201,7 +201,7 @@ impl FlatIndex {
             }
             top.offer(&buf, ids, filter);
         }
-        top
+        Ok(top)
     }
 
     /// Blocked multi-query scan, single thread, for queries `qs`
@@ -491,8 +491,8 @@ impl VectorIndex for FlatIndex {
         check_query(self.dim, query, params)?;
         let q = prepare(self.metric, query)?;
         let top = match &self.codec {
-            None => self.scan(&q, params.k, filter),
-            Some(c) => self.scan_codes(c, &q, params.k, filter),
+            None => self.scan(&q, params.k, filter)?,
+            Some(c) => self.scan_codes(c, &q, params.k, filter)?,
         };
         Ok(finish(self.metric, top.into_sorted()))
     }

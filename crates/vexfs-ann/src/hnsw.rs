@@ -19,7 +19,9 @@
 //! Deletion marks a node: it is still traversed (keeping the graph
 //! connected) but never returned. Filtered-out nodes are treated the same.
 
-use crate::common::{check_query, check_vec, finish, prepare, MinScored, Pool, Scored, Visited};
+use crate::common::{
+    check_query, check_vec, finish, heap_room, prepare, reserve, MinScored, Pool, Scored, Visited,
+};
 use crate::distance::{kernels, prefetch, DistFn};
 use crate::error::{AnnError, Result};
 use crate::index::{IndexKind, IndexStats, Neighbor, SearchParams, VectorId, VectorIndex};
@@ -494,10 +496,22 @@ impl HnswIndex {
         s: &mut Scratch,
         allowed: F,
         filtered: bool,
-    ) {
-        s.visited.reset(self.n());
+    ) -> Result<()> {
+        // Every allocation of the walk is made here or before a node's
+        // links are pushed, and may fail: a search answers ENOMEM, never
+        // aborts (the kernel module's searches run through here).
+        let width = self.cap(level);
+        s.visited.reset(self.n())?;
         s.cand.clear();
         s.top.clear();
+        heap_room(&mut s.top, ef + 1)?;
+        heap_room(&mut s.cand, width + 1)?;
+        reserve(&mut s.fresh, width)?;
+        if s.fdist.len() < width {
+            let more = width - s.fdist.len();
+            reserve(&mut s.fdist, more)?;
+            s.fdist.resize(width, 0.0);
+        }
         s.visited.insert(ep as usize);
         let mut lower = f32::INFINITY;
         if allowed(ep) {
@@ -509,6 +523,7 @@ impl HnswIndex {
             if c.d > lower && (s.top.len() >= ef || !filtered) {
                 break;
             }
+            heap_room(&mut s.cand, width)?;
             if self.pf_batch {
                 // Gather the unvisited neighbours first and prefetch their
                 // vectors so the memory loads overlap.
@@ -518,10 +533,6 @@ impl HnswIndex {
                         self.prefetch_vector(nb);
                         s.fresh.push(nb);
                     }
-                }
-                let nf = s.fresh.len();
-                if s.fdist.len() < nf {
-                    s.fdist.resize(nf, 0.0);
                 }
                 if self.gather {
                     self.gather_dists(q, &s.fresh, &mut s.fdist);
@@ -580,6 +591,7 @@ impl HnswIndex {
                 }
             }
         }
+        Ok(())
     }
 
     fn scratch(&self) -> Scratch {
@@ -653,7 +665,8 @@ impl HnswIndex {
                 &mut s,
                 |_| true,
                 false,
-            );
+            )
+            .unwrap_or_else(|_| crate::mem::out_of_memory());
             let mut c: Vec<Scored<u32>> = s.top.drain().collect();
             c.sort();
             if let Some(b) = c.first() {
@@ -844,9 +857,10 @@ impl HnswIndex {
         ef: usize,
         allowed: F,
         filtered: bool,
-    ) -> Vec<Scored<VectorId>> {
+    ) -> Result<Vec<Scored<VectorId>>> {
+        let mut out = Vec::new();
         if self.entry == NONE {
-            return Vec::new();
+            return Ok(out);
         }
         let mut ep = self.entry;
         let mut ed = self.d(q, ep);
@@ -854,21 +868,25 @@ impl HnswIndex {
             (ep, ed) = self.greedy(q, ep, ed, lev);
         }
         let mut s = self.scratch();
-        self.search_layer(q, ep, ed, ef.max(k), 0, &mut s, allowed, filtered);
-        while s.top.len() > k {
-            s.top.pop();
-        }
-        let mut out: Vec<Scored<VectorId>> = s
-            .top
-            .drain()
-            .map(|x| Scored {
+        let walked = self
+            .search_layer(q, ep, ed, ef.max(k), 0, &mut s, allowed, filtered)
+            .and_then(|()| {
+                while s.top.len() > k {
+                    s.top.pop();
+                }
+                reserve(&mut out, s.top.len())
+            });
+        if walked.is_ok() {
+            out.extend(s.top.drain().map(|x| Scored {
                 d: x.d,
                 v: self.labels[x.v as usize],
-            })
-            .collect();
-        out.sort();
+            }));
+            out.sort_unstable_by(|a, b| a.cmp(b).then(a.v.cmp(&b.v)));
+        }
+        // The scratch goes back to the pool on failure too: what it did
+        // reserve is kept for the next search.
         self.pool.give(s);
-        out
+        walked.map(|()| out)
     }
 
     pub(crate) fn write_payload(&self, w: &mut Writer) {
@@ -1128,15 +1146,15 @@ impl VectorIndex for HnswIndex {
         let ef = params.ef.unwrap_or(self.cfg.ef_search);
         let k = params.k;
         let res = match filter {
-            None if self.n_deleted == 0 => self.do_search(&q, k, ef, |_| true, false),
-            None => self.do_search(&q, k, ef, |i| !self.deleted[i as usize], true),
+            None if self.n_deleted == 0 => self.do_search(&q, k, ef, |_| true, false)?,
+            None => self.do_search(&q, k, ef, |i| !self.deleted[i as usize], true)?,
             Some(f) => self.do_search(
                 &q,
                 k,
                 ef,
                 |i| !self.deleted[i as usize] && f(self.labels[i as usize]),
                 true,
-            ),
+            )?,
         };
         Ok(finish(self.metric, res))
     }

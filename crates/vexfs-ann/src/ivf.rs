@@ -52,9 +52,9 @@ pub(crate) fn probe_lists(
     dim: usize,
     q: &[f32],
     nprobe: usize,
-) -> Vec<Scored<u32>> {
+) -> Result<Vec<Scored<u32>>> {
     let k = kernels();
-    let mut top = TopK::new(nprobe);
+    let mut top = TopK::try_new(nprobe)?;
     const CHUNK: usize = 64;
     let mut buf = [0f32; CHUNK];
     for (ci, cs) in centroids.chunks(CHUNK * dim).enumerate() {
@@ -65,7 +65,7 @@ pub(crate) fn probe_lists(
             }
         }
     }
-    top.into_sorted()
+    Ok(top.into_sorted())
 }
 
 /// Batches at least this large probe lists with one blocked matrix
@@ -174,10 +174,10 @@ impl IvfFlatIndex {
         lists: impl Iterator<Item = usize>,
         k: usize,
         filter: Option<&dyn Fn(VectorId) -> bool>,
-    ) -> Vec<Neighbor> {
+    ) -> Result<Vec<Neighbor>> {
         let kern = kernels();
         let l2 = self.metric == Metric::L2;
-        let mut top = TopK::new(k);
+        let mut top = TopK::try_new(k)?;
         const CHUNK: usize = 64;
         let mut buf = [0f32; CHUNK];
         for li in lists {
@@ -189,7 +189,7 @@ impl IvfFlatIndex {
                 top.offer(&buf, ids, filter);
             }
         }
-        finish(self.metric, top.into_sorted())
+        Ok(finish(self.metric, top.into_sorted()))
     }
 }
 
@@ -294,8 +294,8 @@ impl VectorIndex for IvfFlatIndex {
         }
         let q = prepare(self.metric, query)?;
         let nprobe = params.nprobe.unwrap_or(self.cfg.nprobe).max(1);
-        let lists = probe_lists(&self.centroids, self.dim, &q, nprobe);
-        Ok(self.scan_lists(&q, lists.iter().map(|pl| pl.v as usize), params.k, filter))
+        let lists = probe_lists(&self.centroids, self.dim, &q, nprobe)?;
+        self.scan_lists(&q, lists.iter().map(|pl| pl.v as usize), params.k, filter)
     }
     fn search_batch(&self, queries: &[f32], params: &SearchParams) -> Result<Vec<Vec<Neighbor>>> {
         let dim = self.dim;
@@ -316,7 +316,7 @@ impl VectorIndex for IvfFlatIndex {
         let probes = coarse.search_batch(&qs, &SearchParams::k(nprobe))?;
         let f = |i: usize| {
             let lists = probes[i].iter().map(|n| n.id as usize);
-            Ok(self.scan_lists(row(&qs, dim, i), lists, params.k, None))
+            self.scan_lists(row(&qs, dim, i), lists, params.k, None)
         };
         crate::parallel::par_map(nq, &f).into_iter().collect()
     }

@@ -210,7 +210,7 @@ impl IvfPqIndex {
     /// `j * 256 + c`: `-2<q_j, w_jc>` (L2) or `-<q_j, w_jc>` (inner
     /// product). Entries of unused codewords (`c >= ksub`) stay 0; no code
     /// refers to them.
-    fn query_table(&self, q: &[f32]) -> Vec<f32> {
+    fn query_table(&self, q: &[f32]) -> Result<Vec<f32>> {
         let (m, dsub, ksub) = (self.m(), self.dsub, self.ksub);
         // Scaling by -2 or -1 is exact, so folding it into q changes no bit.
         let f = if self.metric == Metric::L2 {
@@ -218,7 +218,9 @@ impl IvfPqIndex {
         } else {
             -1.0
         };
-        let mut lut = vec![0f32; m * KSUB];
+        let mut lut = Vec::new();
+        reserve(&mut lut, m * KSUB)?;
+        lut.resize(m * KSUB, 0f32);
         for (j, t) in lut.chunks_exact_mut(KSUB).enumerate() {
             let t = &mut t[..ksub];
             for d in 0..dsub {
@@ -229,7 +231,7 @@ impl IvfPqIndex {
                 }
             }
         }
-        lut
+        Ok(lut)
     }
 
     /// Start loading the raw row of candidate `(list, position)`: re-rank
@@ -541,10 +543,10 @@ impl VectorIndex for IvfPqIndex {
         };
         let kern = kernels();
         let l2 = self.metric == Metric::L2;
-        let lut = self.query_table(&q);
+        let lut = self.query_table(&q)?;
         let mut dists = Vec::new();
-        let mut top: TopK<(u32, u32)> = TopK::new(depth);
-        for pl in probe_lists(&self.centroids, dim, &q, nprobe) {
+        let mut top: TopK<(u32, u32)> = TopK::try_new(depth)?;
+        for pl in probe_lists(&self.centroids, dim, &q, nprobe)? {
             let li = pl.v as usize;
             let l = &self.lists[li];
             if l.ids.is_empty() {
@@ -557,6 +559,7 @@ impl VectorIndex for IvfPqIndex {
                 -kern.dot(&q, row(&self.centroids, dim, li))
             };
             dists.clear();
+            reserve(&mut dists, l.ids.len())?;
             dists.resize(l.ids.len(), base);
             if l2 {
                 for (d, &b) in dists.iter_mut().zip(&l.bias) {
@@ -585,7 +588,7 @@ impl VectorIndex for IvfPqIndex {
                 .for_each(|s| self.prefetch_raw(s.v));
         }
         let f = kern.dist_fn(self.metric);
-        let mut out = TopK::new(params.k);
+        let mut out = TopK::try_new(params.k)?;
         for (i, s) in cands.iter().enumerate() {
             let (li, p) = s.v;
             let l = &self.lists[li as usize];

@@ -127,6 +127,10 @@ struct LshScratch {
     /// `probe_masks` scratch.
     order: Vec<(f32, usize)>,
     subsets: Vec<(f32, u64)>,
+    /// The query's projections, table keys and centred copy.
+    proj: Vec<f32>,
+    keys: Vec<u64>,
+    centred: Vec<f32>,
 }
 
 impl LshScratch {
@@ -141,6 +145,9 @@ impl LshScratch {
             mask_at: Vec::new(),
             order: Vec::new(),
             subsets: Vec::new(),
+            proj: Vec::new(),
+            keys: Vec::new(),
+            centred: Vec::new(),
         }
     }
 }
@@ -300,22 +307,30 @@ impl LshIndex {
     }
 
     /// Projections of `v - center` on every hyperplane (tables * bits).
-    fn project(&self, v: &[f32], out: &mut Vec<f32>) {
+    /// `v`'s projections on every hyperplane into `out`, and its centred
+    /// copy into `c` (scratch).
+    fn project(&self, v: &[f32], out: &mut Vec<f32>, c: &mut Vec<f32>) -> Result<()> {
         let k = kernels();
-        let mut c = Vec::with_capacity(self.dim);
+        c.clear();
+        reserve(c, self.dim)?;
         c.extend(v.iter().zip(&self.center).map(|(x, m)| x - m));
         // One grouped scan over all hyperplanes (it returns `-dot`).
         out.clear();
-        out.resize(self.planes.len() / self.dim.max(1), 0.0);
-        k.dist_rows(&c, &self.planes, self.dim, out, false);
+        let planes = self.planes.len() / self.dim.max(1);
+        reserve(out, planes)?;
+        out.resize(planes, 0.0);
+        k.dist_rows(c, &self.planes, self.dim, out, false);
         out.iter_mut().for_each(|x| *x = -*x);
+        Ok(())
     }
 
-    fn keys_of(&self, proj: &[f32], out: &mut Vec<u64>) {
+    fn keys_of(&self, proj: &[f32], out: &mut Vec<u64>) -> Result<()> {
         out.clear();
+        reserve(out, proj.len() / self.bits.max(1))?;
         for t in proj.chunks_exact(self.bits) {
             out.push(crate::lsh_project::sign_key(t));
         }
+        Ok(())
     }
 
     /// [`VectorIndex::add_batch`] for large batches: every id checked
@@ -355,10 +370,10 @@ impl LshIndex {
             Some(k) => k,
             None => {
                 let mut all = Vec::with_capacity(ids.len() * t);
-                let (mut proj, mut k) = (Vec::new(), Vec::new());
+                let (mut proj, mut k, mut c) = (Vec::new(), Vec::new(), Vec::new());
                 for r in rows.chunks_exact(dim) {
-                    self.project(r, &mut proj);
-                    self.keys_of(&proj, &mut k);
+                    self.project(r, &mut proj, &mut c)?;
+                    self.keys_of(&proj, &mut k)?;
                     all.extend_from_slice(&k);
                 }
                 all
@@ -418,9 +433,11 @@ impl LshIndex {
         }
         let mut proj = Vec::new();
         let mut keys = Vec::new();
+        let mut c = Vec::new();
         for i in 0..n {
-            self.project(row(&self.data, self.dim, i), &mut proj);
-            self.keys_of(&proj, &mut keys);
+            self.project(row(&self.data, self.dim, i), &mut proj, &mut c)
+                .and_then(|()| self.keys_of(&proj, &mut keys))
+                .unwrap_or_else(|_| crate::mem::out_of_memory());
             self.keys.extend_from_slice(&keys);
             self.insert_slot(i as u32, &keys);
         }
@@ -436,19 +453,22 @@ impl LshIndex {
         out: &mut Vec<u64>,
         order: &mut Vec<(f32, usize)>,
         subsets: &mut Vec<(f32, u64)>,
-    ) {
+    ) -> Result<()> {
+        reserve(out, probes)?;
         out.push(0);
         if probes <= 1 {
-            return;
+            return Ok(());
         }
         let bits = proj.len();
         let l = (usize::BITS - (probes - 1).leading_zeros()) as usize + 2;
         let l = l.min(bits).min(12);
         order.clear();
+        reserve(order, proj.len())?;
         order.extend(proj.iter().enumerate().map(|(b, &p)| (p * p, b)));
         order.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap_or(core::cmp::Ordering::Equal));
         let low = &order[..l];
         subsets.clear();
+        reserve(subsets, (1 << l) - 1)?;
         subsets.extend((1u32..(1 << l)).map(|s| {
             let mut score = 0.0;
             let mut mask = 0u64;
@@ -462,30 +482,133 @@ impl LshIndex {
         }));
         subsets.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap_or(core::cmp::Ordering::Equal));
         out.extend(subsets.iter().take(probes - 1).map(|s| s.1));
+        Ok(())
+    }
+
+    /// One search in bucket or code-scan mode, with the pooled scratch.
+    fn search_with(
+        &self,
+        q: &[f32],
+        params: &SearchParams,
+        filter: Option<&dyn Fn(VectorId) -> bool>,
+        sc: &mut LshScratch,
+    ) -> Result<Vec<Neighbor>> {
+        let probes = params.nprobe.unwrap_or(self.cfg.probes).max(1);
+        let rerank = params.rerank.unwrap_or(self.cfg.rerank);
+        self.project(q, &mut sc.proj, &mut sc.centred)?;
+        self.keys_of(&sc.proj, &mut sc.keys)?;
+        if self.scan_mode() {
+            return self.search_codes(q, params.k, rerank, filter, sc);
+        }
+        // Every table's masks in one list (`mask_at[t]..mask_at[t + 1]`),
+        // built in the pooled scratch: no allocation per table.
+        {
+            let LshScratch {
+                masks,
+                mask_at,
+                order,
+                subsets,
+                proj,
+                ..
+            } = &mut *sc;
+            masks.clear();
+            mask_at.clear();
+            reserve(mask_at, self.cfg.tables + 1)?;
+            mask_at.push(0);
+            for t in proj.chunks_exact(self.bits) {
+                self.probe_masks(t, probes, masks, order, subsets)?;
+                mask_at.push(masks.len());
+            }
+        }
+        let n = self.ids.len();
+        sc.vis.reset(n)?;
+        if sc.hits.len() < n {
+            let more = n - sc.hits.len();
+            reserve(&mut sc.hits, more)?;
+            sc.hits.resize(n, 0);
+        }
+        sc.cand.clear();
+        let f = kernels().dist_fn(self.metric);
+        let mut top = TopK::try_new(params.k)?;
+        // With a re-rank budget, candidates are ranked by how many probed
+        // buckets they were found in (closer vectors collide more often);
+        // counting touches only a small per-slot array, not the vectors.
+        let budget = rerank.max(params.k);
+        for rank in 0..probes {
+            for (ti, (&key, table)) in sc.keys.iter().zip(&self.buckets).enumerate() {
+                // `mask_at` has an entry per table and one past the last.
+                let masks = &sc.masks[sc.mask_at[ti]..sc.mask_at[ti + 1]];
+                let Some(&mask) = masks.get(rank) else {
+                    continue;
+                };
+                let Some(b) = table.get(&(key ^ mask)) else {
+                    continue;
+                };
+                if rerank > 0 {
+                    reserve(&mut sc.cand, b.len())?;
+                }
+                for &s in b {
+                    let su = s as usize;
+                    if !sc.vis.insert(su) {
+                        if let Some(h) = sc.hits.get_mut(su) {
+                            *h = h.saturating_add(1);
+                        }
+                        continue;
+                    }
+                    let id = self.ids[su];
+                    if let Some(flt) = filter {
+                        if !flt(id) {
+                            continue;
+                        }
+                    }
+                    if rerank == 0 {
+                        top.push(f.eval(q, row(&self.data, self.dim, su)), id);
+                    } else {
+                        sc.hits[su] = 1;
+                        sc.cand.push(s);
+                    }
+                }
+            }
+        }
+        if rerank > 0 {
+            let LshScratch { cand, hits, .. } = &mut *sc;
+            if cand.len() > budget {
+                cand.select_nth_unstable_by_key(budget, |&s| core::cmp::Reverse(hits[s as usize]));
+                cand.truncate(budget);
+            }
+            for &s in cand.iter() {
+                let d = f.eval(q, row(&self.data, self.dim, s as usize));
+                top.push(d, self.ids[s as usize]);
+            }
+        }
+        Ok(finish(self.metric, top.into_sorted()))
     }
 
     /// Code-scan search: Hamming distance of every code, the best
     /// `rerank` (all when 0) re-ranked exactly.
+    /// The query's code is in `sc.keys`.
     fn search_codes(
         &self,
         q: &[f32],
-        qcode: &[u64],
         k: usize,
         rerank: usize,
         filter: Option<&dyn Fn(VectorId) -> bool>,
+        sc: &mut LshScratch,
     ) -> Result<Vec<Neighbor>> {
         let n = self.ids.len();
         let w = self.cfg.tables;
-        let mut sc = self.pool.take().unwrap_or_else(LshScratch::new);
         sc.dist.clear();
+        reserve(&mut sc.dist, n)?;
         sc.dist.resize(n, 0);
         let LshScratch {
-            dist, hist, cand, ..
-        } = &mut sc;
-        crate::hamming::distances(&self.keys[..n * w], qcode, dist);
-        let res = self.rank_codes(q, dist, hist, cand, k, rerank, filter);
-        self.pool.give(sc);
-        Ok(res)
+            dist,
+            hist,
+            cand,
+            keys,
+            ..
+        } = sc;
+        crate::hamming::distances(&self.keys[..n * w], keys, dist);
+        self.rank_codes(q, dist, hist, cand, k, rerank, filter)
     }
 
     /// The second half of a code scan, given every slot's Hamming distance
@@ -501,9 +624,10 @@ impl LshIndex {
         k: usize,
         rerank: usize,
         filter: Option<&dyn Fn(VectorId) -> bool>,
-    ) -> Vec<Neighbor> {
+    ) -> Result<Vec<Neighbor>> {
         let w = self.cfg.tables;
         hist.clear();
+        reserve(hist, w * 64 + 2)?;
         hist.resize(w * 64 + 2, 0);
         crate::hamming::histogram(dist, hist);
         // Filtered-out slots get a distance past every real one.
@@ -534,14 +658,16 @@ impl LshIndex {
         // Filtered-out slots never qualify, not even to fill the budget.
         let at_thr = if thr == excluded { 0 } else { budget - below };
         cand.clear();
+        // `select` takes exactly `budget` slots.
+        reserve(cand, budget)?;
         crate::hamming::select(dist, thr, at_thr, cand);
         let f = kernels().dist_fn(self.metric);
-        let mut top = TopK::new(k);
+        let mut top = TopK::try_new(k)?;
         for &s in cand.iter() {
             let s = s as usize;
             top.push(f.eval(q, row(&self.data, self.dim, s)), self.ids[s]);
         }
-        finish(self.metric, top.into_sorted())
+        Ok(finish(self.metric, top.into_sorted()))
     }
 
     /// Payload: mode word (0 buckets, 1 code scan), flags word (format 5
@@ -696,8 +822,8 @@ impl VectorIndex for LshIndex {
         self.grow_bits(self.ids.len() + 1)?;
         let mut proj = Vec::new();
         let mut keys = Vec::new();
-        self.project(&v, &mut proj);
-        self.keys_of(&proj, &mut keys);
+        self.project(&v, &mut proj, &mut Vec::new())?;
+        self.keys_of(&proj, &mut keys)?;
         reserve(&mut self.data, self.dim)?;
         let slot = self.ids.len() as u32;
         self.data.extend_from_slice(&v);
@@ -758,92 +884,11 @@ impl VectorIndex for LshIndex {
     ) -> Result<Vec<Neighbor>> {
         check_query(self.dim, query, params)?;
         let q = prepare(self.metric, query)?;
-        let probes = params.nprobe.unwrap_or(self.cfg.probes).max(1);
-        let rerank = params.rerank.unwrap_or(self.cfg.rerank);
-        let mut proj = Vec::new();
-        self.project(&q, &mut proj);
-        let mut keys = Vec::new();
-        self.keys_of(&proj, &mut keys);
-        if self.scan_mode() {
-            return self.search_codes(&q, &keys, params.k, rerank, filter);
-        }
         let mut sc = self.pool.take().unwrap_or_else(LshScratch::new);
-        // Every table's masks in one list (`mask_at[t]..mask_at[t + 1]`),
-        // built in the pooled scratch: no allocation per table.
-        {
-            let LshScratch {
-                masks,
-                mask_at,
-                order,
-                subsets,
-                ..
-            } = &mut sc;
-            masks.clear();
-            mask_at.clear();
-            mask_at.push(0);
-            for t in proj.chunks_exact(self.bits) {
-                self.probe_masks(t, probes, masks, order, subsets);
-                mask_at.push(masks.len());
-            }
-        }
-        let n = self.ids.len();
-        sc.vis.reset(n);
-        if sc.hits.len() < n {
-            sc.hits.resize(n, 0);
-        }
-        sc.cand.clear();
-        let f = kernels().dist_fn(self.metric);
-        let mut top = TopK::new(params.k);
-        // With a re-rank budget, candidates are ranked by how many probed
-        // buckets they were found in (closer vectors collide more often);
-        // counting touches only a small per-slot array, not the vectors.
-        let budget = rerank.max(params.k);
-        for rank in 0..probes {
-            for (ti, (&key, table)) in keys.iter().zip(&self.buckets).enumerate() {
-                // `mask_at` has an entry per table and one past the last.
-                let masks = &sc.masks[sc.mask_at[ti]..sc.mask_at[ti + 1]];
-                let Some(&mask) = masks.get(rank) else {
-                    continue;
-                };
-                let Some(b) = table.get(&(key ^ mask)) else {
-                    continue;
-                };
-                for &s in b {
-                    let su = s as usize;
-                    if !sc.vis.insert(su) {
-                        if let Some(h) = sc.hits.get_mut(su) {
-                            *h = h.saturating_add(1);
-                        }
-                        continue;
-                    }
-                    let id = self.ids[su];
-                    if let Some(flt) = filter {
-                        if !flt(id) {
-                            continue;
-                        }
-                    }
-                    if rerank == 0 {
-                        top.push(f.eval(&q, row(&self.data, self.dim, su)), id);
-                    } else {
-                        sc.hits[su] = 1;
-                        sc.cand.push(s);
-                    }
-                }
-            }
-        }
-        if rerank > 0 {
-            let LshScratch { cand, hits, .. } = &mut sc;
-            if cand.len() > budget {
-                cand.select_nth_unstable_by_key(budget, |&s| core::cmp::Reverse(hits[s as usize]));
-                cand.truncate(budget);
-            }
-            for &s in cand.iter() {
-                let d = f.eval(&q, row(&self.data, self.dim, s as usize));
-                top.push(d, self.ids[s as usize]);
-            }
-        }
+        let res = self.search_with(&q, params, filter, &mut sc);
+        // Back to the pool on failure too: what was reserved stays.
         self.pool.give(sc);
-        Ok(finish(self.metric, top.into_sorted()))
+        res
     }
     fn search_batch(&self, queries: &[f32], params: &SearchParams) -> Result<Vec<Vec<Neighbor>>> {
         if self.scan_mode() && !self.ids.is_empty() {

@@ -36,18 +36,18 @@ impl LshIndex {
             let hi = (lo + GROUP).min(nq);
             let mut qs = Vec::with_capacity(hi - lo);
             let mut codes = Vec::with_capacity(hi - lo);
-            let mut proj = Vec::new();
+            let (mut proj, mut centred) = (Vec::new(), Vec::new());
             for i in lo..hi {
                 let row = &queries[i * dim..(i + 1) * dim];
                 crate::common::check_query(dim, row, params)?;
                 let q = prepare(self.metric, row)?;
                 let mut key = Vec::new();
-                self.project(&q, &mut proj);
-                self.keys_of(&proj, &mut key);
+                self.project(&q, &mut proj, &mut centred)?;
+                self.keys_of(&proj, &mut key)?;
                 qs.push(q);
                 codes.push(key);
             }
-            Ok(self.group_search(&qs, &codes, params.k, rerank))
+            self.group_search(&qs, &codes, params.k, rerank)
         };
         let parts = crate::parallel::par_map(groups, &one);
         let mut out = Vec::with_capacity(nq);
@@ -65,7 +65,7 @@ impl LshIndex {
         codes: &[Vec<u64>],
         k: usize,
         rerank: usize,
-    ) -> Vec<Vec<Neighbor>> {
+    ) -> Result<Vec<Vec<Neighbor>>> {
         let n = self.ids.len();
         let w = self.cfg.tables;
         let mut sc = self.pool.take().unwrap_or_else(LshScratch::new);

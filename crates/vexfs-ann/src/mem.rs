@@ -39,6 +39,22 @@ pub(crate) fn reserve<T>(v: &mut Vec<T>, n: usize) -> Result<()> {
     Ok(())
 }
 
+/// Room for `n` more entries in the heap `h` (a search's candidate or
+/// result heap), failing instead of aborting.
+pub(crate) fn heap_room<T: Ord>(h: &mut alloc::collections::BinaryHeap<T>, n: usize) -> Result<()> {
+    if h.capacity() - h.len() >= n {
+        return Ok(());
+    }
+    h.try_reserve(n).map_err(|_| AnnError::OutOfMemory)
+}
+
+/// Out of memory where the caller has no error to return (the build
+/// paths, whose allocations all abort like ordinary `Vec` growth): the
+/// same end as theirs, through the allocator's error handler.
+pub(crate) fn out_of_memory() -> ! {
+    alloc::alloc::handle_alloc_error(core::alloc::Layout::new::<u64>())
+}
+
 /// Whether this build can ask for huge pages (`madvise` on Linux).
 const HUGE_PAGES: bool = cfg!(all(feature = "std", target_os = "linux"));
 
