@@ -538,6 +538,38 @@ impl<D: BlockDevice> Fs<D> {
         Err(corrupt_at("tree deeper than allowed", Location::Inode(ino)))
     }
 
+    /// Run `f` on the value stored under exactly `key` where it lies, in
+    /// the cached node or the host's root: one descent, no copy (search
+    /// results resolve their paths through this).
+    pub(crate) fn tree_get_with<H: TreeHost + ?Sized, T>(
+        &mut self,
+        ino: u64,
+        inode: &H,
+        key: u64,
+        f: impl FnOnce(&[u8]) -> Result<T>,
+    ) -> Result<Option<T>> {
+        let mut f = Some(f);
+        let (mut loc, mut at) = (Loc::Root, Placement::ROOT);
+        for _ in 0..=node::MAX_LEVEL {
+            let step = self.with_node(ino, inode, loc, &at, |body, h| {
+                if h.level > 0 {
+                    // Every key of a child lies in the range its parent's
+                    // separators give it, so only this child can hold it.
+                    return Self::route_step(ino, loc, body, h, key, &at, None);
+                }
+                let (Ok(i), Some(f)) = (node::search(body, key)?, f.take()) else {
+                    return Ok(Step::Leaf(None));
+                };
+                Ok(Step::Leaf(Some(f(node::value(body, i)?)?)))
+            })?;
+            match step {
+                Step::Leaf(r) => return Ok(r),
+                Step::Down(_, _, c) => (loc, at) = c,
+            }
+        }
+        Err(corrupt_at("tree deeper than allowed", Location::Inode(ino)))
+    }
+
     /// The item with the greatest key `<= key`.
     pub(crate) fn tree_floor<H: TreeHost + ?Sized>(
         &mut self,

@@ -23,6 +23,7 @@ mod device;
 mod dir;
 mod error;
 mod extents;
+mod fallible;
 mod file;
 #[cfg(feature = "std")]
 mod file_device;

@@ -71,8 +71,9 @@ fn run(
     who: &Caller,
 ) -> Result<Vec<Vec<(u64, f32)>>, FsError> {
     let mut s = QuerySession::default();
-    let out = fs.vector_ioctl(dir, u::IOC_SEARCH_BATCH, u::as_bytes(b), &mut s, who, T0)?;
-    let r: u::SearchBatch = u::from_bytes(&out).unwrap();
+    let mut out = vec![0u8; size_of::<u::SearchBatch>()];
+    let n = fs.vector_ioctl(dir, u::IOC_SEARCH_BATCH, u::as_bytes(b), &mut out, &mut s, who, T0)?;
+    let r: u::SearchBatch = u::from_bytes(&out[..n]).unwrap();
     Ok((0..r.count as usize)
         .map(|i| r.hits(i).map(|h| (h.ino, h.distance)).collect())
         .collect())
@@ -189,8 +190,9 @@ fn malformed_batches_are_einval() {
     let mut s = QuerySession::default();
     let whole = request(&q, 10);
     let short = &u::as_bytes(&*whole)[..100];
+    let mut out = vec![0u8; size_of::<u::SearchBatch>()];
     assert_eq!(
-        fs.vector_ioctl(idx, u::IOC_SEARCH_BATCH, short, &mut s, &root, T0)
+        fs.vector_ioctl(idx, u::IOC_SEARCH_BATCH, short, &mut out, &mut s, &root, T0)
             .unwrap_err(),
         FsError::Invalid,
         "a truncated struct"

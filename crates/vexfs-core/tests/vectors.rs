@@ -103,7 +103,7 @@ fn flat_index_equals_brute_force_and_survives_remount() {
     assert!(out.exact_scan && !out.indexed);
     assert_eq!(out.hits.iter().map(|h| h.ino).collect::<Vec<_>>(), want);
     assert_eq!(
-        out.hits[0].path.as_deref(),
+        out.path(&out.hits[0]),
         Some(format!("f{}", want[0] - model.keys().next().unwrap()).as_bytes())
     );
 
@@ -116,7 +116,7 @@ fn flat_index_equals_brute_force_and_survives_remount() {
     assert_eq!(out.hits.iter().map(|h| h.ino).collect::<Vec<_>>(), want);
     // From the root, paths are relative to it.
     let out = fs.vector_search(1, &query(&q, 3), &Caller::root()).unwrap();
-    assert!(out.hits[0].path.as_ref().unwrap().starts_with(b"docs/f"));
+    assert!(out.path(&out.hits[0]).unwrap().starts_with(b"docs/f"));
 
     let mut fs = remount(fs);
     let info = fs.index_info(d).unwrap().unwrap();
@@ -580,7 +580,7 @@ fn fsck_finds_and_rebuilds_stale_damaged_and_unplaced() {
     let hit = fs
         .vector_search(d, &query(&vecf(3, 4), 1), &Caller::root())
         .unwrap();
-    assert_eq!(hit.hits[0].path.as_deref(), Some(&b"again"[..]));
+    assert_eq!(hit.path(&hit.hits[0]), Some(&b"again"[..]));
     fsck_clean(fs);
 }
 
@@ -710,17 +710,19 @@ fn bulk(
         off += raw.len();
     }
     let mut session = vexfs_core::QuerySession::default();
-    let out = fs
+    let mut out = vec![0u8; u::as_bytes(&*b).len()];
+    let n = fs
         .vector_ioctl(
             dir,
             u::IOC_BULK_SET,
             u::as_bytes(&*b),
+            &mut out,
             &mut session,
             who,
             T0,
         )
         .expect("bulk ioctl");
-    let r: u::Bulk = u::from_bytes(&out).unwrap();
+    let r: u::Bulk = u::from_bytes(&out[..n]).unwrap();
     (r.error, r.error_index, r.done)
 }
 

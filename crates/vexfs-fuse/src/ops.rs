@@ -682,12 +682,15 @@ impl Filesystem for VexFuse {
         }
         let caller = crate::vectors::caller(req.uid(), req.gid(), req.pid());
         let mut session = self.sessions.take(fh.0);
-        let r = self.with(|fs| fs.vector_ioctl(ino.0, cmd, in_data, &mut session, &caller, now()));
+        let mut out = vec![0u8; want_out];
+        let r = self.with(|fs| {
+            fs.vector_ioctl(ino.0, cmd, in_data, &mut out, &mut session, &caller, now())
+        });
         self.sessions.put(fh.0, session);
         match r {
-            Ok(out) => {
+            Ok(n) => {
                 self.invalidate_created(ino.0, cmd, in_data);
-                reply.ioctl(0, &out)
+                reply.ioctl(0, out.get(..n).unwrap_or(&[]))
             }
             Err(e) => reply.error(e),
         }

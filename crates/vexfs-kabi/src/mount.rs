@@ -266,3 +266,20 @@ pub(crate) unsafe fn bytes<'a>(ptr: *const u8, len: usize) -> Option<&'a [u8]> {
     // SAFETY: non-null and, by the caller's contract, `len` readable bytes.
     Some(unsafe { core::slice::from_raw_parts(ptr, len) })
 }
+
+/// [`bytes`] for a buffer the callee writes.
+///
+/// # Safety
+/// `ptr` must be null or point to `len` writable bytes, valid and used by
+/// no one else for `'a`.
+pub(crate) unsafe fn bytes_mut<'a>(ptr: *mut u8, len: usize) -> Option<&'a mut [u8]> {
+    if len == 0 {
+        return Some(&mut []);
+    }
+    if ptr.is_null() {
+        return None;
+    }
+    // SAFETY: non-null and, by the caller's contract, `len` writable bytes
+    // nobody else uses.
+    Some(unsafe { core::slice::from_raw_parts_mut(ptr, len) })
+}

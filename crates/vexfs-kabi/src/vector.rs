@@ -8,7 +8,7 @@
 //! dropping it, so nothing here touches user memory.
 
 use crate::abi::{neg, VexfsTime, NEG_EINVAL};
-use crate::mount::{bytes, handle, VexfsFs};
+use crate::mount::{bytes, bytes_mut, handle, VexfsFs};
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 use vexfs_core::{Caller, FsError, QuerySession};
@@ -42,9 +42,19 @@ pub struct VexfsSession {
 /// no filesystem lock: it touches no mount.
 #[no_mangle]
 pub extern "C" fn vexfs_session_new() -> *mut VexfsSession {
-    Box::into_raw(Box::new(VexfsSession {
-        session: QuerySession::default(),
-    }))
+    let layout = core::alloc::Layout::new::<VexfsSession>();
+    // SAFETY: the layout is a struct's, not zero-sized (`Box::new` would
+    // abort on failure; this returns null instead).
+    let p = unsafe { alloc::alloc::alloc(layout) }.cast::<VexfsSession>();
+    if !p.is_null() {
+        // SAFETY: `p` is fresh memory of the session's size and alignment.
+        unsafe {
+            p.write(VexfsSession {
+                session: QuerySession::default(),
+            })
+        };
+    }
+    p
 }
 
 /// Free a session from `vexfs_session_new` (null is ignored).
@@ -131,20 +141,15 @@ pub unsafe extern "C" fn vexfs_vector_ioctl(
         Ok(w) => w,
         Err(e) => return neg(e).into(),
     };
-    let reply = match fs.vector_ioctl(dir, cmd, input, &mut s.session, &who, now.into()) {
-        Ok(r) => r,
-        Err(e) => return neg(e).into(),
-    };
-    if reply.is_empty() {
-        return 0;
-    }
-    if reply.len() > out_cap || out.is_null() {
-        // The core answers with the struct the command names; a smaller
-        // buffer means the C side and the uapi disagree.
+    // SAFETY: the caller guarantees `out_cap` writable bytes at `out`, not
+    // aliased by `input` (the C side copies each into a buffer of its own).
+    let Some(out) = (unsafe { bytes_mut(out, out_cap) }) else {
         return NEG_EINVAL.into();
+    };
+    // The core writes the reply straight into the C side's buffer; one
+    // that does not fit (the C side and the uapi disagree) is EINVAL.
+    match fs.vector_ioctl(dir, cmd, input, out, &mut s.session, &who, now.into()) {
+        Ok(n) => n as i64,
+        Err(e) => neg(e).into(),
     }
-    // SAFETY: `out` is non-null with `out_cap >= reply.len()` writable
-    // bytes by the caller's contract; `reply` is a separate allocation.
-    unsafe { core::ptr::copy_nonoverlapping(reply.as_ptr(), out, reply.len()) };
-    reply.len() as i64
 }

@@ -82,25 +82,37 @@ impl<D: BlockDevice> Fs<D> {
 
     /// Every index root named in the catalogue (cached).
     pub(crate) fn catalog_roots(&mut self) -> Result<BTreeSet<u64>> {
-        if let Some(r) = &self.vectors.roots {
-            return Ok(r.clone());
-        }
-        let mut roots = BTreeSet::new();
-        if self.catalog_exists()? {
-            let mut offset = 2;
-            loop {
-                let batch = self.readdir(CAT, offset, 256)?;
-                let Some(last) = batch.last() else { break };
-                offset = last.offset;
-                for e in batch {
-                    if let Some(r) = parse_entry(&e.name) {
-                        roots.insert(r);
+        Ok(self.catalog_roots_cached()?.clone())
+    }
+
+    /// The first catalogued index root after `after` (from the first if
+    /// `None`), in inode order: a walk over the roots that copies nothing.
+    pub(crate) fn catalog_root_after(&mut self, after: Option<u64>) -> Result<Option<u64>> {
+        use core::ops::Bound::{Excluded, Unbounded};
+        let lower = after.map_or(Unbounded, Excluded);
+        Ok(self.catalog_roots_cached()?.range((lower, Unbounded)).next().copied())
+    }
+
+    /// The catalogued roots, read from the catalogue on first use.
+    fn catalog_roots_cached(&mut self) -> Result<&BTreeSet<u64>> {
+        if self.vectors.roots.is_none() {
+            let mut roots = BTreeSet::new();
+            if self.catalog_exists()? {
+                let mut offset = 2;
+                loop {
+                    let batch = self.readdir(CAT, offset, 256)?;
+                    let Some(last) = batch.last() else { break };
+                    offset = last.offset;
+                    for e in batch {
+                        if let Some(r) = parse_entry(&e.name) {
+                            roots.insert(r);
+                        }
                     }
                 }
             }
+            self.vectors.roots = Some(roots);
         }
-        self.vectors.roots = Some(roots.clone());
-        Ok(roots)
+        self.vectors.roots.as_ref().ok_or(FsError::Invalid)
     }
 
     /// The record and index file of `root`, if the catalogue has one.

@@ -15,11 +15,15 @@ pub(crate) fn is_embedding(name: &[u8]) -> bool {
 }
 
 /// Little-endian f32 bytes to floats (length already checked).
-pub(crate) fn floats(value: &[u8]) -> Vec<f32> {
-    value
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect()
+pub(crate) fn floats(value: &[u8]) -> Result<Vec<f32>> {
+    let mut v = Vec::new();
+    crate::fallible::reserve(&mut v, value.len() / 4)?;
+    v.extend(
+        value
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])),
+    );
+    Ok(v)
 }
 
 impl<D: BlockDevice> Fs<D> {
@@ -27,7 +31,7 @@ impl<D: BlockDevice> Fs<D> {
     pub(crate) fn embedding_of(&mut self, ino: u64) -> Result<Vec<f32>> {
         let v = self.getxattr(ino, EMBEDDING_XATTR)?;
         embedding_dim(&v).map_err(|_| crate::error::corrupt("stored embedding is malformed"))?;
-        Ok(floats(&v))
+        floats(&v)
     }
 
     /// Called inside `setxattr`'s transaction before the value is stored:
@@ -52,11 +56,8 @@ impl<D: BlockDevice> Fs<D> {
             return Err(FsError::Invalid);
         }
         self.domain_touch(root)?;
-        self.vectors.deferred.push(Deferred::Upsert {
-            root,
-            ino,
-            vector: floats(value),
-        });
+        let vector = floats(value)?;
+        self.vectors.deferred.push(Deferred::Upsert { root, ino, vector });
         Ok(())
     }
 

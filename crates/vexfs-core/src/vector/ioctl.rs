@@ -9,9 +9,10 @@
 use super::{IndexInfo, IndexSpec, QuerySession};
 use crate::device::BlockDevice;
 use crate::error::{FsError, Result};
+use crate::fallible;
 use crate::fs::Fs;
 use crate::perm::{Caller, MAY_EXEC, MAY_WRITE};
-use crate::vector::search::{Filter, Hit, Query, K_MAX};
+use crate::vector::search::{Filter, Query, SearchOutcome, K_MAX};
 use crate::xattr::XattrFlags;
 use alloc::vec::Vec;
 use core::mem::{offset_of, size_of};
@@ -50,7 +51,7 @@ fn put_u64(b: &mut [u8], off: usize, v: u64) -> Result<()> {
 fn get_floats(b: &[u8], off: usize, count: usize) -> Result<Vec<f32>> {
     let bytes = b.get(off..off + count * 4).ok_or(FsError::Invalid)?;
     embedding_dim(bytes).map_err(|_| FsError::Invalid)?;
-    Ok(super::embedding::floats(bytes))
+    super::embedding::floats(bytes)
 }
 
 /// A NUL-terminated string field (the NUL must be inside the field).
@@ -117,12 +118,12 @@ fn put_hits(
     out: &mut [u8],
     hits_off: usize,
     names_off: usize,
-    hits: &[Hit],
+    res: &SearchOutcome,
     from: usize,
 ) -> Result<(u32, u32)> {
     let mut used = 0usize;
     let mut count = 0u32;
-    for (slot, h) in hits.iter().skip(from).take(u::HITS_MAX).enumerate() {
+    for (slot, h) in res.hits.iter().skip(from).take(u::HITS_MAX).enumerate() {
         let base = hits_off + slot * size_of::<u::Hit>();
         put_u64(out, base + offset_of!(u::Hit, ino), h.ino)?;
         put_u32(
@@ -132,7 +133,7 @@ fn put_hits(
         )?;
         let mut flags = 0u16;
         let (mut off, mut len) = (0u32, 0u16);
-        match &h.path {
+        match res.path(h) {
             Some(p) if used + p.len() <= u::NAMES_MAX && p.len() <= usize::from(u16::MAX) => {
                 let dst = out
                     .get_mut(names_off + used..names_off + used + p.len())
@@ -219,19 +220,30 @@ fn get_query(
         paths: flags & u::SEARCH_NO_PATHS == 0,
         filter: Filter {
             subtree: (subtree != 0).then_some(subtree),
-            name_glob: (!glob.is_empty()).then(|| glob.to_vec()),
-            xattr: (!xname.is_empty()).then(|| (xname.to_vec(), xval.to_vec())),
+            name_glob: match glob {
+                [] => None,
+                g => Some(fallible::copy(g)?),
+            },
+            xattr: match xname {
+                [] => None,
+                n => Some((fallible::copy(n)?, fallible::copy(xval)?)),
+            },
         },
     })
 }
 
-/// A reply that starts as a copy of the request.
-fn copy_of(input: &[u8]) -> Result<Vec<u8>> {
-    let mut out = Vec::new();
-    out.try_reserve(input.len())
-        .map_err(|_| FsError::NoMemory)?;
-    out.extend_from_slice(input);
-    Ok(out)
+/// The first `len` bytes of the caller's reply buffer, zeroed.
+fn reply_area(out: &mut [u8], len: usize) -> Result<&mut [u8]> {
+    let r = out.get_mut(..len).ok_or(FsError::Invalid)?;
+    r.fill(0);
+    Ok(r)
+}
+
+/// The caller's reply buffer, starting as a copy of the request.
+fn reply_copy<'a>(out: &'a mut [u8], input: &[u8]) -> Result<&'a mut [u8]> {
+    let r = out.get_mut(..input.len()).ok_or(FsError::Invalid)?;
+    r.copy_from_slice(input);
+    Ok(r)
 }
 
 /// A single path component for bulk names.
@@ -245,44 +257,49 @@ fn valid_component(n: &[u8]) -> bool {
 
 impl<D: BlockDevice> Fs<D> {
     /// Answer one VexFS ioctl on directory `dir`. `input` is what the
-    /// caller passed (the size encoded in `cmd`); the reply is the bytes to
-    /// hand back (the size encoded in `cmd`, or none).
+    /// caller passed (the size encoded in `cmd`); the reply is written to
+    /// the front of `out` (the size encoded in `cmd`, or none) and its
+    /// length returned. A reply that does not fit `out` is `EINVAL`.
+    /// The reply needs no allocation of its own: the kernel module and
+    /// the daemon hand in the buffer they copy out from.
+    #[allow(clippy::too_many_arguments)]
     pub fn vector_ioctl(
         &mut self,
         dir: u64,
         cmd: u32,
         input: &[u8],
+        out: &mut [u8],
         session: &mut QuerySession,
         caller: &Caller,
         now: Timestamp,
-    ) -> Result<Vec<u8>> {
+    ) -> Result<usize> {
         let d = self.read_inode(dir)?;
         if !d.is_dir() {
             return Err(FsError::NotDir);
         }
         match cmd {
-            u::IOC_SEARCH => self.ioc_search(dir, input, session, caller),
-            u::IOC_SEARCH_BATCH => self.ioc_search_batch(dir, input, caller),
-            u::IOC_STAGE_VECTOR => Self::ioc_stage(input, session),
-            u::IOC_RESULTS => Self::ioc_results(input, session),
-            u::IOC_BULK_SET => self.ioc_bulk(dir, input, caller, now),
+            u::IOC_SEARCH => self.ioc_search(dir, input, out, session, caller),
+            u::IOC_SEARCH_BATCH => self.ioc_search_batch(dir, input, out, caller),
+            u::IOC_STAGE_VECTOR => Self::ioc_stage(input, session).map(|()| 0),
+            u::IOC_RESULTS => Self::ioc_results(input, out, session),
+            u::IOC_BULK_SET => self.ioc_bulk(dir, input, out, caller, now),
             u::IOC_INDEX_CREATE => {
                 self.check_owner(dir, caller)?;
-                self.ioc_index_create(dir, input)
+                self.ioc_index_create(dir, input).map(|()| 0)
             }
             u::IOC_INDEX_DROP => {
                 self.check_owner(dir, caller)?;
-                self.index_drop(dir).map(|()| Vec::new())
+                self.index_drop(dir).map(|()| 0)
             }
             u::IOC_INDEX_REBUILD => {
                 self.check_owner(dir, caller)?;
-                self.index_rebuild(dir).map(|_| Vec::new())
+                self.index_rebuild(dir).map(|_| 0)
             }
             u::IOC_INDEX_SAVE => {
                 self.check_owner(dir, caller)?;
-                self.index_save(dir).map(|()| Vec::new())
+                self.index_save(dir).map(|()| 0)
             }
-            u::IOC_INDEX_STATS => self.ioc_stats(dir),
+            u::IOC_INDEX_STATS => self.ioc_stats(dir, out),
             _ => Err(FsError::NotTty),
         }
     }
@@ -300,9 +317,10 @@ impl<D: BlockDevice> Fs<D> {
         &mut self,
         dir: u64,
         input: &[u8],
+        out: &mut [u8],
         session: &mut QuerySession,
         caller: &Caller,
-    ) -> Result<Vec<u8>> {
+    ) -> Result<usize> {
         type S = u::Search;
         check_size::<S>(input)?;
         let flags = get_u32(input, offset_of!(S, flags))?;
@@ -318,7 +336,7 @@ impl<D: BlockDevice> Fs<D> {
             if session.staged_dim != dim || session.staged.len() != dim {
                 return Err(FsError::Invalid);
             }
-            session.staged.clone()
+            fallible::copy(&session.staged)?
         } else {
             if dim > u::INLINE_DIM {
                 return Err(FsError::Invalid);
@@ -326,15 +344,11 @@ impl<D: BlockDevice> Fs<D> {
             get_floats(input, offset_of!(S, vector), dim)?
         };
         let q = get_query(input, query_fields!(S), vector, k, flags)?;
-        let res = self.vector_search(dir, &q, caller)?;
-        let mut out = copy_of(input)?;
-        let (count, used) = put_hits(
-            &mut out,
-            offset_of!(S, hits),
-            offset_of!(S, names),
-            &res.hits,
-            0,
-        )?;
+        // The session's outcome is reused: its buffers outlive the search.
+        let res = &mut session.last;
+        self.vector_search_into(dir, &q, caller, res)?;
+        let out = reply_copy(out, input)?;
+        let (count, used) = put_hits(out, offset_of!(S, hits), offset_of!(S, names), res, 0)?;
         let total = res.hits.len() as u32;
         let mut of = 0;
         if res.indexed {
@@ -346,19 +360,24 @@ impl<D: BlockDevice> Fs<D> {
         if total > count {
             of |= u::OUT_MORE;
         }
-        put_u32(&mut out, offset_of!(S, count), count)?;
-        put_u32(&mut out, offset_of!(S, total), total)?;
-        put_u32(&mut out, offset_of!(S, out_flags), of)?;
-        put_u32(&mut out, offset_of!(S, names_used), used)?;
-        put_u64(&mut out, offset_of!(S, scanned), res.scanned)?;
-        put_u64(&mut out, offset_of!(S, reserved1), 0)?;
-        session.last = res.hits;
-        Ok(out)
+        put_u32(out, offset_of!(S, count), count)?;
+        put_u32(out, offset_of!(S, total), total)?;
+        put_u32(out, offset_of!(S, out_flags), of)?;
+        put_u32(out, offset_of!(S, names_used), used)?;
+        put_u64(out, offset_of!(S, scanned), res.scanned)?;
+        put_u64(out, offset_of!(S, reserved1), 0)?;
+        Ok(input.len())
     }
 
     /// `count` queries with one set of parameters and filters; each is
     /// answered exactly as `VEXFS_IOC_SEARCH` would (without paths).
-    fn ioc_search_batch(&mut self, dir: u64, input: &[u8], caller: &Caller) -> Result<Vec<u8>> {
+    fn ioc_search_batch(
+        &mut self,
+        dir: u64,
+        input: &[u8],
+        out: &mut [u8],
+        caller: &Caller,
+    ) -> Result<usize> {
         type B = u::SearchBatch;
         check_size::<B>(input)?;
         let flags = get_u32(input, offset_of!(B, flags))?;
@@ -392,17 +411,18 @@ impl<D: BlockDevice> Fs<D> {
             k,
             flags | u::SEARCH_NO_PATHS,
         )?;
-        let mut out = copy_of(input)?;
+        let out = reply_copy(out, input)?;
         // The query vectors are in the way of the hits: clear the area,
         // and the counts of queries beyond `count`.
         out.get_mut(offset_of!(B, found)..)
             .ok_or(FsError::Invalid)?
             .fill(0);
         let (mut of, mut scanned) = (0u32, 0u64);
+        let mut res = SearchOutcome::default();
         for (i, v) in vectors.chunks_exact(dim).enumerate() {
             q.vector.clear();
-            q.vector.extend_from_slice(v);
-            let res = self.vector_search(dir, &q, caller)?;
+            fallible::extend(&mut q.vector, v)?;
+            self.vector_search_into(dir, &q, caller, &mut res)?;
             if res.indexed {
                 of |= u::OUT_INDEXED;
             }
@@ -413,9 +433,9 @@ impl<D: BlockDevice> Fs<D> {
             let found = res.hits.len().min(k);
             for (j, h) in res.hits.iter().take(found).enumerate() {
                 let base = data + (i * k + j) * hit_size;
-                put_u64(&mut out, base + offset_of!(u::BatchHit, ino), h.ino)?;
+                put_u64(out, base + offset_of!(u::BatchHit, ino), h.ino)?;
                 put_u32(
-                    &mut out,
+                    out,
                     base + offset_of!(u::BatchHit, distance),
                     h.distance.to_bits(),
                 )?;
@@ -425,13 +445,13 @@ impl<D: BlockDevice> Fs<D> {
                 .ok_or(FsError::Invalid)?
                 .copy_from_slice(&(found as u16).to_le_bytes());
         }
-        put_u32(&mut out, offset_of!(B, out_flags), of)?;
-        put_u32(&mut out, offset_of!(B, reserved2), 0)?;
-        put_u64(&mut out, offset_of!(B, scanned), scanned)?;
-        Ok(out)
+        put_u32(out, offset_of!(B, out_flags), of)?;
+        put_u32(out, offset_of!(B, reserved2), 0)?;
+        put_u64(out, offset_of!(B, scanned), scanned)?;
+        Ok(input.len())
     }
 
-    fn ioc_stage(input: &[u8], session: &mut QuerySession) -> Result<Vec<u8>> {
+    fn ioc_stage(input: &[u8], session: &mut QuerySession) -> Result<()> {
         type C = u::VectorChunk;
         check_size::<C>(input)?;
         let dim = get_u32(input, offset_of!(C, dim))? as usize;
@@ -451,40 +471,41 @@ impl<D: BlockDevice> Fs<D> {
             return Err(FsError::Invalid);
         }
         let v = get_floats(input, offset_of!(C, data), count)?;
-        session.staged.extend_from_slice(&v);
-        Ok(Vec::new())
+        fallible::extend(&mut session.staged, &v)
+
     }
 
-    fn ioc_results(input: &[u8], session: &mut QuerySession) -> Result<Vec<u8>> {
+    fn ioc_results(input: &[u8], out: &mut [u8], session: &mut QuerySession) -> Result<usize> {
         type R = u::Results;
         check_size::<R>(input)?;
         if get_u32(input, offset_of!(R, reserved))? != 0 {
             return Err(FsError::Invalid);
         }
         let from = get_u32(input, offset_of!(R, offset))? as usize;
-        let mut out = alloc::vec![0u8; input.len()];
-        put_u32(&mut out, 0, size_of::<R>() as u32)?;
-        put_u32(&mut out, offset_of!(R, offset), from as u32)?;
+        let out = reply_area(out, input.len())?;
+        put_u32(out, 0, size_of::<R>() as u32)?;
+        put_u32(out, offset_of!(R, offset), from as u32)?;
         let (count, used) = put_hits(
-            &mut out,
+            out,
             offset_of!(R, hits),
             offset_of!(R, names),
             &session.last,
             from,
         )?;
-        put_u32(&mut out, offset_of!(R, count), count)?;
-        put_u32(&mut out, offset_of!(R, total), session.last.len() as u32)?;
-        put_u32(&mut out, offset_of!(R, names_used), used)?;
-        Ok(out)
+        put_u32(out, offset_of!(R, count), count)?;
+        put_u32(out, offset_of!(R, total), session.last.hits.len() as u32)?;
+        put_u32(out, offset_of!(R, names_used), used)?;
+        Ok(input.len())
     }
 
     fn ioc_bulk(
         &mut self,
         dir: u64,
         input: &[u8],
+        out: &mut [u8],
         caller: &Caller,
         now: Timestamp,
-    ) -> Result<Vec<u8>> {
+    ) -> Result<usize> {
         type B = u::Bulk;
         check_size::<B>(input)?;
         let flags = get_u32(input, offset_of!(B, flags))?;
@@ -572,25 +593,25 @@ impl<D: BlockDevice> Fs<D> {
             }
             Ok(())
         });
-        let mut out = copy_of(input)?;
+        let out = reply_copy(out, input)?;
         match (r, failed) {
             (Ok(()), _) => {
-                put_u32(&mut out, offset_of!(B, done), count as u32)?;
-                put_u32(&mut out, offset_of!(B, error), 0)?;
-                put_u32(&mut out, offset_of!(B, error_index), 0)?;
+                put_u32(out, offset_of!(B, done), count as u32)?;
+                put_u32(out, offset_of!(B, error), 0)?;
+                put_u32(out, offset_of!(B, error_index), 0)?;
             }
             (Err(_), Some((i, e))) => {
-                put_u32(&mut out, offset_of!(B, done), 0)?;
-                put_u32(&mut out, offset_of!(B, error), (-e.errno()) as u32)?;
-                put_u32(&mut out, offset_of!(B, error_index), i as u32)?;
+                put_u32(out, offset_of!(B, done), 0)?;
+                put_u32(out, offset_of!(B, error), (-e.errno()) as u32)?;
+                put_u32(out, offset_of!(B, error_index), i as u32)?;
             }
             // The commit itself failed: nothing to blame on one item.
             (Err(e), None) => return Err(e),
         }
-        Ok(out)
+        Ok(input.len())
     }
 
-    fn ioc_index_create(&mut self, dir: u64, input: &[u8]) -> Result<Vec<u8>> {
+    fn ioc_index_create(&mut self, dir: u64, input: &[u8]) -> Result<()> {
         type C = u::IndexConfig;
         check_size::<C>(input)?;
         let flags = get_u32(input, offset_of!(C, flags))?;
@@ -604,18 +625,19 @@ impl<D: BlockDevice> Fs<D> {
             dim,
             params: get_str(input, offset_of!(C, params), u::PARAMS_MAX)?.to_vec(),
         };
-        self.index_create(dir, spec, flags & u::INDEX_REPLACE != 0)?;
-        Ok(Vec::new())
+        self.index_create(dir, spec, flags & u::INDEX_REPLACE != 0)
+            .map(|_| ())
     }
 
-    fn ioc_stats(&mut self, dir: u64) -> Result<Vec<u8>> {
+    fn ioc_stats(&mut self, dir: u64, out: &mut [u8]) -> Result<usize> {
         type T = u::IndexStats;
-        let mut out = alloc::vec![0u8; size_of::<T>()];
-        put_u32(&mut out, 0, size_of::<T>() as u32)?;
-        if let Some(info) = self.index_info(dir)? {
-            put_stats(&mut out, &info)?;
+        let info = self.index_info(dir)?;
+        let out = reply_area(out, size_of::<T>())?;
+        put_u32(out, 0, size_of::<T>() as u32)?;
+        if let Some(info) = info {
+            put_stats(out, &info)?;
         }
-        Ok(out)
+        Ok(size_of::<T>())
     }
 }
 

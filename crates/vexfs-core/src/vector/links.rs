@@ -5,6 +5,7 @@
 use super::Deferred;
 use crate::device::BlockDevice;
 use crate::error::{corrupt, FsError, Result};
+use crate::fallible;
 use crate::fs::Fs;
 use alloc::vec::Vec;
 use vexfs_format::dirent::DirEntry;
@@ -63,51 +64,75 @@ impl<D: BlockDevice> Fs<D> {
         Err(corrupt("directory parent chain loops"))
     }
 
-    /// The entry with key `key` in directory `dir`: (name, ino).
-    pub(crate) fn entry_at(&mut self, dir: u64, key: u64) -> Result<Option<(Vec<u8>, u64)>> {
-        let mut name = Vec::new();
-        Ok(self
-            .entry_name_into(dir, key, &mut name)?
-            .map(|ino| (name, ino)))
-    }
-
-    /// [`Fs::entry_at`] that puts the name at the front of `out` (no copy
-    /// of its own) and returns the entry's inode.
-    fn entry_name_into(&mut self, dir: u64, key: u64, out: &mut Vec<u8>) -> Result<Option<u64>> {
+    /// Run `f` on the name and inode of the entry with key `key` in
+    /// directory `dir`, reading the name where it lies (no copy).
+    pub(crate) fn with_entry<T>(
+        &mut self,
+        dir: u64,
+        key: u64,
+        f: impl FnOnce(&[u8], u64) -> Result<T>,
+    ) -> Result<Option<T>> {
         let d = self.read_inode(dir)?;
         if !d.is_dir() {
             return Ok(None);
         }
-        match self.tree_ceil(dir, &d, key)? {
-            Some((k, v)) if k == key => {
-                let e = DirEntry::decode(&v)?;
-                out.splice(0..0, e.name.iter().copied());
-                Ok(Some(e.ino))
-            }
-            _ => Ok(None),
-        }
+        self.tree_get_with(dir, &d, key, |v| {
+            let e = DirEntry::decode(v)?;
+            f(e.name, e.ino)
+        })
     }
 
-    /// The path of `ino` relative to directory `top`, through primary
-    /// links; `None` if its primary link chain does not pass `top`. Built
-    /// from the leaf up in one buffer: a search resolves one per result.
-    pub(crate) fn path_below(&mut self, ino: u64, top: u64) -> Result<Option<Vec<u8>>> {
-        let mut out = Vec::new();
+    /// Append the path of `ino` relative to directory `top`, through
+    /// primary links, to `names`, and return where it lies there; `None`
+    /// (and `names` as it was) if its primary link chain does not pass
+    /// `top`. Built from the leaf up in place: a search resolves one per
+    /// result, and all of them share the one buffer.
+    pub(crate) fn path_below(
+        &mut self,
+        ino: u64,
+        top: u64,
+        names: &mut Vec<u8>,
+    ) -> Result<Option<core::ops::Range<usize>>> {
+        let start = names.len();
+        let r = self.path_below_into(ino, top, names, start);
+        if !matches!(r, Ok(true)) {
+            names.truncate(start);
+        }
+        Ok(r?.then_some(start..names.len()))
+    }
+
+    fn path_below_into(
+        &mut self,
+        ino: u64,
+        top: u64,
+        names: &mut Vec<u8>,
+        start: usize,
+    ) -> Result<bool> {
         let mut cur = ino;
         for _ in 0..=self.sb.inode_count {
             if cur == top {
-                return Ok(Some(out));
+                return Ok(true);
             }
             let i = self.read_inode(cur)?;
             if i.parent == 0 || i.parent == cur || cur == ROOT_INO {
-                return Ok(None);
+                return Ok(false);
             }
-            if !out.is_empty() {
-                out.insert(0, b'/');
-            }
-            match self.entry_name_into(i.parent, i.link_key, &mut out)? {
-                Some(e) if e == cur => {}
-                _ => return Ok(None),
+            let sep = usize::from(names.len() > start);
+            // The component (and a separator after it) goes in front of
+            // what is already built: appended, then rotated into place.
+            let linked = self.with_entry(i.parent, i.link_key, |name, e| {
+                fallible::reserve(names, name.len() + sep)?;
+                names.extend_from_slice(name);
+                if sep == 1 {
+                    names.push(b'/');
+                }
+                if let Some(built) = names.get_mut(start..) {
+                    built.rotate_right(name.len() + sep);
+                }
+                Ok(e == cur)
+            })?;
+            if linked != Some(true) {
+                return Ok(false);
             }
             cur = i.parent;
         }

@@ -110,7 +110,8 @@ pub struct IndexInfo {
 pub struct QuerySession {
     staged: Vec<f32>,
     staged_dim: usize,
-    last: Vec<Hit>,
+    /// The last search's outcome (for paging), its buffers reused.
+    last: SearchOutcome,
 }
 
 /// Convert an ANN engine error into the filesystem's.

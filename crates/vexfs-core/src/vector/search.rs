@@ -6,9 +6,9 @@ use super::ann_error;
 use super::glob;
 use crate::device::BlockDevice;
 use crate::error::{FsError, Result};
+use crate::fallible;
 use crate::fs::Fs;
 use crate::perm::{Caller, MAY_EXEC, MAY_READ};
-use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::vec::Vec;
 use core::cell::RefCell;
 use vexfs_ann::{FlatIndex, Metric, Neighbor, SearchParams, VectorIndex};
@@ -53,21 +53,38 @@ pub struct Query {
 pub struct Hit {
     pub ino: u64,
     pub distance: f32,
-    /// Relative to the searched directory; `None` when not resolvable (or
-    /// not asked for).
-    pub path: Option<Vec<u8>>,
+    /// Where its path (relative to the searched directory) lies in
+    /// [`SearchOutcome::names`]; `None` when not resolvable (or not asked
+    /// for). [`SearchOutcome::path`] reads it.
+    pub path: Option<core::ops::Range<usize>>,
 }
 
 /// Results and how they were found.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SearchOutcome {
     pub hits: Vec<Hit>,
+    /// The hits' paths, one after another (no separators).
+    pub names: Vec<u8>,
     /// At least one persistent index answered.
     pub indexed: bool,
     /// At least part was an exact scan.
     pub exact_scan: bool,
     /// Embeddings compared by exact scans.
     pub scanned: u64,
+}
+
+impl SearchOutcome {
+    /// The path of `h`, relative to the searched directory.
+    pub fn path(&self, h: &Hit) -> Option<&[u8]> {
+        self.names.get(h.path.clone()?)
+    }
+
+    /// Empty, keeping the buffers for the next search.
+    fn clear(&mut self) {
+        self.hits.clear();
+        self.names.clear();
+        (self.indexed, self.exact_scan, self.scanned) = (false, false, 0);
+    }
 }
 
 /// Who asks, where, with which filters; memoises directory checks.
@@ -79,8 +96,9 @@ struct Scope<'a> {
     /// Whether the caller may search every directory from the searched one
     /// down to `top`.
     top_ok: bool,
-    /// Directory -> "under top and searchable from there".
-    reach: BTreeMap<u64, bool>,
+    /// Directory -> "under top and searchable from there", sorted by
+    /// directory (a search meets few directories).
+    reach: Vec<(u64, bool)>,
     /// No check can fail (root, no filter, scope = index root).
     trivial: bool,
 }
@@ -88,6 +106,36 @@ struct Scope<'a> {
 impl<D: BlockDevice> Fs<D> {
     /// The k nearest files under directory `dir` (see VECTORS.md).
     pub fn vector_search(&mut self, dir: u64, q: &Query, caller: &Caller) -> Result<SearchOutcome> {
+        let mut out = SearchOutcome::default();
+        self.vector_search_into(dir, q, caller, &mut out)?;
+        Ok(out)
+    }
+
+    /// [`Fs::vector_search`] into `out`, reusing its buffers (a query
+    /// session keeps one outcome for all its searches). On error `out`
+    /// holds no results.
+    pub fn vector_search_into(
+        &mut self,
+        dir: u64,
+        q: &Query,
+        caller: &Caller,
+        out: &mut SearchOutcome,
+    ) -> Result<()> {
+        out.clear();
+        let r = self.search_into(dir, q, caller, out);
+        if r.is_err() {
+            out.clear();
+        }
+        r
+    }
+
+    fn search_into(
+        &mut self,
+        dir: u64,
+        q: &Query,
+        caller: &Caller,
+        out: &mut SearchOutcome,
+    ) -> Result<()> {
         self.trim_before_read();
         let d = self.read_inode(dir)?;
         if !d.is_dir() {
@@ -118,11 +166,9 @@ impl<D: BlockDevice> Fs<D> {
             filter: &q.filter,
             top,
             top_ok,
-            reach: BTreeMap::new(),
+            reach: Vec::new(),
             trivial: false,
         };
-        let mut out = SearchOutcome::default();
-        let mut found: Vec<Neighbor> = Vec::new();
 
         // Which indexes answer, and which parts need an exact scan.
         let own = if q.exact {
@@ -131,87 +177,86 @@ impl<D: BlockDevice> Fs<D> {
             self.index_root_of_dir(top)?
         };
         let mut metric = q.metric;
-        let mut skip: BTreeSet<u64> = BTreeSet::new();
+        // Index roots: those that answer (`own` first), and those of
+        // another metric or dimension, whose files are compared exactly.
         let mut use_roots: Vec<u64> = Vec::new();
         let mut exact_roots: Vec<u64> = Vec::new();
         if let Some(r) = own {
-            self.domain_load(r)?;
-            let spec = self
-                .vectors
-                .domains
-                .get(&r)
-                .map(|d| d.spec.clone())
-                .ok_or(FsError::NotFound)?;
-            if spec.dim != q.vector.len() || metric.is_some_and(|m| m != spec.metric) {
+            let (dim, m) = self.domain_shape(r)?;
+            if dim != q.vector.len() || metric.is_some_and(|x| x != m) {
                 return Err(FsError::Invalid);
             }
-            metric = Some(spec.metric);
-            use_roots.push(r);
+            metric = Some(m);
+            fallible::push(&mut use_roots, r)?;
         }
         let metric = metric.unwrap_or(Metric::L2);
-        if !q.exact {
-            for r in self.catalog_roots()? {
-                if Some(r) == own || r == top || !self.dir_is_under(r, top)? {
-                    continue;
-                }
-                self.domain_load(r)?;
-                let ok = self
-                    .vectors
-                    .domains
-                    .get(&r)
-                    .is_some_and(|d| d.spec.dim == q.vector.len() && d.spec.metric == metric);
-                if ok {
-                    use_roots.push(r);
-                    skip.insert(r);
-                } else {
-                    // Another metric (or dimension): its files are compared
-                    // exactly, with this query's metric.
-                    exact_roots.push(r);
-                }
+        let mut next = if q.exact {
+            None
+        } else {
+            self.catalog_root_after(None)?
+        };
+        while let Some(r) = next {
+            next = self.catalog_root_after(Some(r))?;
+            if Some(r) == own || r == top || !self.dir_is_under(r, top)? {
+                continue;
+            }
+            if self.domain_shape(r)? == (q.vector.len(), metric) {
+                fallible::push(&mut use_roots, r)?;
+            } else {
+                fallible::push(&mut exact_roots, r)?;
             }
         }
         for &r in &use_roots {
             scope.trivial = caller.is_root()
                 && q.filter == Filter::default()
                 && (r != own.unwrap_or(0) || top == r);
-            let hits = self.search_domain(r, q, &mut scope)?;
-            found.extend(hits);
+            self.search_domain(r, q, &mut scope, &mut out.hits)?;
             out.indexed = true;
         }
-        // Whatever no index covers is compared exactly.
+        // Whatever no index covers is compared exactly. Roots that answer
+        // for themselves are not entered.
+        let skip = use_roots.get(usize::from(own.is_some())..).unwrap_or(&[]);
         let mut flat = FlatIndex::new(q.vector.len(), metric).map_err(ann_error)?;
         scope.trivial = false;
         if own.is_none() {
-            self.exact_collect(top, &skip, &mut scope, q.vector.len(), &mut flat, &mut out)?;
+            self.exact_collect(top, skip, &mut scope, q.vector.len(), &mut flat, out)?;
         } else {
-            for r in exact_roots {
-                self.exact_collect(r, &skip, &mut scope, q.vector.len(), &mut flat, &mut out)?;
+            for &r in &exact_roots {
+                self.exact_collect(r, skip, &mut scope, q.vector.len(), &mut flat, out)?;
             }
         }
         if !flat.is_empty() {
             let hits = flat
                 .search(&q.vector, &SearchParams::k(q.k), None)
                 .map_err(ann_error)?;
-            found.extend(hits);
+            add_hits(&mut out.hits, &hits)?;
             out.exact_scan = true;
         }
-        found.sort_by(|a, b| a.distance.total_cmp(&b.distance).then(a.id.cmp(&b.id)));
-        let mut seen = BTreeSet::new();
-        found.retain(|n| seen.insert(n.id));
-        found.truncate(q.k);
-        for n in found {
-            let path = if q.paths {
-                self.path_below(n.id, dir)?
-            } else {
-                None
-            };
-            out.hits.push(super::Hit {
-                ino: n.id,
-                distance: n.distance,
-                path,
-            });
+        // A file two answers found is kept once, at its nearest; then
+        // nearest first, ties by inode. Unstable sorts: they sort in place.
+        out.hits
+            .sort_unstable_by(|a, b| a.ino.cmp(&b.ino).then(a.distance.total_cmp(&b.distance)));
+        out.hits.dedup_by_key(|h| h.ino);
+        out.hits
+            .sort_unstable_by(|a, b| a.distance.total_cmp(&b.distance).then(a.ino.cmp(&b.ino)));
+        out.hits.truncate(q.k);
+        if q.paths {
+            for i in 0..out.hits.len() {
+                let ino = out.hits[i].ino;
+                out.hits[i].path = self.path_below(ino, dir, &mut out.names)?;
+            }
         }
-        Ok(out)
+        Ok(())
+    }
+
+    /// Dimension and metric of the index at `root`, loaded if need be.
+    fn domain_shape(&mut self, root: u64) -> Result<(usize, Metric)> {
+        self.domain_load(root)?;
+        self.vectors
+            .domains
+            .get(&root)
+            .map(|d| (d.spec.dim, d.spec.metric))
+            .ok_or(FsError::NotFound)
     }
 
     /// Search one loaded index (its strategy, and its pending vectors
@@ -221,7 +266,8 @@ impl<D: BlockDevice> Fs<D> {
         root: u64,
         q: &Query,
         scope: &mut Scope<'_>,
-    ) -> Result<Vec<Neighbor>> {
+        hits: &mut Vec<Hit>,
+    ) -> Result<()> {
         let params = SearchParams {
             k: q.k,
             ef: q.ef,
@@ -234,8 +280,8 @@ impl<D: BlockDevice> Fs<D> {
         // A batch insertion that fails half way leaves the copy in memory
         // untrustworthy: it stays out of the map and is rebuilt on next use.
         dom.absorb_for_search()?;
-        let result: Result<Vec<Neighbor>> = if scope.trivial {
-            search_both(&dom, &q.vector, &params, None)
+        let result = if scope.trivial {
+            search_both(&dom, &q.vector, &params, None, hits)
         } else {
             // The index is out of the map, so the filter may borrow the
             // filesystem mutably to read inodes and directories.
@@ -251,7 +297,7 @@ impl<D: BlockDevice> Fs<D> {
                     }
                 }
             };
-            let r = search_both(&dom, &q.vector, &params, Some(&f));
+            let r = search_both(&dom, &q.vector, &params, Some(&f), hits);
             let (_, _, err) = cell.into_inner();
             match err {
                 Some(e) => Err(e),
@@ -292,8 +338,8 @@ impl<D: BlockDevice> Fs<D> {
         let mut cur = dir;
         let mut verdict = None;
         for _ in 0..=self.sb.inode_count {
-            if let Some(&v) = s.reach.get(&cur) {
-                verdict = Some(v);
+            if let Ok(at) = s.reach.binary_search_by_key(&cur, |&(d, _)| d) {
+                verdict = Some(s.reach[at].1);
                 break;
             }
             if cur == s.top {
@@ -301,12 +347,11 @@ impl<D: BlockDevice> Fs<D> {
                 break;
             }
             let i = self.read_inode(cur)?;
+            fallible::push(&mut chain, cur)?;
             if !i.is_dir() || i.parent == cur || i.parent == 0 || cur == vexfs_format::ROOT_INO {
                 verdict = Some(false);
-                chain.push(cur);
                 break;
             }
-            chain.push(cur);
             if !s.caller.may(&i, MAY_EXEC) {
                 verdict = Some(false);
                 break;
@@ -314,8 +359,11 @@ impl<D: BlockDevice> Fs<D> {
             cur = i.parent;
         }
         let v = verdict.ok_or(crate::error::corrupt("directory parent chain loops"))?;
+        fallible::reserve(&mut s.reach, chain.len())?;
         for d in chain {
-            s.reach.insert(d, v);
+            if let Err(at) = s.reach.binary_search_by_key(&d, |&(x, _)| x) {
+                s.reach.insert(at, (d, v));
+            }
         }
         Ok(v)
     }
@@ -335,9 +383,11 @@ impl<D: BlockDevice> Fs<D> {
             return Ok(false);
         }
         if let Some(g) = &s.filter.name_glob {
-            match self.entry_at(i.parent, i.link_key)? {
-                Some((name, e)) if e == ino && glob::matches(g, &name) => {}
-                _ => return Ok(false),
+            let named = self.with_entry(i.parent, i.link_key, |name, e| {
+                Ok(e == ino && glob::matches(g, name))
+            })?;
+            if named != Some(true) {
+                return Ok(false);
             }
         }
         if let Some((name, want)) = &s.filter.xattr {
@@ -357,7 +407,7 @@ impl<D: BlockDevice> Fs<D> {
     fn exact_collect(
         &mut self,
         top: u64,
-        skip: &BTreeSet<u64>,
+        skip: &[u64],
         s: &mut Scope<'_>,
         dim: usize,
         flat: &mut FlatIndex,
@@ -390,14 +440,25 @@ impl<D: BlockDevice> Fs<D> {
     }
 }
 
-/// The strategy's hits and the pending vectors' exact hits, together.
+/// Add the strategy's hits and the pending vectors' exact hits to `hits`.
 fn search_both(
     dom: &super::domain::Domain,
     q: &[f32],
     params: &SearchParams,
     filter: Option<&dyn Fn(u64) -> bool>,
-) -> Result<Vec<Neighbor>> {
-    let mut hits = dom.index.search(q, params, filter).map_err(ann_error)?;
-    hits.extend(dom.pending.search(q, params.k, filter)?);
-    Ok(hits)
+    hits: &mut Vec<Hit>,
+) -> Result<()> {
+    add_hits(hits, &dom.index.search(q, params, filter).map_err(ann_error)?)?;
+    add_hits(hits, &dom.pending.search(q, params.k, filter)?)
+}
+
+/// Append an answer's neighbours as hits (paths come later).
+fn add_hits(hits: &mut Vec<Hit>, found: &[Neighbor]) -> Result<()> {
+    fallible::reserve(hits, found.len())?;
+    hits.extend(found.iter().map(|n| Hit {
+        ino: n.id,
+        distance: n.distance,
+        path: None,
+    }));
+    Ok(())
 }
