@@ -179,29 +179,7 @@ impl FlatIndex {
         k: usize,
         filter: Option<&dyn Fn(VectorId) -> bool>,
     ) -> Result<TopK<VectorId>> {
-        let kern = kernels();
-        let l2 = self.metric == Metric::L2;
-        let mut top = TopK::try_new(k)?;
-        // Distances for a chunk of rows at a time (one kernel call per
-        // chunk), then the cheap threshold test.
-        const CHUNK: usize = 64;
-        let mut buf = [0f32; CHUNK];
-        // Rows that fit in cache are scored in cache order; a larger index
-        // streams from DRAM and is read strictly in address order.
-        let stream = self.data.len() * 4 > STREAM_MIN_BYTES;
-        for (rows, ids) in self
-            .data
-            .chunks(CHUNK * self.dim)
-            .zip(self.ids.chunks(CHUNK))
-        {
-            if stream {
-                kern.dist_rows_stream(q, rows, self.dim, &mut buf, l2);
-            } else {
-                kern.dist_rows(q, rows, self.dim, &mut buf, l2);
-            }
-            top.offer(&buf, ids, filter);
-        }
-        Ok(top)
+        scan_rows(self.metric, self.dim, &self.data, &self.ids, q, k, filter)
     }
 
     /// Blocked multi-query scan, single thread, for queries `qs`
@@ -398,6 +376,66 @@ impl FlatIndex {
     crate::persist::typed_load!(FlatIndex, IndexKind::Flat);
 }
 
+/// The exact scan of `data` (row-major, `dim` wide, row `i` is `ids[i]`)
+/// for the prepared query `q`: what a Flat index of f32 rows runs.
+fn scan_rows(
+    metric: Metric,
+    dim: usize,
+    data: &[f32],
+    ids: &[VectorId],
+    q: &[f32],
+    k: usize,
+    filter: Option<&dyn Fn(VectorId) -> bool>,
+) -> Result<TopK<VectorId>> {
+    let kern = kernels();
+    let l2 = metric == Metric::L2;
+    let mut top = TopK::try_new(k)?;
+    // Distances for a chunk of rows at a time (one kernel call per
+    // chunk), then the cheap threshold test.
+    const CHUNK: usize = 64;
+    let mut buf = [0f32; CHUNK];
+    // Rows that fit in cache are scored in cache order; a larger set
+    // streams from DRAM and is read strictly in address order.
+    let stream = data.len() * 4 > STREAM_MIN_BYTES;
+    for (rows, ids) in data.chunks(CHUNK * dim).zip(ids.chunks(CHUNK)) {
+        if stream {
+            kern.dist_rows_stream(q, rows, dim, &mut buf, l2);
+        } else {
+            kern.dist_rows(q, rows, dim, &mut buf, l2);
+        }
+        // A short last chunk leaves stale distances past its rows; `offer`
+        // stops at the shorter of the two.
+        top.offer(&buf, ids, filter);
+    }
+    Ok(top)
+}
+
+/// Exact k nearest neighbours of `query` among rows the caller owns,
+/// nearest first, with no index built: the same distances and order as a
+/// [`FlatIndex`] holding them. `rows` is row-major, `dim` wide, row `i`
+/// belongs to `ids[i]`, and each row must already be as the index would
+/// store it (normalised for cosine, see [`crate::distance::normalize`]).
+/// Every allocation is fallible.
+pub fn search_rows(
+    metric: Metric,
+    dim: usize,
+    rows: &[f32],
+    ids: &[VectorId],
+    query: &[f32],
+    k: usize,
+) -> Result<Vec<Neighbor>> {
+    if rows.len() != ids.len().saturating_mul(dim) {
+        return Err(AnnError::DimensionMismatch {
+            expected: ids.len().saturating_mul(dim),
+            got: rows.len(),
+        });
+    }
+    check_query(dim, query, &SearchParams::k(k))?;
+    let q = prepare(metric, query)?;
+    let top = scan_rows(metric, dim, rows, ids, &q, k, None)?;
+    Ok(finish(metric, top.into_sorted()))
+}
+
 impl VectorIndex for FlatIndex {
     fn kind(&self) -> IndexKind {
         IndexKind::Flat
@@ -569,6 +607,36 @@ mod tests {
                     assert!((n.distance - m.distance).abs() < 1e-3 * (1.0 + m.distance.abs()));
                 }
             }
+        }
+    }
+
+    /// Searching rows the caller owns gives a Flat index's answer, bit for
+    /// bit, for every metric; bad shapes are errors.
+    #[test]
+    fn search_rows_is_a_flat_index_without_one() {
+        let mut rng = Rng::new(5);
+        let dim = 19;
+        for metric in [Metric::L2, Metric::InnerProduct, Metric::Cosine] {
+            let mut f = FlatIndex::new(dim, metric).unwrap();
+            let (mut rows, mut ids) = (Vec::new(), Vec::new());
+            for i in 0..500u64 {
+                let mut v: Vec<f32> = (0..dim).map(|_| rng.normal()).collect();
+                f.add(i * 7, &v).unwrap();
+                if metric == Metric::Cosine {
+                    crate::distance::normalize(&mut v);
+                }
+                rows.extend_from_slice(&v);
+                ids.push(i * 7);
+            }
+            for _ in 0..20 {
+                let q: Vec<f32> = (0..dim).map(|_| rng.normal()).collect();
+                let want = f.search(&q, &SearchParams::k(10), None).unwrap();
+                assert_eq!(search_rows(metric, dim, &rows, &ids, &q, 10).unwrap(), want);
+            }
+            let q = vec![0.5; dim];
+            assert!(search_rows(metric, dim, &rows[1..], &ids, &q, 10).is_err());
+            assert!(search_rows(metric, dim, &rows, &ids, &q[1..], 10).is_err());
+            assert!(search_rows(metric, dim, &rows, &ids, &q, 0).is_err());
         }
     }
 

@@ -54,7 +54,7 @@ mod varint;
 
 pub use error::{AnnError, Result};
 pub use factory::{build_index, parse_kind, parse_metric};
-pub use flat::FlatIndex;
+pub use flat::{search_rows, FlatIndex};
 pub use hnsw::{HnswConfig, HnswIndex};
 pub use index::{IndexKind, IndexStats, Neighbor, SearchParams, VectorId, VectorIndex};
 pub use io::{ByteSink, ByteSource};
