@@ -325,7 +325,8 @@ impl<D: BlockDevice> Fs<D> {
     }
 
     fn item_in(body: &[u8], i: usize) -> Result<Item> {
-        Ok((node::key(body, i)?, node::value(body, i)?.to_vec()))
+        // Fallible: searches read directory entries through here.
+        Ok((node::key(body, i)?, crate::fallible::copy(node::value(body, i)?)?))
     }
 
     fn fill_body(body: &mut [u8], level: u16, items: &[Item], scratch: &mut [u8]) -> Result<()> {
@@ -518,7 +519,7 @@ impl<D: BlockDevice> Fs<D> {
                     };
                     let mut out = Vec::new();
                     for i in first..h.nitems.min(first.saturating_add(max)) {
-                        out.push(Self::item_in(body, i)?);
+                        crate::fallible::push(&mut out, Self::item_in(body, i)?)?;
                     }
                     return Ok(Step::Leaf(Some(out)));
                 }
@@ -529,7 +530,11 @@ impl<D: BlockDevice> Fs<D> {
                 Step::Leaf(Some(out)) if out.is_empty() => {
                     // The ceiling lies in a later subtree: fall back to the
                     // general search, which backtracks across leaves.
-                    return Ok(self.tree_ceil(ino, inode, key)?.into_iter().collect());
+                    let mut out = Vec::new();
+                    if let Some(item) = self.tree_ceil(ino, inode, key)? {
+                        crate::fallible::push(&mut out, item)?;
+                    }
+                    return Ok(out);
                 }
                 Step::Leaf(Some(out)) => return Ok(out),
                 Step::Down(_, _, c) => (loc, at) = c,

@@ -2,6 +2,7 @@
 
 use crate::device::BlockDevice;
 use crate::error::{corrupt, corrupt_at, FsError, Location, Result};
+use crate::fallible;
 use crate::fs::{DirEntryOut, Fs, Stat};
 use alloc::vec::Vec;
 use vexfs_format::dirent::{key_range, valid_name, DirEntry, MAX_KEY};
@@ -177,14 +178,20 @@ impl<D: BlockDevice> Fs<D> {
         if !dinode.is_dir() {
             return Err(FsError::NotDir);
         }
+        // Fallible throughout: the exact scan of a search walks
+        // directories through here.
         let mut out = Vec::new();
         if offset < 1 && out.len() < max {
-            out.push(DirEntryOut {
-                ino: dir,
-                file_type: FileType::Directory,
-                name: b".".to_vec(),
-                offset: 1,
-            });
+            let name = fallible::copy(b".")?;
+            fallible::push(
+                &mut out,
+                DirEntryOut {
+                    ino: dir,
+                    file_type: FileType::Directory,
+                    name,
+                    offset: 1,
+                },
+            )?;
         }
         if offset < 2 && out.len() < max {
             let parent = if dinode.parent == 0 {
@@ -192,12 +199,16 @@ impl<D: BlockDevice> Fs<D> {
             } else {
                 dinode.parent
             };
-            out.push(DirEntryOut {
-                ino: parent,
-                file_type: FileType::Directory,
-                name: b"..".to_vec(),
-                offset: 2,
-            });
+            let name = fallible::copy(b"..")?;
+            fallible::push(
+                &mut out,
+                DirEntryOut {
+                    ino: parent,
+                    file_type: FileType::Directory,
+                    name,
+                    offset: 2,
+                },
+            )?;
         }
         let mut k = offset.saturating_sub(2);
         while out.len() < max {
@@ -210,12 +221,16 @@ impl<D: BlockDevice> Fs<D> {
                 // the same names forever.
                 let next = next_key(dir, k, key)?;
                 let e = decode_entry(dir, &v)?;
-                out.push(DirEntryOut {
-                    ino: e.ino,
-                    file_type: e.file_type,
-                    name: e.name.to_vec(),
-                    offset: key + 3,
-                });
+                let name = fallible::copy(e.name)?;
+                fallible::push(
+                    &mut out,
+                    DirEntryOut {
+                        ino: e.ino,
+                        file_type: e.file_type,
+                        name,
+                        offset: key + 3,
+                    },
+                )?;
                 k = next;
             }
         }

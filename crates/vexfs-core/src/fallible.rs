@@ -6,6 +6,10 @@
 //! grow their buffers only through these helpers, so running out of
 //! memory is an error the caller sees (`tests/search_allocs.rs` fails
 //! each allocation of a search in turn).
+//!
+//! Not yet covered: the block cache's map nodes (a cold read can still
+//! abort there, though its 4 KiB block buffer is fallible), and the
+//! update paths (setxattr, index builds and inserts, directory changes).
 
 use crate::error::{FsError, Result};
 use alloc::vec::Vec;
@@ -34,5 +38,13 @@ pub(crate) fn copy<T: Copy>(s: &[T]) -> Result<Vec<T>> {
     let mut v = Vec::new();
     v.try_reserve_exact(s.len()).map_err(|_| FsError::NoMemory)?;
     v.extend_from_slice(s);
+    Ok(v)
+}
+
+/// A zeroed buffer of `n` bytes (a block read into the cache).
+pub(crate) fn zeroed(n: usize) -> Result<Vec<u8>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(n).map_err(|_| FsError::NoMemory)?;
+    v.resize(n, 0);
     Ok(v)
 }

@@ -110,7 +110,7 @@ impl<D: BlockDevice> Fs<D> {
             return Ok(());
         }
         self.block_offset(nr)?;
-        let mut buf = alloc::vec![0u8; self.bs];
+        let mut buf = crate::fallible::zeroed(self.bs)?;
         self.read_home(nr, &mut buf)?;
         self.cache.insert(nr, buf);
         Ok(())
@@ -142,7 +142,7 @@ impl<D: BlockDevice> Fs<D> {
             return Ok(());
         }
         self.block_offset(nr)?;
-        let mut buf = alloc::vec![0u8; self.bs];
+        let mut buf = crate::fallible::zeroed(self.bs)?;
         self.read_home(nr, &mut buf)?;
         let got_owner = header::verify(&buf, magic, nr, what)?;
         if owner.is_some_and(|o| o != got_owner) {

@@ -134,7 +134,8 @@ impl<D: BlockDevice> Fs<D> {
         {
             return Err(corrupt("xattr blob location"));
         }
-        let mut blob = Vec::with_capacity((n as usize) * self.bs);
+        let mut blob = Vec::new();
+        crate::fallible::reserve(&mut blob, (n as usize) * self.bs)?;
         for b in first..first + n {
             self.with_raw_block(b, |d| {
                 blob.extend_from_slice(d);
@@ -346,7 +347,7 @@ impl<D: BlockDevice> Fs<D> {
         for e in XattrIter::new_at(&blob, start)? {
             let e = e?;
             if e.namespace == ns && e.name == short {
-                return Ok(Some(e.value.to_vec()));
+                return crate::fallible::copy(e.value).map(Some);
             }
         }
         match tree_root {

@@ -69,7 +69,7 @@ impl<D: BlockDevice> Fs<D> {
             if header::verify(blob, XATTR_MAGIC, addr, "packed xattr blob")? != ino {
                 return Err(corrupt("packed xattr blob owned by another inode"));
             }
-            Ok(blob.to_vec())
+            crate::fallible::copy(blob)
         })
     }
 

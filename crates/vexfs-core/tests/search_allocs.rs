@@ -253,9 +253,11 @@ fn a_failed_allocation_is_enomem_and_changes_nothing() {
         let n = sweep(&mut fs, d, &request(2, b"v1*"), &user, &what);
         report.push((name, n));
     }
-    // Not swept yet: the exact scan of a directory without an index (its
-    // tree walk reads directories in batches of owned entries, and the
-    // scan's temporary Flat index keeps an id map whose nodes are
-    // allocated infallibly).
+    // No index: an exact scan of the files' embeddings (directory walk,
+    // xattr reads), as root and filtered.
+    let d = filled(&mut fs, "plain", None, 300);
+    report.push(("exact", sweep(&mut fs, d, &request(3, b""), &root, "exact")));
+    let n = sweep(&mut fs, d, &request(4, b"v2*"), &user, "exact, filtered");
+    report.push(("exact", n));
     eprintln!("allocations swept: {report:?}");
 }

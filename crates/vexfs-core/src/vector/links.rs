@@ -257,7 +257,8 @@ impl<D: BlockDevice> Fs<D> {
         prune: &dyn Fn(u64, &Inode) -> bool,
         f: &mut EntryVisitor<'_, D>,
     ) -> Result<()> {
-        let mut stack = alloc::vec![top];
+        let mut stack = Vec::new();
+        crate::fallible::push(&mut stack, top)?;
         let mut steps = 0u64;
         while let Some(dir) = stack.pop() {
             let mut offset = 2;
@@ -283,7 +284,7 @@ impl<D: BlockDevice> Fs<D> {
                         && child.parent == dir
                         && !prune(e.ino, &child)
                     {
-                        stack.push(e.ino);
+                        crate::fallible::push(&mut stack, e.ino)?;
                     }
                     f(self, dir, key, e.ino, &child)?;
                 }

@@ -11,7 +11,7 @@ use crate::fs::Fs;
 use crate::perm::{Caller, MAY_EXEC, MAY_READ};
 use alloc::vec::Vec;
 use core::cell::RefCell;
-use vexfs_ann::{FlatIndex, Metric, Neighbor, SearchParams, VectorIndex};
+use vexfs_ann::{Metric, Neighbor, SearchParams};
 use vexfs_format::inode::FLAG_HAS_EMBEDDING;
 use vexfs_format::vector::MAX_DIM;
 
@@ -216,19 +216,24 @@ impl<D: BlockDevice> Fs<D> {
         // Whatever no index covers is compared exactly. Roots that answer
         // for themselves are not entered.
         let skip = use_roots.get(usize::from(own.is_some())..).unwrap_or(&[]);
-        let mut flat = FlatIndex::new(q.vector.len(), metric).map_err(ann_error)?;
+        let mut exact = ExactRows {
+            dim: q.vector.len(),
+            metric,
+            rows: Vec::new(),
+            ids: Vec::new(),
+        };
         scope.trivial = false;
         if own.is_none() {
-            self.exact_collect(top, skip, &mut scope, q.vector.len(), &mut flat, out)?;
+            self.exact_collect(top, skip, &mut scope, &mut exact, out)?;
         } else {
             for &r in &exact_roots {
-                self.exact_collect(r, skip, &mut scope, q.vector.len(), &mut flat, out)?;
+                self.exact_collect(r, skip, &mut scope, &mut exact, out)?;
             }
         }
-        if !flat.is_empty() {
-            let hits = flat
-                .search(&q.vector, &SearchParams::k(q.k), None)
-                .map_err(ann_error)?;
+        if !exact.ids.is_empty() {
+            let hits =
+                vexfs_ann::search_rows(metric, exact.dim, &exact.rows, &exact.ids, &q.vector, q.k)
+                    .map_err(ann_error)?;
             add_hits(&mut out.hits, &hits)?;
             out.exact_scan = true;
         }
@@ -409,8 +414,7 @@ impl<D: BlockDevice> Fs<D> {
         top: u64,
         skip: &[u64],
         s: &mut Scope<'_>,
-        dim: usize,
-        flat: &mut FlatIndex,
+        exact: &mut ExactRows,
         out: &mut SearchOutcome,
     ) -> Result<()> {
         // Directories the caller may not search are not entered (their
@@ -431,12 +435,34 @@ impl<D: BlockDevice> Fs<D> {
             }
             let v = fs.embedding_of(ino)?;
             out.scanned += 1;
-            if v.len() == dim {
-                flat.add(ino, &v).map_err(ann_error)?;
-            }
-            Ok(())
+            exact.add(ino, &v)
         })?;
         Ok(())
+    }
+}
+
+/// The embeddings an exact scan compares, as a Flat index would store
+/// them (normalised for cosine), in buffers that grow fallibly.
+struct ExactRows {
+    dim: usize,
+    metric: Metric,
+    rows: Vec<f32>,
+    ids: Vec<u64>,
+}
+
+impl ExactRows {
+    /// Take `v` for file `ino`; a vector of another length is not
+    /// comparable and is left out (the outcome counts it as scanned).
+    fn add(&mut self, ino: u64, v: &[f32]) -> Result<()> {
+        if v.len() != self.dim {
+            return Ok(());
+        }
+        let at = self.rows.len();
+        fallible::extend(&mut self.rows, v)?;
+        if self.metric == Metric::Cosine {
+            vexfs_ann::distance::normalize(&mut self.rows[at..]);
+        }
+        fallible::push(&mut self.ids, ino).inspect_err(|_| self.rows.truncate(at))
     }
 }
 
