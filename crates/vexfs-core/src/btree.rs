@@ -326,7 +326,10 @@ impl<D: BlockDevice> Fs<D> {
 
     fn item_in(body: &[u8], i: usize) -> Result<Item> {
         // Fallible: searches read directory entries through here.
-        Ok((node::key(body, i)?, crate::fallible::copy(node::value(body, i)?)?))
+        Ok((
+            node::key(body, i)?,
+            crate::fallible::copy(node::value(body, i)?)?,
+        ))
     }
 
     fn fill_body(body: &mut [u8], level: u16, items: &[Item], scratch: &mut [u8]) -> Result<()> {

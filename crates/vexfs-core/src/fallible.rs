@@ -36,7 +36,8 @@ pub(crate) fn extend<T: Copy>(v: &mut Vec<T>, s: &[T]) -> Result<()> {
 /// A copy of `s` in a buffer of exactly its size.
 pub(crate) fn copy<T: Copy>(s: &[T]) -> Result<Vec<T>> {
     let mut v = Vec::new();
-    v.try_reserve_exact(s.len()).map_err(|_| FsError::NoMemory)?;
+    v.try_reserve_exact(s.len())
+        .map_err(|_| FsError::NoMemory)?;
     v.extend_from_slice(s);
     Ok(v)
 }

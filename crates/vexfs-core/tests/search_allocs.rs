@@ -29,7 +29,11 @@ enum Hook {
     Count(u64),
     /// Count allocations and fail the one numbered `fail_at` (from 1);
     /// `failed` says whether it has come.
-    Fail { seen: u64, fail_at: u64, failed: bool },
+    Fail {
+        seen: u64,
+        fail_at: u64,
+        failed: bool,
+    },
 }
 
 thread_local! {
@@ -130,8 +134,14 @@ fn filled(fs: &mut Fs<MemDevice>, name: &str, kind: Option<(IndexKind, &str)>, n
             .unwrap()
             .ino;
         let v: Vec<u8> = vecf(i, DIM).iter().flat_map(|x| x.to_le_bytes()).collect();
-        fs.setxattr(f, u::EMBEDDING_XATTR.as_bytes(), &v, XattrFlags::default(), T0)
-            .unwrap();
+        fs.setxattr(
+            f,
+            u::EMBEDDING_XATTR.as_bytes(),
+            &v,
+            XattrFlags::default(),
+            T0,
+        )
+        .unwrap();
     }
     d
 }
@@ -173,8 +183,16 @@ fn searches_allocate_little() {
         let mut out = vec![0u8; std::mem::size_of::<u::Search>()];
         HOOK.with(|h| h.set(Hook::Count(0)));
         for req in &reqs {
-            fs.vector_ioctl(d, u::IOC_SEARCH, u::as_bytes(&**req), &mut out, &mut s, &root, T0)
-                .unwrap();
+            fs.vector_ioctl(
+                d,
+                u::IOC_SEARCH,
+                u::as_bytes(&**req),
+                &mut out,
+                &mut s,
+                &root,
+                T0,
+            )
+            .unwrap();
         }
         let Hook::Count(n) = HOOK.with(|h| h.replace(Hook::Off)) else {
             unreachable!()
@@ -209,7 +227,15 @@ fn sweep(fs: &mut Fs<MemDevice>, dir: u64, req: &u::Search, who: &Caller, what: 
             })
         });
         let got = fs
-            .vector_ioctl(dir, u::IOC_SEARCH, u::as_bytes(req), &mut out, &mut s, who, T0)
+            .vector_ioctl(
+                dir,
+                u::IOC_SEARCH,
+                u::as_bytes(req),
+                &mut out,
+                &mut s,
+                who,
+                T0,
+            )
             .map(|n| &out[..n]);
         let Hook::Fail { failed, .. } = HOOK.with(|h| h.replace(Hook::Off)) else {
             unreachable!()
@@ -226,7 +252,10 @@ fn sweep(fs: &mut Fs<MemDevice>, dir: u64, req: &u::Search, who: &Caller, what: 
             ),
         }
         let again = search(fs, dir, req, &mut s, who).expect("search after a failure");
-        assert_eq!(again, want, "{what}: answer after allocation {fail_at} failed");
+        assert_eq!(
+            again, want,
+            "{what}: answer after allocation {fail_at} failed"
+        );
         assert!(fail_at < 10_000, "{what}: the search does not finish");
     }
     unreachable!()
@@ -245,7 +274,14 @@ fn a_failed_allocation_is_enomem_and_changes_nothing() {
     for (name, kind, params) in STRATEGIES {
         let d = filled(&mut fs, name, Some((kind, params)), 600);
         // Builds the index; the sweep then covers a search of a built one.
-        search(&mut fs, d, &request(0, b""), &mut QuerySession::default(), &root).unwrap();
+        search(
+            &mut fs,
+            d,
+            &request(0, b""),
+            &mut QuerySession::default(),
+            &root,
+        )
+        .unwrap();
         report.push((name, sweep(&mut fs, d, &request(1, b""), &root, name)));
         // A caller without privileges and a name filter: checks inside
         // the walk.

@@ -472,7 +472,6 @@ impl<D: BlockDevice> Fs<D> {
         }
         let v = get_floats(input, offset_of!(C, data), count)?;
         fallible::extend(&mut session.staged, &v)
-
     }
 
     fn ioc_results(input: &[u8], out: &mut [u8], session: &mut QuerySession) -> Result<usize> {

@@ -474,7 +474,10 @@ fn search_both(
     filter: Option<&dyn Fn(u64) -> bool>,
     hits: &mut Vec<Hit>,
 ) -> Result<()> {
-    add_hits(hits, &dom.index.search(q, params, filter).map_err(ann_error)?)?;
+    add_hits(
+        hits,
+        &dom.index.search(q, params, filter).map_err(ann_error)?,
+    )?;
     add_hits(hits, &dom.pending.search(q, params.k, filter)?)
 }
 
