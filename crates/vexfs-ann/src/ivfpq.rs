@@ -12,7 +12,7 @@
 //! `nlist * m * 256` floats and an `m * 256` pass per probed list).
 
 use crate::common::{check_query, check_vec, finish, prepare, prepare_rows, reserve, row, TopK};
-use crate::distance::kernels;
+use crate::distance::{kernels, offload, pq, pq::KSUB};
 use crate::error::{AnnError, Result};
 use crate::index::{IndexKind, IndexStats, Neighbor, SearchParams, VectorId, VectorIndex};
 use crate::io::ByteSink;
@@ -23,47 +23,12 @@ use alloc::collections::BTreeMap;
 use alloc::vec;
 use alloc::vec::Vec;
 
-const KSUB: usize = 256;
-
 /// Re-rank candidates whose raw rows are prefetched ahead of the one being
 /// scored: enough to cover memory latency with a 128-d row per candidate.
 const RERANK_AHEAD: usize = 4;
 
 /// f32 values per 64-byte cache line.
 const CACHE_LINE_F32: usize = 16;
-
-/// Add to `out[i]` the table sum of code `i`: `sum_j lut[j * 256 +
-/// codes[i * m + j]]`.
-fn adc_scan(lut: &[f32], codes: &[u8], m: usize, out: &mut [f32]) {
-    match m {
-        8 => adc_scan_m::<8>(lut, codes, out),
-        16 => adc_scan_m::<16>(lut, codes, out),
-        32 => adc_scan_m::<32>(lut, codes, out),
-        _ => {
-            for (o, code) in out.iter_mut().zip(codes.chunks_exact(m)) {
-                let mut d = 0.0;
-                for (t, &c) in lut.chunks_exact(KSUB).zip(code) {
-                    d += t[c as usize];
-                }
-                *o += d;
-            }
-        }
-    }
-}
-
-/// [`adc_scan`] unrolled for a fixed `M`, four partial sums per code.
-#[inline(always)]
-fn adc_scan_m<const M: usize>(lut: &[f32], codes: &[u8], out: &mut [f32]) {
-    let lut = &lut[..M * KSUB];
-    for (o, code) in out.iter_mut().zip(codes.chunks_exact(M)) {
-        let code: &[u8; M] = code.try_into().expect("chunk of M");
-        let mut d = [0.0f32; 4];
-        for j in 0..M {
-            d[j & 3] += lut[j * KSUB + code[j] as usize];
-        }
-        *o += (d[0] + d[1]) + (d[2] + d[3]);
-    }
-}
 
 /// IVF-PQ parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -212,25 +177,14 @@ impl IvfPqIndex {
     /// refers to them.
     fn query_table(&self, q: &[f32]) -> Result<Vec<f32>> {
         let (m, dsub, ksub) = (self.m(), self.dsub, self.ksub);
-        // Scaling by -2 or -1 is exact, so folding it into q changes no bit.
-        let f = if self.metric == Metric::L2 {
-            -2.0
-        } else {
-            -1.0
-        };
+        if !pq::table_fits(q.len(), self.books_t.len(), m, dsub, ksub, m * KSUB) {
+            return Err(AnnError::Corrupt("codebooks do not match the dimension"));
+        }
         let mut lut = Vec::new();
         reserve(&mut lut, m * KSUB)?;
         lut.resize(m * KSUB, 0f32);
-        for (j, t) in lut.chunks_exact_mut(KSUB).enumerate() {
-            let t = &mut t[..ksub];
-            for d in 0..dsub {
-                let qd = f * q[j * dsub + d];
-                let col = &self.books_t[(j * dsub + d) * KSUB..][..ksub];
-                for (e, &w) in t.iter_mut().zip(col) {
-                    *e += qd * w;
-                }
-            }
-        }
+        let l2 = self.metric == Metric::L2;
+        offload::pq_table(q, &self.books_t, m, dsub, ksub, l2, &mut lut);
         Ok(lut)
     }
 
@@ -560,13 +514,12 @@ impl VectorIndex for IvfPqIndex {
             };
             dists.clear();
             reserve(&mut dists, l.ids.len())?;
-            dists.resize(l.ids.len(), base);
-            if l2 {
-                for (d, &b) in dists.iter_mut().zip(&l.bias) {
-                    *d += b;
-                }
+            dists.resize(l.ids.len(), 0.0);
+            let bias: &[f32] = if l2 { &l.bias } else { &[] };
+            if !pq::adc_fits(lut.len(), l.codes.len(), bias.len(), m, dists.len()) {
+                return Err(AnnError::Corrupt("list codes do not match its ids"));
             }
-            adc_scan(&lut, &l.codes, m, &mut dists);
+            offload::adc_scan(&lut, &l.codes, m, base, bias, &mut dists);
             let mut worst = top.worst();
             for (p, (&d, &id)) in dists.iter().zip(&l.ids).enumerate() {
                 if d < worst {

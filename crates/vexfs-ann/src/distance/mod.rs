@@ -15,6 +15,7 @@ pub mod codes;
 pub mod scalar;
 pub mod sq8;
 pub mod offload;
+pub(crate) mod pq;
 #[cfg(all(target_arch = "x86_64", any(feature = "std", feature = "fpu-executor")))]
 pub(crate) mod x86;
 

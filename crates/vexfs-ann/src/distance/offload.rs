@@ -33,6 +33,13 @@ pub const OP_ROWS: u32 = 3;
 /// Distances from `a` to the arena vectors of `ids` (`rec` words per node,
 /// vector at word `off`; `b` is the arena as f32 bits): `out[0..ids]`.
 pub const OP_GATHER: u32 = 4;
+/// The IVF-PQ query table of `a` (`rec` sub-quantisers of `dim`
+/// dimensions, `off` codewords) from the transposed codebooks `b`, `-2`
+/// scaled for `l2`: `out[0..rec * 256]`, zeroed by the caller.
+pub const OP_PQ_TABLE: u32 = 5;
+/// ADC distances of `codes` (`rec` bytes each) from the table `a`, each
+/// started at `q[0][0]` plus `b[i]` (when `b` is not empty): `out[0..n]`.
+pub const OP_ADC: u32 = 6;
 
 /// One kernel call, as it crosses between the two copies of the crate.
 /// Every pointer comes from a live slice of the stated length (dangling
@@ -66,6 +73,10 @@ pub struct OffloadCall {
     pub rec: usize,
     /// Word offset of the vector in a record.
     pub off: usize,
+    /// PQ codes of [`OP_ADC`].
+    pub codes: *const u8,
+    /// Their length in bytes.
+    pub codes_len: usize,
     /// Results.
     pub out: *mut f32,
     /// Room in `out`.
@@ -91,6 +102,8 @@ impl OffloadCall {
             dim: 0,
             rec: 0,
             off: 0,
+            codes: [].as_ptr(),
+            codes_len: 0,
             out: out.as_mut_ptr(),
             out_len: out.len(),
         }
@@ -194,6 +207,57 @@ fn off_gather(
     run(&mut c);
 }
 
+/// [`super::pq::query_table`], in an FPU section once [`install`] has run.
+pub(crate) fn pq_table(
+    q: &[f32],
+    books_t: &[f32],
+    m: usize,
+    dsub: usize,
+    ksub: usize,
+    l2: bool,
+    out: &mut [f32],
+) {
+    if !installed() {
+        return super::pq::query_table(q, books_t, m, dsub, ksub, l2, out);
+    }
+    let mut c = OffloadCall::new(OP_PQ_TABLE, l2, q, out);
+    (c.b, c.b_len) = (books_t.as_ptr(), books_t.len());
+    (c.rec, c.dim, c.off) = (m, dsub, ksub);
+    run(&mut c);
+}
+
+/// Codes per [`OP_ADC`] call: like a row scan, a long list is cut into
+/// pieces so an FPU section stays short.
+const ADC_CODES_PER_CALL: usize = 16 * 1024;
+
+/// [`super::pq::adc_scan`], in FPU sections once [`install`] has run.
+pub(crate) fn adc_scan(
+    lut: &[f32],
+    codes: &[u8],
+    m: usize,
+    base: f32,
+    bias: &[f32],
+    out: &mut [f32],
+) {
+    if !installed() {
+        return super::pq::adc_scan(lut, codes, m, base, bias, out);
+    }
+    let base = [base];
+    let m1 = m.max(1);
+    for (i, o) in out.chunks_mut(ADC_CODES_PER_CALL).enumerate() {
+        let at = i * ADC_CODES_PER_CALL;
+        let cs = codes.get(at * m1..).unwrap_or(&[]);
+        let bs = bias.get(at..).unwrap_or(&[]);
+        let mut c = OffloadCall::new(OP_ADC, false, lut, o);
+        (c.b, c.b_len) = (bs.as_ptr(), bs.len().min(o.len()));
+        (c.codes, c.codes_len) = (cs.as_ptr(), cs.len());
+        c.q[0] = base.as_ptr();
+        c.q_len[0] = 1;
+        c.rec = m;
+        run(&mut c);
+    }
+}
+
 /// The table `kernels()` returns in a no_std build after [`install`]: float
 /// kernels handed over, the rest (integer, code and f16/SQ8 kernels) local.
 pub static OFFLOAD: Kernels = Kernels {
@@ -249,6 +313,17 @@ pub unsafe fn execute_with(k: &Kernels, call: &mut OffloadCall) -> i32 {
             let ids = unsafe { part(c.ids, c.ids_len) };
             k.gather(a, words, c.rec, c.off, ids, out, l2);
         }
+        OP_PQ_TABLE if super::pq::table_fits(a.len(), b.len(), c.rec, c.dim, c.off, out.len()) => {
+            super::pq::query_table(a, b, c.rec, c.dim, c.off, l2, out);
+        }
+        OP_ADC if c.q_len[0] == 1 => {
+            // SAFETY: as above.
+            let (base, codes) = unsafe { (part(c.q[0], 1)[0], part(c.codes, c.codes_len)) };
+            if !super::pq::adc_fits(a.len(), codes.len(), b.len(), c.rec, out.len()) {
+                return EINVAL;
+            }
+            super::pq::adc_scan(a, codes, c.rec, base, b, out);
+        }
         _ => return EINVAL,
     }
     0
@@ -276,6 +351,38 @@ mod tests {
         unsafe { execute(&mut *call) }
     }
 
+    /// The IVF-PQ table and ADC scan handed over (in pieces, for a list
+    /// longer than one call) give the bits of the local loops.
+    #[test]
+    fn pq_table_and_adc_give_the_portable_bits() {
+        use super::super::pq::{self, KSUB};
+        let mut rng = Rng::new(4);
+        for (m, dsub, ksub) in [(8usize, 4usize, 256usize), (5, 3, 100), (16, 2, 256)] {
+            let q: std::vec::Vec<f32> = (0..m * dsub).map(|_| rng.normal()).collect();
+            let books: std::vec::Vec<f32> = (0..m * dsub * KSUB).map(|_| rng.normal()).collect();
+            for l2 in [true, false] {
+                let mut want = std::vec![0f32; m * KSUB];
+                pq::query_table(&q, &books, m, dsub, ksub, l2, &mut want);
+                // SAFETY: `entry` is `execute`, callable for the whole run.
+                unsafe { install(entry) };
+                let mut got = std::vec![0f32; m * KSUB];
+                pq_table(&q, &books, m, dsub, ksub, l2, &mut got);
+                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<std::vec::Vec<_>>();
+                assert_eq!(bits(&got), bits(&want), "table m {m} l2 {l2}");
+                let n = ADC_CODES_PER_CALL + 77;
+                let codes: std::vec::Vec<u8> = (0..n * m).map(|_| rng.below(ksub) as u8).collect();
+                let bias: std::vec::Vec<f32> = (0..n).map(|_| rng.normal()).collect();
+                for b in [&bias[..], &[]] {
+                    let mut x = std::vec![f32::NAN; n];
+                    let mut y = std::vec![f32::NAN; n];
+                    adc_scan(&want, &codes, m, 0.75, b, &mut x);
+                    pq::adc_scan(&want, &codes, m, 0.75, b, &mut y);
+                    assert_eq!(bits(&x), bits(&y), "adc m {m} bias {}", b.len());
+                }
+            }
+        }
+    }
+
     /// The arena gather handed over scores every id as the portable one
     /// does, out-of-range ids included.
     #[test]
@@ -295,7 +402,11 @@ mod tests {
                 let (mut x, mut y) = ([f32::NAN; 17], [f32::NAN; 17]);
                 OFFLOAD.gather(&q, &words, rec, off, &ids, &mut x, l2);
                 SCALAR.gather(&q, &words, rec, off, &ids, &mut y, l2);
-                assert_eq!(x.map(f32::to_bits), y.map(f32::to_bits), "dim {dim} l2 {l2}");
+                assert_eq!(
+                    x.map(f32::to_bits),
+                    y.map(f32::to_bits),
+                    "dim {dim} l2 {l2}"
+                );
             }
         }
     }
