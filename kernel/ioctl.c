@@ -10,7 +10,11 @@
  *
  * Every open directory gets its query state (a staged long vector, the
  * last results for paging) on its first ioctl, in file->private_data,
- * freed at release: the FUSE daemon keeps the same per open handle.
+ * freed at release: the FUSE daemon keeps the same per open handle. The
+ * same handle keeps the buffers a command is copied into and answered in,
+ * so a search allocates nothing here after the first: ioctls on one open
+ * file take its mutex, one at a time (they would queue on the sb lock
+ * anyway).
  *
  * Floats: the core is built soft-float (kernel/README.md) and may sleep
  * anywhere under the lock; only its distance kernels run with SSE2, each
@@ -62,37 +66,66 @@ static bool vexfs_cmd_writes(unsigned int cmd)
 	return false;
 }
 
-/* The largest struct any command carries; _IOC_SIZE never exceeds it. */
-#define VEXFS_IOC_ARG_MAX                                                     \
-	max3(max(sizeof(struct vexfs_search), sizeof(struct vexfs_results)),  \
-	     max(sizeof(struct vexfs_bulk), sizeof(struct vexfs_vector_chunk)), \
-	     max3(sizeof(struct vexfs_index_config),                          \
-		  sizeof(struct vexfs_index_stats),                           \
-		  sizeof(struct vexfs_search_batch)))
+/* Every struct a command carries: the union is as large as the largest. */
+union vexfs_ioc_arg {
+	struct vexfs_search search;
+	struct vexfs_results results;
+	struct vexfs_bulk bulk;
+	struct vexfs_vector_chunk chunk;
+	struct vexfs_index_config config;
+	struct vexfs_index_stats stats;
+	struct vexfs_search_batch batch;
+};
 
-/* The directory file's query state, made on first use. */
-static struct vexfs_session *vexfs_file_session(struct file *file)
+/* _IOC_SIZE of a known command never exceeds this. */
+#define VEXFS_IOC_ARG_MAX sizeof(union vexfs_ioc_arg)
+
+/* What an open directory keeps for its ioctls (file->private_data). */
+struct vexfs_dir_handle {
+	struct vexfs_session *session;
+	struct mutex lock; /* held across one ioctl: it owns the buffers */
+	u8 in[VEXFS_IOC_ARG_MAX];
+	u8 out[VEXFS_IOC_ARG_MAX];
+};
+
+static void vexfs_dir_handle_free(struct vexfs_dir_handle *h)
 {
-	struct vexfs_session *s = READ_ONCE(file->private_data);
-	struct vexfs_session *old;
+	if (!h)
+		return;
+	vexfs_session_free(h->session);
+	mutex_destroy(&h->lock);
+	kvfree(h);
+}
 
-	if (s)
-		return s;
-	s = vexfs_session_new();
-	if (!s)
+/* The directory file's ioctl state, made on first use. */
+static struct vexfs_dir_handle *vexfs_file_handle(struct file *file)
+{
+	struct vexfs_dir_handle *h = READ_ONCE(file->private_data);
+	struct vexfs_dir_handle *old;
+
+	if (h)
+		return h;
+	h = kvmalloc(sizeof(*h), GFP_KERNEL);
+	if (!h)
 		return NULL;
-	/* Two first ioctls racing on one file: keep one session. */
-	old = cmpxchg(&file->private_data, NULL, s);
+	h->session = vexfs_session_new();
+	if (!h->session) {
+		kvfree(h);
+		return NULL;
+	}
+	mutex_init(&h->lock);
+	/* Two first ioctls racing on one file: keep one handle. */
+	old = cmpxchg(&file->private_data, NULL, h);
 	if (old) {
-		vexfs_session_free(s);
+		vexfs_dir_handle_free(h);
 		return old;
 	}
-	return s;
+	return h;
 }
 
 int vexfs_dir_release(struct inode *inode, struct file *file)
 {
-	vexfs_session_free(file->private_data);
+	vexfs_dir_handle_free(file->private_data);
 	file->private_data = NULL;
 	return 0;
 }
@@ -184,7 +217,7 @@ long vexfs_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	void __user *uarg = (void __user *)arg;
 	size_t size = _IOC_SIZE(cmd), in_len, out_len;
 	bool writes = vexfs_cmd_writes(cmd);
-	struct vexfs_session *session;
+	struct vexfs_dir_handle *h;
 	struct vexfs_caller caller;
 	u8 *in = NULL, *out = NULL;
 	u32 *groups = NULL;
@@ -198,27 +231,24 @@ long vexfs_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	in_len = (_IOC_DIR(cmd) & _IOC_WRITE) ? size : 0;
 	out_len = (_IOC_DIR(cmd) & _IOC_READ) ? size : 0;
 
-	session = vexfs_file_session(file);
-	if (!session)
+	h = vexfs_file_handle(file);
+	if (!h)
 		return -ENOMEM;
 	ret = vexfs_make_caller(inode, &caller, &groups);
 	if (ret)
 		return ret;
+	if (mutex_lock_interruptible(&h->lock)) {
+		kvfree(groups);
+		return -EINTR;
+	}
 	if (in_len) {
-		in = kvmalloc(in_len, GFP_KERNEL);
-		ret = -ENOMEM;
-		if (!in)
-			goto out_free;
+		in = h->in;
 		ret = -EFAULT;
 		if (copy_from_user(in, uarg, in_len))
 			goto out_free;
 	}
-	if (out_len) {
-		out = kvzalloc(out_len, GFP_KERNEL);
-		ret = -ENOMEM;
-		if (!out)
-			goto out_free;
-	}
+	if (out_len)
+		out = h->out;
 	if (writes) {
 		ret = mnt_want_write_file(file);
 		if (ret)
@@ -229,7 +259,7 @@ long vexfs_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 
 	fs = vexfs_lock(sb);
 	ret = vexfs_vector_ioctl(fs, inode->i_ino, cmd, in, in_len, out, out_len,
-				 session, &caller, vexfs_now());
+				 h->session, &caller, vexfs_now());
 	if (ret >= 0 && writes)
 		vexfs_ioctl_reload(fs, inode);
 	/* Any of them may have changed or loaded an index with pending rows. */
@@ -251,12 +281,14 @@ long vexfs_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		ret = -EINVAL;
 		goto out_free;
 	}
+	/* No answer: the caller reads zeros, not an earlier command's reply. */
+	if (!ret && out_len)
+		memset(out, 0, out_len);
 	ret = 0;
 	if (out_len && copy_to_user(uarg, out, out_len))
 		ret = -EFAULT;
 out_free:
-	kvfree(out);
-	kvfree(in);
+	mutex_unlock(&h->lock);
 	kvfree(groups);
 	return ret;
 }
