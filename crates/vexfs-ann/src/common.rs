@@ -10,6 +10,39 @@ use core::cell::UnsafeCell;
 use core::cmp::Ordering;
 use core::sync::atomic::{AtomicBool, Ordering as AtOrd};
 
+/// `a < b` as IEEE 754 defines it (false when either is NaN; -0 and +0
+/// are equal). Without SSE (the kernel module's soft-float build) every
+/// float comparison would be a library call, and searches compare
+/// distances at every heap step; there the same answer comes from integer
+/// operations on the bits, inline.
+#[inline(always)]
+pub(crate) fn lt(a: f32, b: f32) -> bool {
+    #[cfg(target_feature = "sse")]
+    {
+        a < b
+    }
+    #[cfg(not(target_feature = "sse"))]
+    {
+        lt_bits(a, b)
+    }
+}
+
+/// [`lt`] on the bit patterns, for builds without SSE (and its tests).
+#[cfg_attr(target_feature = "sse", allow(dead_code))]
+#[inline(always)]
+pub(crate) fn lt_bits(a: f32, b: f32) -> bool {
+    const ABS: u32 = 0x7fff_ffff;
+    const INF: u32 = 0x7f80_0000;
+    let (x, y) = (a.to_bits(), b.to_bits());
+    if x & ABS > INF || y & ABS > INF || (x | y) & ABS == 0 {
+        return false;
+    }
+    // Sign and magnitude to one unsigned order: negatives reversed below
+    // positives.
+    let key = |v: u32| if v >> 31 != 0 { !v } else { v | 0x8000_0000 };
+    key(x) < key(y)
+}
+
 /// A (distance, payload) pair ordered by distance only.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Scored<T> {
@@ -19,7 +52,7 @@ pub(crate) struct Scored<T> {
 
 impl<T> PartialEq for Scored<T> {
     fn eq(&self, o: &Self) -> bool {
-        self.d == o.d
+        !lt(self.d, o.d) && !lt(o.d, self.d)
     }
 }
 impl<T> Eq for Scored<T> {}
@@ -33,7 +66,13 @@ impl<T> Ord for Scored<T> {
     fn cmp(&self, o: &Self) -> Ordering {
         // Distances are finite for finite inputs; NaN compares equal so a
         // bad vector cannot panic a sort or a heap.
-        self.d.partial_cmp(&o.d).unwrap_or(Ordering::Equal)
+        if lt(self.d, o.d) {
+            Ordering::Less
+        } else if lt(o.d, self.d) {
+            Ordering::Greater
+        } else {
+            Ordering::Equal
+        }
     }
 }
 
@@ -42,7 +81,7 @@ impl<T> Ord for Scored<T> {
 pub(crate) struct MinScored<T>(pub Scored<T>);
 impl<T> PartialEq for MinScored<T> {
     fn eq(&self, o: &Self) -> bool {
-        self.0.d == o.0.d
+        self.0 == o.0
     }
 }
 impl<T> Eq for MinScored<T> {}
@@ -100,7 +139,7 @@ impl<T: Copy> TopK<T> {
         if self.heap.len() < self.k {
             self.heap.push(Scored { d, v });
         } else if let Some(mut top) = self.heap.peek_mut() {
-            if d < top.d {
+            if lt(d, top.d) {
                 *top = Scored { d, v };
             }
         }
@@ -123,7 +162,7 @@ impl TopK<VectorId> {
     ) {
         let mut worst = self.worst();
         for (&d, &id) in dists.iter().zip(ids) {
-            if d < worst {
+            if lt(d, worst) {
                 if let Some(flt) = filter {
                     if !flt(id) {
                         continue;
@@ -342,3 +381,39 @@ pub(crate) fn row<T>(data: &[T], dim: usize, i: usize) -> &[T] {
 
 /// `try_reserve` mapped to our error (large buffers get huge pages).
 pub(crate) use crate::mem::{heap_room, reserve};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Rng;
+
+    /// The integer comparison of soft-float builds is IEEE `<`: on zeros
+    /// of both signs, infinities, NaNs, subnormals and random values.
+    #[test]
+    fn lt_bits_is_ieee_less_than() {
+        let mut v = [
+            0.0f32,
+            -0.0,
+            1.0,
+            -1.0,
+            f32::MIN_POSITIVE,
+            -f32::MIN_POSITIVE,
+            1e-45,
+            -1e-45,
+            f32::MAX,
+            f32::MIN,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::NAN,
+            -f32::NAN,
+        ]
+        .to_vec();
+        let mut rng = Rng::new(11);
+        v.extend((0..200).map(|_| rng.normal() * 10f32.powi(rng.below(20) as i32 - 10)));
+        for &a in &v {
+            for &b in &v {
+                assert_eq!(lt_bits(a, b), a < b, "{a:e} < {b:e}");
+            }
+        }
+    }
+}

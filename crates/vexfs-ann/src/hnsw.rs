@@ -20,7 +20,8 @@
 //! connected) but never returned. Filtered-out nodes are treated the same.
 
 use crate::common::{
-    check_query, check_vec, finish, heap_room, prepare, reserve, MinScored, Pool, Scored, Visited,
+    check_query, check_vec, finish, heap_room, lt, prepare, reserve, MinScored, Pool, Scored,
+    Visited,
 };
 use crate::distance::{kernels, prefetch, DistFn};
 use crate::error::{AnnError, Result};
@@ -470,7 +471,7 @@ impl HnswIndex {
             let mut changed = false;
             for &nb in self.links(cur, level) {
                 let d = self.d(q, nb);
-                if d < cd {
+                if lt(d, cd) {
                     cd = d;
                     cur = nb;
                     changed = true;
@@ -520,7 +521,7 @@ impl HnswIndex {
         }
         s.cand.push(MinScored(Scored { d: ep_d, v: ep }));
         while let Some(MinScored(c)) = s.cand.pop() {
-            if c.d > lower && (s.top.len() >= ef || !filtered) {
+            if lt(lower, c.d) && (s.top.len() >= ef || !filtered) {
                 break;
             }
             heap_room(&mut s.cand, width)?;
@@ -542,7 +543,7 @@ impl HnswIndex {
                     }
                 }
                 for (&nb, &d) in s.fresh.iter().zip(&s.fdist) {
-                    if s.top.len() < ef || d < lower {
+                    if s.top.len() < ef || lt(d, lower) {
                         s.cand.push(MinScored(Scored { d, v: nb }));
                         if allowed(nb) {
                             s.top.push(Scored { d, v: nb });
@@ -574,7 +575,7 @@ impl HnswIndex {
                     continue;
                 }
                 let d = self.d(q, nb);
-                if s.top.len() < ef || d < lower {
+                if s.top.len() < ef || lt(d, lower) {
                     s.cand.push(MinScored(Scored { d, v: nb }));
                     if let Some(MinScored(p)) = s.cand.peek() {
                         self.prefetch_links(p.v, level);

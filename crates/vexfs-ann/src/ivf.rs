@@ -3,7 +3,8 @@
 //! whose centroids are nearest.
 
 use crate::common::{
-    batch_rows, check_query, check_vec, finish, prepare, prepare_rows, reserve, row, Scored, TopK,
+    batch_rows, check_query, check_vec, finish, lt, prepare, prepare_rows, reserve, row, Scored,
+    TopK,
 };
 use crate::distance::kernels;
 use crate::error::{AnnError, Result};
@@ -60,7 +61,7 @@ pub(crate) fn probe_lists(
     for (ci, cs) in centroids.chunks(CHUNK * dim).enumerate() {
         k.dist_rows(q, cs, dim, &mut buf, true);
         for (j, &d) in buf.iter().take(cs.len() / dim).enumerate() {
-            if d < top.worst() {
+            if lt(d, top.worst()) {
                 top.push(d, (ci * CHUNK + j) as u32);
             }
         }

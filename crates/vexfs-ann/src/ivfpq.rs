@@ -11,7 +11,9 @@
 //! instead of one table per list (FAISS's "precomputed tables" would cost
 //! `nlist * m * 256` floats and an `m * 256` pass per probed list).
 
-use crate::common::{check_query, check_vec, finish, prepare, prepare_rows, reserve, row, TopK};
+use crate::common::{
+    check_query, check_vec, finish, lt, prepare, prepare_rows, reserve, row, TopK,
+};
 use crate::distance::{kernels, offload, pq, pq::KSUB};
 use crate::error::{AnnError, Result};
 use crate::index::{IndexKind, IndexStats, Neighbor, SearchParams, VectorId, VectorIndex};
@@ -522,7 +524,7 @@ impl VectorIndex for IvfPqIndex {
             offload::adc_scan(&lut, &l.codes, m, base, bias, &mut dists);
             let mut worst = top.worst();
             for (p, (&d, &id)) in dists.iter().zip(&l.ids).enumerate() {
-                if d < worst {
+                if lt(d, worst) {
                     if let Some(flt) = filter {
                         if !flt(id) {
                             continue;
