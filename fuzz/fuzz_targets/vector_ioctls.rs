@@ -66,7 +66,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let cmd = u::ALL_COMMANDS[usize::from(sel) % u::ALL_COMMANDS.len()];
-    let (want_in, _) = u::ioc_sizes(cmd);
+    let (want_in, want_out) = u::ioc_sizes(cmd);
     let mut input = rest.to_vec();
     // Mostly well-framed requests (right length and `size`), so the
     // fuzzer reaches the field checks; the rest keep their own length.
@@ -82,13 +82,19 @@ fuzz_target!(|data: &[u8]| {
         groups: Vec::new(),
     };
     let mut session = QuerySession::default();
-    let _ = fs.vector_ioctl(*dir, cmd, &input, &mut session, &caller, T);
+    // The reply buffer the kernel or the daemon hands in: the size the
+    // command encodes.
+    let mut out = vec![0u8; want_out];
+    if let Ok(n) = fs.vector_ioctl(*dir, cmd, &input, &mut out, &mut session, &caller, T) {
+        assert!(n <= out.len(), "a reply longer than its buffer");
+    }
     // Page through whatever the session now holds.
     let page_size = std::mem::size_of::<u::Results>();
     let mut page = vec![0u8; page_size];
     page[..4].copy_from_slice(&(page_size as u32).to_le_bytes());
     page[4..8].copy_from_slice(&u32::from(sel).to_le_bytes());
-    let _ = fs.vector_ioctl(*dir, u::IOC_RESULTS, &page, &mut session, &caller, T);
+    let mut out = vec![0u8; page_size];
+    let _ = fs.vector_ioctl(*dir, u::IOC_RESULTS, &page, &mut out, &mut session, &caller, T);
     // The same bytes as an embedding value.
     let _ = fs.setxattr(
         *file,
