@@ -292,9 +292,7 @@ impl Visited {
     /// Start a new query over `n` slots.
     pub fn reset(&mut self, n: usize) -> Result<()> {
         if self.tags.len() < n {
-            let more = n - self.tags.len();
-            reserve(&mut self.tags, more)?;
-            self.tags.resize(n, 0);
+            resize(&mut self.tags, n, 0)?;
         }
         self.epoch = self.epoch.wrapping_add(1);
         if self.epoch == 0 {
@@ -380,7 +378,7 @@ pub(crate) fn row<T>(data: &[T], dim: usize, i: usize) -> &[T] {
 }
 
 /// `try_reserve` mapped to our error (large buffers get huge pages).
-pub(crate) use crate::mem::{heap_room, reserve};
+pub(crate) use crate::mem::{heap_room, reserve, resize};
 
 #[cfg(test)]
 mod tests {

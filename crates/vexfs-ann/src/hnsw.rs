@@ -20,8 +20,8 @@
 //! connected) but never returned. Filtered-out nodes are treated the same.
 
 use crate::common::{
-    check_query, check_vec, finish, heap_room, lt, prepare, reserve, MinScored, Pool, Scored,
-    Visited,
+    check_query, check_vec, finish, heap_room, lt, prepare, reserve, resize, MinScored, Pool,
+    Scored, Visited,
 };
 use crate::distance::{kernels, prefetch, DistFn};
 use crate::error::{AnnError, Result};
@@ -509,9 +509,7 @@ impl HnswIndex {
         heap_room(&mut s.cand, width + 1)?;
         reserve(&mut s.fresh, width)?;
         if s.fdist.len() < width {
-            let more = width - s.fdist.len();
-            reserve(&mut s.fdist, more)?;
-            s.fdist.resize(width, 0.0);
+            resize(&mut s.fdist, width, 0.0)?;
         }
         s.visited.insert(ep as usize);
         let mut lower = f32::INFINITY;
@@ -794,9 +792,7 @@ impl HnswIndex {
         let level = self.random_level();
         let node = self.n() as u32;
         let lines = lines_for(self.n() + 1, self.rec_words);
-        let more = lines.saturating_sub(self.arena.len());
-        crate::common::reserve(&mut self.arena, more)?;
-        self.arena.resize(lines, Line([0; 16]));
+        crate::common::resize(&mut self.arena, lines, Line([0; 16]))?;
         let o = node as usize * self.rec_words + self.vec_off;
         let vw = self.vec_words;
         match &self.codec {
@@ -1027,8 +1023,7 @@ impl HnswIndex {
         }
         let mut arena = Vec::new();
         let lines = lines_for(n, me.rec_words);
-        crate::common::reserve(&mut arena, lines)?;
-        arena.resize(lines, Line([0; 16]));
+        crate::common::resize(&mut arena, lines, Line([0; 16]))?;
         me.arena = arena;
         let (rec, off, m0, vw) = (me.rec_words, me.vec_off, me.m0, me.vec_words);
         let dst = me.words_mut();

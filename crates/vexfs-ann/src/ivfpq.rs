@@ -12,7 +12,7 @@
 //! `nlist * m * 256` floats and an `m * 256` pass per probed list).
 
 use crate::common::{
-    check_query, check_vec, finish, lt, prepare, prepare_rows, reserve, row, TopK,
+    check_query, check_vec, finish, lt, prepare, prepare_rows, reserve, resize, row, TopK,
 };
 use crate::distance::{kernels, offload, pq, pq::KSUB};
 use crate::error::{AnnError, Result};
@@ -183,8 +183,7 @@ impl IvfPqIndex {
             return Err(AnnError::Corrupt("codebooks do not match the dimension"));
         }
         let mut lut = Vec::new();
-        reserve(&mut lut, m * KSUB)?;
-        lut.resize(m * KSUB, 0f32);
+        resize(&mut lut, m * KSUB, 0f32)?;
         let l2 = self.metric == Metric::L2;
         offload::pq_table(q, &self.books_t, m, dsub, ksub, l2, &mut lut);
         Ok(lut)
@@ -515,8 +514,7 @@ impl VectorIndex for IvfPqIndex {
                 -kern.dot(&q, row(&self.centroids, dim, li))
             };
             dists.clear();
-            reserve(&mut dists, l.ids.len())?;
-            dists.resize(l.ids.len(), 0.0);
+            resize(&mut dists, l.ids.len(), 0.0)?;
             let bias: &[f32] = if l2 { &l.bias } else { &[] };
             if !pq::adc_fits(lut.len(), l.codes.len(), bias.len(), m, dists.len()) {
                 return Err(AnnError::Corrupt("list codes do not match its ids"));

@@ -30,7 +30,9 @@
 //! Rehashing at each doubling costs at most as much hashing again as the
 //! rows themselves took.
 
-use crate::common::{check_query, check_vec, finish, prepare, reserve, row, Pool, TopK, Visited};
+use crate::common::{
+    check_query, check_vec, finish, prepare, reserve, resize, row, Pool, TopK, Visited,
+};
 use crate::distance::kernels;
 use crate::error::{AnnError, Result};
 use crate::index::{IndexKind, IndexStats, Neighbor, SearchParams, VectorId, VectorIndex};
@@ -317,8 +319,7 @@ impl LshIndex {
         // One grouped scan over all hyperplanes (it returns `-dot`).
         out.clear();
         let planes = self.planes.len() / self.dim.max(1);
-        reserve(out, planes)?;
-        out.resize(planes, 0.0);
+        resize(out, planes, 0.0)?;
         k.dist_rows(c, &self.planes, self.dim, out, false);
         out.iter_mut().for_each(|x| *x = -*x);
         Ok(())
@@ -523,9 +524,7 @@ impl LshIndex {
         let n = self.ids.len();
         sc.vis.reset(n)?;
         if sc.hits.len() < n {
-            let more = n - sc.hits.len();
-            reserve(&mut sc.hits, more)?;
-            sc.hits.resize(n, 0);
+            resize(&mut sc.hits, n, 0)?;
         }
         sc.cand.clear();
         let f = kernels().dist_fn(self.metric);
@@ -598,8 +597,7 @@ impl LshIndex {
         let n = self.ids.len();
         let w = self.cfg.tables;
         sc.dist.clear();
-        reserve(&mut sc.dist, n)?;
-        sc.dist.resize(n, 0);
+        resize(&mut sc.dist, n, 0)?;
         let LshScratch {
             dist,
             hist,
@@ -627,8 +625,7 @@ impl LshIndex {
     ) -> Result<Vec<Neighbor>> {
         let w = self.cfg.tables;
         hist.clear();
-        reserve(hist, w * 64 + 2)?;
-        hist.resize(w * 64 + 2, 0);
+        resize(hist, w * 64 + 2, 0)?;
         crate::hamming::histogram(dist, hist);
         // Filtered-out slots get a distance past every real one.
         let excluded = (w * 64 + 1) as u16;

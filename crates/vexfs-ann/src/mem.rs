@@ -39,6 +39,13 @@ pub(crate) fn reserve<T>(v: &mut Vec<T>, n: usize) -> Result<()> {
     Ok(())
 }
 
+/// `Vec::resize` that fails instead of aborting when it must grow.
+pub(crate) fn resize<T: Clone>(v: &mut Vec<T>, n: usize, x: T) -> Result<()> {
+    reserve(v, n.saturating_sub(v.len()))?;
+    v.resize(n, x);
+    Ok(())
+}
+
 /// Room for `n` more entries in the heap `h` (a search's candidate or
 /// result heap), failing instead of aborting.
 pub(crate) fn heap_room<T: Ord>(h: &mut alloc::collections::BinaryHeap<T>, n: usize) -> Result<()> {
