@@ -44,6 +44,27 @@ fn decode_entry(dir: u64, v: &[u8]) -> Result<DirEntry<'_>> {
     DirEntry::decode(v).map_err(|e| FsError::from(e).at(Location::Inode(dir)))
 }
 
+/// Append an entry to a readdir listing, fallibly (the exact scan of a
+/// search walks directories through readdir).
+fn push_entry(
+    out: &mut Vec<DirEntryOut>,
+    ino: u64,
+    file_type: FileType,
+    name: &[u8],
+    offset: u64,
+) -> Result<()> {
+    let name = fallible::copy(name)?;
+    fallible::push(
+        out,
+        DirEntryOut {
+            ino,
+            file_type,
+            name,
+            offset,
+        },
+    )
+}
+
 impl<D: BlockDevice> Fs<D> {
     /// Find `name` in directory `dir`: (key, ino, type).
     pub(crate) fn dir_find(
@@ -178,20 +199,9 @@ impl<D: BlockDevice> Fs<D> {
         if !dinode.is_dir() {
             return Err(FsError::NotDir);
         }
-        // Fallible throughout: the exact scan of a search walks
-        // directories through here.
         let mut out = Vec::new();
         if offset < 1 && out.len() < max {
-            let name = fallible::copy(b".")?;
-            fallible::push(
-                &mut out,
-                DirEntryOut {
-                    ino: dir,
-                    file_type: FileType::Directory,
-                    name,
-                    offset: 1,
-                },
-            )?;
+            push_entry(&mut out, dir, FileType::Directory, b".", 1)?;
         }
         if offset < 2 && out.len() < max {
             let parent = if dinode.parent == 0 {
@@ -199,16 +209,7 @@ impl<D: BlockDevice> Fs<D> {
             } else {
                 dinode.parent
             };
-            let name = fallible::copy(b"..")?;
-            fallible::push(
-                &mut out,
-                DirEntryOut {
-                    ino: parent,
-                    file_type: FileType::Directory,
-                    name,
-                    offset: 2,
-                },
-            )?;
+            push_entry(&mut out, parent, FileType::Directory, b"..", 2)?;
         }
         let mut k = offset.saturating_sub(2);
         while out.len() < max {
@@ -221,16 +222,7 @@ impl<D: BlockDevice> Fs<D> {
                 // the same names forever.
                 let next = next_key(dir, k, key)?;
                 let e = decode_entry(dir, &v)?;
-                let name = fallible::copy(e.name)?;
-                fallible::push(
-                    &mut out,
-                    DirEntryOut {
-                        ino: e.ino,
-                        file_type: e.file_type,
-                        name,
-                        offset: key + 3,
-                    },
-                )?;
+                push_entry(&mut out, e.ino, e.file_type, e.name, key + 3)?;
                 k = next;
             }
         }
