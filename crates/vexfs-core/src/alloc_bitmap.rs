@@ -164,7 +164,7 @@ impl<D: BlockDevice> Fs<D> {
         }
         self.sb.free_blocks = self.sb.free_blocks.saturating_sub(n);
         self.block_hint = first + n;
-        crate::journal::range_add(&mut self.fresh, first, n);
+        self.fresh.add(first, n)?;
         Ok((first, n))
     }
 
@@ -203,9 +203,9 @@ impl<D: BlockDevice> Fs<D> {
         }
         self.set_bits(Bitmap::Blocks, first, count, false)?;
         for b in first..first + count {
-            self.forget_block(b);
+            self.forget_block(b)?;
         }
-        self.quarantine_add(first, count);
+        self.quarantine_add(first, count)?;
         self.sb.free_blocks += count;
         Ok(())
     }

@@ -146,7 +146,7 @@ impl<D: BlockDevice> Fs<D> {
     /// A copy of a verified node block (for paths that rewrite it whole).
     fn node_block(&mut self, ino: u64, nr: u64) -> Result<Vec<u8>> {
         self.verify_node_block(ino, nr)?;
-        self.cache.get(&nr).cloned().ok_or(FsError::Invalid)
+        crate::fallible::copy(self.cache.get(&nr).ok_or(FsError::Invalid)?)
     }
 
     /// Run `f` on the body of the node at `loc` where it lies (the cached
@@ -236,7 +236,7 @@ impl<D: BlockDevice> Fs<D> {
     ) -> Result<NodeBuf> {
         let buf = match loc {
             Loc::Root => {
-                let b = inode.root().to_vec();
+                let b = crate::fallible::copy(inode.root())?;
                 node::validate(&b).map_err(|e| FsError::from(e).at(Location::Inode(ino)))?;
                 b
             }
@@ -317,9 +317,10 @@ impl<D: BlockDevice> Fs<D> {
 
     fn items_of(body: &[u8]) -> Result<Vec<Item>> {
         let h = node::header(body)?;
-        let mut v = Vec::with_capacity(h.nitems);
+        let mut v = Vec::new();
+        crate::fallible::reserve(&mut v, h.nitems)?;
         for i in 0..h.nitems {
-            v.push((node::key(body, i)?, node::value(body, i)?.to_vec()));
+            v.push((node::key(body, i)?, crate::fallible::copy(node::value(body, i)?)?));
         }
         Ok(v)
     }
@@ -617,21 +618,21 @@ impl<D: BlockDevice> Fs<D> {
         }
         let items = Self::items_of(root.body())?;
         let nr = self.new_node_block(ino, inode, self.block_hint)?;
-        let mut scratch = alloc::vec![0u8; self.bs];
+        let mut scratch = crate::fallible::zeroed(self.bs)?;
         let mut blk = NodeBuf {
             loc: Loc::Block(nr),
-            buf: alloc::vec![0u8; self.bs],
+            buf: crate::fallible::zeroed(self.bs)?,
         };
         Self::fill_body(blk.body_mut(), h.level, &items, &mut scratch)?;
         self.node_store(ino, inode, blk)?;
         let mut r = NodeBuf {
             loc: Loc::Root,
-            buf: alloc::vec![0u8; inode.root().len()],
+            buf: crate::fallible::zeroed(inode.root().len())?,
         };
         Self::fill_body(
             r.body_mut(),
             h.level + 1,
-            &[(0, nr.to_le_bytes().to_vec())],
+            &[(0, crate::fallible::copy(&nr.to_le_bytes())?)],
             &mut scratch,
         )?;
         self.node_store(ino, inode, r)
@@ -670,15 +671,15 @@ impl<D: BlockDevice> Fs<D> {
         let m = m.max(1);
         let sep = node::key(body, m)?;
         let right_nr = self.new_node_block(ino, inode, left_nr.saturating_add(1))?;
-        let mut scratch = alloc::vec![0u8; self.bs];
+        let mut scratch = crate::fallible::zeroed(self.bs)?;
         let mut l = NodeBuf {
             loc: Loc::Block(left_nr),
-            buf: alloc::vec![0u8; self.bs],
+            buf: crate::fallible::zeroed(self.bs)?,
         };
         Self::fill_body_from(l.body_mut(), h.level, body, 0..m, &mut scratch)?;
         let mut r = NodeBuf {
             loc: Loc::Block(right_nr),
-            buf: alloc::vec![0u8; self.bs],
+            buf: crate::fallible::zeroed(self.bs)?,
         };
         Self::fill_body_from(r.body_mut(), h.level, body, m..h.nitems, &mut scratch)?;
         self.node_store(ino, inode, l)?;
@@ -792,7 +793,7 @@ impl<D: BlockDevice> Fs<D> {
             let h = node::header(n.body())?;
             if h.level == 0 {
                 let i = node::search(n.body(), key)?.map_err(|_| FsError::NotFound)?;
-                let mut scratch = alloc::vec![0u8; self.bs];
+                let mut scratch = crate::fallible::zeroed(self.bs)?;
                 if node::set_value(n.body_mut(), i, val, &mut scratch)? {
                     return self.node_store(ino, inode, n);
                 }
@@ -883,10 +884,10 @@ impl<D: BlockDevice> Fs<D> {
                 return Ok(());
             }
             let items = Self::items_of(child.body())?;
-            let mut scratch = alloc::vec![0u8; self.bs];
+            let mut scratch = crate::fallible::zeroed(self.bs)?;
             let mut r = NodeBuf {
                 loc: Loc::Root,
-                buf: alloc::vec![0u8; inode.root().len()],
+                buf: crate::fallible::zeroed(inode.root().len())?,
             };
             Self::fill_body(r.body_mut(), ch.level, &items, &mut scratch)?;
             self.node_store(ino, inode, r)?;

@@ -143,7 +143,7 @@ impl<D: BlockDevice> Fs<D> {
             file_type: ft,
             name,
         };
-        let mut buf = alloc::vec![0u8; e.encoded_len()];
+        let mut buf = crate::fallible::zeroed(e.encoded_len())?;
         e.encode(&mut buf)?;
         let size = dinode
             .size
@@ -185,7 +185,7 @@ impl<D: BlockDevice> Fs<D> {
             file_type: ft,
             name,
         };
-        let mut buf = alloc::vec![0u8; e.encoded_len()];
+        let mut buf = crate::fallible::zeroed(e.encoded_len())?;
         e.encode(&mut buf)?;
         self.tree_update(dir, dinode, key, &buf)?;
         Ok(key)

@@ -62,7 +62,7 @@ impl<D: BlockDevice> Fs<D> {
         }
         let end = inode.size.min(offset.saturating_add(len as u64));
         let bs = self.bs as u64;
-        let mut out = alloc::vec![0u8; (end - offset) as usize];
+        let mut out = crate::fallible::zeroed((end - offset) as usize)?;
         let mut pos = offset;
         while pos < end {
             let lblk = pos / bs;
@@ -78,7 +78,7 @@ impl<D: BlockDevice> Fs<D> {
                     let dst_lo = (pos - offset) as usize;
                     let dst_hi = (span_end - offset) as usize;
                     if !unwritten {
-                        let mut tmp = alloc::vec![0u8; (n * bs) as usize];
+                        let mut tmp = crate::fallible::zeroed((n * bs) as usize)?;
                         self.read_data(physical, &mut tmp)?;
                         let src_lo = (pos - lblk * bs) as usize;
                         let src = tmp
@@ -116,7 +116,7 @@ impl<D: BlockDevice> Fs<D> {
         let last = (hi - 1) / bs;
         let nblocks = last - first + 1;
         let phys0 = physical + (first - lblk);
-        let mut buf = alloc::vec![0u8; (nblocks * bs) as usize];
+        let mut buf = crate::fallible::zeroed((nblocks * bs) as usize)?;
         let head_partial = !unwritten && !pos.is_multiple_of(bs);
         let tail_partial = !unwritten && !hi.is_multiple_of(bs);
         if head_partial {
@@ -165,7 +165,7 @@ impl<D: BlockDevice> Fs<D> {
             ));
         }
         let (phys, got) = self.alloc_blocks(goal, want)?;
-        let mut buf = alloc::vec![0u8; (got * bs) as usize];
+        let mut buf = crate::fallible::zeroed((got * bs) as usize)?;
         let lo = (pos - lblk * bs) as usize;
         let take = data.len().min(buf.len().saturating_sub(lo));
         buf.get_mut(lo..lo + take)
@@ -259,7 +259,7 @@ impl<D: BlockDevice> Fs<D> {
             ..
         } = self.map_block(ino, inode, lblk)?
         {
-            let mut b = alloc::vec![0u8; self.bs];
+            let mut b = crate::fallible::zeroed(self.bs)?;
             self.read_data(physical, &mut b)?;
             let lo = (from - lblk * bs) as usize;
             let hi = (to - lblk * bs) as usize;

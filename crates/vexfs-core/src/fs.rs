@@ -55,12 +55,12 @@ pub struct Fs<D: BlockDevice> {
     pub(crate) sb: Superblock,
     pub(crate) bs: usize,
     pub(crate) read_only: bool,
-    pub(crate) cache: BTreeMap<u64, Vec<u8>>,
+    pub(crate) cache: crate::nr_map::NrMap<Vec<u8>>,
     pub(crate) cache_limit: usize,
     /// How many times the cache was trimmed (salts the choice of blocks).
     pub(crate) trims: u64,
-    pub(crate) dirty: BTreeMap<u64, Seal>,
-    pub(crate) undo: BTreeMap<u64, crate::tx::Undo>,
+    pub(crate) dirty: crate::nr_map::NrMap<Seal>,
+    pub(crate) undo: crate::nr_map::NrMap<crate::tx::Undo>,
     pub(crate) sb_before: Option<Superblock>,
     /// The superblock as last committed (the running transaction changed
     /// it if the two differ).
@@ -190,7 +190,7 @@ impl<D: BlockDevice> Fs<D> {
         if dev.size() < SUPERBLOCK_SIZE as u64 {
             return Err(FsError::Incompatible("device smaller than a superblock"));
         }
-        let mut buf = alloc::vec![0u8; SUPERBLOCK_SIZE];
+        let mut buf = crate::fallible::zeroed(SUPERBLOCK_SIZE)?;
         dev.read_at(0, &mut buf)?;
         let sb = Superblock::decode(&buf)?;
         let size_blocks = dev.size() / u64::from(sb.block_size);
@@ -209,18 +209,18 @@ impl<D: BlockDevice> Fs<D> {
             dev,
             bs: sb.block_size as usize,
             read_only,
-            cache: BTreeMap::new(),
+            cache: crate::nr_map::nr_map(),
             cache_limit: cache_blocks.max(64),
             trims: 0,
-            dirty: BTreeMap::new(),
-            undo: BTreeMap::new(),
+            dirty: crate::nr_map::nr_map(),
+            undo: crate::nr_map::nr_map(),
             sb_before: None,
             sb_committed: sb.clone(),
             journal: None,
             journal_stats: Default::default(),
-            quarantine: BTreeMap::new(),
-            flight_quarantine: BTreeMap::new(),
-            fresh: BTreeMap::new(),
+            quarantine: Default::default(),
+            flight_quarantine: Default::default(),
+            fresh: Default::default(),
             fresh_dirty: 0,
             pack_room: Default::default(),
             in_flight: false,

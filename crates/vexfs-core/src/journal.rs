@@ -43,9 +43,9 @@
 
 use crate::device::BlockDevice;
 use crate::error::{corrupt, FsError, Result};
+use crate::fallible;
 use crate::fs::Fs;
 use crate::tx::Seal;
-use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use vexfs_format::checksum::crc32c_update;
 use vexfs_format::header;
@@ -116,7 +116,7 @@ impl<D: BlockDevice> Fs<D> {
             return Ok(());
         }
         let start = self.sb.journal_start;
-        let mut buf = alloc::vec![0u8; self.bs];
+        let mut buf = crate::fallible::zeroed(self.bs)?;
         self.dev.read_at(start * self.bs as u64, &mut buf)?;
         let sup = JournalSuper::decode(
             &buf,
@@ -146,7 +146,7 @@ impl<D: BlockDevice> Fs<D> {
             }
             self.journal_stats.replayed = Some((t.seq, count));
             // The replayed superblock replaces the one read first.
-            let mut sbuf = alloc::vec![0u8; SUPERBLOCK_SIZE];
+            let mut sbuf = crate::fallible::zeroed(SUPERBLOCK_SIZE)?;
             self.read_home(0, &mut sbuf)?;
             let sb = Superblock::decode(&sbuf)?;
             if sb.journal_start != self.sb.journal_start
@@ -180,7 +180,7 @@ impl<D: BlockDevice> Fs<D> {
     fn find_transaction(&mut self, j: &Journal) -> Result<(Option<Found>, u64)> {
         let bs = self.bs;
         let log = j.sup.log_blocks;
-        let mut block = alloc::vec![0u8; bs];
+        let mut block = crate::fallible::zeroed(bs)?;
         let mut pos = 0u64;
         let mut seq = None;
         let mut newest = 0u64;
@@ -205,7 +205,7 @@ impl<D: BlockDevice> Fs<D> {
                         .map(|i| descriptor_target(&block, i))
                         .collect::<core::result::Result<_, _>>()?;
                     for t in targets {
-                        let mut img = alloc::vec![0u8; bs];
+                        let mut img = crate::fallible::zeroed(bs)?;
                         self.dev.read_at(self.log_block_offset(j, pos), &mut img)?;
                         pos += 1;
                         body = crc32c_update(body, &img);
@@ -259,7 +259,7 @@ impl<D: BlockDevice> Fs<D> {
         let Some(j) = &self.journal else {
             return Ok(());
         };
-        let mut buf = alloc::vec![0u8; self.bs];
+        let mut buf = crate::fallible::zeroed(self.bs)?;
         j.sup.encode(&mut buf)?;
         let off = j.start * self.bs as u64;
         self.dev.write_at(off, &buf)?;
@@ -286,18 +286,25 @@ impl<D: BlockDevice> Fs<D> {
         if self.read_only {
             return Ok(());
         }
-        let r = self.journal_commit_inner();
+        let prepared = if self.in_flight {
+            Err(FsError::Busy)
+        } else {
+            self.commit_prepare()
+        };
+        // Out of memory before anything changed: the transaction stays,
+        // whole, for a later commit.
+        if prepared.as_ref().is_err_and(|e| *e == FsError::NoMemory) {
+            return Err(FsError::NoMemory);
+        }
+        let r = self.journal_commit_inner(prepared);
         if let Err(e) = r {
             self.abort_journal(e);
         }
         r
     }
 
-    fn journal_commit_inner(&mut self) -> Result<()> {
-        if self.in_flight {
-            return Err(FsError::Busy);
-        }
-        match self.commit_prepare()? {
+    fn journal_commit_inner(&mut self, prepared: Result<Option<CommitIo>>) -> Result<()> {
+        match prepared? {
             None => {
                 self.dev.flush()?;
                 self.quarantine.clear();
@@ -326,8 +333,11 @@ impl<D: BlockDevice> Fs<D> {
             return Err(FsError::Busy);
         }
         let r = self.commit_prepare();
-        if let Err(e) = r {
-            self.abort_journal(e);
+        match r {
+            // Nothing changed (see `commit_prepare`).
+            Err(FsError::NoMemory) => {}
+            Err(e) => self.abort_journal(e),
+            Ok(_) => {}
         }
         r
     }
@@ -345,7 +355,7 @@ impl<D: BlockDevice> Fs<D> {
     /// Whether block `nr` was handed out by the allocator in the running
     /// transaction.
     pub(crate) fn is_fresh(&self, nr: u64) -> bool {
-        self.journal.is_some() && range_holds(&self.fresh, nr)
+        self.journal.is_some() && self.fresh.holds(nr)
     }
 
     /// Whether a commit started with [`Fs::commit_begin`] has not ended.
@@ -368,6 +378,10 @@ impl<D: BlockDevice> Fs<D> {
         !self.in_flight && self.transaction_full(2)
     }
 
+    /// Seal the running transaction and lay out its writes. Everything
+    /// that can run out of memory comes before the first change to the
+    /// filesystem's state, so ENOMEM leaves the transaction as it was (to
+    /// be committed by a later call) instead of aborting the journal.
     fn commit_prepare(&mut self) -> Result<Option<CommitIo>> {
         let sb_changed = self.sb != self.sb_committed;
         if self.dirty.is_empty() && !sb_changed {
@@ -376,25 +390,28 @@ impl<D: BlockDevice> Fs<D> {
         // Seal every dirty block; collect the images in block order,
         // apart: blocks allocated in this transaction go home before the
         // commit record, the rest through the log.
-        let dirty = core::mem::take(&mut self.dirty);
-        let fresh = core::mem::take(&mut self.fresh);
-        self.fresh_dirty = 0;
-        let mut images: Vec<u64> = Vec::with_capacity(dirty.len() + 1);
+        let mut order: Vec<u64> = Vec::new();
+        fallible::reserve(&mut order, self.dirty.len())?;
+        order.extend(self.dirty.keys().copied());
+        order.sort_unstable();
+        let mut images: Vec<u64> = Vec::new();
         let mut early: Vec<u64> = Vec::new();
-        for (nr, seal) in &dirty {
-            let Some(buf) = self.cache.get_mut(nr) else {
+        fallible::reserve(&mut images, order.len())?;
+        fallible::reserve(&mut early, order.len())?;
+        for nr in order {
+            let Some(buf) = self.cache.get_mut(&nr) else {
                 continue;
             };
-            if let Seal::Meta { magic, owner } = *seal {
-                header::seal(buf, magic, *nr, owner)?;
+            if let Some(Seal::Meta { magic, owner }) = self.dirty.get(&nr).copied() {
+                header::seal(buf, magic, nr, owner)?;
             }
-            if self.journal.is_some() && range_holds(&fresh, *nr) {
-                early.push(*nr);
+            if self.journal.is_some() && self.fresh.holds(nr) {
+                early.push(nr);
             } else {
-                images.push(*nr);
+                images.push(nr);
             }
         }
-        let mut sb_block = alloc::vec![0u8; self.bs];
+        let mut sb_block = fallible::zeroed(self.bs)?;
         if sb_changed {
             self.sb.encode(&mut sb_block)?;
         }
@@ -403,9 +420,6 @@ impl<D: BlockDevice> Fs<D> {
         let log = if fits {
             Some(self.build_log(&images, sb_changed.then_some(&sb_block))?)
         } else {
-            if self.journal.is_some() {
-                self.journal_stats.unjournaled_commits += 1;
-            }
             // Written home between two flushes, all of them alike.
             images.append(&mut early);
             images.sort_unstable();
@@ -415,12 +429,28 @@ impl<D: BlockDevice> Fs<D> {
         let early = self.coalesce(&early)?;
         let mut home = self.coalesce(&images)?;
         if sb_changed {
-            home.push((0, sb_block[..SUPERBLOCK_SIZE].to_vec()));
+            fallible::reserve(&mut home, 1)?;
+            sb_block.truncate(SUPERBLOCK_SIZE);
+            home.push((0, sb_block));
         }
-        self.sb_committed = self.sb.clone();
+        // Nothing below allocates: the transaction is now the commit's.
+        if fits {
+            if let Some(j) = self.journal.as_mut() {
+                j.next_seq = j.next_seq.wrapping_add(1);
+            }
+        } else if self.journal.is_some() {
+            self.journal_stats.unjournaled_commits += 1;
+        }
+        self.dirty.clear();
+        self.fresh.clear();
+        self.fresh_dirty = 0;
+        self.sb_committed.clone_from(&self.sb);
         // Blocks freed so far stay out of reach until this is durable.
-        let freed = core::mem::take(&mut self.quarantine);
-        self.flight_quarantine.extend(freed);
+        // No commit is in flight (`commit_prepare` is not called while
+        // one is), so its set is empty and this moves, not merges.
+        debug_assert!(self.flight_quarantine.is_empty());
+        core::mem::swap(&mut self.flight_quarantine, &mut self.quarantine);
+        self.quarantine.clear();
         self.in_flight = true;
         Ok(Some(CommitIo {
             early,
@@ -435,10 +465,12 @@ impl<D: BlockDevice> Fs<D> {
     /// consecutive blocks joined into one.
     fn coalesce(&self, blocks: &[u64]) -> Result<Vec<(u64, Vec<u8>)>> {
         let mut out: Vec<(u64, Vec<u8>)> = Vec::new();
+        fallible::reserve(&mut out, blocks.chunk_by(|a, b| a + 1 == *b).count())?;
         // Each run is sized before it is filled: this copy runs with the
         // filesystem held, and a growing buffer would copy it again.
         for run in blocks.chunk_by(|a, b| a + 1 == *b) {
-            let mut bytes = Vec::with_capacity(run.len() * self.bs);
+            let mut bytes = Vec::new();
+            fallible::reserve(&mut bytes, run.len() * self.bs)?;
             for nr in run {
                 bytes.extend_from_slice(self.cache.get(nr).ok_or(FsError::Invalid)?);
             }
@@ -462,21 +494,22 @@ impl<D: BlockDevice> Fs<D> {
 
     /// Descriptors, images and the commit record, for one sequential write
     /// at the start of the log: (device offset, bytes).
-    fn build_log(&mut self, images: &[u64], sb_block: Option<&Vec<u8>>) -> Result<(u64, Vec<u8>)> {
+    fn build_log(&self, images: &[u64], sb_block: Option<&Vec<u8>>) -> Result<(u64, Vec<u8>)> {
         let bs = self.bs;
-        let Some(j) = self.journal.as_mut() else {
+        let Some(j) = self.journal.as_ref() else {
             return Err(FsError::Invalid);
         };
+        // The caller advances the sequence once nothing can fail.
         let seq = j.next_seq;
-        j.next_seq = j.next_seq.wrapping_add(1);
         let start = j.start;
-        let mut targets: Vec<u64> = Vec::with_capacity(images.len() + 1);
+        let mut targets: Vec<u64> = Vec::new();
+        fallible::reserve(&mut targets, images.len() + 1)?;
         if sb_block.is_some() {
             targets.push(0);
         }
         targets.extend_from_slice(images);
         let total = transaction_blocks(bs, targets.len()) as usize;
-        let mut log = alloc::vec![0u8; total * bs];
+        let mut log = fallible::zeroed(total * bs)?;
         let mut at = 0usize;
         let mut body = 0xFFFF_FFFFu32;
         for chunk in targets.chunks(tags_per_descriptor(bs)) {
@@ -518,7 +551,7 @@ impl<D: BlockDevice> Fs<D> {
         let _ = self.write_journal_super();
         let mut sb = self.sb_committed.clone();
         sb.state |= STATE_ERRORS;
-        let mut buf = alloc::vec![0u8; SUPERBLOCK_SIZE];
+        let mut buf = [0u8; SUPERBLOCK_SIZE];
         if sb.encode(&mut buf).is_ok() {
             let _ = self.dev.write_at(0, &buf);
         }
@@ -535,7 +568,7 @@ impl<D: BlockDevice> Fs<D> {
     pub(crate) fn journal_reset(&mut self) -> Result<()> {
         let bs = self.bs;
         let start = self.sb.journal_start;
-        let mut buf = alloc::vec![0u8; 2 * bs];
+        let mut buf = crate::fallible::zeroed(2 * bs)?;
         let sup = JournalSuper {
             block_size: self.sb.block_size,
             log_blocks: self.sb.journal_blocks - 1,
@@ -562,31 +595,32 @@ impl<D: BlockDevice> Fs<D> {
 
     /// Blocks freed in the running transaction may not be handed out again
     /// until it is durable.
-    pub(crate) fn quarantine_add(&mut self, first: u64, count: u64) {
+    pub(crate) fn quarantine_add(&mut self, first: u64, count: u64) -> Result<()> {
         if count == 0 {
-            return;
+            return Ok(());
         }
-        self.quarantine.insert(first, count);
+        if self.tx_depth > 0 {
+            fallible::reserve(&mut self.op_quarantined, 1)?;
+        }
+        self.quarantine.insert_apart(first, count)?;
         if self.tx_depth > 0 {
             self.op_quarantined.push(first);
         }
+        Ok(())
     }
 
     /// The end of the quarantined range holding `nr`, if one does.
     pub(crate) fn quarantined_until(&self, nr: u64) -> Option<u64> {
         [&self.quarantine, &self.flight_quarantine]
             .into_iter()
-            .find_map(|q| {
-                let (first, count) = q.range(..=nr).next_back()?;
-                (nr < first + count).then_some(first + count)
-            })
+            .find_map(|q| q.end_of(nr))
     }
 
     /// The first quarantined block after `nr`, if any (bounds a free run).
     pub(crate) fn next_quarantined(&self, nr: u64) -> Option<u64> {
         [&self.quarantine, &self.flight_quarantine]
             .into_iter()
-            .filter_map(|q| q.range(nr + 1..).next().map(|(f, _)| *f))
+            .filter_map(|q| q.next_start_after(nr))
             .min()
     }
 }
@@ -627,34 +661,4 @@ impl CommitIo {
 }
 
 /// Quarantined ranges, first block to length.
-pub(crate) type Quarantine = BTreeMap<u64, u64>;
-
-/// Whether `nr` lies in one of the disjoint `ranges`.
-pub(crate) fn range_holds(ranges: &Quarantine, nr: u64) -> bool {
-    ranges
-        .range(..=nr)
-        .next_back()
-        .is_some_and(|(first, count)| nr < first + count)
-}
-
-/// Add `[first, first + count)` to the disjoint `ranges`, merging it with
-/// every range it overlaps or touches, so membership only ever grows.
-pub(crate) fn range_add(ranges: &mut Quarantine, first: u64, count: u64) {
-    if count == 0 {
-        return;
-    }
-    let mut lo = first;
-    let mut hi = first.saturating_add(count);
-    if let Some((&f, &c)) = ranges.range(..=lo).next_back() {
-        if f + c >= lo {
-            lo = f;
-            hi = hi.max(f + c);
-        }
-    }
-    let inside: Vec<(u64, u64)> = ranges.range(lo..=hi).map(|(&f, &c)| (f, c)).collect();
-    for (f, c) in inside {
-        hi = hi.max(f + c);
-        ranges.remove(&f);
-    }
-    ranges.insert(lo, hi - lo);
-}
+pub(crate) type Quarantine = crate::ranges::Ranges;

@@ -18,6 +18,7 @@
 use crate::device::BlockDevice;
 use crate::error::{FsError, Result};
 use crate::fs::Fs;
+use crate::nr_map::try_insert;
 use alloc::vec::Vec;
 use vexfs_format::header;
 
@@ -26,12 +27,20 @@ use vexfs_format::header;
 const UNDO_SPARE_MAX: usize = 64;
 
 /// A block's state before the current operation first changed it.
+///
+/// Until the operation ends, no block it touched leaves the cache or the
+/// dirty set (a freed one is only marked `forgotten`), so rolling back
+/// puts values back under keys that are present and cannot run out of
+/// memory (see [`crate::nr_map`]).
 #[derive(Debug, Clone)]
 pub(crate) struct Undo {
     /// Its cached contents (`None`: it was not cached).
     pub before: Option<Vec<u8>>,
     /// Whether the running transaction already held it dirty, and how.
     pub dirty_before: Option<Seal>,
+    /// Freed by the operation: dropped from the cache and the dirty set
+    /// when the operation succeeds.
+    pub forgotten: bool,
 }
 
 /// How a dirty block is finished before it is written.
@@ -71,6 +80,9 @@ impl<D: BlockDevice> Fs<D> {
         loop {
             self.tx_depth = 1;
             self.sb_before = Some(self.sb.clone());
+            // A failed operation leaves the allocators' hints as well, so
+            // its retry chooses the same blocks and inode.
+            let hints = (self.block_hint, self.ino_hint);
             let r = f(self);
             self.tx_depth = 0;
             match r {
@@ -89,6 +101,7 @@ impl<D: BlockDevice> Fs<D> {
                 }
                 Err(e) => {
                     self.abort();
+                    (self.block_hint, self.ino_hint) = hints;
                     self.vectors_after_abort();
                     if e == FsError::NoSpace
                         && !retried
@@ -112,7 +125,7 @@ impl<D: BlockDevice> Fs<D> {
         self.block_offset(nr)?;
         let mut buf = crate::fallible::zeroed(self.bs)?;
         self.read_home(nr, &mut buf)?;
-        self.cache.insert(nr, buf);
+        try_insert(&mut self.cache, nr, buf)?;
         Ok(())
     }
 
@@ -126,7 +139,7 @@ impl<D: BlockDevice> Fs<D> {
         what: &'static str,
     ) -> Result<Vec<u8>> {
         self.verify_meta_block(nr, magic, owner, what)?;
-        self.cache.get(&nr).cloned().ok_or(FsError::Invalid)
+        crate::fallible::copy(self.cache.get(&nr).ok_or(FsError::Invalid)?)
     }
 
     /// Bring a metadata block into the cache, verified as [`Fs::meta_block`]
@@ -150,7 +163,7 @@ impl<D: BlockDevice> Fs<D> {
                 "metadata block owned by another inode",
             ));
         }
-        self.cache.insert(nr, buf);
+        try_insert(&mut self.cache, nr, buf)?;
         Ok(())
     }
 
@@ -179,22 +192,35 @@ impl<D: BlockDevice> Fs<D> {
         f(b)
     }
 
-    fn save_undo(&mut self, nr: u64) {
-        if self.tx_depth > 0 && !self.undo.contains_key(&nr) {
-            // Copied into a buffer an earlier operation gave back, so an
-            // operation's first change to a block allocates nothing.
-            let before = self.cache.get(&nr).map(|b| {
+    /// Keep block `nr`'s state before the current operation's first change
+    /// to it (nothing outside an operation); a later change by the same
+    /// operation revives it if the operation had freed it.
+    fn save_undo(&mut self, nr: u64) -> Result<()> {
+        if self.tx_depth == 0 {
+            return Ok(());
+        }
+        if let Some(u) = self.undo.get_mut(&nr) {
+            u.forgotten = false;
+            return Ok(());
+        }
+        // Copied into a buffer an earlier operation gave back, so an
+        // operation's first change to a block allocates nothing.
+        let before = match self.cache.get(&nr) {
+            Some(b) => {
                 let mut copy = self.undo_spare.pop().unwrap_or_default();
                 copy.clear();
-                copy.extend_from_slice(b);
-                copy
-            });
-            let undo = Undo {
-                before,
-                dirty_before: self.dirty.get(&nr).copied(),
-            };
-            self.undo.insert(nr, undo);
-        }
+                crate::fallible::extend(&mut copy, b)?;
+                Some(copy)
+            }
+            None => None,
+        };
+        let undo = Undo {
+            before,
+            dirty_before: self.dirty.get(&nr).copied(),
+            forgotten: false,
+        };
+        try_insert(&mut self.undo, nr, undo)?;
+        Ok(())
     }
 
     /// Change a cached block in place. The block must have been read (or
@@ -207,8 +233,8 @@ impl<D: BlockDevice> Fs<D> {
     ) -> Result<T> {
         debug_assert!(self.tx_depth > 0, "metadata change outside a transaction");
         self.load_into_cache(nr)?;
-        self.save_undo(nr);
-        self.mark_dirty(nr, seal);
+        self.save_undo(nr)?;
+        self.mark_dirty(nr, seal)?;
         let b = self.cache.get_mut(&nr).ok_or(FsError::Invalid)?;
         f(b)
     }
@@ -220,27 +246,41 @@ impl<D: BlockDevice> Fs<D> {
             return Err(FsError::Invalid);
         }
         self.block_offset(nr)?;
-        self.save_undo(nr);
-        self.mark_dirty(nr, seal);
-        self.cache.insert(nr, data);
+        self.save_undo(nr)?;
+        self.mark_dirty(nr, seal)?;
+        try_insert(&mut self.cache, nr, data)?;
         Ok(())
     }
 
-    /// A block was freed: it must not be written back as metadata.
-    pub(crate) fn forget_block(&mut self, nr: u64) {
-        if self.cache.contains_key(&nr) || self.dirty.contains_key(&nr) {
-            self.save_undo(nr);
-            self.cache.remove(&nr);
-            self.unmark_dirty(nr);
+    /// A block was freed: it must not be written back as metadata. Inside
+    /// an operation it goes when the operation succeeds (see [`Undo`]).
+    pub(crate) fn forget_block(&mut self, nr: u64) -> Result<()> {
+        if !self.cache.contains_key(&nr) && !self.dirty.contains_key(&nr) {
+            return Ok(());
         }
+        if self.tx_depth == 0 {
+            self.drop_block(nr);
+            return Ok(());
+        }
+        self.save_undo(nr)?;
+        if let Some(u) = self.undo.get_mut(&nr) {
+            u.forgotten = true;
+        }
+        Ok(())
+    }
+
+    fn drop_block(&mut self, nr: u64) {
+        self.cache.remove(&nr);
+        self.unmark_dirty(nr);
     }
 
     /// Put a block in the running transaction, counting the ones that will
     /// not go through the log (see [`crate::journal`]).
-    fn mark_dirty(&mut self, nr: u64, seal: Seal) {
-        if self.dirty.insert(nr, seal).is_none() && self.is_fresh(nr) {
+    fn mark_dirty(&mut self, nr: u64, seal: Seal) -> Result<()> {
+        if try_insert(&mut self.dirty, nr, seal)?.is_none() && self.is_fresh(nr) {
             self.fresh_dirty += 1;
         }
+        Ok(())
     }
 
     fn unmark_dirty(&mut self, nr: u64) {
@@ -267,13 +307,20 @@ impl<D: BlockDevice> Fs<D> {
 
     /// A successful operation: its changes join the running transaction.
     fn end_operation(&mut self) {
-        for (_, u) in core::mem::take(&mut self.undo) {
+        let mut undo = core::mem::take(&mut self.undo);
+        for (nr, u) in undo.drain() {
+            if u.forgotten {
+                self.drop_block(nr);
+            }
             if let Some(b) = u.before {
                 if self.undo_spare.len() < UNDO_SPARE_MAX {
-                    self.undo_spare.push(b);
+                    // Out of memory: the buffer is freed instead.
+                    let _ = crate::fallible::push(&mut self.undo_spare, b);
                 }
             }
         }
+        // The emptied table is kept for the next operation.
+        self.undo = undo;
         self.op_quarantined.clear();
         self.op_new_packs.clear();
         self.sb_before = None;
@@ -314,27 +361,35 @@ impl<D: BlockDevice> Fs<D> {
         }
     }
 
-    /// Roll back every change of the current operation.
+    /// Roll back every change of the current operation. Allocates
+    /// nothing: each block it restores is still cached and, if it was
+    /// dirty before, still in the dirty set (see [`Undo`]).
     pub(crate) fn abort(&mut self) {
-        for (nr, u) in core::mem::take(&mut self.undo) {
+        let mut undo = core::mem::take(&mut self.undo);
+        for (nr, u) in undo.drain() {
             match u.before {
-                Some(b) => {
-                    self.cache.insert(nr, b);
-                }
+                Some(b) => match self.cache.get_mut(&nr) {
+                    Some(slot) => *slot = b,
+                    None => debug_assert!(false, "block {nr} left the cache during an operation"),
+                },
                 None => {
                     self.cache.remove(&nr);
                 }
             }
             match u.dirty_before {
-                Some(seal) => self.mark_dirty(nr, seal),
+                Some(seal) => match self.dirty.get_mut(&nr) {
+                    Some(slot) => *slot = seal,
+                    None => debug_assert!(false, "block {nr} left the dirty set during an operation"),
+                },
                 None => self.unmark_dirty(nr),
             }
         }
+        self.undo = undo;
         for nr in core::mem::take(&mut self.op_new_packs) {
             self.pack_room.remove(&nr);
         }
         for first in core::mem::take(&mut self.op_quarantined) {
-            self.quarantine.remove(&first);
+            self.quarantine.remove_start(first);
         }
         self.deferred.clear();
         if let Some(sb) = self.sb_before.take() {
@@ -343,7 +398,7 @@ impl<D: BlockDevice> Fs<D> {
     }
 
     pub(crate) fn write_superblock(&mut self) -> Result<()> {
-        let mut buf = alloc::vec![0u8; vexfs_format::superblock::SUPERBLOCK_SIZE];
+        let mut buf = crate::fallible::zeroed(vexfs_format::superblock::SUPERBLOCK_SIZE)?;
         self.sb.encode(&mut buf)?;
         self.dev.write_at(0, &buf)?;
         Ok(())

@@ -72,24 +72,31 @@ fn entry_len(ns: Namespace, n: &[u8], v: &[u8]) -> usize {
 
 /// Apply a set (`Some`) or remove (`None`) to a name-sorted list; whether
 /// the name was there.
-fn edit(attrs: &mut Vec<Attr>, ns: Namespace, short: &[u8], value: Option<&[u8]>) -> bool {
+fn edit(
+    attrs: &mut Vec<Attr>,
+    ns: Namespace,
+    short: &[u8],
+    value: Option<&[u8]>,
+) -> Result<bool> {
     let pos = attrs.iter().position(|(n, s, _)| *n == ns && s == short);
     match (pos, value) {
         (Some(i), Some(v)) => {
             if let Some(a) = attrs.get_mut(i) {
-                a.2 = v.to_vec();
+                a.2 = crate::fallible::copy(v)?;
             }
         }
         (None, Some(v)) => {
             let at = attrs.partition_point(|(n, s, _)| (*n, s.as_slice()) < (ns, short));
-            attrs.insert(at, (ns, short.to_vec(), v.to_vec()));
+            let item = (ns, crate::fallible::copy(short)?, crate::fallible::copy(v)?);
+            crate::fallible::reserve(attrs, 1)?;
+            attrs.insert(at, item);
         }
         (Some(i), None) => {
             attrs.remove(i);
         }
         (None, None) => {}
     }
-    pos.is_some()
+    Ok(pos.is_some())
 }
 
 fn parse_name(full: &[u8]) -> Result<(Namespace, &[u8])> {
@@ -177,7 +184,12 @@ impl<D: BlockDevice> Fs<D> {
         let mut attrs = Vec::new();
         for e in XattrIter::new_at(&blob, start)? {
             let e = e?;
-            attrs.push((e.namespace, e.name.to_vec(), e.value.to_vec()));
+            let item = (
+                e.namespace,
+                crate::fallible::copy(e.name)?,
+                crate::fallible::copy(e.value)?,
+            );
+            crate::fallible::push(&mut attrs, item)?;
         }
         Ok(Blob { attrs, tree_root })
     }
@@ -203,7 +215,7 @@ impl<D: BlockDevice> Fs<D> {
         let nblocks = used.div_ceil(self.bs);
         // A small blob goes into a pack block: build only its own bytes.
         let packed = blob.tree_root.is_none() && used <= max_packed(self.bs);
-        let mut buf = alloc::vec![0u8; if packed { used } else { nblocks * self.bs }];
+        let mut buf = crate::fallible::zeroed(if packed { used } else { nblocks * self.bs })?;
         let mut pos = start;
         for (ns, n, v) in attrs {
             pos = put_entry(
@@ -235,7 +247,7 @@ impl<D: BlockDevice> Fs<D> {
         inode.xattr_len = used as u32;
         header::seal(&mut buf, XATTR_MAGIC, first, ino)?;
         for (i, chunk) in buf.chunks(self.bs).enumerate() {
-            self.put_block(first + i as u64, chunk.to_vec(), Seal::Raw)?;
+            self.put_block(first + i as u64, crate::fallible::copy(chunk)?, Seal::Raw)?;
         }
         Ok(())
     }
@@ -308,7 +320,7 @@ impl<D: BlockDevice> Fs<D> {
     /// Free a tree inode's attribute tree (nodes, root and value runs).
     fn xattr_free_tree(&mut self, inode: &mut Inode) -> Result<()> {
         // The blob names its owner; tree nodes are checked against it.
-        let mut first = alloc::vec![0u8; self.bs];
+        let mut first = crate::fallible::zeroed(self.bs)?;
         self.with_raw_block(inode.xattr_block, |d| {
             first.copy_from_slice(d);
             Ok(())
@@ -372,7 +384,7 @@ impl<D: BlockDevice> Fs<D> {
     ) -> Result<bool> {
         let mut blob = self.xattr_load(ino, inode)?;
         let Some(nr) = blob.tree_root.filter(|_| !is_hot(ns, short)) else {
-            let existed = edit(&mut blob.attrs, ns, short, value);
+            let existed = edit(&mut blob.attrs, ns, short, value)?;
             if blob.tree_root.is_none() && self.xattr_past_threshold(&blob.attrs) {
                 self.xattr_to_tree(ino, inode, blob)?;
             } else {
@@ -391,7 +403,7 @@ impl<D: BlockDevice> Fs<D> {
             let items = self.xtree_all(ino, &root, true)?;
             inode.blocks = self.xtree_free(ino, root)?;
             for (n, s, v) in items {
-                edit(&mut blob.attrs, n, &s, Some(&v));
+                edit(&mut blob.attrs, n, &s, Some(&v))?;
             }
             blob.tree_root = None;
             inode.flags &= !FLAG_XATTR_TREE;

@@ -109,7 +109,7 @@ impl<D: BlockDevice> Fs<D> {
             }
         }
         let (nr, _) = self.alloc_blocks(self.block_hint, 1)?;
-        let mut b = alloc::vec![0u8; self.bs];
+        let mut b = crate::fallible::zeroed(self.bs)?;
         let first = vexfs_format::xattr_pack::header_units(self.bs);
         set_map(&mut b, header_map(self.bs) | run_bits(first, n))?;
         header::seal(&mut b, PACK_MAGIC, nr, 0)?;

@@ -86,7 +86,7 @@ impl<D: BlockDevice> Fs<D> {
     /// A new, empty tree: one root block charged to the inode.
     pub(crate) fn xtree_create(&mut self, blocks: u64) -> Result<XRoot> {
         let (nr, _) = self.alloc_blocks(self.block_hint, 1)?;
-        let mut body = alloc::vec![0u8; self.bs - HEADER_SIZE];
+        let mut body = crate::fallible::zeroed(self.bs - HEADER_SIZE)?;
         crate::btree::init_root(&mut body)?;
         Ok(XRoot {
             nr,
@@ -118,7 +118,7 @@ impl<D: BlockDevice> Fs<D> {
     /// Write the root back if it changed; returns the inode's block count.
     pub(crate) fn xtree_close(&mut self, ino: u64, root: XRoot) -> Result<u64> {
         if root.dirty {
-            let mut buf = alloc::vec![0u8; self.bs];
+            let mut buf = crate::fallible::zeroed(self.bs)?;
             buf.get_mut(HEADER_SIZE..)
                 .ok_or(FsError::Invalid)?
                 .copy_from_slice(&root.body);
@@ -194,7 +194,7 @@ impl<D: BlockDevice> Fs<D> {
         {
             return Err(corrupt_at("attribute value run outside the data area", at));
         }
-        let mut buf = alloc::vec![0u8; (n as usize) * self.bs];
+        let mut buf = crate::fallible::zeroed((n as usize) * self.bs)?;
         self.read_data(r.first, &mut buf)?;
         buf.truncate(r.len as usize);
         if crc32c(&buf) != r.crc {
@@ -215,7 +215,7 @@ impl<D: BlockDevice> Fs<D> {
             return Err(FsError::Invalid);
         }
         let first = self.alloc_contiguous(n)?;
-        let mut buf = alloc::vec![0u8; (n as usize) * self.bs];
+        let mut buf = crate::fallible::zeroed((n as usize) * self.bs)?;
         buf.get_mut(..value.len())
             .ok_or(FsError::Invalid)?
             .copy_from_slice(value);
@@ -286,7 +286,7 @@ impl<D: BlockDevice> Fs<D> {
                     name,
                     value: tv,
                 };
-                let mut buf = alloc::vec![0u8; item.encoded_len()];
+                let mut buf = crate::fallible::zeroed(item.encoded_len())?;
                 item.encode(&mut buf)?;
                 match old {
                     Some((key, _)) => self.tree_update(ino, root, key, &buf)?,

@@ -8,101 +8,17 @@
 //! injection test fails each allocation of a search in turn and requires
 //! ENOMEM, then the same answer as before on the next try.
 //!
-//! The hooked global allocator keeps its state per thread, so the tests
-//! of this binary may run in parallel.
+//! The hook (`alloc_hook`) keeps its state per thread, so the tests of
+//! this binary may run in parallel.
 
+mod alloc_hook;
 mod common;
 
 use common::{fresh, vecf, T0};
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use vexfs_core::{
     Caller, Fs, FsError, IndexKind, IndexSpec, MemDevice, Metric, QuerySession, XattrFlags,
 };
 use vexfs_uapi::{self as u, Request as _};
-
-/// What the allocator does on this thread.
-#[derive(Clone, Copy)]
-enum Hook {
-    Off,
-    /// Count allocations.
-    Count(u64),
-    /// Count allocations and fail the one numbered `fail_at` (from 1);
-    /// `failed` says whether it has come.
-    Fail {
-        seen: u64,
-        fail_at: u64,
-        failed: bool,
-    },
-}
-
-thread_local! {
-    static HOOK: Cell<Hook> = const { Cell::new(Hook::Off) };
-}
-
-/// Whether this allocation is to fail (and count it).
-fn fail_now(size: usize) -> bool {
-    HOOK.with(|h| match h.get() {
-        Hook::Off => false,
-        Hook::Count(n) => {
-            h.set(Hook::Count(n + 1));
-            false
-        }
-        Hook::Fail {
-            seen,
-            fail_at,
-            failed,
-        } => {
-            let fail = seen + 1 == fail_at;
-            // Off while looking at the environment and tracing: both
-            // allocate.
-            h.set(Hook::Off);
-            if fail && std::env::var_os("VEXFS_TRACE_FAILED_ALLOC").is_some() {
-                // A code path that does not expect the failure aborts
-                // right after this: the trace names it.
-                eprintln!(
-                    "failing allocation {fail_at} ({size} bytes) at\n{}",
-                    std::backtrace::Backtrace::force_capture()
-                );
-            }
-            h.set(Hook::Fail {
-                seen: seen + 1,
-                fail_at,
-                failed: failed || fail,
-            });
-            fail
-        }
-    })
-}
-
-struct Hooked;
-
-// SAFETY: every call the hook lets through is passed on to the system
-// allocator unchanged; a failed one returns null, which `GlobalAlloc`
-// allows for any allocation.
-unsafe impl GlobalAlloc for Hooked {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        if fail_now(l.size()) {
-            return std::ptr::null_mut();
-        }
-        // SAFETY: the caller's contract is the system allocator's.
-        unsafe { System.alloc(l) }
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        // SAFETY: as above.
-        unsafe { System.dealloc(p, l) }
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
-        if fail_now(n) {
-            return std::ptr::null_mut();
-        }
-        // SAFETY: as above.
-        unsafe { System.realloc(p, l, n) }
-    }
-}
-
-#[global_allocator]
-static A: Hooked = Hooked;
 
 const DIM: usize = 32;
 const N: u64 = 2000;
@@ -181,7 +97,7 @@ fn searches_allocate_little() {
         const Q: u64 = 50;
         let reqs: Vec<_> = (1..=Q).map(|q| request(q, b"")).collect();
         let mut out = vec![0u8; std::mem::size_of::<u::Search>()];
-        HOOK.with(|h| h.set(Hook::Count(0)));
+        alloc_hook::count();
         for req in &reqs {
             fs.vector_ioctl(
                 d,
@@ -194,9 +110,7 @@ fn searches_allocate_little() {
             )
             .unwrap();
         }
-        let Hook::Count(n) = HOOK.with(|h| h.replace(Hook::Off)) else {
-            unreachable!()
-        };
+        let n = alloc_hook::counted();
         report.push((name, n as f64 / Q as f64));
     }
     eprintln!("allocations per search: {report:?}");
@@ -219,13 +133,7 @@ fn sweep(fs: &mut Fs<MemDevice>, dir: u64, req: &u::Search, who: &Caller, what: 
     // allocated before the hook is armed.
     let mut out = vec![0u8; std::mem::size_of::<u::Search>()];
     for fail_at in 1.. {
-        HOOK.with(|h| {
-            h.set(Hook::Fail {
-                seen: 0,
-                fail_at,
-                failed: false,
-            })
-        });
+        alloc_hook::fail_at(fail_at);
         let got = fs
             .vector_ioctl(
                 dir,
@@ -237,9 +145,7 @@ fn sweep(fs: &mut Fs<MemDevice>, dir: u64, req: &u::Search, who: &Caller, what: 
                 T0,
             )
             .map(|n| &out[..n]);
-        let Hook::Fail { failed, .. } = HOOK.with(|h| h.replace(Hook::Off)) else {
-            unreachable!()
-        };
+        let failed = alloc_hook::failed();
         if !failed {
             assert_eq!(got, Ok(&want[..]), "{what}: search after the sweep");
             return fail_at - 1;
