@@ -144,7 +144,10 @@ impl<D: BlockDevice> Fs<D> {
             let e = self.decode_extent(ino, k, &v)?;
             let cut_lo = start.max(e.logical);
             let cut_hi = end.min(e.logical_end());
-            freed.push((e.physical + (cut_lo - e.logical), cut_hi - cut_lo));
+            crate::fallible::push(
+                &mut freed,
+                (e.physical + (cut_lo - e.logical), cut_hi - cut_lo),
+            )?;
             // Keep the head before the cut and the tail after it.
             if cut_lo > e.logical {
                 let head = Extent {

@@ -79,7 +79,7 @@ pub struct Fs<D: BlockDevice> {
     /// How many of the dirty blocks are fresh.
     pub(crate) fresh_dirty: usize,
     /// Pack blocks that may have free units (see [`crate::xattr_pack`]).
-    pub(crate) pack_room: alloc::collections::BTreeSet<u64>,
+    pub(crate) pack_room: crate::nr_map::NrMap<()>,
     /// A commit started with `commit_begin` has not ended.
     pub(crate) in_flight: bool,
     /// Ranges the current operation quarantined (dropped if it aborts).
@@ -222,7 +222,7 @@ impl<D: BlockDevice> Fs<D> {
             flight_quarantine: Default::default(),
             fresh: Default::default(),
             fresh_dirty: 0,
-            pack_room: Default::default(),
+            pack_room: crate::nr_map::nr_map(),
             in_flight: false,
             op_quarantined: Vec::new(),
             op_new_packs: Vec::new(),

@@ -84,8 +84,13 @@ impl<D: BlockDevice> Fs<D> {
     pub(crate) fn pack_alloc(&mut self, len: usize) -> Result<(u64, u32)> {
         let n = units_for(len, self.bs);
         let unit = unit_size(self.bs) as u32;
-        let tries: Vec<u64> = self.pack_room.iter().copied().take(CANDIDATES).collect();
-        for nr in tries {
+        let mut tries = [0u64; CANDIDATES];
+        let mut count = 0;
+        for (slot, &nr) in tries.iter_mut().zip(self.pack_room.keys()) {
+            *slot = nr;
+            count += 1;
+        }
+        for &nr in &tries[..count] {
             // A hint may name a block freed since, or one whose creation
             // was rolled back: only a block in use with a sound map counts.
             let free = if self.block_in_use(nr)? {
@@ -113,8 +118,11 @@ impl<D: BlockDevice> Fs<D> {
         let first = vexfs_format::xattr_pack::header_units(self.bs);
         set_map(&mut b, header_map(self.bs) | run_bits(first, n))?;
         header::seal(&mut b, PACK_MAGIC, nr, 0)?;
+        if self.tx_depth > 0 {
+            crate::fallible::reserve(&mut self.op_new_packs, 1)?;
+        }
         self.put_block(nr, b, SEAL)?;
-        self.pack_room.insert(nr);
+        self.remember_room(nr);
         if self.tx_depth > 0 {
             self.op_new_packs.push(nr);
         }
@@ -167,8 +175,15 @@ impl<D: BlockDevice> Fs<D> {
             self.pack_room.remove(&nr);
             self.free_blocks(nr, 1)?;
         } else {
-            self.pack_room.insert(nr);
+            self.remember_room(nr);
         }
         Ok(())
+    }
+
+    /// Note that pack block `nr` has free units. A hint only: out of
+    /// memory, it is not kept, and the space is found again when a later
+    /// free in the block notes it.
+    fn remember_room(&mut self, nr: u64) {
+        let _ = crate::nr_map::try_insert(&mut self.pack_room, nr, ());
     }
 }

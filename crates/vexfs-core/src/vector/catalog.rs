@@ -30,20 +30,39 @@ pub(crate) fn spec_of(rec: &IndexRecord) -> Result<IndexSpec> {
     })
 }
 
-/// Decimal name of a catalogue entry.
-fn entry_name(root: u64, suffix: &[u8]) -> Vec<u8> {
-    let mut digits = Vec::new();
+/// Decimal name of a catalogue entry, built on the stack (20 digits at
+/// most, and a short suffix).
+struct EntryName {
+    buf: [u8; 32],
+    len: usize,
+}
+
+impl core::ops::Deref for EntryName {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
+fn entry_name(root: u64, suffix: &[u8]) -> EntryName {
+    let mut e = EntryName {
+        buf: [0; 32],
+        len: 0,
+    };
     let mut n = root;
     loop {
-        digits.push(b'0' + (n % 10) as u8);
+        e.buf[e.len] = b'0' + (n % 10) as u8;
+        e.len += 1;
         n /= 10;
         if n == 0 {
             break;
         }
     }
-    digits.reverse();
-    digits.extend_from_slice(suffix);
-    digits
+    e.buf[..e.len].reverse();
+    let s = suffix.len().min(e.buf.len() - e.len);
+    e.buf[e.len..e.len + s].copy_from_slice(&suffix[..s]);
+    e.len += s;
+    e
 }
 
 fn parse_entry(name: &[u8]) -> Option<u64> {
@@ -239,8 +258,8 @@ mod tests {
 
     #[test]
     fn entry_names_round_trip() {
-        assert_eq!(entry_name(0, b""), b"0");
-        assert_eq!(entry_name(1234, b".new"), b"1234.new");
+        assert_eq!(&*entry_name(0, b""), b"0");
+        assert_eq!(&*entry_name(1234, b".new"), b"1234.new");
         assert_eq!(parse_entry(b"1234"), Some(1234));
         assert_eq!(parse_entry(b"1234.new"), None);
         assert_eq!(parse_entry(b""), None);

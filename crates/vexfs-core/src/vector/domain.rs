@@ -457,10 +457,10 @@ impl<D: BlockDevice> Fs<D> {
         };
         let mut d = d;
         d.background = self.vectors.background;
-        self.vectors.domains.insert(root, d);
         if self.tx_depth > 0 {
-            self.vectors.loaded_in_tx.push(root);
+            crate::fallible::push(&mut self.vectors.loaded_in_tx, root)?;
         }
+        crate::nr_map::try_insert(&mut self.vectors.domains, root, d)?;
         Ok(())
     }
 
@@ -474,7 +474,7 @@ impl<D: BlockDevice> Fs<D> {
             .is_some_and(|d| d.record_clean);
         if clean {
             self.catalog_mark_dirty(root)?;
-            self.vectors.deferred.push(Deferred::MarkedDirty { root });
+            self.vectors_defer(Deferred::MarkedDirty { root })?;
         }
         Ok(())
     }
@@ -609,12 +609,11 @@ impl<D: BlockDevice> Fs<D> {
         };
         self.transact(|fs| {
             fs.catalog_store(root, &spec, generation, &bytes)?;
-            fs.vectors.deferred.push(Deferred::Saved {
+            fs.vectors_defer(Deferred::Saved {
                 root,
                 generation,
                 disk_bytes: bytes.len() as u64,
-            });
-            Ok(())
+            })
         })
     }
 

@@ -57,7 +57,7 @@ impl<D: BlockDevice> Fs<D> {
         }
         self.domain_touch(root)?;
         let vector = floats(value)?;
-        self.vectors.deferred.push(Deferred::Upsert { root, ino, vector });
+        self.vectors_defer(Deferred::Upsert { root, ino, vector })?;
         Ok(())
     }
 
@@ -67,7 +67,7 @@ impl<D: BlockDevice> Fs<D> {
         if let Some(root) = self.index_root_of_file(inode)? {
             self.domain_load(root)?;
             self.domain_touch(root)?;
-            self.vectors.deferred.push(Deferred::Remove { root, ino });
+            self.vectors_defer(Deferred::Remove { root, ino })?;
         }
         Ok(())
     }

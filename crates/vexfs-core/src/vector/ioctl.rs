@@ -531,8 +531,8 @@ impl<D: BlockDevice> Fs<D> {
         if names.last() != Some(&0) {
             return Err(FsError::Invalid);
         }
-        let list: Vec<&[u8]> = names[..names.len() - 1].split(|&c| c == 0).collect();
-        if list.len() != count {
+        let list = names[..names.len() - 1].split(|&c| c == 0);
+        if list.clone().count() != count {
             return Err(FsError::Invalid);
         }
         let rows = input
@@ -546,7 +546,7 @@ impl<D: BlockDevice> Fs<D> {
         let may_create = caller.may(&d, MAY_WRITE | MAY_EXEC);
         let mut failed: Option<(usize, FsError)> = None;
         let r = self.transact(|fs| {
-            for (i, name) in list.iter().enumerate() {
+            for (i, name) in list.clone().enumerate() {
                 let value = rows
                     .get(i * dim * 4..(i + 1) * dim * 4)
                     .ok_or(FsError::Invalid)?;

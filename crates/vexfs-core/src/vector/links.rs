@@ -207,7 +207,7 @@ impl<D: BlockDevice> Fs<D> {
         let mut moved = Vec::new();
         self.walk_embeddings(top, true, &mut |_fs, f, v| {
             moved.try_reserve(1).map_err(|_| FsError::NoMemory)?;
-            moved.push((f, v.to_vec()));
+            moved.push((f, crate::fallible::copy(v)?));
             Ok(())
         })?;
         for (f, v) in moved {
@@ -227,20 +227,16 @@ impl<D: BlockDevice> Fs<D> {
         if let Some(root) = from {
             self.domain_load(root)?;
             self.domain_touch(root)?;
-            self.vectors.deferred.push(Deferred::Remove { root, ino });
+            self.vectors_defer(Deferred::Remove { root, ino })?;
         }
         if let (Some(root), Some(vector)) = (to, vector) {
             self.domain_load(root)?;
             self.domain_touch(root)?;
             let dim = self.vectors.domains.get(&root).map(|d| d.spec.dim);
             if dim == Some(vector.len()) {
-                self.vectors
-                    .deferred
-                    .push(Deferred::Upsert { root, ino, vector });
+                self.vectors_defer(Deferred::Upsert { root, ino, vector })?;
             } else {
-                self.vectors
-                    .deferred
-                    .push(Deferred::Unindexed { root, ino });
+                self.vectors_defer(Deferred::Unindexed { root, ino })?;
             }
         }
         Ok(())

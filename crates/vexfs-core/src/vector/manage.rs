@@ -97,7 +97,7 @@ impl<D: BlockDevice> Fs<D> {
                 fs.domain_load(o)?;
                 fs.domain_touch(o)?;
                 for &ino in &members {
-                    fs.vectors.deferred.push(Deferred::Remove { root: o, ino });
+                    fs.vectors_defer(Deferred::Remove { root: o, ino })?;
                 }
             }
             Ok(())
@@ -106,7 +106,7 @@ impl<D: BlockDevice> Fs<D> {
         d.generation = generation;
         d.disk_bytes = bytes.len() as u64;
         let info = d.info();
-        self.vectors.domains.insert(dir, d);
+        crate::nr_map::try_insert(&mut self.vectors.domains, dir, d)?;
         if let Some(roots) = self.vectors.roots.as_mut() {
             roots.insert(dir);
         }
@@ -124,7 +124,7 @@ impl<D: BlockDevice> Fs<D> {
             i.flags &= !FLAG_VECTOR_INDEX;
             fs.write_inode(dir, &i)?;
             fs.catalog_remove(dir)?;
-            fs.vectors.deferred.push(Deferred::Forget { root: dir });
+            fs.vectors_defer(Deferred::Forget { root: dir })?;
             if outer.is_some() {
                 // The dropped index is forgotten as a whole: only the
                 // enclosing one gains.
@@ -140,7 +140,7 @@ impl<D: BlockDevice> Fs<D> {
     /// Called by rmdir inside its transaction for an (empty) index root.
     pub(crate) fn index_forget_root(&mut self, dir: u64) -> Result<()> {
         self.catalog_remove(dir)?;
-        self.vectors.deferred.push(Deferred::Forget { root: dir });
+        self.vectors_defer(Deferred::Forget { root: dir })?;
         self.vectors.roots = None;
         Ok(())
     }

@@ -27,7 +27,7 @@ mod pending;
 mod search;
 
 pub use absorb::{Absorbed, DEFAULT_INSERT_BACKLOG};
-use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::collections::BTreeSet;
 use alloc::vec::Vec;
 use domain::Domain;
 pub use domain::IndexSpec;
@@ -36,10 +36,9 @@ pub use search::{Filter, Hit, Query, SearchOutcome};
 pub use vexfs_ann::{IndexKind, Metric};
 
 /// Vector state of a mounted filesystem.
-#[derive(Default)]
 pub(crate) struct VectorState {
     /// Indexes loaded into memory, by root directory.
-    pub(crate) domains: BTreeMap<u64, Domain>,
+    pub(crate) domains: crate::nr_map::NrMap<Domain>,
     /// Every index root (the catalogue's entries), once read.
     pub(crate) roots: Option<BTreeSet<u64>>,
     /// Changes to apply to `domains` when the transaction commits.
@@ -54,8 +53,21 @@ pub(crate) struct VectorState {
     changes: u64,
 }
 
+impl Default for VectorState {
+    fn default() -> Self {
+        Self {
+            domains: crate::nr_map::nr_map(),
+            roots: None,
+            deferred: Vec::new(),
+            loaded_in_tx: Vec::new(),
+            background: None,
+            changes: 0,
+        }
+    }
+}
+
 /// An in-memory index change waiting for its transaction to commit.
-enum Deferred {
+pub(crate) enum Deferred {
     /// Set (or replace) the vector of `ino`.
     Upsert {
         root: u64,
@@ -76,6 +88,13 @@ enum Deferred {
     },
     /// Drop the in-memory copy (index dropped, or must be reloaded).
     Forget { root: u64 },
+}
+
+impl<D: crate::device::BlockDevice> crate::fs::Fs<D> {
+    /// Queue an index change for the end of the transaction.
+    pub(crate) fn vectors_defer(&mut self, op: Deferred) -> crate::Result<()> {
+        crate::fallible::push(&mut self.vectors.deferred, op)
+    }
 }
 
 /// The index that covers a directory, as reported by `vexctl index stats`.

@@ -309,7 +309,7 @@ impl<D: BlockDevice> Fs<D> {
                 None => r,
             }
         };
-        self.vectors.domains.insert(root, dom);
+        crate::nr_map::try_insert(&mut self.vectors.domains, root, dom)?;
         result
     }
 
