@@ -7,9 +7,10 @@
 //! memory is an error the caller sees (`tests/search_allocs.rs` fails
 //! each allocation of a search in turn).
 //!
-//! Not yet covered: the block cache's map nodes (a cold read can still
-//! abort there, though its 4 KiB block buffer is fallible), and the
-//! update paths (setxattr, index builds and inserts, directory changes).
+//! Update paths use them too, with `crate::nr_map` for the block cache and
+//! its companions (`tests/update_allocs.rs` sweeps one operation at a
+//! time). Not yet covered: the in-memory index after a commit (member and
+//! pending maps) and the ANN crate's build and insert paths.
 
 use crate::error::{FsError, Result};
 use alloc::vec::Vec;
