@@ -320,7 +320,10 @@ impl<D: BlockDevice> Fs<D> {
         let mut v = Vec::new();
         crate::fallible::reserve(&mut v, h.nitems)?;
         for i in 0..h.nitems {
-            v.push((node::key(body, i)?, crate::fallible::copy(node::value(body, i)?)?));
+            v.push((
+                node::key(body, i)?,
+                crate::fallible::copy(node::value(body, i)?)?,
+            ));
         }
         Ok(v)
     }

@@ -379,7 +379,9 @@ impl<D: BlockDevice> Fs<D> {
             match u.dirty_before {
                 Some(seal) => match self.dirty.get_mut(&nr) {
                     Some(slot) => *slot = seal,
-                    None => debug_assert!(false, "block {nr} left the dirty set during an operation"),
+                    None => {
+                        debug_assert!(false, "block {nr} left the dirty set during an operation")
+                    }
                 },
                 None => self.unmark_dirty(nr),
             }

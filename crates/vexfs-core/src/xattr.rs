@@ -72,12 +72,7 @@ fn entry_len(ns: Namespace, n: &[u8], v: &[u8]) -> usize {
 
 /// Apply a set (`Some`) or remove (`None`) to a name-sorted list; whether
 /// the name was there.
-fn edit(
-    attrs: &mut Vec<Attr>,
-    ns: Namespace,
-    short: &[u8],
-    value: Option<&[u8]>,
-) -> Result<bool> {
+fn edit(attrs: &mut Vec<Attr>, ns: Namespace, short: &[u8], value: Option<&[u8]>) -> Result<bool> {
     let pos = attrs.iter().position(|(n, s, _)| *n == ns && s == short);
     match (pos, value) {
         (Some(i), Some(v)) => {

@@ -34,7 +34,12 @@ const EMB: &[u8] = u::EMBEDDING_XATTR.as_bytes();
 /// An embedding's bytes; built with the hook off, so an operation's
 /// inputs do not count among its allocations.
 fn emb(seed: u64) -> Vec<u8> {
-    alloc_hook::unhooked(|| vecf(seed, DIM).iter().flat_map(|x| x.to_le_bytes()).collect())
+    alloc_hook::unhooked(|| {
+        vecf(seed, DIM)
+            .iter()
+            .flat_map(|x| x.to_le_bytes())
+            .collect()
+    })
 }
 
 /// The inodes of the fixture's directories.
@@ -67,7 +72,8 @@ fn fixture() -> (Fs<MemDevice>, Dirs) {
             .create(idx, format!("v{i}").as_bytes(), 0o644, 0, 0, T0)
             .unwrap()
             .ino;
-        fs.setxattr(f, EMB, &emb(i), XattrFlags::default(), T0).unwrap();
+        fs.setxattr(f, EMB, &emb(i), XattrFlags::default(), T0)
+            .unwrap();
         if i == 15 {
             // The first rows go into the graph; later ones stay pending.
             search(&mut fs, idx);
@@ -118,7 +124,10 @@ fn differ(got: &str, want: &str, what: &str) {
     }
     let (g, w): (Vec<_>, Vec<_>) = (got.lines().collect(), want.lines().collect());
     let only = |a: &[&str], b: &[&str]| -> Vec<String> {
-        a.iter().filter(|l| !b.contains(l)).map(|l| l.to_string()).collect()
+        a.iter()
+            .filter(|l| !b.contains(l))
+            .map(|l| l.to_string())
+            .collect()
     };
     panic!(
         "{what}\n  only now: {:#?}\n  expected: {:#?}",
@@ -205,7 +214,9 @@ fn sweep(what: &str, op: Op) -> u64 {
                 differ(
                     &observe(&mut fs, d),
                     &before,
-                    &format!("{what}: allocation {fail_at} failed, and ENOMEM left a change behind"),
+                    &format!(
+                        "{what}: allocation {fail_at} failed, and ENOMEM left a change behind"
+                    ),
                 );
                 op(&mut fs, d).unwrap_or_else(|e| {
                     panic!("{what}: retry after allocation {fail_at} failed: {e:?}")
