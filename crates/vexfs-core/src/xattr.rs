@@ -98,6 +98,10 @@ fn parse_name(full: &[u8]) -> Result<(Namespace, &[u8])> {
     if full.len() > 255 {
         return Err(FsError::Range);
     }
+    // Stored names never hold a NUL (the decoders treat one as damage).
+    if full.contains(&0) {
+        return Err(FsError::Invalid);
+    }
     match Namespace::split(full) {
         // Of the system namespace only the POSIX ACLs are stored.
         Some((Namespace::System, short)) if crate::acl::AclKind::of(short).is_some() => {

@@ -125,6 +125,16 @@ impl<'a> XattrIter<'a> {
     }
 }
 
+/// A stored name never holds a NUL byte: names reach the filesystem as C
+/// strings, and `listxattr` separates names with NULs, so such a name is
+/// damage (one NUL would list two names, neither of which reads back).
+pub fn check_name(name: &[u8]) -> Result<(), FormatError> {
+    if name.contains(&0) {
+        return Err(bad("xattr name holds a NUL byte"));
+    }
+    Ok(())
+}
+
 impl<'a> Iterator for XattrIter<'a> {
     type Item = Result<XattrEntry<'a>, FormatError>;
     fn next(&mut self) -> Option<Self::Item> {
@@ -140,6 +150,7 @@ impl<'a> Iterator for XattrIter<'a> {
                 return Err(bad("xattr entry size"));
             }
             let name = get_bytes(self.blob, self.pos + ENTRY_HEADER, nlen)?;
+            check_name(name)?;
             let value = get_bytes(self.blob, self.pos + ENTRY_HEADER + nlen, vlen)?;
             self.pos += ENTRY_HEADER + nlen + vlen;
             Ok(XattrEntry { namespace: ns, name, value })

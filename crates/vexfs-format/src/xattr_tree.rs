@@ -140,6 +140,7 @@ impl<'a> TreeItem<'a> {
             return Err(bad("xattr tree item name"));
         }
         let name = get_bytes(buf, ITEM_HEADER, nlen)?;
+        crate::xattr::check_name(name)?;
         let at = ITEM_HEADER + nlen;
         let value = match get_u8(buf, 2)? {
             0 => TreeValue::Inline(buf.get(at..).ok_or(FormatError::Truncated)?),
