@@ -20,7 +20,6 @@ use crate::io::ByteSink;
 use crate::metric::Metric;
 use crate::persist::{Header, Reader, Writer};
 use crate::storage::{Codec, Storage};
-use alloc::collections::BTreeMap;
 use alloc::vec;
 use alloc::vec::Vec;
 
@@ -36,7 +35,7 @@ pub struct FlatIndex {
     /// Squared norm of each row (for the blocked L2 path).
     norms: Vec<f32>,
     ids: Vec<VectorId>,
-    pos: BTreeMap<VectorId, u32>,
+    pos: crate::id_map::IdMap<u32>,
     /// f16 / SQ8 storage: the codec, and `code_len` bytes per row in
     /// `codes` (then `data` and `norms` stay empty).
     codec: Option<Codec>,
@@ -63,7 +62,7 @@ impl FlatIndex {
             data: Vec::new(),
             norms: Vec::new(),
             ids: Vec::new(),
-            pos: BTreeMap::new(),
+            pos: crate::id_map::id_map(),
             codec: Codec::new(storage, dim),
             codes: Vec::new(),
             huge_pages: true,
@@ -153,7 +152,8 @@ impl FlatIndex {
             .map(|&p| row(&self.data, self.dim, p as usize))
     }
 
-    /// Reserve room for `n` more vectors.
+    /// Reserve room for `n` more vectors: the next `n` [`VectorIndex::add`]
+    /// calls of uncompressed rows then allocate nothing.
     pub fn reserve(&mut self, n: usize) -> Result<()> {
         fn grow<T>(v: &mut Vec<T>, n: usize, huge: bool) -> Result<()> {
             if huge {
@@ -170,7 +170,8 @@ impl FlatIndex {
             }
             Some(c) => grow(&mut self.codes, n.saturating_mul(c.code_len()), huge)?,
         }
-        grow(&mut self.ids, n, huge)
+        grow(&mut self.ids, n, huge)?;
+        crate::id_map::reserve(&mut self.pos, n)
     }
 
     fn scan(
@@ -343,6 +344,7 @@ impl FlatIndex {
             if !data.is_empty() || Some(codes.len()) != want {
                 return Err(AnnError::Corrupt("flat: code size does not match id count"));
             }
+            crate::id_map::reserve(&mut me.pos, ids.len())?;
             for (i, &id) in ids.iter().enumerate() {
                 if me.pos.insert(id, i as u32).is_some() {
                     return Err(AnnError::Corrupt("flat: duplicate id"));
@@ -361,6 +363,8 @@ impl FlatIndex {
             return Err(AnnError::Corrupt("flat: data size does not match id count"));
         }
         let kern = kernels();
+        crate::id_map::reserve(&mut me.pos, ids.len())?;
+        reserve(&mut me.norms, ids.len())?;
         for (i, &id) in ids.iter().enumerate() {
             if me.pos.insert(id, i as u32).is_some() {
                 return Err(AnnError::Corrupt("flat: duplicate id"));
@@ -474,14 +478,22 @@ impl VectorIndex for FlatIndex {
         if self.ids.len() >= u32::MAX as usize {
             return Err(AnnError::InvalidParameter("index full"));
         }
-        let v = prepare(self.metric, vector)?;
         self.reserve(1)?;
         match &self.codec {
             None => {
-                self.data.extend_from_slice(&v);
-                self.norms.push(kernels().dot(&v, &v));
+                // Prepared where it lands (normalised there for cosine):
+                // with room reserved, an add allocates nothing.
+                let at = self.data.len();
+                self.data.extend_from_slice(vector);
+                let v = &mut self.data[at..];
+                if self.metric == Metric::Cosine {
+                    crate::distance::normalize(v);
+                }
+                let norm = kernels().dot(v, v);
+                self.norms.push(norm);
             }
             Some(c) => {
+                let v = prepare(self.metric, vector)?;
                 let at = self.codes.len();
                 self.codes.resize(at + c.code_len(), 0);
                 c.encode(&v, &mut self.codes[at..])?;
@@ -509,7 +521,9 @@ impl VectorIndex for FlatIndex {
                 self.norms[p] = self.norms[last];
             }
             self.ids[p] = moved;
-            self.pos.insert(moved, p as u32);
+            if let Some(slot) = self.pos.get_mut(&moved) {
+                *slot = p as u32;
+            }
         }
         self.ids.truncate(last);
         if let Some(c) = &self.codec {

@@ -137,7 +137,7 @@ pub struct HnswIndex {
     labels: Vec<VectorId>,
     deleted: Vec<bool>,
     n_deleted: usize,
-    map: BTreeMap<VectorId, u32>,
+    map: crate::id_map::IdMap<u32>,
     entry: u32,
     max_level: usize,
     rng: Rng,
@@ -226,7 +226,7 @@ impl HnswIndex {
             labels: Vec::new(),
             deleted: Vec::new(),
             n_deleted: 0,
-            map: BTreeMap::new(),
+            map: crate::id_map::id_map(),
             entry: NONE,
             max_level: 0,
             rng: Rng::new(cfg.seed),
@@ -791,6 +791,15 @@ impl HnswIndex {
         }
         let level = self.random_level();
         let node = self.n() as u32;
+        // Everything the node needs, before the index changes: out of
+        // memory leaves it as it was.
+        let mut links = Vec::new();
+        crate::common::resize(&mut links, level * (1 + self.cfg.m), 0u32)?;
+        reserve(&mut self.upper, 1)?;
+        reserve(&mut self.levels, 1)?;
+        reserve(&mut self.labels, 1)?;
+        reserve(&mut self.deleted, 1)?;
+        crate::id_map::reserve(&mut self.map, 1)?;
         let lines = lines_for(self.n() + 1, self.rec_words);
         crate::common::resize(&mut self.arena, lines, Line([0; 16]))?;
         let o = node as usize * self.rec_words + self.vec_off;
@@ -804,7 +813,8 @@ impl HnswIndex {
                 }
             }
             Some(c) => {
-                let mut code = vec![0u8; vw * 4];
+                let mut code = Vec::new();
+                crate::common::resize(&mut code, vw * 4, 0u8)?;
                 c.encode(v, &mut code)?;
                 if let Some(dst) = self.words_mut().get_mut(o..o + vw) {
                     // Native byte order, so that `code` reads the bytes back
@@ -815,11 +825,7 @@ impl HnswIndex {
                 }
             }
         }
-        self.upper.push(if level > 0 {
-            vec![0u32; level * (1 + self.cfg.m)]
-        } else {
-            Vec::new()
-        });
+        self.upper.push(links);
         self.levels.push(level as u8);
         self.labels.push(id);
         self.deleted.push(false);
@@ -834,7 +840,8 @@ impl HnswIndex {
                 got: vectors.len(),
             });
         }
-        let mut seen = BTreeMap::new();
+        let mut seen = crate::id_map::id_map();
+        crate::id_map::reserve(&mut seen, ids.len())?;
         for &id in ids {
             if self.map.contains_key(&id) || seen.insert(id, ()).is_some() {
                 return Err(AnnError::DuplicateId(id));
@@ -1032,7 +1039,8 @@ impl HnswIndex {
             dst[o..o + 1 + m0].copy_from_slice(&src[..1 + m0]);
             dst[o + off..o + off + vw].copy_from_slice(&src[old_off..old_off + vw]);
         }
-        let mut map = BTreeMap::new();
+        let mut map = crate::id_map::id_map();
+        crate::id_map::reserve(&mut map, labels.len())?;
         let mut n_deleted = 0;
         let mut deleted = Vec::with_capacity(n);
         for (i, (&id, &d)) in labels.iter().zip(&del).enumerate() {

@@ -13,7 +13,6 @@ use crate::index::{IndexKind, IndexStats, Neighbor, SearchParams, VectorId, Vect
 use crate::io::ByteSink;
 use crate::metric::Metric;
 use crate::persist::{Header, Reader, Writer};
-use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
 /// IVF-Flat parameters.
@@ -80,7 +79,7 @@ pub struct IvfFlatIndex {
     cfg: IvfConfig,
     centroids: Vec<f32>,
     lists: Vec<InvList>,
-    map: BTreeMap<VectorId, (u32, u32)>,
+    map: crate::id_map::IdMap<(u32, u32)>,
 }
 
 impl IvfFlatIndex {
@@ -98,7 +97,7 @@ impl IvfFlatIndex {
             cfg,
             centroids: Vec::new(),
             lists: Vec::new(),
-            map: BTreeMap::new(),
+            map: crate::id_map::id_map(),
         })
     }
 
@@ -116,6 +115,7 @@ impl IvfFlatIndex {
         let l = &mut self.lists[list];
         reserve(&mut l.data, v.len())?;
         reserve(&mut l.ids, 1)?;
+        crate::id_map::reserve(&mut self.map, 1)?;
         l.data.extend_from_slice(v);
         self.map.insert(id, (list as u32, l.ids.len() as u32));
         l.ids.push(id);
@@ -155,6 +155,7 @@ impl IvfFlatIndex {
             if data.len() != ids.len() * h.dim {
                 return Err(bad("ivf: list data size"));
             }
+            crate::id_map::reserve(&mut me.map, ids.len())?;
             for (p, &id) in ids.iter().enumerate() {
                 if me.map.insert(id, (li as u32, p as u32)).is_some() {
                     return Err(bad("ivf: duplicate id"));
@@ -277,7 +278,9 @@ impl VectorIndex for IvfFlatIndex {
             let moved = l.ids[last];
             l.ids[p] = moved;
             l.data.copy_within(last * dim..(last + 1) * dim, p * dim);
-            self.map.insert(moved, (li, p as u32));
+            if let Some(slot) = self.map.get_mut(&moved) {
+                *slot = (li, p as u32);
+            }
         }
         l.ids.truncate(last);
         l.data.truncate(last * dim);

@@ -21,7 +21,6 @@ use crate::io::ByteSink;
 use crate::ivf::probe_lists;
 use crate::metric::Metric;
 use crate::persist::{Header, Reader, Writer};
-use alloc::collections::BTreeMap;
 use alloc::vec;
 use alloc::vec::Vec;
 
@@ -94,7 +93,7 @@ pub struct IvfPqIndex {
     /// 256 tiny `dsub`-wide dot products. Derived, never stored.
     books_t: Vec<f32>,
     lists: Vec<PqList>,
-    map: BTreeMap<VectorId, (u32, u32)>,
+    map: crate::id_map::IdMap<(u32, u32)>,
 }
 
 impl IvfPqIndex {
@@ -126,7 +125,7 @@ impl IvfPqIndex {
             codebooks: Vec::new(),
             books_t: Vec::new(),
             lists: Vec::new(),
-            map: BTreeMap::new(),
+            map: crate::id_map::id_map(),
         })
     }
 
@@ -254,6 +253,7 @@ impl IvfPqIndex {
         reserve(&mut l.raw, v.len())?;
         reserve(&mut l.codes, code.len())?;
         reserve(&mut l.ids, 1)?;
+        crate::id_map::reserve(&mut self.map, 1)?;
         if l2 {
             reserve(&mut l.bias, 1)?;
             l.bias.push(bias);
@@ -325,6 +325,7 @@ impl IvfPqIndex {
             if codes.iter().any(|&c| c as usize >= me.ksub) {
                 return Err(bad("ivfpq: code out of range"));
             }
+            crate::id_map::reserve(&mut me.map, ids.len())?;
             for (p, &id) in ids.iter().enumerate() {
                 if me.map.insert(id, (li as u32, p as u32)).is_some() {
                     return Err(bad("ivfpq: duplicate id"));
@@ -469,7 +470,9 @@ impl VectorIndex for IvfPqIndex {
             if let Some(&b) = l.bias.get(last) {
                 l.bias[p] = b;
             }
-            self.map.insert(moved, (li, p as u32));
+            if let Some(slot) = self.map.get_mut(&moved) {
+                *slot = (li, p as u32);
+            }
         }
         l.bias.truncate(last);
         l.ids.truncate(last);

@@ -36,6 +36,7 @@ pub mod factory;
 pub mod flat;
 mod hamming;
 pub mod hnsw;
+pub mod id_map;
 pub mod index;
 pub mod io;
 pub mod ivf;

@@ -104,7 +104,7 @@ pub struct LshIndex {
     center: Vec<f32>,
     data: Vec<f32>,
     ids: Vec<VectorId>,
-    pos: BTreeMap<VectorId, u32>,
+    pos: crate::id_map::IdMap<u32>,
     /// Per-slot keys, `tables` per slot.
     keys: Vec<u64>,
     buckets: Vec<BTreeMap<u64, Vec<u32>>>,
@@ -245,7 +245,7 @@ impl LshIndex {
             center: vec![0.0; dim],
             data: Vec::new(),
             ids: Vec::new(),
-            pos: BTreeMap::new(),
+            pos: crate::id_map::id_map(),
             keys: Vec::new(),
             buckets: (0..cfg.tables).map(|_| BTreeMap::new()).collect(),
             pool: Pool::new(),
@@ -342,7 +342,8 @@ impl LshIndex {
         for v in vectors.chunks_exact(dim) {
             check_vec(dim, v)?;
         }
-        let mut seen = BTreeMap::new();
+        let mut seen = crate::id_map::id_map();
+        crate::id_map::reserve(&mut seen, ids.len())?;
         for &id in ids {
             if self.pos.contains_key(&id) || seen.insert(id, ()).is_some() {
                 return Err(AnnError::DuplicateId(id));
@@ -351,6 +352,7 @@ impl LshIndex {
         if self.ids.len() + ids.len() > u32::MAX as usize {
             return Err(AnnError::InvalidParameter("index full"));
         }
+        crate::id_map::reserve(&mut self.pos, ids.len())?;
         // The bits for the grown index, so the batch is hashed only once.
         self.grow_bits(self.ids.len() + ids.len())?;
         let t = self.cfg.tables;
@@ -728,6 +730,7 @@ impl LshIndex {
         if center.len() != h.dim || data.len() != ids.len() * h.dim {
             return Err(bad("lsh: data size"));
         }
+        crate::id_map::reserve(&mut me.pos, ids.len())?;
         for (i, &id) in ids.iter().enumerate() {
             if me.pos.insert(id, i as u32).is_some() {
                 return Err(bad("lsh: duplicate id"));
@@ -822,6 +825,9 @@ impl VectorIndex for LshIndex {
         self.project(&v, &mut proj, &mut Vec::new())?;
         self.keys_of(&proj, &mut keys)?;
         reserve(&mut self.data, self.dim)?;
+        reserve(&mut self.ids, 1)?;
+        reserve(&mut self.keys, keys.len())?;
+        crate::id_map::reserve(&mut self.pos, 1)?;
         let slot = self.ids.len() as u32;
         self.data.extend_from_slice(&v);
         self.ids.push(id);

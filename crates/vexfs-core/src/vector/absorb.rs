@@ -56,8 +56,9 @@ impl<D: BlockDevice> Fs<D> {
 
     /// Insert up to `max_rows` pending vectors of one index into its
     /// strategy (training it first when enough wait). An index whose
-    /// insertion fails is dropped from memory: its record is dirty, so the
-    /// next use rebuilds it from the files.
+    /// insertion fails part way is dropped from memory: its record is
+    /// dirty, so the next use rebuilds it from the files. Out of memory
+    /// before the insertion changes nothing.
     pub fn vectors_absorb(&mut self, max_rows: usize) -> Result<Absorbed> {
         let root = self
             .vectors
@@ -71,7 +72,9 @@ impl<D: BlockDevice> Fs<D> {
                 match d.absorb(max_rows.max(1)) {
                     Ok(n) => done = n as u64,
                     Err(e) => {
-                        self.vectors.domains.remove(&root);
+                        if d.torn {
+                            self.vectors.domains.remove(&root);
+                        }
                         return Err(e);
                     }
                 }

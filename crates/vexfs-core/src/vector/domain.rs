@@ -7,8 +7,8 @@ use super::{ann_error, Deferred, IndexInfo};
 use crate::device::BlockDevice;
 use crate::error::{FsError, Result};
 use crate::fs::Fs;
+use crate::nr_map::{nr_map, sorted_keys, try_insert, NrMap};
 use alloc::boxed::Box;
-use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::vec::Vec;
 use vexfs_ann::{IndexKind, Metric, VectorIndex};
 use vexfs_format::vector::MAX_DIM;
@@ -118,11 +118,11 @@ pub(crate) struct Domain {
     /// too. `None`: writers and searches insert.
     pub(crate) background: Option<usize>,
     /// Files under the root whose embedding has another dimension.
-    pub(crate) unindexed: BTreeSet<u64>,
+    pub(crate) unindexed: NrMap<()>,
     /// Every vector the index holds (pending ones included): inode ->
     /// [`member_hash`] of (inode, vector). Their sum is the index's content
     /// digest, which fsck compares with the files.
-    pub(crate) members: BTreeMap<u64, u64>,
+    pub(crate) members: NrMap<u64>,
     /// Whether the record on disk says clean.
     pub(crate) record_clean: bool,
     /// The strategy took in pending vectors since the last save: the saved
@@ -130,6 +130,9 @@ pub(crate) struct Domain {
     pub(crate) absorbed_unsaved: bool,
     pub(crate) generation: u64,
     pub(crate) disk_bytes: u64,
+    /// An insertion into the strategy failed part way: it may hold part
+    /// of a batch, and this copy must be dropped (rebuilt from the files).
+    pub(crate) torn: bool,
 }
 
 impl Domain {
@@ -146,56 +149,71 @@ impl Domain {
             background: None,
             spec,
             index,
-            unindexed: BTreeSet::new(),
-            members: BTreeMap::new(),
+            unindexed: nr_map(),
+            members: nr_map(),
             record_clean: false,
             absorbed_unsaved: false,
             generation: 0,
             disk_bytes: 0,
+            torn: false,
         })
     }
 
     /// Remove `ino` wherever it is; true if it was present.
     pub(crate) fn remove(&mut self, ino: u64) -> Result<bool> {
         let a = self.pending.remove(ino)?;
-        let b = self.unindexed.remove(&ino);
+        let b = self.unindexed.remove(&ino).is_some();
         let c = self.index.remove(ino).map_err(ann_error)?;
         self.members.remove(&ino);
         Ok(a || b || c)
     }
 
-    /// Set the vector of `ino` (replacing any).
-    pub(crate) fn upsert(&mut self, ino: u64, v: &[f32]) -> Result<()> {
+    /// Room for `n` more vectors (inside the transaction that queues
+    /// them), so that applying them after the commit allocates nothing up
+    /// to the strategy's own insertion.
+    pub(crate) fn reserve(&mut self, n: usize) -> Result<()> {
+        crate::nr_map::reserve(&mut self.members, n)?;
+        self.pending.reserve(n)
+    }
+
+    /// Room for `n` more files with an embedding of another dimension.
+    pub(crate) fn reserve_unindexed(&mut self, n: usize) -> Result<()> {
+        crate::nr_map::reserve(&mut self.unindexed, n)
+    }
+
+    /// Set the vector of `ino` (replacing any), without taking pending
+    /// vectors into the strategy.
+    fn put(&mut self, ino: u64, v: &[f32]) -> Result<()> {
         self.remove(ino)?;
         if v.len() != self.spec.dim {
-            self.unindexed.insert(ino);
+            try_insert(&mut self.unindexed, ino, ())?;
             return Ok(());
         }
         // New vectors wait in `pending` (searched exactly, so they are
         // found at once) and join the strategy in batches: one batch
         // insertion of thousands is as fast as an in-process build, one
         // at a time is several times slower.
+        crate::nr_map::reserve(&mut self.members, 1)?;
         self.pending.insert(ino, v)?;
-        self.members.insert(ino, member_hash(ino, v));
+        try_insert(&mut self.members, ino, member_hash(ino, v))?;
+        Ok(())
+    }
+
+    /// Set the vector of `ino` (replacing any).
+    pub(crate) fn upsert(&mut self, ino: u64, v: &[f32]) -> Result<()> {
+        self.put(ino, v)?;
         self.maybe_train()
     }
 
     /// Set the vectors of many inodes at once (a bulk call): one batch
     /// insertion, which strategies run faster than single adds. Later
     /// entries for the same inode win.
-    pub(crate) fn upsert_many(&mut self, items: Vec<(u64, Vec<f32>)>) -> Result<()> {
-        let mut last: BTreeMap<u64, Vec<f32>> = BTreeMap::new();
+    pub(crate) fn upsert_many<'a>(
+        &mut self,
+        items: impl Iterator<Item = (u64, &'a [f32])>,
+    ) -> Result<()> {
         for (ino, v) in items {
-            last.insert(ino, v);
-        }
-        for (ino, v) in last {
-            self.remove(ino)?;
-            if v.len() == self.spec.dim {
-                self.pending.insert(ino, &v)?;
-                self.members.insert(ino, member_hash(ino, &v));
-            } else {
-                self.unindexed.insert(ino);
-            }
+            self.put(ino, v)?;
         }
         self.maybe_train()
     }
@@ -255,8 +273,10 @@ impl Domain {
 
     /// Move up to `n` pending vectors (lowest inode numbers first) into the
     /// strategy, training it first on all of them if it is untrained.
-    /// Returns how many moved. On an error the strategy may hold part of
-    /// the batch: the caller drops this copy of the index.
+    /// Returns how many moved. On an error with `torn` set the strategy
+    /// may hold part of the batch: the caller drops this copy of the
+    /// index. Without it (out of memory before the insertion) nothing
+    /// changed.
     pub(crate) fn absorb(&mut self, n: usize) -> Result<usize> {
         if self.pending.is_empty() {
             return Ok(0);
@@ -270,7 +290,10 @@ impl Domain {
             }
         }
         let (ids, rows) = self.pending.batch(n)?;
+        // Failures before this point leave the strategy as it was.
+        self.torn = true;
         self.index.add_batch(&ids, &rows).map_err(ann_error)?;
+        self.torn = false;
         self.pending.forget(&ids)?;
         self.absorbed_unsaved = true;
         Ok(ids.len())
@@ -303,8 +326,10 @@ impl Domain {
             out.extend_from_slice(b);
             Ok(())
         };
+        // Hash maps in memory, ascending inode order on disk (a save of the
+        // same index is the same bytes).
         put(&(self.unindexed.len() as u64).to_le_bytes())?;
-        for ino in &self.unindexed {
+        for ino in sorted_keys(&self.unindexed)? {
             put(&ino.to_le_bytes())?;
         }
         put(&(self.pending.len() as u64).to_le_bytes())?;
@@ -315,7 +340,8 @@ impl Domain {
             }
         }
         put(&(self.members.len() as u64).to_le_bytes())?;
-        for (ino, h) in &self.members {
+        for ino in sorted_keys(&self.members)? {
+            let h = self.members.get(&ino).copied().unwrap_or(0);
             put(&ino.to_le_bytes())?;
             put(&h.to_le_bytes())?;
         }
@@ -346,8 +372,9 @@ impl Domain {
         if n > (src.len() / 8) as u64 {
             return Err(crate::error::corrupt("index trailer count"));
         }
+        crate::nr_map::reserve(&mut d.unindexed, n as usize)?;
         for _ in 0..n {
-            d.unindexed.insert(take_u64(&mut src)?);
+            d.unindexed.insert(take_u64(&mut src)?, ());
         }
         let n = take_u64(&mut src)?;
         let row = 8 + d.spec.dim * 4;
@@ -360,10 +387,7 @@ impl Domain {
                 .split_at_checked(d.spec.dim * 4)
                 .ok_or(crate::error::corrupt("index trailer truncated"))?;
             src = t;
-            let v: Vec<f32> = vb
-                .chunks_exact(4)
-                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                .collect();
+            let v = super::embedding::floats(vb)?;
             // A bad vector or a repeated inode: not what a save writes.
             d.pending.insert(ino, &v)?;
         }
@@ -371,6 +395,7 @@ impl Domain {
         if n > (src.len() / 16) as u64 {
             return Err(crate::error::corrupt("index trailer count"));
         }
+        crate::nr_map::reserve(&mut d.members, n as usize)?;
         for _ in 0..n {
             let ino = take_u64(&mut src)?;
             let h = take_u64(&mut src)?;
@@ -403,9 +428,9 @@ impl<D: BlockDevice> Fs<D> {
                 rows.try_reserve(dim).map_err(|_| FsError::NoMemory)?;
                 ids.push(ino);
                 rows.extend_from_slice(v);
-                d.members.insert(ino, member_hash(ino, v));
+                try_insert(&mut d.members, ino, member_hash(ino, v))?;
             } else {
-                d.unindexed.insert(ino);
+                try_insert(&mut d.unindexed, ino, ())?;
             }
             Ok(())
         })?;
@@ -488,21 +513,20 @@ impl<D: BlockDevice> Fs<D> {
         if !self.vectors.deferred.is_empty() {
             self.vectors.changes = self.vectors.changes.wrapping_add(1);
         }
-        let mut ops = core::mem::take(&mut self.vectors.deferred)
-            .into_iter()
-            .peekable();
-        while let Some(op) = ops.next() {
-            // A run of upserts into one index becomes one batch insertion.
-            if let Deferred::Upsert { root, ino, vector } = op {
-                let mut run = alloc::vec![(ino, vector)];
-                while let Some(Deferred::Upsert { root: r, .. }) = ops.peek() {
-                    if *r != root {
-                        break;
-                    }
-                    if let Some(Deferred::Upsert { ino, vector, .. }) = ops.next() {
-                        run.push((ino, vector));
-                    }
+        let ops = core::mem::take(&mut self.vectors.deferred);
+        let mut i = 0;
+        while let Some(op) = ops.get(i) {
+            // A run of upserts into one index becomes one batch insertion
+            // (the strategy takes the pending rows in once, at the end).
+            if let &Deferred::Upsert { root, .. } = op {
+                let mut end = i + 1;
+                while matches!(ops.get(end), Some(Deferred::Upsert { root: r, .. }) if *r == root) {
+                    end += 1;
                 }
+                let run = ops[i..end].iter().filter_map(|op| match op {
+                    Deferred::Upsert { ino, vector, .. } => Some((*ino, vector.as_slice())),
+                    _ => None,
+                });
                 let failed = match self.vectors.domains.get_mut(&root) {
                     Some(d) => d.upsert_many(run).is_err(),
                     None => false,
@@ -510,29 +534,24 @@ impl<D: BlockDevice> Fs<D> {
                 if failed {
                     self.vectors.domains.remove(&root);
                 }
+                i = end;
                 continue;
             }
-            let root = match &op {
-                Deferred::Upsert { root, .. }
-                | Deferred::Remove { root, .. }
-                | Deferred::Unindexed { root, .. }
-                | Deferred::MarkedDirty { root }
-                | Deferred::Saved { root, .. }
-                | Deferred::Forget { root } => *root,
-            };
+            i += 1;
+            let root = op.root();
             let r = match op {
                 Deferred::Forget { root } => {
-                    self.vectors.domains.remove(&root);
+                    self.vectors.domains.remove(root);
                     Ok(())
                 }
                 op => match self.vectors.domains.get_mut(&root) {
                     None => Ok(()),
                     Some(d) => match op {
-                        Deferred::Upsert { ino, vector, .. } => d.upsert(ino, &vector),
-                        Deferred::Remove { ino, .. } => d.remove(ino).map(|_| ()),
-                        Deferred::Unindexed { ino, .. } => d.remove(ino).map(|_| {
-                            d.unindexed.insert(ino);
-                        }),
+                        Deferred::Upsert { ino, vector, .. } => d.upsert(*ino, vector),
+                        Deferred::Remove { ino, .. } => d.remove(*ino).map(|_| ()),
+                        Deferred::Unindexed { ino, .. } => d
+                            .remove(*ino)
+                            .and_then(|_| try_insert(&mut d.unindexed, *ino, ()).map(drop)),
                         Deferred::MarkedDirty { .. } => {
                             d.record_clean = false;
                             Ok(())
@@ -544,8 +563,8 @@ impl<D: BlockDevice> Fs<D> {
                         } => {
                             d.record_clean = true;
                             d.absorbed_unsaved = false;
-                            d.generation = generation;
-                            d.disk_bytes = disk_bytes;
+                            d.generation = *generation;
+                            d.disk_bytes = *disk_bytes;
                             Ok(())
                         }
                         _ => Ok(()),

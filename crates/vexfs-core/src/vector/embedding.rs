@@ -57,7 +57,7 @@ impl<D: BlockDevice> Fs<D> {
         }
         self.domain_touch(root)?;
         let vector = floats(value)?;
-        self.vectors_defer(Deferred::Upsert { root, ino, vector })?;
+        self.vectors_defer_upsert(root, ino, vector)?;
         Ok(())
     }
 

@@ -234,9 +234,9 @@ impl<D: BlockDevice> Fs<D> {
             self.domain_touch(root)?;
             let dim = self.vectors.domains.get(&root).map(|d| d.spec.dim);
             if dim == Some(vector.len()) {
-                self.vectors_defer(Deferred::Upsert { root, ino, vector })?;
+                self.vectors_defer_upsert(root, ino, vector)?;
             } else {
-                self.vectors_defer(Deferred::Unindexed { root, ino })?;
+                self.vectors_defer_unindexed(root, ino)?;
             }
         }
         Ok(())

@@ -95,6 +95,56 @@ impl<D: crate::device::BlockDevice> crate::fs::Fs<D> {
     pub(crate) fn vectors_defer(&mut self, op: Deferred) -> crate::Result<()> {
         crate::fallible::push(&mut self.vectors.deferred, op)
     }
+
+    /// Queue "`ino` has `vector` in the (loaded) index of `root`", with
+    /// room reserved for it and for every insert already queued there, so
+    /// applying them after the commit cannot run out of memory (short of
+    /// the strategy's own insertion, see `Domain::maybe_train`).
+    pub(crate) fn vectors_defer_upsert(
+        &mut self,
+        root: u64,
+        ino: u64,
+        vector: Vec<f32>,
+    ) -> crate::Result<()> {
+        let queued = self.vectors_queued(root, |op| matches!(op, Deferred::Upsert { .. }));
+        if let Some(d) = self.vectors.domains.get_mut(&root) {
+            d.reserve(queued + 1)?;
+        }
+        self.vectors_defer(Deferred::Upsert { root, ino, vector })
+    }
+
+    /// Queue "`ino` has an embedding of another dimension under `root`",
+    /// with room reserved as [`Fs::vectors_defer_upsert`] does.
+    pub(crate) fn vectors_defer_unindexed(&mut self, root: u64, ino: u64) -> crate::Result<()> {
+        let queued = self.vectors_queued(root, |op| matches!(op, Deferred::Unindexed { .. }));
+        if let Some(d) = self.vectors.domains.get_mut(&root) {
+            d.reserve_unindexed(queued + 1)?;
+        }
+        self.vectors_defer(Deferred::Unindexed { root, ino })
+    }
+
+    /// How many queued changes to `root` are of the kind `is`.
+    fn vectors_queued(&self, root: u64, is: impl Fn(&Deferred) -> bool) -> usize {
+        self.vectors
+            .deferred
+            .iter()
+            .filter(|op| is(op) && op.root() == root)
+            .count()
+    }
+}
+
+impl Deferred {
+    /// The index the change is for.
+    pub(crate) fn root(&self) -> u64 {
+        match self {
+            Deferred::Upsert { root, .. }
+            | Deferred::Remove { root, .. }
+            | Deferred::Unindexed { root, .. }
+            | Deferred::MarkedDirty { root }
+            | Deferred::Saved { root, .. }
+            | Deferred::Forget { root } => *root,
+        }
+    }
 }
 
 /// The index that covers a directory, as reported by `vexctl index stats`.

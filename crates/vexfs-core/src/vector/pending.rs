@@ -9,15 +9,15 @@
 
 use super::ann_error;
 use crate::error::{FsError, Result};
-use alloc::collections::BTreeSet;
 use alloc::vec::Vec;
 use vexfs_ann::{FlatIndex, Metric, Neighbor, SearchParams, VectorIndex};
 
 pub(crate) struct Pending {
     rows: FlatIndex,
-    /// The same inodes in order: the oldest inode numbers go first, and
-    /// saves list them in a stable order.
-    order: BTreeSet<u64>,
+    /// The same inodes in ascending order: the oldest inode numbers go
+    /// first, and saves list them in a stable order. A sorted vector, so
+    /// growing it can fail with ENOMEM (new files mostly append).
+    order: Vec<u64>,
     dim: usize,
 }
 
@@ -27,7 +27,7 @@ impl Pending {
             rows: FlatIndex::new(dim, metric)
                 .map_err(ann_error)?
                 .without_huge_pages(),
-            order: BTreeSet::new(),
+            order: Vec::new(),
             dim,
         })
     }
@@ -40,18 +40,27 @@ impl Pending {
         self.order.is_empty()
     }
 
+    /// Room for `n` more vectors: the next `n` inserts allocate nothing.
+    pub(crate) fn reserve(&mut self, n: usize) -> Result<()> {
+        crate::fallible::reserve(&mut self.order, n)?;
+        self.rows.reserve(n).map_err(ann_error)
+    }
+
     /// Add or replace the vector of `ino`.
     pub(crate) fn insert(&mut self, ino: u64, v: &[f32]) -> Result<()> {
         self.remove(ino)?;
+        crate::fallible::reserve(&mut self.order, 1)?;
         self.rows.add(ino, v).map_err(ann_error)?;
-        self.order.insert(ino);
+        let at = self.order.partition_point(|&x| x < ino);
+        self.order.insert(at, ino);
         Ok(())
     }
 
     pub(crate) fn remove(&mut self, ino: u64) -> Result<bool> {
-        if !self.order.remove(&ino) {
+        let Ok(at) = self.order.binary_search(&ino) else {
             return Ok(false);
-        }
+        };
+        self.order.remove(at);
         self.rows.remove(ino).map_err(ann_error)
     }
 
@@ -79,10 +88,16 @@ impl Pending {
         Ok((ids, rows))
     }
 
-    /// Forget the given inodes (after the strategy took them).
+    /// Forget the given inodes (after the strategy took them; ascending,
+    /// as [`Pending::batch`] lists them).
     pub(crate) fn forget(&mut self, ids: &[u64]) -> Result<()> {
         for &ino in ids {
-            self.remove(ino)?;
+            self.rows.remove(ino).map_err(ann_error)?;
+        }
+        if ids.is_sorted() {
+            self.order.retain(|x| ids.binary_search(x).is_err());
+        } else {
+            self.order.retain(|x| !ids.contains(x));
         }
         Ok(())
     }
