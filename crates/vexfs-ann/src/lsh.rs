@@ -868,7 +868,9 @@ impl VectorIndex for LshIndex {
             self.ids[p] = moved;
             self.data
                 .copy_within(last * self.dim..(last + 1) * self.dim, p * self.dim);
-            self.pos.insert(moved, p as u32);
+            if let Some(slot) = self.pos.get_mut(&moved) {
+                *slot = p as u32;
+            }
         }
         self.ids.truncate(last);
         self.data.truncate(last * self.dim);
