@@ -363,7 +363,8 @@ impl<T> Pool<T> {
         // SAFETY: we hold `busy`, so no other reference to `items` exists.
         unsafe {
             let v = &mut *self.items.get();
-            if v.len() < 64 {
+            // Out of memory, the item is dropped instead of kept.
+            if v.len() < 64 && v.try_reserve(1).is_ok() {
                 v.push(t);
             }
         }

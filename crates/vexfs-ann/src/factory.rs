@@ -113,7 +113,7 @@ pub fn build_index(
                     _ => return Err(UNKNOWN),
                 }
             }
-            Box::new(FlatIndex::with_storage(dim, metric, storage)?)
+            crate::mem::try_box(FlatIndex::with_storage(dim, metric, storage)?)?
         }
         IndexKind::Hnsw => {
             let mut c = HnswConfig::default();
@@ -134,7 +134,7 @@ pub fn build_index(
                     _ => return Err(UNKNOWN),
                 }
             }
-            Box::new(HnswIndex::with_storage(dim, metric, c, storage)?)
+            crate::mem::try_box(HnswIndex::with_storage(dim, metric, c, storage)?)?
         }
         IndexKind::IvfFlat => {
             let mut c = IvfConfig::default();
@@ -149,7 +149,7 @@ pub fn build_index(
                     _ => return Err(UNKNOWN),
                 }
             }
-            Box::new(IvfFlatIndex::new(dim, metric, c)?)
+            crate::mem::try_box(IvfFlatIndex::new(dim, metric, c)?)?
         }
         IndexKind::IvfPq => {
             let mut c = IvfPqConfig::default();
@@ -167,7 +167,7 @@ pub fn build_index(
                     _ => return Err(UNKNOWN),
                 }
             }
-            Box::new(IvfPqIndex::new(dim, metric, c)?)
+            crate::mem::try_box(IvfPqIndex::new(dim, metric, c)?)?
         }
         IndexKind::Lsh => {
             let mut c = LshConfig::default();
@@ -190,7 +190,7 @@ pub fn build_index(
                     _ => return Err(UNKNOWN),
                 }
             }
-            Box::new(LshIndex::new(dim, metric, c)?)
+            crate::mem::try_box(LshIndex::new(dim, metric, c)?)?
         }
     })
 }

@@ -450,6 +450,9 @@ impl VectorIndex for FlatIndex {
     fn dim(&self) -> usize {
         self.dim
     }
+    fn contains(&self, id: VectorId) -> bool {
+        self.pos.contains_key(&id)
+    }
     fn len(&self) -> usize {
         self.ids.len()
     }

@@ -32,7 +32,7 @@ use crate::persist::{Header, Reader, Writer};
 use crate::rng::Rng;
 use crate::storage::{CodeQuery, Codec, Storage};
 use alloc::borrow::Cow;
-use alloc::collections::{BTreeMap, BinaryHeap};
+use alloc::collections::BinaryHeap;
 use alloc::vec;
 use alloc::vec::Vec;
 
@@ -144,6 +144,13 @@ pub struct HnswIndex {
     mult: f64,
     dist: DistFn,
     pool: Pool<Scratch>,
+}
+
+/// Nearest first, ties by node number: a total order, so the in-place
+/// sort (which needs no buffer, unlike a stable one) gives the same graph
+/// on every run.
+fn sort_by_distance(v: &mut [Scored<u32>]) {
+    v.sort_unstable_by(|a, b| a.cmp(b).then(a.v.cmp(&b.v)));
 }
 
 /// Record layout `(vector offset, record words)` for a vector of
@@ -405,14 +412,23 @@ impl HnswIndex {
         }
     }
 
-    fn set_links(&mut self, i: u32, level: usize, l: &[u32]) {
+    /// Set node `i`'s links on `level` (at most its capacity of them).
+    /// Allocates nothing: a wave's link changes run after every
+    /// allocation of the wave has succeeded.
+    fn set_links(&mut self, i: u32, level: usize, l: impl ExactSizeIterator<Item = u32>) {
+        let fill = |dst: &mut [u32], n: usize, l: &mut dyn Iterator<Item = u32>| {
+            dst[0] = n as u32;
+            for (d, x) in dst[1..].iter_mut().zip(l) {
+                *d = x;
+            }
+        };
+        let mut l = l;
         if level == 0 {
             let n = l.len().min(self.m0);
             let o = i as usize * self.rec_words;
             let w = self.words_mut();
             if let Some(dst) = w.get_mut(o..o + 1 + n) {
-                dst[0] = n as u32;
-                dst[1..].copy_from_slice(&l[..n]);
+                fill(dst, n, &mut l);
             }
         } else {
             let m = self.cfg.m;
@@ -420,8 +436,7 @@ impl HnswIndex {
             if let Some(u) = self.upper.get_mut(i as usize) {
                 let o = (level - 1) * (1 + m);
                 if let Some(dst) = u.get_mut(o..o + 1 + n) {
-                    dst[0] = n as u32;
-                    dst[1..].copy_from_slice(&l[..n]);
+                    fill(dst, n, &mut l);
                 }
             }
         }
@@ -600,17 +615,21 @@ impl HnswIndex {
     /// The paper's neighbour-selection heuristic over candidates sorted by
     /// distance to the base point: keep a candidate only if it is nearer to
     /// the base than to every already kept one.
-    fn heuristic(&self, cands: &[Scored<u32>], m: usize) -> Vec<Scored<u32>> {
+    fn heuristic(&self, cands: &[Scored<u32>], m: usize) -> Result<Vec<Scored<u32>>> {
+        let mut sel: Vec<Scored<u32>> = Vec::new();
         if cands.len() <= m {
-            return cands.to_vec();
+            reserve(&mut sel, cands.len())?;
+            sel.extend_from_slice(cands);
+            return Ok(sel);
         }
-        let mut sel: Vec<Scored<u32>> = Vec::with_capacity(m);
+        reserve(&mut sel, m)?;
         // The kept nodes are prepared as queries once each, and every
         // candidate is scored from them (distances are symmetric): at
         // most `m` preparations instead of one per candidate, which for
         // f16 / SQ8 storage is a decode and two allocations. For f32 the
         // sums are the same operations in the same order either way.
-        let mut sel_q: Vec<Query<'_>> = Vec::with_capacity(m);
+        let mut sel_q: Vec<Query<'_>> = Vec::new();
+        reserve(&mut sel_q, m)?;
         for c in cands {
             if sel.len() >= m {
                 break;
@@ -620,7 +639,7 @@ impl HnswIndex {
                 sel_q.push(self.node_query(c.v));
             }
         }
-        sel
+        Ok(sel)
     }
 
     fn cap(&self, level: usize) -> usize {
@@ -638,11 +657,13 @@ impl HnswIndex {
         node: u32,
         frozen_entry: u32,
         frozen_max: usize,
-    ) -> Vec<Vec<Scored<u32>>> {
+    ) -> Result<Vec<Vec<Scored<u32>>>> {
         let level = self.levels[node as usize] as usize;
-        let mut out: Vec<Vec<Scored<u32>>> = vec![Vec::new(); level + 1];
+        let mut out: Vec<Vec<Scored<u32>>> = Vec::new();
+        reserve(&mut out, level + 1)?;
+        out.resize_with(level + 1, Vec::new);
         if frozen_entry == NONE {
-            return out;
+            return Ok(out);
         }
         let q = self.node_query(node);
         let q = &q;
@@ -654,45 +675,58 @@ impl HnswIndex {
             lev -= 1;
         }
         let mut s = self.scratch();
-        for lev in (0..=level.min(frozen_max)).rev() {
-            self.search_layer(
-                q,
-                ep,
-                ed,
-                self.cfg.ef_construction,
-                lev,
-                &mut s,
-                |_| true,
-                false,
-            )
-            .unwrap_or_else(|_| crate::mem::out_of_memory());
-            let mut c: Vec<Scored<u32>> = s.top.drain().collect();
-            c.sort();
-            if let Some(b) = c.first() {
-                ep = b.v;
-                ed = b.d;
+        let mut walk = || -> Result<()> {
+            for lev in (0..=level.min(frozen_max)).rev() {
+                self.search_layer(
+                    q,
+                    ep,
+                    ed,
+                    self.cfg.ef_construction,
+                    lev,
+                    &mut s,
+                    |_| true,
+                    false,
+                )?;
+                let mut c: Vec<Scored<u32>> = Vec::new();
+                reserve(&mut c, s.top.len())?;
+                c.extend(s.top.drain());
+                sort_by_distance(&mut c);
+                if let Some(b) = c.first() {
+                    ep = b.v;
+                    ed = b.d;
+                }
+                out[lev] = c;
             }
-            out[lev] = c;
-        }
+            Ok(())
+        };
+        let r = walk();
         self.pool.give(s);
-        out
+        r.map(|()| out)
     }
 
     /// Insert the already-allocated nodes `first..first + count` as one wave.
-    fn insert_wave(&mut self, first: u32, count: u32) {
+    ///
+    /// Phases 1, 2 and the planning of phase 4 only read the graph and make
+    /// every allocation of the wave; phases 3 to 5 change links and
+    /// allocate nothing. So out of memory leaves the graph as it was, with
+    /// the wave's nodes allocated but unlinked (the caller drops them).
+    fn insert_wave(&mut self, first: u32, count: u32) -> Result<()> {
         let frozen_entry = self.entry;
         let frozen_max = self.max_level;
-        let nodes: Vec<u32> = (first..first + count).collect();
+        let mut nodes: Vec<u32> = Vec::new();
+        reserve(&mut nodes, count as usize)?;
+        nodes.extend(first..first + count);
         // Phase 1 + 2 (read-only, parallel): search, add wave peers, select.
         let selected: Vec<Vec<Vec<Scored<u32>>>> = {
             let me = &*self;
-            let f = |wi: usize| {
+            let f = |wi: usize| -> Result<Vec<Vec<Scored<u32>>>> {
                 let node = nodes[wi];
-                let mut lists = me.wave_search(node, frozen_entry, frozen_max);
+                let mut lists = me.wave_search(node, frozen_entry, frozen_max)?;
                 let q = me.node_query(node);
                 let q = &q;
                 let mut peers = Vec::new();
                 let mut ds = Vec::new();
+                reserve(&mut peers, nodes.len())?;
                 for (lev, list) in lists.iter_mut().enumerate() {
                     peers.clear();
                     peers.extend(
@@ -701,48 +735,73 @@ impl HnswIndex {
                             .copied()
                             .filter(|&p| p != node && me.levels[p as usize] as usize >= lev),
                     );
-                    ds.resize(peers.len(), 0.0);
+                    resize(&mut ds, peers.len(), 0.0)?;
                     me.gather_dists(q, &peers, &mut ds);
+                    reserve(list, peers.len())?;
                     list.extend(peers.iter().zip(&ds).map(|(&v, &d)| Scored { d, v }));
-                    list.sort();
-                    *list = me.heuristic(list, me.cfg.m);
+                    sort_by_distance(list);
+                    *list = me.heuristic(list, me.cfg.m)?;
                 }
-                lists
+                Ok(lists)
             };
-            crate::parallel::par_map(nodes.len(), &f)
+            crate::parallel::try_par_map(nodes.len(), &f)?
+        };
+        // Phase 4 planning: the reverse links each target gets, grouped per
+        // (target, level) in wave order, and each target's new list.
+        let total: usize = selected
+            .iter()
+            .map(|ls| ls.iter().map(Vec::len).sum::<usize>())
+            .sum();
+        let mut incoming: Vec<(u32, usize, usize, Scored<u32>)> = Vec::new();
+        reserve(&mut incoming, total)?;
+        for (wi, lists) in selected.iter().enumerate() {
+            for (lev, l) in lists.iter().enumerate() {
+                for s in l {
+                    let seq = incoming.len();
+                    incoming.push((
+                        s.v,
+                        lev,
+                        seq,
+                        Scored {
+                            d: s.d,
+                            v: nodes[wi],
+                        },
+                    ));
+                }
+            }
+        }
+        incoming.sort_unstable_by_key(|&(t, lev, seq, _)| (t, lev, seq));
+        let mut inc: Vec<Scored<u32>> = Vec::new();
+        reserve(&mut inc, incoming.len())?;
+        inc.extend(incoming.iter().map(|e| e.3));
+        let mut targets: Vec<(u32, usize, usize, usize)> = Vec::new();
+        reserve(
+            &mut targets,
+            incoming.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)).count(),
+        )?;
+        let mut at = 0;
+        for g in incoming.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)) {
+            targets.push((g[0].0, g[0].1, at, at + g.len()));
+            at += g.len();
+        }
+        let updates: Vec<Option<Vec<u32>>> = {
+            let me = &*self;
+            let f = |ti: usize| {
+                let (t, lev, lo, hi) = targets[ti];
+                me.merge_links(t, lev, &inc[lo..hi])
+            };
+            crate::parallel::try_par_map(targets.len(), &f)?
         };
         // Phase 3: forward links.
         for (wi, lists) in selected.iter().enumerate() {
             for (lev, l) in lists.iter().enumerate() {
-                let ids: Vec<u32> = l.iter().map(|s| s.v).collect();
-                self.set_links(nodes[wi], lev, &ids);
+                self.set_links(nodes[wi], lev, l.iter().map(|s| s.v));
             }
         }
-        // Phase 4: reverse links, grouped per (target, level) in wave order.
-        let mut incoming: BTreeMap<(u32, usize), Vec<Scored<u32>>> = BTreeMap::new();
-        for (wi, lists) in selected.iter().enumerate() {
-            for (lev, l) in lists.iter().enumerate() {
-                for s in l {
-                    incoming.entry((s.v, lev)).or_default().push(Scored {
-                        d: s.d,
-                        v: nodes[wi],
-                    });
-                }
-            }
-        }
-        #[allow(clippy::type_complexity)]
-        let targets: Vec<((u32, usize), Vec<Scored<u32>>)> = incoming.into_iter().collect();
-        let updates: Vec<Option<Vec<u32>>> = {
-            let me = &*self;
-            let f = |ti: usize| {
-                let ((t, lev), inc) = &targets[ti];
-                me.merge_links(*t, *lev, inc)
-            };
-            crate::parallel::par_map(targets.len(), &f)
-        };
-        for (((t, lev), _), up) in targets.iter().zip(updates) {
+        // Phase 4: reverse links.
+        for (&(t, lev, _, _), up) in targets.iter().zip(&updates) {
             if let Some(l) = up {
-                self.set_links(*t, *lev, &l);
+                self.set_links(t, lev, l.iter().copied());
             }
         }
         // Phase 5: entry point.
@@ -753,35 +812,61 @@ impl HnswIndex {
                 self.max_level = l;
             }
         }
+        Ok(())
+    }
+
+    /// Forget nodes `first..` that were allocated but never linked (a wave
+    /// that ran out of memory): the index is as before their allocation.
+    fn drop_unlinked(&mut self, first: u32) {
+        let first = first as usize;
+        for i in first..self.n() {
+            self.map.remove(&self.labels[i]);
+        }
+        self.labels.truncate(first);
+        self.levels.truncate(first);
+        self.deleted.truncate(first);
+        self.upper.truncate(first);
+        // Their words are zeroed, as a fresh record expects (a link count
+        // of zero), and whole lines past the kept records go.
+        let rec = self.rec_words;
+        let keep = first * rec;
+        let words = self.words_mut();
+        let end = words.len();
+        words[keep.min(end)..].fill(0);
+        self.arena.truncate(lines_for(first, rec));
     }
 
     /// New link list of `t` on `lev` after adding `inc`, or None if
     /// unchanged.
-    fn merge_links(&self, t: u32, lev: usize, inc: &[Scored<u32>]) -> Option<Vec<u32>> {
+    fn merge_links(&self, t: u32, lev: usize, inc: &[Scored<u32>]) -> Result<Option<Vec<u32>>> {
         let cap = self.cap(lev);
         let cur = self.links(t, lev);
-        let mut all: Vec<u32> = cur.to_vec();
+        let mut all: Vec<u32> = Vec::new();
+        reserve(&mut all, cur.len() + inc.len())?;
+        all.extend_from_slice(cur);
         for s in inc {
             if s.v != t && !all.contains(&s.v) {
                 all.push(s.v);
             }
         }
         if all.len() == cur.len() {
-            return None;
+            return Ok(None);
         }
         if all.len() <= cap {
-            return Some(all);
+            return Ok(Some(all));
         }
         let qt = self.node_query(t);
-        let mut ds = vec![0f32; all.len()];
+        let mut ds = Vec::new();
+        resize(&mut ds, all.len(), 0f32)?;
         self.gather_dists(&qt, &all, &mut ds);
-        let mut sc: Vec<Scored<u32>> = all
-            .iter()
-            .zip(&ds)
-            .map(|(&x, &d)| Scored { d, v: x })
-            .collect();
-        sc.sort();
-        Some(self.heuristic(&sc, cap).iter().map(|s| s.v).collect())
+        let mut sc: Vec<Scored<u32>> = Vec::new();
+        reserve(&mut sc, all.len())?;
+        sc.extend(all.iter().zip(&ds).map(|(&x, &d)| Scored { d, v: x }));
+        sort_by_distance(&mut sc);
+        let kept = self.heuristic(&sc, cap)?;
+        all.clear();
+        all.extend(kept.iter().map(|s| s.v));
+        Ok(Some(all))
     }
 
     /// Allocate a node record for a prepared vector.
@@ -914,20 +999,20 @@ impl HnswIndex {
         w.u32(self.entry);
         w.u32(self.max_level as u32);
         if version >= 4 {
-            w.bytes(&crate::varint::encode_deltas(&self.labels));
+            w.built(crate::varint::encode_deltas(&self.labels));
         } else {
             w.u64s(&self.labels);
         }
         w.bytes(&self.levels);
-        let del: Vec<u8> = if version >= 4 {
-            crate::varint::pack_bits(&self.deleted)
+        if version >= 4 {
+            w.built(crate::varint::pack_bits(&self.deleted));
         } else {
-            self.deleted.iter().map(|&d| d as u8).collect()
-        };
-        w.bytes(&del);
+            // Older formats: a byte per flag (written by tests only).
+            w.bytes(&self.deleted.iter().map(|&d| d as u8).collect::<Vec<u8>>());
+        }
         w.u32s(words);
-        let flat: Vec<u32> = self.upper.iter().flatten().copied().collect();
-        w.u32s(&flat);
+        let upper = self.upper.iter().map(Vec::len).sum();
+        w.u32s_from(upper, self.upper.iter().flatten().copied());
         if version >= 4 {
             Codec::write(self.codec.as_ref(), w);
         }
@@ -1082,6 +1167,9 @@ impl VectorIndex for HnswIndex {
     fn dim(&self) -> usize {
         self.dim
     }
+    fn contains(&self, id: VectorId) -> bool {
+        self.map.contains_key(&id)
+    }
     fn len(&self) -> usize {
         self.map.len()
     }
@@ -1107,8 +1195,19 @@ impl VectorIndex for HnswIndex {
             return Err(AnnError::DuplicateId(id));
         }
         let v = prepare(self.metric, vector)?;
-        let node = self.alloc_node(id, &v)?;
-        self.insert_wave(node, 1);
+        let rng = self.rng.clone();
+        let node = match self.alloc_node(id, &v) {
+            Ok(node) => node,
+            Err(e) => {
+                self.rng = rng;
+                return Err(e);
+            }
+        };
+        if let Err(e) = self.insert_wave(node, 1) {
+            self.drop_unlinked(node);
+            self.rng = rng;
+            return Err(e);
+        }
         Ok(())
     }
     fn add_batch(&mut self, ids: &[VectorId], vectors: &[f32]) -> Result<()> {
@@ -1116,15 +1215,26 @@ impl VectorIndex for HnswIndex {
         if !self.is_trained() {
             return Err(AnnError::NotTrained);
         }
+        // Wave by wave; out of memory drops the failing wave's nodes, so
+        // the index then holds the waves before it: a prefix of the batch.
         let mut i = 0;
         while i < ids.len() {
             let w = self.wave_size().min(ids.len() - i);
             let first = self.n() as u32;
-            for j in i..i + w {
-                let v = prepare(self.metric, &vectors[j * self.dim..(j + 1) * self.dim])?;
-                self.alloc_node(ids[j], &v)?;
+            let rng = self.rng.clone();
+            let mut wave = || -> Result<()> {
+                for j in i..i + w {
+                    let v = prepare(self.metric, &vectors[j * self.dim..(j + 1) * self.dim])?;
+                    self.alloc_node(ids[j], &v)?;
+                }
+                self.insert_wave(first, w as u32)
+            };
+            if let Err(e) = wave() {
+                self.drop_unlinked(first);
+                // The retry draws the same levels.
+                self.rng = rng;
+                return Err(e);
             }
-            self.insert_wave(first, w as u32);
             i += w;
         }
         Ok(())

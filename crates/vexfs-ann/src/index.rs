@@ -102,6 +102,8 @@ pub trait VectorIndex: Send + Sync {
     fn is_empty(&self) -> bool {
         self.len() == 0
     }
+    /// Whether a live vector with this id is stored.
+    fn contains(&self, id: VectorId) -> bool;
     /// Learn quantisers / centroids from a row-major sample (`n * dim`
     /// floats). Strategies that need no training return `Ok(())`.
     fn train(&mut self, sample: &[f32]) -> Result<()>;
@@ -111,6 +113,9 @@ pub trait VectorIndex: Send + Sync {
     fn add(&mut self, id: VectorId, vector: &[f32]) -> Result<()>;
     /// Insert many vectors (row-major). std builds may use all cores; the
     /// result is deterministic for a fixed seed regardless of thread count.
+    /// On an error the index holds a prefix of the batch (possibly empty);
+    /// the filesystem checks this with [`VectorIndex::contains`] before it
+    /// relies on it.
     fn add_batch(&mut self, ids: &[VectorId], vectors: &[f32]) -> Result<()> {
         let dim = self.dim();
         for (i, id) in ids.iter().enumerate() {

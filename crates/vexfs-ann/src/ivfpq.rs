@@ -355,6 +355,9 @@ impl VectorIndex for IvfPqIndex {
     fn dim(&self) -> usize {
         self.dim
     }
+    fn contains(&self, id: VectorId) -> bool {
+        self.map.contains_key(&id)
+    }
     fn len(&self) -> usize {
         self.map.len()
     }

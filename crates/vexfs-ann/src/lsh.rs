@@ -757,6 +757,9 @@ impl VectorIndex for LshIndex {
     fn dim(&self) -> usize {
         self.dim
     }
+    fn contains(&self, id: VectorId) -> bool {
+        self.pos.contains_key(&id)
+    }
     fn len(&self) -> usize {
         self.ids.len()
     }

@@ -39,6 +39,29 @@ pub(crate) fn reserve<T>(v: &mut Vec<T>, n: usize) -> Result<()> {
     Ok(())
 }
 
+/// `Box::new` that reports out of memory instead of aborting
+/// (`Box::try_new` is not stable yet). Indexes are boxed as trait objects
+/// when created or loaded, which the filesystem does on behalf of a caller.
+pub(crate) fn try_box<T>(x: T) -> Result<alloc::boxed::Box<T>> {
+    let layout = core::alloc::Layout::new::<T>();
+    if layout.size() == 0 {
+        // Nothing to allocate.
+        return Ok(alloc::boxed::Box::new(x));
+    }
+    // SAFETY: `layout` has a non-zero size, as `alloc` requires. A non-null
+    // result is a fresh block of exactly `Layout::new::<T>()` from the
+    // global allocator, which is what a `Box<T>` owns and frees; the value
+    // is written into it before `from_raw` takes ownership.
+    unsafe {
+        let p = alloc::alloc::alloc(layout).cast::<T>();
+        if p.is_null() {
+            return Err(AnnError::OutOfMemory);
+        }
+        p.write(x);
+        Ok(alloc::boxed::Box::from_raw(p))
+    }
+}
+
 /// `Vec::resize` that fails instead of aborting when it must grow.
 pub(crate) fn resize<T: Clone>(v: &mut Vec<T>, n: usize, x: T) -> Result<()> {
     reserve(v, n.saturating_sub(v.len()))?;

@@ -85,6 +85,26 @@ pub fn par_map<R: Send>(n: usize, f: &(dyn Fn(usize) -> R + Sync)) -> Vec<R> {
     (0..n).map(f).collect()
 }
 
+/// [`par_map`] of a fallible `f`: the first error (in index order when
+/// run on one thread), else every result in index order. On the calling
+/// thread alone (one thread, and every `no_std` build, the kernel
+/// module's) the result vector is reserved fallibly, so running out of
+/// memory is an error there too.
+pub(crate) fn try_par_map<R: Send>(
+    n: usize,
+    f: &(dyn Fn(usize) -> crate::error::Result<R> + Sync),
+) -> crate::error::Result<Vec<R>> {
+    if num_threads().min(n.max(1)) > 1 {
+        return par_map(n, f).into_iter().collect();
+    }
+    let mut out = Vec::new();
+    crate::mem::reserve(&mut out, n)?;
+    for i in 0..n {
+        out.push(f(i)?);
+    }
+    Ok(out)
+}
+
 /// Split row-major `rows` (`dim` wide) into per-thread chunks of at least
 /// `min_rows` rows, apply `f` to each chunk and concatenate the outputs.
 pub fn map_chunks<R: Send>(

@@ -219,6 +219,25 @@ impl Writer {
             self.buf.extend_from_slice(&x.to_le_bytes());
         }
     }
+    /// Length-prefixed bytes of a part built apart (ran out of memory:
+    /// the write fails at [`Writer::finish`]).
+    pub(crate) fn built(&mut self, v: Result<Vec<u8>>) {
+        match v {
+            Ok(b) => self.bytes(&b),
+            Err(_) => self.err = true,
+        }
+    }
+    /// A length-prefixed u32 sequence of `n` values from `it`.
+    pub(crate) fn u32s_from(&mut self, n: usize, it: impl Iterator<Item = u32>) {
+        self.usize(n);
+        if self.buf.try_reserve(n * 4).is_err() {
+            self.err = true;
+            return;
+        }
+        for x in it.take(n) {
+            self.buf.extend_from_slice(&x.to_le_bytes());
+        }
+    }
     /// Length-prefixed bytes.
     pub fn bytes(&mut self, v: &[u8]) {
         self.usize(v.len());
@@ -382,11 +401,15 @@ pub fn load(src: &mut dyn ByteSource) -> Result<Box<dyn VectorIndex>> {
     let (h, payload) = read_header_and_payload(src)?;
     let mut r = Reader::new(&payload);
     let idx: Box<dyn VectorIndex> = match h.kind {
-        IndexKind::Flat => Box::new(crate::flat::FlatIndex::read_payload(&h, &mut r)?),
-        IndexKind::Hnsw => Box::new(crate::hnsw::HnswIndex::read_payload(&h, &mut r)?),
-        IndexKind::IvfFlat => Box::new(crate::ivf::IvfFlatIndex::read_payload(&h, &mut r)?),
-        IndexKind::IvfPq => Box::new(crate::ivfpq::IvfPqIndex::read_payload(&h, &mut r)?),
-        IndexKind::Lsh => Box::new(crate::lsh::LshIndex::read_payload(&h, &mut r)?),
+        IndexKind::Flat => crate::mem::try_box(crate::flat::FlatIndex::read_payload(&h, &mut r)?)?,
+        IndexKind::Hnsw => crate::mem::try_box(crate::hnsw::HnswIndex::read_payload(&h, &mut r)?)?,
+        IndexKind::IvfFlat => {
+            crate::mem::try_box(crate::ivf::IvfFlatIndex::read_payload(&h, &mut r)?)?
+        }
+        IndexKind::IvfPq => {
+            crate::mem::try_box(crate::ivfpq::IvfPqIndex::read_payload(&h, &mut r)?)?
+        }
+        IndexKind::Lsh => crate::mem::try_box(crate::lsh::LshIndex::read_payload(&h, &mut r)?)?,
     };
     r.end()?;
     if idx.len() as u64 != h.count {

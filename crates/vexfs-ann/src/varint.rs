@@ -2,17 +2,30 @@
 //! deltas (ids inserted in order, as inode numbers mostly are, take one
 //! byte instead of eight) and flags as a bitmap.
 
+use crate::error::Result;
 use alloc::vec::Vec;
 
-/// Zig-zag LEB128 of the differences between consecutive values (the
-/// first from 0). Any u64 sequence round-trips.
-pub(crate) fn encode_deltas(v: &[u64]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(v.len());
+/// The zig-zag form of each difference between consecutive values (the
+/// first from 0).
+fn zigzags(v: &[u64]) -> impl Iterator<Item = u64> + '_ {
     let mut prev = 0u64;
-    for &x in v {
+    v.iter().map(move |&x| {
         let d = x.wrapping_sub(prev) as i64;
-        let mut z = ((d << 1) ^ (d >> 63)) as u64;
         prev = x;
+        ((d << 1) ^ (d >> 63)) as u64
+    })
+}
+
+/// Zig-zag LEB128 of the differences between consecutive values (the
+/// first from 0). Any u64 sequence round-trips. The output is sized
+/// exactly first, so running out of memory is an error.
+pub(crate) fn encode_deltas(v: &[u64]) -> Result<Vec<u8>> {
+    let len: usize = zigzags(v)
+        .map(|z| (64 - z.leading_zeros() as usize).div_ceil(7).max(1))
+        .sum();
+    let mut out = Vec::new();
+    crate::mem::reserve(&mut out, len)?;
+    for mut z in zigzags(v) {
         loop {
             let b = (z & 0x7f) as u8;
             z >>= 7;
@@ -23,7 +36,7 @@ pub(crate) fn encode_deltas(v: &[u64]) -> Vec<u8> {
             out.push(b | 0x80);
         }
     }
-    out
+    Ok(out)
 }
 
 /// Inverse of [`encode_deltas`]; `None` on a truncated or over-long
@@ -50,12 +63,13 @@ pub(crate) fn decode_deltas(b: &[u8]) -> Option<Vec<u64>> {
 }
 
 /// Flags packed eight to a byte, least significant bit first.
-pub(crate) fn pack_bits(v: &[bool]) -> Vec<u8> {
-    let mut out = alloc::vec![0u8; v.len().div_ceil(8)];
+pub(crate) fn pack_bits(v: &[bool]) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    crate::mem::resize(&mut out, v.len().div_ceil(8), 0u8)?;
     for (i, _) in v.iter().enumerate().filter(|(_, &f)| f) {
         out[i / 8] |= 1 << (i % 8);
     }
-    out
+    Ok(out)
 }
 
 /// Inverse of [`pack_bits`] for `n` flags; `None` if the length is wrong
@@ -77,11 +91,11 @@ mod tests {
     #[test]
     fn deltas_round_trip_and_reject_damage() {
         let v = [0u64, 1, 2, 3, 1000, 7, u64::MAX, 0, 1 << 63, 5];
-        let e = encode_deltas(&v);
+        let e = encode_deltas(&v).unwrap();
         assert_eq!(decode_deltas(&e).unwrap(), v);
         // Ids in order take a byte each.
         let seq: Vec<u64> = (0..1000).collect();
-        assert_eq!(encode_deltas(&seq).len(), 1000);
+        assert_eq!(encode_deltas(&seq).unwrap().len(), 1000);
         assert_eq!(decode_deltas(&[0x80]), None);
         assert_eq!(decode_deltas(&[0xff; 11]), None);
         assert_eq!(decode_deltas(&[]).unwrap(), Vec::<u64>::new());
@@ -90,7 +104,7 @@ mod tests {
     #[test]
     fn bits_round_trip_and_reject_padding() {
         let v: Vec<bool> = (0..13).map(|i| i % 3 == 0).collect();
-        let p = pack_bits(&v);
+        let p = pack_bits(&v).unwrap();
         assert_eq!(p.len(), 2);
         assert_eq!(unpack_bits(&p, 13).unwrap(), v);
         assert_eq!(unpack_bits(&[0x00, 0x80], 13), None);

@@ -66,6 +66,14 @@ pub struct IndexSpec {
 }
 
 impl IndexSpec {
+    /// A copy, or ENOMEM (the parameter text is on the heap).
+    pub(crate) fn try_clone(&self) -> Result<Self> {
+        Ok(Self {
+            params: crate::fallible::copy(&self.params)?,
+            ..*self
+        })
+    }
+
     /// Check the spec by building an empty index from it.
     pub(crate) fn empty_index(&self) -> Result<Box<dyn VectorIndex>> {
         if self.dim == 0 || self.dim > MAX_DIM {
@@ -273,10 +281,11 @@ impl Domain {
 
     /// Move up to `n` pending vectors (lowest inode numbers first) into the
     /// strategy, training it first on all of them if it is untrained.
-    /// Returns how many moved. On an error with `torn` set the strategy
-    /// may hold part of the batch: the caller drops this copy of the
-    /// index. Without it (out of memory before the insertion) nothing
-    /// changed.
+    /// Returns how many moved: fewer than asked when the strategy ran out
+    /// of memory part way and kept a prefix of the batch. An error leaves
+    /// everything as it was, unless it sets `torn` (the strategy may hold
+    /// part of the batch in another shape): then the caller drops this
+    /// copy of the index.
     pub(crate) fn absorb(&mut self, n: usize) -> Result<usize> {
         if self.pending.is_empty() {
             return Ok(0);
@@ -290,20 +299,39 @@ impl Domain {
             }
         }
         let (ids, rows) = self.pending.batch(n)?;
-        // Failures before this point leave the strategy as it was.
-        self.torn = true;
-        self.index.add_batch(&ids, &rows).map_err(ann_error)?;
-        self.torn = false;
+        let before = self.index.len();
+        if let Err(e) = self.index.add_batch(&ids, &rows) {
+            // A strategy that fails a batch keeps a prefix of it (HNSW:
+            // the waves before the one that failed). Checked, not
+            // trusted: anything else leaves this copy torn.
+            let done = self.index.len().saturating_sub(before);
+            let prefix = done <= ids.len()
+                && ids[..done].iter().all(|&i| self.index.contains(i))
+                && !ids[done..].iter().any(|&i| self.index.contains(i));
+            if !prefix {
+                self.torn = true;
+                return Err(ann_error(e));
+            }
+            self.pending.forget(&ids[..done])?;
+            if done == 0 {
+                return Err(ann_error(e));
+            }
+            // Part of the batch moved: that is progress, and the rest
+            // waits for the next call (which reports the error if it
+            // persists, with nothing changed).
+            self.absorbed_unsaved = true;
+            return Ok(done);
+        }
         self.pending.forget(&ids)?;
         self.absorbed_unsaved = true;
         Ok(ids.len())
     }
 
-    pub(crate) fn info(&self) -> IndexInfo {
+    pub(crate) fn info(&self) -> Result<IndexInfo> {
         let st = self.index.stats();
-        IndexInfo {
+        Ok(IndexInfo {
             root: self.root,
-            spec: self.spec.clone(),
+            spec: self.spec.try_clone()?,
             clean: self.record_clean,
             stale: false,
             loaded: true,
@@ -314,7 +342,7 @@ impl Domain {
             memory_bytes: (st.memory_bytes + self.pending.memory_bytes()) as u64,
             disk_bytes: self.disk_bytes,
             generation: self.generation,
-        }
+        })
     }
 
     /// Serialise: the ANN engine's bytes, then the trailer (FORMAT.md).

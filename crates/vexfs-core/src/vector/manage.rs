@@ -87,7 +87,11 @@ impl<D: BlockDevice> Fs<D> {
         } else {
             Vec::new()
         };
-        let spec = d.spec.clone();
+        let spec = d.spec.try_clone()?;
+        // What can run out of memory after the commit is done before it:
+        // the reply, and room for the live copy.
+        let mut info = d.info()?;
+        crate::nr_map::reserve(&mut self.vectors.domains, 1)?;
         self.transact(|fs| {
             let mut i = fs.read_inode(dir)?;
             i.flags |= FLAG_VECTOR_INDEX;
@@ -105,11 +109,11 @@ impl<D: BlockDevice> Fs<D> {
         d.record_clean = true;
         d.generation = generation;
         d.disk_bytes = bytes.len() as u64;
-        let info = d.info();
+        (info.clean, info.generation, info.disk_bytes) = (true, generation, d.disk_bytes);
         crate::nr_map::try_insert(&mut self.vectors.domains, dir, d)?;
-        if let Some(roots) = self.vectors.roots.as_mut() {
-            roots.insert(dir);
-        }
+        // Read again from the catalogue when next needed (growing the
+        // cached set could fail here, after the commit).
+        self.vectors.roots = None;
         Ok(info)
     }
 
@@ -188,7 +192,7 @@ impl<D: BlockDevice> Fs<D> {
             .domains
             .get(&root)
             .map(Domain::info)
-            .ok_or(FsError::NotFound)?;
+            .ok_or(FsError::NotFound)??;
         info.stale = stale && !info.clean;
         Ok(Some(info))
     }
