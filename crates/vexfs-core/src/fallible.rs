@@ -9,8 +9,7 @@
 //!
 //! Update paths use them too, with `crate::nr_map` for the block cache and
 //! its companions (`tests/update_allocs.rs` sweeps one operation at a
-//! time). Not yet covered: the in-memory index after a commit (member and
-//! pending maps) and the ANN crate's build and insert paths.
+//! time; ARCHITECTURE.md lists what is not covered yet).
 
 use crate::error::{FsError, Result};
 use alloc::vec::Vec;
