@@ -788,7 +788,14 @@ impl HnswIndex {
             let me = &*self;
             let f = |ti: usize| {
                 let (t, lev, lo, hi) = targets[ti];
-                me.merge_links(t, lev, &inc[lo..hi])
+                // A target in this wave has, by then, the forward links
+                // phase 3 gives it (not yet written: nothing is until
+                // every allocation is made).
+                let forward = t
+                    .checked_sub(first)
+                    .filter(|&w| w < count)
+                    .and_then(|w| selected[w as usize].get(lev));
+                me.merge_links(t, lev, forward.map(Vec::as_slice), &inc[lo..hi])
             };
             crate::parallel::try_par_map(targets.len(), &f)?
         };
@@ -838,18 +845,36 @@ impl HnswIndex {
 
     /// New link list of `t` on `lev` after adding `inc`, or None if
     /// unchanged.
-    fn merge_links(&self, t: u32, lev: usize, inc: &[Scored<u32>]) -> Result<Option<Vec<u32>>> {
+    /// `forward`: `t`'s links on `lev` when they are not yet in the graph
+    /// (a node of the wave being inserted), else they are read from it.
+    fn merge_links(
+        &self,
+        t: u32,
+        lev: usize,
+        forward: Option<&[Scored<u32>]>,
+        inc: &[Scored<u32>],
+    ) -> Result<Option<Vec<u32>>> {
         let cap = self.cap(lev);
-        let cur = self.links(t, lev);
         let mut all: Vec<u32> = Vec::new();
-        reserve(&mut all, cur.len() + inc.len())?;
-        all.extend_from_slice(cur);
+        match forward {
+            Some(f) => {
+                let n = f.len().min(cap);
+                reserve(&mut all, n + inc.len())?;
+                all.extend(f[..n].iter().map(|s| s.v));
+            }
+            None => {
+                let cur = self.links(t, lev);
+                reserve(&mut all, cur.len() + inc.len())?;
+                all.extend_from_slice(cur);
+            }
+        }
+        let cur_len = all.len();
         for s in inc {
             if s.v != t && !all.contains(&s.v) {
                 all.push(s.v);
             }
         }
-        if all.len() == cur.len() {
+        if all.len() == cur_len {
             return Ok(None);
         }
         if all.len() <= cap {
