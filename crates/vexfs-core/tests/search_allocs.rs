@@ -14,10 +14,8 @@
 mod alloc_hook;
 mod common;
 
-use common::{fresh, vecf, T0};
-use vexfs_core::{
-    Caller, Fs, FsError, IndexKind, IndexSpec, MemDevice, Metric, QuerySession, XattrFlags,
-};
+use common::{fresh, l2_spec, vecf, T0};
+use vexfs_core::{Caller, Fs, FsError, IndexKind, MemDevice, QuerySession, XattrFlags};
 use vexfs_uapi::{self as u, Request as _};
 
 const DIM: usize = 32;
@@ -36,13 +34,8 @@ const STRATEGIES: [(&str, IndexKind, &str); 5] = [
 fn filled(fs: &mut Fs<MemDevice>, name: &str, kind: Option<(IndexKind, &str)>, n: u64) -> u64 {
     let d = fs.mkdir(1, name.as_bytes(), 0o755, 0, 0, T0).unwrap().ino;
     if let Some((kind, params)) = kind {
-        let spec = IndexSpec {
-            kind,
-            metric: Metric::L2,
-            dim: DIM,
-            params: params.as_bytes().to_vec(),
-        };
-        fs.index_create(d, spec, false).unwrap();
+        fs.index_create(d, l2_spec(kind, DIM, params), false)
+            .unwrap();
     }
     for i in 0..n {
         let f = fs

@@ -4,10 +4,9 @@
 
 mod common;
 
-use common::{fresh, T0};
+use common::{fresh, l2_spec, T0};
 use vexfs_core::{
-    Caller, Filter, Fs, FsError, IndexKind, IndexSpec, MemDevice, Metric, Query, QuerySession,
-    XattrFlags,
+    Caller, Filter, Fs, FsError, IndexKind, MemDevice, Query, QuerySession, XattrFlags,
 };
 use vexfs_uapi::{self as u, Request as _};
 
@@ -27,13 +26,8 @@ fn populated() -> (Fs<MemDevice>, u64, u64) {
     let mut fs = fresh(64 << 20, 4096);
     let idx = fs.mkdir(1, b"idx", 0o755, 0, 0, T0).unwrap().ino;
     let plain = fs.mkdir(1, b"plain", 0o755, 0, 0, T0).unwrap().ino;
-    let spec = IndexSpec {
-        kind: IndexKind::Hnsw,
-        metric: Metric::L2,
-        dim: DIM,
-        params: Vec::new(),
-    };
-    fs.index_create(idx, spec, false).unwrap();
+    fs.index_create(idx, l2_spec(IndexKind::Hnsw, DIM, ""), false)
+        .unwrap();
     for (d, base) in [(idx, 0u64), (plain, 1000)] {
         for i in 0..200u64 {
             let mode = if i % 10 == 0 { 0o600 } else { 0o644 };
@@ -72,7 +66,15 @@ fn run(
 ) -> Result<Vec<Vec<(u64, f32)>>, FsError> {
     let mut s = QuerySession::default();
     let mut out = vec![0u8; size_of::<u::SearchBatch>()];
-    let n = fs.vector_ioctl(dir, u::IOC_SEARCH_BATCH, u::as_bytes(b), &mut out, &mut s, who, T0)?;
+    let n = fs.vector_ioctl(
+        dir,
+        u::IOC_SEARCH_BATCH,
+        u::as_bytes(b),
+        &mut out,
+        &mut s,
+        who,
+        T0,
+    )?;
     let r: u::SearchBatch = u::from_bytes(&out[..n]).unwrap();
     Ok((0..r.count as usize)
         .map(|i| r.hits(i).map(|h| (h.ino, h.distance)).collect())

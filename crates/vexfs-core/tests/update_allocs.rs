@@ -21,10 +21,9 @@
 mod alloc_hook;
 mod common;
 
-use common::{fresh, fsck_clean, vecf, T0};
+use common::{fresh, fsck_clean, l2_spec, vecf, T0};
 use vexfs_core::{
-    Caller, FileType, Fs, FsError, IndexKind, IndexSpec, MemDevice, Metric, Query, RenameFlags,
-    SetAttr, XattrFlags,
+    Caller, FileType, Fs, FsError, IndexKind, MemDevice, Query, RenameFlags, SetAttr, XattrFlags,
 };
 use vexfs_uapi::{self as u, Request as _};
 
@@ -63,13 +62,8 @@ fn fixture() -> (Fs<MemDevice>, Dirs) {
     let idx = fs.mkdir(1, b"idx", 0o755, 0, 0, T0).unwrap().ino;
     let plain = fs.mkdir(1, b"plain", 0o755, 0, 0, T0).unwrap().ino;
     let out = fs.mkdir(1, b"out", 0o755, 0, 0, T0).unwrap().ino;
-    let spec = IndexSpec {
-        kind: IndexKind::Hnsw,
-        metric: Metric::L2,
-        dim: DIM,
-        params: Vec::new(),
-    };
-    fs.index_create(idx, spec, false).unwrap();
+    fs.index_create(idx, l2_spec(IndexKind::Hnsw, DIM, ""), false)
+        .unwrap();
     for i in 0..24u64 {
         let f = fs
             .create(idx, format!("v{i}").as_bytes(), 0o644, 0, 0, T0)
@@ -333,12 +327,7 @@ fn create_index(
     kind: IndexKind,
     params: &str,
 ) -> Result<(), FsError> {
-    let spec = alloc_hook::unhooked(|| IndexSpec {
-        kind,
-        metric: Metric::L2,
-        dim: DIM,
-        params: params.as_bytes().to_vec(),
-    });
+    let spec = alloc_hook::unhooked(|| l2_spec(kind, DIM, params));
     fs.index_create(d.plain, spec, false).map(drop)
 }
 

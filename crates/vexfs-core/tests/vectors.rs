@@ -7,8 +7,8 @@ mod common;
 use common::{fresh, remount, vecf, T0};
 use std::collections::BTreeMap;
 use vexfs_core::{
-    Caller, Filter, Fs, FsError, IndexKind, IndexSpec, MemDevice, Metric, MountOptions, Query,
-    RenameFlags, XattrFlags,
+    Caller, Filter, Fs, FsError, IndexKind, IndexSpec, MemDevice, MountOptions, Query, RenameFlags,
+    XattrFlags,
 };
 
 const EMB: &[u8] = b"user.vexfs.embedding";
@@ -22,12 +22,7 @@ fn l2(a: &[f32], b: &[f32]) -> f32 {
 }
 
 fn spec(kind: IndexKind, dim: usize) -> IndexSpec {
-    IndexSpec {
-        kind,
-        metric: Metric::L2,
-        dim,
-        params: Vec::new(),
-    }
+    common::l2_spec(kind, dim, "")
 }
 
 fn set(fs: &mut Fs<MemDevice>, ino: u64, v: &[f32]) -> Result<(), FsError> {

@@ -3,7 +3,7 @@
 
 use vexfs_core::check::{check, CheckOptions, RepairMode};
 use vexfs_core::mkfs::{format, MkfsOptions};
-use vexfs_core::{Fs, MemDevice, MountOptions, Timestamp};
+use vexfs_core::{Fs, IndexKind, IndexSpec, MemDevice, Metric, MountOptions, Timestamp};
 
 pub const T0: Timestamp = Timestamp::new(1_700_000_000, 0);
 
@@ -14,6 +14,17 @@ pub fn fresh(bytes: usize, block_size: u32) -> Fs<MemDevice> {
     };
     let dev = format(MemDevice::new(bytes), &opts, T0, &mut |_, _| {}).expect("mkfs");
     Fs::mount(dev, MountOptions::default(), T0).expect("mount")
+}
+
+/// An L2 index of `kind` over `dim`-wide vectors, with `params` as
+/// `vexctl index create` takes them.
+pub fn l2_spec(kind: IndexKind, dim: usize, params: &str) -> IndexSpec {
+    IndexSpec {
+        kind,
+        metric: Metric::L2,
+        dim,
+        params: params.as_bytes().to_vec(),
+    }
 }
 
 /// A deterministic pseudo-random vector of `dim` values in [-0.5, 0.5).
